@@ -1,0 +1,128 @@
+/**
+ * JSON values of any size in Deno KV. KV limits one value to 64 KiB and one atomic
+ * commit to 800 KiB, so a small value is kept inline in its {@link BlobRef}, and a
+ * large one is written first, as UTF-8 JSON chunks under a fresh blob id (over
+ * several commits if needed), and referenced by a small ref. The record holding the
+ * ref can then be swapped atomically; readers never see a half-written blob.
+ *
+ * Keys: `[...prefix, blobId, chunkIndex]` → `Uint8Array`.
+ *
+ * A writer that dies between writing the chunks and committing the ref leaves the
+ * chunks behind (they are unreachable, never wrong). Callers delete a blob only
+ * after the record that referenced it is gone.
+ *
+ * @module
+ */
+import { SwitchboardError } from "../protocol/errors.ts";
+import type { Json } from "../protocol/json.ts";
+
+/** Where a JSON value lives: in the ref itself, or in chunks under `id`. JSON-serializable. */
+export type BlobRef =
+  | { kind: "inline"; value: Json }
+  | { kind: "chunked"; id: string; chunks: number; bytes: number };
+
+/** Largest estimated KV size kept inline by default (the record around the ref needs room too). */
+export const INLINE_MAX = 60 * 1024;
+/** Bytes per chunk. A chunk is stored as raw bytes, so it may use almost all of a 64 KiB value. */
+export const CHUNK_BYTES = 60 * 1024;
+/** Chunks per atomic commit, under KV's 800 KiB per commit. */
+const CHUNKS_PER_COMMIT = 12;
+/** Deletes per atomic commit, under KV's 1000 mutations per commit. */
+const DELETES_PER_COMMIT = 500;
+
+/** Options of {@link putBlob}. */
+export interface PutBlobOptions {
+  /** Largest estimated KV size to keep inline; 0 always chunks. Default {@link INLINE_MAX}. */
+  inlineMax?: number;
+}
+
+/**
+ * An upper bound of the bytes KV needs for `value` (its V8 serialization): strings
+ * outside Latin-1 take two bytes per UTF-16 unit, every number nine bytes.
+ */
+export function kvSizeEstimate(value: Json): number {
+  let size = 4; // serializer header
+  const stack: Json[] = [value];
+  for (let v = stack.pop(); v !== undefined; v = stack.pop()) {
+    if (v === null || typeof v === "boolean") size += 1;
+    else if (typeof v === "number") size += 9;
+    else if (typeof v === "string") size += stringSize(v);
+    else if (Array.isArray(v)) {
+      size += 16;
+      stack.push(...v);
+    } else {
+      size += 12;
+      for (const [k, x] of Object.entries(v)) {
+        size += stringSize(k);
+        stack.push(x);
+      }
+    }
+  }
+  return size;
+}
+
+function stringSize(s: string): number {
+  // deno-lint-ignore no-control-regex
+  return 6 + (/^[\x00-\xff]*$/.test(s) ? s.length : 2 * s.length);
+}
+
+/**
+ * Stores `value`: inline when its estimated size is at most `inlineMax`, otherwise
+ * as chunks under a fresh id below `prefix`. Returns the ref to keep.
+ */
+export async function putBlob(
+  kv: Deno.Kv,
+  prefix: Deno.KvKey,
+  value: Json,
+  options: PutBlobOptions = {},
+): Promise<BlobRef> {
+  const { inlineMax = INLINE_MAX } = options;
+  if (kvSizeEstimate(value) <= inlineMax) return { kind: "inline", value };
+  const bytes = new TextEncoder().encode(JSON.stringify(value));
+  const id = crypto.randomUUID();
+  const chunks = Math.ceil(bytes.length / CHUNK_BYTES);
+  for (let first = 0; first < chunks; first += CHUNKS_PER_COMMIT) {
+    const op = kv.atomic();
+    for (let i = first; i < Math.min(chunks, first + CHUNKS_PER_COMMIT); i++) {
+      op.set([...prefix, id, i], bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+    }
+    const res = await op.commit();
+    if (!res.ok) throw new SwitchboardError("internal", `store: blob write failed: id=${id}`);
+  }
+  return { kind: "chunked", id, chunks, bytes: bytes.length };
+}
+
+/**
+ * Reads the value a ref points to. Throws `SwitchboardError` (`internal`,
+ * `store: blob incomplete: id=<id>`) when chunks are missing, for example after
+ * {@link deleteBlob}.
+ */
+export async function getBlob(kv: Deno.Kv, prefix: Deno.KvKey, ref: BlobRef): Promise<Json> {
+  if (ref.kind === "inline") return ref.value;
+  const bytes = new Uint8Array(ref.bytes);
+  let count = 0;
+  let offset = 0;
+  for await (const entry of kv.list<Uint8Array>({ prefix: [...prefix, ref.id] })) {
+    const chunk = entry.value;
+    if (entry.key.at(-1) !== count || offset + chunk.length > ref.bytes) break;
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+    count++;
+  }
+  if (count !== ref.chunks || offset !== ref.bytes) {
+    throw new SwitchboardError("internal", `store: blob incomplete: id=${ref.id}`);
+  }
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/** Deletes the chunks of a ref (nothing to do for an inline ref). */
+export async function deleteBlob(kv: Deno.Kv, prefix: Deno.KvKey, ref: BlobRef): Promise<void> {
+  if (ref.kind === "inline") return;
+  for (let first = 0; first < ref.chunks; first += DELETES_PER_COMMIT) {
+    const op = kv.atomic();
+    for (let i = first; i < Math.min(ref.chunks, first + DELETES_PER_COMMIT); i++) {
+      op.delete([...prefix, ref.id, i]);
+    }
+    await op.commit();
+  }
+}
