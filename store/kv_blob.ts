@@ -15,6 +15,7 @@
  */
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { Json } from "../protocol/json.ts";
+import { retryKvLocked } from "./kv_retry.ts";
 
 /** Where a JSON value lives: in the ref itself, or in chunks under `id`. JSON-serializable. */
 export type BlobRef =
@@ -86,7 +87,7 @@ export async function putBlob(
     for (let i = first; i < Math.min(chunks, first + CHUNKS_PER_COMMIT); i++) {
       op.set([...prefix, id, i], bytes.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
     }
-    const res = await op.commit();
+    const res = await retryKvLocked(() => op.commit());
     if (!res.ok) throw new SwitchboardError("internal", `store: blob write failed: id=${id}`);
   }
   return { kind: "chunked", id, chunks, bytes: bytes.length };
@@ -123,6 +124,6 @@ export async function deleteBlob(kv: Deno.Kv, prefix: Deno.KvKey, ref: BlobRef):
     for (let i = first; i < Math.min(ref.chunks, first + DELETES_PER_COMMIT); i++) {
       op.delete([...prefix, ref.id, i]);
     }
-    await op.commit();
+    await retryKvLocked(() => op.commit());
   }
 }
