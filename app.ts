@@ -1,0 +1,92 @@
+/**
+ * The app factory. Everything the server holds comes in through `deps`, so a test
+ * can build an app with its own registries and stores.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
+import { routePath } from "hono/route";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { SwitchboardError } from "./protocol/errors.ts";
+import type { AppDeps } from "./deps.ts";
+import { MAX_BODY_BYTES } from "./routes/_http.ts";
+import { allowedMethodsOf, unmatched } from "./routes/_fallback.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { operatorRoutes } from "./routes/operators.ts";
+
+/** Maps a thrown value to a SwitchboardError (the one place errors get a status). */
+export function toSwitchboardError(err: unknown): SwitchboardError {
+  if (err instanceof SwitchboardError) return err;
+  if (err instanceof HTTPException) {
+    const code = err.status === 413
+      ? "too_large"
+      : err.status === 415
+      ? "unsupported_media_type"
+      : err.status === 401
+      ? "unauthorized"
+      : err.status === 404
+      ? "not_found"
+      : err.status >= 500
+      ? "internal"
+      : "bad_request";
+    return new SwitchboardError(code, err.message || "bad request", { cause: err });
+  }
+  return new SwitchboardError("internal", "internal error", { cause: err });
+}
+
+/** Builds the Hono app. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono();
+
+  app.use(async function logRequests(c, next) {
+    const started = performance.now();
+    await next();
+    const route = c.res.status === 404 || c.res.status === 405 ? "unmatched" : routePath(c, -1);
+    deps.metrics.httpRequest(route, c.res.status);
+    deps.log.info("http request", {
+      method: c.req.method,
+      path: c.req.path,
+      route,
+      status: c.res.status,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+    });
+  });
+  app.use(bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError() {
+      throw new SwitchboardError("too_large", "request body larger than 2 MiB");
+    },
+  }));
+
+  app.route("/", healthRoutes());
+  app.route("/", operatorRoutes({ ...deps, apiToken: deps.config.apiToken }));
+
+  const allowed = allowedMethodsOf(app);
+  app.notFound((c) => {
+    throw unmatched(allowed(c.req.path), c.req.method, c.req.path);
+  });
+  app.onError((err, c) => {
+    const known = toSwitchboardError(err);
+    if (known.status >= 500) {
+      deps.log.error("internal error", {
+        method: c.req.method,
+        path: c.req.path,
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+    }
+    const error = known.status < 500 || known.code === "not_implemented"
+      ? known.message
+      : "internal error";
+    return c.json(
+      { error, ...known.extra },
+      known.status as ContentfulStatusCode,
+      known.headers,
+    );
+  });
+  return app;
+}
+
+/** The app's type, for the typed client. */
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,73 @@
+/**
+ * Server configuration from the environment (SPEC §1).
+ *
+ * @module
+ */
+import { type LogLevel, parseLogLevel } from "./observe/log.ts";
+
+/** The server's configuration. */
+export interface Config {
+  host: string;
+  port: number;
+  /** Deno KV file, or `:memory:`. */
+  kvPath: string;
+  /** Hex HMAC key for capability tokens; undefined = generated (and kept in KV). */
+  secretHex?: string;
+  publicUrl: string;
+  apiToken?: string;
+  idleSecs: number;
+  logLevel: LogLevel;
+  /** Enables the `subprocess` agent kind. */
+  allowSubprocess: boolean;
+  /** Webhook workers (fn_id → config) as JSON, from `SWITCHBOARD_WEBHOOKS`. */
+  webhooksJson?: string;
+}
+
+/** Reads environment variables. */
+export interface EnvSource {
+  get(name: string): string | undefined;
+}
+
+function intIn(name: string, raw: string | undefined, fallback: number, min: number, max: number) {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new Error(`${name} must be an integer between ${min} and ${max}, got ${raw}`);
+  }
+  return n;
+}
+
+/** Reads and checks the configuration. Throws on a bad value. */
+export function readConfig(env: EnvSource = Deno.env): Config {
+  const host = env.get("HOST")?.trim() || "127.0.0.1";
+  const port = intIn("PORT", env.get("PORT"), 7777, 0, 65535);
+  const secretHex = env.get("SWITCHBOARD_SECRET")?.trim() || undefined;
+  if (secretHex !== undefined && !/^([0-9a-fA-F]{2}){16,}$/.test(secretHex)) {
+    throw new Error("SWITCHBOARD_SECRET must be hex of at least 16 bytes");
+  }
+  const hostForUrl = host.includes(":") ? `[${host}]` : host;
+  return {
+    host,
+    port,
+    kvPath: env.get("SWITCHBOARD_KV")?.trim() || "./data/switchboard.kv",
+    secretHex,
+    publicUrl: (env.get("SWITCHBOARD_PUBLIC_URL")?.trim() || `http://${hostForUrl}:${port}`)
+      .replace(/\/+$/, ""),
+    apiToken: env.get("SWITCHBOARD_API_TOKEN") || undefined,
+    idleSecs: intIn(
+      "SWITCHBOARD_SESSION_IDLE_SECS",
+      env.get("SWITCHBOARD_SESSION_IDLE_SECS"),
+      86400,
+      1,
+      10 * 365 * 86400,
+    ),
+    logLevel: parseLogLevel(env.get("LOG_LEVEL")),
+    allowSubprocess: env.get("SWITCHBOARD_ALLOW_SUBPROCESS") === "1",
+    webhooksJson: env.get("SWITCHBOARD_WEBHOOKS") || undefined,
+  };
+}
+
+/** True for loopback host names and addresses. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
+}

@@ -1,0 +1,168 @@
+/**
+ * Operator WebSocket frames (SPEC §4, reference/http.md §9.4–9.5). Every frame is
+ * one text message with one JSON object tagged by `type`. Request ids have the
+ * form `<sid>-<ask|hb|ha|spawn>-<uuid>`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { Json } from "./json.ts";
+
+const ReqId = z.string().min(1);
+
+// ---------------------------------------------------------------------------
+// server → client
+
+/** A question for the operator (senior bridge). Reply: `answer`. */
+export const AskFrame = z.object({
+  type: z.literal("ask"),
+  req_id: ReqId,
+  task_id: z.string(),
+  question: Json,
+});
+export type AskFrame = z.infer<typeof AskFrame>;
+
+/** A spawn about to start; the operator approves or vetoes it. Reply: `hook_ack`. */
+export const HookBeforeFrame = z.object({
+  type: z.literal("hook_before"),
+  req_id: ReqId,
+  task_id: z.string(),
+  agent: z.string(),
+  attempt: z.int().min(1),
+});
+export type HookBeforeFrame = z.infer<typeof HookBeforeFrame>;
+
+/** The result of a finished spawn. Fire and forget: no reply. */
+export const HookAfterFrame = z.object({
+  type: z.literal("hook_after"),
+  req_id: ReqId,
+  task_id: z.string(),
+  agent: z.string(),
+  attempt: z.int().min(1),
+  result: Json,
+});
+export type HookAfterFrame = z.infer<typeof HookAfterFrame>;
+
+/** Execution delegated to the operator. Reply: `spawn_ack`. */
+export const SpawnFrame = z.object({
+  type: z.literal("spawn"),
+  req_id: ReqId,
+  task_id: z.string(),
+  agent: z.string(),
+  attempt: z.int().min(1),
+  capability_token: z.string(),
+  worker_handle: z.string().optional(),
+  directive: z.string(),
+});
+export type SpawnFrame = z.infer<typeof SpawnFrame>;
+
+/** Why a request no longer wants an answer. */
+export const CancelReason = z.enum(["timeout", "run_ended", "session_deleted"]);
+export type CancelReason = z.infer<typeof CancelReason>;
+
+/** The request `req_id` no longer wants an answer. */
+export const CancelFrame = z.object({
+  type: z.literal("cancel"),
+  req_id: ReqId,
+  reason: CancelReason,
+});
+export type CancelFrame = z.infer<typeof CancelFrame>;
+
+/** The client's last frame was refused; the socket stays open. */
+export const ErrorFrame = z.object({
+  type: z.literal("error"),
+  error: z.string(),
+  req_id: z.string().optional(),
+});
+export type ErrorFrame = z.infer<typeof ErrorFrame>;
+
+/** The answer to a client `ping`. */
+export const PongFrame = z.object({ type: z.literal("pong") });
+export type PongFrame = z.infer<typeof PongFrame>;
+
+/** A request frame that waits for a reply (replayed on reconnect). */
+export const RequestFrame = z.discriminatedUnion("type", [AskFrame, HookBeforeFrame, SpawnFrame]);
+export type RequestFrame = z.infer<typeof RequestFrame>;
+
+/** Any server → client frame. */
+export const ServerFrame = z.discriminatedUnion("type", [
+  AskFrame,
+  HookBeforeFrame,
+  HookAfterFrame,
+  SpawnFrame,
+  CancelFrame,
+  ErrorFrame,
+  PongFrame,
+]);
+export type ServerFrame = z.infer<typeof ServerFrame>;
+
+// ---------------------------------------------------------------------------
+// client → server (unknown extra fields are ignored)
+
+/** Answers an `ask`. `value` is required and may be null. */
+export const AnswerFrame = z.object({ type: z.literal("answer"), req_id: ReqId, value: Json });
+export type AnswerFrame = z.infer<typeof AnswerFrame>;
+
+/** Approves (`ok: true`) or vetoes a `hook_before`. */
+export const HookAckFrame = z.object({
+  type: z.literal("hook_ack"),
+  req_id: ReqId,
+  ok: z.boolean(),
+  reason: z.string().nullish(),
+});
+export type HookAckFrame = z.infer<typeof HookAckFrame>;
+
+/** Completes a `spawn`. A present `error` fails the attempt whatever `ok` says. */
+export const SpawnAckFrame = z.object({
+  type: z.literal("spawn_ack"),
+  req_id: ReqId,
+  value: Json.default(null),
+  ok: z.boolean().default(true),
+  error: z.string().nullish(),
+});
+export type SpawnAckFrame = z.infer<typeof SpawnAckFrame>;
+
+/** Keep-alive; the server answers `pong`. */
+export const PingFrame = z.object({ type: z.literal("ping") });
+export type PingFrame = z.infer<typeof PingFrame>;
+
+/** A reply frame that settles a request. */
+export const ReplyFrame = z.discriminatedUnion("type", [AnswerFrame, HookAckFrame, SpawnAckFrame]);
+export type ReplyFrame = z.infer<typeof ReplyFrame>;
+
+/** Any client → server frame. */
+export const ClientFrame = z.discriminatedUnion("type", [
+  AnswerFrame,
+  HookAckFrame,
+  SpawnAckFrame,
+  PingFrame,
+]);
+export type ClientFrame = z.infer<typeof ClientFrame>;
+/** A client frame as sent (before defaults apply). */
+export type ClientFrameInput = z.input<typeof ClientFrame>;
+
+/** The request kinds and their req_id infixes. */
+export const REQUEST_KINDS = {
+  ask: "ask",
+  hook_before: "hb",
+  hook_after: "ha",
+  spawn: "spawn",
+} as const;
+/** A request kind as written inside a req_id. */
+export type RequestKind = (typeof REQUEST_KINDS)[keyof typeof REQUEST_KINDS];
+
+/** The reply type each request type expects. */
+export const REPLY_FOR = { ask: "answer", hook_before: "hook_ack", spawn: "spawn_ack" } as const;
+
+/** The largest text frame a client may send (1 MiB). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** WebSocket close codes used by the server. */
+export const CLOSE = {
+  goingAway: 1001,
+  unsupportedData: 1003,
+  internalError: 1011,
+  tooBig: 1009,
+  replaced: 4000,
+  sessionDeleted: 4001,
+} as const;

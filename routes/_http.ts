@@ -1,0 +1,119 @@
+/**
+ * Shared HTTP helpers of the routes: JSON body and query validation with the
+ * statuses of SPEC §2, bearer parsing, and the admin guard.
+ *
+ * @module
+ */
+import type { Context, MiddlewareHandler, ValidationTargets } from "hono";
+import { createMiddleware } from "hono/factory";
+import { validator } from "hono-openapi";
+import type { StandardSchemaV1 } from "@standard-schema/spec";
+import { SwitchboardError } from "../protocol/errors.ts";
+import { timingSafeEqual } from "../engine/crypto.ts";
+
+/** The largest request body the server reads (2 MiB). */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
+/** True when a Content-Type names JSON (`application/json`, `application/x+json`). */
+export function isJsonContentType(contentType: string | undefined): boolean {
+  return JSON_TYPE.test((contentType ?? "").split(";")[0].trim());
+}
+
+/** Renders issue paths as JSON pointers. */
+export function issuePath(path: StandardSchemaV1.Issue["path"]): string {
+  if (!path || path.length === 0) return "";
+  return path.map((p) => "/" + String(typeof p === "object" ? p.key : p)).join("");
+}
+
+function issuesOf(issues: readonly StandardSchemaV1.Issue[]) {
+  return issues.map((i) => ({ path: issuePath(i.path), message: i.message }));
+}
+
+/**
+ * Requires a JSON body: 415 when the content type is not JSON, 400 when the body
+ * is not one JSON value. The parsed value is cached for the validator.
+ */
+export const requireJson: MiddlewareHandler = createMiddleware(async function requireJson(c, next) {
+  if (!isJsonContentType(c.req.header("content-type"))) {
+    throw new SwitchboardError(
+      "unsupported_media_type",
+      "Expected request with `Content-Type: application/json`",
+    );
+  }
+  const text = await c.req.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new SwitchboardError(
+      "bad_request",
+      `Failed to parse the request body as JSON: ${err instanceof Error ? err.message : err}`,
+    );
+  }
+  c.req.bodyCache.json = Promise.resolve(parsed);
+  await next();
+});
+
+function failWith(target: keyof ValidationTargets, issues: readonly StandardSchemaV1.Issue[]) {
+  const list = issuesOf(issues);
+  const first = list[0];
+  const where = first?.path ? `${first.path}: ` : "";
+  if (target === "json") {
+    throw new SwitchboardError(
+      "invalid",
+      `Failed to deserialize the JSON body into the target type: ${where}${
+        first?.message ?? "invalid"
+      }`,
+      { extra: { issues: list } },
+    );
+  }
+  throw new SwitchboardError(
+    "bad_request",
+    `Failed to deserialize query string: ${where}${first?.message ?? "invalid"}`,
+    { extra: { issues: list } },
+  );
+}
+
+/** Validates the JSON body with `schema` (415 / 400 / 422). */
+export function jsonBody<S extends StandardSchemaV1>(schema: S) {
+  return validator("json", schema, (result) => {
+    if (!result.success) failWith("json", result.error);
+  });
+}
+
+/** Validates the query string with `schema` (400). */
+export function queryOf<S extends StandardSchemaV1>(schema: S) {
+  return validator("query", schema, (result) => {
+    if (!result.success) failWith("query", result.error);
+  });
+}
+
+/** The bearer token of a request (exact `Bearer ` prefix, trimmed), or null. */
+export function bearerToken(c: Context): string | null {
+  const header = c.req.header("authorization");
+  if (!header || !header.startsWith("Bearer ")) return null;
+  const token = header.slice(7).trim();
+  return token === "" ? null : token;
+}
+
+/** Guards admin routes with `SWITCHBOARD_API_TOKEN` when it is set. */
+export function adminGuard(apiToken: string | undefined): MiddlewareHandler {
+  return createMiddleware(async function adminGuard(c, next) {
+    if (apiToken !== undefined) {
+      const token = bearerToken(c);
+      if (token === null) {
+        throw new SwitchboardError("unauthorized", "missing or empty Bearer token", {
+          headers: { "WWW-Authenticate": 'Bearer realm="switchboard"' },
+        });
+      }
+      if (!timingSafeEqual(token, apiToken)) {
+        throw new SwitchboardError("unauthorized", "invalid API token", {
+          headers: { "WWW-Authenticate": 'Bearer realm="switchboard"' },
+        });
+      }
+    }
+    await next();
+  });
+}

@@ -1,0 +1,163 @@
+/**
+ * Operator seats (SPEC §3) and the operator WebSocket (SPEC §4).
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import {
+  MintedOperator,
+  MintOperatorBody,
+  OperatorInfo,
+  OperatorList,
+  PendingList,
+} from "../protocol/operators.ts";
+import {
+  authorizeSeat,
+  deleteSeat,
+  mintSeat,
+  operatorBearer,
+  type SeatDeps,
+} from "../session/seats.ts";
+import { checkHandshake, subprotocolBearer, upgradeToSession } from "../session/ws.ts";
+import { adminGuard, jsonBody, requireJson } from "./_http.ts";
+import { doc, empty, json } from "./_doc.ts";
+
+/** What the operator routes need. */
+export interface OperatorRoutesDeps extends SeatDeps {
+  apiToken?: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Routes under `/v1/operators`. */
+export function operatorRoutes(deps: OperatorRoutesDeps) {
+  const admin = adminGuard(deps.apiToken);
+  const tags = ["operators"];
+  return new Hono()
+    .post(
+      "/v1/operators",
+      doc({
+        tags,
+        summary: "Mint an operator seat",
+        description: "Registers the seat in every face registry at once, under its sid and roles.",
+        responses: { 200: json(MintedOperator, "The new seat and its token (shown once).") },
+        errors: [400, 401, 409, 413, 415, 422],
+        admin: true,
+      }),
+      admin,
+      requireJson,
+      jsonBody(MintOperatorBody),
+      async (c) => {
+        const { roles = [] } = c.req.valid("json");
+        return c.json(await mintSeat(deps, roles), 200);
+      },
+    )
+    .get(
+      "/v1/operators",
+      doc({
+        tags,
+        summary: "List operator seats",
+        responses: { 200: json(OperatorList, "Every seat, sorted by sid.") },
+        errors: [401],
+        admin: true,
+      }),
+      admin,
+      (c) => {
+        const operators = [...deps.sessions.values()]
+          .sort((a, b) => (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0))
+          .map((s) => ({
+            sid: s.sid,
+            roles: [...s.roles],
+            connected: s.connected,
+            pending: s.pendingCount,
+            created_at: iso(s.createdAt),
+            last_seen_at: iso(s.lastSeenAt),
+          }));
+        return c.json({ operators }, 200);
+      },
+    )
+    .get(
+      "/v1/operators/:sid",
+      doc({
+        tags,
+        summary: "Read one seat",
+        responses: { 200: json(OperatorInfo, "`connected` means a socket is live now.") },
+        errors: [401, 404],
+        security: ["operatorToken"],
+      }),
+      async (c) => {
+        const session = await authorizeSeat(
+          deps,
+          c.req.param("sid"),
+          operatorBearer(c.req.header("authorization")),
+        );
+        return c.json({
+          sid: session.sid,
+          roles: [...session.roles],
+          connected: session.connected,
+          pending: session.pendingCount,
+        }, 200);
+      },
+    )
+    .get(
+      "/v1/operators/:sid/pending",
+      doc({
+        tags,
+        summary: "List a seat's pending requests",
+        responses: { 200: json(PendingList, "The request frames as sent, in order.") },
+        errors: [401, 404],
+        security: ["operatorToken"],
+      }),
+      async (c) => {
+        const session = await authorizeSeat(
+          deps,
+          c.req.param("sid"),
+          operatorBearer(c.req.header("authorization")),
+        );
+        return c.json({ pending: session.pendingFrames() }, 200);
+      },
+    )
+    .delete(
+      "/v1/operators/:sid",
+      doc({
+        tags,
+        summary: "Tear a seat down",
+        description: "Closes a live socket with 4001, fails every pending request at once, " +
+          "unregisters the sid and its aliases and releases its roles.",
+        responses: { 204: empty("Deleted.") },
+        errors: [401, 404],
+        security: ["operatorToken"],
+      }),
+      async (c) => {
+        const session = await authorizeSeat(
+          deps,
+          c.req.param("sid"),
+          operatorBearer(c.req.header("authorization")),
+        );
+        await deleteSeat(deps, session, "deleted");
+        return c.body(null, 204);
+      },
+    )
+    .get(
+      "/v1/operators/:sid/ws",
+      doc({
+        tags,
+        summary: "Open the operator WebSocket",
+        description: "Auth: `Authorization: Bearer <token>`, or the subprotocols `bearer` and " +
+          "`<token>` (answered with `bearer`). Handshake errors (400) come before auth (401, " +
+          "404, 401). A new socket replaces a live one (4000).",
+        responses: { 101: empty("Switching protocols.") },
+        errors: [400, 401, 404],
+        security: ["operatorToken"],
+      }),
+      async (c) => {
+        checkHandshake(c.req.raw);
+        const fromHeader = operatorBearer(c.req.header("authorization"));
+        const fromProtocol = fromHeader === null ? subprotocolBearer(c.req.raw) : null;
+        const session = await authorizeSeat(deps, c.req.param("sid"), fromHeader ?? fromProtocol);
+        return upgradeToSession(c.req.raw, session, {
+          protocol: fromProtocol === null ? undefined : "bearer",
+        });
+      },
+    );
+}

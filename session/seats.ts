@@ -1,0 +1,146 @@
+/**
+ * The seat table: minting, authorizing, tearing down, restoring and expiring
+ * operator seats. A seat is registered in the face registries at mint, under its
+ * sid (all three) and under each role alias (operators only).
+ *
+ * @module
+ */
+import { customAlphabet } from "nanoid";
+import type { FaceRegistries } from "../engine/faces.ts";
+import { sha256Hex, timingSafeEqual } from "../engine/crypto.ts";
+import { SwitchboardError } from "../protocol/errors.ts";
+import type { MintedOperator } from "../protocol/operators.ts";
+import { OperatorSession, type SessionEnv } from "./operator_session.ts";
+
+/** What the seat functions need: the registries, the seat and role tables, the env. */
+export interface SeatDeps extends FaceRegistries {
+  /** sid → session. */
+  sessions: Map<string, OperatorSession>;
+  /** role → owning sid. */
+  roles: Map<string, string>;
+  sessionEnv: SessionEnv;
+}
+
+/** 32 characters of a 64-letter alphabet: 192 random bits. */
+const newToken = customAlphabet(
+  "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-",
+  32,
+);
+
+function register(deps: SeatDeps, session: OperatorSession): void {
+  deps.sessions.set(session.sid, session);
+  deps.seniorBridges.set(session.sid, session);
+  deps.spawnHooks.set(session.sid, session);
+  deps.operators.set(session.sid, session);
+  for (const role of session.roles) {
+    deps.roles.set(role, session.sid);
+    deps.operators.set(role, session);
+  }
+}
+
+function unregister(deps: SeatDeps, session: OperatorSession): void {
+  const drop = <T>(map: Map<string, T>, name: string) => {
+    if ((map.get(name) as unknown) === session) map.delete(name);
+  };
+  drop(deps.seniorBridges, session.sid);
+  drop(deps.spawnHooks, session.sid);
+  drop(deps.operators, session.sid);
+  for (const role of session.roles) drop(deps.operators, role);
+  for (const [role, sid] of deps.roles) if (sid === session.sid) deps.roles.delete(role);
+  if (deps.sessions.get(session.sid) === session) deps.sessions.delete(session.sid);
+}
+
+/**
+ * Mints a seat. Throws `SwitchboardError` (`conflict`, with `conflicts`) when a
+ * requested role is held.
+ */
+export async function mintSeat(deps: SeatDeps, roles: string[]): Promise<MintedOperator> {
+  const token = newToken();
+  const tokenHash = await sha256Hex(token);
+  // Conflicts are checked after the only await, so the check and the
+  // reservation happen in one synchronous step.
+  const conflicts = roles.filter((role) => deps.roles.has(role));
+  if (conflicts.length > 0) {
+    throw new SwitchboardError("conflict", "roles conflict", { extra: { conflicts } });
+  }
+  const now = deps.sessionEnv.now();
+  const session = new OperatorSession(
+    { sid: `op-${crypto.randomUUID()}`, tokenHash, roles, createdAt: now, lastSeenAt: now },
+    deps.sessionEnv,
+  );
+  register(deps, session);
+  await deps.sessionEnv.store.putSeat({
+    sid: session.sid,
+    token_hash: tokenHash,
+    roles: [...roles],
+    created_at: now,
+    last_seen_at: now,
+  });
+  deps.sessionEnv.log.info("operator minted", { sid: session.sid, roles });
+  return { sid: session.sid, token, roles };
+}
+
+/** The bearer token of an `Authorization` header, or null (parser O). */
+export function operatorBearer(header: string | undefined | null): string | null {
+  if (!header || !header.startsWith("Bearer ")) return null;
+  const token = header.slice(7).trim();
+  return token === "" ? null : token;
+}
+
+/**
+ * Finds the seat for `sid` and checks its token, in the 0.1.2 order: a missing
+ * token is 401, an unknown sid 404, a wrong token 401.
+ */
+export async function authorizeSeat(
+  deps: SeatDeps,
+  sid: string,
+  token: string | null,
+): Promise<OperatorSession> {
+  if (token === null) throw new SwitchboardError("unauthorized", "missing or empty Bearer token");
+  const session = deps.sessions.get(sid);
+  if (!session) throw new SwitchboardError("not_found", "unknown sid");
+  if (!timingSafeEqual(await sha256Hex(token), session.tokenHash)) {
+    throw new SwitchboardError("unauthorized", "token mismatch");
+  }
+  return session;
+}
+
+/** Tears a seat down: 4001 to its socket, pending requests fail, roles released. */
+export async function deleteSeat(deps: SeatDeps, session: OperatorSession, why: string) {
+  unregister(deps, session);
+  session.teardown();
+  await session.flush();
+  await deps.sessionEnv.store.deleteSeat(session.sid);
+  deps.sessionEnv.log.info("operator deleted", { sid: session.sid, why });
+}
+
+/** Loads stored seats and their requests into the tables (at boot). */
+export async function restoreSeats(deps: SeatDeps): Promise<number> {
+  const { store } = deps.sessionEnv;
+  for (const seat of await store.listSeats()) {
+    register(
+      deps,
+      new OperatorSession({
+        sid: seat.sid,
+        tokenHash: seat.token_hash,
+        roles: seat.roles,
+        createdAt: seat.created_at,
+        lastSeenAt: seat.last_seen_at,
+      }, deps.sessionEnv),
+    );
+  }
+  for (const request of await store.listRequests()) {
+    deps.sessions.get(request.sid)?.restore(request);
+  }
+  return deps.sessions.size;
+}
+
+/** Deletes every seat without a live socket whose last activity is older than `idleMs`. */
+export async function sweepIdleSeats(deps: SeatDeps, idleMs: number): Promise<string[]> {
+  const now = deps.sessionEnv.now();
+  const expired = [...deps.sessions.values()].filter((s) =>
+    !s.connected && now - s.lastSeenAt >= idleMs
+  );
+  for (const session of expired) await deleteSeat(deps, session, "idle");
+  return expired.map((s) => s.sid);
+}

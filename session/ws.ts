@@ -1,0 +1,61 @@
+/**
+ * The WebSocket adapter: handshake checks and the upgrade that wires a Deno
+ * socket to an operator session. The only file that calls `Deno.upgradeWebSocket`.
+ *
+ * @module
+ */
+import { SwitchboardError } from "../protocol/errors.ts";
+import type { OperatorSession } from "./operator_session.ts";
+
+/** Throws 400 when `req` is not a valid WebSocket upgrade (checked before any auth). */
+export function checkHandshake(req: Request): void {
+  const h = req.headers;
+  if (!(h.get("connection") ?? "").toLowerCase().includes("upgrade")) {
+    throw new SwitchboardError("bad_request", "Connection header did not include 'upgrade'");
+  }
+  if ((h.get("upgrade") ?? "").toLowerCase() !== "websocket") {
+    throw new SwitchboardError("bad_request", "`Upgrade` header did not include 'websocket'");
+  }
+  if ((h.get("sec-websocket-version") ?? "").trim() !== "13") {
+    throw new SwitchboardError(
+      "bad_request",
+      "`Sec-WebSocket-Version` header did not include '13'",
+    );
+  }
+  if (!h.get("sec-websocket-key")) {
+    throw new SwitchboardError("bad_request", "`Sec-WebSocket-Key` header missing");
+  }
+}
+
+/** The offered subprotocols of a handshake, in order. */
+export function offeredProtocols(req: Request): string[] {
+  return (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
+    .filter((p) => p !== "");
+}
+
+/**
+ * The token a browser offers as subprotocols `bearer, <token>`, or null.
+ */
+export function subprotocolBearer(req: Request): string | null {
+  const offered = offeredProtocols(req);
+  const at = offered.indexOf("bearer");
+  return at >= 0 && offered[at + 1] ? offered[at + 1] : null;
+}
+
+/** Upgrades `req` and hands the socket to `session`. */
+export function upgradeToSession(
+  req: Request,
+  session: OperatorSession,
+  options: { protocol?: string } = {},
+): Response {
+  const { socket, response } = Deno.upgradeWebSocket(
+    req,
+    options.protocol ? { protocol: options.protocol } : {},
+  );
+  socket.binaryType = "arraybuffer";
+  socket.onopen = () => session.attach(socket);
+  socket.onmessage = (event) => session.receive(socket, event.data);
+  socket.onclose = (event) => session.detach(socket, event.code);
+  socket.onerror = () => {};
+  return response;
+}
