@@ -1,0 +1,40 @@
+/**
+ * The expression language of flows (reference/blueprint.md §2.2–§2.4, §3.2–§3.3,
+ * §3.5): paths, the compact text syntax, the compiler to canonical trees and the
+ * pure evaluator. Load-time problems throw {@link ExprError}; run-time problems
+ * throw {@link FlowError} with the normative §2.8 texts.
+ *
+ * @example Compile and evaluate
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { compileExpr, evalExpr } from "./mod.ts";
+ * const cond = compileExpr("$.verdict in ['PASS', 'ALLOW']");
+ * assert.deepEqual(cond, {
+ *   op: "in",
+ *   needle: { op: "path", at: "$.verdict" },
+ *   haystack: { op: "lit", value: ["PASS", "ALLOW"] },
+ * });
+ * assert.equal(evalExpr(cond, { verdict: "PASS" }), true);
+ * ```
+ *
+ * @module
+ */
+export { ExprError, type ExprErrorKind, type ExprErrorOptions } from "./expr_error.ts";
+export { FlowError, type FlowErrorKind } from "./flow_error.ts";
+export { compileExpr, compileWriteTarget, MAX_EXPR_DEPTH, MAX_EXPR_NODES } from "./compile_expr.ts";
+export {
+  type EmbeddedExpr,
+  type EmbeddedExprOptions,
+  type ExprFilter,
+  MAX_TEXT_BYTES,
+  parseEmbeddedExpr,
+  parseExprText,
+} from "./parse_expr_text.ts";
+export { canonicalPath, formatPath, parsePath, type PathSegment } from "./parse_path.ts";
+export { pathExists, readPath, walkPath } from "./read_path.ts";
+export { writePath } from "./write_path.ts";
+export { evalExpr, evaluateExpr, type ExprEnv, length, MAX_CONCAT_BYTES } from "./eval_expr.ts";
+export { isTruthy } from "./is_truthy.ts";
+export { jsonEquals } from "./json_equals.ts";
+export { compactJson, compareKeys, directiveText, sortedKeys } from "./compact_json.ts";
+export { copyJson } from "./copy_json.ts";
