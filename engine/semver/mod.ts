@@ -18,12 +18,14 @@ export {
   formatSemver,
   isSemver,
   parseSemver,
+  parseSemverStrict,
   type SemVer,
   SemverSyntaxError,
 } from "./version.ts";
 export {
   matchesReq,
   parseSemverReq,
+  parseSemverReqStrict,
   type SemverComparator,
   type SemverOp,
   type SemverReq,
