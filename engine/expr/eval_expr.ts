@@ -22,7 +22,8 @@ export interface ExprEnv<R> {
   truthy(v: Json): boolean;
 }
 
-const FLOW_ENV: ExprEnv<Json> = { read: readPath, exists: pathExists, truthy: isTruthy };
+/** The flow environment: reads `$` paths in a ctx, flow truthiness. */
+export const FLOW_ENV: ExprEnv<Json> = { read: readPath, exists: pathExists, truthy: isTruthy };
 
 /**
  * Evaluates a compiled expression against a ctx and returns a fresh copy of the

@@ -33,7 +33,14 @@ export {
 export { canonicalPath, formatPath, parsePath, type PathSegment } from "./parse_path.ts";
 export { pathExists, readPath, walkPath } from "./read_path.ts";
 export { writePath } from "./write_path.ts";
-export { evalExpr, evaluateExpr, type ExprEnv, length, MAX_CONCAT_BYTES } from "./eval_expr.ts";
+export {
+  evalExpr,
+  evaluateExpr,
+  type ExprEnv,
+  FLOW_ENV,
+  length,
+  MAX_CONCAT_BYTES,
+} from "./eval_expr.ts";
 export { isTruthy } from "./is_truthy.ts";
 export { jsonEquals } from "./json_equals.ts";
 export { compactJson, compareKeys, directiveText, sortedKeys } from "./compact_json.ts";

@@ -1,0 +1,216 @@
+/**
+ * The asynchronous flow evaluator (reference/blueprint.md §2.5, flow-ir 0.0.5
+ * semantics with the TS decisions). Each scope (the run's root, each fanout
+ * branch) owns one mutable ctx; values are copied only where they cross a scope
+ * boundary.
+ *
+ * @module
+ */
+import type { FlowNodeNorm } from "../../protocol/blueprint.ts";
+import type { Json } from "../../protocol/json.ts";
+import {
+  compactJson,
+  copyJson,
+  directiveText,
+  evalExpr,
+  evaluateExpr,
+  FLOW_ENV,
+  FlowError,
+  isTruthy,
+  writePath,
+} from "../expr/mod.ts";
+import { StepError } from "./step_error.ts";
+import { abortable, yieldToEventLoop } from "./_abortable.ts";
+import { joinBranches } from "./_join.ts";
+
+/** One step execution handed to the dispatcher. */
+export type StepRequest = {
+  /** The step's `ref` (the agent name). */
+  ref: string;
+  /** The evaluated `in` value (a private copy). */
+  input: Json;
+  /** `input` as directive text: a string verbatim, anything else as compact JSON. */
+  directive: string;
+  /** The step execution's deterministic key (see the module docs of `mod.ts`). */
+  key: string;
+  /** Aborts when the run is cancelled or the step's fanout branch is abandoned. */
+  signal: AbortSignal;
+};
+
+/** Runs one step: resolves with its pass value, or throws `StepError` to fail it. */
+export type Dispatch = (req: StepRequest) => Promise<Json>;
+
+/** What {@link EvalFlowOptions.afterStep} learns about a finished step. */
+export type AfterStepInfo = {
+  key: string;
+  ref: string;
+  /** The scope's live ctx, the result already written. Read it; copy it to keep it. */
+  ctx: Json;
+  /** Whether the scope is the run's root ctx (not a fanout branch copy). */
+  root: boolean;
+};
+
+/** Options of {@link evalFlow}. */
+export interface EvalFlowOptions {
+  /** Runs the steps. */
+  dispatch: Dispatch;
+  /** Cancels the run: evaluation stops and rejects with `signal.reason`. */
+  signal?: AbortSignal;
+  /** Called (and awaited) after each step's result is written into its scope's ctx. */
+  afterStep?: (info: AfterStepInfo) => void | Promise<void>;
+}
+
+/** How many nodes run between two forced event-loop turns. */
+const YIELD_EVERY = 4096;
+const ABANDONED = "fanout branch abandoned by its join";
+
+type Run = {
+  dispatch: Dispatch;
+  afterStep?: EvalFlowOptions["afterStep"];
+  nodes: number;
+};
+
+type Scope = { ctx: Json; root: boolean; signal: AbortSignal; cancellable: boolean };
+
+/**
+ * Evaluates a normalized flow from a copy of `ctx` and resolves with the final
+ * ctx. Rejects with a `FlowError` for an uncaught evaluation or step error, with
+ * `options.signal.reason` when cancelled, and with anything else the dispatcher
+ * throws that is not a `StepError`, unchanged.
+ */
+export async function evalFlow(
+  node: FlowNodeNorm,
+  ctx: Json,
+  options: EvalFlowOptions,
+): Promise<Json> {
+  const signal = options.signal ?? new AbortController().signal;
+  if (signal.aborted) throw signal.reason;
+  const run: Run = { dispatch: options.dispatch, afterStep: options.afterStep, nodes: 0 };
+  const scope: Scope = {
+    ctx: copyJson(ctx),
+    root: true,
+    signal,
+    cancellable: options.signal !== undefined,
+  };
+  await exec(node, scope, "", run);
+  return scope.ctx;
+}
+
+// `ptr` is the node's JSON pointer in the flow document, with `~<n>` after each
+// loop or fanout `/body`.
+async function exec(node: FlowNodeNorm, scope: Scope, ptr: string, run: Run): Promise<void> {
+  if (scope.signal.aborted) throw scope.signal.reason;
+  if (++run.nodes % YIELD_EVERY === 0) await yieldToEventLoop(scope.signal);
+  switch (node.kind) {
+    case "step":
+      return await step(node, scope, ptr, run);
+    case "seq":
+      for (let i = 0; i < node.children.length; i++) {
+        await exec(node.children[i], scope, `${ptr}/children/${i}`, run);
+      }
+      return;
+    case "branch": {
+      const cond = evaluateExpr(node.cond, scope.ctx, FLOW_ENV);
+      if (typeof cond !== "boolean") {
+        throw new FlowError(`branch cond must be boolean, got: ${compactJson(cond)}`, "condition");
+      }
+      return await exec(cond ? node.then : node.else, scope, ptr + (cond ? "/then" : "/else"), run);
+    }
+    case "loop": {
+      scope.ctx = writePath(scope.ctx, node.counter.at, 0);
+      for (let n = 0; n < node.max;) {
+        if (!isTruthy(evaluateExpr(node.cond, scope.ctx, FLOW_ENV))) return;
+        await exec(node.body, scope, `${ptr}/body~${n}`, run);
+        n++;
+        scope.ctx = writePath(scope.ctx, node.counter.at, n);
+      }
+      return;
+    }
+    case "fanout":
+      return await fanout(node, scope, ptr, run);
+    case "try": {
+      const snapshot = copyJson(scope.ctx);
+      try {
+        await exec(node.body, scope, `${ptr}/body`, run);
+      } catch (error) {
+        if (scope.signal.aborted) throw scope.signal.reason;
+        if (!(error instanceof FlowError)) throw error;
+        scope.ctx = snapshot;
+        if (node.err_at !== undefined) {
+          scope.ctx = writePath(scope.ctx, node.err_at.at, error.message);
+        }
+        await exec(node.catch, scope, `${ptr}/catch`, run);
+      }
+      return;
+    }
+    case "assign":
+      scope.ctx = writePath(scope.ctx, node.at.at, evalExpr(node.value, scope.ctx));
+      return;
+  }
+}
+
+async function step(
+  node: Extract<FlowNodeNorm, { kind: "step" }>,
+  scope: Scope,
+  ptr: string,
+  run: Run,
+): Promise<void> {
+  const input = evalExpr(node.in, scope.ctx);
+  const key = ptr === "" ? "/" : ptr;
+  const { signal } = scope;
+  let value: Json;
+  try {
+    const pending = run.dispatch({
+      ref: node.ref,
+      input,
+      directive: directiveText(input),
+      key,
+      signal,
+    });
+    value = await (scope.cancellable ? abortable(pending, signal) : pending);
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    if (error instanceof StepError) {
+      throw new FlowError(`dispatcher error for ref '${node.ref}': ${error.message}`, "step", {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+  if (signal.aborted) throw signal.reason;
+  if (value === undefined) throw new TypeError(`dispatch for step ${key} resolved with undefined`);
+  scope.ctx = writePath(scope.ctx, node.out.at, copyJson(value));
+  if (run.afterStep) await run.afterStep({ key, ref: node.ref, ctx: scope.ctx, root: scope.root });
+}
+
+async function fanout(
+  node: Extract<FlowNodeNorm, { kind: "fanout" }>,
+  scope: Scope,
+  ptr: string,
+  run: Run,
+): Promise<void> {
+  const items = evalExpr(node.items, scope.ctx);
+  if (!Array.isArray(items)) {
+    throw new FlowError(`type error in fanout.items: expected array, got ${compactJson(items)}`);
+  }
+  let result: Json = [];
+  if (items.length > 0) {
+    const controllers = items.map(() => new AbortController());
+    const branches = items.map((item, i) => ({
+      ctx: writePath(copyJson(scope.ctx), node.bind.at, item),
+      root: false,
+      signal: AbortSignal.any([scope.signal, controllers[i].signal]),
+      cancellable: true,
+    }));
+    const runs = branches.map(async (branch, i) => {
+      await exec(node.body, branch, `${ptr}/body~${i}`, run);
+      return branch.ctx;
+    });
+    const abandon = () => {
+      for (const c of controllers) c.abort(new DOMException(ABANDONED, "AbortError"));
+    };
+    result = await joinBranches(node.join, runs, abandon);
+  }
+  if (scope.signal.aborted) throw scope.signal.reason;
+  scope.ctx = writePath(scope.ctx, node.out.at, result);
+}
