@@ -5,11 +5,7 @@ import { copyJson } from "./copy_json.ts";
 import { setOwn } from "./_own.ts";
 import { canonicalPath, pathSegments } from "./parse_path.ts";
 import { parseExprText } from "./parse_expr_text.ts";
-
-/** The deepest accepted expression tree (the root is at depth 1). */
-export const MAX_EXPR_DEPTH = 64;
-/** The most nodes accepted in one expression. */
-export const MAX_EXPR_NODES = 512;
+import { countNode } from "./_limits.ts";
 
 const BINARY = new Set<string>(["eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div"]);
 
@@ -38,12 +34,7 @@ type Counter = { nodes: number };
 
 function compile(input: unknown, depth: number, counter: Counter): ExprNode {
   if (typeof input === "string") return compile(parseExprText(input), depth, counter);
-  if (depth > MAX_EXPR_DEPTH) {
-    throw new ExprError("limit", `expression deeper than ${MAX_EXPR_DEPTH} levels`);
-  }
-  if (++counter.nodes > MAX_EXPR_NODES) {
-    throw new ExprError("limit", `expression has more than ${MAX_EXPR_NODES} nodes`);
-  }
+  countNode(depth, counter);
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new ExprError("shape", "an expression must be an object or a string");
   }

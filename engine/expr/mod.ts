@@ -21,10 +21,12 @@
  */
 export { ExprError, type ExprErrorKind, type ExprErrorOptions } from "./expr_error.ts";
 export { FlowError, type FlowErrorKind } from "./flow_error.ts";
-export { compileExpr, compileWriteTarget, MAX_EXPR_DEPTH, MAX_EXPR_NODES } from "./compile_expr.ts";
+export { compileExpr, compileWriteTarget } from "./compile_expr.ts";
+export { checkExprLimits, MAX_EXPR_DEPTH, MAX_EXPR_NODES } from "./_limits.ts";
 export {
   type EmbeddedExpr,
   type EmbeddedExprOptions,
+  exceedsBytes,
   type ExprFilter,
   MAX_TEXT_BYTES,
   parseEmbeddedExpr,

@@ -2,6 +2,7 @@ import type { ExprNode } from "../../protocol/blueprint.ts";
 import { ExprError } from "./expr_error.ts";
 import { type Fail, lex } from "./_lexer.ts";
 import { createParser } from "./_parser.ts";
+import { checkExprLimits } from "./_limits.ts";
 
 /** The longest accepted expression text, in UTF-8 bytes. */
 export const MAX_TEXT_BYTES = 8192;
@@ -66,8 +67,8 @@ const FILTER_NAME = /^[\p{L}_][\p{L}\p{N}_]*$/u;
  * Parses the template flavour of the syntax (reference/blueprint.md §3.4) from
  * `start` up to the tag terminator: `and`/`or`/`not` are operators, and a bare
  * identifier path is a variable, compiled to a path whose `at` starts with `@`
- * instead of `$` (`user.name` → `@.user.name`). Throws `ExprError` with `offset`
- * and `detail` set.
+ * instead of `$` (`user.name` → `@.user.name`). Throws `ExprError`: syntax errors
+ * carry `offset` and `detail`; the tree limits of `compileExpr` apply too.
  */
 export function parseEmbeddedExpr(
   source: string,
@@ -99,5 +100,7 @@ export function parseEmbeddedExpr(
     filters.push(filter);
   }
   if (parser.peek().type !== "end") parser.unexpected(parser.peek());
+  checkExprLimits(node);
+  for (const filter of filters) if (filter.arg !== undefined) checkExprLimits(filter.arg);
   return { node, filters, end: lexed.end, after: lexed.after, stripAfter: lexed.strip };
 }
