@@ -136,7 +136,7 @@ async function exec(node: FlowNodeNorm, scope: Scope, ptr: string, run: Run): Pr
         if (scope.signal.aborted) throw scope.signal.reason;
         if (!(error instanceof FlowError)) throw error;
         scope.ctx = snapshot;
-        if (node.err_at !== undefined) {
+        if (node.err_at) {
           scope.ctx = writePath(scope.ctx, node.err_at.at, error.message);
         }
         await exec(node.catch, scope, `${ptr}/catch`, run);
