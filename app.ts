@@ -15,6 +15,10 @@ import { MAX_BODY_BYTES } from "./routes/_http.ts";
 import { allowedMethodsOf, unmatched } from "./routes/_fallback.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { operatorRoutes } from "./routes/operators.ts";
+import { runRoutes } from "./routes/runs.ts";
+import { workerRoutes } from "./routes/worker.ts";
+import { dataRoutes } from "./routes/data.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
 
 /** Maps a thrown value to a SwitchboardError (the one place errors get a status). */
 export function toSwitchboardError(err: unknown): SwitchboardError {
@@ -61,7 +65,24 @@ export function createApp(deps: AppDeps) {
   }));
 
   app.route("/", healthRoutes());
-  app.route("/", operatorRoutes({ ...deps, apiToken: deps.config.apiToken }));
+  const apiToken = deps.config.apiToken;
+  app.route("/", operatorRoutes({ ...deps, apiToken }));
+  app.route(
+    "/",
+    runRoutes({
+      engine: deps.engine,
+      operators: deps.operators,
+      blueprints: deps.stores.blueprints,
+      warn: (message) => deps.log.warn(message),
+      apiToken,
+    }),
+  );
+  app.route("/", workerRoutes(deps));
+  app.route(
+    "/",
+    dataRoutes({ data: deps.stores.data, tokens: deps.tokens, now: deps.now, apiToken }),
+  );
+  app.route("/", sessionRoutes({ ...deps, apiToken }));
 
   const allowed = allowedMethodsOf(app);
   app.notFound((c) => {

@@ -18,7 +18,7 @@ export interface OpenDeps extends AppDeps {
 
 /** Opens the stores named by `config` and restores what they hold. */
 export async function openDeps(config: Config): Promise<OpenDeps> {
-  const deps = createDeps({ config });
+  const deps = await createDeps({ config });
   await restoreSeats(deps);
   return { ...deps, close: () => Promise.resolve() };
 }

@@ -21,6 +21,10 @@ export interface Config {
   allowSubprocess: boolean;
   /** Webhook workers (fn_id → config) as JSON, from `SWITCHBOARD_WEBHOOKS`. */
   webhooksJson?: string;
+  /** Lifetime of worker capability tokens (`SWITCHBOARD_WORKER_TOKEN_TTL_SECS`, 1800). */
+  workerTokenTtlSecs: number;
+  /** Uses allowed per worker token (`SWITCHBOARD_WORKER_TOKEN_MAX_USES`, unlimited). */
+  workerTokenMaxUses?: number;
 }
 
 /** Reads environment variables. */
@@ -64,6 +68,22 @@ export function readConfig(env: EnvSource = Deno.env): Config {
     logLevel: parseLogLevel(env.get("LOG_LEVEL")),
     allowSubprocess: env.get("SWITCHBOARD_ALLOW_SUBPROCESS") === "1",
     webhooksJson: env.get("SWITCHBOARD_WEBHOOKS") || undefined,
+    workerTokenTtlSecs: intIn(
+      "SWITCHBOARD_WORKER_TOKEN_TTL_SECS",
+      env.get("SWITCHBOARD_WORKER_TOKEN_TTL_SECS"),
+      1800,
+      1,
+      10 * 365 * 86400,
+    ),
+    workerTokenMaxUses: env.get("SWITCHBOARD_WORKER_TOKEN_MAX_USES")
+      ? intIn(
+        "SWITCHBOARD_WORKER_TOKEN_MAX_USES",
+        env.get("SWITCHBOARD_WORKER_TOKEN_MAX_USES"),
+        0,
+        1,
+        0xffffffff,
+      )
+      : undefined,
   };
 }
 

@@ -1,29 +1,55 @@
 /**
- * Everything an app holds: registries and tables (plain maps), stores, config,
- * logger and metrics. `createDeps` fills in defaults so tests override only what
- * they need.
+ * Everything an app holds: registries and tables (plain maps), stores, the
+ * engine, config, logger and metrics. `createDeps` fills in defaults so tests
+ * override only what they need.
  *
  * @module
  */
 import type { Config } from "./config.ts";
 import { createRegistries } from "./engine/faces.ts";
+import { createEngine, type Engine } from "./engine/engine.ts";
+import { type CapToken, importSecret } from "./engine/captoken.ts";
+import { fromHex, randomHex } from "./engine/crypto.ts";
+import { createTokenAuthority, type TokenAuthority } from "./engine/tokens.ts";
+import { createFunctionRegistry, type WorkerFn } from "./engine/workers/function.ts";
+import { parseWebhooks, type WebhookConfig } from "./engine/workers/webhook.ts";
+import { ensureSeed } from "./engine/blueprint/mod.ts";
 import { createLogger, type Logger } from "./observe/log.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
 import type { OperatorSession } from "./session/operator_session.ts";
 import type { SeatDeps } from "./session/seats.ts";
+import type { BlueprintStore } from "./store/blueprint_store.ts";
+import { createMemoryBlueprintStore } from "./store/blueprint_store_memory.ts";
+import { createMemoryDataStore, type DataStore } from "./store/data_store.ts";
+import { createMemoryRunStore, type RunStore } from "./store/run_store.ts";
 import { createMemorySeatStore, type SeatStore } from "./store/seat_store.ts";
+import { createMemorySecretStore, type SecretStore } from "./store/secret_store.ts";
 
 /** The stores of one server. */
 export interface Stores {
   kind: "memory" | "kv";
   path: string | null;
   seats: SeatStore;
+  blueprints: BlueprintStore;
+  runs: RunStore;
+  data: DataStore;
+  secrets: SecretStore;
 }
 
 /** What `createApp` needs. */
 export interface AppDeps extends SeatDeps {
   config: Config;
   stores: Stores;
+  engine: Engine;
+  tokens: TokenAuthority;
+  /** The HMAC key of capability tokens. */
+  key: CryptoKey;
+  /** `rust_fn` functions by `fn_id`. */
+  functions: Map<string, WorkerFn>;
+  /** Webhook workers by `fn_id`. */
+  webhooks: Map<string, WebhookConfig>;
+  /** `/v1/sessions` tokens by session id. */
+  attached: Map<string, CapToken>;
   log: Logger;
   metrics: Metrics;
   now(): number;
@@ -40,7 +66,21 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     idleSecs: 86400,
     logLevel: "error",
     allowSubprocess: false,
+    workerTokenTtlSecs: 1800,
     ...overrides,
+  };
+}
+
+/** In-memory stores. */
+export function memoryStores(): Stores {
+  return {
+    kind: "memory",
+    path: null,
+    seats: createMemorySeatStore(),
+    blueprints: createMemoryBlueprintStore(),
+    runs: createMemoryRunStore(),
+    data: createMemoryDataStore(),
+    secrets: createMemorySecretStore(),
   };
 }
 
@@ -51,23 +91,80 @@ export interface CreateDepsOptions {
   log?: Logger;
   metrics?: Metrics;
   now?: () => number;
+  /** Extra `rust_fn` functions (beside `identity`). */
+  functions?: Iterable<[string, WorkerFn]>;
 }
 
-/** Builds deps with in-memory stores unless told otherwise. */
-export function createDeps(options: CreateDepsOptions = {}): AppDeps {
+/** Builds deps, with in-memory stores unless told otherwise. */
+export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDeps> {
   const config = defaultConfig(options.config);
   const now = options.now ?? Date.now;
   const log = options.log ?? createLogger({ level: config.logLevel });
   const metrics = options.metrics ?? createMetrics();
-  const stores = options.stores ??
-    { kind: "memory" as const, path: null, seats: createMemorySeatStore() };
+  const stores = options.stores ?? memoryStores();
+  await ensureSeed(stores.blueprints);
+  const secretHex = config.secretHex ?? await stores.secrets.getOrCreateSecret(randomHex(32));
+  const key = await importSecret(fromHex(secretHex)!);
+  const tokens = createTokenAuthority({
+    key,
+    now,
+    persist: stores.runs,
+    records: await stores.runs.listLiveTokens(),
+  });
+  const registries = createRegistries();
+  const sessions = new Map<string, OperatorSession>();
+  const functions = createFunctionRegistry(options.functions);
+  const webhooks = parseWebhooks(config.webhooksJson);
+
+  const engine = createEngine({
+    registries,
+    functions,
+    webhooks,
+    tokens,
+    store: stores.runs,
+    log,
+    metrics,
+    now,
+    publicUrl: config.publicUrl,
+    workerTokenTtlSecs: config.workerTokenTtlSecs,
+    workerTokenMaxUses: config.workerTokenMaxUses ?? null,
+    hasOperatorRequests: (runId, taskId, attempt) =>
+      [...sessions.values()].some((s) => s.hasRequest(runId, taskId, attempt)),
+    async onRunEnded(runId) {
+      for (const session of sessions.values()) session.forgetRun(runId);
+      await stores.seats.deleteRunRequests(runId);
+    },
+  });
+
   return {
-    ...createRegistries(),
-    sessions: new Map<string, OperatorSession>(),
+    ...registries,
+    sessions,
     roles: new Map<string, string>(),
-    sessionEnv: { store: stores.seats, log, metrics, publicUrl: config.publicUrl, now },
+    sessionEnv: {
+      store: stores.seats,
+      log,
+      metrics,
+      publicUrl: config.publicUrl,
+      now,
+      observe(type, record) {
+        if (record.run_id === undefined) return;
+        engine.note(record.run_id, type, {
+          req_id: record.req_id,
+          kind: record.frame.type,
+          sid: record.sid,
+          task_id: record.task_id,
+          attempt: record.attempt,
+        });
+      },
+    },
     config,
     stores,
+    engine,
+    tokens,
+    key,
+    functions,
+    webhooks,
+    attached: new Map(),
     log,
     metrics,
     now,

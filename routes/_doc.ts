@@ -35,7 +35,10 @@ export function empty(description: string) {
   return { description };
 }
 
-type ResponseSpec = ReturnType<typeof json> | ReturnType<typeof text> | ReturnType<typeof empty>;
+type ResponseSpec =
+  | ReturnType<typeof json>
+  | ReturnType<typeof empty>
+  | { description: string; content: Record<string, { schema: { type: "string" } }> };
 
 /** Options of {@link doc}. */
 export interface DocOptions {

@@ -46,7 +46,15 @@ export interface SessionEnv {
   /** Base URL written into spawn directives. */
   publicUrl: string;
   now(): number;
+  /** Told about each request sent, settled or cancelled (run event log). */
+  observe?(event: RequestEventType, record: RequestRecord): void;
 }
+
+/** What {@link SessionEnv.observe} hears about. */
+export type RequestEventType =
+  | "operator_request_sent"
+  | "operator_request_settled"
+  | "operator_request_cancelled";
 
 /** The persisted identity of a seat. */
 export interface SeatIdentity {
@@ -287,6 +295,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     if (key !== undefined) this.#byKey.set(key, reqId);
     this.#persist(() => this.#env.store.putRequest(record));
     this.#send(record.frame);
+    this.#env.observe?.("operator_request_sent", record);
     this.#env.log.info("operator request sent", {
       sid: this.sid,
       req_id: reqId,
@@ -314,6 +323,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     this.#forget(pending);
     this.#persist(() => this.#env.store.deleteRequest(this.sid, reqId));
     this.#send({ type: "cancel", req_id: reqId, reason: cancel });
+    this.#env.observe?.("operator_request_cancelled", pending.record);
     this.#env.log.info("operator request cancelled", {
       sid: this.sid,
       req_id: reqId,
@@ -339,6 +349,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     this.#forget(pending);
     const seconds = (this.#env.now() - record.sent_at) / 1000;
     this.#env.metrics.observeRoundtrip(record.frame.type, Math.max(0, seconds));
+    this.#env.observe?.("operator_request_settled", record);
     this.#env.log.info("operator request settled", {
       sid: this.sid,
       req_id: record.req_id,
@@ -376,6 +387,14 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
         record.req_id,
       );
     }
+  }
+
+  /** True when a request (pending or settled) exists for this attempt of a run. */
+  hasRequest(runId: string, taskId: string, attempt: number): boolean {
+    return (["ask", "hb", "spawn"] as const).some((kind) => {
+      const key = dedupeKey(runId, taskId, attempt, kind);
+      return this.#byKey.has(key) || this.#settledByKey.has(key);
+    });
   }
 
   /** Drops what the session remembers of a run that has ended. */

@@ -7,6 +7,7 @@ import { createApp } from "../app.ts";
 import { type AppDeps, createDeps, type CreateDepsOptions } from "../deps.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { MintedOperator } from "../protocol/operators.ts";
+import { RunEnded } from "../engine/faces.ts";
 
 /** A running test server. */
 export interface TestServer extends AsyncDisposable {
@@ -20,13 +21,17 @@ export interface TestServer extends AsyncDisposable {
 }
 
 /** Starts a real server (port 0) on an app built from `deps` (or fresh deps). */
-export function startServer(options: CreateDepsOptions & { deps?: AppDeps } = {}): TestServer {
-  const deps = options.deps ?? createDeps(options);
+export async function startServer(
+  options: CreateDepsOptions & { deps?: AppDeps } = {},
+): Promise<TestServer> {
+  const deps = options.deps ?? await createDeps(options);
   const app = createApp(deps);
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   const port = server.addr.port;
   const base = `http://127.0.0.1:${port}`;
   const close = async () => {
+    for (const run of deps.engine.live.values()) run.controller.abort(new RunEnded("run_ended"));
+    await Promise.all([...deps.engine.live.values()].map((r) => r.done));
     for (const s of deps.sessions.values()) s.closeSocket(1001, "test over");
     await server.shutdown();
   };

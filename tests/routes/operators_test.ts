@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { createApp } from "../../app.ts";
 import { createDeps } from "../../deps.ts";
 
-function appWith(config = {}) {
-  const deps = createDeps({ config });
+async function appWith(config = {}) {
+  const deps = await createDeps({ config });
   return { deps, app: createApp(deps) };
 }
 
@@ -22,7 +22,7 @@ async function mint(app: ReturnType<typeof createApp>, roles: string[] = []) {
 }
 
 Deno.test("GET /v1/healthz answers ok as text", async () => {
-  const { app } = appWith();
+  const { app } = await appWith();
   const res = await app.request("/v1/healthz");
   assert.equal(res.status, 200);
   assert.equal(await res.text(), "ok");
@@ -30,7 +30,7 @@ Deno.test("GET /v1/healthz answers ok as text", async () => {
 });
 
 Deno.test("POST /v1/operators mints a sid, a 128-bit+ token and echoes the roles", async () => {
-  const { app, deps } = appWith();
+  const { app, deps } = await appWith();
   const seat = await mint(app, ["main-ai", "main-ai", ""]);
   assert.match(
     seat.sid,
@@ -47,14 +47,14 @@ Deno.test("POST /v1/operators mints a sid, a 128-bit+ token and echoes the roles
 });
 
 Deno.test("POST /v1/operators with no roles mints a seat with none", async () => {
-  const { app } = appWith();
+  const { app } = await appWith();
   const res = await post(app, "/v1/operators", {});
   assert.equal(res.status, 200);
   assert.deepEqual((await res.json()).roles, []);
 });
 
 Deno.test("POST /v1/operators answers 409 when a role is held, listing the conflicts", async () => {
-  const { app, deps } = appWith();
+  const { app, deps } = await appWith();
   await mint(app, ["a", "b"]);
   const res = await post(app, "/v1/operators", { roles: ["c", "b", "a", "b"] });
   assert.equal(res.status, 409);
@@ -63,7 +63,7 @@ Deno.test("POST /v1/operators answers 409 when a role is held, listing the confl
 });
 
 Deno.test("POST /v1/operators rejects bad bodies with 415, 400, 422 and 413", async (t) => {
-  const { app } = appWith();
+  const { app } = await appWith();
   await t.step("no content type is 415", async () => {
     const res = await app.request("/v1/operators", { method: "POST", body: "{}" });
     assert.equal(res.status, 415);
@@ -111,7 +111,7 @@ Deno.test("POST /v1/operators rejects bad bodies with 415, 400, 422 and 413", as
 });
 
 Deno.test("GET /v1/operators/:sid checks bearer, then sid, then token", async (t) => {
-  const { app } = appWith();
+  const { app } = await appWith();
   const seat = await mint(app, ["r"]);
   const get = (sid: string, auth?: string) =>
     app.request(`/v1/operators/${sid}`, { headers: auth ? { authorization: auth } : {} });
@@ -147,7 +147,7 @@ Deno.test("GET /v1/operators/:sid checks bearer, then sid, then token", async (t
 });
 
 Deno.test("GET /v1/operators lists seats sorted by sid with times", async () => {
-  const { app } = appWith();
+  const { app } = await appWith();
   const a = await mint(app, ["x"]);
   const b = await mint(app);
   const res = await app.request("/v1/operators");
@@ -164,7 +164,7 @@ Deno.test("GET /v1/operators lists seats sorted by sid with times", async () => 
 });
 
 Deno.test("GET /v1/operators/:sid/pending lists nothing for a fresh seat", async () => {
-  const { app } = appWith();
+  const { app } = await appWith();
   const seat = await mint(app);
   const res = await app.request(`/v1/operators/${seat.sid}/pending`, {
     headers: { authorization: `Bearer ${seat.token}` },
@@ -176,7 +176,7 @@ Deno.test("GET /v1/operators/:sid/pending lists nothing for a fresh seat", async
 });
 
 Deno.test("DELETE /v1/operators/:sid unregisters the seat and releases its roles", async () => {
-  const { app, deps } = appWith();
+  const { app, deps } = await appWith();
   const seat = await mint(app, ["solo"]);
   const del = (auth?: string) =>
     app.request(`/v1/operators/${seat.sid}`, {
@@ -197,7 +197,7 @@ Deno.test("DELETE /v1/operators/:sid unregisters the seat and releases its roles
 });
 
 Deno.test("unknown paths are 404 and wrong methods 405 with Allow, both as JSON", async () => {
-  const { app } = appWith();
+  const { app } = await appWith();
   const nope = await app.request("/v1/nope");
   assert.equal(nope.status, 404);
   assert.ok((await nope.json()).error);
@@ -213,7 +213,7 @@ Deno.test("unknown paths are 404 and wrong methods 405 with Allow, both as JSON"
 });
 
 Deno.test("SWITCHBOARD_API_TOKEN guards mint and list but not the seat's own routes", async () => {
-  const { app } = appWith({ apiToken: "admin-secret" });
+  const { app } = await appWith({ apiToken: "admin-secret" });
   assert.equal((await post(app, "/v1/operators", {})).status, 401);
   assert.equal((await post(app, "/v1/operators", {}, { authorization: "Bearer no" })).status, 401);
   const res = await post(app, "/v1/operators", {}, { authorization: "Bearer admin-secret" });

@@ -28,7 +28,7 @@ async function seated(server: TestServer, roles: string[] = []) {
 }
 
 Deno.test("ask from the registry round-trips through a real socket", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws } = await seated(server);
   const bridge = server.deps.seniorBridges.get(seat.sid)!;
   const answer = bridge.ask("T-1", { reason: "worker reported ok=false", value: "NO" });
@@ -45,7 +45,7 @@ Deno.test("ask from the registry round-trips through a real socket", async () =>
 });
 
 Deno.test("hook_before is approved with ok:true and vetoed with a reason", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws } = await seated(server);
   const hook = server.deps.spawnHooks.get(seat.sid)!;
 
@@ -83,7 +83,7 @@ Deno.test("hook_before is approved with ok:true and vetoed with a reason", async
 });
 
 Deno.test("hook_after needs no reply, and a reply to it is refused", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws } = await seated(server);
   await server.deps.spawnHooks.get(seat.sid)!.after(ctx(), { r: 1 });
   const frame = await ws.next();
@@ -98,7 +98,7 @@ Deno.test("hook_after needs no reply, and a reply to it is refused", async () =>
 });
 
 Deno.test("spawn resolves with the ack's value and ok, and an ack error rejects", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws } = await seated(server);
   const operator = server.deps.operators.get(seat.sid)!;
   const signal = new AbortController().signal;
@@ -142,7 +142,7 @@ Deno.test("spawn resolves with the ack's value and ok, and an ack error rejects"
 });
 
 Deno.test("a request made while disconnected waits and is delivered on connect", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const seat = await server.mint();
   const bridge = server.deps.seniorBridges.get(seat.sid)!;
   const answer = bridge.ask("T-1", "are you there?");
@@ -157,7 +157,7 @@ Deno.test("a request made while disconnected waits and is delivered on connect",
 });
 
 Deno.test("a reconnect mid-request replays the frame and accepts the answer after it", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws, session } = await seated(server);
   const bridge = server.deps.seniorBridges.get(seat.sid)!;
   const hook = server.deps.spawnHooks.get(seat.sid)!;
@@ -187,7 +187,7 @@ Deno.test("a reconnect mid-request replays the frame and accepts the answer afte
 });
 
 Deno.test("a second socket replaces the first (4000) and the old close leaves the new attached", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws: first, session } = await seated(server);
   const second = await openSocket(`${server.wsBase}/v1/operators/${seat.sid}/ws`, {
     token: seat.token,
@@ -204,7 +204,7 @@ Deno.test("a second socket replaces the first (4000) and the old close leaves th
 });
 
 Deno.test("DELETE with requests pending fails them at once, cancels them and closes 4001", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws } = await seated(server, ["boss"]);
   const answer = server.deps.seniorBridges.get(seat.sid)!.ask("T-1", "q");
   const spawn = server.deps.operators.get("boss")!.execute(
@@ -236,7 +236,7 @@ Deno.test("DELETE with requests pending fails them at once, cancels them and clo
 });
 
 Deno.test("a deadline passing rejects the request and sends cancel{timeout}", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws, session } = await seated(server);
   const answer = server.deps.seniorBridges.get(seat.sid)!.ask("T-1", "q", {
     signal: AbortSignal.timeout(30),
@@ -257,7 +257,7 @@ Deno.test("a deadline passing rejects the request and sends cancel{timeout}", as
 });
 
 Deno.test("a run ending cancels its requests with run_ended", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws } = await seated(server);
   const run = new AbortController();
   const answer = server.deps.seniorBridges.get(seat.sid)!.ask("T-1", "q", { signal: run.signal });
@@ -274,7 +274,7 @@ Deno.test("a run ending cancels its requests with run_ended", async () => {
 });
 
 Deno.test("a duplicate answer gets an error frame and is never applied twice", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws } = await seated(server);
   const bridge = server.deps.seniorBridges.get(seat.sid)!;
   const answer = bridge.ask("T-1", "q");
@@ -292,7 +292,7 @@ Deno.test("a duplicate answer gets an error frame and is never applied twice", a
 });
 
 Deno.test("an answer of the wrong kind gets an error frame and leaves the request pending", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { seat, ws, session } = await seated(server);
   const spawn = server.deps.operators.get(seat.sid)!.execute(
     ctx(),
@@ -317,7 +317,7 @@ Deno.test("an answer of the wrong kind gets an error frame and leaves the reques
 });
 
 Deno.test("ping is answered with pong", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const { ws } = await seated(server);
   ws.send({ type: "ping" });
   assert.deepEqual(await ws.next(), { type: "pong" });
@@ -326,7 +326,7 @@ Deno.test("ping is answered with pong", async () => {
 
 Deno.test("idle seats without a live socket are swept like a DELETE", async () => {
   let clock = 1_000_000;
-  await using server = startServer({ now: () => clock });
+  await using server = await startServer({ now: () => clock });
   const { seat: live, ws } = await seated(server);
   const idle = await server.mint(["idle-role"]);
   const { sweepIdleSeats } = await import("../../session/seats.ts");

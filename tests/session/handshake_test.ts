@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { openSocket, rawHttp, startServer, until, upgradeRequest } from "../_helpers.ts";
 
 Deno.test("operator socket refuses a plain GET with a valid bearer with 400 before auth", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const seat = await server.mint();
   const res = await fetch(`${server.base}/v1/operators/${seat.sid}/ws`, {
     headers: { authorization: `Bearer ${seat.token}` },
@@ -12,7 +12,7 @@ Deno.test("operator socket refuses a plain GET with a valid bearer with 400 befo
 });
 
 Deno.test("operator socket handshake checks come before the bearer, each a 400", async (t) => {
-  await using server = startServer();
+  await using server = await startServer();
   const cases: Array<[string, Record<string, string>, RegExp]> = [
     ["no Connection upgrade", { Connection: "keep-alive" }, /Connection/],
     ["Upgrade not websocket", { Upgrade: "h2c" }, /Upgrade/],
@@ -29,7 +29,7 @@ Deno.test("operator socket handshake checks come before the bearer, each a 400",
 });
 
 Deno.test("operator socket auth answers 401, 404, 401 in the 0.1.2 order", async (t) => {
-  await using server = startServer();
+  await using server = await startServer();
   const seat = await server.mint();
   await t.step("missing bearer on an unknown sid is 401", async () => {
     const res = await rawHttp(server.port, upgradeRequest("/v1/operators/op-nope/ws"));
@@ -76,7 +76,7 @@ Deno.test("operator socket auth answers 401, 404, 401 in the 0.1.2 order", async
 });
 
 Deno.test("a browser authenticates with the bearer subprotocol and gets `bearer` back", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const seat = await server.mint();
   await using ws = await openSocket(`${server.wsBase}/v1/operators/${seat.sid}/ws`, {
     token: seat.token,
@@ -87,7 +87,7 @@ Deno.test("a browser authenticates with the bearer subprotocol and gets `bearer`
 });
 
 Deno.test("GET /v1/operators/:sid reports connected only while a socket is live", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const seat = await server.mint();
   const info = async () =>
     (await (await fetch(`${server.base}/v1/operators/${seat.sid}`, {

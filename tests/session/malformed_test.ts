@@ -59,7 +59,7 @@ function malformedFrames(reqId: string, hbId: string): string[] {
 }
 
 Deno.test("50 kinds of malformed frames each get an error frame; the session keeps working", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const seat = await server.mint(["m"]);
   const other = await server.mint();
   await using ws = await openSocket(`${server.wsBase}/v1/operators/${seat.sid}/ws`, {
@@ -113,7 +113,7 @@ Deno.test("50 kinds of malformed frames each get an error frame; the session kee
 });
 
 Deno.test("a binary frame closes the socket with 1003 and nothing else", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const seat = await server.mint();
   const other = await server.mint();
   const ws = await openSocket(`${server.wsBase}/v1/operators/${seat.sid}/ws`, {
@@ -138,7 +138,7 @@ Deno.test("a binary frame closes the socket with 1003 and nothing else", async (
 });
 
 Deno.test("a text frame over 1 MiB closes the socket with 1009", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const seat = await server.mint();
   const ws = await openSocket(`${server.wsBase}/v1/operators/${seat.sid}/ws`, {
     token: seat.token,
@@ -149,7 +149,7 @@ Deno.test("a text frame over 1 MiB closes the socket with 1009", async () => {
 });
 
 Deno.test("a frame just under 1 MiB of multi-byte text is measured in bytes", async () => {
-  await using server = startServer();
+  await using server = await startServer();
   const seat = await server.mint();
   const ws = await openSocket(`${server.wsBase}/v1/operators/${seat.sid}/ws`, {
     token: seat.token,

@@ -1,0 +1,229 @@
+/**
+ * Capability tokens (reference/http.md §10, engine.md §6): a JSON object signed
+ * with HMAC-SHA256 (WebCrypto), encoded as unpadded base64url.
+ *
+ * @module
+ */
+import { fromHex, toHex } from "./crypto.ts";
+
+/** Token roles. */
+export type Role = "operator" | "worker" | "observer" | "senior";
+
+/** Verbs, by role (reference/http.md §10.4). */
+export const ROLE_VERBS: Record<Role, readonly string[]> = {
+  operator: [
+    "start_task",
+    "dispatch_attempt",
+    "mint_worker_token",
+    "read_task_state",
+    "cancel_task",
+    "query_senior",
+    "mark_pass",
+    "mark_blocked",
+    "attach_session",
+    "detach_session",
+    "heartbeat",
+    "poll_task",
+  ],
+  worker: [
+    "fetch_prompt",
+    "fetch_data",
+    "post_result",
+    "verify_token",
+    "emit_output",
+    "start_task",
+    "dispatch_attempt",
+    "read_task_state",
+    "poll_task",
+    "cancel_task",
+  ],
+  observer: ["subscribe_events", "read_trace", "read_task_state"],
+  senior: ["answer_query", "override_verdict", "pause_loop", "resume_loop", "inject_directive"],
+};
+
+/** A verb in snake_case. */
+export type Verb = string;
+
+/** The token object, fields in serialization order. */
+export interface CapToken {
+  agent_id: string;
+  role: Role;
+  scopes: string[];
+  issued_at: number;
+  expire_at: number;
+  max_uses: number | null;
+  nonce: string;
+  sig_hex: string;
+}
+
+/** A token that failed to decode (400 `invalid token: …`). */
+export class TokenDecodeError extends Error {
+  constructor(message: string) {
+    super(`invalid token: ${message}`);
+    this.name = "TokenDecodeError";
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const B64_INDEX = new Map([...B64URL].map((ch, i) => [ch, i]));
+
+/** `Operator`, `Worker`, … as in the Rust debug form. */
+export function roleDebug(role: Role): string {
+  return role[0].toUpperCase() + role.slice(1);
+}
+
+/** `FetchPrompt` for `fetch_prompt`. */
+export function verbDebug(verb: Verb): string {
+  return verb.split("_").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+}
+
+/** The string the MAC covers. */
+export function signingInput(t: Omit<CapToken, "sig_hex">): string {
+  const maxUses = t.max_uses === null ? "None" : `Some(${t.max_uses})`;
+  return [
+    t.agent_id,
+    roleDebug(t.role),
+    t.scopes.join(","),
+    t.issued_at,
+    t.expire_at,
+    maxUses,
+    t.nonce,
+  ].join("|");
+}
+
+/** Imports a raw secret as an HMAC-SHA256 key. */
+export function importSecret(secret: Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey(
+    "raw",
+    secret as Uint8Array<ArrayBuffer>,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+}
+
+/** Signs an unsigned token. */
+export async function signToken(
+  key: CryptoKey,
+  unsigned: Omit<CapToken, "sig_hex">,
+): Promise<CapToken> {
+  const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(signingInput(unsigned)));
+  return { ...unsigned, sig_hex: toHex(new Uint8Array(mac)) };
+}
+
+/** True when the token's MAC is right (constant-time, inside WebCrypto). */
+export async function checkSignature(key: CryptoKey, token: CapToken): Promise<boolean> {
+  const mac = fromHex(token.sig_hex);
+  if (mac === null || mac.length !== 32) return false;
+  return await crypto.subtle.verify(
+    "HMAC",
+    key,
+    mac as Uint8Array<ArrayBuffer>,
+    encoder.encode(signingInput(token)),
+  );
+}
+
+/** Encodes a token as unpadded base64url of its compact JSON. */
+export function encodeToken(token: CapToken): string {
+  const json = JSON.stringify({
+    agent_id: token.agent_id,
+    role: token.role,
+    scopes: token.scopes,
+    issued_at: token.issued_at,
+    expire_at: token.expire_at,
+    max_uses: token.max_uses,
+    nonce: token.nonce,
+    sig_hex: token.sig_hex,
+  });
+  return base64UrlEncode(encoder.encode(json));
+}
+
+/** Decodes a token strictly. Throws {@link TokenDecodeError}. */
+export function decodeToken(encoded: string): CapToken {
+  let bytes: Uint8Array;
+  try {
+    bytes = base64UrlDecode(encoded);
+  } catch (err) {
+    throw new TokenDecodeError(`base64 decode failed: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(decoder.decode(bytes));
+  } catch (err) {
+    throw new TokenDecodeError(`json parse failed: ${(err as Error).message}`);
+  }
+  const fail = (what: string): never => {
+    throw new TokenDecodeError(`json parse failed: ${what}`);
+  };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("expected an object");
+  const o = raw as Record<string, unknown>;
+  const str = (k: string) =>
+    typeof o[k] === "string" ? o[k] as string : fail(`missing field \`${k}\``);
+  const u64 = (k: string) =>
+    Number.isSafeInteger(o[k]) && (o[k] as number) >= 0
+      ? o[k] as number
+      : fail(`missing or invalid field \`${k}\``);
+  const role = str("role");
+  if (!(role in ROLE_VERBS)) fail(`unknown variant \`${role}\``);
+  if (!Array.isArray(o.scopes) || !o.scopes.every((s) => typeof s === "string")) {
+    fail("missing or invalid field `scopes`");
+  }
+  const maxUses = o.max_uses === undefined || o.max_uses === null
+    ? null
+    : Number.isInteger(o.max_uses) && (o.max_uses as number) >= 0 &&
+        (o.max_uses as number) <= 0xffffffff
+    ? o.max_uses as number
+    : fail("invalid field `max_uses`");
+  return {
+    agent_id: str("agent_id"),
+    role: role as Role,
+    scopes: o.scopes as string[],
+    issued_at: u64("issued_at"),
+    expire_at: u64("expire_at"),
+    max_uses: maxUses,
+    nonce: str("nonce"),
+    sig_hex: str("sig_hex"),
+  };
+}
+
+/** Unpadded base64url. */
+export function base64UrlEncode(bytes: Uint8Array): string {
+  let out = "";
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out += B64URL[n >> 18] + B64URL[(n >> 12) & 63] + B64URL[(n >> 6) & 63] + B64URL[n & 63];
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = bytes[i] << 16;
+    out += B64URL[n >> 18] + B64URL[(n >> 12) & 63];
+  } else if (rest === 2) {
+    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
+    out += B64URL[n >> 18] + B64URL[(n >> 12) & 63] + B64URL[(n >> 6) & 63];
+  }
+  return out;
+}
+
+/** Strict unpadded base64url: no padding, no `+`/`/`, zero trailing bits. */
+export function base64UrlDecode(text: string): Uint8Array {
+  if (text.length % 4 === 1) throw new Error("invalid length");
+  const out = new Uint8Array(Math.floor((text.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let at = 0;
+  for (let i = 0; i < text.length; i++) {
+    const v = B64_INDEX.get(text[i]);
+    if (v === undefined) throw new Error(`invalid symbol ${JSON.stringify(text[i])}, offset ${i}`);
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[at++] = (acc >> bits) & 0xff;
+    }
+  }
+  if ((acc & ((1 << bits) - 1)) !== 0) throw new Error("invalid last symbol (trailing bits)");
+  return out.subarray(0, at);
+}

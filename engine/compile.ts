@@ -1,0 +1,148 @@
+/**
+ * Compile and link (reference/engine.md §3.2–§3.3): agents become spawners by
+ * kind, step refs are checked, and the hint layers wrap the routing table, the
+ * last listed outermost.
+ *
+ * @module
+ */
+import type {
+  AgentDefNorm,
+  AgentKind,
+  BlueprintNorm,
+  FlowNodeNorm,
+} from "../protocol/blueprint.ts";
+import type { Operator } from "./faces.ts";
+import { HINT_LAYERS } from "./layers.ts";
+import { type Spawner, SpawnError } from "./spawner.ts";
+import { functionWorker, type WorkerFn } from "./workers/function.ts";
+import { type WebhookConfig, webhookWorker } from "./workers/webhook.ts";
+import { operatorAgentWorker } from "./workers/operator_agent.ts";
+
+/** A compile-stage failure (`launch: compile: <message>`). */
+export class CompileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CompileError";
+  }
+}
+
+/** What compilation looks things up in. */
+export interface CompileEnv {
+  functions: ReadonlyMap<string, WorkerFn>;
+  webhooks: ReadonlyMap<string, WebhookConfig>;
+  operators: ReadonlyMap<string, Operator>;
+  publicUrl: string;
+}
+
+const KIND_DEBUG: Record<AgentKind, string> = {
+  lua: "Lua",
+  rust_fn: "RustFn",
+  agent_block: "AgentBlock",
+  subprocess: "Subprocess",
+  operator: "Operator",
+};
+
+function specString(agent: AgentDefNorm, key: string): string | undefined {
+  const spec = agent.spec;
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) return undefined;
+  const value = spec[key];
+  return typeof value === "string" ? value : undefined;
+}
+
+function buildAgent(agent: AgentDefNorm, env: CompileEnv): Spawner | undefined {
+  const invalid = (msg: string) => new CompileError(`agent '${agent.name}' spec invalid: ${msg}`);
+  switch (agent.kind) {
+    case "rust_fn": {
+      const fnId = specString(agent, "fn_id");
+      if (fnId === undefined) throw invalid("rust_fn spec: 'fn_id' (string) required");
+      const fn = env.functions.get(fnId);
+      if (fn) return functionWorker(fn);
+      const hook = env.webhooks.get(fnId);
+      if (hook) return webhookWorker(hook, env.publicUrl);
+      throw invalid(`fn_id '${fnId}' not registered in factory`);
+    }
+    case "operator": {
+      const ref = specString(agent, "operator_ref");
+      if (ref === undefined) throw invalid("operator spec: 'operator_ref' (string) required");
+      const operator = env.operators.get(ref);
+      if (!operator) {
+        const names = [...env.operators.keys()].sort();
+        throw invalid(
+          `operator_ref '${ref}' not registered in factory. Registered sids: [${
+            names.length ? names.join(", ") : "<none>"
+          }]. Hint: call mse_operator_join(roles=[...]) (POST /v1/operators) to mint the sid first.`,
+        );
+      }
+      return operatorAgentWorker(agent, operator);
+    }
+    default:
+      return undefined;
+  }
+}
+
+function stepRefs(node: FlowNodeNorm, out: string[] = []): string[] {
+  switch (node.kind) {
+    case "step":
+      out.push(node.ref);
+      break;
+    case "seq":
+      node.children.forEach((c) => stepRefs(c, out));
+      break;
+    case "branch":
+      stepRefs(node.then, out);
+      stepRefs(node.else, out);
+      break;
+    case "try":
+      stepRefs(node.body, out);
+      stepRefs(node.catch, out);
+      break;
+    case "loop":
+    case "fanout":
+      stepRefs(node.body, out);
+      break;
+  }
+  return out;
+}
+
+/** Compiles a Blueprint into its linked spawner stack. Throws {@link CompileError}. */
+export function compileBlueprint(bp: BlueprintNorm, env: CompileEnv): Spawner {
+  const names = bp.operators.map((o) => o.name);
+  for (const agent of bp.agents) {
+    const ref = agent.kind === "operator" ? specString(agent, "operator_ref") : undefined;
+    if (ref !== undefined && !names.includes(ref)) {
+      throw new CompileError(
+        `agent '${agent.name}' operator_ref '${ref}' does not match any OperatorDef.name in ` +
+          `Blueprint.operators (defined: [${names.join(", ")}])`,
+      );
+    }
+  }
+  const table = new Map<string, Spawner>();
+  for (const agent of bp.agents) {
+    if (table.has(agent.name)) throw new CompileError(`duplicate AgentDef name: ${agent.name}`);
+    const spawner = buildAgent(agent, env);
+    if (!spawner) {
+      if (bp.strategy.strict_kind) {
+        throw new CompileError(`unknown agent kind in SpawnerRegistry: ${KIND_DEBUG[agent.kind]}`);
+      }
+      continue;
+    }
+    table.set(agent.name, spawner);
+  }
+  if (bp.strategy.strict_refs) {
+    for (const ref of stepRefs(bp.flow)) {
+      if (!table.has(ref)) {
+        throw new CompileError(`flow references agent '${ref}' but no AgentDef matches`);
+      }
+    }
+  }
+  let stack: Spawner = function route(a) {
+    const spawner = table.get(a.ctx.agent);
+    if (!spawner) return Promise.reject(new SpawnError(`worker not registered: ${a.ctx.agent}`));
+    return spawner(a);
+  };
+  for (const key of bp.spawner_hints.layers) {
+    const layer = HINT_LAYERS[key];
+    if (layer) stack = layer(stack);
+  }
+  return stack;
+}

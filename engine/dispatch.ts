@@ -1,0 +1,207 @@
+/**
+ * One step dispatch (reference/engine.md §3.5–§3.7): find or create the task,
+ * start an attempt with a fresh worker token and handle, run the linked stack,
+ * and turn the attempt's last `final` into pass or blocked.
+ *
+ * A step already in the run's journal (a replay after a restart) is answered
+ * from it; a task left `running` by a restart resumes its attempt when operator
+ * requests exist for it, and otherwise starts a new attempt.
+ *
+ * @module
+ */
+import type { Json } from "../protocol/json.ts";
+import type { OperatorKind } from "../protocol/blueprint.ts";
+import type { OutputEvent } from "../protocol/worker.ts";
+import type { StepRecord } from "../store/run_store.ts";
+import { compactJson } from "./expr/mod.ts";
+import { StepError, type StepRequest } from "./flow/mod.ts";
+import type { CtxView } from "./faces.ts";
+import { decodeToken } from "./captoken.ts";
+import type { AttemptContext, ResolvedFaces } from "./spawner.ts";
+import { messageOf, SpawnError, WorkerError } from "./spawner.ts";
+import {
+  type AttemptState,
+  createTask,
+  isTerminal,
+  lastFinal,
+  startAttempt,
+  type TaskState,
+} from "./tasks.ts";
+import type { LiveRun, RunHost } from "./run_types.ts";
+
+/** The operator kind of an agent (reference/engine.md §4.4, five tiers). */
+export function resolveKind(run: LiveRun, agent: string): OperatorKind {
+  const op = run.record.operator;
+  const perAgent = op.per_agent_kinds[agent];
+  if (perAgent) return perAgent;
+  if (op.kind) return op.kind;
+  const bp = run.record.blueprint;
+  if (bp.operators.length > 0) {
+    const def = bp.agents.find((a) => a.name === agent);
+    const spec = def?.spec;
+    const ref = typeof spec === "object" && spec !== null && !Array.isArray(spec)
+      ? spec.operator_ref
+      : undefined;
+    if (typeof ref === "string") {
+      const kind = bp.operators.find((o) => o.name === ref)?.kind;
+      if (kind) return kind;
+    }
+  }
+  return bp.default_operator_kind ?? "automate";
+}
+
+function resolveFaces(host: RunHost, run: LiveRun): ResolvedFaces {
+  const op = run.record.operator;
+  const { seniorBridges, spawnHooks, operators } = host.registries;
+  return {
+    hook: op.spawn_hook_id === undefined ? undefined : spawnHooks.get(op.spawn_hook_id),
+    bridge: op.senior_bridge_id === undefined ? undefined : seniorBridges.get(op.senior_bridge_id),
+    backend: op.operator_backend_id === undefined
+      ? undefined
+      : operators.get(op.operator_backend_id),
+  };
+}
+
+/** Runs one step for `run`; resolves with its value or throws a StepError. */
+export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest): Promise<Json> {
+  const journaled = run.journal.get(req.key);
+  if (journaled) {
+    if (journaled.ok) return journaled.value;
+    throw new StepError(journaled.error);
+  }
+  const signal = AbortSignal.any([run.signal, req.signal]);
+  signal.throwIfAborted();
+
+  const now = host.now();
+  let task = run.tasksByKey.get(req.key);
+  let attempt: AttemptState;
+  let resumed = false;
+  if (task && !isTerminal(task.status) && task.attempt > 0) {
+    const current = task.attempts[task.attempt - 1];
+    if (current.token && host.hasOperatorRequests(run.record.run_id, task.id, current.n)) {
+      attempt = current;
+      resumed = true;
+    } else {
+      attempt = startAttempt(task, now);
+    }
+  } else {
+    task = createTask(run.record.run_id, req.key, req.ref, req.directive, now);
+    run.tasksByKey.set(req.key, task);
+    host.tasks.set(task.id, task);
+    attempt = startAttempt(task, now);
+  }
+
+  let encoded: string;
+  let handle: string;
+  if (resumed && attempt.token && attempt.handle) {
+    encoded = attempt.token;
+    handle = attempt.handle;
+  } else {
+    const minted = await host.tokens.mintWorker(
+      task.id,
+      run.record.run_id,
+      host.workerTokenTtlSecs,
+      host.workerTokenMaxUses,
+    );
+    encoded = minted.encoded;
+    handle = minted.handle;
+    attempt.token = encoded;
+    attempt.handle = handle;
+    attempt.nonce = minted.token.nonce;
+  }
+  await host.store.putTask(task);
+
+  const step = await host.beginStep(run, task, attempt);
+  const runtime: Record<string, Json> = { worker_handle: handle };
+  const alias = run.record.blueprint.metadata.project_name_alias;
+  if (alias !== undefined) runtime.project_name_alias = alias;
+  const ctx: CtxView = {
+    runId: run.record.run_id,
+    taskId: task.id,
+    attempt: attempt.n,
+    agent: task.agent,
+    runtime,
+    operator: { kind: resolveKind(run, task.agent), id: run.record.operator.id },
+  };
+  const a = attemptContext(
+    host,
+    task,
+    attempt,
+    ctx,
+    encoded,
+    handle,
+    signal,
+    resolveFaces(host, run),
+  );
+
+  let failure: string | undefined;
+  try {
+    const started = await run.stack(a);
+    await started.done;
+  } catch (err) {
+    if (signal.aborted) {
+      await host.endStep(run, task, step, "cancelled", messageOf(signal.reason));
+      throw signal.reason;
+    }
+    if (!(err instanceof SpawnError || err instanceof WorkerError)) {
+      host.log.error("worker failed unexpectedly", {
+        run_id: run.record.run_id,
+        task_id: task.id,
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      });
+    }
+    failure = `dispatch failed: ${messageOf(err)}`;
+  }
+  if (failure === undefined) {
+    const final = lastFinal(attempt.tail);
+    if (!final) failure = "dispatch failed: no Final in output_tail";
+    else {
+      task.last_result = final.value;
+      if (final.ok) {
+        await host.endStep(run, task, step, "pass");
+        await host.journal(run, { key: req.key, ok: true, value: final.value });
+        return final.value;
+      }
+      const note = a.blockNote === undefined ? "" : ` (senior answer: ${compactJson(a.blockNote)})`;
+      failure = `blocked: ${compactJson(final.value)}${note}`;
+      await host.endStep(run, task, step, "blocked", failure);
+      await host.journal(run, { key: req.key, ok: false, error: failure });
+      throw new StepError(failure);
+    }
+  }
+  await host.endStep(run, task, step, "failed", failure);
+  await host.journal(run, { key: req.key, ok: false, error: failure });
+  throw new StepError(failure);
+}
+
+function attemptContext(
+  host: RunHost,
+  task: TaskState,
+  attempt: AttemptState,
+  ctx: CtxView,
+  encoded: string,
+  handle: string,
+  signal: AbortSignal,
+  faces: ResolvedFaces,
+): AttemptContext {
+  return {
+    ctx,
+    grant: { capabilityToken: encoded, workerHandle: handle },
+    token: decodeToken(encoded),
+    faces,
+    task,
+    attempt,
+    signal,
+    append(event: OutputEvent) {
+      host.appendEvent(task, attempt, event);
+    },
+    lastFinal: () => lastFinal(attempt.tail),
+    setSystem(system) {
+      attempt.system = system;
+    },
+    finalArrived: () => host.finalArrived(task, attempt),
+  };
+}
+
+/** The verdict of a finished step, for its record. */
+export type StepVerdict = Exclude<StepRecord["verdict"], "running">;

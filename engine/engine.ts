@@ -1,0 +1,459 @@
+/**
+ * The run engine: starts runs, evaluates their flows with the linked spawner
+ * stack, enforces each run's TTL as a real deadline, keeps the event log, and
+ * ends runs (tokens stop working, pending operator requests are cancelled).
+ *
+ * @module
+ */
+import type { BlueprintNorm } from "../protocol/blueprint.ts";
+import type { Json } from "../protocol/json.ts";
+import type { OutputEvent } from "../protocol/worker.ts";
+import type { Logger } from "../observe/log.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import type {
+  JournalEntry,
+  RunEvent,
+  RunOperator,
+  RunRecord,
+  RunStatus,
+  RunStore,
+  StepRecord,
+  TtlSource,
+} from "../store/run_store.ts";
+import { evalFlow, FlowError } from "./flow/mod.ts";
+import { compileBlueprint } from "./compile.ts";
+import { dispatchStep } from "./dispatch.ts";
+import { type FaceRegistries, RunEnded } from "./faces.ts";
+import { copyJson } from "./expr/mod.ts";
+import { randomHex } from "./crypto.ts";
+import { type AttemptState, isTerminal, lastFinal, type TaskState } from "./tasks.ts";
+import type { TokenAuthority } from "./tokens.ts";
+import type { LiveRun, RunHost } from "./run_types.ts";
+import type { WorkerFn } from "./workers/function.ts";
+import type { WebhookConfig } from "./workers/webhook.ts";
+import { setLongTimeout } from "./long_timeout.ts";
+
+/** What the engine needs. */
+export interface EngineDeps {
+  registries: FaceRegistries;
+  functions: ReadonlyMap<string, WorkerFn>;
+  webhooks: ReadonlyMap<string, WebhookConfig>;
+  tokens: TokenAuthority;
+  store: RunStore;
+  log: Logger;
+  metrics: Metrics;
+  now(): number;
+  publicUrl: string;
+  workerTokenTtlSecs?: number;
+  workerTokenMaxUses?: number | null;
+  /** True when operator requests (pending or settled) exist for an attempt. */
+  hasOperatorRequests?(runId: string, taskId: string, attempt: number): boolean;
+  /** Called once a run has ended (after its tokens stopped working). */
+  onRunEnded?(runId: string): void | Promise<void>;
+}
+
+/** What starting a run takes. */
+export interface StartRunRequest {
+  blueprint: BlueprintNorm;
+  boundVersion: string | null;
+  initCtx: Json;
+  ttlSecs: number;
+  ttlSource: TtlSource;
+  operator: RunOperator;
+}
+
+/** A run as `GET /v1/runs/:id` shows it. */
+export interface RunView {
+  run_id: string;
+  status: RunStatus;
+  created_at: string;
+  finished_at?: string;
+  bound_version: string | null;
+  effective_ttl_secs: number;
+  ttl_source: TtlSource;
+  final_ctx?: Json;
+  error?: string;
+  steps: Array<{
+    task_id: string;
+    agent: string;
+    attempt: number;
+    verdict: StepRecord["verdict"];
+    started_at: string;
+    finished_at?: string;
+  }>;
+}
+
+/** The longest TTL a run may have (10 years). */
+export const MAX_TTL_SECS = 10 * 365 * 86400;
+
+/** A new run id: `run-` + 20 lowercase hex. */
+export function newRunId(): string {
+  return `run-${randomHex(10)}`;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Renders a run record and its steps for the API. */
+export function runView(record: RunRecord, steps: readonly StepRecord[]): RunView {
+  const view: RunView = {
+    run_id: record.run_id,
+    status: record.status,
+    created_at: iso(record.created_at),
+    bound_version: record.bound_version,
+    effective_ttl_secs: record.effective_ttl_secs,
+    ttl_source: record.ttl_source,
+    steps: steps.map((s) => ({
+      task_id: s.task_id,
+      agent: s.agent,
+      attempt: s.attempt,
+      verdict: s.verdict,
+      started_at: iso(s.started_at),
+      ...(s.finished_at === undefined ? {} : { finished_at: iso(s.finished_at) }),
+    })),
+  };
+  if (record.finished_at !== undefined) view.finished_at = iso(record.finished_at);
+  if (record.final_ctx !== undefined) view.final_ctx = record.final_ctx;
+  if (record.error !== undefined) view.error = record.error;
+  return view;
+}
+
+/** Creates the engine. */
+export function createEngine(deps: EngineDeps) {
+  const live = new Map<string, LiveRun>();
+  const tasks = new Map<string, TaskState>();
+  const finalWaiters = new Map<string, Array<() => void>>();
+  const chains = new Map<string, Promise<void>>();
+
+  /** Queues a store write behind the run's earlier ones. */
+  const persist = (runId: string, write: () => Promise<void>) => {
+    const next = (chains.get(runId) ?? Promise.resolve()).then(write).catch((err) => {
+      deps.log.error("run store write failed", { run_id: runId, error: String(err) });
+    });
+    chains.set(runId, next);
+    return next;
+  };
+
+  const emit = (run: LiveRun, type: string, data: Json) => {
+    const event: RunEvent = { id: run.events.length + 1, type, at: deps.now(), data };
+    run.events.push(event);
+    persist(run.record.run_id, () => deps.store.appendEvent(run.record.run_id, event));
+    for (const listener of run.listeners) listener(event);
+  };
+
+  const host: RunHost = {
+    registries: deps.registries,
+    tokens: deps.tokens,
+    store: deps.store,
+    log: deps.log,
+    now: deps.now,
+    tasks,
+    workerTokenTtlSecs: deps.workerTokenTtlSecs ?? 1800,
+    workerTokenMaxUses: deps.workerTokenMaxUses ?? null,
+    hasOperatorRequests: deps.hasOperatorRequests ?? (() => false),
+    beginStep(run, task, attempt) {
+      let step = run.steps.find((s) => s.task_id === task.id && s.attempt === attempt.n);
+      if (!step) {
+        step = {
+          seq: run.steps.length + 1,
+          key: task.key,
+          task_id: task.id,
+          agent: task.agent,
+          attempt: attempt.n,
+          verdict: "running",
+          started_at: attempt.started_at,
+        };
+        run.steps.push(step);
+        const saved = { ...step };
+        persist(run.record.run_id, () => deps.store.putStep(run.record.run_id, saved));
+      }
+      emit(run, "step_started", {
+        task_id: task.id,
+        agent: task.agent,
+        attempt: attempt.n,
+        key: task.key,
+      });
+      return Promise.resolve(step);
+    },
+    async endStep(run, task, step, verdict, error) {
+      const now = deps.now();
+      const attempt = task.attempts[step.attempt - 1];
+      if (attempt) attempt.finished_at = now;
+      task.status = verdict === "pass" ? "pass" : verdict === "cancelled" ? "cancelled" : "blocked";
+      task.updated_at = now;
+      step.verdict = verdict;
+      step.finished_at = now;
+      if (error !== undefined) step.error = error;
+      await deps.tokens.endTask(task.id);
+      await deps.store.putTask(task);
+      const saved = { ...step };
+      persist(run.record.run_id, () => deps.store.putStep(run.record.run_id, saved));
+      emit(run, "step_finished", {
+        task_id: task.id,
+        agent: task.agent,
+        attempt: step.attempt,
+        verdict,
+        ...(error === undefined ? {} : { error }),
+      });
+    },
+    async journal(run, entry) {
+      run.journal.set(entry.key, entry);
+      await persist(run.record.run_id, () => deps.store.putJournal(run.record.run_id, entry));
+    },
+    appendEvent(task, attempt, event) {
+      attempt.tail.push(event);
+      task.updated_at = deps.now();
+      persist(task.run_id, () => deps.store.putTask(task));
+      if (event.type === "final") {
+        const key = `${task.id}#${attempt.n}`;
+        const waiters = finalWaiters.get(key);
+        finalWaiters.delete(key);
+        waiters?.forEach((wake) => wake());
+      }
+    },
+    finalArrived(task, attempt) {
+      if (lastFinal(attempt.tail)) return Promise.resolve();
+      const { promise, resolve } = Promise.withResolvers<void>();
+      const key = `${task.id}#${attempt.n}`;
+      const list = finalWaiters.get(key) ?? [];
+      list.push(resolve);
+      finalWaiters.set(key, list);
+      return promise;
+    },
+  };
+
+  async function finish(run: LiveRun, outcome: { final_ctx: Json } | { error: unknown }) {
+    const { record } = run;
+    record.finished_at = deps.now();
+    if ("final_ctx" in outcome) {
+      record.status = "succeeded";
+      record.final_ctx = outcome.final_ctx;
+      record.ctx = outcome.final_ctx;
+    } else {
+      const err = outcome.error;
+      if (err instanceof RunEnded) {
+        record.status = err.why === "timeout" ? "failed" : "cancelled";
+        record.error = err.message;
+        record.error_kind = err.why === "timeout" ? "ttl" : "cancelled";
+      } else if (err instanceof FlowError) {
+        record.status = "failed";
+        record.error = err.message;
+        record.error_kind = "flow";
+      } else {
+        deps.log.error("run failed unexpectedly", {
+          run_id: record.run_id,
+          error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        });
+        record.status = "failed";
+        record.error = "internal error";
+        record.error_kind = "internal";
+      }
+    }
+    if (!run.controller.signal.aborted) run.controller.abort(new RunEnded("run_ended"));
+    for (const task of run.tasksByKey.values()) {
+      if (!isTerminal(task.status)) {
+        task.status = "cancelled";
+        task.updated_at = record.finished_at;
+        persist(record.run_id, () => deps.store.putTask(task));
+      }
+      tasks.delete(task.id);
+    }
+    await deps.tokens.endRun(record.run_id);
+    const saved = { ...record };
+    persist(record.run_id, () => deps.store.putRun(saved));
+    emit(run, "run_ended", {
+      status: record.status,
+      ...(record.error === undefined ? {} : { error: record.error }),
+    });
+    await chains.get(record.run_id);
+    chains.delete(record.run_id);
+    live.delete(record.run_id);
+    deps.metrics.runEnded(record.status);
+    deps.log.info("run ended", {
+      run_id: record.run_id,
+      status: record.status,
+      error: record.error,
+      ms: record.finished_at - record.created_at,
+    });
+    try {
+      await deps.onRunEnded?.(record.run_id);
+    } catch (err) {
+      deps.log.error("run end hook failed", { run_id: record.run_id, error: String(err) });
+    }
+    return record;
+  }
+
+  async function execute(run: LiveRun): Promise<RunRecord> {
+    const { record } = run;
+    const timer = setLongTimeout(() => {
+      run.controller.abort(
+        new RunEnded(
+          "timeout",
+          `ttl expired: the run's TTL of ${record.effective_ttl_secs} s has passed`,
+        ),
+      );
+    }, record.deadline_at - deps.now());
+    try {
+      const finalCtx = await evalFlow(record.blueprint.flow, copyJson(record.init_ctx), {
+        dispatch: (req) => dispatchStep(host, run, req),
+        signal: run.signal,
+        afterStep: ({ ctx, root }) => {
+          if (root) record.ctx = ctx;
+        },
+      });
+      timer.clear();
+      if (run.signal.aborted) return await finish(run, { error: run.signal.reason });
+      return await finish(run, { final_ctx: finalCtx });
+    } catch (err) {
+      timer.clear();
+      return await finish(run, { error: run.signal.aborted ? run.signal.reason : err });
+    }
+  }
+
+  function launch(record: RunRecord, prior: Partial<Pick<LiveRun, "steps" | "events">> & {
+    journal?: JournalEntry[];
+    tasks?: TaskState[];
+  } = {}): LiveRun {
+    const stack = compileBlueprint(record.blueprint, {
+      functions: deps.functions,
+      webhooks: deps.webhooks,
+      operators: deps.registries.operators,
+      publicUrl: deps.publicUrl,
+    });
+    const controller = new AbortController();
+    const run: LiveRun = {
+      record,
+      steps: prior.steps ?? [],
+      journal: new Map((prior.journal ?? []).map((e) => [e.key, e])),
+      tasksByKey: new Map((prior.tasks ?? []).map((t) => [t.key, t])),
+      events: prior.events ?? [],
+      listeners: new Set(),
+      controller,
+      signal: controller.signal,
+      stack,
+      done: Promise.resolve(record),
+    };
+    for (const task of run.tasksByKey.values()) {
+      if (!isTerminal(task.status)) tasks.set(task.id, task);
+    }
+    live.set(record.run_id, run);
+    return run;
+  }
+
+  return {
+    host,
+    live,
+
+    /**
+     * Starts a run. Compiles first, so a compile error (`CompileError`) is thrown
+     * before anything is stored. The run goes on in the background.
+     */
+    async start(req: StartRunRequest): Promise<LiveRun> {
+      const now = deps.now();
+      const ttl = Math.min(req.ttlSecs, MAX_TTL_SECS);
+      const record: RunRecord = {
+        run_id: newRunId(),
+        status: "running",
+        created_at: now,
+        deadline_at: now + ttl * 1000,
+        blueprint: req.blueprint,
+        bound_version: req.boundVersion,
+        effective_ttl_secs: req.ttlSecs,
+        ttl_source: req.ttlSource,
+        operator: req.operator,
+        init_ctx: req.initCtx,
+        ctx: req.initCtx,
+      };
+      const run = launch(record);
+      await deps.store.putRun({ ...record });
+      emit(run, "run_started", {
+        bound_version: record.bound_version,
+        effective_ttl_secs: record.effective_ttl_secs,
+        ttl_source: record.ttl_source,
+      });
+      deps.log.info("run started", { run_id: record.run_id, bound_version: record.bound_version });
+      run.done = execute(run);
+      return run;
+    },
+
+    /** Resumes a stored run that was running when the process stopped. */
+    async resume(record: RunRecord): Promise<LiveRun> {
+      const runId = record.run_id;
+      const [steps, journal, events, storedTasks] = await Promise.all([
+        deps.store.listSteps(runId),
+        deps.store.listJournal(runId),
+        deps.store.listEvents(runId),
+        deps.store.listTasks(runId),
+      ]);
+      const run = launch(record, { steps, journal, events, tasks: storedTasks });
+      emit(run, "run_resumed", { steps_done: journal.length });
+      run.done = execute(run);
+      return run;
+    },
+
+    /** A run as the API shows it (live or stored). */
+    async view(runId: string): Promise<RunView | undefined> {
+      const run = live.get(runId);
+      if (run) return runView(run.record, run.steps);
+      const record = await deps.store.getRun(runId);
+      if (!record) return undefined;
+      return runView(record, await deps.store.listSteps(runId));
+    },
+
+    /** Runs newest first, without steps. */
+    async list(limit: number, status?: RunStatus): Promise<RunView[]> {
+      const records = await deps.store.listRuns({ limit, status });
+      return records.map((r) => runView(live.get(r.run_id)?.record ?? r, []));
+    },
+
+    /** Cancels a live run. False when it is not live. */
+    cancel(runId: string): boolean {
+      const run = live.get(runId);
+      if (!run) return false;
+      run.controller.abort(new RunEnded("run_ended", "run cancelled"));
+      return true;
+    },
+
+    /** The event log of a run after `after`, and a live subscription while it runs. */
+    async events(
+      runId: string,
+      after: number,
+      listener: (event: RunEvent) => void,
+    ): Promise<{ history: RunEvent[]; live: boolean; unsubscribe(): void } | undefined> {
+      const run = live.get(runId);
+      if (run) {
+        run.listeners.add(listener);
+        return {
+          history: run.events.filter((e) => e.id > after),
+          live: true,
+          unsubscribe: () => run.listeners.delete(listener),
+        };
+      }
+      if (!(await deps.store.getRun(runId))) return undefined;
+      return { history: await deps.store.listEvents(runId, after), live: false, unsubscribe() {} };
+    },
+
+    /** Adds an event to a live run's log (operator request events). */
+    note(runId: string, type: string, data: Json): void {
+      const run = live.get(runId);
+      if (run) emit(run, type, data);
+    },
+
+    /** A task of a live run, or a stored one. */
+    async task(taskId: string): Promise<TaskState | undefined> {
+      return tasks.get(taskId) ?? await deps.store.getTask(taskId);
+    },
+
+    /** Appends a worker's event to a live task's attempt. */
+    append(task: TaskState, attempt: AttemptState, event: OutputEvent): void {
+      host.appendEvent(task, attempt, event);
+    },
+
+    /** Waits for every live run to settle its store writes (shutdown, tests). */
+    async flush(): Promise<void> {
+      await Promise.all([...chains.values()]);
+    },
+  };
+}
+
+/** The engine's type. */
+export type Engine = ReturnType<typeof createEngine>;

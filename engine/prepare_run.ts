@@ -1,0 +1,97 @@
+/**
+ * Turns a `POST /v1/tasks` (or `/v1/runs`) body into a run request, in the 0.1.2
+ * order: `operator_sid`, operator kinds, Blueprint resolution (once), the TTL
+ * cascade. Compilation happens when the engine starts the run.
+ *
+ * @module
+ */
+import { type BlueprintNorm, OperatorKind } from "../protocol/blueprint.ts";
+import { SwitchboardError } from "../protocol/errors.ts";
+import type { TaskBody } from "../protocol/tasks.ts";
+import type { RunOperator, TtlSource } from "../store/run_store.ts";
+import type { BlueprintStore } from "../store/blueprint_store.ts";
+import { normalizeBlueprint, resolveBlueprint } from "./blueprint/mod.ts";
+import type { StartRunRequest } from "./engine.ts";
+import type { Operator } from "./faces.ts";
+
+/** The TTL when neither the request nor the Blueprint names one. */
+export const DEFAULT_TTL_SECS = 1800;
+
+/** What preparing a run looks things up in. */
+export interface PrepareEnv {
+  operators: ReadonlyMap<string, Operator>;
+  blueprints: BlueprintStore;
+  warn(message: string): void;
+}
+
+function parseKind(value: string): OperatorKind {
+  const kind = OperatorKind.safeParse(value);
+  if (!kind.success) {
+    throw new SwitchboardError(
+      "bad_request",
+      `operator kind: unknown value '${value}' (expected main_ai|automate|composite)`,
+    );
+  }
+  return kind.data;
+}
+
+/** Validates and resolves a task body. Throws `SwitchboardError` (400 or 422). */
+export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<StartRunRequest> {
+  const op = body.operator ?? {};
+  let backend = op.operator_backend_id;
+  if (body.operator_sid !== undefined) {
+    if (!env.operators.has(body.operator_sid)) {
+      throw new SwitchboardError(
+        "bad_request",
+        `operator_sid: no such registered operator session '${body.operator_sid}'`,
+      );
+    }
+    backend = body.operator_sid;
+  }
+  const operator: RunOperator = { id: op.id ?? "http-run", per_agent_kinds: {} };
+  if (op.kind !== undefined) operator.kind = parseKind(op.kind);
+  for (const [agent, kind] of Object.entries(op.per_agent_kinds ?? {})) {
+    operator.per_agent_kinds[agent] = parseKind(kind);
+  }
+  if (op.spawn_hook_id !== undefined) operator.spawn_hook_id = op.spawn_hook_id;
+  if (op.senior_bridge_id !== undefined) operator.senior_bridge_id = op.senior_bridge_id;
+  if (backend !== undefined) operator.operator_backend_id = backend;
+
+  let blueprint: BlueprintNorm;
+  let boundVersion: string | null = null;
+  const ref = body.blueprint;
+  if (ref.kind === "inline") {
+    blueprint = normalizeBlueprint(ref.value);
+  } else {
+    try {
+      const resolved = await resolveBlueprint(env.blueprints, ref, { warn: env.warn });
+      blueprint = resolved.blueprint;
+      boundVersion = resolved.version;
+    } catch (err) {
+      if (!(err instanceof SwitchboardError) || err.status >= 500) throw err;
+      const prefix = body.ttl_secs === undefined ? "bp resolve" : "run";
+      throw new SwitchboardError("bad_request", `${prefix}: ${err.message}`, { cause: err });
+    }
+  }
+
+  let ttlSecs: number;
+  let ttlSource: TtlSource;
+  if (body.ttl_secs !== undefined) {
+    ttlSecs = body.ttl_secs;
+    ttlSource = "request_body";
+  } else if (blueprint.metadata.default_run_ttl_secs !== undefined) {
+    ttlSecs = blueprint.metadata.default_run_ttl_secs;
+    ttlSource = "bp_metadata";
+  } else {
+    ttlSecs = DEFAULT_TTL_SECS;
+    ttlSource = "server_default";
+  }
+  return {
+    blueprint,
+    boundVersion,
+    initCtx: body.init_ctx,
+    ttlSecs,
+    ttlSource,
+    operator,
+  };
+}

@@ -1,0 +1,246 @@
+/**
+ * The token authority: mints worker tokens and handles, keeps their server-side
+ * records, and verifies them in the 0.1.2 order (signature, expiry, role × verb,
+ * record, use count, task), plus Switchboard's rule that a token of a run that
+ * has ended stops working (410).
+ *
+ * @module
+ */
+import {
+  type CapToken,
+  checkSignature,
+  decodeToken,
+  encodeToken,
+  type Role,
+  ROLE_VERBS,
+  roleDebug,
+  signToken,
+  type Verb,
+  verbDebug,
+} from "./captoken.ts";
+import { randomHex } from "./crypto.ts";
+
+/** Why a token was refused; routes map each kind to a status. */
+export type TokenErrorKind =
+  | "signature"
+  | "expired"
+  | "role"
+  | "not_found"
+  | "exhausted"
+  | "task_mismatch"
+  | "ended";
+
+/** A refused token. The message is the 0.1.2 text. */
+export class TokenError extends Error {
+  readonly kind: TokenErrorKind;
+  constructor(kind: TokenErrorKind, message: string) {
+    super(message);
+    this.name = "TokenError";
+    this.kind = kind;
+  }
+}
+
+/** The server-side record of a token. */
+export interface TokenRecord {
+  nonce: string;
+  role: Role;
+  run_id?: string;
+  task_id?: string;
+  /** null = unlimited. */
+  uses_left: number | null;
+  /** Set when the token's run (or, for handles, task) has ended. */
+  ended: boolean;
+  handle?: string;
+}
+
+/** Where token records are kept across restarts. */
+export interface TokenPersistence {
+  putToken(record: TokenRecord): Promise<void>;
+}
+
+/** Options of {@link createTokenAuthority}. */
+export interface TokenAuthorityOptions {
+  key: CryptoKey;
+  now(): number;
+  persist?: TokenPersistence;
+  /** Records to start with (after a restart). */
+  records?: TokenRecord[];
+}
+
+/** A minted worker token. */
+export interface MintedWorker {
+  token: CapToken;
+  encoded: string;
+  handle: string;
+}
+
+const HANDLE = /^wh-[A-Za-z0-9]{2,61}$/;
+
+/** True when a bearer looks like a worker handle (`wh-` + alphanumerics, 5–64 chars). */
+export function isHandle(bearer: string): boolean {
+  return HANDLE.test(bearer);
+}
+
+/** Creates a token authority. */
+export function createTokenAuthority(options: TokenAuthorityOptions) {
+  const { key, now, persist } = options;
+  const records = new Map<string, TokenRecord>();
+  const handles = new Map<string, string>();
+  const byRun = new Map<string, Set<string>>();
+  const byTask = new Map<string, string[]>();
+
+  const remember = (record: TokenRecord) => {
+    records.set(record.nonce, record);
+    if (record.handle) handles.set(record.handle, record.nonce);
+    if (record.run_id) {
+      let set = byRun.get(record.run_id);
+      if (!set) byRun.set(record.run_id, set = new Set());
+      set.add(record.nonce);
+    }
+    if (record.task_id) {
+      const list = byTask.get(record.task_id);
+      if (list) list.push(record.nonce);
+      else byTask.set(record.task_id, [record.nonce]);
+    }
+  };
+  for (const record of options.records ?? []) remember(record);
+  const save = (record: TokenRecord) => persist?.putToken(record) ?? Promise.resolve();
+
+  return {
+    /** Mints a worker token and handle bound to a task. */
+    async mintWorker(
+      taskId: string,
+      runId: string,
+      ttlSecs: number,
+      maxUses: number | null = null,
+    ): Promise<MintedWorker> {
+      const issued = Math.floor(now() / 1000);
+      const token = await signToken(key, {
+        agent_id: `worker-of-${taskId}`,
+        role: "worker",
+        scopes: ["*"],
+        issued_at: issued,
+        expire_at: issued + ttlSecs,
+        max_uses: maxUses,
+        nonce: randomHex(16),
+      });
+      let handle = `wh-${randomHex(4)}`;
+      while (handles.has(handle)) handle = `wh-${randomHex(4)}`;
+      const record: TokenRecord = {
+        nonce: token.nonce,
+        role: "worker",
+        run_id: runId,
+        task_id: taskId,
+        uses_left: maxUses,
+        ended: false,
+        handle,
+      };
+      remember(record);
+      await save(record);
+      return { token, encoded: encodeToken(token), handle };
+    },
+
+    /** Mints a token not bound to a task (sessions). */
+    async mintSession(agentId: string, role: Role, ttlSecs: number): Promise<CapToken> {
+      const issued = Math.floor(now() / 1000);
+      const token = await signToken(key, {
+        agent_id: agentId,
+        role,
+        scopes: ["*"],
+        issued_at: issued,
+        expire_at: issued + ttlSecs,
+        max_uses: null,
+        nonce: randomHex(16),
+      });
+      const record: TokenRecord = { nonce: token.nonce, role, uses_left: null, ended: false };
+      remember(record);
+      await save(record);
+      return token;
+    },
+
+    /** Decodes an encoded token (throws `TokenDecodeError`). */
+    decode: decodeToken,
+
+    /**
+     * Verifies a token for a verb and, for worker tokens, a task. Consumes one use.
+     * Throws {@link TokenError}.
+     */
+    async verify(token: CapToken, verb: Verb, taskId?: string): Promise<TokenRecord> {
+      if (!(await checkSignature(key, token))) {
+        throw new TokenError("signature", "token signature invalid");
+      }
+      if (Math.floor(now() / 1000) >= token.expire_at) {
+        throw new TokenError("expired", "token expired");
+      }
+      if (!ROLE_VERBS[token.role].includes(verb)) {
+        throw new TokenError(
+          "role",
+          `role violation: role=${roleDebug(token.role)} verb=${verbDebug(verb)}`,
+        );
+      }
+      const record = records.get(token.nonce);
+      if (!record) {
+        throw new TokenError("not_found", `token not found in store (nonce=${token.nonce})`);
+      }
+      if (record.ended) throw new TokenError("ended", "the run of this token has ended");
+      if (record.uses_left !== null) {
+        if (record.uses_left <= 0) throw new TokenError("exhausted", "token uses exhausted");
+        record.uses_left--;
+        await save(record);
+      }
+      if (taskId !== undefined && token.role === "worker") {
+        if (record.task_id === undefined) {
+          throw new TokenError("not_found", `token not found in store (nonce=${token.nonce})`);
+        }
+        if (record.task_id !== taskId) {
+          throw new TokenError(
+            "task_mismatch",
+            `token task mismatch: token bound to ${record.task_id}, arg was ${taskId}`,
+          );
+        }
+      }
+      return record;
+    },
+
+    /** The record behind a worker handle (throws `not_found` or `ended`). */
+    byHandle(handle: string): TokenRecord {
+      const nonce = handles.get(handle);
+      const record = nonce === undefined ? undefined : records.get(nonce);
+      if (!record || record.task_id === undefined) {
+        throw new TokenError("not_found", `token not found in store (nonce=handle=${handle})`);
+      }
+      if (record.ended) throw new TokenError("ended", "the task of this worker handle has ended");
+      return record;
+    },
+
+    /** The record of a nonce, if any. */
+    record(nonce: string): TokenRecord | undefined {
+      return records.get(nonce);
+    },
+
+    /** Marks every token of a task ended (handles expire with their task). */
+    async endTask(taskId: string): Promise<void> {
+      for (const nonce of byTask.get(taskId) ?? []) {
+        const record = records.get(nonce);
+        if (record && !record.ended) {
+          record.ended = true;
+          await save(record);
+        }
+      }
+    },
+
+    /** Marks every token of a run ended; later uses answer 410. */
+    async endRun(runId: string): Promise<void> {
+      for (const nonce of byRun.get(runId) ?? []) {
+        const record = records.get(nonce);
+        if (record && !record.ended) {
+          record.ended = true;
+          await save(record);
+        }
+      }
+    },
+  };
+}
+
+/** The token authority's type. */
+export type TokenAuthority = ReturnType<typeof createTokenAuthority>;

@@ -1,0 +1,135 @@
+/**
+ * HTTP webhook workers (reference/engine.md §5.5): a `rust_fn` id bound by
+ * server configuration to a URL. `sync` takes the result from the response;
+ * `callback` waits for the worker to post a final over HTTP.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { Json } from "../../protocol/json.ts";
+import {
+  inlineFinal,
+  messageOf,
+  spawned,
+  type Spawner,
+  SpawnError,
+  WorkerError,
+} from "../spawner.ts";
+
+/** A webhook worker's configuration. */
+export const WebhookConfig = z.object({
+  url: z.url({ protocol: /^https?$/ }),
+  mode: z.enum(["sync", "callback"]).default("sync"),
+  timeout_ms: z.int().min(1).max(86_400_000).default(30_000),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+export type WebhookConfig = z.infer<typeof WebhookConfig>;
+
+/** `SWITCHBOARD_WEBHOOKS`: fn_id → webhook config. */
+export const WebhookTable = z.record(z.string().min(1), WebhookConfig);
+
+const SyncReply = z.object({ value: Json, ok: z.boolean().default(true) });
+
+/** Parses the `SWITCHBOARD_WEBHOOKS` JSON. Throws with a clear message. */
+export function parseWebhooks(json: string | undefined): Map<string, WebhookConfig> {
+  if (!json) return new Map();
+  const parsed = WebhookTable.safeParse(JSON.parse(json));
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`SWITCHBOARD_WEBHOOKS: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return new Map(Object.entries(parsed.data));
+}
+
+/** A spawner that calls a webhook. `baseUrl` is the public URL for the endpoints. */
+export function webhookWorker(config: WebhookConfig, baseUrl: string): Spawner {
+  return async function callWebhook(a) {
+    const base = baseUrl.replace(/\/+$/, "");
+    const body = {
+      task_id: a.ctx.taskId,
+      attempt: a.ctx.attempt,
+      agent: a.ctx.agent,
+      prompt: a.attempt.prompt,
+      system: a.attempt.system ?? null,
+      worker_handle: a.grant.workerHandle,
+      capability_token: a.grant.capabilityToken,
+      endpoints: {
+        prompt: `${base}/v1/worker/prompt?task_id=${encodeURIComponent(a.ctx.taskId)}`,
+        submit: `${base}/v1/worker/submit`,
+        result: `${base}/v1/worker/result`,
+        data_emit: `${base}/v1/data/emit`,
+      },
+    };
+    const timeout = AbortSignal.timeout(config.timeout_ms);
+    const signal = AbortSignal.any([a.signal, timeout]);
+    const post = fetch(config.url, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...config.headers },
+      body: JSON.stringify(body),
+      signal,
+    });
+    const failed = (what: string, cause?: unknown): never => {
+      if (a.signal.aborted) throw a.signal.reason;
+      if (timeout.aborted) {
+        throw new WorkerError(
+          `worker fn returned error: webhook timed out after ${config.timeout_ms} ms`,
+        );
+      }
+      throw new WorkerError(`worker fn returned error: webhook ${what}`, { cause });
+    };
+
+    if (config.mode === "sync") {
+      const done = (async () => {
+        let res: Response;
+        try {
+          res = await post;
+        } catch (err) {
+          return failed(`request failed: ${messageOf(err)}`, err);
+        }
+        let text: string;
+        try {
+          text = await res.text();
+        } catch (err) {
+          return failed(`body read failed: ${messageOf(err)}`, err);
+        }
+        if (!res.ok) return failed(`answered ${res.status}`);
+        let reply: z.infer<typeof SyncReply>;
+        try {
+          const parsed = SyncReply.safeParse(JSON.parse(text));
+          if (!parsed.success) return failed(`answered a body without a JSON \`value\``);
+          reply = parsed.data;
+        } catch {
+          return failed("answered a body that is not JSON");
+        }
+        a.append(inlineFinal(reply.value, reply.ok));
+      })();
+      return spawned(done);
+    }
+
+    // callback: a 2xx means "I will post back"; the final must arrive in time.
+    let res: Response;
+    try {
+      res = await post;
+      await res.body?.cancel();
+    } catch (err) {
+      if (a.signal.aborted) throw a.signal.reason;
+      throw new SpawnError(`webhook request failed: ${messageOf(err)}`, { cause: err });
+    }
+    if (!res.ok) throw new SpawnError(`webhook answered ${res.status}`);
+    const done = new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        try {
+          failed("callback never posted a final");
+        } catch (err) {
+          reject(err);
+        }
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      a.finalArrived().then(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+    });
+    return spawned(done);
+  };
+}

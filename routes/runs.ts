@@ -1,0 +1,246 @@
+/**
+ * `POST /v1/tasks` (a run plus a wait, the 0.1.2 contract) and the async run
+ * routes: start, read, list, live events (SSE) and cancel (SPEC §5).
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { streamSSE } from "hono/streaming";
+import { z } from "zod";
+import { SwitchboardError } from "../protocol/errors.ts";
+import {
+  RunAccepted,
+  RunInfo,
+  RunList,
+  RunListQuery,
+  TaskBody,
+  TaskResult,
+} from "../protocol/tasks.ts";
+import type { RunEvent, RunRecord } from "../store/run_store.ts";
+import type { Engine } from "../engine/engine.ts";
+import { CompileError } from "../engine/compile.ts";
+import { type PrepareEnv, prepareRun } from "../engine/prepare_run.ts";
+import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
+import { doc, json } from "./_doc.ts";
+
+/** What the run routes need. */
+export interface RunRoutesDeps extends PrepareEnv {
+  engine: Engine;
+  apiToken?: string;
+}
+
+/** How often an idle event stream sends a keep-alive comment. */
+export const SSE_KEEPALIVE_MS = 15_000;
+
+async function startRun(deps: RunRoutesDeps, body: TaskBody) {
+  const request = await prepareRun(deps, body);
+  try {
+    return await deps.engine.start(request);
+  } catch (err) {
+    if (err instanceof CompileError) {
+      throw new SwitchboardError("bad_request", `run: launch: compile: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+/** The `/v1/tasks` error text of a run that did not succeed (0.1.2 prefixes). */
+export function taskErrorText(record: RunRecord): string {
+  switch (record.error_kind) {
+    case "flow":
+      return `run: launch: flow eval: ${record.error}`;
+    case "ttl":
+    case "cancelled":
+      return record.error ?? "run ended";
+    default:
+      return `run: ${record.error ?? "failed"}`;
+  }
+}
+
+const RunIdParam = z.object({ id: z.string() });
+
+/** Routes for tasks and runs. */
+export function runRoutes(deps: RunRoutesDeps) {
+  const admin = adminGuard(deps.apiToken);
+  const tags = ["runs"];
+  return new Hono()
+    .post(
+      "/v1/tasks",
+      doc({
+        tags,
+        summary: "Run a Blueprint and wait for it (0.1.2)",
+        description: "Synchronous: answers when the run ends. If the client goes away the run " +
+          "goes on; read it from `/v1/runs`. Every failure after body parsing is 400.",
+        responses: { 200: json(TaskResult, "The run succeeded.") },
+        errors: [400, 401, 413, 415, 422],
+        admin: true,
+      }),
+      admin,
+      requireJson,
+      jsonBody(TaskBody),
+      async (c) => {
+        const run = await startRun(deps, c.req.valid("json"));
+        const record = await run.done;
+        if (record.status === "succeeded") {
+          return c.json({
+            final_ctx: record.final_ctx ?? null,
+            bound_version: record.bound_version,
+            effective_ttl_secs: record.effective_ttl_secs,
+            ttl_source: record.ttl_source,
+          }, 200);
+        }
+        if (record.error_kind === "internal") throw new Error(`run ${record.run_id} failed`);
+        throw new SwitchboardError("bad_request", taskErrorText(record), {
+          extra: { run_id: record.run_id },
+        });
+      },
+    )
+    .post(
+      "/v1/runs",
+      doc({
+        tags,
+        summary: "Start a run without waiting",
+        description: "Takes the body of `POST /v1/tasks`. Compile errors answer 400 at once.",
+        responses: { 202: json(RunAccepted, "The run started.") },
+        errors: [400, 401, 413, 415, 422],
+        admin: true,
+      }),
+      admin,
+      requireJson,
+      jsonBody(TaskBody),
+      async (c) => {
+        const run = await startRun(deps, c.req.valid("json"));
+        return c.json({ run_id: run.record.run_id, status: run.record.status }, 202);
+      },
+    )
+    .get(
+      "/v1/runs",
+      doc({
+        tags,
+        summary: "List runs, newest first",
+        responses: { 200: json(RunList, "Runs without their steps.") },
+        errors: [400, 401],
+        admin: true,
+      }),
+      admin,
+      queryOf(RunListQuery),
+      async (c) => {
+        const { limit, status } = c.req.valid("query");
+        return c.json({ runs: await deps.engine.list(limit, status) }, 200);
+      },
+    )
+    .get(
+      "/v1/runs/:id",
+      doc({
+        tags,
+        summary: "Read a run",
+        responses: { 200: json(RunInfo, "Status, steps, and final_ctx or error.") },
+        errors: [401, 404],
+        admin: true,
+      }),
+      admin,
+      async (c) => {
+        const view = await deps.engine.view(RunIdParam.parse(c.req.param()).id);
+        if (!view) throw new SwitchboardError("not_found", `run not found: ${c.req.param("id")}`);
+        return c.json(view, 200);
+      },
+    )
+    .delete(
+      "/v1/runs/:id",
+      doc({
+        tags,
+        summary: "Cancel a run",
+        description: "Pending operator requests get `cancel{run_ended}` and the run's tokens " +
+          "stop working. Answers the run as it ended. 410 when it had already ended.",
+        responses: { 200: json(RunInfo, "The cancelled run.") },
+        errors: [401, 404, 410],
+        admin: true,
+      }),
+      admin,
+      async (c) => {
+        const id = c.req.param("id");
+        const run = deps.engine.live.get(id);
+        if (!run) {
+          if (await deps.engine.view(id)) throw new SwitchboardError("gone", "run has ended");
+          throw new SwitchboardError("not_found", `run not found: ${id}`);
+        }
+        deps.engine.cancel(id);
+        await run.done;
+        return c.json((await deps.engine.view(id))!, 200);
+      },
+    )
+    .get(
+      "/v1/runs/:id/events",
+      doc({
+        tags,
+        summary: "Stream a run's events (Server-Sent Events)",
+        description: "Replays from the start (or after `Last-Event-ID`), then follows the run " +
+          "live and ends after `run_ended`. Event types: run_started, run_resumed, " +
+          "step_started, step_finished, operator_request_sent, operator_request_settled, " +
+          "operator_request_cancelled, run_ended.",
+        responses: {
+          200: {
+            description: "`text/event-stream`",
+            content: { "text/event-stream": { schema: { type: "string" as const } } },
+          },
+        },
+        errors: [400, 401, 404],
+        admin: true,
+      }),
+      admin,
+      async (c) => {
+        const id = c.req.param("id");
+        const lastRaw = c.req.header("last-event-id") ?? c.req.query("last_event_id") ?? "0";
+        const after = Number(lastRaw);
+        if (!Number.isInteger(after) || after < 0) {
+          throw new SwitchboardError("bad_request", "Last-Event-ID must be a non-negative integer");
+        }
+        const queue: RunEvent[] = [];
+        let wake: (() => void) | undefined;
+        const sub = await deps.engine.events(id, after, (event) => {
+          queue.push(event);
+          wake?.();
+        });
+        if (!sub) throw new SwitchboardError("not_found", `run not found: ${id}`);
+        return streamSSE(c, async (stream) => {
+          const abort = Promise.withResolvers<void>();
+          stream.onAbort(() => abort.resolve());
+          const write = (e: RunEvent) =>
+            stream.writeSSE({
+              id: String(e.id),
+              event: e.type,
+              data: JSON.stringify({ ...e, at: new Date(e.at).toISOString() }),
+            });
+          try {
+            let ended = false;
+            for (const e of sub.history) {
+              await write(e);
+              if (e.type === "run_ended") ended = true;
+            }
+            // Events that arrived while the history was written are in `queue`
+            // after the history's last id: skip what was already written.
+            let lastId = sub.history.at(-1)?.id ?? after;
+            while (sub.live && !ended && !stream.aborted) {
+              if (queue.length === 0) {
+                const woke = Promise.withResolvers<void>();
+                wake = woke.resolve;
+                const timer = setTimeout(woke.resolve, SSE_KEEPALIVE_MS);
+                await Promise.race([woke.promise, abort.promise]);
+                clearTimeout(timer);
+                wake = undefined;
+                if (queue.length === 0 && !stream.aborted) await stream.write(": keep-alive\n\n");
+                continue;
+              }
+              const e = queue.shift()!;
+              if (e.id <= lastId) continue;
+              lastId = e.id;
+              await write(e);
+              if (e.type === "run_ended") ended = true;
+            }
+          } finally {
+            sub.unsubscribe();
+          }
+        });
+      },
+    );
+}

@@ -1,0 +1,203 @@
+/**
+ * Worker self-service (reference/http.md §5, SPEC §5): a sub-agent fetches its
+ * prompt and posts its result with the capability token or worker handle from
+ * a `spawn` frame.
+ *
+ * - A second `final` for the same attempt answers 409 (the first wins).
+ * - A post for an attempt that is not the current one answers 409.
+ * - Anything after the task ended answers 410; handles expire with their task.
+ * - `submit` verifies the token's signature and expiry like the other routes.
+ *
+ * @module
+ */
+import { Hono } from "hono";
+import { SwitchboardError } from "../protocol/errors.ts";
+import { PromptQuery, SubmitQuery, WorkerPayload, WorkerResultBody } from "../protocol/worker.ts";
+import type { Json } from "../protocol/json.ts";
+import type { Engine } from "../engine/engine.ts";
+import { attemptOf, isTerminal, lastFinal, type TaskState } from "../engine/tasks.ts";
+import { inlineFinal } from "../engine/spawner.ts";
+import { isHandle, type TokenAuthority } from "../engine/tokens.ts";
+import { jsonBody, queryOf, requireJson } from "./_http.ts";
+import { doc, empty, json } from "./_doc.ts";
+import { decodeBearer, parserS, verifyBearer, workerRecord } from "./_worker_auth.ts";
+
+/** What the worker routes need. */
+export interface WorkerRoutesDeps {
+  engine: Engine;
+  tokens: TokenAuthority;
+}
+
+async function liveTask(engine: Engine, taskId: string, context: string): Promise<TaskState> {
+  const task = await engine.task(taskId);
+  if (!task) {
+    throw new SwitchboardError("not_found", `engine: ${context}: task not found: ${taskId}`);
+  }
+  if (isTerminal(task.status)) {
+    throw new SwitchboardError("gone", `engine: ${context}: task ${taskId} has ended`);
+  }
+  return task;
+}
+
+/** Appends a worker's final to the current attempt, enforcing the SPEC §5 rules. */
+function postFinal(
+  engine: Engine,
+  task: TaskState,
+  attemptN: number | undefined,
+  value: Json,
+  ok: boolean,
+  context: string,
+): void {
+  const n = attemptN ?? task.attempt;
+  if (n !== task.attempt) {
+    throw new SwitchboardError(
+      "conflict",
+      `engine: ${context}: attempt ${n} is not the current attempt ${task.attempt} of ${task.id}`,
+    );
+  }
+  const attempt = attemptOf(task, n);
+  if (!attempt) {
+    throw new SwitchboardError("conflict", `engine: ${context}: ${task.id} has no attempt ${n}`);
+  }
+  if (lastFinal(attempt.tail)) {
+    throw new SwitchboardError(
+      "conflict",
+      `engine: ${context}: a final was already posted for ${task.id} attempt ${n}`,
+    );
+  }
+  engine.append(task, attempt, inlineFinal(value, ok));
+  task.last_result = value;
+}
+
+const utf8 = new TextDecoder("utf-8");
+
+/** Routes under `/v1/worker`. */
+export function workerRoutes(deps: WorkerRoutesDeps) {
+  const { engine, tokens } = deps;
+  const tags = ["worker"];
+  return new Hono()
+    .get(
+      "/v1/worker/prompt",
+      doc({
+        tags,
+        summary: "Fetch the prompt of a task's current attempt",
+        description: "Bearer: the capability token or the `wh-` worker handle of the spawn.",
+        responses: { 200: json(WorkerPayload, "`system` is omitted when none was baked.") },
+        errors: [400, 401, 403, 404, 410],
+        security: ["workerToken"],
+      }),
+      queryOf(PromptQuery),
+      async (c) => {
+        const { task_id } = c.req.valid("query");
+        const bearer = parserS(c, {
+          scheme: "Authorization must be 'Bearer <token>'",
+          empty: "Bearer is empty",
+        });
+        if (isHandle(bearer)) {
+          const record = await workerRecord(tokens, bearer, "fetch_prompt", undefined, "");
+          if (record.task_id !== task_id) {
+            throw new SwitchboardError(
+              "bad_request",
+              `handle ${bearer} is bound to task ${record.task_id}, not ${task_id}`,
+            );
+          }
+        } else {
+          await verifyBearer(
+            tokens,
+            decodeBearer(tokens, bearer),
+            "fetch_prompt",
+            task_id,
+            "fetch_worker_payload",
+          );
+        }
+        const task = await liveTask(engine, task_id, "fetch_worker_payload");
+        const attempt = attemptOf(task, Math.max(1, task.attempt));
+        if (!attempt) {
+          throw new SwitchboardError(
+            "not_found",
+            `engine: fetch_worker_payload: resource not found: prompt(${task_id}, attempt=1)`,
+          );
+        }
+        const payload: WorkerPayload = {
+          task_id,
+          attempt: attempt.n,
+          agent: task.agent,
+          prompt: attempt.prompt,
+        };
+        if (typeof attempt.system === "string") payload.system = attempt.system;
+        return c.json(payload, 200);
+      },
+    )
+    .post(
+      "/v1/worker/result",
+      doc({
+        tags,
+        summary: "Post a JSON result for a task",
+        description: "Bearer: the capability token only. `ok: false` makes the step blocked.",
+        responses: { 204: empty("Recorded as the attempt's final.") },
+        errors: [400, 401, 403, 404, 409, 410, 413, 415, 422],
+        security: ["workerToken"],
+      }),
+      requireJson,
+      jsonBody(WorkerResultBody),
+      async (c) => {
+        const body = c.req.valid("json");
+        const bearer = parserS(c, {
+          scheme: "Authorization must be 'Bearer <token>'",
+          empty: "Bearer token is empty",
+        });
+        const token = decodeBearer(tokens, bearer);
+        const known = await engine.task(body.task_id);
+        if (!known) {
+          throw new SwitchboardError(
+            "not_found",
+            `engine: task_attempt: task not found: ${body.task_id}`,
+          );
+        }
+        await verifyBearer(tokens, token, "emit_output", body.task_id, "submit_output");
+        const task = await liveTask(engine, body.task_id, "post_result");
+        postFinal(engine, task, body.attempt, body.value, body.ok, "post_result");
+        return c.body(null, 204);
+      },
+    )
+    .post(
+      "/v1/worker/submit",
+      doc({
+        tags,
+        summary: "Post raw text as a task's result",
+        description: "Bearer: the capability token or the `wh-` handle. The body (any type, " +
+          "≤ 2 MiB) becomes a JSON string with trailing whitespace removed.",
+        responses: { 204: empty("Recorded as the attempt's final.") },
+        errors: [400, 401, 403, 404, 409, 410, 413],
+        security: ["workerToken"],
+      }),
+      queryOf(SubmitQuery),
+      async (c) => {
+        const ok = c.req.valid("query").ok !== "false";
+        const bearer = parserS(c, {
+          scheme: "Authorization must be 'Bearer <token>'",
+          empty: "Bearer is empty",
+        });
+        let taskId: string;
+        if (isHandle(bearer)) {
+          taskId = (await workerRecord(tokens, bearer, "post_result", undefined, "")).task_id!;
+        } else {
+          const token = decodeBearer(tokens, bearer);
+          const record = tokens.record(token.nonce);
+          if (token.role !== "worker" || !record?.task_id) {
+            await verifyBearer(tokens, token, "post_result", undefined, "task_id_from_token");
+            throw new SwitchboardError(
+              "unauthorized",
+              `engine: task_id_from_token: token not found in store (nonce=${token.nonce})`,
+            );
+          }
+          taskId = record.task_id;
+          await verifyBearer(tokens, token, "post_result", taskId, "task_id_from_token");
+        }
+        const task = await liveTask(engine, taskId, "submit_worker_result");
+        const text = utf8.decode(new Uint8Array(await c.req.arrayBuffer())).trimEnd();
+        postFinal(engine, task, undefined, text, ok, "submit_worker_result");
+        return c.body(null, 204);
+      },
+    );
+}
