@@ -19,6 +19,8 @@ import { runRoutes } from "./routes/runs.ts";
 import { workerRoutes } from "./routes/worker.ts";
 import { dataRoutes } from "./routes/data.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
+import { consoleRoutes } from "./routes/console.ts";
+import { mountOperability } from "./routes/operability.ts";
 
 /** Maps a thrown value to a SwitchboardError (the one place errors get a status). */
 export function toSwitchboardError(err: unknown): SwitchboardError {
@@ -83,6 +85,8 @@ export function createApp(deps: AppDeps) {
     dataRoutes({ data: deps.stores.data, tokens: deps.tokens, now: deps.now, apiToken }),
   );
   app.route("/", sessionRoutes({ ...deps, apiToken }));
+  app.route("/", consoleRoutes());
+  mountOperability(app, deps);
 
   const allowed = allowedMethodsOf(app);
   app.notFound((c) => {
