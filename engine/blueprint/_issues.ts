@@ -1,0 +1,124 @@
+/**
+ * Readable issues for Blueprint documents: JSON pointers, and zod issues without
+ * the union noise (an Expr position that got an object reports the tree's problem,
+ * not "expected string").
+ *
+ * @module
+ */
+import type { z } from "zod";
+
+/** One problem in a document: a JSON pointer (`/flow/children/2/cond`) and a message. */
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+type Key = string | number;
+
+/** A JSON pointer (RFC 6901) from path keys; the root is `""`. */
+export function pointer(keys: readonly PropertyKey[]): string {
+  return keys.map((k) => "/" + String(k).replaceAll("~", "~0").replaceAll("/", "~1")).join("");
+}
+
+/** Readable issues for a failed zod parse of `input`, in zod's order. */
+export function zodIssues(error: z.ZodError, input: unknown): Issue[] {
+  return error.issues.flatMap((issue) => flatten(issue, [], input));
+}
+
+function valueAt(input: unknown, keys: readonly Key[]): unknown {
+  let v = input;
+  for (const k of keys) {
+    if (typeof v !== "object" || v === null || !Object.hasOwn(v, k)) return undefined;
+    v = (v as Record<Key, unknown>)[k]; // an own key of an object, checked above
+  }
+  return v;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  return typeof v;
+}
+
+function keysOf(path: readonly PropertyKey[]): Key[] {
+  return path.map((k) => (typeof k === "number" ? k : String(k)));
+}
+
+const JSON_TYPES = ["string", "number", "boolean", "null", "array", "object"];
+
+function flatten(issue: z.core.$ZodIssue, base: readonly Key[], input: unknown): Issue[] {
+  const keys = [...base, ...keysOf(issue.path)];
+  const value = valueAt(input, keys);
+  switch (issue.code) {
+    case "invalid_union":
+      return flattenUnion(issue, keys, input, value);
+    case "invalid_type": {
+      if (value === undefined) return [{ path: pointer(keys), message: "required" }];
+      const expected = issue.expected === "record" ? "object" : issue.expected;
+      return [{ path: pointer(keys), message: `expected ${expected}, got ${typeName(value)}` }];
+    }
+    case "unrecognized_keys":
+      return issue.keys.map((key) => ({ path: pointer([...keys, key]), message: "unknown key" }));
+    case "invalid_value": {
+      const options = issue.values.map((v) => JSON.stringify(v)).join(", ");
+      return [{
+        path: pointer(keys),
+        message: `invalid value ${
+          JSON.stringify(value) ?? "undefined"
+        }: expected one of ${options}`,
+      }];
+    }
+    default:
+      return [{ path: pointer(keys), message: issue.message }];
+  }
+}
+
+function flattenUnion(
+  issue: z.core.$ZodIssueInvalidUnion,
+  keys: Key[],
+  input: unknown,
+  value: unknown,
+): Issue[] {
+  if (issue.errors.length === 0) {
+    // a discriminated union whose tag matched no option; the path ends at the tag
+    const tag = String(keys.at(-1));
+    const options = "options" in issue && Array.isArray(issue.options)
+      ? issue.options.join(", ")
+      : "";
+    const message = value === undefined
+      ? `missing tag '${tag}' (one of: ${options})`
+      : `unknown ${tag} ${JSON.stringify(value)} (expected one of: ${options})`;
+    return [{ path: pointer(keys), message }];
+  }
+  // drop the options that failed only because the value had another type
+  const fits = issue.errors.filter((branch) =>
+    !branch.every((i) => i.code === "invalid_type" && i.path.length === 0)
+  );
+  if (fits.length === 0) {
+    if (value === undefined) return [{ path: pointer(keys), message: "required" }];
+    const expected = new Set<string>();
+    for (const branch of issue.errors) {
+      for (const i of branch) {
+        if (i.code === "invalid_type") {
+          expected.add(i.expected === "record" ? "object" : i.expected);
+        }
+      }
+    }
+    const what = JSON_TYPES.every((t) => expected.has(t))
+      ? "a JSON value"
+      : [...expected].join(" or ");
+    return [{ path: pointer(keys), message: `expected ${what}, got ${typeName(value)}` }];
+  }
+  // of the options that fit, report the one whose first problem lies deepest
+  let best: Issue[] = [];
+  let bestDepth = -1;
+  for (const branch of fits) {
+    const flat = branch.flatMap((i) => flatten(i, keys, input));
+    const depth = flat.length === 0 ? -1 : flat[0].path.split("/").length;
+    if (depth > bestDepth) {
+      best = flat;
+      bestDepth = depth;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,114 @@
+/**
+ * Normalizes the flow tree: every expression (tree or text) is compiled to a
+ * canonical tree, every write target to a path, and step refs are checked against
+ * the agents when `strategy.strict_refs` holds. Problems become findings with the
+ * JSON pointer of their position; the tree returned then holds placeholders.
+ *
+ * @module
+ */
+import type {
+  ExprInput,
+  ExprNode,
+  FlowNodeInput,
+  FlowNodeNorm,
+  PathExpr,
+} from "../../protocol/blueprint.ts";
+import { compileExpr, compileWriteTarget, ExprError } from "../expr/mod.ts";
+import { type Finding, finding } from "./_findings.ts";
+
+/** What the walk needs to know and where it reports. */
+export interface FlowWalk {
+  /** Agent names, or null when refs are not checked (`strict_refs: false`). */
+  agents: ReadonlySet<string> | null;
+  findings: Finding[];
+}
+
+const PLACEHOLDER: PathExpr = { op: "path", at: "$" };
+
+function compileAt<T extends ExprNode>(
+  compile: (input: ExprInput) => T,
+  input: ExprInput,
+  at: string,
+  walk: FlowWalk,
+): T | PathExpr {
+  try {
+    return compile(input);
+  } catch (err) {
+    if (!(err instanceof ExprError)) throw err;
+    walk.findings.push(finding(at, err.message, `${at}: ${err.message}`));
+    return PLACEHOLDER;
+  }
+}
+
+function expr(input: ExprInput, at: string, walk: FlowWalk): ExprNode {
+  return compileAt(compileExpr, input, at, walk);
+}
+
+function target(input: ExprInput, at: string, walk: FlowWalk): PathExpr {
+  return compileAt(compileWriteTarget, input, at, walk);
+}
+
+/** Normalizes `node`, found at pointer `at`. */
+export function normalizeFlow(node: FlowNodeInput, at: string, walk: FlowWalk): FlowNodeNorm {
+  switch (node.kind) {
+    case "step":
+      if (walk.agents !== null && !walk.agents.has(node.ref)) {
+        const message = `flow references agent '${node.ref}' but no AgentDef matches`;
+        walk.findings.push(finding(`${at}/ref`, message));
+      }
+      return {
+        kind: "step",
+        ref: node.ref,
+        in: expr(node.in, `${at}/in`, walk),
+        out: target(node.out, `${at}/out`, walk),
+      };
+    case "seq":
+      return {
+        kind: "seq",
+        children: node.children.map((child, i) =>
+          normalizeFlow(child, `${at}/children/${i}`, walk)
+        ),
+      };
+    case "branch":
+      return {
+        kind: "branch",
+        cond: expr(node.cond, `${at}/cond`, walk),
+        then: normalizeFlow(node.then, `${at}/then`, walk),
+        else: normalizeFlow(node.else, `${at}/else`, walk),
+      };
+    case "fanout":
+      return {
+        kind: "fanout",
+        items: expr(node.items, `${at}/items`, walk),
+        bind: target(node.bind, `${at}/bind`, walk),
+        body: normalizeFlow(node.body, `${at}/body`, walk),
+        join: node.join,
+        out: target(node.out, `${at}/out`, walk),
+      };
+    case "loop":
+      return {
+        kind: "loop",
+        counter: target(node.counter, `${at}/counter`, walk),
+        cond: expr(node.cond, `${at}/cond`, walk),
+        body: normalizeFlow(node.body, `${at}/body`, walk),
+        max: node.max,
+      };
+    case "try": {
+      const out: FlowNodeNorm = {
+        kind: "try",
+        body: normalizeFlow(node.body, `${at}/body`, walk),
+        catch: normalizeFlow(node.catch, `${at}/catch`, walk),
+      };
+      if (node.err_at !== undefined && node.err_at !== null) {
+        out.err_at = target(node.err_at, `${at}/err_at`, walk);
+      }
+      return out;
+    }
+    case "assign":
+      return {
+        kind: "assign",
+        at: target(node.at, `${at}/at`, walk),
+        value: expr(node.value, `${at}/value`, walk),
+      };
+  }
+}
