@@ -20,6 +20,7 @@ import { workerRoutes } from "./routes/worker.ts";
 import { dataRoutes } from "./routes/data.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { consoleRoutes } from "./routes/console.ts";
+import { blueprintRoutes } from "./routes/blueprints.ts";
 import { mountOperability } from "./routes/operability.ts";
 
 /** Maps a thrown value to a SwitchboardError (the one place errors get a status). */
@@ -74,6 +75,14 @@ export function createApp(deps: AppDeps) {
     runRoutes({
       engine: deps.engine,
       operators: deps.operators,
+      blueprints: deps.stores.blueprints,
+      warn: (message) => deps.log.warn(message),
+      apiToken,
+    }),
+  );
+  app.route(
+    "/",
+    blueprintRoutes({
       blueprints: deps.stores.blueprints,
       warn: (message) => deps.log.warn(message),
       apiToken,

@@ -61,7 +61,7 @@ export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<Start
   let boundVersion: string | null = null;
   const ref = body.blueprint;
   if (ref.kind === "inline") {
-    blueprint = normalizeBlueprint(ref.value);
+    blueprint = normalizeBlueprint(ref.value, { staticChecks: false });
   } else {
     try {
       const resolved = await resolveBlueprint(env.blueprints, ref, { warn: env.warn });

@@ -27,6 +27,12 @@ export const MAX_BLUEPRINT_BYTES = 1024 * 1024;
 export interface NormalizeOptions {
   /** The server's default agent kind: tier 2 of the `AgentDef.kind` fill order (§1.3). */
   defaultAgentKind?: AgentKind;
+  /**
+   * Run the registration-time static checks (agents, step refs, labels, templates).
+   * Default true. Inline Blueprints of `/v1/tasks` skip them: the run's compile
+   * stage reports those faults with the 0.1.2 texts and statuses instead.
+   */
+  staticChecks?: boolean;
 }
 
 /** True when `id` is a valid Blueprint series id (`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`). */
@@ -128,7 +134,8 @@ export function normalizeBlueprint(input: unknown, options: NormalizeOptions = {
     strict_kind: doc.strategy?.strict_kind ?? true,
   };
   const findings: Finding[] = [];
-  const names = strategy.strict_refs ? new Set(agents.map((a) => a.name)) : null;
+  const checks = options.staticChecks ?? true;
+  const names = checks && strategy.strict_refs ? new Set(agents.map((a) => a.name)) : null;
   const flowFindings: Finding[] = [];
   const flow = normalizeFlow(doc.flow, "/flow", {
     agents: names,
@@ -147,8 +154,11 @@ export function normalizeBlueprint(input: unknown, options: NormalizeOptions = {
     default_agent_kind: doc.default_agent_kind ?? "operator",
   };
   if (doc.default_operator_kind) bp.default_operator_kind = doc.default_operator_kind;
-  findings.push(...checkAgents(bp, (doc.agents ?? []).map((a) => a.kind !== undefined)));
-  findings.push(...flowFindings, ...checkLabels(bp), ...checkTemplates(bp));
+  if (checks) {
+    findings.push(...checkAgents(bp, (doc.agents ?? []).map((a) => a.kind !== undefined)));
+  }
+  findings.push(...flowFindings);
+  if (checks) findings.push(...checkLabels(bp), ...checkTemplates(bp));
   throwFindings("blueprint invalid", findings);
   return bp;
 }
