@@ -1,0 +1,643 @@
+/**
+ * Fixtures A, B and C of reference/blueprint.md §5 and their variants, and every
+ * expression-syntax case of §5.4, end to end: real server, real fetch, Blueprints
+ * registered over HTTP or sent inline to `POST /v1/tasks` and `POST /v1/runs`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { Json } from "../../protocol/json.ts";
+import type { WorkerFn } from "../../engine/workers/function.ts";
+import { startServer, type TestServer } from "../_helpers.ts";
+import { get, post, runEnded, startRun } from "./_loop.ts";
+
+type Returns = Record<string, { ok: boolean; value: Json }>;
+type Call = { ref: string; directive: string };
+
+/** §5.0: one function per agent that ignores its input, recording `(ref, directive)`. */
+function harness(returns: Returns) {
+  const calls: Call[] = [];
+  const functions: [string, WorkerFn][] = Object.entries(returns).map(([name, r]) => [
+    name,
+    (inv) => {
+      calls.push({ ref: inv.agent, directive: inv.prompt });
+      return Promise.resolve({ value: r.value, ok: r.ok });
+    },
+  ]);
+  return { calls, functions };
+}
+
+const rustFn = (name: string) => ({ name, kind: "rust_fn", spec: { fn_id: name } });
+const path = (at: string) => ({ op: "path", at });
+const lit = (value: Json) => ({ op: "lit", value });
+const step = (ref: string, from: string, to: string) => ({
+  kind: "step",
+  ref,
+  in: path(from),
+  out: path(to),
+});
+const assign = (at: string, value: unknown) => ({ kind: "assign", at: path(at), value });
+const inline = (value: unknown) => ({ kind: "inline", value });
+const byId = (id: string, version?: unknown) => ({
+  kind: "id",
+  id,
+  ...(version ? { version } : {}),
+});
+const multiset = (calls: Call[]) => calls.map((c) => JSON.stringify(c)).sort();
+
+// §5.1 Fixture A
+const FIXTURE_A = {
+  id: "fx-single-step",
+  flow: step("greeter", "$.request", "$.result.greeting"),
+  agents: [rustFn("greeter")],
+  metadata: { version_label: "1.0.0", default_run_ttl_secs: 60 },
+};
+const A_INIT = { request: { name: "world", lang: "en" } };
+const A_RETURNS: Returns = { greeter: { ok: true, value: "hello world" } };
+const A_CALLS = [{ ref: "greeter", directive: '{"lang":"en","name":"world"}' }];
+const A_FINAL = { request: { name: "world", lang: "en" }, result: { greeting: "hello world" } };
+
+// §5.2 Fixture B (tree form) and its text-syntax twin
+const B_LOOP_COND = {
+  op: "or",
+  operands: [
+    { op: "not", operand: { op: "exists", at: "$.verdict" } },
+    { op: "eq", lhs: path("$.verdict"), rhs: lit("BLOCKED") },
+  ],
+};
+const B_BRANCH_COND = { op: "in", needle: path("$.verdict"), haystack: lit(["PASS", "ALLOW"]) };
+function fixtureB(loopCond: unknown, branchCond: unknown) {
+  return {
+    id: "fx-verdict-loop",
+    flow: {
+      kind: "seq",
+      children: [
+        step("planner", "$.issue", "$.plan"),
+        {
+          kind: "loop",
+          counter: path("$.n"),
+          max: 3,
+          cond: loopCond,
+          body: {
+            kind: "seq",
+            children: [step("resolver", "$.plan", "$.fix"), step("gate", "$.fix", "$.verdict")],
+          },
+        },
+        {
+          kind: "branch",
+          cond: branchCond,
+          then: step("merger", "$.fix", "$.commit"),
+          else: {
+            kind: "seq",
+            children: [
+              step("escalator", "$.fix", "$.escalated"),
+              assign("$.attempts", path("$.n")),
+            ],
+          },
+        },
+      ],
+    },
+    agents: ["planner", "resolver", "gate", "merger", "escalator"].map(rustFn),
+  };
+}
+const FIXTURE_B = fixtureB(B_LOOP_COND, B_BRANCH_COND);
+const FIXTURE_B_TEXT = fixtureB(
+  "!exists($.verdict) || $.verdict == 'BLOCKED'",
+  "$.verdict in ['PASS', 'ALLOW']",
+);
+const B_INIT = { issue: "fix the login bug" };
+const B_RETURNS: Returns = {
+  planner: { ok: true, value: "PLAN_OK" },
+  resolver: { ok: true, value: "FIX_OK" },
+  gate: { ok: true, value: "BLOCKED" },
+  merger: { ok: true, value: "COMMITTED" },
+  escalator: { ok: true, value: "ESCALATED" },
+};
+const B_CALLS: Call[] = [
+  { ref: "planner", directive: "fix the login bug" },
+  ...Array.from({ length: 3 }, () => [
+    { ref: "resolver", directive: "PLAN_OK" },
+    { ref: "gate", directive: "FIX_OK" },
+  ]).flat(),
+  { ref: "escalator", directive: "FIX_OK" },
+];
+const B_FINAL = {
+  issue: "fix the login bug",
+  plan: "PLAN_OK",
+  n: 3,
+  fix: "FIX_OK",
+  verdict: "BLOCKED",
+  escalated: "ESCALATED",
+  attempts: 3,
+};
+const B2_RETURNS: Returns = { ...B_RETURNS, gate: { ok: true, value: "PASS" } };
+const B2_CALLS: Call[] = [
+  { ref: "planner", directive: "fix the login bug" },
+  { ref: "resolver", directive: "PLAN_OK" },
+  { ref: "gate", directive: "FIX_OK" },
+  { ref: "merger", directive: "FIX_OK" },
+];
+const B2_FINAL = {
+  issue: "fix the login bug",
+  plan: "PLAN_OK",
+  n: 1,
+  fix: "FIX_OK",
+  verdict: "PASS",
+  commit: "COMMITTED",
+};
+
+// §5.3 Fixture C and variants C2, C3
+const RESEARCH = {
+  kind: "seq",
+  children: [
+    step("researcher", "$.topic", "$.note"),
+    {
+      kind: "branch",
+      cond: { op: "eq", lhs: path("$.topic"), rhs: lit("b") },
+      then: step("reviewer", "$.note", "$.review"),
+      else: assign("$.review", lit("AUTO_OK")),
+    },
+  ],
+};
+function fixtureC(join: string, out: string, body: unknown, countAt: string) {
+  return {
+    id: "fx-fanout-try",
+    flow: {
+      kind: "seq",
+      children: [
+        {
+          kind: "fanout",
+          items: path("$.topics"),
+          bind: path("$.topic"),
+          join,
+          out: path(out),
+          body,
+        },
+        assign(countAt, { op: "len", of: path(out) }),
+      ],
+    },
+    agents: [rustFn("researcher"), rustFn("reviewer")],
+  };
+}
+const TRY_RESEARCH = {
+  kind: "try",
+  body: RESEARCH,
+  catch: assign("$.review", lit("SKIPPED")),
+  err_at: path("$.error"),
+};
+const FIXTURE_C = fixtureC("all", "$.notes", TRY_RESEARCH, "$.note_count");
+const FIXTURE_C2 = fixtureC("all_settled", "$.settled", RESEARCH, "$.settled_count");
+const FIXTURE_C3 = fixtureC("all", "$.settled", RESEARCH, "$.settled_count");
+const C_INIT = { topics: ["a", "b"] };
+const C_RETURNS: Returns = {
+  researcher: { ok: true, value: "NOTE" },
+  reviewer: { ok: false, value: "NO" },
+};
+const C_CALLS: Call[] = [
+  { ref: "researcher", directive: "a" },
+  { ref: "researcher", directive: "b" },
+  { ref: "reviewer", directive: "NOTE" },
+];
+const C_BLOCKED = `dispatcher error for ref 'reviewer': blocked: "NO"`;
+const C_FINAL = {
+  topics: ["a", "b"],
+  notes: [
+    { topics: ["a", "b"], topic: "a", note: "NOTE", review: "AUTO_OK" },
+    { topics: ["a", "b"], topic: "b", error: C_BLOCKED, review: "SKIPPED" },
+  ],
+  note_count: 2,
+};
+const C2_FINAL = {
+  topics: ["a", "b"],
+  settled: [
+    {
+      status: "fulfilled",
+      value: { topics: ["a", "b"], topic: "a", note: "NOTE", review: "AUTO_OK" },
+    },
+    { status: "rejected", reason: C_BLOCKED },
+  ],
+  settled_count: 2,
+};
+
+async function withServer(returns: Returns, fn: (s: TestServer, calls: Call[]) => Promise<void>) {
+  const { calls, functions } = harness(returns);
+  await using server = await startServer({ functions });
+  await fn(server, calls);
+}
+
+function task(server: TestServer, body: Record<string, unknown>) {
+  return post(server, "/v1/tasks", body);
+}
+
+Deno.test("POST /v1/tasks runs fixture A inline: compact sorted directive, nested out", async () => {
+  await withServer(A_RETURNS, async (server, calls) => {
+    const res = await task(server, { blueprint: inline(FIXTURE_A), init_ctx: A_INIT });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, {
+      final_ctx: A_FINAL,
+      bound_version: null,
+      effective_ttl_secs: 60,
+      ttl_source: "bp_metadata",
+    });
+    assert.deepEqual(calls, A_CALLS);
+  });
+});
+
+Deno.test("POST /v1/tasks runs fixture A by id with latest, fixed and semver_req selectors", async () => {
+  await withServer(A_RETURNS, async (server, calls) => {
+    const reg = await post(server, "/v1/blueprints/fx-single-step", FIXTURE_A);
+    assert.equal(reg.status, 201, JSON.stringify(reg.body));
+    const version = reg.body!.version as string;
+    assert.match(version, /^[0-9a-f]{64}$/);
+    const selectors = [
+      undefined,
+      { kind: "latest" },
+      { kind: "fixed", value: version },
+      { kind: "semver_req", req: "^1" },
+      { kind: "semver_req", req: "=1.0.0" },
+    ];
+    for (const selector of selectors) {
+      const res = await task(server, {
+        blueprint: byId("fx-single-step", selector),
+        init_ctx: A_INIT,
+      });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.deepEqual(res.body, {
+        final_ctx: A_FINAL,
+        bound_version: version,
+        effective_ttl_secs: 60,
+        ttl_source: "bp_metadata",
+      });
+    }
+    assert.deepEqual(calls, Array.from({ length: selectors.length }, () => A_CALLS).flat());
+    const none = await task(server, {
+      blueprint: byId("fx-single-step", { kind: "semver_req", req: "^2" }),
+      init_ctx: A_INIT,
+    });
+    assert.equal(none.status, 400);
+    assert.equal(none.body!.error, "bp resolve: no version matches semver req: ^2");
+  });
+});
+
+Deno.test("POST /v1/tasks takes ttl_secs from the body before the fixture's metadata", async () => {
+  await withServer(A_RETURNS, async (server) => {
+    const res = await task(server, { blueprint: inline(FIXTURE_A), init_ctx: A_INIT, ttl_secs: 5 });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body, {
+      final_ctx: A_FINAL,
+      bound_version: null,
+      effective_ttl_secs: 5,
+      ttl_source: "request_body",
+    });
+  });
+});
+
+Deno.test("POST /v1/tasks runs fixture B: the loop stops silently at max, then escalates", async () => {
+  await withServer(B_RETURNS, async (server, calls) => {
+    const res = await task(server, { blueprint: inline(FIXTURE_B), init_ctx: B_INIT });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body!.final_ctx, B_FINAL);
+    assert.equal(res.body!.ttl_source, "server_default");
+    assert.equal(res.body!.effective_ttl_secs, 1800);
+    assert.deepEqual(calls, B_CALLS);
+  });
+});
+
+Deno.test("POST /v1/tasks runs fixture B2: a PASS verdict merges after one iteration", async () => {
+  await withServer(B2_RETURNS, async (server, calls) => {
+    const res = await task(server, { blueprint: inline(FIXTURE_B), init_ctx: B_INIT });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body!.final_ctx, B2_FINAL);
+    assert.deepEqual(calls, B2_CALLS);
+  });
+});
+
+Deno.test("fixture B in the text syntax compiles to the same trees and the same version", async () => {
+  await withServer(B_RETURNS, async (server, calls) => {
+    const tree = await post(server, "/v1/blueprints/fx-verdict-loop", FIXTURE_B);
+    assert.equal(tree.status, 201, JSON.stringify(tree.body));
+    // Same normalized document, so the same version: registering it again is a no-op.
+    const text = await post(server, "/v1/blueprints/fx-verdict-loop", FIXTURE_B_TEXT);
+    assert.equal(text.status, 200, JSON.stringify(text.body));
+    assert.deepEqual(text.body, {
+      id: "fx-verdict-loop",
+      version: tree.body!.version,
+      seeded: false,
+    });
+    const head = await get(server, "/v1/blueprints/fx-verdict-loop/head");
+    const flow = (head.body!.blueprint as { flow: { children: Record<string, unknown>[] } }).flow;
+    assert.deepEqual(flow.children[1].cond, B_LOOP_COND);
+    assert.deepEqual(flow.children[2].cond, B_BRANCH_COND);
+
+    const res = await task(server, { blueprint: inline(FIXTURE_B_TEXT), init_ctx: B_INIT });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body!.final_ctx, B_FINAL);
+    assert.deepEqual(calls, B_CALLS);
+  });
+});
+
+Deno.test("POST /v1/tasks runs fixture C: fanout all with try rollback per branch", async () => {
+  await withServer(C_RETURNS, async (server, calls) => {
+    const res = await task(server, { blueprint: inline(FIXTURE_C), init_ctx: C_INIT });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body!.final_ctx, C_FINAL);
+    assert.deepEqual(multiset(calls), multiset(C_CALLS));
+  });
+});
+
+Deno.test("POST /v1/tasks runs fixture C2: all_settled records the rejected branch", async () => {
+  await withServer(C_RETURNS, async (server, calls) => {
+    const res = await task(server, { blueprint: inline(FIXTURE_C2), init_ctx: C_INIT });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.deepEqual(res.body!.final_ctx, C2_FINAL);
+    assert.deepEqual(multiset(calls), multiset(C_CALLS));
+  });
+});
+
+Deno.test("POST /v1/tasks fails fixture C3 (all without try) with 400 and the step error", async () => {
+  await withServer(C_RETURNS, async (server) => {
+    const res = await task(server, { blueprint: inline(FIXTURE_C3), init_ctx: C_INIT });
+    assert.equal(res.status, 400, JSON.stringify(res.body));
+    assert.equal(res.body!.error, `run: launch: flow eval: ${C_BLOCKED}`);
+    assert.equal(res.body!.final_ctx, undefined);
+  });
+});
+
+Deno.test("POST /v1/runs + GET /v1/runs/:id give the fixtures' final_ctx and steps", async () => {
+  await withServer({ ...B_RETURNS, ...C_RETURNS }, async (server) => {
+    const reg = await post(server, "/v1/blueprints/fx-verdict-loop", FIXTURE_B);
+    assert.equal(reg.status, 201);
+    const b = await runEnded(
+      server,
+      await startRun(server, { blueprint: byId("fx-verdict-loop"), init_ctx: B_INIT }),
+    );
+    assert.equal(b.status, "succeeded", JSON.stringify(b));
+    assert.deepEqual(b.final_ctx, B_FINAL);
+    assert.equal((b as { bound_version?: unknown }).bound_version, reg.body!.version);
+    assert.deepEqual(b.steps.map((s) => s.agent), B_CALLS.map((c) => c.ref));
+    assert.ok(b.steps.every((s) => s.verdict === "pass" && s.attempt === 1));
+
+    const c = await runEnded(
+      server,
+      await startRun(server, { blueprint: inline(FIXTURE_C), init_ctx: C_INIT }),
+    );
+    assert.equal(c.status, "succeeded", JSON.stringify(c));
+    assert.deepEqual(c.final_ctx, C_FINAL);
+    assert.deepEqual(c.steps.map((s) => s.verdict).sort(), ["blocked", "pass", "pass"]);
+
+    const c3 = await runEnded(
+      server,
+      await startRun(server, { blueprint: inline(FIXTURE_C3), init_ctx: C_INIT }),
+    );
+    assert.equal(c3.status, "failed");
+    assert.equal(c3.error, C_BLOCKED);
+    assert.equal(c3.final_ctx, undefined);
+  });
+});
+
+// §5.4: every expression-syntax case, through a Blueprint.
+type ExprCase = {
+  n: string;
+  text: string;
+  tree?: unknown;
+  ctx: Json;
+  result?: Json;
+  error?: string | RegExp;
+  /** Evaluated as a branch cond instead of an assigned value. */
+  branch?: boolean;
+};
+
+const p = path;
+const EXPR_CASES: ExprCase[] = [
+  {
+    n: "1",
+    text: `$.verdict == "PASS"`,
+    tree: { op: "eq", lhs: p("$.verdict"), rhs: lit("PASS") },
+    ctx: { verdict: "PASS" },
+    result: true,
+  },
+  {
+    n: "2",
+    text: `!exists($.verdict) || $.verdict == 'BLOCKED'`,
+    tree: B_LOOP_COND,
+    ctx: {},
+    result: true,
+  },
+  {
+    n: "3",
+    text: `$.n < 3 && $.verdict in ["BLOCKED", "RETRY"]`,
+    tree: {
+      op: "and",
+      operands: [
+        { op: "lt", lhs: p("$.n"), rhs: lit(3) },
+        { op: "in", needle: p("$.verdict"), haystack: lit(["BLOCKED", "RETRY"]) },
+      ],
+    },
+    ctx: { n: 1, verdict: "RETRY" },
+    result: true,
+  },
+  {
+    n: "4",
+    text: "len($.notes) * 2 + 1",
+    tree: {
+      op: "add",
+      lhs: { op: "mul", lhs: { op: "len", of: p("$.notes") }, rhs: lit(2) },
+      rhs: lit(1),
+    },
+    ctx: { notes: [{}, {}] },
+    result: 5,
+  },
+  {
+    n: "5",
+    text: `$["mock-gate"].verdict != null`,
+    tree: { op: "ne", lhs: p("$.mock-gate.verdict"), rhs: lit(null) },
+    ctx: { "mock-gate": { verdict: null } },
+    result: false,
+  },
+  {
+    n: "6",
+    text: "1 + 1 == 2",
+    tree: { op: "eq", lhs: { op: "add", lhs: lit(1), rhs: lit(1) }, rhs: lit(2) },
+    ctx: {},
+    result: true,
+  },
+  { n: "7a", text: "-2", tree: lit(-2), ctx: { x: 5 }, result: -2 },
+  {
+    n: "7b",
+    text: "-$.x",
+    tree: { op: "sub", lhs: lit(0), rhs: p("$.x") },
+    ctx: { x: 5 },
+    result: -5,
+  },
+  {
+    n: "8",
+    text: "!$.a == 1",
+    tree: { op: "not", operand: { op: "eq", lhs: p("$.a"), rhs: lit(1) } },
+    ctx: { a: 1 },
+    result: false,
+  },
+  {
+    n: "9",
+    text: `if($.n >= 3, "stop", "go")`,
+    tree: {
+      op: "if",
+      cond: { op: "ge", lhs: p("$.n"), rhs: lit(3) },
+      then: lit("stop"),
+      else: lit("go"),
+    },
+    ctx: { n: 3 },
+    result: "stop",
+  },
+  {
+    n: "10",
+    text: `coalesce($.missing, $.fallback, "none")`,
+    tree: { op: "coalesce", operands: [p("$.missing"), p("$.fallback"), lit("none")] },
+    ctx: { fallback: null },
+    result: "none",
+  },
+  {
+    n: "11",
+    text: `{"directive": $.plan, "intent": "fix"}`,
+    tree: { op: "object", fields: { directive: p("$.plan"), intent: lit("fix") } },
+    ctx: { plan: "P" },
+    result: { directive: "P", intent: "fix" },
+  },
+  { n: "12", text: `["a", 'b']`, tree: lit(["a", "b"]), ctx: {}, result: ["a", "b"] },
+  {
+    n: "13",
+    text: `concat("n=", $.n)`,
+    tree: { op: "concat", operands: [lit("n="), p("$.n")] },
+    ctx: { n: 3 },
+    result: "n=3",
+  },
+  {
+    n: "14",
+    text: "$.items[0].name",
+    tree: p("$.items[0].name"),
+    ctx: { items: [{ name: "x" }] },
+    result: "x",
+  },
+  {
+    n: "15",
+    text: "$.a ==",
+    ctx: {},
+    error: "expression syntax error at 7: unexpected end of input",
+  },
+  { n: "16", text: "$.a < $.b < $.c", ctx: {}, error: /^expression syntax error at \d+: / },
+  { n: "17", text: "$foo", ctx: {}, error: /^expression syntax error at \d+: / },
+  {
+    n: "18",
+    text: `$.x > "a"`,
+    tree: { op: "gt", lhs: p("$.x"), rhs: lit("a") },
+    ctx: { x: 1 },
+    error: `type error in gt: expected number, got "a"`,
+  },
+  {
+    n: "19",
+    text: "1 / 0",
+    tree: { op: "div", lhs: lit(1), rhs: lit(0) },
+    ctx: {},
+    error: "arithmetic error in div: division by zero",
+  },
+  {
+    n: "20",
+    text: "$.n",
+    tree: p("$.n"),
+    ctx: { n: 1 },
+    branch: true,
+    error: "branch cond must be boolean, got: 1",
+  },
+  {
+    n: "21",
+    text: "exists($.a)",
+    tree: { op: "exists", at: "$.a" },
+    ctx: { a: null },
+    result: true,
+  },
+];
+
+/** A Blueprint that assigns `expr` at `$.result`, or branches on it (writing the arm taken). */
+function exprBlueprint(id: string, expr: unknown, branch = false) {
+  const flow = branch
+    ? {
+      kind: "branch",
+      cond: expr,
+      then: assign("$.result", lit("then")),
+      else: assign("$.result", lit("else")),
+    }
+    : assign("$.result", expr);
+  return { id, flow };
+}
+
+function matches(actual: unknown, expected: string | RegExp, prefix = "") {
+  assert.equal(typeof actual, "string");
+  if (typeof expected === "string") assert.equal(actual, `${prefix}${expected}`);
+  else {
+    assert.ok((actual as string).startsWith(prefix), String(actual));
+    assert.match((actual as string).slice(prefix.length), expected);
+  }
+}
+
+Deno.test("§5.4 expression cases run end to end through Blueprints", async (t) => {
+  await using server = await startServer();
+  for (const c of EXPR_CASES) {
+    await t.step(`case ${c.n}: ${c.text}`, async () => {
+      const id = `expr-${c.n}`;
+      const reg = await post(server, `/v1/blueprints/${id}`, exprBlueprint(id, c.text, c.branch));
+      const syntax = c.tree === undefined;
+      if (syntax) {
+        // A syntax error is a load-time 422 that points at the string.
+        assert.equal(reg.status, 422, JSON.stringify(reg.body));
+        matches(reg.body!.error, c.error!, "blueprint invalid: /flow/value: ");
+        const issues = reg.body!.issues as { path: string; message: string }[];
+        assert.equal(issues[0].path, "/flow/value");
+        matches(issues[0].message, c.error!);
+        const run = await post(server, "/v1/tasks", {
+          blueprint: inline(exprBlueprint(id, c.text)),
+          init_ctx: c.ctx,
+        });
+        assert.equal(run.status, 422, JSON.stringify(run.body));
+        matches(run.body!.error, c.error!, "blueprint invalid: /flow/value: ");
+        return;
+      }
+      assert.equal(reg.status, 201, JSON.stringify(reg.body));
+      // The text compiles to exactly the documented tree.
+      const head = await get(server, `/v1/blueprints/${id}/head`);
+      const flow = (head.body!.blueprint as { flow: Record<string, unknown> }).flow;
+      assert.deepEqual(c.branch ? flow.cond : flow.value, c.tree);
+      // The text (by id) and the tree (inline) evaluate alike.
+      for (const blueprint of [byId(id), inline(exprBlueprint(id, c.tree, c.branch))]) {
+        const res = await post(server, "/v1/tasks", { blueprint, init_ctx: c.ctx });
+        if (c.error !== undefined) {
+          assert.equal(res.status, 400, JSON.stringify(res.body));
+          matches(res.body!.error, c.error, "run: launch: flow eval: ");
+        } else {
+          assert.equal(res.status, 200, JSON.stringify(res.body));
+          const ctx = c.ctx as Record<string, Json>;
+          assert.deepEqual(res.body!.final_ctx, { ...ctx, result: c.result! });
+        }
+      }
+    });
+  }
+});
+
+Deno.test("a text expression works as a step input and renders as the directive", async () => {
+  const { calls, functions } = harness({ impl: { ok: true, value: "done" } });
+  await using server = await startServer({ functions });
+  const res = await post(server, "/v1/tasks", {
+    blueprint: inline({
+      id: "text-in",
+      agents: [rustFn("impl")],
+      flow: {
+        kind: "step",
+        ref: "impl",
+        in: `{"directive": $.plan, "n": len($.notes) * 2 + 1, "tag": concat("n=", $.n)}`,
+        out: "$.out",
+      },
+    }),
+    init_ctx: { plan: "P", notes: [1, 2], n: 3 },
+  });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.deepEqual(res.body!.final_ctx, { plan: "P", notes: [1, 2], n: 3, out: "done" });
+  assert.deepEqual(calls, [{ ref: "impl", directive: '{"directive":"P","n":5,"tag":"n=3"}' }]);
+});
