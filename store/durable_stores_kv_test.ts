@@ -1,0 +1,92 @@
+import assert from "node:assert/strict";
+import { bigCtx, runDurableStoreCases, sampleRequest, sampleRun } from "./_durable_store_cases.ts";
+import { createKvDataStore } from "./data_store_kv.ts";
+import { openStores } from "./open_stores.ts";
+import { createKvRunStore } from "./run_store_kv.ts";
+import { createKvSeatStore } from "./seat_store_kv.ts";
+import { createKvSecretStore } from "./secret_store_kv.ts";
+
+Deno.test("KV seat, run, data and secret stores pass the shared store cases", async (t) => {
+  let kv: Deno.Kv | undefined;
+  await runDurableStoreCases(t, {
+    async open() {
+      kv = await Deno.openKv(":memory:");
+      return {
+        seats: createKvSeatStore(kv),
+        runs: createKvRunStore(kv),
+        data: createKvDataStore(kv),
+        secrets: createKvSecretStore(kv),
+      };
+    },
+    close: () => kv?.close(),
+  });
+});
+
+Deno.test("KV seat store refuses to write a request of a run whose requests were dropped", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const seats = createKvSeatStore(kv);
+  await seats.putRequest(sampleRequest("op-1", 1, "run-a"));
+  await seats.deleteRunRequests("run-a");
+  await seats.putRequest({ ...sampleRequest("op-1", 1, "run-a"), state: "settled" });
+  await seats.putRequest(sampleRequest("op-1", 2, "run-b"));
+  assert.deepEqual((await seats.listRequests()).map((r) => r.req_id), ["op-1-ask-2"]);
+});
+
+Deno.test("KV stores keep runs, seats and the secret across closing and reopening the file", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/nested/switchboard.kv`;
+  try {
+    const ctx = bigCtx(300);
+    {
+      const stores = await openStores({ kvPath: path });
+      await stores.runs.putRun(sampleRun("run-a", 1, ctx));
+      await stores.seats.putSeat({
+        sid: "op-1",
+        token_hash: "h",
+        roles: [],
+        created_at: 1,
+        last_seen_at: 1,
+      });
+      await stores.seats.putRequest(sampleRequest("op-1", 1, "run-a"));
+      assert.equal(await stores.secrets.getOrCreateSecret("ab".repeat(32)), "ab".repeat(32));
+      stores.close();
+    }
+    const stores = await openStores({ kvPath: path });
+    try {
+      assert.deepEqual((await stores.runs.getRun("run-a"))?.ctx, ctx);
+      assert.deepEqual((await stores.seats.listSeats()).map((s) => s.sid), ["op-1"]);
+      assert.equal((await stores.seats.listRequests())[0].req_id, "op-1-ask-1");
+      assert.equal(await stores.secrets.getOrCreateSecret("cd".repeat(32)), "ab".repeat(32));
+    } finally {
+      stores.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a replaced chunked run record leaves no chunks behind", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const runs = createKvRunStore(kv);
+  await runs.putRun(sampleRun("run-a", 1, bigCtx(200)));
+  await runs.putRun(sampleRun("run-a", 1, bigCtx(130)));
+  let chunks = 0;
+  for await (const _ of kv.list({ prefix: ["runs", "blob"] })) chunks++;
+  assert.equal(chunks, 3); // 130 KiB in 60 KiB chunks
+  await runs.putRun(sampleRun("run-a", 1, {}));
+  for await (const _ of kv.list({ prefix: ["runs", "blob"] })) assert.fail("chunks left");
+});
+
+Deno.test("concurrent writers of one run record leave exactly one readable value", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const runs = createKvRunStore(kv);
+  await Promise.all(
+    Array.from({ length: 8 }, (_, i) => runs.putRun(sampleRun("run-a", 1, bigCtx(70 + i)))),
+  );
+  const ctx = (await runs.getRun("run-a"))?.ctx as { blob: string };
+  assert.ok(ctx.blob.length >= 70 * 1024);
+  const ref = (await kv.get<{ kind: string; chunks: number }>(["runs", "run", "run-a"])).value;
+  let chunks = 0;
+  for await (const _ of kv.list({ prefix: ["runs", "blob"] })) chunks++;
+  assert.equal(chunks, ref?.chunks);
+});

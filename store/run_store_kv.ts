@@ -1,0 +1,152 @@
+/**
+ * The Deno KV run store. Values that may grow with user data (the run record with
+ * its ctx, journal entries, events, tasks) go through `_kv_json.ts`, so a value
+ * over 64 KiB is chunked. Keys, below `prefix` (default `["runs"]`):
+ *
+ * - `run, <run_id>` → the run record's `BlobRef`;
+ * - `order, <created_at>, <run_id>` → its status (newest-first listing);
+ * - `status, <run_id>` → its status (cheap reads at boot);
+ * - `step, <run_id>, <seq>` → `BlobRef` of a {@link StepRecord};
+ * - `journal, <run_id>, <step key>` → `BlobRef` of a {@link JournalEntry};
+ * - `event, <run_id>, <id>` → `BlobRef` of a {@link RunEvent}, written once;
+ * - `task, <task_id>` → `BlobRef` of a `TaskState`; `run_task, <run_id>, <task_id>` → null;
+ * - `token, <nonce>` → a `TokenRecord`;
+ * - `blob, …` → chunks (store/kv_blob.ts).
+ *
+ * @module
+ */
+import type { TaskState } from "../engine/tasks.ts";
+import type { TokenRecord } from "../engine/tokens.ts";
+import type { BlobRef } from "./kv_blob.ts";
+import type {
+  JournalEntry,
+  RunEvent,
+  RunRecord,
+  RunStatus,
+  RunStore,
+  StepRecord,
+} from "./run_store.ts";
+import { getJson, putJson, readRef } from "./_kv_json.ts";
+import { retryKvLocked } from "./kv_retry.ts";
+
+/** Options of {@link createKvRunStore}. */
+export interface KvRunStoreOptions {
+  /** Key prefix of every entry. Default `["runs"]`. */
+  prefix?: Deno.KvKey;
+}
+
+/** Creates a {@link RunStore} on `kv`. The caller owns `kv` and closes it. */
+export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): RunStore {
+  const { prefix = ["runs"] } = options;
+  const blobs: Deno.KvKey = [...prefix, "blob"];
+  const runKey = (id: string): Deno.KvKey => [...prefix, "run", id];
+  const orderKey = (r: RunRecord): Deno.KvKey => [...prefix, "order", r.created_at, r.run_id];
+  const taskKey = (id: string): Deno.KvKey => [...prefix, "task", id];
+  const getRun = (id: string) => getJson<RunRecord>(kv, runKey(id), blobs);
+  const getTask = (id: string) => getJson<TaskState>(kv, taskKey(id), blobs);
+
+  async function listRefs<T>(sub: Deno.KvKey, start?: Deno.KvKey): Promise<T[]> {
+    const out: T[] = [];
+    const selector = start === undefined
+      ? { prefix: [...prefix, ...sub] }
+      : { prefix: [...prefix, ...sub], start: [...prefix, ...start] };
+    for await (const { value } of kv.list<BlobRef>(selector)) {
+      out.push(await readRef<T>(kv, blobs, value));
+    }
+    return out;
+  }
+
+  return {
+    async putRun(run) {
+      await putJson(kv, runKey(run.run_id), blobs, run, {
+        extra: (op) =>
+          op.set(orderKey(run), run.status).set([...prefix, "status", run.run_id], run.status),
+      });
+    },
+
+    getRun,
+
+    async listRuns({ limit, status }) {
+      const out: RunRecord[] = [];
+      if (limit <= 0) return out;
+      const iter = kv.list<RunStatus>({ prefix: [...prefix, "order"] }, {
+        reverse: true,
+        batchSize: Math.min(500, Math.max(10, limit)),
+      });
+      for await (const { key, value } of iter) {
+        if (status !== undefined && value !== status) continue;
+        const id = key.at(-1);
+        const run = typeof id === "string" ? await getRun(id) : undefined;
+        if (run) out.push(run);
+        if (out.length >= limit) break;
+      }
+      return out;
+    },
+
+    async putStep(runId, step) {
+      await putJson(kv, [...prefix, "step", runId, step.seq], blobs, step);
+    },
+
+    listSteps(runId) {
+      return listRefs<StepRecord>(["step", runId]);
+    },
+
+    async putJournal(runId, entry) {
+      await putJson(kv, [...prefix, "journal", runId, entry.key], blobs, entry);
+    },
+
+    listJournal(runId) {
+      return listRefs<JournalEntry>(["journal", runId]);
+    },
+
+    async appendEvent(runId, event) {
+      // Written once: a replayed append of the same id keeps the first.
+      await putJson(kv, [...prefix, "event", runId, event.id], blobs, event, {
+        onlyIfAbsent: true,
+      });
+    },
+
+    listEvents(runId, after = 0) {
+      return listRefs<RunEvent>(["event", runId], ["event", runId, after + 1]);
+    },
+
+    async putTask(task) {
+      await putJson(kv, taskKey(task.id), blobs, task, {
+        extra: (op) => op.set([...prefix, "run_task", task.run_id, task.id], null),
+      });
+    },
+
+    getTask,
+
+    async listTasks(runId) {
+      const out: TaskState[] = [];
+      for await (const { key } of kv.list({ prefix: [...prefix, "run_task", runId] })) {
+        const id = key.at(-1);
+        const task = typeof id === "string" ? await getTask(id) : undefined;
+        if (task) out.push(task);
+      }
+      return out;
+    },
+
+    async putToken(record) {
+      await retryKvLocked(() => kv.set([...prefix, "token", record.nonce], record));
+    },
+
+    async listLiveTokens() {
+      const status = new Map<string, RunStatus | undefined>();
+      const out: TokenRecord[] = [];
+      for await (const { value } of kv.list<TokenRecord>({ prefix: [...prefix, "token"] })) {
+        const runId = value.run_id;
+        if (runId !== undefined) {
+          if (!status.has(runId)) {
+            const stored = await kv.get<RunStatus>([...prefix, "status", runId]);
+            status.set(runId, stored.value ?? undefined);
+          }
+          if (status.get(runId) !== "running") continue;
+        }
+        out.push(value);
+      }
+      return out;
+    },
+  };
+}
