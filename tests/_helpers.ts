@@ -29,6 +29,11 @@ export async function startServer(
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
   const port = server.addr.port;
   const base = `http://127.0.0.1:${port}`;
+  if (!options.deps && options.config?.publicUrl === undefined) {
+    // As main.ts does: the public URL defaults to where the server listens.
+    deps.config.publicUrl = base;
+    deps.sessionEnv.publicUrl = base;
+  }
   const close = async () => {
     for (const run of deps.engine.live.values()) run.controller.abort(new RunEnded("run_ended"));
     await Promise.all([...deps.engine.live.values()].map((r) => r.done));
