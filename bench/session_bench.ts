@@ -1,0 +1,113 @@
+/**
+ * Issue 3: the ask→answer round trip through an operator session, against a bare
+ * Deno WebSocket echo of the same JSON, in the same run. Target: ≤ 1.3× the bare
+ * echo, sequential and with 64 requests in flight.
+ *
+ * Ours: the engine's view, `seniorBridges.get(sid).ask(…)` on a real server (port
+ * 0), answered by a real client that echoes the question back as the answer's
+ * value. Baseline: `Deno.serve` + `Deno.upgradeWebSocket` sending the same `ask`
+ * frame and resolving the reply from a plain `Map` by `req_id`, with the same
+ * answering client.
+ *
+ * Two answering clients: Deno's own `WebSocket`, and a raw TCP client with
+ * `TCP_NODELAY` (bench/_bench_helpers.ts). Deno's client leaves Nagle's algorithm
+ * on, so any pipelined answers stall ~40 ms on delayed ACKs, for the bare echo as
+ * much as for us; the raw client shows the server's own cost with many in flight.
+ *
+ * @module
+ */
+import { startServer } from "../tests/_helpers.ts";
+import type { SeniorBridge } from "../engine/faces.ts";
+import {
+  answerEverything,
+  connectRawSeat,
+  connectSeat,
+  QUESTION,
+  startBareEcho,
+} from "./_bench_helpers.ts";
+
+const IN_FLIGHT = 64;
+const TASK = "T-0000000000000001";
+
+const server = await startServer();
+const denoSeat = await connectSeat(server);
+answerEverything(denoSeat.socket.ws);
+const rawSeat = await connectRawSeat(server);
+const denoBridge: SeniorBridge = server.deps.seniorBridges.get(denoSeat.sid)!;
+const rawBridge: SeniorBridge = server.deps.seniorBridges.get(rawSeat.sid)!;
+const bareDeno = await startBareEcho({ client: "deno" });
+const bareRaw = await startBareEcho({ client: "raw" });
+
+const many = (ask: () => Promise<unknown>) => Promise.all(Array.from({ length: IN_FLIGHT }, ask));
+
+Deno.bench({
+  name: "bare echo, Deno WebSocket client",
+  group: "ask round trip, sequential, Deno WebSocket client",
+  baseline: true,
+  async fn() {
+    await bareDeno.ask(TASK, QUESTION);
+  },
+});
+
+Deno.bench({
+  name: "session ask→answer, Deno WebSocket client",
+  group: "ask round trip, sequential, Deno WebSocket client",
+  async fn() {
+    await denoBridge.ask(TASK, QUESTION);
+  },
+});
+
+Deno.bench({
+  name: "bare echo, raw nodelay client",
+  group: "ask round trip, sequential, raw nodelay client",
+  baseline: true,
+  async fn() {
+    await bareRaw.ask(TASK, QUESTION);
+  },
+});
+
+Deno.bench({
+  name: "session ask→answer, raw nodelay client",
+  group: "ask round trip, sequential, raw nodelay client",
+  async fn() {
+    await rawBridge.ask(TASK, QUESTION);
+  },
+});
+
+Deno.bench({
+  name: `bare echo ×${IN_FLIGHT}, raw nodelay client`,
+  group: `ask round trip, ${IN_FLIGHT} in flight, raw nodelay client`,
+  baseline: true,
+  async fn() {
+    await many(() => bareRaw.ask(TASK, QUESTION));
+  },
+});
+
+Deno.bench({
+  name: `session ask→answer ×${IN_FLIGHT}, raw nodelay client`,
+  group: `ask round trip, ${IN_FLIGHT} in flight, raw nodelay client`,
+  async fn() {
+    await many(() => rawBridge.ask(TASK, QUESTION));
+  },
+});
+
+Deno.bench({
+  name: `bare echo ×${IN_FLIGHT}, Deno WebSocket client`,
+  group: `ask round trip, ${IN_FLIGHT} in flight, Deno WebSocket client (Nagle stall)`,
+  baseline: true,
+  n: 20,
+  warmup: 2,
+  async fn() {
+    await many(() => bareDeno.ask(TASK, QUESTION));
+  },
+});
+
+Deno.bench({
+  name: `session ask→answer ×${IN_FLIGHT}, Deno WebSocket client`,
+  group: `ask round trip, ${IN_FLIGHT} in flight, Deno WebSocket client (Nagle stall)`,
+  n: 20,
+  warmup: 2,
+  async fn() {
+    await many(() => denoBridge.ask(TASK, QUESTION));
+  },
+});
