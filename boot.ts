@@ -1,40 +1,193 @@
 /**
- * Boot and background work: open the stores, restore seats, and run the idle
- * sweep. Kept apart from main.ts so tests can boot a server the same way.
+ * Boot and background work: open the stores, restore seats with their pending
+ * requests, resume the runs that were running, run the idle sweep, and drain at
+ * shutdown. Kept apart from main.ts so tests can boot a server the same way.
  *
  * @module
  */
 import type { Config } from "./config.ts";
-import { type AppDeps, createDeps } from "./deps.ts";
+import { type AppDeps, createDeps, type CreateDepsOptions } from "./deps.ts";
+import { CLOSE } from "./protocol/frames.ts";
 import { restoreSeats, sweepIdleSeats } from "./session/seats.ts";
+import { openStores } from "./store/open_stores.ts";
 
 /** How often idle seats are swept. */
 export const SWEEP_EVERY_MS = 300_000;
 
 /** The deps of a booted server, with a way to close what it opened. */
 export interface OpenDeps extends AppDeps {
+  /** What boot found in the store. */
+  recovered: { seats: number; requests: number; runs: number };
   close(): Promise<void>;
 }
 
-/** Opens the stores named by `config` and restores what they hold. */
-export async function openDeps(config: Config): Promise<OpenDeps> {
-  const deps = await createDeps({ config });
-  await restoreSeats(deps);
-  return { ...deps, close: () => Promise.resolve() };
+/** Options of {@link openDeps}. */
+export type OpenDepsOptions = Omit<CreateDepsOptions, "config" | "stores">;
+
+/**
+ * Opens the KV named by `config.kvPath` (`:memory:` = a KV that dies with the
+ * process), restores seats and their pending requests, and resumes every run
+ * that was running when the last process stopped.
+ */
+export async function openDeps(config: Config, options: OpenDepsOptions = {}): Promise<OpenDeps> {
+  const stores = await openStores(config);
+  try {
+    const requests = await dropRequestsOfEndedRuns(stores);
+    const deps = await createDeps({ ...options, config, stores });
+    const seats = await restoreSeats(deps);
+    const runs = await resumeRuns(deps);
+    if (seats + runs > 0) {
+      deps.log.info("recovered from store", { path: stores.path, seats, requests, runs });
+    }
+    let closed = false;
+    return {
+      ...deps,
+      recovered: { seats, requests, runs },
+      async close() {
+        if (closed) return;
+        closed = true;
+        await flushAll(deps);
+        stores.close();
+      },
+    };
+  } catch (err) {
+    stores.close();
+    throw err;
+  }
 }
 
-/** Starts the periodic idle sweep; `stop()` ends it. */
-export function startBackground(deps: AppDeps): { stop(): Promise<void> } {
+/** Deletes stored requests whose run is no longer running; returns how many are left. */
+async function dropRequestsOfEndedRuns(stores: Awaited<ReturnType<typeof openStores>>) {
+  const requests = await stores.seats.listRequests();
+  const status = new Map<string, boolean>();
+  let kept = 0;
+  for (const r of requests) {
+    if (r.run_id === undefined) {
+      kept++;
+      continue;
+    }
+    if (!status.has(r.run_id)) {
+      const run = await stores.runs.getRun(r.run_id);
+      status.set(r.run_id, run?.status === "running");
+      if (run?.status !== "running") await stores.seats.deleteRunRequests(r.run_id);
+    }
+    if (status.get(r.run_id)) kept++;
+  }
+  return kept;
+}
+
+/** Resumes every stored run still marked running; returns how many resumed. */
+export async function resumeRuns(deps: AppDeps): Promise<number> {
+  const records = await deps.stores.runs.listRuns({
+    limit: Number.MAX_SAFE_INTEGER,
+    status: "running",
+  });
+  let resumed = 0;
+  // oldest first, so the run that waited longest gets its turn first
+  for (const record of records.reverse()) {
+    try {
+      if (await deps.engine.resume(record)) resumed++;
+    } catch (err) {
+      deps.log.error("run resume failed", { run_id: record.run_id, error: String(err) });
+    }
+  }
+  return resumed;
+}
+
+/** Waits until the engine and every session have written what they owe the store. */
+export async function flushAll(deps: AppDeps): Promise<void> {
+  await deps.engine.flush();
+  await Promise.all([...deps.sessions.values()].map((s) => s.flush()));
+}
+
+/**
+ * Writes each seat's `last_seen_at` to the store when it moved (a seat with a
+ * live socket is seen now), so idle expiry after a restart counts from the last
+ * activity, not from the mint.
+ */
+export async function touchSeats(deps: AppDeps, saved: Map<string, number>): Promise<void> {
+  const now = deps.now();
+  for (const session of [...deps.sessions.values()]) {
+    if (session.closed) continue;
+    if (session.connected) session.lastSeenAt = now;
+    if (saved.get(session.sid) === session.lastSeenAt) continue;
+    await deps.stores.seats.putSeat({
+      sid: session.sid,
+      token_hash: session.tokenHash,
+      roles: [...session.roles],
+      created_at: session.createdAt,
+      last_seen_at: session.lastSeenAt,
+    });
+    saved.set(session.sid, session.lastSeenAt);
+    // a DELETE that raced this write must not leave the seat behind in the store
+    if (session.closed) await deps.stores.seats.deleteSeat(session.sid);
+  }
+}
+
+/** The background work of a server; `stop()` ends it and saves seat activity. */
+export interface Background {
+  /** One sweep now: save seat activity, then tear down idle seats. */
+  sweep(): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the periodic idle sweep (every {@link SWEEP_EVERY_MS}, and once at
+ * once, so seats that went idle while the server was down expire at boot).
+ */
+export function startBackground(deps: AppDeps): Background {
   const idleMs = deps.config.idleSecs * 1000;
-  const timer = setInterval(() => {
-    sweepIdleSeats(deps, idleMs).catch((err) =>
-      deps.log.error("idle sweep failed", { error: String(err) })
-    );
-  }, SWEEP_EVERY_MS);
+  const saved = new Map<string, number>();
+  let running = Promise.resolve<string[]>([]);
+  const sweep = () => {
+    running = running.then(async () => {
+      await touchSeats(deps, saved);
+      return await sweepIdleSeats(deps, idleMs);
+    }).catch((err) => {
+      deps.log.error("idle sweep failed", { error: String(err) });
+      return [];
+    });
+    return running;
+  };
+  sweep();
+  const timer = setInterval(sweep, SWEEP_EVERY_MS);
   return {
-    stop() {
+    sweep,
+    async stop() {
       clearInterval(timer);
-      return Promise.resolve();
+      await running;
+      await touchSeats(deps, saved).catch((err) =>
+        deps.log.error("saving seat activity failed", { error: String(err) })
+      );
     },
   };
+}
+
+/** How long a shutdown waits for open HTTP requests (long `/v1/tasks`, SSE) before it exits. */
+export const DRAIN_MS = 5_000;
+
+/**
+ * Drains a server: stop accepting (`abort` the server's signal), close operator
+ * sockets with 1001, wait up to {@link DRAIN_MS} for open requests, then save
+ * what is owed to the store and close it. Pending operator requests and running
+ * runs stay in the store and are picked up by the next boot.
+ */
+export async function drain(
+  deps: OpenDeps,
+  server: { finished: Promise<void> },
+  abort: () => void,
+  background?: Background,
+): Promise<void> {
+  abort();
+  await background?.stop(); // saves seat activity while sockets still count as live
+  for (const session of deps.sessions.values()) {
+    session.closeSocket(CLOSE.goingAway, "server shutdown");
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    server.finished,
+    new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_MS)),
+  ]);
+  clearTimeout(timer);
+  await deps.close();
 }

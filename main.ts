@@ -1,12 +1,12 @@
 /**
- * Entry point: reads the configuration, opens the stores and serves.
+ * Entry point: reads the configuration, opens the stores (recovering what they
+ * hold) and serves. SIGINT/SIGTERM drain (boot.ts `drain`).
  *
  * @module
  */
 import { isLoopback, readConfig } from "./config.ts";
 import { createApp } from "./app.ts";
-import { openDeps, startBackground } from "./boot.ts";
-import { CLOSE } from "./protocol/frames.ts";
+import { drain, openDeps, startBackground } from "./boot.ts";
 
 const config = readConfig();
 const deps = await openDeps(config);
@@ -14,9 +14,7 @@ const app = createApp(deps);
 if (config.apiToken === undefined && !isLoopback(config.host)) {
   deps.log.warn(
     "admin routes are open: SWITCHBOARD_API_TOKEN is not set and HOST is not loopback",
-    {
-      host: config.host,
-    },
+    { host: config.host },
   );
 }
 
@@ -37,13 +35,11 @@ async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
   deps.log.info("shutting down", { signal });
-  shutdown.abort();
-  for (const session of deps.sessions.values()) {
-    session.closeSocket(CLOSE.goingAway, "server shutdown");
+  try {
+    await drain(deps, server, () => shutdown.abort(), background);
+  } catch (err) {
+    deps.log.error("shutdown failed", { error: String(err) });
   }
-  await background.stop();
-  await server.finished;
-  await deps.close();
   Deno.exit(0);
 }
 Deno.addSignalListener("SIGINT", () => stop("SIGINT"));

@@ -82,6 +82,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
       attempt = current;
       resumed = true;
     } else {
+      await interrupted(host, run, task.id, current.n, now);
       attempt = startAttempt(task, now);
     }
   } else {
@@ -172,6 +173,19 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
   await host.endStep(run, task, step, "failed", failure);
   await host.journal(run, { key: req.key, ok: false, error: failure });
   throw new StepError(failure);
+}
+
+/** What an attempt that was executing when the server stopped ends with. */
+export const INTERRUPTED = "interrupted: the server stopped during this attempt";
+
+/** Marks the step of an attempt cut off by a restart as failed (it runs again as a new attempt). */
+async function interrupted(host: RunHost, run: LiveRun, taskId: string, n: number, now: number) {
+  const step = run.steps.find((s) => s.task_id === taskId && s.attempt === n);
+  if (!step || step.verdict !== "running") return;
+  step.verdict = "failed";
+  step.error = INTERRUPTED;
+  step.finished_at = now;
+  await host.store.putStep(run.record.run_id, { ...step });
 }
 
 function attemptContext(

@@ -296,8 +296,13 @@ export function createEngine(deps: EngineDeps) {
       const finalCtx = await evalFlow(record.blueprint.flow, copyJson(record.init_ctx), {
         dispatch: (req) => dispatchStep(host, run, req),
         signal: run.signal,
-        afterStep: ({ ctx, root }) => {
-          if (root) record.ctx = ctx;
+        afterStep: async ({ ctx, root }) => {
+          if (!root) return;
+          // The checkpoint: the root ctx after each finished step, written before
+          // the flow goes on (the flow mutates ctx in place).
+          record.ctx = ctx;
+          const saved = { ...record };
+          await persist(record.run_id, () => deps.store.putRun(saved));
         },
       });
       timer.clear();
@@ -375,17 +380,49 @@ export function createEngine(deps: EngineDeps) {
       return run;
     },
 
-    /** Resumes a stored run that was running when the process stopped. */
-    async resume(record: RunRecord): Promise<LiveRun> {
+    /**
+     * Resumes a stored run that was running when the process stopped: finished
+     * steps answer from the journal, a step waiting on an operator request picks
+     * it up again, and a step that was executing runs again as a new attempt. A
+     * run that can no longer be compiled (a worker was removed) is stored as
+     * failed and undefined is returned.
+     */
+    async resume(record: RunRecord): Promise<LiveRun | undefined> {
       const runId = record.run_id;
+      if (live.has(runId)) return live.get(runId);
       const [steps, journal, events, storedTasks] = await Promise.all([
         deps.store.listSteps(runId),
         deps.store.listJournal(runId),
         deps.store.listEvents(runId),
         deps.store.listTasks(runId),
       ]);
-      const run = launch(record, { steps, journal, events, tasks: storedTasks });
+      let run: LiveRun;
+      try {
+        run = launch(record, { steps, journal, events, tasks: storedTasks });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        const failed: RunRecord = {
+          ...record,
+          status: "failed",
+          finished_at: deps.now(),
+          error: `resume failed: ${message}`,
+          error_kind: "internal",
+        };
+        await deps.store.putRun(failed);
+        const event: RunEvent = {
+          id: events.length + 1,
+          type: "run_ended",
+          at: deps.now(),
+          data: { status: "failed", error: failed.error ?? null },
+        };
+        await deps.store.appendEvent(runId, event);
+        await deps.tokens.endRun(runId);
+        deps.log.error("run could not be resumed", { run_id: runId, error: message });
+        await deps.onRunEnded?.(runId);
+        return undefined;
+      }
       emit(run, "run_resumed", { steps_done: journal.length });
+      deps.log.info("run resumed", { run_id: runId, steps_done: journal.length });
       run.done = execute(run);
       return run;
     },
