@@ -1,0 +1,110 @@
+/**
+ * HTTP calls of the console and the tab's stored credentials.
+ *
+ * @module
+ */
+
+const SEAT_KEY = "switchboard.console.seat";
+const API_TOKEN_KEY = "switchboard.console.api_token";
+
+/** An HTTP answer that was not 2xx; `message` is the server's `{error}` text. */
+export class ApiError extends Error {
+  /** @param {number} status @param {string} message @param {unknown} body */
+  constructor(status, message, body) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** The API token of this tab, or "". */
+export function apiToken() {
+  return sessionStorage.getItem(API_TOKEN_KEY) ?? "";
+}
+
+/** @param {string} token */
+export function setApiToken(token) {
+  if (token) sessionStorage.setItem(API_TOKEN_KEY, token);
+  else sessionStorage.removeItem(API_TOKEN_KEY);
+}
+
+/** @typedef {{ sid: string, token: string, roles: string[] }} Seat */
+
+/** The seat this tab holds, or null. @returns {Seat | null} */
+export function storedSeat() {
+  try {
+    const seat = JSON.parse(sessionStorage.getItem(SEAT_KEY) ?? "null");
+    if (seat && typeof seat.sid === "string" && typeof seat.token === "string") {
+      return {
+        sid: seat.sid,
+        token: seat.token,
+        roles: Array.isArray(seat.roles) ? seat.roles : [],
+      };
+    }
+  } catch {
+    // a damaged entry is dropped below
+  }
+  sessionStorage.removeItem(SEAT_KEY);
+  return null;
+}
+
+/** @param {Seat | null} seat */
+export function storeSeat(seat) {
+  if (seat) sessionStorage.setItem(SEAT_KEY, JSON.stringify(seat));
+  else sessionStorage.removeItem(SEAT_KEY);
+}
+
+/**
+ * Calls the server. `token` overrides the API token (operator routes use the seat's).
+ *
+ * @param {string} method
+ * @param {string} path
+ * @param {{ body?: unknown, token?: string }} [options]
+ * @returns {Promise<unknown>} the parsed JSON answer, or null for an empty one
+ */
+export async function call(method, path, options = {}) {
+  /** @type {Record<string, string>} */
+  const headers = {};
+  const bearer = options.token ?? apiToken();
+  if (bearer) headers.authorization = `Bearer ${bearer}`;
+  /** @type {RequestInit} */
+  const init = { method, headers };
+  if (options.body !== undefined) {
+    headers["content-type"] = "application/json";
+    init.body = JSON.stringify(options.body);
+  }
+  let res;
+  try {
+    res = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "The server cannot be reached.", null);
+  }
+  const text = await res.text();
+  let body = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
+  if (!res.ok) {
+    const message = body && typeof body === "object" && typeof body.error === "string"
+      ? body.error
+      : `HTTP ${res.status}`;
+    throw new ApiError(res.status, withDetail(message, body), body);
+  }
+  return body;
+}
+
+/** Adds zod issues or role conflicts to an error text. @param {string} message @param {unknown} body */
+function withDetail(message, body) {
+  if (body && Array.isArray(body.issues) && body.issues.length > 0) {
+    const first = body.issues[0];
+    const where = Array.isArray(first.path) && first.path.length > 0
+      ? `${first.path.join(".")}: `
+      : "";
+    return `${message} (${where}${first.message})`;
+  }
+  if (body && Array.isArray(body.conflicts)) return `${message}: ${body.conflicts.join(", ")}`;
+  return message;
+}

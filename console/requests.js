@@ -1,0 +1,262 @@
+/**
+ * The request board: one card per pending `ask`, `hook_before` and `spawn`, and a
+ * feed of `hook_after` frames. Cards are keyed by `req_id`, so a frame replayed
+ * after a reconnect updates its card instead of adding a second one.
+ *
+ * @module
+ */
+import { announce, byId, clock, freshId, h, prettyJson, shortJson } from "./dom.js";
+import { askForm, hookForm, spawnForm } from "./reply_forms.js";
+
+const FEED_MAX = 50;
+const SENT_LINGER_MS = 1500;
+const NOTICE_MS = 8000;
+
+const CANCEL_TEXT = {
+  timeout: "its deadline passed",
+  run_ended: "its run ended",
+  session_deleted: "the seat was deleted",
+};
+
+/**
+ * @typedef {object} Card
+ * @property {HTMLElement} el
+ * @property {Record<string, unknown>} frame
+ * @property {number} generation the connection it was last received on
+ * @property {(sent: boolean) => void} setSent
+ * @property {(text: string) => void} showError
+ * @property {ReturnType<typeof setTimeout>} [removal]
+ */
+
+/**
+ * @param {{ send: (frame: Record<string, unknown>) => boolean }} options
+ */
+export function createBoard(options) {
+  const list = byId("req-list");
+  const empty = byId("req-empty");
+  const count = byId("req-count");
+  const notice = byId("req-notice");
+  const feed = byId("feed");
+  const feedCount = byId("feed-count");
+  /** @type {Map<string, Card>} */
+  const cards = new Map();
+  let generation = 0;
+  let feedTotal = 0;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let noticeTimer;
+
+  function refresh() {
+    const open = [...cards.values()].filter((c) => c.removal === undefined).length;
+    count.textContent = String(open);
+    empty.hidden = cards.size > 0;
+    document.title = open > 0 ? `(${open}) Switchboard console` : "Switchboard console";
+  }
+
+  /** @param {string} text */
+  function showNotice(text) {
+    notice.textContent = text;
+    notice.hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => (notice.hidden = true), NOTICE_MS);
+  }
+
+  /** @param {string} reqId */
+  function remove(reqId) {
+    const card = cards.get(reqId);
+    if (!card) return;
+    clearTimeout(card.removal);
+    const hadFocus = card.el.contains(document.activeElement);
+    const next = /** @type {HTMLElement | null} */ (card.el.nextElementSibling ??
+      card.el.previousElementSibling);
+    card.el.remove();
+    cards.delete(reqId);
+    refresh();
+    if (hadFocus) (next?.querySelector("textarea, input, button") ?? byId("requests")).focus();
+  }
+
+  /**
+   * Sends a reply for a card, marks it sent and removes it shortly after.
+   *
+   * @param {string} reqId
+   * @param {Record<string, unknown>} reply
+   */
+  function reply(reqId, reply) {
+    const card = cards.get(reqId);
+    if (!card) return;
+    if (!options.send({ ...reply, req_id: reqId })) {
+      card.showError("Not connected. The request stays pending; answer again once reconnected.");
+      return;
+    }
+    card.setSent(true);
+    card.removal = setTimeout(() => remove(reqId), SENT_LINGER_MS);
+    refresh();
+  }
+
+  /** @param {Record<string, unknown>} frame */
+  function buildCard(frame) {
+    const reqId = String(frame.req_id);
+    const titleId = freshId("card-title");
+    const status = h("p", { class: "card-status", role: "status" });
+    const send = (/** @type {Record<string, unknown>} */ r) => reply(reqId, r);
+    let kind, title, body, form;
+    if (frame.type === "ask") {
+      kind = "Question";
+      title = `Task ${frame.task_id} asks`;
+      body = h(
+        "pre",
+        { class: "json", tabindex: "0", "aria-label": "Question" },
+        prettyJson(frame.question),
+      );
+      form = askForm(send);
+    } else if (frame.type === "hook_before") {
+      kind = "Approve spawn";
+      title = `Spawn agent ${frame.agent} (attempt ${frame.attempt})?`;
+      body = h("p", { class: "meta" }, `Task ${frame.task_id}`);
+      form = hookForm(send);
+    } else {
+      kind = "Spawn";
+      title = `Run agent ${frame.agent} (attempt ${frame.attempt})`;
+      body = h(
+        "details",
+        { class: "directive" },
+        h("summary", {}, "Directive and worker credentials"),
+        h("pre", { class: "json", tabindex: "0" }, String(frame.directive ?? "")),
+        h("p", { class: "meta" }, "Task ", h("code", {}, String(frame.task_id))),
+      );
+      form = spawnForm(send);
+    }
+    const el = h(
+      "li",
+      {
+        class: `card card-${frame.type}`,
+        "data-req-id": reqId,
+        "data-type": String(frame.type),
+        "aria-labelledby": titleId,
+      },
+      h(
+        "div",
+        { class: "card-head" },
+        h("span", { class: `tag tag-${frame.type}` }, kind),
+        h("h3", { id: titleId }, title),
+        h("time", { class: "when" }, clock()),
+      ),
+      body,
+      form.el,
+      status,
+    );
+    return {
+      el,
+      frame,
+      generation,
+      setSent(/** @type {boolean} */ sent) {
+        el.classList.toggle("sent", sent);
+        form.setDisabled(sent);
+        status.textContent = sent ? "Sent." : "";
+      },
+      showError(/** @type {string} */ text) {
+        form.setDisabled(false);
+        el.classList.remove("sent");
+        status.textContent = text;
+        status.classList.add("error");
+      },
+    };
+  }
+
+  /** @param {Record<string, unknown>} frame */
+  function showRequest(frame) {
+    const reqId = String(frame.req_id);
+    const known = cards.get(reqId);
+    if (known) {
+      // Replayed after a reconnect: the request is still pending.
+      known.generation = generation;
+      if (known.removal !== undefined) {
+        clearTimeout(known.removal);
+        known.removal = undefined;
+        known.setSent(false);
+      }
+      refresh();
+      return;
+    }
+    const card = buildCard(frame);
+    cards.set(reqId, card);
+    list.append(card.el);
+    refresh();
+    const what = frame.type === "ask"
+      ? `New question from task ${frame.task_id}.`
+      : frame.type === "hook_before"
+      ? `Agent ${frame.agent} waits for spawn approval.`
+      : `New spawn for agent ${frame.agent}.`;
+    announce(what);
+  }
+
+  /** @param {Record<string, unknown>} frame */
+  function showAfter(frame) {
+    feedTotal += 1;
+    feedCount.textContent = String(feedTotal);
+    feed.prepend(h(
+      "li",
+      {},
+      h("time", { class: "when" }, clock()),
+      h("span", {}, ` ${frame.agent} #${frame.attempt} `),
+      h("code", { class: "task" }, String(frame.task_id)),
+      h("code", { class: "result" }, shortJson(frame.result)),
+    ));
+    while (feed.childElementCount > FEED_MAX) feed.lastElementChild?.remove();
+  }
+
+  return {
+    /** Handles one server frame. @param {Record<string, unknown>} frame */
+    handle(frame) {
+      switch (frame.type) {
+        case "ask":
+        case "hook_before":
+        case "spawn":
+          return showRequest(frame);
+        case "hook_after":
+          return showAfter(frame);
+        case "cancel": {
+          const card = cards.get(String(frame.req_id));
+          if (!card) return;
+          const why = CANCEL_TEXT[/** @type {keyof CANCEL_TEXT} */ (frame.reason)] ?? frame.reason;
+          remove(String(frame.req_id));
+          const text = `A request from task ${card.frame.task_id} was withdrawn: ${why}.`;
+          showNotice(text);
+          announce(text);
+          return;
+        }
+        case "error": {
+          const card = typeof frame.req_id === "string" ? cards.get(frame.req_id) : undefined;
+          if (card) {
+            clearTimeout(card.removal);
+            card.removal = undefined;
+            card.showError(`The server refused this reply: ${frame.error}`);
+            refresh();
+          } else showNotice(`The server refused a frame: ${frame.error}`);
+          return;
+        }
+      }
+    },
+    /** A new connection opened: frames it replays belong to it. */
+    connected() {
+      generation += 1;
+    },
+    /**
+     * Drops cards the server no longer holds (settled or cancelled while away).
+     * @param {Array<Record<string, unknown>>} pending the seat's pending frames now
+     */
+    reconcile(pending) {
+      const live = new Set(pending.map((f) => String(f.req_id)));
+      for (const [reqId, card] of cards) {
+        if (card.generation < generation && !live.has(reqId)) remove(reqId);
+      }
+      for (const frame of pending) if (!cards.has(String(frame.req_id))) showRequest(frame);
+    },
+    clear() {
+      for (const reqId of [...cards.keys()]) remove(reqId);
+      feed.replaceChildren();
+      feedTotal = 0;
+      feedCount.textContent = "0";
+      notice.hidden = true;
+    },
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * The runs panel: the recent runs (`GET /v1/runs`), one run's details and live
+ * events (`EventSource` on `/v1/runs/:id/events`), and cancelling a run.
+ *
+ * @module
+ */
+import { apiToken, call } from "./api.js";
+import { announce, byId, clock, fieldError, h, prettyJson, shortJson } from "./dom.js";
+import { readEventStream } from "./sse.js";
+
+const EVENT_TYPES = [
+  "run_started",
+  "run_resumed",
+  "step_started",
+  "step_finished",
+  "operator_request_sent",
+  "operator_request_settled",
+  "operator_request_cancelled",
+  "run_ended",
+];
+const POLL_MS = 10000;
+
+/** @typedef {{ run_id: string, status: string, created_at: string, finished_at?: string,
+ *   final_ctx?: unknown, error?: string, steps: Array<Record<string, unknown>>,
+ *   bound_version: string | null, effective_ttl_secs: number }} RunView */
+
+export function createRunsPanel() {
+  const list = byId("run-list");
+  const empty = byId("runs-empty");
+  const listError = byId("runs-error");
+  const detail = byId("run-detail");
+  const summary = byId("run-summary");
+  const events = byId("run-events");
+  const streamState = byId("run-stream");
+  const cancelButton = /** @type {HTMLButtonElement} */ (byId("run-cancel"));
+  /** @type {string | null} */
+  let selected = null;
+  /** @type {(() => void) | null} */
+  let stopStream = null;
+  let lastEventId = 0;
+
+  async function refresh() {
+    try {
+      const { runs } = /** @type {{ runs: RunView[] }} */ (await call("GET", "/v1/runs?limit=25"));
+      fieldError(listError, null);
+      list.replaceChildren(...runs.map(runItem));
+      empty.hidden = runs.length > 0;
+      const shown = runs.find((r) => r.run_id === selected);
+      if (shown) showSummary(shown);
+    } catch (err) {
+      fieldError(listError, `Runs could not be loaded: ${/** @type {Error} */ (err).message}`);
+    }
+  }
+
+  /** @param {RunView} run */
+  function runItem(run) {
+    const current = run.run_id === selected;
+    return h(
+      "li",
+      {},
+      h(
+        "button",
+        {
+          type: "button",
+          class: `run-item${current ? " current" : ""}`,
+          "aria-current": current ? "true" : false,
+          "data-run-id": run.run_id,
+          onclick: () => select(run.run_id),
+        },
+        h("span", { class: `badge status-${run.status}` }, run.status),
+        h("code", { class: "run-id" }, run.run_id),
+        h("time", { class: "when" }, clock(run.created_at)),
+      ),
+    );
+  }
+
+  /** @param {RunView} run */
+  function showSummary(run) {
+    /** @type {Array<[string, Node | string]>} */
+    const rows = [
+      ["Status", h("span", { class: `badge status-${run.status}` }, run.status)],
+      ["Started", new Date(run.created_at).toLocaleString()],
+      ["TTL", `${run.effective_ttl_secs} s`],
+      [
+        "Steps",
+        run.steps.map((s) => `${s.agent} #${s.attempt}: ${s.verdict}`).join(", ") || "none",
+      ],
+    ];
+    if (run.finished_at) {
+      rows.splice(2, 0, ["Finished", new Date(run.finished_at).toLocaleString()]);
+    }
+    if (run.error) rows.push(["Error", h("span", { class: "error-text" }, run.error)]);
+    if (run.final_ctx !== undefined) {
+      rows.push([
+        "final_ctx",
+        h("pre", { class: "json", tabindex: "0" }, prettyJson(run.final_ctx)),
+      ]);
+    }
+    summary.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    cancelButton.hidden = run.status !== "running";
+  }
+
+  /** @param {string} runId */
+  async function loadSummary(runId) {
+    try {
+      const run =
+        /** @type {RunView} */ (await call("GET", `/v1/runs/${encodeURIComponent(runId)}`));
+      if (selected === runId) showSummary(run);
+    } catch (err) {
+      summary.replaceChildren(h("dd", { class: "error-text" }, /** @type {Error} */ (err).message));
+    }
+  }
+
+  /** @param {{ id: number, type: string, at: string, data: unknown }} event */
+  function addEvent(event) {
+    if (event.id <= lastEventId) return; // a stream reconnect replays what we have
+    lastEventId = event.id;
+    events.append(h(
+      "li",
+      { class: `ev ev-${event.type}` },
+      h("time", { class: "when" }, clock(event.at)),
+      h("span", { class: "ev-type" }, event.type.replaceAll("_", " ")),
+      h("code", { class: "ev-data" }, shortJson(event.data, 220)),
+    ));
+    if (event.type === "step_finished" || event.type.startsWith("operator_request")) {
+      loadSummary(/** @type {string} */ (selected));
+    }
+  }
+
+  /** @param {string} runId */
+  function follow(runId) {
+    stopStream?.();
+    events.replaceChildren();
+    lastEventId = 0;
+    streamState.textContent = "(connecting…)";
+    const url = `/v1/runs/${encodeURIComponent(runId)}/events`;
+    const ended = () => {
+      stopStream?.();
+      stopStream = null;
+      streamState.textContent = "(run ended)";
+      loadSummary(runId);
+      refresh();
+    };
+    /** @param {string} type @param {string} data */
+    const onEvent = (type, data) => {
+      try {
+        addEvent({ ...JSON.parse(data), type });
+      } catch {
+        return;
+      }
+      if (type === "run_ended") ended();
+    };
+    const token = apiToken();
+    if (token) {
+      // EventSource cannot send headers; with an API token, read the stream by fetch.
+      stopStream = readEventStream(url, token, {
+        onEvent,
+        onState: (text) => (streamState.textContent = text),
+      });
+      return;
+    }
+    const source = new EventSource(url);
+    source.onopen = () => (streamState.textContent = "(live)");
+    source.onerror = () => {
+      streamState.textContent = source.readyState === EventSource.CLOSED
+        ? "(stream closed)"
+        : "(reconnecting…)";
+    };
+    for (const type of EVENT_TYPES) {
+      source.addEventListener(type, (e) => onEvent(type, /** @type {MessageEvent} */ (e).data));
+    }
+    stopStream = () => source.close();
+  }
+
+  /** @param {string} runId */
+  function select(runId) {
+    selected = runId;
+    detail.hidden = false;
+    byId("run-detail-h").textContent = `Run ${runId}`;
+    for (const b of list.querySelectorAll(".run-item")) {
+      const current = /** @type {HTMLElement} */ (b).dataset.runId === runId;
+      b.classList.toggle("current", current);
+      if (current) b.setAttribute("aria-current", "true");
+      else b.removeAttribute("aria-current");
+    }
+    loadSummary(runId);
+    follow(runId);
+  }
+
+  byId("runs-refresh").addEventListener("click", refresh);
+  byId("run-close").addEventListener("click", () => {
+    stopStream?.();
+    stopStream = null;
+    selected = null;
+    detail.hidden = true;
+    refresh();
+  });
+  cancelButton.addEventListener("click", async () => {
+    if (!selected) return;
+    try {
+      await call("DELETE", `/v1/runs/${encodeURIComponent(selected)}`);
+      announce("Run cancelled.");
+    } catch (err) {
+      announce(`Cancel failed: ${/** @type {Error} */ (err).message}`);
+    }
+    loadSummary(selected);
+  });
+  setInterval(() => {
+    if (document.visibilityState === "visible") refresh();
+  }, POLL_MS);
+  refresh();
+  return { refresh, select };
+}

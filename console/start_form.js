@@ -1,0 +1,112 @@
+/**
+ * The start-run form: a Blueprint by id (with an optional version) or inline
+ * JSON, an `init_ctx`, an optional TTL, and the seat to route operator requests to.
+ *
+ * @module
+ */
+import { call } from "./api.js";
+import { byId, fieldError, isSendKey, parseJsonInput } from "./dom.js";
+
+const HEX_VERSION = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * @param {{ seatSid: () => string | null, started: (runId: string) => void }} options
+ */
+export function createStartForm(options) {
+  const form = /** @type {HTMLFormElement} */ (byId("start-form"));
+  const idFields = byId("bp-id-fields");
+  const inlineFields = byId("bp-inline-fields");
+  const bpId = /** @type {HTMLInputElement} */ (byId("bp-id"));
+  const bpVersion = /** @type {HTMLInputElement} */ (byId("bp-version"));
+  const bpInline = /** @type {HTMLTextAreaElement} */ (byId("bp-inline"));
+  const initCtx = /** @type {HTMLTextAreaElement} */ (byId("init-ctx"));
+  const ttl = /** @type {HTMLInputElement} */ (byId("ttl"));
+  const useSeat = /** @type {HTMLInputElement} */ (byId("use-seat"));
+  const error = byId("start-error");
+
+  const inlineMode = () =>
+    /** @type {HTMLInputElement | null} */ (form.querySelector("input[name=bp-kind]:checked"))
+      ?.value === "inline";
+  form.addEventListener("change", () => {
+    idFields.hidden = inlineMode();
+    inlineFields.hidden = !inlineMode();
+  });
+  form.addEventListener("keydown", (e) => {
+    if (isSendKey(e)) {
+      e.preventDefault();
+      form.requestSubmit();
+    }
+  });
+
+  /** @returns {Record<string, unknown> | null} the body, or null after showing an error */
+  function body() {
+    /** @type {Record<string, unknown>} */
+    let blueprint;
+    if (inlineMode()) {
+      const parsed = parseJsonInput(bpInline.value);
+      if (!parsed.ok) return fail(`Blueprint: ${parsed.error}`, bpInline);
+      blueprint = { kind: "inline", value: parsed.value };
+    } else {
+      const id = bpId.value.trim();
+      if (!id) return fail("Enter a Blueprint id.", bpId);
+      blueprint = { kind: "id", id };
+      const version = bpVersion.value.trim();
+      if (version && version !== "latest") {
+        blueprint.version = HEX_VERSION.test(version)
+          ? { kind: "fixed", value: version.toLowerCase() }
+          : { kind: "semver_req", req: version };
+      }
+    }
+    const ctx = parseJsonInput(initCtx.value);
+    if (!ctx.ok) return fail(`init_ctx: ${ctx.error}`, initCtx);
+    /** @type {Record<string, unknown>} */
+    const out = { blueprint, init_ctx: ctx.value };
+    if (ttl.value.trim() !== "") {
+      const secs = Number(ttl.value);
+      if (!Number.isInteger(secs) || secs < 0) return fail("TTL must be a whole number.", ttl);
+      out.ttl_secs = secs;
+    }
+    const sid = options.seatSid();
+    if (sid && useSeat.checked) {
+      // The seat executes operator agents, gates spawns and answers escalations.
+      out.operator_sid = sid;
+      out.operator = { spawn_hook_id: sid, senior_bridge_id: sid };
+    }
+    return out;
+  }
+
+  /** @param {string} message @param {HTMLElement} field @returns {null} */
+  function fail(message, field) {
+    fieldError(error, message);
+    field.setAttribute("aria-invalid", "true");
+    field.focus();
+    return null;
+  }
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    for (const f of form.querySelectorAll("[aria-invalid]")) f.removeAttribute("aria-invalid");
+    fieldError(error, null);
+    const request = body();
+    if (!request) return;
+    const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
+    button.disabled = true;
+    try {
+      const { run_id } = /** @type {{ run_id: string }} */ (await call("POST", "/v1/runs", {
+        body: request,
+      }));
+      options.started(run_id);
+    } catch (err) {
+      fieldError(error, `The run did not start: ${/** @type {Error} */ (err).message}`);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  return {
+    /** Enables the "route to my seat" box when a seat is held. @param {boolean} seated */
+    setSeated(seated) {
+      useSeat.disabled = !seated;
+    },
+  };
+}
