@@ -178,11 +178,11 @@ export async function drain(
   abort: () => void,
   background?: Background,
 ): Promise<void> {
-  abort();
   await background?.stop(); // saves seat activity while sockets still count as live
   for (const session of deps.sessions.values()) {
     session.closeSocket(CLOSE.goingAway, "server shutdown");
   }
+  abort();
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
     server.finished,

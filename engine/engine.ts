@@ -150,7 +150,7 @@ export function createEngine(deps: EngineDeps) {
     workerTokenTtlSecs: deps.workerTokenTtlSecs ?? 1800,
     workerTokenMaxUses: deps.workerTokenMaxUses ?? null,
     hasOperatorRequests: deps.hasOperatorRequests ?? (() => false),
-    beginStep(run, task, attempt) {
+    async beginStep(run, task, attempt) {
       let step = run.steps.find((s) => s.task_id === task.id && s.attempt === attempt.n);
       if (!step) {
         step = {
@@ -164,7 +164,8 @@ export function createEngine(deps: EngineDeps) {
         };
         run.steps.push(step);
         const saved = { ...step };
-        persist(run.record.run_id, () => deps.store.putStep(run.record.run_id, saved));
+        // durable before the worker starts, so a restart knows the attempt was cut off
+        await persist(run.record.run_id, () => deps.store.putStep(run.record.run_id, saved));
       }
       emit(run, "step_started", {
         task_id: task.id,
@@ -172,7 +173,7 @@ export function createEngine(deps: EngineDeps) {
         attempt: attempt.n,
         key: task.key,
       });
-      return Promise.resolve(step);
+      return step;
     },
     async endStep(run, task, step, verdict, error) {
       const now = deps.now();
