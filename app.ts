@@ -7,7 +7,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
-import { routePath } from "hono/route";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { SwitchboardError } from "./protocol/errors.ts";
 import type { AppDeps } from "./deps.ts";
@@ -22,6 +21,7 @@ import { sessionRoutes } from "./routes/sessions.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import { blueprintRoutes } from "./routes/blueprints.ts";
 import { mountOperability } from "./routes/operability.ts";
+import { observeRequests } from "./observe/http_log.ts";
 
 /** Maps a thrown value to a SwitchboardError (the one place errors get a status). */
 export function toSwitchboardError(err: unknown): SwitchboardError {
@@ -47,19 +47,7 @@ export function toSwitchboardError(err: unknown): SwitchboardError {
 export function createApp(deps: AppDeps) {
   const app = new Hono();
 
-  app.use(async function logRequests(c, next) {
-    const started = performance.now();
-    await next();
-    const route = c.res.status === 404 || c.res.status === 405 ? "unmatched" : routePath(c, -1);
-    deps.metrics.httpRequest(route, c.res.status);
-    deps.log.info("http request", {
-      method: c.req.method,
-      path: c.req.path,
-      route,
-      status: c.res.status,
-      ms: Math.round((performance.now() - started) * 100) / 100,
-    });
-  });
+  app.use(observeRequests(deps));
   app.use(bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError() {

@@ -5,16 +5,135 @@
  * @module
  */
 import type { Hono } from "hono";
-import { SwitchboardError } from "../protocol/errors.ts";
+import { z } from "zod";
+import { DoctorReport } from "../protocol/operability.ts";
 import type { AppDeps } from "../deps.ts";
+import { countSeats, seatGauges } from "../observe/seat_counts.ts";
+import { adminGuard } from "./_http.ts";
+import { doc, json } from "./_doc.ts";
+import { buildOpenApiDocument, type OpenApiDocument } from "./_openapi.ts";
+import { DOCS_CSP, DOCS_HTML, readDocsAsset } from "./_docs_page.ts";
+
+/** The content type of the Prometheus text exposition format. */
+export const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** The seed Blueprint id (SPEC §1). */
+const SEED_BLUEPRINT_ID = "main";
+
+const tags = ["operability"];
+
+/** Builds the doctor report. Never fails: a store error lists no ids. */
+export async function doctorReport(deps: AppDeps): Promise<DoctorReport> {
+  const { config, stores } = deps;
+  const ids = await stores.blueprints.listIds().then(
+    (series) => series.map((s) => s.id).sort(),
+    () => [],
+  );
+  const seats = countSeats(deps.sessions.values());
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const now = deps.now();
+  return {
+    bind: `${host}:${config.port}`,
+    blueprint_backend: stores.blueprints.kind === "kv" ? "deno_kv" : "in_memory",
+    blueprint_store_root: stores.kind === "kv" ? stores.path : null,
+    blueprint_ref_base: null,
+    enhance_flow_enabled: false,
+    seed_blueprint_id: SEED_BLUEPRINT_ID,
+    registered_blueprint_ids: ids,
+    registered_blueprint_count: ids.length,
+    store: { kind: stores.kind, path: stores.path },
+    sessions: { total: seats.total, connected: seats.connected, disconnected: seats.disconnected },
+    pending: seats.pending,
+    live_runs: deps.engine.live.size,
+    api_token_required: config.apiToken !== undefined,
+    started_at: new Date(deps.startedAt).toISOString(),
+    uptime_secs: Math.max(0, Math.round(now - deps.startedAt) / 1000),
+  };
+}
 
 /** Mounts the operability routes on `app`. */
-export function mountOperability(app: Hono, _deps: AppDeps): void {
-  const notYet = () => {
-    throw new SwitchboardError("not_implemented", "not implemented yet");
-  };
-  app.get("/v1/doctor", notYet);
-  app.get("/v1/metrics", notYet);
-  app.get("/v1/openapi.json", notYet);
-  app.get("/docs", notYet);
+export function mountOperability(app: Hono, deps: AppDeps): void {
+  const admin = adminGuard(deps.config.apiToken);
+  const gauges = seatGauges(() => deps.sessions.values());
+  let document: Promise<OpenApiDocument> | undefined;
+
+  app.get(
+    "/v1/doctor",
+    doc({
+      tags,
+      summary: "Report configuration, store, seats, pending requests and uptime",
+      responses: { 200: json(DoctorReport, "Never fails; a store error lists no ids.") },
+      errors: [401],
+      admin: true,
+    }),
+    admin,
+    async (c) => c.json(await doctorReport(deps), 200),
+  );
+  app.get(
+    "/v1/metrics",
+    doc({
+      tags,
+      summary: "Prometheus text exposition (format 0.0.4)",
+      description: "Series: switchboard_operator_sessions{state}, " +
+        "switchboard_pending_requests{kind}, switchboard_operator_roundtrip_seconds{kind} " +
+        "(histogram), switchboard_runs_total{status}, switchboard_hook_after_dropped_total, " +
+        "switchboard_http_requests_total{route,status} (route is the pattern, or `unmatched`).",
+      responses: {
+        200: {
+          description: "The metrics.",
+          content: { "text/plain": { schema: { type: "string" as const } } },
+        },
+      },
+      errors: [401],
+      admin: true,
+    }),
+    admin,
+    (c) => c.body(deps.metrics.render(gauges), 200, { "content-type": PROMETHEUS_TYPE }),
+  );
+  app.get(
+    "/v1/openapi.json",
+    doc({
+      tags,
+      summary: "This OpenAPI 3.1 document",
+      responses: { 200: json(z.looseObject({ openapi: z.string() }), "The document.") },
+    }),
+    async (c) => {
+      document ??= buildOpenApiDocument(app);
+      document.catch(() => document = undefined);
+      return c.json(await document, 200);
+    },
+  );
+  app.get(
+    "/docs",
+    doc({
+      tags,
+      summary: "Browsable API reference (Swagger UI, served locally)",
+      responses: {
+        200: {
+          description: "The page.",
+          content: { "text/html": { schema: { type: "string" as const } } },
+        },
+      },
+    }),
+    (c) => {
+      c.header("content-security-policy", DOCS_CSP);
+      return c.html(DOCS_HTML, 200);
+    },
+  );
+  app.get(
+    "/docs/assets/:file",
+    doc({
+      tags,
+      summary: "A static asset of the docs page",
+      responses: { 200: { description: "The asset (CSS, JavaScript or PNG)." } },
+      errors: [404],
+    }),
+    async (c) => {
+      const asset = await readDocsAsset(c.req.param("file"));
+      return c.body(asset.body, 200, {
+        "content-type": asset.type,
+        "cache-control": "public, max-age=3600",
+      });
+    },
+  );
 }

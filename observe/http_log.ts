@@ -1,0 +1,48 @@
+/**
+ * The request middleware: one JSON log line and one counter increment per HTTP
+ * answer, labelled by route pattern (never by raw path, which would carry ids).
+ *
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import { createMiddleware } from "hono/factory";
+import { routePath } from "hono/route";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** The route label of requests no route answered (404 and 405 from the fallback). */
+export const UNMATCHED_ROUTE = "unmatched";
+
+/** What {@link observeRequests} writes to. */
+export interface ObserveRequestsOptions {
+  log: Logger;
+  metrics: Metrics;
+}
+
+/**
+ * Logs and counts every request after it is answered. The line carries the
+ * route's `sid` and `run_id` when its pattern names them; query strings (which
+ * may hold a `?token=`) and headers are never logged.
+ */
+export function observeRequests(options: ObserveRequestsOptions): MiddlewareHandler {
+  const { log, metrics } = options;
+  return createMiddleware(async function observeRequests(c, next) {
+    const started = performance.now();
+    await next();
+    const pattern = routePath(c, -1);
+    // Only the catch-all middleware matched: the fallback answered.
+    const route = pattern === "/*" || pattern === "*" ? UNMATCHED_ROUTE : pattern;
+    const status = c.res.status;
+    metrics.httpRequest(route, status);
+    const params = route === UNMATCHED_ROUTE ? {} : c.req.param() as Record<string, string>;
+    log.info("http request", {
+      method: c.req.method,
+      path: c.req.path,
+      route,
+      status,
+      ms: Math.round((performance.now() - started) * 100) / 100,
+      sid: params.sid,
+      run_id: route.startsWith("/v1/runs/:id") ? params.id : undefined,
+    });
+  });
+}

@@ -1,0 +1,36 @@
+/**
+ * Wire shapes of the operability routes (SPEC §7): the doctor report.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+const Count = z.int().min(0);
+
+/**
+ * `GET /v1/doctor` answer: the 0.1.2 fields (reference/http.md §8.11) plus the
+ * store, session and pending counts, live runs and the uptime.
+ */
+export const DoctorReport = z.object({
+  bind: z.string().meta({ description: "The configured listen address (IPv6 in brackets)." }),
+  blueprint_backend: z.enum(["deno_kv", "in_memory"]),
+  blueprint_store_root: z.string().nullable(),
+  blueprint_ref_base: z.null(),
+  enhance_flow_enabled: z.literal(false),
+  seed_blueprint_id: z.string(),
+  registered_blueprint_ids: z.array(z.string()).meta({
+    description: "Sorted ascending, archived ids excluded.",
+  }),
+  registered_blueprint_count: Count,
+  store: z.object({
+    kind: z.enum(["memory", "kv"]),
+    path: z.string().nullable(),
+  }),
+  sessions: z.object({ total: Count, connected: Count, disconnected: Count }),
+  pending: z.object({ total: Count, ask: Count, hook_before: Count, spawn: Count }),
+  live_runs: Count,
+  api_token_required: z.boolean(),
+  started_at: z.string().meta({ description: "ISO 8601." }),
+  uptime_secs: z.number().min(0),
+});
+export type DoctorReport = z.infer<typeof DoctorReport>;

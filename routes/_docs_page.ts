@@ -1,0 +1,86 @@
+/**
+ * The `/docs` page: Swagger UI, served from the `swagger-ui-dist` npm package
+ * through this server (no CDN), reading `/v1/openapi.json`. All URLs are
+ * relative, so the page also works behind a path-prefix proxy.
+ *
+ * @module
+ */
+import { getAbsoluteFSPath } from "swagger-ui-dist";
+import { SwitchboardError } from "../protocol/errors.ts";
+
+/** Where the assets are served. */
+export const DOCS_ASSETS_PATH = "/docs/assets";
+
+const ASSET_TYPES: Readonly<Record<string, string>> = {
+  "swagger-ui.css": "text/css; charset=utf-8",
+  "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+  "favicon-32x32.png": "image/png",
+  "favicon-16x16.png": "image/png",
+};
+
+const INIT_JS = `window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({
+    url: "v1/openapi.json",
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    validatorUrl: null,
+    persistAuthorization: false,
+    tryItOutEnabled: false,
+    defaultModelsExpandDepth: 0,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout",
+  });
+});
+`;
+
+/** The page itself. */
+export const DOCS_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Switchboard API reference</title>
+<link rel="icon" type="image/png" href="docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="docs/assets/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="docs/assets/swagger-ui-bundle.js"></script>
+<script src="docs/assets/init.js"></script>
+</body>
+</html>
+`;
+
+/**
+ * The page's Content-Security-Policy: everything from this origin only, so a
+ * browser refuses any asset that is not served here.
+ */
+export const DOCS_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' " +
+  "'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+
+/** A served asset. */
+export interface DocsAsset {
+  body: Uint8Array<ArrayBuffer>;
+  type: string;
+}
+
+const cache = new Map<string, Promise<DocsAsset>>();
+
+/** Reads one allowed asset (cached). Throws `not_found` for any other name. */
+export function readDocsAsset(name: string): Promise<DocsAsset> {
+  if (name === "init.js") {
+    const body = new TextEncoder().encode(INIT_JS);
+    return Promise.resolve({ body, type: "text/javascript; charset=utf-8" });
+  }
+  const type = Object.hasOwn(ASSET_TYPES, name) ? ASSET_TYPES[name] : undefined;
+  if (type === undefined) {
+    return Promise.reject(new SwitchboardError("not_found", `no docs asset ${name}`));
+  }
+  let asset = cache.get(name);
+  if (!asset) {
+    asset = Deno.readFile(`${getAbsoluteFSPath()}/${name}`).then((body) => ({ body, type }));
+    asset.catch(() => cache.delete(name));
+    cache.set(name, asset);
+  }
+  return asset;
+}

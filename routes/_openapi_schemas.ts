@@ -1,0 +1,115 @@
+/**
+ * Zod → OpenAPI 3.1 schema conversion with stable component names.
+ *
+ * Every exported schema of protocol/ is registered under its export name, so a
+ * body or an answer becomes `$ref: #/components/schemas/<Name>` and the
+ * recursive ones (Json, Expr, FlowNode) are named once instead of as the
+ * `__schemaN` placeholders that collide when hono-openapi merges separately
+ * converted schemas. `useNamedSchemas()` installs the converter for zod.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { loadVendor } from "hono-openapi";
+import * as blueprint from "../protocol/blueprint.ts";
+import * as blueprintStore from "../protocol/blueprint_store.ts";
+import * as frames from "../protocol/frames.ts";
+import * as json from "../protocol/json.ts";
+import * as operability from "../protocol/operability.ts";
+import * as operators from "../protocol/operators.ts";
+import * as tasks from "../protocol/tasks.ts";
+import * as worker from "../protocol/worker.ts";
+
+/** A JSON Schema / OpenAPI schema object as plain JSON. */
+export type SchemaObject = Record<string, unknown>;
+
+const MODULES = [json, frames, operators, tasks, worker, blueprint, blueprintStore, operability];
+
+function buildRegistry() {
+  const registry = z.registry<{ id: string }>();
+  for (const mod of MODULES) {
+    for (const [name, value] of Object.entries(mod)) {
+      // Query schemas become parameters, which hono-openapi reads from an inline object.
+      if (!(value instanceof z.ZodType) || name.endsWith("Query")) continue;
+      if (!registry.has(value)) registry.add(value, { id: name });
+    }
+  }
+  return registry;
+}
+
+/** protocol/ schemas by component name. */
+export const NAMED_SCHEMAS: ReadonlyMap<string, z.ZodType> = (() => {
+  const byName = new Map<string, z.ZodType>();
+  for (const mod of MODULES) {
+    for (const [name, value] of Object.entries(mod)) {
+      if (value instanceof z.ZodType && !name.endsWith("Query") && !byName.has(name)) {
+        byName.set(name, value);
+      }
+    }
+  }
+  return byName;
+})();
+
+const REGISTRY = buildRegistry();
+const DEFS = "#/$defs/";
+const COMPONENTS = "#/components/schemas/";
+let anonymous = 0;
+
+function rewriteRefs(node: unknown, renames: Map<string, string>): unknown {
+  if (Array.isArray(node)) return node.map((n) => rewriteRefs(n, renames));
+  if (node === null || typeof node !== "object") return node;
+  const out: SchemaObject = {};
+  for (const [key, value] of Object.entries(node)) {
+    if (key === "$ref" && typeof value === "string" && value.startsWith(DEFS)) {
+      const name = value.slice(DEFS.length);
+      out[key] = COMPONENTS + (renames.get(name) ?? name);
+    } else {
+      out[key] = rewriteRefs(value, renames);
+    }
+  }
+  return out;
+}
+
+/**
+ * Converts one zod schema. Named sub-schemas go into `components`; the result is
+ * a `$ref` when the schema itself is named. Request-side (`input`) shapes are
+ * used throughout, so one name means one shape.
+ */
+export function toOpenApiSchema(
+  schema: z.ZodType,
+  components: Record<string, unknown>,
+): SchemaObject {
+  const converted = z.toJSONSchema(schema, {
+    metadata: REGISTRY,
+    io: "input",
+    unrepresentable: "any",
+    cycles: "ref",
+    reused: "inline",
+  }) as SchemaObject; // JSONSchema.BaseSchema is a JSON object; we only read and copy it
+  const { $defs, $schema: _dialect, ...root } = converted;
+  const defs = ($defs ?? {}) as Record<string, unknown>;
+  const renames = new Map<string, string>();
+  for (const name of Object.keys(defs)) {
+    if (name.startsWith("__")) renames.set(name, `Anonymous${++anonymous}`);
+  }
+  for (const [name, def] of Object.entries(defs)) {
+    components[renames.get(name) ?? name] = rewriteRefs(def, renames);
+  }
+  if (root.$ref === "#") throw new Error("an unnamed recursive schema cannot be documented");
+  return rewriteRefs(root, renames) as SchemaObject;
+}
+
+let installed = false;
+
+/** Makes hono-openapi convert zod schemas with {@link toOpenApiSchema}. Idempotent. */
+export function useNamedSchemas(): void {
+  if (installed) return;
+  installed = true;
+  loadVendor("zod", {
+    toOpenAPISchema(schema, context) {
+      const components = (context.components.schemas ??= {}) as Record<string, unknown>;
+      // hono-openapi hands over the schema it was given: a zod schema here.
+      return toOpenApiSchema(schema as unknown as z.ZodType, components);
+    },
+  });
+}
