@@ -1,0 +1,62 @@
+/**
+ * The Switchboard client for Deno and browsers: an operator seat over WebSocket
+ * ({@link connectOperator}), the worker helper ({@link worker}) and typed
+ * REST helpers. Web APIs only; the wire shapes come from `protocol/`.
+ *
+ * @example A ten-line operator
+ * ```ts ignore
+ * import { connectOperator, mintSeat } from "./mod.ts";
+ * const url = "http://127.0.0.1:7777";
+ * const { sid, token } = await mintSeat({ url, roles: ["reviewer"] });
+ * const op = await connectOperator({ url, sid, token });
+ * op.onAsk((f) => ({ approved: true, saw: f.question }))
+ *   .onHookBefore((f) => f.agent !== "rm-rf")
+ *   .onSpawn(async (f) => ({ value: await doTheWork(f.directive) }))
+ *   .onCancel((f) => console.log("cancelled", f.req_id, f.reason));
+ * op.onState((s) => console.log("socket", s.state));
+ * ```
+ *
+ * @module
+ */
+export { CLOSE_HEARTBEAT_TIMEOUT, connectOperator, replyTypeFor } from "./connect_operator.ts";
+export type * from "./operator_types.ts";
+export { backoffDelay, type BackoffOptions } from "./backoff.ts";
+export {
+  isWorkerHandle,
+  worker,
+  type WorkerClient,
+  workerFromSpawn,
+  type WorkerOptions,
+  type WorkerResultOptions,
+  type WorkerSubmit,
+} from "./worker.ts";
+export {
+  cancelRun,
+  deleteSeat,
+  getRun,
+  httpError,
+  type HttpOptions,
+  mintSeat,
+  type RunAccepted,
+  type RunBody,
+  type RunEvent,
+  runEvents,
+  type RunInfo,
+  runTask,
+  seatInfo,
+  seatPending,
+  startRun,
+  waitRun,
+} from "./http.ts";
+export type {
+  AskFrame,
+  CancelFrame,
+  HookAfterFrame,
+  HookBeforeFrame,
+  ReplyFrame,
+  RequestFrame,
+  ServerFrame,
+  SpawnFrame,
+} from "../protocol/frames.ts";
+export type { Json } from "../protocol/json.ts";
+export { SwitchboardError } from "../protocol/errors.ts";
