@@ -340,3 +340,56 @@ export async function sampleSequential(n: number, fn: () => Promise<unknown>): P
   }
   return samples;
 }
+
+/** A seat whose raw client queues every frame for the bench to handle. */
+export interface QueuedSeat {
+  sid: string;
+  token: string;
+  client: RawClient;
+  /** The next frame of `type` (other frames are dropped). */
+  next<T extends ServerFrame["type"]>(type: T): Promise<Extract<ServerFrame, { type: T }>>;
+  /** Sends a JSON frame. */
+  send(frame: Json): void;
+}
+
+/** Mints a seat and connects a raw client that queues frames instead of answering. */
+export async function connectQueuedSeat(
+  server: TestServer,
+  roles: string[] = [],
+): Promise<QueuedSeat> {
+  const minted = await server.mint(roles);
+  const queue: ServerFrame[] = [];
+  let wake: (() => void) | null = null;
+  const client = await openRawClient(
+    `${server.wsBase}/v1/operators/${minted.sid}/ws`,
+    { Authorization: `Bearer ${minted.token}` },
+    (text) => {
+      queue.push(JSON.parse(text) as ServerFrame);
+      wake?.();
+      wake = null;
+    },
+  );
+  await until(() => server.deps.sessions.get(minted.sid)?.connected === true);
+  async function next<T extends ServerFrame["type"]>(
+    type: T,
+  ): Promise<Extract<ServerFrame, { type: T }>> {
+    while (true) {
+      const frame = queue.shift();
+      if (frame === undefined) {
+        const { promise, resolve } = Promise.withResolvers<void>();
+        wake = resolve;
+        await promise;
+        continue;
+      }
+      // The `type` tag was just checked, so the frame is that member of the union.
+      if (frame.type === type) return frame as Extract<ServerFrame, { type: T }>;
+    }
+  }
+  return {
+    sid: minted.sid,
+    token: minted.token,
+    client,
+    next,
+    send: (frame) => client.send(JSON.stringify(frame)),
+  };
+}
