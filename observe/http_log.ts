@@ -29,8 +29,10 @@ export function observeRequests(options: ObserveRequestsOptions): MiddlewareHand
   return createMiddleware(async function observeRequests(c, next) {
     const started = performance.now();
     await next();
-    const pattern = routePath(c, -1);
-    // Only the catch-all middleware matched: the fallback answered.
+    // The pattern of the handler that answered (`-1`, the last match, would name
+    // `/v1/data/:name` for `POST /v1/data/emit`). A catch-all pattern means no
+    // route matched and the fallback answered.
+    const pattern = routePath(c);
     const route = pattern === "/*" || pattern === "*" ? UNMATCHED_ROUTE : pattern;
     const status = c.res.status;
     metrics.httpRequest(route, status);
