@@ -23,10 +23,21 @@ let seat = null;
 let link = null;
 /** @type {ReturnType<typeof setInterval> | undefined} */
 let countdown;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let settle;
 let dropped = false;
 
-const board = createBoard({ send: (frame) => link?.send(frame) ?? false });
 const runs = createRunsPanel();
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let runsSoon;
+const board = createBoard({
+  send: (frame) => link?.send(frame) ?? false,
+  // A new request means a run is waiting on us: show it in the list soon.
+  onNew() {
+    clearTimeout(runsSoon);
+    runsSoon = setTimeout(runs.refresh, 300);
+  },
+});
 const startForm = createStartForm({
   seatSid: () => seat?.sid ?? null,
   started(runId) {
@@ -51,10 +62,12 @@ function indicate(state, text, options = {}) {
 /** @param {import("./socket.js").ConnectionState} s */
 function onState(s) {
   clearInterval(countdown);
+  clearTimeout(settle);
   if (s.state === "connecting") {
     indicate("connecting", dropped ? `Reconnecting (attempt ${s.attempt})…` : "Connecting…");
   } else if (s.state === "open") {
     indicate("open", s.reconnected ? "Connected again" : "Connected");
+    if (s.reconnected) settle = setTimeout(() => indicate("open", "Connected"), 5000);
     if (dropped) announce("Connection restored. Pending requests are shown again.");
     dropped = false;
     board.connected();
@@ -64,7 +77,7 @@ function onState(s) {
     dropped = true;
     const tick = () => {
       const secs = Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000));
-      indicate("closed", `Disconnected, retrying in ${secs} s`, { retry: "Reconnect now" });
+      indicate("closed", `Disconnected, retrying in ${secs} s`, { retry: "Retry now" });
     };
     tick();
     countdown = setInterval(tick, 500);

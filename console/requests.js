@@ -29,7 +29,7 @@ const CANCEL_TEXT = {
  */
 
 /**
- * @param {{ send: (frame: Record<string, unknown>) => boolean }} options
+ * @param {{ send: (frame: Record<string, unknown>) => boolean, onNew?: () => void }} options
  */
 export function createBoard(options) {
   const list = byId("req-list");
@@ -187,6 +187,7 @@ export function createBoard(options) {
       ? `Agent ${frame.agent} waits for spawn approval.`
       : `New spawn for agent ${frame.agent}.`;
     announce(what);
+    options.onNew?.();
   }
 
   /** @param {Record<string, unknown>} frame */

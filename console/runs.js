@@ -6,6 +6,7 @@
  */
 import { apiToken, call } from "./api.js";
 import { announce, byId, clock, fieldError, h, prettyJson, shortJson } from "./dom.js";
+
 import { readEventStream } from "./sse.js";
 
 const EVENT_TYPES = [
@@ -38,17 +39,48 @@ export function createRunsPanel() {
   /** @type {(() => void) | null} */
   let stopStream = null;
   let lastEventId = 0;
+  /** @type {Map<string, HTMLElement>} */
+  const items = new Map();
 
   async function refresh() {
     try {
       const { runs } = /** @type {{ runs: RunView[] }} */ (await call("GET", "/v1/runs?limit=25"));
       fieldError(listError, null);
-      list.replaceChildren(...runs.map(runItem));
+      syncList(runs);
       empty.hidden = runs.length > 0;
       const shown = runs.find((r) => r.run_id === selected);
       if (shown) showSummary(shown);
     } catch (err) {
       fieldError(listError, `Runs could not be loaded: ${/** @type {Error} */ (err).message}`);
+    }
+  }
+
+  /**
+   * Updates the list in place (newest first), so a focused item keeps its focus.
+   * @param {RunView[]} runs
+   */
+  function syncList(runs) {
+    let cursor = list.firstElementChild;
+    for (const run of runs) {
+      let item = items.get(run.run_id);
+      if (item) {
+        const badge = /** @type {HTMLElement} */ (item.querySelector(".badge"));
+        badge.className = `badge status-${run.status}`;
+        badge.textContent = run.status;
+      } else {
+        item = runItem(run);
+        items.set(run.run_id, item);
+      }
+      if (item === cursor) cursor = cursor.nextElementSibling;
+      else list.insertBefore(item, cursor);
+    }
+    while (cursor) {
+      const next = cursor.nextElementSibling;
+      const id = /** @type {HTMLElement | null} */ (cursor.querySelector(".run-item"))?.dataset
+        .runId;
+      if (id) items.delete(id);
+      cursor.remove();
+      cursor = next;
     }
   }
 
@@ -115,13 +147,25 @@ export function createRunsPanel() {
   function addEvent(event) {
     if (event.id <= lastEventId) return; // a stream reconnect replays what we have
     lastEventId = event.id;
+    const d = /** @type {Record<string, unknown> | null} */ (event.data);
+    const bad = event.type === "run_ended" && d?.status !== "succeeded";
     events.append(h(
       "li",
-      { class: `ev ev-${event.type}` },
-      h("time", { class: "when" }, clock(event.at)),
-      h("span", { class: "ev-type" }, event.type.replaceAll("_", " ")),
-      h("code", { class: "ev-data" }, shortJson(event.data, 220)),
+      { class: `ev ev-${event.type}${bad ? " ev-bad" : ""}` },
+      h(
+        "details",
+        {},
+        h(
+          "summary",
+          {},
+          h("time", { class: "when" }, clock(event.at)),
+          h("span", { class: "ev-type" }, event.type.replaceAll("_", " ")),
+          h("span", { class: "ev-text" }, describeEvent(event.type, event.data)),
+        ),
+        h("pre", { class: "json" }, prettyJson(event.data)),
+      ),
     ));
+    events.scrollTop = events.scrollHeight;
     if (event.type === "step_finished" || event.type.startsWith("operator_request")) {
       loadSummary(/** @type {string} */ (selected));
     }
@@ -210,4 +254,37 @@ export function createRunsPanel() {
   }, POLL_MS);
   refresh();
   return { refresh, select };
+}
+
+const REQUEST_NAMES = { ask: "question", hb: "spawn approval", spawn: "spawn" };
+
+/**
+ * One line about a run event, for people; the JSON sits behind it.
+ *
+ * @param {string} type
+ * @param {unknown} data
+ */
+export function describeEvent(type, data) {
+  const d = /** @type {Record<string, unknown>} */ (data && typeof data === "object" ? data : {});
+  const error = typeof d.error === "string" ? `: ${d.error}` : "";
+  switch (type) {
+    case "run_started":
+      return `TTL ${d.effective_ttl_secs} s (${d.ttl_source})`;
+    case "run_resumed":
+      return `after a restart, ${d.steps_done} step(s) already done`;
+    case "step_started":
+      return `${d.agent} #${d.attempt}`;
+    case "step_finished":
+      return `${d.agent} #${d.attempt}: ${d.verdict}${error}`;
+    case "operator_request_sent":
+    case "operator_request_settled":
+    case "operator_request_cancelled": {
+      const kind = REQUEST_NAMES[/** @type {keyof REQUEST_NAMES} */ (d.kind)] ?? d.kind;
+      return `${kind} for task ${d.task_id}`;
+    }
+    case "run_ended":
+      return `${d.status}${error}`;
+    default:
+      return shortJson(data);
+  }
 }

@@ -1,0 +1,69 @@
+/**
+ * Headless Chromium for the console tests (Debian's `chromium`, driven by
+ * puppeteer-core). Outside CI a missing Chromium skips the browser tests with a
+ * message; in CI (`CI=true`) it fails them.
+ *
+ * @module
+ */
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+
+/** Where screenshots go (gitignored). */
+export const ARTIFACTS = new URL("../artifacts/", import.meta.url);
+
+/** The Chromium executable on PATH, or null. */
+export function findChromium(): string | null {
+  for (const name of ["chromium", "chromium-browser"]) {
+    try {
+      const out = new Deno.Command("which", { args: [name], stdout: "piped", stderr: "null" })
+        .outputSync();
+      const path = new TextDecoder().decode(out.stdout).trim();
+      if (out.success && path) return path;
+    } catch {
+      // no `which`: treat as absent
+    }
+  }
+  return null;
+}
+
+/** The executable, and whether the browser tests are skipped. */
+export function browserSetup(): { executable: string | null; skip: boolean } {
+  const executable = findChromium();
+  const ci = Deno.env.get("CI") === "true";
+  const skip = executable === null && !ci;
+  if (skip) {
+    console.warn(
+      "console browser tests SKIPPED: no `chromium` on PATH (install it with " +
+        "`apt-get install -y chromium`; with CI=true a missing chromium fails instead)",
+    );
+  }
+  return { executable, skip };
+}
+
+/** Launches headless Chromium; throws a clear error when it is missing. */
+export async function launch(executable: string | null): Promise<Browser> {
+  if (executable === null) {
+    throw new Error("chromium is not on PATH, and CI=true requires the browser tests to run");
+  }
+  return await puppeteer.launch({
+    executablePath: executable,
+    headless: true,
+    args: ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"],
+  });
+}
+
+/** Saves a full-page screenshot as `tests/artifacts/<name>.png`. */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await Deno.mkdir(ARTIFACTS, { recursive: true });
+  const path = new URL(`${name}.png`, ARTIFACTS);
+  await page.screenshot({ path: path.pathname as `${string}.png`, fullPage: true });
+}
+
+/** Collects page errors and failed console messages, to assert none happened. */
+export function watchErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (err) => errors.push(String(err)));
+  page.on("console", (msg) => {
+    if (msg.type() === "error") errors.push(msg.text());
+  });
+  return errors;
+}
