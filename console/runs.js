@@ -39,6 +39,7 @@ export function createRunsPanel() {
   /** @type {(() => void) | null} */
   let stopStream = null;
   let lastEventId = 0;
+  let shownStatus = "";
   /** @type {Map<string, HTMLElement>} */
   const items = new Map();
 
@@ -48,8 +49,9 @@ export function createRunsPanel() {
       fieldError(listError, null);
       syncList(runs);
       empty.hidden = runs.length > 0;
+      // The list has no steps: reload the open run when its status moved on.
       const shown = runs.find((r) => r.run_id === selected);
-      if (shown) showSummary(shown);
+      if (shown && shown.status !== shownStatus) loadSummary(shown.run_id);
     } catch (err) {
       fieldError(listError, `Runs could not be loaded: ${/** @type {Error} */ (err).message}`);
     }
@@ -130,6 +132,7 @@ export function createRunsPanel() {
     }
     summary.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
     cancelButton.hidden = run.status !== "running";
+    shownStatus = run.status;
   }
 
   /** @param {string} runId */

@@ -89,6 +89,10 @@ Deno.test({
       );
       assert.ok(types.includes("operator request settled"), types.join(", "));
       await page.waitForSelector("#run-summary .status-succeeded", TIMEOUT);
+      await page.waitForFunction(
+        'document.getElementById("run-summary").textContent.includes("check #1: pass")',
+        TIMEOUT,
+      );
       await screenshot(page, "console-desktop-run");
 
       await page.setViewport({ width: 400, height: 860 });
@@ -149,6 +153,19 @@ Deno.test({
         release: "1.2.3",
         r: { original: "NO", senior_answer: "yes" },
       });
+
+      // The start form runs the seed Blueprint from the keyboard and shows the result.
+      await page.click("#start-box summary");
+      await page.$eval("#init-ctx", (el) => ((el as unknown as { value: string }).value = ""));
+      await page.type("#init-ctx", '{"hello": "world"}');
+      await page.keyboard.down("Control");
+      await page.keyboard.press("Enter");
+      await page.keyboard.up("Control");
+      await page.waitForSelector("#run-events .ev-run_ended", TIMEOUT);
+      await page.waitForSelector("#run-summary .status-succeeded", TIMEOUT);
+      const summary = await page.$eval("#run-summary", (el) => el.textContent ?? "");
+      assert.match(summary, /"hello": "world"/);
+      await screenshot(page, "console-narrow-started");
 
       // A reload rejoins the same seat from sessionStorage.
       await page.reload({ waitUntil: "load" });
