@@ -293,3 +293,40 @@ Deno.test("a run ending cancels the client's request with run_ended", async () =
   assert.equal(view.status, 404);
   await op.close();
 });
+
+Deno.test("a socket whose pings go unanswered is dropped (4100) and replaced", async () => {
+  await using server = await startServer();
+  const seat = await server.mint();
+  const session = server.deps.sessions.get(seat.sid)!;
+  const receive = session.receive.bind(session);
+  let swallow = true;
+  session.receive = (socket, data) => {
+    if (swallow && String(data).includes('"ping"')) return; // a half-dead connection
+    receive(socket, data);
+  };
+  const op = await connectOperator({ url: server.base, ...seat, ...FAST, heartbeatMs: 20 });
+  const dropped = await nextState(op, "reconnecting");
+  assert.equal(dropped.code, 4100);
+  swallow = false;
+  await nextState(op, "open");
+  op.onAsk(() => "still here");
+  assert.equal(await server.deps.seniorBridges.get(seat.sid)!.ask("T-1", "q"), "still here");
+  await op.close();
+});
+
+Deno.test("a seat deleted while the client is away stops the reconnects", async () => {
+  await using server = await startServer();
+  const { seat, op, session } = await seated(server);
+  const reconnecting = nextState(op, "reconnecting");
+  session.closeSocket(1011, "test drop");
+  await reconnecting;
+  const res = await fetch(`${server.base}/v1/operators/${seat.sid}`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${seat.token}` },
+  });
+  assert.equal(res.status, 204);
+  const end = await op.closed;
+  assert.equal(end.state, "closed");
+  assert.match(end.reason ?? "", /unknown sid|session deleted/);
+  await op.close();
+});
