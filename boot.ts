@@ -9,7 +9,8 @@ import type { Config } from "./config.ts";
 import { type AppDeps, createDeps, type CreateDepsOptions } from "./deps.ts";
 import { CLOSE } from "./protocol/frames.ts";
 import { restoreSeats, sweepIdleSeats } from "./session/seats.ts";
-import { openStores } from "./store/open_stores.ts";
+import { type OpenStores, openStores } from "./store/open_stores.ts";
+import type { RunRecord } from "./store/run_store.ts";
 
 /** How often idle seats are swept. */
 export const SWEEP_EVERY_MS = 300_000;
@@ -32,10 +33,14 @@ export type OpenDepsOptions = Omit<CreateDepsOptions, "config" | "stores">;
 export async function openDeps(config: Config, options: OpenDepsOptions = {}): Promise<OpenDeps> {
   const stores = await openStores(config);
   try {
-    const requests = await dropRequestsOfEndedRuns(stores);
+    const running = await stores.runs.listRuns({
+      limit: Number.MAX_SAFE_INTEGER,
+      status: "running",
+    });
+    const requests = await dropRequestsOfEndedRuns(stores, new Set(running.map((r) => r.run_id)));
     const deps = await createDeps({ ...options, config, stores });
     const seats = await restoreSeats(deps);
-    const runs = await resumeRuns(deps);
+    const runs = await resumeRuns(deps, running);
     if (seats + runs > 0) {
       deps.log.info("recovered from store", { path: stores.path, seats, requests, runs });
     }
@@ -57,39 +62,38 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
 }
 
 /** Deletes stored requests whose run is no longer running; returns how many are left. */
-async function dropRequestsOfEndedRuns(stores: Awaited<ReturnType<typeof openStores>>) {
-  const requests = await stores.seats.listRequests();
-  const status = new Map<string, boolean>();
+async function dropRequestsOfEndedRuns(stores: OpenStores, running: ReadonlySet<string>) {
+  const ended = new Set<string>();
   let kept = 0;
-  for (const r of requests) {
-    if (r.run_id === undefined) {
-      kept++;
-      continue;
-    }
-    if (!status.has(r.run_id)) {
-      const run = await stores.runs.getRun(r.run_id);
-      status.set(r.run_id, run?.status === "running");
-      if (run?.status !== "running") await stores.seats.deleteRunRequests(r.run_id);
-    }
-    if (status.get(r.run_id)) kept++;
+  for (const r of await stores.seats.listRequests()) {
+    if (r.run_id === undefined || running.has(r.run_id)) kept++;
+    else ended.add(r.run_id);
   }
+  for (const runId of ended) await stores.seats.deleteRunRequests(runId);
   return kept;
 }
 
-/** Resumes every stored run still marked running; returns how many resumed. */
-export async function resumeRuns(deps: AppDeps): Promise<number> {
-  const records = await deps.stores.runs.listRuns({
-    limit: Number.MAX_SAFE_INTEGER,
-    status: "running",
-  });
+/** Runs resumed at once at boot (their store reads overlap). */
+const RESUME_BATCH = 32;
+
+/**
+ * Resumes `records` (default: every stored run still marked running), oldest
+ * first; returns how many resumed.
+ */
+export async function resumeRuns(deps: AppDeps, records?: RunRecord[]): Promise<number> {
+  const list = records ??
+    await deps.stores.runs.listRuns({ limit: Number.MAX_SAFE_INTEGER, status: "running" });
+  const oldestFirst = [...list].sort((a, b) => a.created_at - b.created_at);
   let resumed = 0;
-  // oldest first, so the run that waited longest gets its turn first
-  for (const record of records.reverse()) {
+  const resumeOne = async (record: RunRecord) => {
     try {
       if (await deps.engine.resume(record)) resumed++;
     } catch (err) {
       deps.log.error("run resume failed", { run_id: record.run_id, error: String(err) });
     }
+  };
+  for (let i = 0; i < oldestFirst.length; i += RESUME_BATCH) {
+    await Promise.all(oldestFirst.slice(i, i + RESUME_BATCH).map(resumeOne));
   }
   return resumed;
 }

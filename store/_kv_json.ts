@@ -37,6 +37,12 @@ export async function putJson(
   const ref = await putBlob(kv, blobs, value as Json);
   let committed = false;
   try {
+    if (options.onlyIfAbsent && !options.extra) {
+      // one round trip: the commit itself checks that the key is absent
+      const op = kv.atomic().check({ key, versionstamp: null }).set(key, ref);
+      committed = (await retryKvLocked(() => op.commit())).ok;
+      return committed;
+    }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const old = await kv.get<BlobRef>(key);
       if (options.onlyIfAbsent && old.value !== null) return false;

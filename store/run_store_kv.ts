@@ -73,12 +73,19 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         reverse: true,
         batchSize: Math.min(500, Math.max(10, limit)),
       });
+      const ids: string[] = [];
       for await (const { key, value } of iter) {
         if (status !== undefined && value !== status) continue;
         const id = key.at(-1);
-        const run = typeof id === "string" ? await getRun(id) : undefined;
-        if (run) out.push(run);
-        if (out.length >= limit) break;
+        if (typeof id === "string") ids.push(id);
+        if (ids.length >= limit) break;
+      }
+      // read the records ten keys at a time (KV's getMany limit)
+      for (let i = 0; i < ids.length; i += 10) {
+        const refs = await kv.getMany<BlobRef[]>(ids.slice(i, i + 10).map(runKey));
+        for (const { value } of refs) {
+          if (value !== null) out.push(await readRef<RunRecord>(kv, blobs, value));
+        }
       }
       return out;
     },
