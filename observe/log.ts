@@ -31,6 +31,19 @@ function writeStderr(line: string): void {
   Deno.stderr.writeSync(encoder.encode(line + "\n"));
 }
 
+const MAX_DEPTH = 6;
+
+/** Replaces values under secret-looking keys, in nested objects and arrays too. */
+function redact(key: string, value: unknown, depth: number): unknown {
+  if (SECRET_KEY.test(key) && key !== "token_present") return "[redacted]";
+  if (value === null || typeof value !== "object") return value;
+  if (depth >= MAX_DEPTH) return "[nested]";
+  if (Array.isArray(value)) return value.map((v) => redact("", v, depth + 1));
+  const out: LogFields = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redact(k, v, depth + 1);
+  return out;
+}
+
 /** Creates a logger that writes one JSON object per line. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const min = LOG_LEVELS.indexOf(options.level ?? "info");
@@ -43,7 +56,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       const line: LogFields = { ts: new Date(now()).toISOString(), level, msg };
       for (const [key, value] of Object.entries(fields)) {
         if (value === undefined) continue;
-        line[key] = SECRET_KEY.test(key) && key !== "token_present" ? "[redacted]" : value;
+        line[key] = redact(key, value, 0);
       }
       write(JSON.stringify(line));
     };

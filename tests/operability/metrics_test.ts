@@ -15,7 +15,7 @@ import {
   startRun,
 } from "../engine/_loop.ts";
 import type { WorkerResult } from "../../engine/faces.ts";
-import { type Exposition, parsePrometheus } from "./_prometheus.ts";
+import { type Exposition, parsePrometheus } from "../../observe/parse_prometheus.ts";
 
 async function scrape(server: TestServer): Promise<Exposition> {
   const res = await fetch(`${server.base}/v1/metrics`);

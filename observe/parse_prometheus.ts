@@ -1,7 +1,7 @@
 /**
- * A strict parser of the Prometheus text exposition format 0.0.4, enough to
- * check what `/v1/metrics` serves: every line is a comment, a HELP or TYPE
- * line, or a sample of a declared family; anything else throws.
+ * A strict parser of the Prometheus text exposition format 0.0.4, used by the
+ * metrics tests to check what `/v1/metrics` serves: every line is a comment, a
+ * HELP or TYPE line, or a sample of a declared family; anything else throws.
  *
  * @module
  */

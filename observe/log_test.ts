@@ -1,0 +1,56 @@
+import assert from "node:assert/strict";
+import { createLogger, parseLogLevel } from "./log.ts";
+
+function capture(level?: Parameters<typeof parseLogLevel>[0]) {
+  const lines: string[] = [];
+  const log = createLogger({
+    level: parseLogLevel(level),
+    write: (line) => lines.push(line),
+    now: () => Date.parse("2026-01-01T00:00:00Z"),
+  });
+  return { log, lines };
+}
+
+Deno.test("createLogger writes one JSON object per line with ts, level, msg and fields", () => {
+  const { log, lines } = capture();
+  log.info("run ended", { run_id: "run-1", status: "succeeded", skipped: undefined });
+  assert.deepEqual(lines.map((l) => JSON.parse(l)), [{
+    ts: "2026-01-01T00:00:00.000Z",
+    level: "info",
+    msg: "run ended",
+    run_id: "run-1",
+    status: "succeeded",
+  }]);
+});
+
+Deno.test("createLogger drops lines below LOG_LEVEL", () => {
+  const { log, lines } = capture("warn");
+  log.debug("d");
+  log.info("i");
+  log.warn("w");
+  log.error("e");
+  assert.deepEqual(lines.map((l) => JSON.parse(l).level), ["warn", "error"]);
+});
+
+Deno.test("createLogger redacts secret-named fields, nested ones too", () => {
+  const { log, lines } = capture("debug");
+  log.debug("x", {
+    token: "t1",
+    api_token: "t2",
+    headers: { Authorization: "Bearer t3", accept: "json" },
+    list: [{ secret: "t4" }],
+    token_present: true,
+  });
+  const line = JSON.parse(lines[0]);
+  assert.deepEqual(line.headers, { Authorization: "[redacted]", accept: "json" });
+  assert.deepEqual(line.list, [{ secret: "[redacted]" }]);
+  assert.equal(line.token_present, true);
+  for (const t of ["t1", "t2", "t3", "t4"]) assert.ok(!lines[0].includes(t), t);
+});
+
+Deno.test("parseLogLevel accepts the four levels in any case and falls back to info", () => {
+  assert.equal(parseLogLevel("DEBUG"), "debug");
+  assert.equal(parseLogLevel("warn"), "warn");
+  assert.equal(parseLogLevel(undefined), "info");
+  assert.equal(parseLogLevel("verbose"), "info");
+});

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { createMetrics } from "./metrics.ts";
+import { parsePrometheus } from "./parse_prometheus.ts";
+
+const FAMILIES = {
+  switchboard_operator_sessions: "gauge",
+  switchboard_pending_requests: "gauge",
+  switchboard_operator_roundtrip_seconds: "histogram",
+  switchboard_runs_total: "counter",
+  switchboard_hook_after_dropped_total: "counter",
+  switchboard_http_requests_total: "counter",
+};
+
+Deno.test("createMetrics renders every SPEC §7 family with its TYPE, even when empty", () => {
+  const m = parsePrometheus(createMetrics().render());
+  assert.deepEqual(Object.fromEntries(m.types), FAMILIES);
+  assert.equal(m.value("switchboard_hook_after_dropped_total"), 0);
+});
+
+Deno.test("createMetrics counts by label and keeps histogram buckets cumulative", () => {
+  const metrics = createMetrics();
+  metrics.httpRequest("/v1/runs/:id", 200);
+  metrics.httpRequest("/v1/runs/:id", 200);
+  metrics.httpRequest('/odd"\\route\n', 404);
+  metrics.runEnded("failed");
+  metrics.observeRoundtrip("ask", 0.002);
+  metrics.observeRoundtrip("ask", 2);
+  metrics.observeRoundtrip("ask", 5000);
+  const m = parsePrometheus(metrics.render({
+    sessions: () => [{ labels: { state: "connected" }, value: 3 }],
+    pending: () => [{ labels: { kind: "spawn" }, value: 1 }],
+  }));
+  assert.equal(
+    m.value("switchboard_http_requests_total", { route: "/v1/runs/:id", status: "200" }),
+    2,
+  );
+  assert.equal(
+    m.value("switchboard_http_requests_total", { route: '/odd"\\route\n', status: "404" }),
+    1,
+    "label values are escaped and parse back",
+  );
+  assert.equal(m.value("switchboard_runs_total", { status: "failed" }), 1);
+  assert.equal(m.value("switchboard_operator_sessions", { state: "connected" }), 3);
+  assert.equal(m.value("switchboard_pending_requests", { kind: "spawn" }), 1);
+  const bucket = (le: string) =>
+    m.value("switchboard_operator_roundtrip_seconds_bucket", { kind: "ask", le });
+  assert.equal(bucket("0.001"), 0);
+  assert.equal(bucket("0.005"), 1);
+  assert.equal(bucket("5"), 2);
+  assert.equal(bucket("1800"), 2);
+  assert.equal(bucket("+Inf"), 3);
+  assert.equal(m.value("switchboard_operator_roundtrip_seconds_count", { kind: "ask" }), 3);
+  assert.equal(m.value("switchboard_operator_roundtrip_seconds_sum", { kind: "ask" }), 5002.002);
+});
