@@ -2,16 +2,20 @@ import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { askingRun, serverWithNope, spawningRun } from "../client/_fixtures.ts";
+import { startServer } from "../_helpers.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Spawns `deno run -A mcp/main.ts` against `url` and connects an SDK client over stdio. */
-async function mcpClient(url: string): Promise<Client & AsyncDisposable> {
+async function mcpClient(
+  url: string,
+  env: Record<string, string> = {},
+): Promise<Client & AsyncDisposable> {
   const transport = new StdioClientTransport({
     command: Deno.execPath(),
     args: ["run", "-A", "mcp/main.ts"],
     cwd: ROOT,
-    env: { ...Deno.env.toObject(), SWITCHBOARD_URL: url, NO_COLOR: "1" },
+    env: { ...Deno.env.toObject(), SWITCHBOARD_URL: url, NO_COLOR: "1", ...env },
     stderr: "inherit",
   });
   const client = new Client({ name: "switchboard-test", version: "0.0.0" });
@@ -112,4 +116,18 @@ Deno.test("an agent over MCP approves a hook_before, acks the spawn and sees hoo
   assert.deepEqual(run.final_ctx, { r: { done: true } });
   const after = await call(client, "operator_pending");
   assert.deepEqual(after.events.map((e: { type: string }) => e.type), ["hook_after"]);
+});
+
+Deno.test("the MCP server sends SWITCHBOARD_API_TOKEN to the admin routes", async () => {
+  await using server = await startServer({ config: { apiToken: "admin-secret" } });
+  await using without = await mcpClient(server.base, { SWITCHBOARD_API_TOKEN: "" });
+  const refused = await without.callTool({ name: "operator_join", arguments: { roles: [] } });
+  assert.equal(refused.isError, true);
+  assert.match((refused.content as Array<{ text: string }>)[0].text, /Bearer/);
+  await using client = await mcpClient(server.base, { SWITCHBOARD_API_TOKEN: "admin-secret" });
+  const seat = await call(client, "operator_join", { roles: ["x"] });
+  const run = await call(client, "run_start", { blueprint: "main", init_ctx: {} });
+  const view = await call(client, "run_status", { run_id: run.run_id, wait_secs: 10 });
+  assert.equal(view.status, "succeeded");
+  assert.match(seat.sid, /^op-/);
 });
