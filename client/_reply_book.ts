@@ -69,6 +69,7 @@ export function createReplyBook(env: ReplyBookEnv) {
   };
 
   const reply = (frame: ReplyFrame): Promise<void> => {
+    if (halted) return Promise.reject(new Error("operator client closed"));
     let entry = entries.get(frame.req_id);
     if (entry?.state === "replied") {
       return Promise.reject(
