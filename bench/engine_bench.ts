@@ -75,8 +75,9 @@ const memory = await createDeps();
 const kvPath = await Deno.makeTempFile({ prefix: "switchboard-bench-", suffix: ".kv" });
 const kvStores = await openStores({ kvPath });
 const kv = await createDeps({ config: defaultConfig({ kvPath }), stores: kvStores });
+// The KV stays open to the end (its write-behind queue may still be draining);
+// unlinking the files is enough.
 globalThis.addEventListener("unload", () => {
-  kvStores.close();
   for (const suffix of ["", "-shm", "-wal"]) {
     try {
       Deno.removeSync(kvPath + suffix);

@@ -18,6 +18,9 @@
  */
 import { startServer } from "../tests/_helpers.ts";
 import type { SeniorBridge } from "../engine/faces.ts";
+import { defaultConfig } from "../deps.ts";
+import { createLogger } from "../observe/log.ts";
+import { openStores } from "../store/open_stores.ts";
 import {
   answerEverything,
   connectRawSeat,
@@ -35,6 +38,27 @@ answerEverything(denoSeat.socket.ws);
 const rawSeat = await connectRawSeat(server);
 const denoBridge: SeniorBridge = server.deps.seniorBridges.get(denoSeat.sid)!;
 const rawBridge: SeniorBridge = server.deps.seniorBridges.get(rawSeat.sid)!;
+// The server defaults: a Deno KV file store, and logs at `info` (lines discarded
+// here, so the row shows building them, not the terminal).
+const kvPath = await Deno.makeTempFile({ prefix: "switchboard-bench-", suffix: ".kv" });
+const kvStores = await openStores({ kvPath });
+const kvServer = await startServer({ config: defaultConfig({ kvPath }), stores: kvStores });
+const kvSeat = await connectRawSeat(kvServer);
+const kvBridge: SeniorBridge = kvServer.deps.seniorBridges.get(kvSeat.sid)!;
+const infoServer = await startServer({ log: createLogger({ level: "info", write() {} }) });
+const infoSeat = await connectRawSeat(infoServer);
+const infoBridge: SeniorBridge = infoServer.deps.seniorBridges.get(infoSeat.sid)!;
+// The KV stays open to the end (its write-behind queue may still be draining);
+// unlinking the files is enough.
+globalThis.addEventListener("unload", () => {
+  for (const suffix of ["", "-shm", "-wal"]) {
+    try {
+      Deno.removeSync(kvPath + suffix);
+    } catch {
+      // not there
+    }
+  }
+});
 const bareDeno = await startBareEcho({ client: "deno" });
 const bareRaw = await startBareEcho({ client: "raw" });
 
@@ -71,6 +95,22 @@ Deno.bench({
   group: "ask round trip, sequential, raw nodelay client",
   async fn() {
     await rawBridge.ask(TASK, QUESTION);
+  },
+});
+
+Deno.bench({
+  name: "session ask→answer, raw nodelay client, Deno KV store",
+  group: "ask round trip, sequential, raw nodelay client",
+  async fn() {
+    await kvBridge.ask(TASK, QUESTION);
+  },
+});
+
+Deno.bench({
+  name: "session ask→answer, raw nodelay client, logs at info",
+  group: "ask round trip, sequential, raw nodelay client",
+  async fn() {
+    await infoBridge.ask(TASK, QUESTION);
   },
 });
 
