@@ -95,7 +95,7 @@ const PendingInput = z.object({
 });
 
 const ReplyInput = z.object({
-  req_id: z.string().min(1),
+  req_id: z.string().min(1).describe("The req_id of a pending request"),
   value: JsonSchema.optional().describe("ask: the answer; spawn: the result value"),
   ok: z.boolean().optional().describe("hook_before: approve/veto; spawn: verdict"),
   reason: z.string().optional().describe("hook_before: why it was vetoed"),
@@ -103,18 +103,21 @@ const ReplyInput = z.object({
 });
 
 const RunStartInput = z.object({
-  blueprint: z.union([z.string().min(1), z.record(z.string(), JsonSchema)]),
-  init_ctx: JsonSchema.default({}),
-  ttl_secs: z.int().min(0).optional(),
+  blueprint: z.union([z.string().min(1), z.record(z.string(), JsonSchema)])
+    .describe('A stored blueprint id ("main"), a ref {kind, …}, or an inline document'),
+  init_ctx: JsonSchema.default({}).describe("The run's starting ctx"),
+  ttl_secs: z.int().min(0).optional().describe("Deadline of the whole run, in seconds"),
   operator: z.record(z.string(), JsonSchema).optional()
     .describe("Run operator options (kind, senior_bridge_id, spawn_hook_id, …)"),
-  operator_sid: z.string().optional(),
-  use_my_seat: z.boolean().default(false),
+  operator_sid: z.string().optional().describe("Seat that executes delegated spawns"),
+  use_my_seat: z.boolean().default(false)
+    .describe("Route this run's asks, hooks and delegated spawns to this seat"),
 });
 
 const RunStatusInput = z.object({
   run_id: z.string().min(1),
-  wait_secs: z.number().min(0).max(MAX_WAIT_SECS).default(0),
+  wait_secs: z.number().min(0).max(MAX_WAIT_SECS).default(0)
+    .describe("Seconds to wait for the run to end"),
 });
 
 /** Builds the MCP server (not yet connected to a transport). */
