@@ -22,8 +22,10 @@ import {
 } from "../client/mod.ts";
 import type { CancelFrame } from "../protocol/frames.ts";
 import { REPLY_FOR } from "../protocol/frames.ts";
-import { Json as JsonSchema } from "../protocol/json.ts";
 import { PROTOCOL_DOC, TOOLS_DOC } from "./_docs.ts";
+// The SDK's zod-compat types resolve to `any` under Deno, so each callback names
+// its input type (z.infer of these schemas) instead of relying on inference.
+import { JoinInput, PendingInput, ReplyInput, RunStartInput, RunStatusInput } from "./_inputs.ts";
 
 /** Where the Switchboard server is. */
 export interface SwitchboardMcpOptions {
@@ -53,7 +55,6 @@ type Event = { type: "hook_after"; frame: HookAfterFrame } | {
 };
 
 const MAX_EVENTS = 50;
-const MAX_WAIT_SECS = 300;
 
 const text = (value: unknown): CallToolResult => ({
   content: [{ type: "text", text: JSON.stringify(value, null, 2) }],
@@ -80,45 +81,6 @@ function kindOf(reqId: string): RequestFrame["type"] | undefined {
   if (reqId.includes("-spawn-")) return "spawn";
   return undefined;
 }
-
-// The SDK's zod-compat types resolve to `any` under Deno, so each callback names
-// its input type; the SDK still validates every call against these schemas.
-const JoinInput = z.object({
-  roles: z.array(z.string().min(1)).default([]).describe("Roles (aliases) this seat holds"),
-  sid: z.string().min(1).optional().describe("Existing seat to join (with token)"),
-  token: z.string().min(1).optional().describe("Token of the existing seat"),
-});
-
-const PendingInput = z.object({
-  wait_secs: z.number().min(0).max(MAX_WAIT_SECS).default(0)
-    .describe("Seconds to wait for a request when none is pending"),
-});
-
-const ReplyInput = z.object({
-  req_id: z.string().min(1).describe("The req_id of a pending request"),
-  value: JsonSchema.optional().describe("ask: the answer; spawn: the result value"),
-  ok: z.boolean().optional().describe("hook_before: approve/veto; spawn: verdict"),
-  reason: z.string().optional().describe("hook_before: why it was vetoed"),
-  error: z.string().optional().describe("spawn: fail the attempt with this text"),
-});
-
-const RunStartInput = z.object({
-  blueprint: z.union([z.string().min(1), z.record(z.string(), JsonSchema)])
-    .describe('A stored blueprint id ("main"), a ref {kind, …}, or an inline document'),
-  init_ctx: JsonSchema.default({}).describe("The run's starting ctx"),
-  ttl_secs: z.int().min(0).optional().describe("Deadline of the whole run, in seconds"),
-  operator: z.record(z.string(), JsonSchema).optional()
-    .describe("Run operator options (kind, senior_bridge_id, spawn_hook_id, …)"),
-  operator_sid: z.string().optional().describe("Seat that executes delegated spawns"),
-  use_my_seat: z.boolean().default(false)
-    .describe("Route this run's asks, hooks and delegated spawns to this seat"),
-});
-
-const RunStatusInput = z.object({
-  run_id: z.string().min(1),
-  wait_secs: z.number().min(0).max(MAX_WAIT_SECS).default(0)
-    .describe("Seconds to wait for the run to end"),
-});
 
 /** Builds the MCP server (not yet connected to a transport). */
 export function createSwitchboardMcp(options: SwitchboardMcpOptions): SwitchboardMcp {
