@@ -42,6 +42,8 @@ export function createReplyBook(env: ReplyBookEnv) {
   let replayed = new Set<string>();
   let halted = false;
   let flushWaiters: Array<() => void> = [];
+  /** Recently cancelled req_ids: a refusal of a reply that crossed the cancel is expected. */
+  const cancelled = new Set<string>();
 
   /** Wakes `flushed()` callers once no sent reply waits for its pong. */
   const checkFlushed = () => {
@@ -187,6 +189,7 @@ export function createReplyBook(env: ReplyBookEnv) {
   const onError = (frame: Extract<ServerFrame, { type: "error" }>) => {
     const entry = frame.req_id === undefined ? undefined : entries.get(frame.req_id);
     if (!entry?.settle || frame.req_id === undefined) {
+      if (frame.req_id !== undefined && cancelled.has(frame.req_id)) return;
       env.emitError(new Error(`server refused a frame: ${frame.error}`));
       return;
     }
@@ -210,6 +213,8 @@ export function createReplyBook(env: ReplyBookEnv) {
   };
 
   const onCancel = (frame: Extract<ServerFrame, { type: "cancel" }>) => {
+    cancelled.add(frame.req_id);
+    if (cancelled.size > 256) cancelled.delete(cancelled.values().next().value!);
     const entry = entries.get(frame.req_id);
     if (entry) {
       drop(frame.req_id, entry, new Error(`request cancelled: ${frame.reason}`));
