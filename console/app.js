@@ -120,6 +120,16 @@ async function seatProblem(s) {
   }
 }
 
+const settings = /** @type {HTMLDetailsElement} */ (byId("settings"));
+
+/** Opens the API token field after a 401 from an admin route. @param {unknown} err */
+function askForApiToken(err) {
+  if (!(err instanceof ApiError) || err.status !== 401) return false;
+  settings.open = true;
+  byId("api-token").focus();
+  return true;
+}
+
 /** @param {Seat} s */
 function takeSeat(s) {
   seat = s;
@@ -130,6 +140,7 @@ function takeSeat(s) {
   byId("seat-sid").textContent = s.sid;
   byId("seat-roles").textContent = s.roles.length > 0 ? s.roles.join(", ") : "no roles";
   startForm.setSeated(true);
+  byId("runs").append(settings); // still reachable once the seat forms are gone
   dropped = false;
   link = connectOperator({
     sid: s.sid,
@@ -153,6 +164,7 @@ function leaveSeat() {
   byId("board").hidden = true;
   byId("seat-info").hidden = true;
   startForm.setSeated(false);
+  byId("seat-panel").append(settings);
   /** @type {HTMLInputElement} */ (byId("mint-roles")).focus();
 }
 
@@ -167,7 +179,12 @@ byId("mint-form").addEventListener("submit", async (e) => {
     takeSeat({ sid: minted.sid, token: minted.token, roles: minted.roles });
     announce(`Seat ${minted.sid} minted. Keep its token to join again later.`);
   } catch (err) {
-    fieldError(error, /** @type {Error} */ (err).message, input);
+    const text = /** @type {Error} */ (err).message;
+    fieldError(
+      error,
+      askForApiToken(err) ? `${text}: enter the server's API token below.` : text,
+      input,
+    );
   }
 });
 

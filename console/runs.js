@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { apiToken, call } from "./api.js";
+import { ApiError, apiToken, call } from "./api.js";
 import { announce, byId, clock, fieldError, h, prettyJson, shortJson } from "./dom.js";
 
 import { readEventStream } from "./sse.js";
@@ -53,7 +53,13 @@ export function createRunsPanel() {
       const shown = runs.find((r) => r.run_id === selected);
       if (shown && shown.status !== shownStatus) loadSummary(shown.run_id);
     } catch (err) {
-      fieldError(listError, `Runs could not be loaded: ${/** @type {Error} */ (err).message}`);
+      const hint = err instanceof ApiError && err.status === 401
+        ? " Set the server API token below."
+        : "";
+      fieldError(
+        listError,
+        `Runs could not be loaded: ${/** @type {Error} */ (err).message}.${hint}`,
+      );
     }
   }
 
