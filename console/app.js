@@ -54,6 +54,11 @@ const startForm = createStartForm({
  */
 function indicate(state, text, options = {}) {
   conn.dataset.state = state;
+  const offline = byId("req-offline");
+  offline.hidden = state === "open" || state === "idle";
+  offline.textContent = state === "ended"
+    ? "This tab no longer holds the seat, so replies cannot be sent from here."
+    : "Offline: replies can be sent once the connection is back. Nothing waiting is lost.";
   connText.textContent = text;
   retryButton.hidden = options.retry === undefined;
   if (options.retry) retryButton.textContent = options.retry;
@@ -83,7 +88,7 @@ function onState(s) {
     countdown = setInterval(tick, 500);
   } else {
     dropped = true;
-    indicate("ended", s.reason, s.resumable ? { retry: "Take the seat back" } : {});
+    indicate("ended", `${s.reason}.`, s.resumable ? { retry: "Take the seat back" } : {});
     announce(s.reason);
   }
 }

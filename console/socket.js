@@ -12,8 +12,8 @@ const PING_MS = 20000;
 
 /** Close codes after which reconnecting would be wrong. */
 const FINAL_CLOSES = {
-  4000: "Another window or client took over this seat.",
-  4001: "This seat was deleted.",
+  4000: "Taken over by another tab or client",
+  4001: "This seat was deleted",
 };
 
 /**

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { createApp } from "../../app.ts";
 import { createDeps } from "../../deps.ts";
+import { startServer } from "../_helpers.ts";
+import { operatorAgentBlueprint, runEnded, startRun } from "../engine/_loop.ts";
+import { browserSetup, launch, screenshot, watchErrors } from "./_browser.ts";
 
 async function consoleApp() {
   return createApp(await createDeps());
@@ -75,4 +78,352 @@ Deno.test("GET /console/<unknown or unsafe name> answers 404 JSON", async () => 
   const slash = await app.request("/console/");
   assert.equal(slash.status, 301);
   assert.equal(slash.headers.get("location"), "/console");
+});
+
+// ---------------------------------------------------------------------------
+// In headless Chromium
+
+const { executable, skip } = browserSetup();
+const TIMEOUT = { timeout: 15_000 };
+
+/** An inline Blueprint whose one step reports ok=false, so the senior bridge asks. */
+function askingBlueprint() {
+  return {
+    id: "ask-me",
+    agents: [{ name: "check", kind: "rust_fn", spec: { fn_id: "nope" } }],
+    flow: { kind: "step", ref: "check", in: "'ship it?'", out: "$.r" },
+    spawner_hints: { layers: ["senior_escalation"] },
+  };
+}
+
+function askingRun(sid: string) {
+  return {
+    blueprint: { kind: "inline", value: askingBlueprint() },
+    init_ctx: { release: "1.2.3" },
+    operator_sid: sid,
+    operator: { senior_bridge_id: sid },
+    ttl_secs: 60,
+  };
+}
+
+const nope = () => Promise.resolve({ value: "NO", ok: false });
+
+Deno.test({
+  name: "console mints a seat, answers an ask typed in the page, and the run ends with it",
+  ignore: skip,
+  async fn() {
+    await using server = await startServer({ functions: [["nope", nope]] });
+    const browser = await launch(executable);
+    try {
+      const page = await browser.newPage();
+      const errors = watchErrors(page);
+      await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
+      await page.setViewport({ width: 1280, height: 860 });
+      await page.goto(`${server.base}/console`, { waitUntil: "load" });
+      await page.waitForSelector("#mint-roles", TIMEOUT);
+      await screenshot(page, "console-desktop-unseated");
+
+      await page.type("#mint-roles", "reviewer");
+      await page.click("#mint-form button[type=submit]");
+      await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+      const sid = await page.$eval("#seat-sid", (el) => el.textContent ?? "");
+      assert.match(sid, /^op-/);
+      assert.equal(server.deps.sessions.get(sid)?.connected, true);
+      assert.deepEqual(server.deps.sessions.get(sid)?.roles, ["reviewer"]);
+
+      const runId = await startRun(server, askingRun(sid));
+      await page.waitForSelector(".card-ask:not(.sent) textarea", TIMEOUT);
+      const question = await page.$eval(".card-ask:not(.sent) pre", (el) => el.textContent ?? "");
+      assert.match(question, /worker reported ok=false/);
+
+      // Invalid JSON is refused in the page and nothing is sent.
+      await page.type(".card-ask:not(.sent) textarea", "{oops");
+      await page.click(".card-ask:not(.sent) button[type=submit]");
+      await page.waitForSelector(".card-ask:not(.sent) .field-error:not([hidden])", TIMEOUT);
+      assert.equal(server.deps.sessions.get(sid)?.pendingCount, 1);
+      await screenshot(page, "console-desktop-ask");
+
+      await page.$eval(
+        ".card-ask:not(.sent) textarea",
+        (el) => ((el as unknown as { value: string }).value = ""),
+      );
+      await page.type(".card-ask:not(.sent) textarea", '{"approved": true, "note": "ship it"}');
+      await page.click(".card-ask:not(.sent) button[type=submit]");
+
+      const run = await runEnded(server, runId);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.deepEqual(run.final_ctx, {
+        release: "1.2.3",
+        r: { original: "NO", senior_answer: { approved: true, note: "ship it" } },
+      });
+      await page.waitForFunction('document.querySelectorAll(".card").length === 0', TIMEOUT);
+
+      // The run's live events (SSE) show in the page through to its end.
+      await page.click("#runs-refresh");
+      await page.waitForSelector(`[data-run-id="${runId}"]`, TIMEOUT);
+      await page.click(`[data-run-id="${runId}"]`); // the list updates in place: no detached node
+      await page.waitForSelector("#run-events .ev-run_ended", TIMEOUT);
+      const types = await page.$$eval(
+        "#run-events .ev-type",
+        (els) => els.map((e) => e.textContent),
+      );
+      assert.ok(types.includes("operator request settled"), types.join(", "));
+      await page.waitForSelector("#run-summary .status-succeeded", TIMEOUT);
+      await page.waitForFunction(
+        'document.getElementById("run-summary").textContent.includes("check #1: pass")',
+        TIMEOUT,
+      );
+      await screenshot(page, "console-desktop-run");
+
+      await page.setViewport({ width: 400, height: 860 });
+      await screenshot(page, "console-narrow-run");
+      const overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+      );
+      assert.equal(overflow, 0, "no horizontal scrolling at 400px");
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "console shows a dropped socket, reconnects by itself and shows replayed requests",
+  ignore: skip,
+  async fn() {
+    await using server = await startServer({ functions: [["nope", nope]] });
+    const browser = await launch(executable);
+    try {
+      const page = await browser.newPage();
+      const errors = watchErrors(page);
+      await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
+      await page.setViewport({ width: 400, height: 860 });
+      await page.goto(`${server.base}/console`, { waitUntil: "load" });
+      await page.waitForSelector("#mint-roles", TIMEOUT);
+      await screenshot(page, "console-narrow-unseated");
+      await page.click("#mint-form button[type=submit]");
+      await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+      const sid = await page.$eval("#seat-sid", (el) => el.textContent ?? "");
+      const session = server.deps.sessions.get(sid)!;
+
+      // The server drops the socket: the page says so, then comes back by itself.
+      session.closeSocket(1012, "service restart");
+      await page.waitForSelector('#conn[data-state="closed"]', TIMEOUT);
+      const down = await page.$eval("#conn-text", (el) => el.textContent ?? "");
+      assert.match(down, /Disconnected/);
+      await screenshot(page, "console-narrow-disconnected");
+      await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+      assert.equal(await page.$eval("#conn-text", (el) => el.textContent), "Connected again");
+
+      // A request made while the socket was gone is replayed on reconnect.
+      session.closeSocket(1012, "service restart");
+      await page.waitForSelector('#conn[data-state="closed"]', TIMEOUT);
+      const runId = await startRun(server, askingRun(sid));
+      await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+      await page.waitForSelector(".card-ask:not(.sent) textarea", TIMEOUT);
+      await screenshot(page, "console-narrow-ask");
+      await page.type(".card-ask:not(.sent) textarea", '"yes"');
+      await page.keyboard.down("Control");
+      await page.keyboard.press("Enter");
+      await page.keyboard.up("Control");
+      const run = await runEnded(server, runId);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.deepEqual(run.final_ctx, {
+        release: "1.2.3",
+        r: { original: "NO", senior_answer: "yes" },
+      });
+
+      // The start form runs the seed Blueprint from the keyboard and shows the result.
+      await page.click("#start-box summary");
+      await page.$eval("#init-ctx", (el) => ((el as unknown as { value: string }).value = ""));
+      await page.type("#init-ctx", '{"hello": "world"}');
+      await page.keyboard.down("Control");
+      await page.keyboard.press("Enter");
+      await page.keyboard.up("Control");
+      await page.waitForSelector("#run-events .ev-run_ended", TIMEOUT);
+      await page.waitForSelector("#run-summary .status-succeeded", TIMEOUT);
+      const summary = await page.$eval("#run-summary", (el) => el.textContent ?? "");
+      assert.match(summary, /"hello": "world"/);
+      await screenshot(page, "console-narrow-started");
+
+      // A reload rejoins the same seat from sessionStorage.
+      await page.reload({ waitUntil: "load" });
+      await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+      assert.equal(await page.$eval("#seat-sid", (el) => el.textContent), sid);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "console approves and vetoes hook_before cards and acks a spawn with JSON output",
+  ignore: skip,
+  async fn() {
+    await using server = await startServer();
+    const browser = await launch(executable);
+    try {
+      const page = await browser.newPage();
+      const errors = watchErrors(page);
+      await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
+      await page.setViewport({ width: 1280, height: 860 });
+      await page.goto(`${server.base}/console`, { waitUntil: "load" });
+      await page.waitForSelector("#mint-roles", TIMEOUT);
+      await page.type("#mint-roles", "main-ai");
+      await page.keyboard.press("Enter");
+      await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+      const sid = await page.$eval("#seat-sid", (el) => el.textContent ?? "");
+      const gated = (id: string) => ({
+        blueprint: {
+          kind: "inline",
+          value: operatorAgentBlueprint({ id, spawner_hints: { layers: ["main_ai"] } }),
+        },
+        init_ctx: {},
+        operator: { kind: "main_ai", spawn_hook_id: sid },
+        ttl_secs: 60,
+      });
+
+      const approved = await startRun(server, gated("approved"));
+      await page.waitForSelector(".card-hook_before:not(.sent) .approve", TIMEOUT);
+      await page.click(".card-hook_before:not(.sent) .approve");
+      await page.waitForSelector(".card-spawn:not(.sent) textarea", TIMEOUT);
+      await page.click(".card-spawn:not(.sent) summary");
+      await screenshot(page, "console-desktop-spawn");
+      await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
+      await screenshot(page, "console-desktop-spawn-dark");
+      await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "light" }]);
+      await page.type(".card-spawn:not(.sent) textarea", '{"done": true}');
+      await page.click(".card-spawn:not(.sent) button.primary");
+      const ok = await runEnded(server, approved);
+      assert.equal(ok.status, "succeeded", JSON.stringify(ok));
+      assert.deepEqual(ok.final_ctx, { r: { done: true } });
+      await page.waitForSelector("#feed li", TIMEOUT);
+
+      const vetoed = await startRun(server, gated("vetoed"));
+      await page.waitForSelector(".card-hook_before:not(.sent) input", TIMEOUT);
+      await page.type(".card-hook_before:not(.sent) input", "not on a Friday");
+      await page.keyboard.press("Enter");
+      const failed = await runEnded(server, vetoed);
+      assert.equal(failed.status, "failed");
+      assert.match(failed.error ?? "", /not on a Friday/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "console joins a seat by sid and token, shows a takeover, and drops a cancelled request",
+  ignore: skip,
+  async fn() {
+    await using server = await startServer({ functions: [["nope", nope]] });
+    const minted = await server.mint(["ops"]);
+    const browser = await launch(executable);
+    try {
+      const a = await browser.newPage();
+      const errors = watchErrors(a);
+      await a.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
+      await a.setViewport({ width: 400, height: 860 });
+      await a.goto(`${server.base}/console`, { waitUntil: "load" });
+      await a.waitForSelector("#join-sid", TIMEOUT);
+      await a.type("#join-sid", minted.sid);
+      await a.type("#join-token", "wrong-token");
+      await a.keyboard.press("Enter");
+      await a.waitForSelector("#join-error:not([hidden])", TIMEOUT);
+      assert.match(await a.$eval("#join-error", (el) => el.textContent ?? ""), /token/);
+      await a.$eval("#join-token", (el) => ((el as unknown as { value: string }).value = ""));
+      await a.type("#join-token", minted.token);
+      await a.keyboard.press("Enter");
+      await a.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+      assert.equal(await a.$eval("#seat-sid", (el) => el.textContent), minted.sid);
+      assert.equal(await a.$eval("#seat-roles", (el) => el.textContent), "ops");
+
+      const runId = await startRun(server, askingRun(minted.sid));
+      await a.waitForSelector(".card-ask:not(.sent) textarea", TIMEOUT);
+
+      // A second tab joins the same seat: it takes over, and the first one says so.
+      const b = await browser.newPage();
+      await b.goto(`${server.base}/console`, { waitUntil: "load" });
+      await b.waitForSelector("#join-sid", TIMEOUT);
+      await b.type("#join-sid", minted.sid);
+      await b.type("#join-token", minted.token);
+      await b.keyboard.press("Enter");
+      await b.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+      await b.waitForSelector(".card-ask", TIMEOUT); // replayed to the new socket
+      await a.bringToFront();
+      await a.waitForSelector('#conn[data-state="ended"]', TIMEOUT);
+      assert.match(await a.$eval("#conn-text", (el) => el.textContent ?? ""), /Taken over/);
+      await screenshot(a, "console-narrow-taken-over");
+
+      // The first tab takes the seat back.
+      await a.click("#conn-retry");
+      await a.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+      await b.waitForSelector('#conn[data-state="ended"]', TIMEOUT);
+      assert.equal(await b.$eval("#conn-retry", (el) => el.textContent), "Take the seat back");
+
+      // Cancelling the run withdraws the request: the card goes, a notice says why.
+      const res = await fetch(`${server.base}/v1/runs/${runId}`, { method: "DELETE" });
+      await res.body?.cancel();
+      assert.equal(res.status, 200);
+      await a.waitForFunction('document.querySelectorAll(".card").length === 0', TIMEOUT);
+      await a.waitForSelector("#req-notice:not([hidden])", TIMEOUT);
+      assert.match(await a.$eval("#req-notice", (el) => el.textContent ?? ""), /its run ended/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "console asks for the API token, then mints, follows events and answers with it",
+  ignore: skip,
+  async fn() {
+    const apiToken = "s3cret-admin-token";
+    await using server = await startServer({
+      functions: [["nope", nope]],
+      config: { apiToken },
+    });
+    const browser = await launch(executable);
+    try {
+      const page = await browser.newPage();
+      const errors = watchErrors(page);
+      await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
+      await page.setViewport({ width: 1280, height: 860 });
+      await page.goto(`${server.base}/console`, { waitUntil: "load" });
+      await page.waitForSelector("#mint-roles", TIMEOUT);
+      await page.keyboard.press("Tab"); // skip link, then the roles field
+      await page.click("#mint-form button[type=submit]");
+      await page.waitForSelector("#mint-error:not([hidden])", TIMEOUT);
+      assert.ok(await page.$eval("#settings", (el) => el.hasAttribute("open")));
+      await page.type("#api-token", apiToken);
+      await page.keyboard.press("Tab"); // `change` stores it
+      await page.click("#mint-form button[type=submit]");
+      await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+      const sid = await page.$eval("#seat-sid", (el) => el.textContent ?? "");
+
+      const started = await fetch(`${server.base}/v1/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${apiToken}` },
+        body: JSON.stringify(askingRun(sid)),
+      });
+      assert.equal(started.status, 202);
+      const { run_id: runId } = await started.json();
+      await page.waitForSelector(`[data-run-id="${runId}"]`, TIMEOUT);
+      await page.click(`[data-run-id="${runId}"]`);
+      await page.waitForSelector("#run-events .ev-operator_request_sent", TIMEOUT);
+      await page.type(".card-ask:not(.sent) textarea", "true");
+      await page.click(".card-ask:not(.sent) button[type=submit]");
+      await page.waitForSelector("#run-events .ev-run_ended", TIMEOUT);
+      await page.waitForSelector("#run-summary .status-succeeded", TIMEOUT);
+      const run = server.deps.engine.live.get(runId);
+      if (run) await run.done;
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
 });
