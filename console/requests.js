@@ -19,6 +19,38 @@ const CANCEL_TEXT = {
 };
 
 /**
+ * A term and its value with a copy button (nothing when the value is absent).
+ *
+ * @param {string} label
+ * @param {unknown} value
+ * @returns {HTMLElement[]}
+ */
+function credential(label, value) {
+  if (typeof value !== "string" || value === "") return [];
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      announce(`${label} copied.`);
+    } catch {
+      announce("The clipboard is not available here; select the text instead.");
+    }
+  };
+  return [
+    h("dt", {}, label),
+    h(
+      "dd",
+      {},
+      h("code", {}, value),
+      h(
+        "button",
+        { type: "button", class: "small", onclick: copy, "aria-label": `Copy ${label}` },
+        "Copy",
+      ),
+    ),
+  ];
+}
+
+/**
  * @typedef {object} Card
  * @property {HTMLElement} el
  * @property {Record<string, unknown>} frame
@@ -121,7 +153,13 @@ export function createBoard(options) {
         { class: "directive" },
         h("summary", {}, "Directive and worker credentials"),
         h("pre", { class: "json", tabindex: "0" }, String(frame.directive ?? "")),
-        h("p", { class: "meta" }, "Task ", h("code", {}, String(frame.task_id))),
+        h(
+          "dl",
+          { class: "creds" },
+          ...credential("Task", frame.task_id),
+          ...credential("Worker handle", frame.worker_handle),
+          ...credential("Capability token", frame.capability_token),
+        ),
       );
       form = spawnForm(send);
     }

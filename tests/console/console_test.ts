@@ -291,9 +291,12 @@ Deno.test({
       await page.waitForSelector(".card-spawn:not(.sent) textarea", TIMEOUT);
       await page.click(".card-spawn:not(.sent) summary");
       await screenshot(page, "console-desktop-spawn");
-      await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
+      await page.emulateMediaFeatures([
+        { name: "prefers-reduced-motion", value: "reduce" },
+        { name: "prefers-color-scheme", value: "dark" },
+      ]);
       await screenshot(page, "console-desktop-spawn-dark");
-      await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "light" }]);
+      await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
       await page.type(".card-spawn:not(.sent) textarea", '{"done": true}');
       await page.click(".card-spawn:not(.sent) button.primary");
       const ok = await runEnded(server, approved);
