@@ -1,3 +1,6 @@
+// @ts-check
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * HTTP calls of the console and the tab's stored credentials.
  *
@@ -98,13 +101,17 @@ export async function call(method, path, options = {}) {
 
 /** Adds zod issues or role conflicts to an error text. @param {string} message @param {unknown} body */
 function withDetail(message, body) {
-  if (body && Array.isArray(body.issues) && body.issues.length > 0) {
-    const first = body.issues[0];
+  const b =
+    /** @type {{ issues?: Array<{ path?: unknown[], message?: string }>, conflicts?: string[] }} */ (
+      body && typeof body === "object" ? body : {}
+    );
+  if (Array.isArray(b.issues) && b.issues.length > 0) {
+    const first = b.issues[0];
     const where = Array.isArray(first.path) && first.path.length > 0
       ? `${first.path.join(".")}: `
       : "";
     return `${message} (${where}${first.message})`;
   }
-  if (body && Array.isArray(body.conflicts)) return `${message}: ${body.conflicts.join(", ")}`;
+  if (Array.isArray(b.conflicts)) return `${message}: ${b.conflicts.join(", ")}`;
   return message;
 }

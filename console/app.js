@@ -1,3 +1,6 @@
+// @ts-check
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The console's entry point: the seat (mint, join, leave), the connection
  * indicator, and the wiring between the socket, the request board and the runs.

@@ -1,3 +1,6 @@
+// @ts-check
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * Tiny DOM helpers for the console: element building, JSON text and announcements.
  *

@@ -1,3 +1,6 @@
+// @ts-check
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The reply forms inside request cards: an answer (JSON), a hook approval or
  * veto, and a spawn ack. Each validates before it sends, and each can be sent

@@ -1,3 +1,6 @@
+// @ts-check
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The request board: one card per pending `ask`, `hook_before` and `spawn`, and a
  * feed of `hook_after` frames. Cards are keyed by `req_id`, so a frame replayed
@@ -103,7 +106,12 @@ export function createBoard(options) {
     card.el.remove();
     cards.delete(reqId);
     refresh();
-    if (hadFocus) (next?.querySelector("textarea, input, button") ?? byId("requests")).focus();
+    if (hadFocus) {
+      const target = /** @type {HTMLElement | null | undefined} */ (
+        next?.querySelector("textarea, input, button")
+      );
+      (target ?? byId("requests")).focus();
+    }
   }
 
   /**

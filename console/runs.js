@@ -1,3 +1,6 @@
+// @ts-check
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The runs panel: the recent runs (`GET /v1/runs`), one run's details and live
  * events (`EventSource` on `/v1/runs/:id/events`), and cancelling a run.

@@ -1,3 +1,6 @@
+// @ts-check
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The operator WebSocket of one seat: `bearer` subprotocol auth, a keep-alive
  * ping, and reconnection with exponential backoff and jitter. The server replays

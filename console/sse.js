@@ -1,3 +1,6 @@
+// @ts-check
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * Reads a Server-Sent Events stream with `fetch`, for when a bearer token must be
  * sent (an `EventSource` cannot set headers). Resumes with `Last-Event-ID`.

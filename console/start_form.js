@@ -1,3 +1,6 @@
+// @ts-check
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The start-run form: a Blueprint by id (with an optional version) or inline
  * JSON, an `init_ctx`, an optional TTL, and the seat to route operator requests to.
