@@ -2,7 +2,8 @@
  * The browser operator console (SPEC §8), served at `/console` with no build step.
  *
  * The page and its assets are files in `console/`, read relative to this module
- * (so a deployed server finds them too), once, and kept in memory. Every answer
+ * (so a deployed server finds them too; with `deno compile`, pass
+ * `--include console`), once, and kept in memory. Every answer
  * carries a strict Content-Security-Policy: the page loads only its own files and
  * talks only to its own origin (HTTP, SSE and the operator WebSocket).
  *
@@ -42,7 +43,7 @@ interface Asset {
 
 /** Options of {@link consoleRoutes}. */
 export interface ConsoleRoutesOptions {
-  /** The folder the files are read from (a `file:` URL ending in `/`). */
+  /** The folder the files are read from (a `file:` or `https:` URL ending in `/`). */
   root?: URL;
 }
 
@@ -86,11 +87,22 @@ async function readAsset(url: URL, name: string): Promise<Asset | null> {
   const type = CONSOLE_TYPES[ASSET_NAME.exec(name)?.[1] ?? ""];
   if (type === undefined) return null;
   let body: Uint8Array<ArrayBuffer>;
-  try {
-    body = await Deno.readFile(url);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
+  if (url.protocol === "file:") {
+    try {
+      body = await Deno.readFile(url);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+  } else {
+    // Run from a remote module URL: the files sit beside it on the same host.
+    const res = await fetch(url);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return null;
+    }
+    if (!res.ok) throw new Error(`console: ${url} answered ${res.status}`);
+    body = new Uint8Array(await res.arrayBuffer());
   }
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
   const hex = Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");

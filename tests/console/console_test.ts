@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createApp } from "../../app.ts";
 import { createDeps } from "../../deps.ts";
+import { consoleRoutes } from "../../routes/console.ts";
 import { startServer } from "../_helpers.ts";
 import { operatorAgentBlueprint, runEnded, startRun } from "../engine/_loop.ts";
 import { browserSetup, launch, screenshot, watchErrors } from "./_browser.ts";
@@ -78,6 +79,22 @@ Deno.test("GET /console/<unknown or unsafe name> answers 404 JSON", async () => 
   const slash = await app.request("/console/");
   assert.equal(slash.status, 301);
   assert.equal(slash.headers.get("location"), "/console");
+});
+
+Deno.test("consoleRoutes reads each file once and serves it from memory", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/index.html`, "<!doctype html><title>one</title>");
+    const routes = consoleRoutes({ root: new URL(`file://${dir}/`) });
+    const first = await routes.request("/console");
+    assert.equal(await first.text(), "<!doctype html><title>one</title>");
+    await Deno.writeTextFile(`${dir}/index.html`, "<!doctype html><title>two</title>");
+    await Deno.remove(`${dir}/index.html`);
+    const again = await routes.request("/console");
+    assert.equal(await again.text(), "<!doctype html><title>one</title>");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 // ---------------------------------------------------------------------------
