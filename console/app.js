@@ -89,10 +89,16 @@ function onState(s) {
     };
     tick();
     countdown = setInterval(tick, 500);
-  } else {
+  } else if (s.resumable) {
     dropped = true;
-    indicate("ended", `${s.reason}.`, s.resumable ? { retry: "Take the seat back" } : {});
-    announce(s.reason);
+    indicate("ended", `${s.reason}.`, { retry: "Take the seat back" });
+    announce(`${s.reason}.`);
+  } else {
+    // The seat is gone for good: back to the seat forms, saying why.
+    leaveSeat();
+    const text = `${s.reason}. Mint a new seat or join another.`;
+    fieldError(byId("join-error"), text);
+    announce(text);
   }
 }
 
@@ -161,6 +167,7 @@ function takeSeat(s) {
 }
 
 function leaveSeat() {
+  fieldError(byId("join-error"), null);
   link?.close();
   link = null;
   seat = null;

@@ -144,7 +144,7 @@ export function createBoard(options) {
       title = `Task ${frame.task_id} asks`;
       body = h(
         "pre",
-        { class: "json", tabindex: "0", "aria-label": "Question" },
+        { class: "json" },
         prettyJson(frame.question),
       );
       form = askForm(send);
@@ -160,7 +160,7 @@ export function createBoard(options) {
         "details",
         { class: "directive" },
         h("summary", {}, "Directive and worker credentials"),
-        h("pre", { class: "json", tabindex: "0" }, String(frame.directive ?? "")),
+        h("pre", { class: "json" }, String(frame.directive ?? "")),
         h(
           "dl",
           { class: "creds" },

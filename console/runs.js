@@ -136,7 +136,7 @@ export function createRunsPanel() {
     if (run.final_ctx !== undefined) {
       rows.push([
         "final_ctx",
-        h("pre", { class: "json", tabindex: "0" }, prettyJson(run.final_ctx)),
+        h("pre", { class: "json" }, prettyJson(run.final_ctx)),
       ]);
     }
     summary.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));

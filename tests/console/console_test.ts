@@ -391,6 +391,17 @@ Deno.test({
       await a.waitForFunction('document.querySelectorAll(".card").length === 0', TIMEOUT);
       await a.waitForSelector("#req-notice:not([hidden])", TIMEOUT);
       assert.match(await a.$eval("#req-notice", (el) => el.textContent ?? ""), /its run ended/);
+
+      // Deleting the seat sends the tab back to the seat forms, saying why.
+      const deleted = await fetch(`${server.base}/v1/operators/${minted.sid}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${minted.token}` },
+      });
+      await deleted.body?.cancel();
+      assert.equal(deleted.status, 204);
+      await a.waitForSelector("#seat-panel:not([hidden]) #join-error:not([hidden])", TIMEOUT);
+      assert.match(await a.$eval("#join-error", (el) => el.textContent ?? ""), /deleted/);
+      assert.equal(await a.$eval("#conn", (el) => el.getAttribute("data-state")), "idle");
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
