@@ -93,14 +93,15 @@ export function webhookWorker(config: WebhookConfig, baseUrl: string): Spawner {
           return failed(`body read failed: ${messageOf(err)}`, err);
         }
         if (!res.ok) return failed(`answered ${res.status}`);
-        let reply: z.infer<typeof SyncReply>;
+        let raw: unknown;
         try {
-          const parsed = SyncReply.safeParse(JSON.parse(text));
-          if (!parsed.success) return failed(`answered a body without a JSON \`value\``);
-          reply = parsed.data;
+          raw = JSON.parse(text);
         } catch {
           return failed("answered a body that is not JSON");
         }
+        const parsed = SyncReply.safeParse(raw);
+        if (!parsed.success) return failed("answered a body without a JSON `value`");
+        const reply = parsed.data;
         a.append(inlineFinal(reply.value, reply.ok));
       })();
       return spawned(done);
