@@ -268,7 +268,12 @@ export function createRunsPanel() {
   return { refresh, select };
 }
 
-const REQUEST_NAMES = { ask: "question", hb: "spawn approval", spawn: "spawn" };
+const REQUEST_NAMES = {
+  ask: "question",
+  hb: "spawn approval",
+  hook_before: "spawn approval",
+  spawn: "spawn",
+};
 
 /**
  * One line about a run event, for people; the JSON sits behind it.

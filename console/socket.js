@@ -93,6 +93,7 @@ export function connectOperator(options) {
       if (!opened && options.verify) {
         // The browser hides the handshake's status: ask the server what is wrong.
         const problem = await options.verify().catch(() => null);
+        if (stopped) return; // closed by the page meanwhile
         if (problem) return end(problem, false);
       }
       schedule(event.code);

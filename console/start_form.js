@@ -25,6 +25,7 @@ export function createStartForm(options) {
   const initCtx = /** @type {HTMLTextAreaElement} */ (byId("init-ctx"));
   const ttl = /** @type {HTMLInputElement} */ (byId("ttl"));
   const useSeat = /** @type {HTMLInputElement} */ (byId("use-seat"));
+  const opKind = /** @type {HTMLSelectElement} */ (byId("op-kind"));
   const error = byId("start-error");
 
   const inlineMode = () =>
@@ -69,12 +70,17 @@ export function createStartForm(options) {
       if (!Number.isInteger(secs) || secs < 0) return fail("TTL must be a whole number.", ttl);
       out.ttl_secs = secs;
     }
+    /** @type {Record<string, string>} */
+    const operator = {};
+    if (opKind.value) operator.kind = opKind.value;
     const sid = options.seatSid();
     if (sid && useSeat.checked) {
       // The seat executes operator agents, gates spawns and answers escalations.
       out.operator_sid = sid;
-      out.operator = { spawn_hook_id: sid, senior_bridge_id: sid };
+      operator.spawn_hook_id = sid;
+      operator.senior_bridge_id = sid;
     }
+    if (Object.keys(operator).length > 0) out.operator = operator;
     return out;
   }
 

@@ -66,6 +66,7 @@ export async function launch(executable: string | null): Promise<Browser> {
 export async function screenshot(page: Page, name: string): Promise<void> {
   await Deno.mkdir(ARTIFACTS, { recursive: true });
   const path = new URL(`${name}.png`, ARTIFACTS);
+  await page.evaluate("window.scrollTo(0, 0)"); // the sticky header belongs on top
   await page.screenshot({ path: path.pathname as `${string}.png`, fullPage: true });
 }
 

@@ -328,6 +328,37 @@ Deno.test({
       const failed = await runEnded(server, vetoed);
       assert.equal(failed.status, "failed");
       assert.match(failed.error ?? "", /not on a Friday/);
+
+      // The start form takes an inline Blueprint and an operator kind.
+      await page.click("#start-box summary");
+      await page.click('input[name="bp-kind"][value="inline"]');
+      const inline = operatorAgentBlueprint({
+        id: "from-form",
+        spawner_hints: { layers: ["main_ai"] },
+      });
+      await page.$eval(
+        "#bp-inline",
+        (el, text) => ((el as unknown as { value: string }).value = text),
+        JSON.stringify(inline),
+      );
+      await page.select("#op-kind", "main_ai");
+      await page.click("#start-form button[type=submit]");
+      await page.waitForSelector(".card-hook_before:not(.sent) .approve", TIMEOUT);
+      await page.click(".card-hook_before:not(.sent) .approve");
+      await page.waitForSelector(".card-spawn:not(.sent) textarea", TIMEOUT);
+      await page.focus(".card-spawn:not(.sent) textarea");
+      await page.keyboard.type('{"from": "form"}');
+      await page.keyboard.down("Control");
+      await page.keyboard.press("Enter");
+      await page.keyboard.up("Control");
+      await page.waitForSelector("#run-events .ev-run_ended", TIMEOUT);
+      await page.waitForSelector("#run-summary .status-succeeded", TIMEOUT);
+      assert.match(
+        await page.$eval("#run-summary", (el) => el.textContent ?? ""),
+        /"from": "form"/,
+      );
+      await page.waitForFunction('document.querySelectorAll(".card").length === 0', TIMEOUT);
+      await screenshot(page, "console-desktop-form-run");
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();
