@@ -150,6 +150,7 @@ function takeSeat(s) {
   storeSeat(s);
   byId("seat-panel").hidden = true;
   byId("board").hidden = false;
+  byId("requests").setAttribute("aria-labelledby", "requests-h");
   byId("seat-info").hidden = false;
   byId("seat-sid").textContent = s.sid;
   byId("seat-roles").textContent = s.roles.length > 0 ? s.roles.join(", ") : "no roles";
@@ -177,6 +178,7 @@ function leaveSeat() {
   indicate("idle", "Not seated");
   byId("seat-panel").hidden = false;
   byId("board").hidden = true;
+  byId("requests").setAttribute("aria-labelledby", "seat-h");
   byId("seat-info").hidden = true;
   startForm.setSeated(false);
   byId("seat-panel").append(settings);

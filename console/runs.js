@@ -199,12 +199,20 @@ export function createRunsPanel() {
     };
     /** @param {string} type @param {string} data */
     const onEvent = (type, data) => {
+      let event;
       try {
-        addEvent({ ...JSON.parse(data), type });
+        event = { ...JSON.parse(data), type };
       } catch {
         return;
       }
-      if (type === "run_ended") ended();
+      const fresh = event.id > lastEventId;
+      addEvent(event);
+      if (type !== "run_ended") return;
+      // Announce only an end seen live, not one replayed when a finished run is opened.
+      if (fresh && shownStatus === "running") {
+        announce(`Run ${runId} ended: ${describeEvent(type, event.data)}.`);
+      }
+      ended();
     };
     const token = apiToken();
     if (token) {
@@ -231,6 +239,7 @@ export function createRunsPanel() {
   /** @param {string} runId */
   function select(runId) {
     selected = runId;
+    shownStatus = "";
     detail.hidden = false;
     byId("run-detail-h").textContent = `Run ${runId}`;
     for (const b of list.querySelectorAll(".run-item")) {
