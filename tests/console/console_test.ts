@@ -329,6 +329,17 @@ Deno.test({
       assert.equal(failed.status, "failed");
       assert.match(failed.error ?? "", /not on a Friday/);
 
+      // A spawn can be failed with an error typed in the page.
+      const broken = await startRun(server, gated("broken"));
+      await page.waitForSelector(".card-hook_before:not(.sent) .approve", TIMEOUT);
+      await page.click(".card-hook_before:not(.sent) .approve");
+      await page.waitForSelector(".card-spawn:not(.sent) input:not([type])", TIMEOUT);
+      await page.type(".card-spawn:not(.sent) input:not([type])", "disk full");
+      await page.keyboard.press("Enter");
+      const brokenRun = await runEnded(server, broken);
+      assert.equal(brokenRun.status, "failed");
+      assert.match(brokenRun.error ?? "", /disk full/);
+
       // The start form takes an inline Blueprint and an operator kind.
       await page.click("#start-box summary");
       await page.click('input[name="bp-kind"][value="inline"]');
