@@ -3,25 +3,15 @@
 /// <reference lib="dom.iterable" />
 /**
  * The runs panel: the recent runs (`GET /v1/runs`), one run's details and live
- * events (`EventSource` on `/v1/runs/:id/events`), and cancelling a run.
+ * events (see run_events.js), and cancelling a run.
  *
  * @module
  */
-import { ApiError, apiToken, call } from "./api.js";
-import { announce, byId, clock, fieldError, h, prettyJson, shortJson } from "./dom.js";
+import { ApiError, call } from "./api.js";
+import { announce, byId, clock, fieldError, h, prettyJson } from "./dom.js";
 
-import { readEventStream } from "./sse.js";
+import { describeEvent, eventItem, openRunEvents } from "./run_events.js";
 
-const EVENT_TYPES = [
-  "run_started",
-  "run_resumed",
-  "step_started",
-  "step_finished",
-  "operator_request_sent",
-  "operator_request_settled",
-  "operator_request_cancelled",
-  "run_ended",
-];
 const POLL_MS = 10000;
 
 /** @typedef {{ run_id: string, status: string, created_at: string, finished_at?: string,
@@ -159,24 +149,7 @@ export function createRunsPanel() {
   function addEvent(event) {
     if (event.id <= lastEventId) return; // a stream reconnect replays what we have
     lastEventId = event.id;
-    const d = /** @type {Record<string, unknown> | null} */ (event.data);
-    const bad = event.type === "run_ended" && d?.status !== "succeeded";
-    events.append(h(
-      "li",
-      { class: `ev ev-${event.type}${bad ? " ev-bad" : ""}` },
-      h(
-        "details",
-        {},
-        h(
-          "summary",
-          {},
-          h("time", { class: "when" }, clock(event.at)),
-          h("span", { class: "ev-type" }, event.type.replaceAll("_", " ")),
-          h("span", { class: "ev-text" }, describeEvent(event.type, event.data)),
-        ),
-        h("pre", { class: "json" }, prettyJson(event.data)),
-      ),
-    ));
+    events.append(eventItem(event));
     events.scrollTop = events.scrollHeight;
     if (event.type === "step_finished" || event.type.startsWith("operator_request")) {
       loadSummary(/** @type {string} */ (selected));
@@ -189,7 +162,6 @@ export function createRunsPanel() {
     events.replaceChildren();
     lastEventId = 0;
     streamState.textContent = "(connecting…)";
-    const url = `/v1/runs/${encodeURIComponent(runId)}/events`;
     const ended = () => {
       stopStream?.();
       stopStream = null;
@@ -197,43 +169,19 @@ export function createRunsPanel() {
       loadSummary(runId);
       refresh();
     };
-    /** @param {string} type @param {string} data */
-    const onEvent = (type, data) => {
-      let event;
-      try {
-        event = { ...JSON.parse(data), type };
-      } catch {
-        return;
-      }
-      const fresh = event.id > lastEventId;
-      addEvent(event);
-      if (type !== "run_ended") return;
-      // Announce only an end seen live, not one replayed when a finished run is opened.
-      if (fresh && shownStatus === "running") {
-        announce(`Run ${runId} ended: ${describeEvent(type, event.data)}.`);
-      }
-      ended();
-    };
-    const token = apiToken();
-    if (token) {
-      // EventSource cannot send headers; with an API token, read the stream by fetch.
-      stopStream = readEventStream(url, token, {
-        onEvent,
-        onState: (text) => (streamState.textContent = text),
-      });
-      return;
-    }
-    const source = new EventSource(url);
-    source.onopen = () => (streamState.textContent = "(live)");
-    source.onerror = () => {
-      streamState.textContent = source.readyState === EventSource.CLOSED
-        ? "(stream closed)"
-        : "(reconnecting…)";
-    };
-    for (const type of EVENT_TYPES) {
-      source.addEventListener(type, (e) => onEvent(type, /** @type {MessageEvent} */ (e).data));
-    }
-    stopStream = () => source.close();
+    stopStream = openRunEvents(runId, {
+      onEvent(event) {
+        const fresh = event.id > lastEventId;
+        addEvent(event);
+        if (event.type !== "run_ended") return;
+        // Announce only an end seen live, not one replayed when a finished run is opened.
+        if (fresh && shownStatus === "running") {
+          announce(`Run ${runId} ended: ${describeEvent(event.type, event.data)}.`);
+        }
+        ended();
+      },
+      onState: (text) => (streamState.textContent = text),
+    });
   }
 
   /** @param {string} runId */
@@ -275,42 +223,4 @@ export function createRunsPanel() {
   }, POLL_MS);
   refresh();
   return { refresh, select };
-}
-
-const REQUEST_NAMES = {
-  ask: "question",
-  hb: "spawn approval",
-  hook_before: "spawn approval",
-  spawn: "spawn",
-};
-
-/**
- * One line about a run event, for people; the JSON sits behind it.
- *
- * @param {string} type
- * @param {unknown} data
- */
-export function describeEvent(type, data) {
-  const d = /** @type {Record<string, unknown>} */ (data && typeof data === "object" ? data : {});
-  const error = typeof d.error === "string" ? `: ${d.error}` : "";
-  switch (type) {
-    case "run_started":
-      return `TTL ${d.effective_ttl_secs} s (${d.ttl_source})`;
-    case "run_resumed":
-      return `after a restart, ${d.steps_done} step(s) already done`;
-    case "step_started":
-      return `${d.agent} #${d.attempt}`;
-    case "step_finished":
-      return `${d.agent} #${d.attempt}: ${d.verdict}${error}`;
-    case "operator_request_sent":
-    case "operator_request_settled":
-    case "operator_request_cancelled": {
-      const kind = REQUEST_NAMES[/** @type {keyof REQUEST_NAMES} */ (d.kind)] ?? d.kind;
-      return `${kind} for task ${d.task_id}`;
-    }
-    case "run_ended":
-      return `${d.status}${error}`;
-    default:
-      return shortJson(data);
-  }
 }

@@ -1,0 +1,136 @@
+// @ts-check
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+/**
+ * One request card: an `ask` (question and JSON answer), a `hook_before`
+ * (approve or veto) or a `spawn` (directive, worker credentials and an ack).
+ *
+ * @module
+ */
+import { announce, clock, freshId, h, prettyJson } from "./dom.js";
+import { askForm, hookForm, spawnForm } from "./reply_forms.js";
+
+/**
+ * @typedef {object} Card
+ * @property {HTMLElement} el
+ * @property {Record<string, unknown>} frame
+ * @property {number} generation the connection it was last received on
+ * @property {(sent: boolean) => void} setSent
+ * @property {(text: string) => void} showError
+ * @property {ReturnType<typeof setTimeout>} [removal] set while a sent card lingers
+ */
+
+/**
+ * A term and its value with a copy button (nothing when the value is absent).
+ *
+ * @param {string} label
+ * @param {unknown} value
+ * @returns {HTMLElement[]}
+ */
+function credential(label, value) {
+  if (typeof value !== "string" || value === "") return [];
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      announce(`${label} copied.`);
+    } catch {
+      announce("The clipboard is not available here; select the text instead.");
+    }
+  };
+  return [
+    h("dt", {}, label),
+    h(
+      "dd",
+      {},
+      h("code", {}, value),
+      h(
+        "button",
+        { type: "button", class: "small", onclick: copy, "aria-label": `Copy ${label}` },
+        "Copy",
+      ),
+    ),
+  ];
+}
+
+/**
+ * Builds the card of one request frame.
+ *
+ * @param {Record<string, unknown>} frame
+ * @param {number} generation the connection the frame arrived on
+ * @param {(reply: Record<string, unknown>) => void} send sends a reply (req_id is added)
+ * @returns {Card}
+ */
+export function requestCard(frame, generation, send) {
+  const reqId = String(frame.req_id);
+  const titleId = freshId("card-title");
+  const status = h("p", { class: "card-status", role: "status" });
+  let kind, title, body, form;
+  if (frame.type === "ask") {
+    kind = "Question";
+    title = `Task ${frame.task_id} asks`;
+    body = h(
+      "pre",
+      { class: "json" },
+      prettyJson(frame.question),
+    );
+    form = askForm(send);
+  } else if (frame.type === "hook_before") {
+    kind = "Approve spawn";
+    title = `Spawn agent ${frame.agent} (attempt ${frame.attempt})?`;
+    body = h("p", { class: "meta" }, `Task ${frame.task_id}`);
+    form = hookForm(send);
+  } else {
+    kind = "Spawn";
+    title = `Run agent ${frame.agent} (attempt ${frame.attempt})`;
+    body = h(
+      "details",
+      { class: "directive" },
+      h("summary", {}, "Directive and worker credentials"),
+      h("pre", { class: "json" }, String(frame.directive ?? "")),
+      h(
+        "dl",
+        { class: "creds" },
+        ...credential("Task", frame.task_id),
+        ...credential("Worker handle", frame.worker_handle),
+        ...credential("Capability token", frame.capability_token),
+      ),
+    );
+    form = spawnForm(send);
+  }
+  const el = h(
+    "li",
+    {
+      class: `card card-${frame.type}`,
+      "data-req-id": reqId,
+      "data-type": String(frame.type),
+      "aria-labelledby": titleId,
+    },
+    h(
+      "div",
+      { class: "card-head" },
+      h("span", { class: `tag tag-${frame.type}` }, kind),
+      h("h3", { id: titleId }, title),
+      h("time", { class: "when" }, clock()),
+    ),
+    body,
+    form.el,
+    status,
+  );
+  return {
+    el,
+    frame,
+    generation,
+    setSent(/** @type {boolean} */ sent) {
+      el.classList.toggle("sent", sent);
+      status.classList.remove("error");
+      form.setDisabled(sent);
+      status.textContent = sent ? "Sent." : "";
+    },
+    showError(/** @type {string} */ text) {
+      form.setDisabled(false);
+      el.classList.remove("sent");
+      status.textContent = text;
+      status.classList.add("error");
+    },
+  };
+}
