@@ -75,6 +75,14 @@ export function parseJsonInput(text) {
   try {
     return { ok: true, value: JSON.parse(text) };
   } catch (err) {
+    const trimmed = text.trim();
+    if (!/^[[{"\d-]/.test(trimmed) && !trimmed.includes("\n")) {
+      // Plain words: the usual slip is forgetting the quotes around text.
+      return {
+        ok: false,
+        error: `Not valid JSON. To send text, quote it: ${JSON.stringify(trimmed)}`,
+      };
+    }
     const message = err instanceof Error ? err.message : String(err);
     return { ok: false, error: `Not valid JSON: ${message}` };
   }

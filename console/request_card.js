@@ -68,11 +68,10 @@ export function requestCard(frame, generation, send) {
   if (frame.type === "ask") {
     kind = "Question";
     title = `Task ${frame.task_id} asks`;
-    body = h(
-      "pre",
-      { class: "json" },
-      prettyJson(frame.question),
-    );
+    // Text reads best as text; anything else as formatted JSON.
+    body = typeof frame.question === "string"
+      ? h("p", { class: "question" }, frame.question)
+      : h("pre", { class: "json" }, prettyJson(frame.question));
     form = askForm(send);
   } else if (frame.type === "hook_before") {
     kind = "Approve spawn";

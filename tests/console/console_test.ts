@@ -240,10 +240,23 @@ Deno.test({
       await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
       await page.waitForSelector(".card-ask:not(.sent) textarea", TIMEOUT);
       await screenshot(page, "console-narrow-ask");
-      await page.type(".card-ask:not(.sent) textarea", '"yes"');
-      await page.keyboard.down("Control");
-      await page.keyboard.press("Enter");
-      await page.keyboard.up("Control");
+      const ctrlEnter = async () => {
+        await page.keyboard.down("Control");
+        await page.keyboard.press("Enter");
+        await page.keyboard.up("Control");
+      };
+      await page.type(".card-ask:not(.sent) textarea", "yes");
+      await ctrlEnter();
+      await page.waitForSelector(".card-ask .field-error:not([hidden])", TIMEOUT);
+      assert.match(
+        await page.$eval(".card-ask .field-error", (el) => el.textContent ?? ""),
+        /quote it: "yes"/,
+      );
+      await page.keyboard.press("Home");
+      await page.keyboard.type('"');
+      await page.keyboard.press("End");
+      await page.keyboard.type('"');
+      await ctrlEnter();
       const run = await runEnded(server, runId);
       assert.equal(run.status, "succeeded", JSON.stringify(run));
       assert.deepEqual(run.final_ctx, {
