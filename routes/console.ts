@@ -74,7 +74,10 @@ export function consoleRoutes(options: ConsoleRoutesOptions = {}) {
       "referrer-policy": "no-referrer",
     };
     if (ifNoneMatch === asset.etag) return new Response(null, { status: 304, headers });
-    return new Response(asset.body, { status: 200, headers });
+    return new Response(asset.body, {
+      status: 200,
+      headers: { ...headers, "content-length": String(asset.body.byteLength) },
+    });
   }
 
   return new Hono()
