@@ -33,9 +33,21 @@ function writeStderr(line: string): void {
 
 const MAX_DEPTH = 6;
 
+const secretKeys = new Map<string, boolean>();
+
+/** True for a key whose value is never logged (memoised: keys are few). */
+function isSecretKey(key: string): boolean {
+  let secret = secretKeys.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key) && key !== "token_present";
+    if (secretKeys.size < 4096) secretKeys.set(key, secret);
+  }
+  return secret;
+}
+
 /** Replaces values under secret-looking keys, in nested objects and arrays too. */
 function redact(key: string, value: unknown, depth: number): unknown {
-  if (SECRET_KEY.test(key) && key !== "token_present") return "[redacted]";
+  if (isSecretKey(key)) return "[redacted]";
   if (value === null || typeof value !== "object") return value;
   if (depth >= MAX_DEPTH) return "[nested]";
   if (Array.isArray(value)) return value.map((v) => redact("", v, depth + 1));
@@ -44,21 +56,64 @@ function redact(key: string, value: unknown, depth: number): unknown {
   return out;
 }
 
-/** Creates a logger that writes one JSON object per line. */
+/** Fields that would collide with the fixed keys or be reordered by JSON.stringify. */
+function needsObjectLine(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return key === "ts" || key === "level" || key === "msg" || (c >= 48 && c <= 57);
+}
+
+/** The line as one object through JSON.stringify (the reference form). */
+function objectLine(ts: string, level: LogLevel, msg: string, fields: LogFields): string {
+  const line: LogFields = { ts, level, msg };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    line[key] = redact(key, value, 0);
+  }
+  return JSON.stringify(line);
+}
+
+/**
+ * Creates a logger that writes one JSON object per line. The fixed part of a line
+ * is pre-serialised and each field is serialised on its own; primitive fields skip
+ * the redaction walk (only their key is checked).
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const min = LOG_LEVELS.indexOf(options.level ?? "info");
   const write = options.write ?? writeStderr;
   const now = options.now ?? Date.now;
+  let lastMs = NaN;
+  let lastTs = "";
+  const timestamp = (): string => {
+    const ms = now();
+    if (ms !== lastMs) {
+      lastTs = new Date(ms).toISOString();
+      lastMs = ms;
+    }
+    return lastTs;
+  };
   const make = (level: LogLevel) => {
     const enabled = LOG_LEVELS.indexOf(level) >= min;
+    const head = `","level":${JSON.stringify(level)},"msg":`;
     return function log(msg: string, fields: LogFields = {}): void {
       if (!enabled) return;
-      const line: LogFields = { ts: new Date(now()).toISOString(), level, msg };
-      for (const [key, value] of Object.entries(fields)) {
+      const ts = timestamp();
+      let line = `{"ts":"${ts}${head}${JSON.stringify(msg)}`;
+      for (const key of Object.keys(fields)) {
+        const value = fields[key];
         if (value === undefined) continue;
-        line[key] = redact(key, value, 0);
+        if (needsObjectLine(key)) {
+          write(objectLine(ts, level, msg, fields));
+          return;
+        }
+        const safe = typeof value === "object" && value !== null
+          ? redact(key, value, 0)
+          : isSecretKey(key)
+          ? "[redacted]"
+          : value;
+        const json = JSON.stringify(safe);
+        if (json !== undefined) line += `,${JSON.stringify(key)}:${json}`;
       }
-      write(JSON.stringify(line));
+      write(line + "}");
     };
   };
   return { debug: make("debug"), info: make("info"), warn: make("warn"), error: make("error") };

@@ -54,3 +54,36 @@ Deno.test("parseLogLevel accepts the four levels in any case and falls back to i
   assert.equal(parseLogLevel(undefined), "info");
   assert.equal(parseLogLevel("verbose"), "info");
 });
+
+Deno.test("createLogger writes the same text as one JSON.stringify of the whole line", () => {
+  const { log, lines } = capture("debug");
+  const fields = [
+    { sid: "op-1", req_id: "op-1-ask-2", kind: "ask", run_id: undefined, delivered: true, n: 1.5 },
+    { msg: "override", extra: [1, { password: "p" }], fn: () => 1 },
+    { "1": "index key", z: '\u2028"quoted"\n', nothing: null },
+    { level: "x", token: "t", nested: { deep: { token: "t", keep: 1 } } },
+    {},
+  ];
+  for (const f of fields) log.warn('a "msg"', f);
+  const reference = (f: Record<string, unknown>) => {
+    const line: Record<string, unknown> = {
+      ts: "2026-01-01T00:00:00.000Z",
+      level: "warn",
+      msg: 'a "msg"',
+    };
+    for (const [k, v] of Object.entries(f)) {
+      if (v === undefined) continue;
+      line[k] = JSON.parse(JSON.stringify(v) ?? "null");
+    }
+    return line;
+  };
+  assert.equal(lines[0], JSON.stringify(reference(fields[0])));
+  assert.equal(lines[2], JSON.stringify(reference(fields[2])));
+  assert.equal(JSON.parse(lines[1]).msg, "override");
+  assert.ok(!("fn" in JSON.parse(lines[1])));
+  assert.deepEqual(JSON.parse(lines[1]).extra, [1, { password: "[redacted]" }]);
+  assert.deepEqual(JSON.parse(lines[3]).nested, { deep: { token: "[redacted]", keep: 1 } });
+  assert.equal(JSON.parse(lines[3]).token, "[redacted]");
+  assert.equal(JSON.parse(lines[3]).level, "x");
+  assert.equal(lines[4], JSON.stringify(reference({})));
+});

@@ -88,6 +88,17 @@ function dedupeKey(runId: string, taskId: string, attempt: number, kind: Kind): 
   return `${runId}|${taskId}|${attempt}|${kind}`;
 }
 
+function addTo(index: Map<string, Set<string>>, runId: string, item: string): void {
+  const set = index.get(runId);
+  if (set) set.add(item);
+  else index.set(runId, new Set([item]));
+}
+
+function removeFrom(index: Map<string, Set<string>>, runId: string, item: string): void {
+  const set = index.get(runId);
+  if (set?.delete(item) && set.size === 0) index.delete(runId);
+}
+
 /** The `cancel` reason and the rejection for an aborted wait. */
 function abortOutcome(reason: unknown): { cancel: CancelReason; error: unknown } {
   if (reason instanceof RunEnded) {
@@ -114,6 +125,9 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   #pending = new Map<string, Pending>();
   #byKey = new Map<string, string>();
   #settledByKey = new Map<string, ReplyFrame>();
+  /** Pending req_ids and settled keys by run id, so `forgetRun` touches only its own. */
+  #pendingByRun = new Map<string, Set<string>>();
+  #settledByRun = new Map<string, Set<string>>();
   #closed = false;
   #persisting: Promise<void> = Promise.resolve();
 
@@ -256,6 +270,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       const settled = this.#settledByKey.get(key);
       if (settled) {
         this.#settledByKey.delete(key);
+        removeFrom(this.#settledByRun, runId!, key); // key is set only when runId is
         return Promise.resolve(settled);
       }
     }
@@ -293,6 +308,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     const pending: Pending = { record };
     this.#pending.set(reqId, pending);
     if (key !== undefined) this.#byKey.set(key, reqId);
+    if (runId !== undefined) addTo(this.#pendingByRun, runId, reqId);
     this.#persist(() => this.#env.store.putRequest(record));
     this.#send(record.frame);
     this.#env.observe?.("operator_request_sent", record);
@@ -313,6 +329,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     if (record.run_id !== undefined) {
       const key = dedupeKey(record.run_id, record.task_id, record.attempt, record.kind);
       if (this.#byKey.get(key) === record.req_id) this.#byKey.delete(key);
+      removeFrom(this.#pendingByRun, record.run_id, record.req_id);
     }
   }
 
@@ -366,18 +383,14 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     }
     if (pending.waiter) pending.waiter.resolve(reply);
     else if (record.run_id !== undefined) {
-      const key = dedupeKey(record.run_id, record.task_id, record.attempt, record.kind);
-      this.#settledByKey.set(key, reply);
+      this.#rememberSettled(record, reply);
     }
   }
 
   /** Loads a stored request after a restart (pending ones wait for their run). */
   restore(record: RequestRecord): void {
     if (record.state === "settled") {
-      if (record.run_id !== undefined && record.reply) {
-        const key = dedupeKey(record.run_id, record.task_id, record.attempt, record.kind);
-        this.#settledByKey.set(key, record.reply);
-      }
+      if (record.run_id !== undefined && record.reply) this.#rememberSettled(record, record.reply);
       return;
     }
     this.#pending.set(record.req_id, { record });
@@ -386,7 +399,16 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
         dedupeKey(record.run_id, record.task_id, record.attempt, record.kind),
         record.req_id,
       );
+      addTo(this.#pendingByRun, record.run_id, record.req_id);
     }
+  }
+
+  /** Keeps a reply no waiter took yet, for the run's next call of this attempt. */
+  #rememberSettled(record: RequestRecord, reply: ReplyFrame): void {
+    const runId = record.run_id!; // callers check it
+    const key = dedupeKey(runId, record.task_id, record.attempt, record.kind);
+    this.#settledByKey.set(key, reply);
+    addTo(this.#settledByRun, runId, key);
   }
 
   /** True when a request (pending or settled) exists for this attempt of a run. */
@@ -399,13 +421,15 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 
   /** Drops what the session remembers of a run that has ended. */
   forgetRun(runId: string): void {
-    for (const key of this.#settledByKey.keys()) {
-      if (key.startsWith(`${runId}|`)) this.#settledByKey.delete(key);
-    }
-    for (const pending of [...this.#pending.values()]) {
-      if (pending.record.run_id === runId && !pending.waiter) {
+    for (const key of this.#settledByRun.get(runId) ?? []) this.#settledByKey.delete(key);
+    this.#settledByRun.delete(runId);
+    const reqIds = this.#pendingByRun.get(runId);
+    if (!reqIds) return;
+    for (const reqId of [...reqIds]) {
+      const pending = this.#pending.get(reqId);
+      if (pending && !pending.waiter) {
         this.#forget(pending);
-        this.#send({ type: "cancel", req_id: pending.record.req_id, reason: "run_ended" });
+        this.#send({ type: "cancel", req_id: reqId, reason: "run_ended" });
       }
     }
   }
@@ -482,6 +506,8 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       pending.waiter?.reject(new Error("operator session deleted"));
     }
     this.#settledByKey.clear();
+    this.#settledByRun.clear();
+    this.#pendingByRun.clear();
     this.#socket = null;
     if (socket) closeQuietly(socket, CLOSE.sessionDeleted, "session deleted");
   }

@@ -5,11 +5,73 @@
  */
 import { ClientFrame } from "../protocol/frames.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
+import type { Json } from "../protocol/json.ts";
 
 const TYPES = new Set(["answer", "hook_ack", "spawn_ack", "ping"]);
 
+/** Deeper values go through zod, which owns the outcome (and its stack limits). */
+const MAX_FAST_DEPTH = 64;
+
 /**
- * Parses and validates a client frame.
+ * True when `value` (from `JSON.parse`) is a JSON value that `z.json()` takes
+ * unchanged: finite numbers, no `__proto__` keys, no deep nesting. False sends
+ * the frame to zod, which decides.
+ */
+function plainJson(value: unknown, depth: number): boolean {
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value !== "object" || value === null) return true;
+  if (depth >= MAX_FAST_DEPTH) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!plainJson(value[i], depth + 1)) return false;
+    return true;
+  }
+  for (const key in value) {
+    if (key === "__proto__") return false;
+    if (!plainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+function isReqId(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0;
+}
+
+function isNullishString(value: unknown): value is string | null | undefined {
+  return value === undefined || value === null || typeof value === "string";
+}
+
+/**
+ * The frame as zod would output it, built without zod when it is well formed;
+ * undefined means "ask zod" (which also writes the error message).
+ */
+function fastFrame(type: string, o: Record<string, unknown>): ClientFrame | undefined {
+  if (type === "ping") return { type: "ping" };
+  if (!isReqId(o.req_id)) return undefined;
+  const req_id = o.req_id;
+  if (type === "answer") {
+    if (!Object.hasOwn(o, "value") || !plainJson(o.value, 0)) return undefined;
+    return { type, req_id, value: o.value as Json };
+  }
+  if (type === "hook_ack") {
+    if (typeof o.ok !== "boolean" || !isNullishString(o.reason)) return undefined;
+    return o.reason === undefined
+      ? { type, req_id, ok: o.ok }
+      : { type, req_id, ok: o.ok, reason: o.reason };
+  }
+  // spawn_ack
+  const value = o.value === undefined ? null : o.value;
+  if (!plainJson(value, 0)) return undefined;
+  if (o.ok !== undefined && typeof o.ok !== "boolean") return undefined;
+  if (!isNullishString(o.error)) return undefined;
+  const frame: ClientFrame = { type: "spawn_ack", req_id, value: value as Json, ok: o.ok ?? true };
+  if (o.error !== undefined) frame.error = o.error;
+  return frame;
+}
+
+/**
+ * Parses and validates a client frame. Well-formed frames skip zod: a hand check
+ * accepts only what `ClientFrame` accepts and returns what it would return; any
+ * doubt goes to zod.
  *
  * Throws `SwitchboardError` (`bad_request`) for non-JSON text, a non-object, an
  * unknown `type` or a frame of the wrong shape.
@@ -43,6 +105,8 @@ export function parseClientFrame(text: string): ClientFrame {
       } (expected answer, hook_ack, spawn_ack or ping)`,
     );
   }
+  const fast = fastFrame(type, raw as Record<string, unknown>);
+  if (fast !== undefined) return fast;
   const parsed = ClientFrame.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

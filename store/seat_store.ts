@@ -44,7 +44,11 @@ export interface SeatStore {
   deleteRunRequests(runId: string): Promise<void>;
 }
 
-/** A seat store in memory (tests and `:memory:`). */
+/**
+ * A seat store in memory (tests and `:memory:`). Requests are kept as shallow
+ * copies: their frame and reply are shared with the caller, which never mutates
+ * them (the session builds a new record for each state). Lists hand out deep copies.
+ */
 export function createMemorySeatStore(): SeatStore {
   const seats = new Map<string, SeatRecord>();
   const requests = new Map<string, RequestRecord>();
@@ -62,7 +66,7 @@ export function createMemorySeatStore(): SeatStore {
       return Promise.resolve([...seats.values()].map((s) => structuredClone(s)));
     },
     putRequest(request) {
-      requests.set(request.req_id, structuredClone(request));
+      requests.set(request.req_id, { ...request });
       return Promise.resolve();
     },
     deleteRequest(_sid, reqId) {
