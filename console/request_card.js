@@ -64,10 +64,12 @@ export function requestCard(frame, generation, send) {
   const reqId = String(frame.req_id);
   const titleId = freshId("card-title");
   const status = h("p", { class: "card-status", role: "status" });
-  let kind, title, body, form;
+  /** @type {Array<Node | string>} */
+  let title;
+  let kind, body, form;
   if (frame.type === "ask") {
     kind = "Question";
-    title = `Task ${frame.task_id} asks`;
+    title = ["Task ", h("span", { class: "nowrap" }, String(frame.task_id)), " asks"];
     // Text reads best as text; anything else as formatted JSON.
     body = typeof frame.question === "string"
       ? h("p", { class: "question" }, frame.question)
@@ -75,12 +77,12 @@ export function requestCard(frame, generation, send) {
     form = askForm(send);
   } else if (frame.type === "hook_before") {
     kind = "Approve spawn";
-    title = `Spawn agent ${frame.agent} (attempt ${frame.attempt})?`;
+    title = [`Spawn agent ${frame.agent} (attempt ${frame.attempt})?`];
     body = h("p", { class: "meta" }, `Task ${frame.task_id}`);
     form = hookForm(send);
   } else {
     kind = "Spawn";
-    title = `Run agent ${frame.agent} (attempt ${frame.attempt})`;
+    title = [`Run agent ${frame.agent} (attempt ${frame.attempt})`];
     body = h(
       "details",
       { class: "directive" },
@@ -108,7 +110,7 @@ export function requestCard(frame, generation, send) {
       "div",
       { class: "card-head" },
       h("span", { class: `tag tag-${frame.type}` }, kind),
-      h("h3", { id: titleId }, title),
+      h("h3", { id: titleId }, ...title),
       h("time", { class: "when" }, clock()),
     ),
     body,
