@@ -258,7 +258,12 @@ export function createEngine(deps: EngineDeps) {
       }
       tasks.delete(task.id);
     }
-    await deps.tokens.endRun(record.run_id);
+    try {
+      await deps.tokens.endRun(record.run_id);
+    } catch (err) {
+      // the tokens are ended in memory; only their store write failed
+      deps.log.error("run store write failed", { run_id: record.run_id, error: String(err) });
+    }
     const saved = { ...record };
     persist(record.run_id, () => deps.store.putRun(saved));
     emit(run, "run_ended", {
