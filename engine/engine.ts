@@ -133,11 +133,25 @@ export function createEngine(deps: EngineDeps) {
     return next;
   };
 
+  /** Run id → the last event id that is stored and was handed to listeners. */
+  const delivered = new Map<string, number>();
+
+  /**
+   * Appends an event. Watchers see it only once it is stored, so an id a client
+   * has seen is never reused by a restart (Last-Event-ID stays meaningful).
+   */
   const emit = (run: LiveRun, type: string, data: Json) => {
+    const runId = run.record.run_id;
     const event: RunEvent = { id: run.events.length + 1, type, at: deps.now(), data };
     run.events.push(event);
-    persist(run.record.run_id, () => deps.store.appendEvent(run.record.run_id, event));
-    for (const listener of run.listeners) listener(event);
+    persist(runId, async () => {
+      try {
+        await deps.store.appendEvent(runId, event);
+      } finally {
+        delivered.set(runId, event.id);
+        for (const listener of run.listeners) listener(event);
+      }
+    });
   };
 
   const host: RunHost = {
@@ -272,6 +286,7 @@ export function createEngine(deps: EngineDeps) {
     });
     await chains.get(record.run_id);
     chains.delete(record.run_id);
+    delivered.delete(record.run_id);
     live.delete(record.run_id);
     deps.metrics.runEnded(record.status);
     deps.log.info("run ended", {
@@ -347,6 +362,7 @@ export function createEngine(deps: EngineDeps) {
       if (!isTerminal(task.status)) tasks.set(task.id, task);
     }
     live.set(record.run_id, run);
+    delivered.set(record.run_id, run.events.length);
     return run;
   }
 
@@ -465,8 +481,9 @@ export function createEngine(deps: EngineDeps) {
       const run = live.get(runId);
       if (run) {
         run.listeners.add(listener);
+        const upTo = delivered.get(runId) ?? 0;
         return {
-          history: run.events.filter((e) => e.id > after),
+          history: run.events.filter((e) => e.id > after && e.id <= upTo),
           live: true,
           unsubscribe: () => run.listeners.delete(listener),
         };
