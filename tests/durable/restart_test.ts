@@ -67,6 +67,14 @@ Deno.test("SIGKILL during a pending spawn: restart, reconnect with the old token
   const runId = started.body!.run_id as string;
   const spawn = await nextOf(ws1, "spawn");
   await storedPending(kvFile.path, runId, "spawn");
+  const before = await readEvents(first, runId, { stopAfter: 5 });
+  assert.deepEqual(before.map((e) => e.event), [
+    "run_started",
+    "step_started",
+    "step_finished",
+    "step_started",
+    "operator_request_sent",
+  ]);
 
   assert.equal((await first.kill("SIGKILL")).signal, "SIGKILL");
   assert.notEqual((await ws1.closed).code, 1001, "a killed server closes nothing cleanly");
@@ -102,10 +110,13 @@ Deno.test("SIGKILL during a pending spawn: restart, reconnect with the old token
   assert.equal(result.status, 204, JSON.stringify(result.body));
   ws2.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
 
+  // A watcher of the first process resumes on the second with Last-Event-ID.
+  const after = await readEvents(second, runId, { lastEventId: before.at(-1)!.id });
+  assert.equal(after[0].event, "run_resumed");
   const events = await readEvents(second, runId);
+  assert.deepEqual([...before, ...after], events, "no gap and no reused id across the restart");
+  assert.deepEqual(events.map((e) => e.id), events.map((_, i) => i + 1));
   assert.equal(events.at(-1)?.event, "run_ended");
-  assert.deepEqual(events.map((e) => e.id), events.map((_, i) => i + 1), "ids are gap-free");
-  assert.ok(events.some((e) => e.event === "run_resumed"));
   const run = await call(second, "GET", `/v1/runs/${runId}`);
   assert.equal(run.body!.status, "succeeded", JSON.stringify(run.body));
   assert.deepEqual(run.body!.final_ctx, {
@@ -258,4 +269,47 @@ Deno.test("SIGKILL during an in-process step: the step runs again as a new attem
   assert.deepEqual(calls, [1, 2]);
   const steps = run.body!.steps as Array<{ attempt: number; verdict: string }>;
   assert.deepEqual(steps.map((s) => [s.attempt, s.verdict]), [[1, "failed"], [2, "pass"]]);
+});
+
+Deno.test("SIGKILL during a pending hook_before: the gate is replayed and its approval lets the step run once", async () => {
+  await using kvFile = await tempKv();
+  const first = await spawnServer(kvFile.path);
+  const { sid, token } = (await call(first, "POST", "/v1/operators", { roles: [] }))
+    .body as { sid: string; token: string };
+  const ws1 = await openSocket(`${first.wsBase}/v1/operators/${sid}/ws`, { token });
+  const started = await call(first, "POST", "/v1/runs", {
+    blueprint: {
+      kind: "inline",
+      value: {
+        id: "gated",
+        agents: [{ name: "impl", kind: "rust_fn", spec: { fn_id: "identity" } }],
+        flow: { kind: "step", ref: "impl", in: "'gated work'", out: "$.r" },
+        spawner_hints: { layers: ["main_ai"] },
+      },
+    },
+    init_ctx: {},
+    operator: { kind: "main_ai", spawn_hook_id: sid },
+  });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  const runId = started.body!.run_id as string;
+  const gate = await nextOf(ws1, "hook_before");
+  await eventually(async () => {
+    using kv = await Deno.openKv(kvFile.path);
+    return (await createKvSeatStore(kv).listRequests()).some((r) => r.req_id === gate.req_id);
+  });
+  await first.kill("SIGKILL");
+  await ws1.closed;
+
+  await using second = await spawnServer(kvFile.path);
+  const ws2 = await openSocket(`${second.wsBase}/v1/operators/${sid}/ws`, { token });
+  assert.deepEqual(await nextOf(ws2, "hook_before"), gate);
+  ws2.send({ type: "hook_ack", req_id: gate.req_id, ok: true });
+  await readEvents(second, runId);
+  const run = await call(second, "GET", `/v1/runs/${runId}`);
+  assert.equal(run.body!.status, "succeeded", JSON.stringify(run.body));
+  assert.deepEqual(run.body!.final_ctx, {
+    r: { by: "baseline-identity", agent: "impl", echoed: "gated work" },
+  });
+  assert.deepEqual(requestsIn(ws2.buffered()), []);
+  await ws2.close();
 });
