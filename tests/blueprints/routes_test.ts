@@ -442,6 +442,42 @@ Deno.test("GET /v1/blueprints/:id reads the head, a hex version or a semver rang
   assert.equal(run.body!.bound_version, v12);
 });
 
+Deno.test("semver selection: highest match, newest on a tie, pre-releases only when asked", async () => {
+  await using server = await startServer();
+  await register(server, "pre", doc("pre", "1.0.0"));
+  const tieOld = (await register(server, "pre", doc("pre", "1.1.0", "'old'"))).body!.version;
+  const tieNew = (await register(server, "pre", doc("pre", "1.1.0", "'new'"))).body!.version;
+  assert.notEqual(tieOld, tieNew);
+  const beta = (await register(server, "pre", doc("pre", "1.2.0-beta.1", "'beta'"))).body!.version;
+  await register(server, "pre", doc("pre", undefined, "'unlabelled'"));
+  const pick = async (req: string) =>
+    (await read(server, `/v1/blueprints/pre?version=${encodeURIComponent(req)}`)).body!.version;
+  assert.equal(await pick("^1"), tieNew);
+  assert.equal(await pick(">=1.2.0-beta.0"), beta);
+  assert.equal(await pick("=1.2.0-beta.1"), beta);
+
+  const malformed = await call(server, "POST", "/v1/tasks", {
+    type: "application/json",
+    body: {
+      blueprint: { kind: "id", id: "pre", version: { kind: "fixed", value: "abc" } },
+      init_ctx: {},
+    },
+  });
+  assert.equal(malformed.status, 422, JSON.stringify(malformed.body));
+  const bySemver = await call(server, "POST", "/v1/tasks", {
+    type: "application/json",
+    body: {
+      blueprint: { kind: "id", id: "pre", version: { kind: "semver_req", req: "~1.1" } },
+      init_ctx: {},
+    },
+  });
+  assert.equal(bySemver.status, 200, JSON.stringify(bySemver.body));
+  assert.equal(bySemver.body!.bound_version, tieNew);
+  assert.deepEqual(bySemver.body!.final_ctx, {
+    out: { by: "baseline-identity", agent: "echo", echoed: "new" },
+  });
+});
+
 Deno.test("GET /v1/blueprints/:id/versions/:version reads one version, archived or not", async () => {
   await using server = await startServer();
   const v1 = (await register(server, "ver", doc("ver", "1.0.0"))).body!.version as string;
@@ -508,6 +544,13 @@ Deno.test("GET /v1/blueprints/:id/history lists newest first, limits, 400 on a b
   assert.equal(capped.body!.count, 4);
   const zero = await read(server, "/v1/blueprints/hist/history?limit=0");
   assert.deepEqual(zero.body, { count: 0, entries: [] });
+
+  for (let i = 0; i < 20; i++) {
+    await call(server, "POST", "/v1/blueprints/hist/unarchive");
+    await register(server, "hist", doc("hist", undefined, `'more ${i}'`));
+  }
+  const byDefault = await read(server, "/v1/blueprints/hist/history");
+  assert.equal(byDefault.body!.count, 20); // the default limit
 
   assert.deepEqual((await read(server, "/v1/blueprints/nobody/history")).body, {
     count: 0,
