@@ -313,3 +313,32 @@ Deno.test("SIGKILL during a pending hook_before: the gate is replayed and its ap
   assert.deepEqual(requestsIn(ws2.buffered()), []);
   await ws2.close();
 });
+
+Deno.test("SIGTERM with a pending spawn closes the socket with 1001, keeps the request, and a restart replays it", async () => {
+  await using kvFile = await tempKv();
+  const first = await spawnServer(kvFile.path);
+  const { sid, token } = (await call(first, "POST", "/v1/operators", { roles: ["main-ai"] }))
+    .body as { sid: string; token: string };
+  const ws1 = await openSocket(`${first.wsBase}/v1/operators/${sid}/ws`, { token });
+  const started = await call(first, "POST", "/v1/runs", {
+    blueprint: { kind: "inline", value: THREE_STEPS },
+    init_ctx: { goal: "drain" },
+  });
+  const runId = started.body!.run_id as string;
+  const spawn = await nextOf(ws1, "spawn");
+  const status = await first.kill("SIGTERM");
+  assert.equal((await ws1.closed).code, 1001);
+  assert.equal(status.code, 0, first.stderr());
+  assert.match(first.stderr(), /"msg":"shutting down"/);
+
+  await using second = await spawnServer(kvFile.path);
+  assert.equal((await call(second, "GET", `/v1/runs/${runId}`)).body!.status, "running");
+  const ws2 = await openSocket(`${second.wsBase}/v1/operators/${sid}/ws`, { token });
+  assert.deepEqual(await nextOf(ws2, "spawn"), spawn);
+  ws2.send({ type: "spawn_ack", req_id: spawn.req_id, value: { done: "after drain" }, ok: true });
+  await readEvents(second, runId);
+  const run = await call(second, "GET", `/v1/runs/${runId}`);
+  assert.equal(run.body!.status, "succeeded", JSON.stringify(run.body));
+  assert.deepEqual((run.body!.final_ctx as Record<string, unknown>).r, { done: "after drain" });
+  await ws2.close();
+});
