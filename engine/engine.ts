@@ -22,7 +22,7 @@ import type {
 } from "../store/run_store.ts";
 import { evalFlow, FlowError } from "./flow/mod.ts";
 import { compileBlueprint } from "./compile.ts";
-import { dispatchStep } from "./dispatch.ts";
+import { dispatchStep, INTERRUPTED } from "./dispatch.ts";
 import { type FaceRegistries, RunEnded } from "./faces.ts";
 import { copyJson } from "./expr/mod.ts";
 import { randomHex } from "./crypto.ts";
@@ -190,6 +190,7 @@ export function createEngine(deps: EngineDeps) {
       return step;
     },
     async endStep(run, task, step, verdict, error) {
+      if (step.verdict !== "running") return; // ended with its run (see finish)
       const now = deps.now();
       const attempt = task.attempts[step.attempt - 1];
       if (attempt) attempt.finished_at = now;
@@ -272,6 +273,24 @@ export function createEngine(deps: EngineDeps) {
       }
       tasks.delete(task.id);
     }
+    // A step still in flight ends with the run, before `run_ended`: its dispatch
+    // settles later, and answers and watchers must not see it running.
+    const why = run.signal.reason instanceof Error ? run.signal.reason.message : "run ended";
+    for (const step of run.steps) {
+      if (step.verdict !== "running") continue;
+      step.verdict = "cancelled";
+      step.finished_at = record.finished_at;
+      step.error = why;
+      const saved = { ...step };
+      persist(record.run_id, () => deps.store.putStep(record.run_id, saved));
+      emit(run, "step_finished", {
+        task_id: step.task_id,
+        agent: step.agent,
+        attempt: step.attempt,
+        verdict: "cancelled",
+        error: why,
+      });
+    }
     try {
       await deps.tokens.endRun(record.run_id);
     } catch (err) {
@@ -301,6 +320,30 @@ export function createEngine(deps: EngineDeps) {
       deps.log.error("run end hook failed", { run_id: record.run_id, error: String(err) });
     }
     return record;
+  }
+
+  /**
+   * Ends the steps that were executing in-process when the last process stopped
+   * (no operator request holds them): failed, and run again as a new attempt.
+   */
+  async function interruptSteps(run: LiveRun): Promise<void> {
+    const runId = run.record.run_id;
+    const held = deps.hasOperatorRequests ?? (() => false);
+    for (const step of run.steps) {
+      if (step.verdict !== "running" || held(runId, step.task_id, step.attempt)) continue;
+      step.verdict = "failed";
+      step.error = INTERRUPTED;
+      step.finished_at = deps.now();
+      const saved = { ...step };
+      await persist(runId, () => deps.store.putStep(runId, saved));
+      emit(run, "step_finished", {
+        task_id: step.task_id,
+        agent: step.agent,
+        attempt: step.attempt,
+        verdict: "failed",
+        error: INTERRUPTED,
+      });
+    }
   }
 
   async function execute(run: LiveRun): Promise<RunRecord> {
@@ -444,6 +487,7 @@ export function createEngine(deps: EngineDeps) {
         return undefined;
       }
       emit(run, "run_resumed", { steps_done: journal.length });
+      await interruptSteps(run);
       deps.log.info("run resumed", { run_id: runId, steps_done: journal.length });
       run.done = execute(run);
       return run;

@@ -262,7 +262,13 @@ Deno.test("SIGKILL during an in-process step: the step runs again as a new attem
   release.resolve();
 
   await using second = await spawnServer(kvFile.path, { env });
-  await readEvents(second, runId);
+  const events = await readEvents(second, runId);
+  assert.deepEqual(
+    events.filter((e) => e.event.startsWith("step_")).map((e) => [e.event, e.data.data.attempt]),
+    [["step_started", 1], ["step_finished", 1], ["step_started", 2], ["step_finished", 2]],
+  );
+  const cut = events.find((e) => e.event === "step_finished")!.data.data;
+  assert.equal(cut.error, "interrupted: the server stopped during this attempt");
   const run = await call(second, "GET", `/v1/runs/${runId}`);
   assert.equal(run.body!.status, "succeeded", JSON.stringify(run.body));
   assert.deepEqual(run.body!.final_ctx, { r: "done by attempt 2" });
