@@ -9,6 +9,7 @@ import type { Config } from "./config.ts";
 import { type AppDeps, createDeps, type CreateDepsOptions } from "./deps.ts";
 import { CLOSE } from "./protocol/frames.ts";
 import { restoreSeats, sweepIdleSeats } from "./session/seats.ts";
+import { acquireLease, type KvLease } from "./store/kv_lease.ts";
 import { type OpenStores, openStores } from "./store/open_stores.ts";
 import type { RunRecord } from "./store/run_store.ts";
 
@@ -32,6 +33,14 @@ export type OpenDepsOptions = Omit<CreateDepsOptions, "config" | "stores">;
  */
 export async function openDeps(config: Config, options: OpenDepsOptions = {}): Promise<OpenDeps> {
   const stores = await openStores(config);
+  // `:memory:` is private to this process: there is nothing to share.
+  let lease: KvLease | undefined;
+  try {
+    if (config.kvPath !== ":memory:") lease = await acquireLease(stores.kv);
+  } catch (err) {
+    stores.close();
+    throw err;
+  }
   try {
     const running = await stores.runs.listRuns({
       limit: Number.MAX_SAFE_INTEGER,
@@ -52,10 +61,12 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
         if (closed) return;
         closed = true;
         await flushAll(deps);
+        await lease?.release().catch(() => {});
         stores.close();
       },
     };
   } catch (err) {
+    await lease?.release().catch(() => {});
     stores.close();
     throw err;
   }

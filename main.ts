@@ -9,7 +9,10 @@ import { createApp } from "./app.ts";
 import { drain, openDeps, startBackground } from "./boot.ts";
 
 const config = readConfig();
-const deps = await openDeps(config);
+const deps = await openDeps(config).catch((err) => {
+  console.error(`switchboard: cannot start: ${err instanceof Error ? err.message : err}`);
+  Deno.exit(1);
+});
 const app = createApp(deps);
 if (config.apiToken === undefined && !isLoopback(config.host)) {
   deps.log.warn(

@@ -348,3 +348,11 @@ Deno.test("SIGTERM with a pending spawn closes the socket with 1001, keeps the r
   assert.deepEqual((run.body!.final_ctx as Record<string, unknown>).r, { done: "after drain" });
   await ws2.close();
 });
+
+Deno.test("a second server on the same KV file refuses to start while the first is alive", async () => {
+  await using kvFile = await tempKv();
+  await using first = await spawnServer(kvFile.path);
+  await assert.rejects(spawnServer(kvFile.path), /in use by another Switchboard process/);
+  const health = await fetch(`${first.base}/v1/healthz`);
+  assert.equal(await health.text(), "ok", "the first server goes on");
+});
