@@ -15,7 +15,7 @@ import type { OutputEvent } from "../protocol/worker.ts";
 import type { StepRecord } from "../store/run_store.ts";
 import { compactJson } from "./expr/mod.ts";
 import { StepError, type StepRequest } from "./flow/mod.ts";
-import type { CtxView } from "./faces.ts";
+import { type CtxView, RunEnded } from "./faces.ts";
 import { decodeToken } from "./captoken.ts";
 import type { AttemptContext, ResolvedFaces } from "./spawner.ts";
 import { messageOf, SpawnError, WorkerError } from "./spawner.ts";
@@ -71,6 +71,16 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
   }
   const signal = AbortSignal.any([run.signal, req.signal]);
   signal.throwIfAborted();
+  if (host.now() >= run.record.deadline_at) {
+    // A step never starts past the run's deadline, even before its timer fires.
+    // One turn first, so the flow is already waiting on this dispatch.
+    await Promise.resolve();
+    const secs = run.record.effective_ttl_secs;
+    run.controller.abort(
+      new RunEnded("timeout", `ttl expired: the run's TTL of ${secs} s has passed`),
+    );
+    signal.throwIfAborted();
+  }
 
   const now = host.now();
   let task = run.tasksByKey.get(req.key);
