@@ -568,3 +568,27 @@ Deno.test("POST /v1/tasks answers 422 for an inline Blueprint of the wrong shape
   const bad = await post(server, "/v1/tasks", body(assign("$.r", "$.a ==")));
   assert.equal(bad.status, 422);
 });
+
+Deno.test("the run's TTL is a deadline for the whole run, which try cannot catch", async () => {
+  const w = workers();
+  await using server = await startServer({ functions: w.functions });
+  const expired = await post(server, "/v1/tasks", {
+    ...body(tryNode(step("echo", "'x'", "$.r"), assign("$.caught", "true"), "$.err")),
+    ttl_secs: 0,
+  });
+  assert.equal(expired.status, 400, JSON.stringify(expired.body));
+  assert.equal(expired.body!.error, "ttl expired: the run's TTL of 0 s has passed");
+
+  const waiting = await post(server, "/v1/tasks", {
+    ...body(tryNode(step("wait", "'long'", "$.r"), assign("$.caught", "true"), "$.err")),
+    ttl_secs: 1,
+  });
+  assert.equal(waiting.status, 400, JSON.stringify(waiting.body));
+  assert.equal(waiting.body!.error, "ttl expired: the run's TTL of 1 s has passed");
+  assert.deepEqual(w.aborts, ["long"]);
+  const run = await get(server, `/v1/runs/${waiting.body!.run_id}`);
+  assert.equal(run.body!.status, "failed");
+  assert.deepEqual((run.body!.steps as { verdict: string }[]).map((s) => s.verdict), [
+    "cancelled",
+  ]);
+});
