@@ -5,12 +5,14 @@
  *
  * - `run, <run_id>` → the run record's `BlobRef`;
  * - `order, <created_at>, <run_id>` → its status (newest-first listing);
- * - `status, <run_id>` → its status (cheap reads at boot);
+ * - `status, <run_id>` → its status;
+ * - `running, <created_at>, <run_id>` → null while it runs (boot reads only these);
  * - `step, <run_id>, <seq>` → `BlobRef` of a {@link StepRecord};
  * - `journal, <run_id>, <step key>` → `BlobRef` of a {@link JournalEntry};
  * - `event, <run_id>, <id>` → `BlobRef` of a {@link RunEvent}, written once;
  * - `task, <task_id>` → `BlobRef` of a `TaskState`; `run_task, <run_id>, <task_id>` → null;
- * - `token, <nonce>` → a `TokenRecord`;
+ * - `token, <nonce>` → a `TokenRecord`, indexed by `run_token, <run_id>, <nonce>`
+ *   (or `free_token, <nonce>` without a run) → null, so boot reads only live ones;
  * - `blob, …` → chunks (store/kv_blob.ts).
  *
  * @module
@@ -58,9 +60,13 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
 
   return {
     async putRun(run) {
+      const running: Deno.KvKey = [...prefix, "running", run.created_at, run.run_id];
       await putJson(kv, runKey(run.run_id), blobs, run, {
-        extra: (op) =>
-          op.set(orderKey(run), run.status).set([...prefix, "status", run.run_id], run.status),
+        extra(op) {
+          op.set(orderKey(run), run.status).set([...prefix, "status", run.run_id], run.status);
+          if (run.status === "running") op.set(running, null);
+          else op.delete(running);
+        },
       });
     },
 
@@ -69,13 +75,15 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     async listRuns({ limit, status }) {
       const out: RunRecord[] = [];
       if (limit <= 0) return out;
-      const iter = kv.list<RunStatus>({ prefix: [...prefix, "order"] }, {
+      // the running index holds only live runs; the order index holds them all
+      const index = status === "running" ? "running" : "order";
+      const iter = kv.list<RunStatus | null>({ prefix: [...prefix, index] }, {
         reverse: true,
         batchSize: Math.min(500, Math.max(10, limit)),
       });
       const ids: string[] = [];
       for await (const { key, value } of iter) {
-        if (status !== undefined && value !== status) continue;
+        if (status !== undefined && index === "order" && value !== status) continue;
         const id = key.at(-1);
         if (typeof id === "string") ids.push(id);
         if (ids.length >= limit) break;
@@ -136,22 +144,33 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     },
 
     async putToken(record) {
-      await retryKvLocked(() => kv.set([...prefix, "token", record.nonce], record));
+      const index: Deno.KvKey = record.run_id === undefined
+        ? [...prefix, "free_token", record.nonce]
+        : [...prefix, "run_token", record.run_id, record.nonce];
+      await retryKvLocked(() =>
+        kv.atomic().set([...prefix, "token", record.nonce], record).set(index, null).commit()
+      );
     },
 
     async listLiveTokens() {
-      const status = new Map<string, RunStatus | undefined>();
-      const out: TokenRecord[] = [];
-      for await (const { value } of kv.list<TokenRecord>({ prefix: [...prefix, "token"] })) {
-        const runId = value.run_id;
-        if (runId !== undefined) {
-          if (!status.has(runId)) {
-            const stored = await kv.get<RunStatus>([...prefix, "status", runId]);
-            status.set(runId, stored.value ?? undefined);
-          }
-          if (status.get(runId) !== "running") continue;
+      const nonces: string[] = [];
+      const collect = async (sub: Deno.KvKey) => {
+        for await (const { key } of kv.list({ prefix: [...prefix, ...sub] })) {
+          const nonce = key.at(-1);
+          if (typeof nonce === "string") nonces.push(nonce);
         }
-        out.push(value);
+      };
+      await collect(["free_token"]);
+      for await (const { key } of kv.list({ prefix: [...prefix, "running"] })) {
+        const runId = key.at(-1);
+        if (typeof runId === "string") await collect(["run_token", runId]);
+      }
+      const out: TokenRecord[] = [];
+      for (let i = 0; i < nonces.length; i += 10) {
+        const keys = nonces.slice(i, i + 10).map((n): Deno.KvKey => [...prefix, "token", n]);
+        for (const { value } of await kv.getMany<TokenRecord[]>(keys)) {
+          if (value !== null) out.push(value);
+        }
       }
       return out;
     },
