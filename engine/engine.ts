@@ -144,7 +144,7 @@ export function createEngine(deps: EngineDeps) {
     const runId = run.record.run_id;
     const event: RunEvent = { id: run.events.length + 1, type, at: deps.now(), data };
     run.events.push(event);
-    persist(runId, async () => {
+    return persist(runId, async () => {
       try {
         await deps.store.appendEvent(runId, event);
       } finally {
@@ -178,10 +178,11 @@ export function createEngine(deps: EngineDeps) {
         };
         run.steps.push(step);
         const saved = { ...step };
-        // durable before the worker starts, so a restart knows the attempt was cut off
-        await persist(run.record.run_id, () => deps.store.putStep(run.record.run_id, saved));
+        persist(run.record.run_id, () => deps.store.putStep(run.record.run_id, saved));
       }
-      emit(run, "step_started", {
+      // durable (record and event) before the worker starts, so a restart knows the
+      // attempt was cut off and the history shows it
+      await emit(run, "step_started", {
         task_id: task.id,
         agent: task.agent,
         attempt: attempt.n,
