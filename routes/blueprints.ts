@@ -122,10 +122,11 @@ export function blueprintRoutes(deps: BlueprintRoutesDeps) {
       admin,
       async (c) => {
         const id = c.req.param("id");
+        const body = await readBody(c); // 415 / 400 come first (§4.5 row 1)
         if (!validateBlueprintId(id)) {
           throw new SwitchboardError("bad_request", "invalid blueprint id");
         }
-        const result = await registerBlueprint(blueprints, id, await readBody(c));
+        const result = await registerBlueprint(blueprints, id, body);
         return c.json(result, result.seeded ? 201 : 200);
       },
     )
