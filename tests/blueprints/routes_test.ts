@@ -150,6 +150,13 @@ Deno.test("POST /v1/blueprints/:id checks ids: invalid ids 400, a mismatch 400",
     assertError(await register(server, id, doc("ok")), 400, "invalid blueprint id");
   }
   assertError(await register(server, "ok", doc("bad id")), 400, "invalid blueprint id");
+  // An unreadable body is refused before the id is looked at (§4.5 row 1 first).
+  assert.equal((await register(server, "bad%20id", "{}", "text/plain")).status, 415);
+  assert.equal((await register(server, "bad%20id", "{oops")).status, 400);
+  assert.match(
+    (await register(server, "bad%20id", "{oops")).body!.error as string,
+    /^Failed to parse the request body as JSON: /,
+  );
   assertError(await register(server, "ok", doc("other")), 400, "path id=ok != body.id=other");
 });
 
