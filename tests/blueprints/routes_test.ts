@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import canonicalize from "canonicalize";
+import { openDeps } from "../../boot.ts";
+import { defaultConfig } from "../../deps.ts";
 import { startServer, type TestServer } from "../_helpers.ts";
 
 type Body = Record<string, unknown>;
@@ -695,4 +697,63 @@ Deno.test("a fresh server holds the seed blueprint main", async () => {
   });
   const history = await read(server, "/v1/blueprints/main/history");
   assert.equal(history.body!.count, 1);
+});
+
+Deno.test("the Deno KV store keeps versions, history and the archive flag across a restart", async () => {
+  const dir = await Deno.makeTempDir();
+  const kvPath = `${dir}/switchboard.kv`;
+  try {
+    const boot = async () => {
+      const deps = await openDeps(defaultConfig({ kvPath }));
+      const server = await startServer({ deps });
+      return {
+        server,
+        async [Symbol.asyncDispose]() {
+          await server.close();
+          await deps.close();
+        },
+      };
+    };
+    let v1: string;
+    let v2: string;
+    {
+      await using first = await boot();
+      v1 = (await register(first.server, "kept", doc("kept", "1.0.0"))).body!.version as string;
+      v2 = (await register(first.server, "kept", doc("kept", "1.1.0", "'b'"))).body!
+        .version as string;
+      await register(first.server, "gone", doc("gone"));
+      assert.equal((await call(first.server, "DELETE", "/v1/blueprints/gone")).status, 204);
+    }
+    await using second = await boot();
+    const { server } = second;
+    const head = await read(server, "/v1/blueprints/kept/head");
+    assert.equal(head.status, 200);
+    assert.equal(head.body!.version, v2);
+    assert.deepEqual(
+      ((await read(server, "/v1/blueprints/kept/history")).body!.entries as Body[]).map((e) =>
+        e.hash
+      ),
+      [v2, v1],
+    );
+    assert.equal((await read(server, "/v1/blueprints/kept?version=~1.0")).body!.version, v1);
+    assertError(
+      await read(server, "/v1/blueprints/gone/head"),
+      404,
+      "read_head: blueprint is archived: id=gone",
+    );
+    assert.deepEqual((await read(server, "/v1/blueprints")).body!.ids, ["kept", "main"]);
+    assert.equal((await call(server, "POST", "/v1/blueprints/gone/unarchive")).status, 204);
+    assert.equal((await read(server, "/v1/blueprints/gone/head")).status, 200);
+    const run = await call(server, "POST", "/v1/tasks", {
+      type: "application/json",
+      body: {
+        blueprint: { kind: "id", id: "kept", version: { kind: "fixed", value: v1 } },
+        init_ctx: {},
+      },
+    });
+    assert.equal(run.status, 200, JSON.stringify(run.body));
+    assert.equal(run.body!.bound_version, v1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
