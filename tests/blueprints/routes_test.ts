@@ -642,6 +642,12 @@ Deno.test("Blueprint routes answer 404 for unknown or invalid ids", async () => 
   });
   assert.equal(run.status, 400);
   assert.equal(run.body!.error, "bp resolve: store: head ref empty: id=nobody");
+  // With ttl_secs there is no TTL pre-resolution: the 0.1.2 text is `run: …`.
+  const withTtl = await call(server, "POST", "/v1/tasks", {
+    type: "application/json",
+    body: { blueprint: { kind: "id", id: "nobody" }, init_ctx: {}, ttl_secs: 5 },
+  });
+  assertError(withTtl, 400, "run: store: head ref empty: id=nobody");
 });
 
 Deno.test("Blueprint routes answer 405 with Allow for a wrong method", async () => {
