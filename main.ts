@@ -1,37 +1,42 @@
 /**
- * Entry point: reads the configuration, opens the stores (recovering what they
- * hold) and serves. SIGINT/SIGTERM drain (boot.ts `drain`).
+ * Entry point: reads the configuration, listens, opens the stores (recovering
+ * what they hold; requests wait meanwhile), then says it is ready. SIGINT and
+ * SIGTERM drain (boot.ts `drain`).
  *
  * @module
  */
 import { isLoopback, readConfig } from "./config.ts";
-import { createApp } from "./app.ts";
+import { type App, createApp } from "./app.ts";
 import { drain, openDeps, startBackground } from "./boot.ts";
 
 const config = readConfig();
+const shutdown = new AbortController();
+const ready = Promise.withResolvers<App>();
+const server = Deno.serve({
+  hostname: config.host,
+  port: config.port,
+  signal: shutdown.signal,
+  onListen() {}, // announced below, once the stores are recovered
+}, async (req, info) => (await ready.promise).fetch(req, info));
+const { hostname, port } = server.addr;
+const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+if (config.port === 0 && !Deno.env.get("SWITCHBOARD_PUBLIC_URL")?.trim()) {
+  config.publicUrl = `http://${host}:${port}`; // PORT=0: the port the OS picked
+}
+
 const deps = await openDeps(config).catch((err) => {
   console.error(`switchboard: cannot start: ${err instanceof Error ? err.message : err}`);
   Deno.exit(1);
 });
-const app = createApp(deps);
+ready.resolve(createApp(deps));
 if (config.apiToken === undefined && !isLoopback(config.host)) {
   deps.log.warn(
     "admin routes are open: SWITCHBOARD_API_TOKEN is not set and HOST is not loopback",
     { host: config.host },
   );
 }
-
-const shutdown = new AbortController();
-const server = Deno.serve({
-  hostname: config.host,
-  port: config.port,
-  signal: shutdown.signal,
-  onListen({ hostname, port }) {
-    const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-    console.log(`switchboard listening on http://${host}:${port}`);
-  },
-}, app.fetch);
 const background = startBackground(deps);
+console.log(`switchboard listening on http://${host}:${port}`);
 
 let stopping = false;
 async function stop(signal: string) {

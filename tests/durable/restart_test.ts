@@ -66,6 +66,7 @@ Deno.test("SIGKILL during a pending spawn: restart, reconnect with the old token
   assert.equal(started.status, 202);
   const runId = started.body!.run_id as string;
   const spawn = await nextOf(ws1, "spawn");
+  assert.ok(spawn.directive.includes(`${first.base}/v1/worker/prompt`), "PORT=0: the real port");
   await storedPending(kvFile.path, runId, "spawn");
   const before = await readEvents(first, runId, { stopAfter: 5 });
   assert.deepEqual(before.map((e) => e.event), [
