@@ -6,11 +6,10 @@
  */
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { SwitchboardError } from "./protocol/errors.ts";
 import type { AppDeps } from "./deps.ts";
-import { MAX_BODY_BYTES } from "./routes/_http.ts";
+import { limitBody, MAX_BODY_BYTES } from "./routes/_http.ts";
 import { allowedMethodsOf, unmatched } from "./routes/_fallback.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { operatorRoutes } from "./routes/operators.ts";
@@ -48,11 +47,8 @@ export function createApp(deps: AppDeps) {
   const app = new Hono();
 
   app.use(observeRequests(deps));
-  app.use(bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError() {
-      throw new SwitchboardError("too_large", "request body larger than 2 MiB");
-    },
+  app.use(limitBody(MAX_BODY_BYTES, () => {
+    throw new SwitchboardError("too_large", "request body larger than 2 MiB");
   }));
 
   app.route("/", healthRoutes());

@@ -76,6 +76,15 @@ export interface MintedWorker {
 
 const HANDLE = /^wh-[A-Za-z0-9]{2,61}$/;
 
+/** How many encoded tokens the authority remembers decoded (oldest dropped first). */
+export const TOKEN_CACHE_SIZE = 4096;
+
+/** A decoded token that nobody can change afterwards (its MAC result stays true). */
+function frozenToken(token: CapToken): CapToken {
+  Object.freeze(token.scopes);
+  return Object.freeze(token);
+}
+
 /** True when a bearer looks like a worker handle (`wh-` + alphanumerics, 5–64 chars). */
 export function isHandle(bearer: string): boolean {
   return HANDLE.test(bearer);
@@ -104,6 +113,18 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
     }
   };
   for (const record of options.records ?? []) remember(record);
+
+  // Encoded string → its decoded token, frozen. `verified` holds the tokens of
+  // this map whose MAC has checked out, so a token seen again skips the decode
+  // and the HMAC; a forged token is another string, another object, and is
+  // checked (and refused) every time. Expiry, role, record, uses, ended and task
+  // are checked on every use.
+  const decoded = new Map<string, CapToken>();
+  const verified = new WeakSet<CapToken>();
+  const cache = (encoded: string, token: CapToken): void => {
+    if (decoded.size >= TOKEN_CACHE_SIZE) decoded.delete(decoded.keys().next().value!);
+    decoded.set(encoded, token);
+  };
   const save = (record: TokenRecord) => persist?.putToken(record) ?? Promise.resolve();
 
   return {
@@ -137,7 +158,11 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
       };
       remember(record);
       await save(record);
-      return { token, encoded: encodeToken(token), handle };
+      const encoded = encodeToken(token);
+      const known = frozenToken({ ...token, scopes: [...token.scopes] });
+      verified.add(known); // signed here with `key`
+      cache(encoded, known);
+      return { token, encoded, handle };
     },
 
     /** Mints a token not bound to a task (sessions). */
@@ -158,16 +183,25 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
       return token;
     },
 
-    /** Decodes an encoded token (throws `TokenDecodeError`). */
-    decode: decodeToken,
+    /** Decodes an encoded token, frozen (throws `TokenDecodeError`). Remembered by string. */
+    decode(encoded: string): CapToken {
+      const known = decoded.get(encoded);
+      if (known) return known;
+      const token = frozenToken(decodeToken(encoded));
+      cache(encoded, token);
+      return token;
+    },
 
     /**
      * Verifies a token for a verb and, for worker tokens, a task. Consumes one use.
      * Throws {@link TokenError}.
      */
     async verify(token: CapToken, verb: Verb, taskId?: string): Promise<TokenRecord> {
-      if (!(await checkSignature(key, token))) {
-        throw new TokenError("signature", "token signature invalid");
+      if (!verified.has(token)) {
+        if (!(await checkSignature(key, token))) {
+          throw new TokenError("signature", "token signature invalid");
+        }
+        if (Object.isFrozen(token) && Object.isFrozen(token.scopes)) verified.add(token);
       }
       if (Math.floor(now() / 1000) >= token.expire_at) {
         throw new TokenError("expired", "token expired");

@@ -7,7 +7,7 @@
 import type { MiddlewareHandler } from "hono";
 import { createMiddleware } from "hono/factory";
 import { routePath } from "hono/route";
-import type { Logger } from "./log.ts";
+import { type Logger, logsAt } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** The route label of requests no route answered (404 and 405 from the fallback). */
@@ -26,6 +26,7 @@ export interface ObserveRequestsOptions {
  */
 export function observeRequests(options: ObserveRequestsOptions): MiddlewareHandler {
   const { log, metrics } = options;
+  const logs = logsAt(log, "info");
   return createMiddleware(async function observeRequests(c, next) {
     const started = performance.now();
     await next();
@@ -36,6 +37,7 @@ export function observeRequests(options: ObserveRequestsOptions): MiddlewareHand
     const route = pattern === "/*" || pattern === "*" ? UNMATCHED_ROUTE : pattern;
     const status = c.res.status;
     metrics.httpRequest(route, status);
+    if (!logs) return;
     const params = route === UNMATCHED_ROUTE ? {} : c.req.param() as Record<string, string>;
     log.info("http request", {
       method: c.req.method,

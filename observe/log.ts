@@ -35,6 +35,17 @@ const MAX_DEPTH = 6;
 
 const secretKeys = new Map<string, boolean>();
 
+/** The level functions of `createLogger` loggers that write nothing. */
+const SILENT = new WeakSet<(msg: string, fields?: LogFields) => void>();
+
+/**
+ * False when `log` is known to drop `level` lines, so a caller can skip building
+ * the fields. True for any logger not made by {@link createLogger}.
+ */
+export function logsAt(log: Logger, level: LogLevel): boolean {
+  return !SILENT.has(log[level]);
+}
+
 /** True for a key whose value is never logged (memoised: keys are few). */
 function isSecretKey(key: string): boolean {
   let secret = secretKeys.get(key);
@@ -94,7 +105,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const make = (level: LogLevel) => {
     const enabled = LOG_LEVELS.indexOf(level) >= min;
     const head = `","level":${JSON.stringify(level)},"msg":`;
-    return function log(msg: string, fields: LogFields = {}): void {
+    const log = function log(msg: string, fields: LogFields = {}): void {
       if (!enabled) return;
       const ts = timestamp();
       let line = `{"ts":"${ts}${head}${JSON.stringify(msg)}`;
@@ -115,6 +126,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       }
       write(line + "}");
     };
+    if (!enabled) SILENT.add(log);
+    return log;
   };
   return { debug: make("debug"), info: make("info"), warn: make("warn"), error: make("error") };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger, parseLogLevel } from "./log.ts";
+import { createLogger, logsAt, parseLogLevel } from "./log.ts";
 
 function capture(level?: Parameters<typeof parseLogLevel>[0]) {
   const lines: string[] = [];
@@ -86,4 +86,14 @@ Deno.test("createLogger writes the same text as one JSON.stringify of the whole 
   assert.equal(JSON.parse(lines[3]).token, "[redacted]");
   assert.equal(JSON.parse(lines[3]).level, "x");
   assert.equal(lines[4], JSON.stringify(reference({})));
+});
+
+Deno.test("logsAt says which levels a logger drops, and trusts loggers it did not make", () => {
+  const { log } = capture("warn");
+  assert.deepEqual(
+    (["debug", "info", "warn", "error"] as const).map((level) => logsAt(log, level)),
+    [false, false, true, true],
+  );
+  const noop = () => {};
+  assert.equal(logsAt({ debug: noop, info: noop, warn: noop, error: noop }, "debug"), true);
 });

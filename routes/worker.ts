@@ -21,6 +21,7 @@ import { isHandle, type TokenAuthority } from "../engine/tokens.ts";
 import { jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
 import { decodeBearer, parserS, verifyBearer, workerRecord } from "./_worker_auth.ts";
+import { isPlainJson } from "../session/parse_client_frame.ts";
 
 /** What the worker routes need. */
 export interface WorkerRoutesDeps {
@@ -70,6 +71,29 @@ function postFinal(
 }
 
 const utf8 = new TextDecoder("utf-8");
+const U32_MAX = 4294967295;
+
+/**
+ * `WorkerResultBody` checked by hand (the hot path of every worker): the body as
+ * the schema outputs it, or undefined when the schema must decide.
+ */
+export function checkWorkerResult(body: unknown): WorkerResultBody | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  // `as`: a JSON object from JSON.parse, read field by field below.
+  const { task_id, value, ok, attempt } = body as Record<string, unknown>;
+  if (typeof task_id !== "string" || !Object.hasOwn(body, "value") || !isPlainJson(value)) {
+    return undefined;
+  }
+  if (ok !== undefined && typeof ok !== "boolean") return undefined;
+  // `as Json`: isPlainJson accepted it.
+  const checked: WorkerResultBody = { task_id, value: value as Json, ok: ok ?? true };
+  if (attempt !== undefined) {
+    if (typeof attempt !== "number" || !Number.isSafeInteger(attempt)) return undefined;
+    if (attempt < 1 || attempt > U32_MAX) return undefined;
+    checked.attempt = attempt;
+  }
+  return checked;
+}
 
 /** Routes under `/v1/worker`. */
 export function workerRoutes(deps: WorkerRoutesDeps) {
@@ -139,7 +163,7 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
         security: ["workerToken"],
       }),
       requireJson,
-      jsonBody(WorkerResultBody),
+      jsonBody(WorkerResultBody, checkWorkerResult),
       async (c) => {
         const body = c.req.valid("json");
         const bearer = parserS(c, {

@@ -17,17 +17,17 @@ const MAX_FAST_DEPTH = 64;
  * unchanged: finite numbers, no `__proto__` keys, no deep nesting. False sends
  * the frame to zod, which decides.
  */
-function plainJson(value: unknown, depth: number): boolean {
+export function isPlainJson(value: unknown, depth = 0): boolean {
   if (typeof value === "number") return Number.isFinite(value);
   if (typeof value !== "object" || value === null) return true;
   if (depth >= MAX_FAST_DEPTH) return false;
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!plainJson(value[i], depth + 1)) return false;
+    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
     return true;
   }
   for (const key in value) {
     if (key === "__proto__") return false;
-    if (!plainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
+    if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
   }
   return true;
 }
@@ -49,7 +49,7 @@ function fastFrame(type: string, o: Record<string, unknown>): ClientFrame | unde
   if (!isReqId(o.req_id)) return undefined;
   const req_id = o.req_id;
   if (type === "answer") {
-    if (!Object.hasOwn(o, "value") || !plainJson(o.value, 0)) return undefined;
+    if (!Object.hasOwn(o, "value") || !isPlainJson(o.value, 0)) return undefined;
     return { type, req_id, value: o.value as Json };
   }
   if (type === "hook_ack") {
@@ -60,7 +60,7 @@ function fastFrame(type: string, o: Record<string, unknown>): ClientFrame | unde
   }
   // spawn_ack
   const value = o.value === undefined ? null : o.value;
-  if (!plainJson(value, 0)) return undefined;
+  if (!isPlainJson(value, 0)) return undefined;
   if (o.ok !== undefined && typeof o.ok !== "boolean") return undefined;
   if (!isNullishString(o.error)) return undefined;
   const frame: ClientFrame = { type: "spawn_ack", req_id, value: value as Json, ok: o.ok ?? true };
