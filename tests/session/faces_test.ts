@@ -110,9 +110,9 @@ Deno.test("spawn resolves with the ack's value and ok, and an ack error rejects"
   assert.equal(frame.capability_token, "tok.en");
   assert.equal(frame.worker_handle, "wh-0123abcd");
   assert.match(frame.directive, /^\[agent_primitive dispatch=@impl\]\nworker endpoint:\n/);
-  assert.match(
-    frame.directive,
-    /http:\/\/127\.0\.0\.1:7777\/v1\/worker\/prompt\?task_id=T-0000000000000001/,
+  assert.ok(
+    frame.directive.includes(`${server.base}/v1/worker/prompt?task_id=T-0000000000000001`),
+    "the directive names the server's real public URL",
   );
   assert.match(frame.directive, /\nauth: Bearer /);
   assert.match(frame.directive, /\ntask_id: T-0000000000000001\nagent_id: impl/);
