@@ -503,10 +503,14 @@ export function createEngine(deps: EngineDeps) {
       return runView(record, await deps.store.listSteps(runId));
     },
 
-    /** Runs newest first, without steps. */
+    /** Runs newest first, each with its steps, like {@link view}. */
     async list(limit: number, status?: RunStatus): Promise<RunView[]> {
       const records = await deps.store.listRuns({ limit, status });
-      return records.map((r) => runView(live.get(r.run_id)?.record ?? r, []));
+      return await Promise.all(records.map(async (r) => {
+        const run = live.get(r.run_id);
+        if (run) return runView(run.record, run.steps);
+        return runView(r, await deps.store.listSteps(r.run_id));
+      }));
     },
 
     /** Cancels a live run. False when it is not live. */

@@ -118,7 +118,7 @@ export function runRoutes(deps: RunRoutesDeps) {
       doc({
         tags,
         summary: "List runs, newest first",
-        responses: { 200: json(RunList, "Runs without their steps.") },
+        responses: { 200: json(RunList, "Runs newest first, each as GET /v1/runs/:id shows it.") },
         errors: [400, 401],
         admin: true,
       }),

@@ -80,6 +80,10 @@ Deno.test("the thin-control loop: spawn → prompt → result → spawn_ack → 
     [["impl", "pass", 1]],
   );
 
+  const listed = await get(server, "/v1/runs");
+  const runs = listed.body!.runs as Array<{ run_id: string; steps: unknown[] }>;
+  assert.deepEqual(runs.find((r) => r.run_id === runId)?.steps, run.steps, "the list shows steps");
+
   const late = await worker.prompt();
   assert.equal(late.status, 410, "tokens stop working when the run ends");
   assert.equal(typeof late.body!.error, "string");
