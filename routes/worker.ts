@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { PromptQuery, SubmitQuery, WorkerPayload, WorkerResultBody } from "../protocol/worker.ts";
 import type { Json } from "../protocol/json.ts";
@@ -95,6 +95,12 @@ export function checkWorkerResult(body: unknown): WorkerResultBody | undefined {
   return checked;
 }
 
+/** `PromptQuery` checked by hand: one non-empty `task_id`, or undefined for the schema. */
+export function checkPromptQuery(c: Context): { task_id: string } | undefined {
+  const ids = c.req.queries("task_id");
+  return ids?.length === 1 && ids[0] !== "" ? { task_id: ids[0] } : undefined;
+}
+
 /** Routes under `/v1/worker`. */
 export function workerRoutes(deps: WorkerRoutesDeps) {
   const { engine, tokens } = deps;
@@ -110,7 +116,7 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
         errors: [400, 401, 403, 404, 410],
         security: ["workerToken"],
       }),
-      queryOf(PromptQuery),
+      queryOf(PromptQuery, checkPromptQuery),
       async (c) => {
         const { task_id } = c.req.valid("query");
         const bearer = parserS(c, {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
-import { WorkerResultBody } from "../protocol/worker.ts";
-import { checkWorkerResult } from "./worker.ts";
+import { Hono } from "hono";
+import { PromptQuery, WorkerResultBody } from "../protocol/worker.ts";
+import { queryOf } from "./_http.ts";
+import { checkPromptQuery, checkWorkerResult } from "./worker.ts";
 
 function* bodies(): Generator<string> {
   const s = JSON.stringify;
@@ -42,5 +44,38 @@ Deno.test("checkWorkerResult leaves every body the schema refuses to the schema"
     if (!WorkerResultBody.safeParse(JSON.parse(text)).success) {
       assert.equal(checkWorkerResult(JSON.parse(text)), undefined, text);
     }
+  }
+});
+
+Deno.test("checkPromptQuery gives the handler what PromptQuery gives it, for any query", async () => {
+  const answer = (fast: boolean) =>
+    new Hono()
+      .get(
+        "/q",
+        fast ? queryOf(PromptQuery, checkPromptQuery) : queryOf(PromptQuery),
+        (c) => c.json(c.req.valid("query")),
+      )
+      .onError((err) => new Response(err.message, { status: 400 }));
+  const [withFast, withSchema] = [answer(true), answer(false)];
+  const queries = [
+    "",
+    "?",
+    "?task_id",
+    "?task_id=",
+    "?task_id=T-1",
+    "?task_id=T-1&task_id=T-2",
+    "?task_id=T-1&other=1",
+    "?other=1&task_id=T%201",
+    "?task%5Fid=T-1",
+    "?task_id=a+b",
+    "?task_id=%E2%82%AC",
+    "?task_id=%",
+    "?TASK_ID=T-1",
+    "?task_id=T-1#frag",
+    "?task_id[]=T-1",
+  ];
+  for (const q of queries) {
+    const [a, b] = await Promise.all([withFast.request(`/q${q}`), withSchema.request(`/q${q}`)]);
+    assert.deepEqual([a.status, await a.text()], [b.status, await b.text()], q);
   }
 });

@@ -94,9 +94,13 @@ function addTo(index: Map<string, Set<string>>, runId: string, item: string): vo
   else index.set(runId, new Set([item]));
 }
 
-function removeFrom(index: Map<string, Set<string>>, runId: string, item: string): void {
-  const set = index.get(runId);
-  if (set?.delete(item) && set.size === 0) index.delete(runId);
+function removeFrom(
+  index: Map<string, Set<string>> | undefined,
+  runId: string,
+  item: string,
+): void {
+  const set = index?.get(runId);
+  if (set?.delete(item) && set.size === 0) index?.delete(runId);
 }
 
 /** The `cancel` reason and the rejection for an aborted wait. */
@@ -125,9 +129,12 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   #pending = new Map<string, Pending>();
   #byKey = new Map<string, string>();
   #settledByKey = new Map<string, ReplyFrame>();
-  /** Pending req_ids and settled keys by run id, so `forgetRun` touches only its own. */
-  #pendingByRun = new Map<string, Set<string>>();
-  #settledByRun = new Map<string, Set<string>>();
+  /**
+   * Pending req_ids and settled keys by run id, so `forgetRun` touches only its
+   * own. Made on first use: most seats never hold a run's request.
+   */
+  #pendingByRun?: Map<string, Set<string>>;
+  #settledByRun?: Map<string, Set<string>>;
   #closed = false;
   #persisting: Promise<void> = Promise.resolve();
 
@@ -308,7 +315,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     const pending: Pending = { record };
     this.#pending.set(reqId, pending);
     if (key !== undefined) this.#byKey.set(key, reqId);
-    if (runId !== undefined) addTo(this.#pendingByRun, runId, reqId);
+    if (runId !== undefined) addTo(this.#pendingByRun ??= new Map(), runId, reqId);
     this.#persist(() => this.#env.store.putRequest(record));
     this.#send(record.frame);
     this.#env.observe?.("operator_request_sent", record);
@@ -399,7 +406,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
         dedupeKey(record.run_id, record.task_id, record.attempt, record.kind),
         record.req_id,
       );
-      addTo(this.#pendingByRun, record.run_id, record.req_id);
+      addTo(this.#pendingByRun ??= new Map(), record.run_id, record.req_id);
     }
   }
 
@@ -408,7 +415,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     const runId = record.run_id!; // callers check it
     const key = dedupeKey(runId, record.task_id, record.attempt, record.kind);
     this.#settledByKey.set(key, reply);
-    addTo(this.#settledByRun, runId, key);
+    addTo(this.#settledByRun ??= new Map(), runId, key);
   }
 
   /** True when a request (pending or settled) exists for this attempt of a run. */
@@ -421,9 +428,9 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 
   /** Drops what the session remembers of a run that has ended. */
   forgetRun(runId: string): void {
-    for (const key of this.#settledByRun.get(runId) ?? []) this.#settledByKey.delete(key);
-    this.#settledByRun.delete(runId);
-    const reqIds = this.#pendingByRun.get(runId);
+    for (const key of this.#settledByRun?.get(runId) ?? []) this.#settledByKey.delete(key);
+    this.#settledByRun?.delete(runId);
+    const reqIds = this.#pendingByRun?.get(runId);
     if (!reqIds) return;
     for (const reqId of [...reqIds]) {
       const pending = this.#pending.get(reqId);
@@ -506,8 +513,8 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       pending.waiter?.reject(new Error("operator session deleted"));
     }
     this.#settledByKey.clear();
-    this.#settledByRun.clear();
-    this.#pendingByRun.clear();
+    this.#settledByRun = undefined;
+    this.#pendingByRun = undefined;
     this.#socket = null;
     if (socket) closeQuietly(socket, CLOSE.sessionDeleted, "session deleted");
   }
