@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import {
   MintedOperator,
   MintOperatorBody,
@@ -33,6 +33,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export function operatorRoutes(deps: OperatorRoutesDeps) {
   const admin = adminGuard(deps.apiToken);
   const tags = ["operators"];
+  /** The seat named by `:sid`, checked against the request's bearer. */
+  const seatOf = (c: Context) =>
+    authorizeSeat(deps, c.req.param("sid")!, operatorBearer(c.req.header("authorization")));
   return new Hono()
     .post(
       "/v1/operators",
@@ -86,11 +89,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
         security: ["operatorToken"],
       }),
       async (c) => {
-        const session = await authorizeSeat(
-          deps,
-          c.req.param("sid"),
-          operatorBearer(c.req.header("authorization")),
-        );
+        const session = await seatOf(c);
         return c.json({
           sid: session.sid,
           roles: [...session.roles],
@@ -109,11 +108,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
         security: ["operatorToken"],
       }),
       async (c) => {
-        const session = await authorizeSeat(
-          deps,
-          c.req.param("sid"),
-          operatorBearer(c.req.header("authorization")),
-        );
+        const session = await seatOf(c);
         return c.json({ pending: session.pendingFrames() }, 200);
       },
     )
@@ -129,11 +124,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
         security: ["operatorToken"],
       }),
       async (c) => {
-        const session = await authorizeSeat(
-          deps,
-          c.req.param("sid"),
-          operatorBearer(c.req.header("authorization")),
-        );
+        const session = await seatOf(c);
         await deleteSeat(deps, session, "deleted");
         return c.body(null, 204);
       },
