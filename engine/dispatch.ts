@@ -16,7 +16,7 @@ import type { StepRecord } from "../store/run_store.ts";
 import { compactJson } from "./expr/mod.ts";
 import { StepError, type StepRequest } from "./flow/mod.ts";
 import { type CtxView, RunEnded } from "./faces.ts";
-import { decodeToken } from "./captoken.ts";
+import type { CapToken } from "./captoken.ts";
 import type { AttemptContext, ResolvedFaces } from "./spawner.ts";
 import { messageOf, SpawnError, WorkerError } from "./spawner.ts";
 import {
@@ -27,7 +27,7 @@ import {
   startAttempt,
   type TaskState,
 } from "./tasks.ts";
-import type { LiveRun, RunHost } from "./run_types.ts";
+import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
 
 /** The operator kind of an agent (reference/engine.md §4.4, five tiers). */
 export function resolveKind(run: LiveRun, agent: string): OperatorKind {
@@ -104,9 +104,11 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
 
   let encoded: string;
   let handle: string;
+  let token: CapToken;
   if (resumed && attempt.token && attempt.handle) {
     encoded = attempt.token;
     handle = attempt.handle;
+    token = host.tokens.decode(encoded);
   } else {
     const minted = await host.tokens.mintWorker(
       task.id,
@@ -116,11 +118,12 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     );
     encoded = minted.encoded;
     handle = minted.handle;
+    // the authority's frozen copy: the same token, known to be signed (no decode)
+    token = host.tokens.decode(encoded);
     attempt.token = encoded;
     attempt.handle = handle;
     attempt.nonce = minted.token.nonce;
   }
-  await host.store.putTask(task);
 
   const step = await host.beginStep(run, task, attempt);
   const runtime: Record<string, Json> = { worker_handle: handle };
@@ -139,8 +142,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     task,
     attempt,
     ctx,
-    encoded,
-    handle,
+    { encoded, handle, token },
     signal,
     resolveFaces(host, run),
   );
@@ -169,19 +171,28 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     else {
       task.last_result = final.value;
       if (final.ok) {
-        await host.endStep(run, task, step, "pass");
-        await host.journal(run, { key: req.key, ok: true, value: final.value });
+        await host.endStep(run, task, step, "pass", undefined, {
+          key: req.key,
+          ok: true,
+          value: final.value,
+        });
         return final.value;
       }
       const note = a.blockNote === undefined ? "" : ` (senior answer: ${compactJson(a.blockNote)})`;
       failure = `blocked: ${compactJson(final.value)}${note}`;
-      await host.endStep(run, task, step, "blocked", failure);
-      await host.journal(run, { key: req.key, ok: false, error: failure });
+      await host.endStep(run, task, step, "blocked", failure, {
+        key: req.key,
+        ok: false,
+        error: failure,
+      });
       throw new StepError(failure);
     }
   }
-  await host.endStep(run, task, step, "failed", failure);
-  await host.journal(run, { key: req.key, ok: false, error: failure });
+  await host.endStep(run, task, step, "failed", failure, {
+    key: req.key,
+    ok: false,
+    error: failure,
+  });
   throw new StepError(failure);
 }
 
@@ -190,7 +201,7 @@ export const INTERRUPTED = "interrupted: the server stopped during this attempt"
 
 /** Marks the step of an attempt cut off by a restart as failed (it runs again as a new attempt). */
 async function interrupted(host: RunHost, run: LiveRun, taskId: string, n: number, now: number) {
-  const step = run.steps.find((s) => s.task_id === taskId && s.attempt === n);
+  const step = run.stepsById.get(stepId(taskId, n));
   if (!step || step.verdict !== "running") return;
   step.verdict = "failed";
   step.error = INTERRUPTED;
@@ -203,15 +214,14 @@ function attemptContext(
   task: TaskState,
   attempt: AttemptState,
   ctx: CtxView,
-  encoded: string,
-  handle: string,
+  worker: { encoded: string; handle: string; token: CapToken },
   signal: AbortSignal,
   faces: ResolvedFaces,
 ): AttemptContext {
   return {
     ctx,
-    grant: { capabilityToken: encoded, workerHandle: handle },
-    token: decodeToken(encoded),
+    grant: { capabilityToken: worker.encoded, workerHandle: worker.handle },
+    token: worker.token,
     faces,
     task,
     attempt,

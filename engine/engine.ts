@@ -28,7 +28,7 @@ import { copyJson } from "./expr/mod.ts";
 import { randomHex } from "./crypto.ts";
 import { type AttemptState, isTerminal, lastFinal, type TaskState } from "./tasks.ts";
 import type { TokenAuthority } from "./tokens.ts";
-import type { LiveRun, RunHost } from "./run_types.ts";
+import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
 import type { WorkerFn } from "./workers/function.ts";
 import type { WebhookConfig } from "./workers/webhook.ts";
 import { setLongTimeout } from "./long_timeout.ts";
@@ -124,11 +124,24 @@ export function createEngine(deps: EngineDeps) {
   const finalWaiters = new Map<string, Array<() => void>>();
   const chains = new Map<string, Promise<void>>();
 
-  /** Queues a store write behind the run's earlier ones. */
+  /**
+   * Issues a store write of a run now, and returns a promise that settles once it
+   * and every earlier write of the run have settled. The store applies writes in
+   * call order (RunStore), so nothing waits for the write before to be issued, and
+   * the KV store commits a step's writes together.
+   */
   const persist = (runId: string, write: () => Promise<void>) => {
-    const next = (chains.get(runId) ?? Promise.resolve()).then(write).catch((err) => {
+    let issued: Promise<void>;
+    try {
+      issued = write();
+    } catch (err) {
+      issued = Promise.reject(err);
+    }
+    const done = issued.catch((err) => {
       deps.log.error("run store write failed", { run_id: runId, error: String(err) });
     });
+    const prev = chains.get(runId);
+    const next = prev ? prev.then(() => done) : done;
     chains.set(runId, next);
     return next;
   };
@@ -165,7 +178,10 @@ export function createEngine(deps: EngineDeps) {
     workerTokenMaxUses: deps.workerTokenMaxUses ?? null,
     hasOperatorRequests: deps.hasOperatorRequests ?? (() => false),
     async beginStep(run, task, attempt) {
-      let step = run.steps.find((s) => s.task_id === task.id && s.attempt === attempt.n);
+      const runId = run.record.run_id;
+      persist(runId, () => deps.store.putTask(task));
+      const id = stepId(task.id, attempt.n);
+      let step = run.stepsById.get(id);
       if (!step) {
         step = {
           seq: run.steps.length + 1,
@@ -177,11 +193,12 @@ export function createEngine(deps: EngineDeps) {
           started_at: attempt.started_at,
         };
         run.steps.push(step);
+        run.stepsById.set(id, step);
         const saved = { ...step };
-        persist(run.record.run_id, () => deps.store.putStep(run.record.run_id, saved));
+        persist(runId, () => deps.store.putStep(runId, saved));
       }
-      // durable (record and event) before the worker starts, so a restart knows the
-      // attempt was cut off and the history shows it
+      // durable (task, record and event) before the worker starts, so a restart knows
+      // the attempt was cut off and the history shows it
       await emit(run, "step_started", {
         task_id: task.id,
         agent: task.agent,
@@ -190,8 +207,14 @@ export function createEngine(deps: EngineDeps) {
       });
       return step;
     },
-    async endStep(run, task, step, verdict, error) {
-      if (step.verdict !== "running") return; // ended with its run (see finish)
+    async endStep(run, task, step, verdict, error, entry) {
+      const runId = run.record.run_id;
+      if (entry) run.journal.set(entry.key, entry);
+      if (step.verdict !== "running") {
+        // ended with its run (see finish); the journal entry is still kept
+        if (entry) await persist(runId, () => deps.store.putJournal(runId, entry));
+        return;
+      }
       const now = deps.now();
       const attempt = task.attempts[step.attempt - 1];
       if (attempt) attempt.finished_at = now;
@@ -200,21 +223,19 @@ export function createEngine(deps: EngineDeps) {
       step.verdict = verdict;
       step.finished_at = now;
       if (error !== undefined) step.error = error;
-      await deps.tokens.endTask(task.id);
-      await deps.store.putTask(task);
+      // Every write below is issued at once; the store applies them in this order.
+      persist(runId, () => deps.tokens.endTask(task.id));
+      persist(runId, () => deps.store.putTask(task));
       const saved = { ...step };
-      persist(run.record.run_id, () => deps.store.putStep(run.record.run_id, saved));
-      emit(run, "step_finished", {
+      persist(runId, () => deps.store.putStep(runId, saved));
+      const finished = emit(run, "step_finished", {
         task_id: task.id,
         agent: task.agent,
         attempt: step.attempt,
         verdict,
         ...(error === undefined ? {} : { error }),
       });
-    },
-    async journal(run, entry) {
-      run.journal.set(entry.key, entry);
-      await persist(run.record.run_id, () => deps.store.putJournal(run.record.run_id, entry));
+      await (entry ? persist(runId, () => deps.store.putJournal(runId, entry)) : finished);
     },
     appendEvent(task, attempt, event) {
       attempt.tail.push(event);
@@ -393,6 +414,7 @@ export function createEngine(deps: EngineDeps) {
     const run: LiveRun = {
       record,
       steps: prior.steps ?? [],
+      stepsById: new Map((prior.steps ?? []).map((s) => [stepId(s.task_id, s.attempt), s])),
       journal: new Map((prior.journal ?? []).map((e) => [e.key, e])),
       tasksByKey: new Map((prior.tasks ?? []).map((t) => [t.key, t])),
       events: prior.events ?? [],

@@ -22,6 +22,8 @@ import type { TokenAuthority } from "./tokens.ts";
 export interface LiveRun {
   record: RunRecord;
   steps: StepRecord[];
+  /** The same steps by `<task_id>:<attempt>` (see {@link stepId}). */
+  stepsById: Map<string, StepRecord>;
   /** Finished steps by key (answers replays after a restart). */
   journal: Map<string, JournalEntry>;
   /** Tasks by step key (resumes tasks after a restart). */
@@ -36,6 +38,11 @@ export interface LiveRun {
   done: Promise<RunRecord>;
 }
 
+/** The key of a step in {@link LiveRun.stepsById}. */
+export function stepId(taskId: string, attempt: number): string {
+  return `${taskId}:${attempt}`;
+}
+
 /** What a dispatch needs from the engine. */
 export interface RunHost {
   registries: FaceRegistries;
@@ -48,15 +55,24 @@ export interface RunHost {
   workerTokenTtlSecs: number;
   workerTokenMaxUses: number | null;
   hasOperatorRequests(runId: string, taskId: string, attempt: number): boolean;
+  /**
+   * Records the start of an attempt: the task (with its worker token), the step
+   * and a `step_started` event, stored together before it resolves.
+   */
   beginStep(run: LiveRun, task: TaskState, attempt: AttemptState): Promise<StepRecord>;
+  /**
+   * Records the end of an attempt: its tokens end, and the task, the step, a
+   * `step_finished` event and the journal entry (if given) are stored. Resolves
+   * once they are stored.
+   */
   endStep(
     run: LiveRun,
     task: TaskState,
     step: StepRecord,
     verdict: Exclude<StepRecord["verdict"], "running">,
     error?: string,
+    entry?: JournalEntry,
   ): Promise<void>;
-  journal(run: LiveRun, entry: JournalEntry): Promise<void>;
   appendEvent(task: TaskState, attempt: AttemptState, event: OutputEvent): void;
   finalArrived(task: TaskState, attempt: AttemptState): Promise<void>;
 }

@@ -75,7 +75,11 @@ export interface RunEvent {
   data: Json;
 }
 
-/** Where runs live. */
+/**
+ * Where runs live. Writes are applied in the order they are called, so a caller
+ * may issue several without awaiting each one; a write's promise resolves once
+ * it is stored, and reads see every write called before them.
+ */
 export interface RunStore {
   putRun(run: RunRecord): Promise<void>;
   getRun(runId: string): Promise<RunRecord | undefined>;

@@ -15,6 +15,10 @@
  *   (or `free_token, <nonce>` without a run) → null, so boot reads only live ones;
  * - `blob, …` → chunks (store/kv_blob.ts).
  *
+ * Writes go through a group-commit queue (`_kv_write_queue.ts`): they are applied
+ * in call order, many per atomic commit, and reads wait for the writes queued
+ * before them.
+ *
  * @module
  */
 import type { TaskState } from "../engine/tasks.ts";
@@ -28,8 +32,8 @@ import type {
   RunStore,
   StepRecord,
 } from "./run_store.ts";
-import { getJson, putJson, readRef } from "./_kv_json.ts";
-import { retryKvLocked } from "./kv_retry.ts";
+import { getJson, readRef } from "./_kv_json.ts";
+import { createKvWriteQueue } from "./_kv_write_queue.ts";
 
 /** Options of {@link createKvRunStore}. */
 export interface KvRunStoreOptions {
@@ -44,10 +48,18 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   const runKey = (id: string): Deno.KvKey => [...prefix, "run", id];
   const orderKey = (r: RunRecord): Deno.KvKey => [...prefix, "order", r.created_at, r.run_id];
   const taskKey = (id: string): Deno.KvKey => [...prefix, "task", id];
-  const getRun = (id: string) => getJson<RunRecord>(kv, runKey(id), blobs);
-  const getTask = (id: string) => getJson<TaskState>(kv, taskKey(id), blobs);
+  const queue = createKvWriteQueue(kv, blobs);
+  const getRun = async (id: string) => {
+    await queue.idle();
+    return await getJson<RunRecord>(kv, runKey(id), blobs);
+  };
+  const getTask = async (id: string) => {
+    await queue.idle();
+    return await getJson<TaskState>(kv, taskKey(id), blobs);
+  };
 
   async function listRefs<T>(sub: Deno.KvKey, start?: Deno.KvKey): Promise<T[]> {
+    await queue.idle();
     const out: T[] = [];
     const selector = start === undefined
       ? { prefix: [...prefix, ...sub] }
@@ -59,9 +71,12 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   }
 
   return {
-    async putRun(run) {
+    putRun(run) {
       const running: Deno.KvKey = [...prefix, "running", run.created_at, run.run_id];
-      await putJson(kv, runKey(run.run_id), blobs, run, {
+      return queue.write({
+        key: runKey(run.run_id),
+        value: run,
+        blob: true,
         extra(op) {
           op.set(orderKey(run), run.status).set([...prefix, "status", run.run_id], run.status);
           if (run.status === "running") op.set(running, null);
@@ -75,6 +90,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     async listRuns({ limit, status }) {
       const out: RunRecord[] = [];
       if (limit <= 0) return out;
+      await queue.idle();
       // the running index holds only live runs; the order index holds them all
       const index = status === "running" ? "running" : "order";
       const iter = kv.list<RunStatus | null>({ prefix: [...prefix, index] }, {
@@ -98,25 +114,32 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
       return out;
     },
 
-    async putStep(runId, step) {
-      await putJson(kv, [...prefix, "step", runId, step.seq], blobs, step);
+    putStep(runId, step) {
+      return queue.write({ key: [...prefix, "step", runId, step.seq], value: step, blob: true });
     },
 
     listSteps(runId) {
       return listRefs<StepRecord>(["step", runId]);
     },
 
-    async putJournal(runId, entry) {
-      await putJson(kv, [...prefix, "journal", runId, entry.key], blobs, entry);
+    putJournal(runId, entry) {
+      return queue.write({
+        key: [...prefix, "journal", runId, entry.key],
+        value: entry,
+        blob: true,
+      });
     },
 
     listJournal(runId) {
       return listRefs<JournalEntry>(["journal", runId]);
     },
 
-    async appendEvent(runId, event) {
+    appendEvent(runId, event) {
       // Written once: a replayed append of the same id keeps the first.
-      await putJson(kv, [...prefix, "event", runId, event.id], blobs, event, {
+      return queue.write({
+        key: [...prefix, "event", runId, event.id],
+        value: event,
+        blob: true,
         onlyIfAbsent: true,
       });
     },
@@ -125,8 +148,11 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
       return listRefs<RunEvent>(["event", runId], ["event", runId, after + 1]);
     },
 
-    async putTask(task) {
-      await putJson(kv, taskKey(task.id), blobs, task, {
+    putTask(task) {
+      return queue.write({
+        key: taskKey(task.id),
+        value: task,
+        blob: true,
         extra: (op) => op.set([...prefix, "run_task", task.run_id, task.id], null),
       });
     },
@@ -135,6 +161,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
 
     async listTasks(runId) {
       const out: TaskState[] = [];
+      await queue.idle();
       for await (const { key } of kv.list({ prefix: [...prefix, "run_task", runId] })) {
         const id = key.at(-1);
         const task = typeof id === "string" ? await getTask(id) : undefined;
@@ -143,17 +170,21 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
       return out;
     },
 
-    async putToken(record) {
+    putToken(record) {
       const index: Deno.KvKey = record.run_id === undefined
         ? [...prefix, "free_token", record.nonce]
         : [...prefix, "run_token", record.run_id, record.nonce];
-      await retryKvLocked(() =>
-        kv.atomic().set([...prefix, "token", record.nonce], record).set(index, null).commit()
-      );
+      return queue.write({
+        key: [...prefix, "token", record.nonce],
+        value: record,
+        blob: false,
+        extra: (op) => op.set(index, null),
+      });
     },
 
     async listLiveTokens() {
       const nonces: string[] = [];
+      await queue.idle();
       const collect = async (sub: Deno.KvKey) => {
         for await (const { key } of kv.list({ prefix: [...prefix, ...sub] })) {
           const nonce = key.at(-1);

@@ -1,0 +1,175 @@
+/**
+ * Group commit for the KV run store: writes are queued in call order and
+ * committed together, many per atomic commit, so a step's writes (token, task,
+ * step record, event, journal, checkpoint) cost one fsync instead of one each.
+ *
+ * - **Order:** batches commit one after another, in call order; inside one batch
+ *   (one atomic commit) the last write of a key wins, except for a write-once key
+ *   (`onlyIfAbsent`), where the first does. So a caller may issue writes without
+ *   awaiting each one: a write is never durable before the writes called before it.
+ * - **Durability:** a write's promise resolves once the commit holding it (or a
+ *   later write of the same key) is durable, and rejects when its write failed.
+ * - **Failure:** when a batch does not commit (a check failed, or KV refused it),
+ *   its writes are committed again one by one with `putJson`, so each one gets
+ *   exactly the single-write semantics and only a bad write fails.
+ *
+ * @module
+ */
+import { setImmediate } from "node:timers";
+import type { Json } from "../protocol/json.ts";
+import { type BlobRef, deleteBlob, INLINE_MAX, kvSizeEstimate, putBlob } from "./kv_blob.ts";
+import { putJson } from "./_kv_json.ts";
+import { retryKvLocked } from "./kv_retry.ts";
+
+/** One queued write. */
+export interface QueuedWrite {
+  key: Deno.KvKey;
+  value: unknown;
+  /** Stored through a {@link BlobRef} (chunked when large); otherwise as is (small records). */
+  blob: boolean;
+  /** Written once: a later write of an existing key is dropped. */
+  onlyIfAbsent?: boolean;
+  /** More mutations (index keys) for the commit that writes this key. */
+  extra?(op: Deno.AtomicOperation): void;
+}
+
+interface Entry extends QueuedWrite {
+  id: string;
+  waiters: Array<PromiseWithResolvers<void>>;
+}
+
+/** Writes per commit: at most 100 checks, 1,000 mutations (KV's limits), with room for `extra`. */
+const MAX_WRITES = 48;
+/** Estimated bytes per commit, under KV's 800 KiB per commit. */
+const MAX_BYTES = 640 * 1024;
+/** What a small record or a chunked ref is counted as. */
+const SMALL = 512;
+
+/** A group-commit queue on `kv`; chunks of large values go under `blobs`. */
+export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
+  write(write: QueuedWrite): Promise<void>;
+  idle(): Promise<void>;
+} {
+  let queue: Entry[] = [];
+  let pumping: Promise<void> | undefined;
+
+  /** Takes the oldest writes that fit in one commit. */
+  function take(): Entry[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < queue.length && n < MAX_WRITES) {
+      const size = queue[n].blob ? kvSizeEstimate(queue[n].value as Json) : SMALL;
+      const counted = size > INLINE_MAX ? SMALL : size;
+      if (n > 0 && bytes + counted > MAX_BYTES) break;
+      bytes += counted;
+      n++;
+    }
+    const batch = queue.slice(0, n);
+    queue = queue.slice(n);
+    // one entry per key: the last write wins, the first for write-once keys
+    const byId = new Map<string, Entry>();
+    for (const e of batch) {
+      const seen = byId.get(e.id);
+      if (!seen) byId.set(e.id, e);
+      else if (seen.onlyIfAbsent) seen.waiters.push(...e.waiters);
+      else {
+        byId.delete(e.id);
+        byId.set(e.id, { ...e, waiters: [...seen.waiters, ...e.waiters] });
+      }
+    }
+    return [...byId.values()];
+  }
+
+  async function commitTogether(batch: Entry[]): Promise<boolean> {
+    const refs: unknown[] = [];
+    const made: BlobRef[] = [];
+    let committed = false;
+    try {
+      for (const e of batch) {
+        if (!e.blob) refs.push(e.value);
+        else if (kvSizeEstimate(e.value as Json) <= INLINE_MAX) {
+          refs.push({ kind: "inline", value: e.value as Json });
+        } else {
+          const ref = await putBlob(kv, blobs, e.value as Json, { inlineMax: 0 });
+          made.push(ref);
+          refs.push(ref);
+        }
+      }
+      // the refs these writes replace: checked, and their chunks freed after the commit
+      const replaced = batch.filter((e) => e.blob && !e.onlyIfAbsent);
+      const olds: Deno.KvEntryMaybe<BlobRef>[] = [];
+      for (let i = 0; i < replaced.length; i += 10) {
+        olds.push(...await kv.getMany<BlobRef[]>(replaced.slice(i, i + 10).map((e) => e.key)));
+      }
+      const op = kv.atomic();
+      for (const old of olds) op.check(old);
+      batch.forEach((e, i) => {
+        if (e.onlyIfAbsent) op.check({ key: e.key, versionstamp: null });
+        op.set(e.key, refs[i]);
+        e.extra?.(op);
+      });
+      const res = await retryKvLocked(() => op.commit());
+      if (!res.ok) return false;
+      committed = true;
+      for (const old of olds) if (old.value !== null) await deleteBlob(kv, blobs, old.value);
+      return true;
+    } finally {
+      if (!committed) { for (const ref of made) await deleteBlob(kv, blobs, ref); }
+    }
+  }
+
+  async function commitOne(e: Entry): Promise<void> {
+    if (e.blob) {
+      await putJson(kv, e.key, blobs, e.value, { extra: e.extra, onlyIfAbsent: e.onlyIfAbsent });
+      return;
+    }
+    const op = kv.atomic().set(e.key, e.value);
+    e.extra?.(op);
+    await retryKvLocked(() => op.commit());
+  }
+
+  async function pump(): Promise<void> {
+    // One macrotask turn first (about 15 µs), so the writes a caller issues across
+    // several awaits (a step's end: token, task, step, event, journal, checkpoint)
+    // join one commit.
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      while (queue.length > 0) {
+        const batch = take();
+        let together = false;
+        try {
+          together = await commitTogether(batch);
+        } catch {
+          // a KV error (size, lock) in the joint commit: retried one by one below
+        }
+        if (together) {
+          for (const e of batch) for (const w of e.waiters) w.resolve();
+          continue;
+        }
+        for (const e of batch) {
+          try {
+            await commitOne(e);
+            for (const w of e.waiters) w.resolve();
+          } catch (err) {
+            for (const w of e.waiters) w.reject(err);
+          }
+        }
+      }
+    } finally {
+      pumping = undefined;
+    }
+  }
+
+  return {
+    write(write) {
+      const waiter = Promise.withResolvers<void>();
+      queue.push({ ...write, id: JSON.stringify(write.key), waiters: [waiter] });
+      pumping ??= pump();
+      return waiter.promise;
+    },
+    /** Resolves once every write queued so far has settled. */
+    async idle() {
+      while (pumping) await pumping;
+    },
+  };
+}
