@@ -165,13 +165,16 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     }
     failure = `dispatch failed: ${messageOf(err)}`;
   }
+  // The step's end is not awaited below: the store applies writes in call order,
+  // so the next write anyone awaits (the root ctx checkpoint, the next step's
+  // start, the run's end) is stored only after it, and on KV in the same commit.
   if (failure === undefined) {
     const final = lastFinal(attempt.tail);
     if (!final) failure = "dispatch failed: no Final in output_tail";
     else {
       task.last_result = final.value;
       if (final.ok) {
-        await host.endStep(run, task, step, "pass", undefined, {
+        host.endStep(run, task, step, "pass", undefined, {
           key: req.key,
           ok: true,
           value: final.value,
@@ -180,7 +183,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
       }
       const note = a.blockNote === undefined ? "" : ` (senior answer: ${compactJson(a.blockNote)})`;
       failure = `blocked: ${compactJson(final.value)}${note}`;
-      await host.endStep(run, task, step, "blocked", failure, {
+      host.endStep(run, task, step, "blocked", failure, {
         key: req.key,
         ok: false,
         error: failure,
@@ -188,7 +191,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
       throw new StepError(failure);
     }
   }
-  await host.endStep(run, task, step, "failed", failure, {
+  host.endStep(run, task, step, "failed", failure, {
     key: req.key,
     ok: false,
     error: failure,

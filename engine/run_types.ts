@@ -62,8 +62,9 @@ export interface RunHost {
   beginStep(run: LiveRun, task: TaskState, attempt: AttemptState): Promise<StepRecord>;
   /**
    * Records the end of an attempt: its tokens end, and the task, the step, a
-   * `step_finished` event and the journal entry (if given) are stored. Resolves
-   * once they are stored.
+   * `step_finished` event and the journal entry (if given) are stored. The writes
+   * are issued before it returns; the promise resolves once they are stored and
+   * never rejects (a failed write is logged).
    */
   endStep(
     run: LiveRun,

@@ -235,6 +235,47 @@ const CASES: Case[] = [
     assert.deepEqual(await runs.listEvents("run-c"), []);
   }],
 
+  [
+    "writes issued without awaiting apply in call order; an event id keeps its first",
+    async ({ runs }) => {
+      const step = {
+        seq: 1,
+        key: "0",
+        task_id: "T-1",
+        agent: "a",
+        attempt: 1,
+        verdict: "running" as const,
+        started_at: 5,
+      };
+      const run = sampleRun("run-a", 1);
+      const writes = [
+        runs.putRun(run),
+        runs.putStep("run-a", step),
+        runs.appendEvent("run-a", { id: 1, type: "first", at: 1, data: null }),
+        runs.putRun({ ...run, ctx: { n: 1 } }),
+        runs.putStep("run-a", { ...step, verdict: "pass", finished_at: 6 }),
+        runs.appendEvent("run-a", { id: 1, type: "again", at: 2, data: null }),
+        runs.putJournal("run-a", { key: "0", ok: true, value: bigCtx(70) }),
+        runs.putRun({ ...run, ctx: { n: 2 }, status: "succeeded" }),
+      ];
+      // reads see every write called before them, even before those settle
+      assert.deepEqual((await runs.getRun("run-a"))?.ctx, { n: 2 });
+      await Promise.all(writes);
+      const stored = await runs.getRun("run-a");
+      assert.equal(stored?.status, "succeeded");
+      assert.deepEqual(stored?.blueprint, run.blueprint);
+      assert.deepEqual((await runs.listSteps("run-a")).map((s) => s.verdict), ["pass"]);
+      assert.deepEqual((await runs.listEvents("run-a")).map((e) => e.type), ["first"]);
+      assert.deepEqual((await runs.listJournal("run-a"))[0], {
+        key: "0",
+        ok: true,
+        value: bigCtx(70),
+      });
+      assert.deepEqual(await runs.listRuns({ limit: 5, status: "running" }), []);
+      assert.deepEqual((await runs.listRuns({ limit: 5 }))[0].blueprint, run.blueprint);
+    },
+  ],
+
   ["tasks are kept by id and listed per run", async ({ runs }) => {
     await runs.putTask(sampleTask("T-1", "run-a"));
     await runs.putTask({ ...sampleTask("T-1", "run-a"), status: "pass" });

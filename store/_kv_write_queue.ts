@@ -9,6 +9,10 @@
  *   awaiting each one: a write is never durable before the writes called before it.
  * - **Durability:** a write's promise resolves once the commit holding it (or a
  *   later write of the same key) is durable, and rejects when its write failed.
+ * - **Replaced values:** each write checks the value it replaces (its chunks are
+ *   freed after the commit). The queue remembers the versionstamp and chunks of
+ *   the keys it committed (a bounded map), so rewriting a key (the run record, a
+ *   task) needs no read first.
  * - **Failure:** when a batch does not commit (a check failed, or KV refused it),
  *   its writes are committed again one by one with `putJson`, so each one gets
  *   exactly the single-write semantics and only a bad write fails.
@@ -35,7 +39,15 @@ export interface QueuedWrite {
 
 interface Entry extends QueuedWrite {
   id: string;
+  /** Estimated KV size of the value (`blob` writes), once taken. */
+  size?: number;
   waiters: Array<PromiseWithResolvers<void>>;
+}
+
+/** What the queue knows of a key it committed: its versionstamp, and its chunks if any. */
+interface Known {
+  versionstamp: string;
+  chunks: BlobRef | null;
 }
 
 /** Writes per commit: at most 100 checks, 1,000 mutations (KV's limits), with room for `extra`. */
@@ -44,6 +56,8 @@ const MAX_WRITES = 48;
 const MAX_BYTES = 640 * 1024;
 /** What a small record or a chunked ref is counted as. */
 const SMALL = 512;
+/** Keys whose last commit the queue remembers (oldest forgotten first). */
+const MAX_KNOWN = 8192;
 
 /** A group-commit queue on `kv`; chunks of large values go under `blobs`. */
 export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
@@ -52,14 +66,21 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
 } {
   let queue: Entry[] = [];
   let pumping: Promise<void> | undefined;
+  const known = new Map<string, Known>();
+  const remember = (id: string, k: Known) => {
+    known.delete(id);
+    if (known.size >= MAX_KNOWN) known.delete(known.keys().next().value!);
+    known.set(id, k);
+  };
 
   /** Takes the oldest writes that fit in one commit. */
   function take(): Entry[] {
     let bytes = 0;
     let n = 0;
     while (n < queue.length && n < MAX_WRITES) {
-      const size = queue[n].blob ? kvSizeEstimate(queue[n].value as Json) : SMALL;
-      const counted = size > INLINE_MAX ? SMALL : size;
+      const e = queue[n];
+      if (e.blob) e.size ??= kvSizeEstimate(e.value as Json);
+      const counted = e.size === undefined || e.size > INLINE_MAX ? SMALL : e.size;
       if (n > 0 && bytes + counted > MAX_BYTES) break;
       bytes += counted;
       n++;
@@ -87,7 +108,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     try {
       for (const e of batch) {
         if (!e.blob) refs.push(e.value);
-        else if (kvSizeEstimate(e.value as Json) <= INLINE_MAX) {
+        else if ((e.size ?? kvSizeEstimate(e.value as Json)) <= INLINE_MAX) {
           refs.push({ kind: "inline", value: e.value as Json });
         } else {
           const ref = await putBlob(kv, blobs, e.value as Json, { inlineMax: 0 });
@@ -95,23 +116,41 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
           refs.push(ref);
         }
       }
-      // the refs these writes replace: checked, and their chunks freed after the commit
-      const replaced = batch.filter((e) => e.blob && !e.onlyIfAbsent);
-      const olds: Deno.KvEntryMaybe<BlobRef>[] = [];
-      for (let i = 0; i < replaced.length; i += 10) {
-        olds.push(...await kv.getMany<BlobRef[]>(replaced.slice(i, i + 10).map((e) => e.key)));
-      }
+      // the values these writes replace: checked, and their chunks freed after the
+      // commit; read only when the queue has not committed the key itself
       const op = kv.atomic();
-      for (const old of olds) op.check(old);
+      const freed: BlobRef[] = [];
+      const unknown = batch.filter((e) => e.blob && !e.onlyIfAbsent && !known.has(e.id));
+      for (let i = 0; i < unknown.length; i += 10) {
+        const olds = await kv.getMany<BlobRef[]>(unknown.slice(i, i + 10).map((e) => e.key));
+        for (const old of olds) {
+          op.check(old);
+          if (old.value?.kind === "chunked") freed.push(old.value);
+        }
+      }
       batch.forEach((e, i) => {
+        const k = known.get(e.id);
         if (e.onlyIfAbsent) op.check({ key: e.key, versionstamp: null });
+        else if (e.blob && k) {
+          op.check({ key: e.key, versionstamp: k.versionstamp });
+          if (k.chunks) freed.push(k.chunks);
+        }
         op.set(e.key, refs[i]);
         e.extra?.(op);
       });
       const res = await retryKvLocked(() => op.commit());
       if (!res.ok) return false;
       committed = true;
-      for (const old of olds) if (old.value !== null) await deleteBlob(kv, blobs, old.value);
+      batch.forEach((e, i) => {
+        const ref = refs[i] as BlobRef;
+        if (e.blob) {
+          remember(e.id, {
+            versionstamp: res.versionstamp,
+            chunks: ref.kind === "chunked" ? ref : null,
+          });
+        }
+      });
+      for (const ref of freed) await deleteBlob(kv, blobs, ref);
       return true;
     } finally {
       if (!committed) { for (const ref of made) await deleteBlob(kv, blobs, ref); }
@@ -147,6 +186,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
           continue;
         }
         for (const e of batch) {
+          known.delete(e.id);
           try {
             await commitOne(e);
             for (const w of e.waiters) w.resolve();

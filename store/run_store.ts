@@ -150,6 +150,9 @@ export function createMemoryRunStore(): RunStore {
     appendEvent(runId, event) {
       let list = events.get(runId);
       if (!list) events.set(runId, list = []);
+      // written once, as in KV: a replayed append of the same id keeps the first
+      const last = list.at(-1);
+      if (last && last.id >= event.id && list.some((e) => e.id === event.id)) return done;
       list.push(event);
       return done;
     },

@@ -3,7 +3,10 @@
  * its ctx, journal entries, events, tasks) go through `_kv_json.ts`, so a value
  * over 64 KiB is chunked. Keys, below `prefix` (default `["runs"]`):
  *
- * - `run, <run_id>` → the run record's `BlobRef`;
+ * - `run, <run_id>` → the run record's `BlobRef`, without its blueprint (older
+ *   records hold it inline);
+ * - `run_bp, <run_id>` → `BlobRef` of the run's blueprint, written once per run and
+ *   process (a checkpoint per step would otherwise rewrite it every time);
  * - `order, <created_at>, <run_id>` → its status (newest-first listing);
  * - `status, <run_id>` → its status;
  * - `running, <created_at>, <run_id>` → null while it runs (boot reads only these);
@@ -21,6 +24,7 @@
  *
  * @module
  */
+import type { BlueprintNorm } from "../protocol/blueprint.ts";
 import type { TaskState } from "../engine/tasks.ts";
 import type { TokenRecord } from "../engine/tokens.ts";
 import type { BlobRef } from "./kv_blob.ts";
@@ -48,10 +52,24 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   const runKey = (id: string): Deno.KvKey => [...prefix, "run", id];
   const orderKey = (r: RunRecord): Deno.KvKey => [...prefix, "order", r.created_at, r.run_id];
   const taskKey = (id: string): Deno.KvKey => [...prefix, "task", id];
+  const bpKey = (id: string): Deno.KvKey => [...prefix, "run_bp", id];
   const queue = createKvWriteQueue(kv, blobs);
+  /** Runs whose blueprint this process has written (dropped when the run ends). */
+  const blueprintWritten = new Set<string>();
+
+  /** A stored record with its blueprint (stored beside it, or inline in older records). */
+  async function withBlueprint(
+    stored: Omit<RunRecord, "blueprint"> & { blueprint?: BlueprintNorm },
+  ) {
+    if (stored.blueprint !== undefined) return stored as RunRecord;
+    const blueprint = await getJson<BlueprintNorm>(kv, bpKey(stored.run_id), blobs);
+    if (blueprint === undefined) throw new Error(`store: blueprint of ${stored.run_id} missing`);
+    return { ...stored, blueprint };
+  }
   const getRun = async (id: string) => {
     await queue.idle();
-    return await getJson<RunRecord>(kv, runKey(id), blobs);
+    const stored = await getJson<RunRecord>(kv, runKey(id), blobs);
+    return stored && await withBlueprint(stored);
   };
   const getTask = async (id: string) => {
     await queue.idle();
@@ -73,9 +91,17 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   return {
     putRun(run) {
       const running: Deno.KvKey = [...prefix, "running", run.created_at, run.run_id];
-      return queue.write({
+      const { blueprint, ...rest } = run;
+      let bp: Promise<void> | undefined;
+      if (!blueprintWritten.has(run.run_id)) {
+        blueprintWritten.add(run.run_id);
+        bp = queue.write({ key: bpKey(run.run_id), value: blueprint, blob: true });
+        bp.catch(() => blueprintWritten.delete(run.run_id)); // written again next time
+      }
+      if (run.status !== "running") blueprintWritten.delete(run.run_id);
+      const record = queue.write({
         key: runKey(run.run_id),
-        value: run,
+        value: rest,
         blob: true,
         extra(op) {
           op.set(orderKey(run), run.status).set([...prefix, "status", run.run_id], run.status);
@@ -83,6 +109,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
           else op.delete(running);
         },
       });
+      return bp ? Promise.all([bp, record]).then(() => {}) : record;
     },
 
     getRun,
@@ -108,7 +135,9 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
       for (let i = 0; i < ids.length; i += 10) {
         const refs = await kv.getMany<BlobRef[]>(ids.slice(i, i + 10).map(runKey));
         for (const { value } of refs) {
-          if (value !== null) out.push(await readRef<RunRecord>(kv, blobs, value));
+          if (value !== null) {
+            out.push(await withBlueprint(await readRef<RunRecord>(kv, blobs, value)));
+          }
         }
       }
       return out;
