@@ -69,7 +69,8 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     if (journaled.ok) return journaled.value;
     throw new StepError(journaled.error);
   }
-  const signal = AbortSignal.any([run.signal, req.signal]);
+  // a root-scope step gets the run's own signal (no dependent signal to make)
+  const signal = req.signal === run.signal ? run.signal : AbortSignal.any([run.signal, req.signal]);
   signal.throwIfAborted();
   if (host.now() >= run.record.deadline_at) {
     // A step never starts past the run's deadline, even before its timer fires.

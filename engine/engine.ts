@@ -125,10 +125,11 @@ export function createEngine(deps: EngineDeps) {
   const chains = new Map<string, Promise<void>>();
 
   /**
-   * Issues a store write of a run now, and returns a promise that settles once it
-   * and every earlier write of the run have settled. The store applies writes in
-   * call order (RunStore), so nothing waits for the write before to be issued, and
-   * the KV store commits a step's writes together.
+   * Issues a store write of a run now (RunStore applies writes in call order, so
+   * nothing waits for the write before, and the KV store commits a step's writes
+   * together), and returns a promise that settles once it and every earlier write
+   * of the run have settled (some writes, like `emit`'s, do more after the store
+   * call). A failed write is logged; the promise never rejects.
    */
   const persist = (runId: string, write: () => Promise<void>) => {
     let issued: Promise<void>;

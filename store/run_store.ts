@@ -77,8 +77,9 @@ export interface RunEvent {
 
 /**
  * Where runs live. Writes are applied in the order they are called, so a caller
- * may issue several without awaiting each one; a write's promise resolves once
- * it is stored, and reads see every write called before them.
+ * may issue several without awaiting each one. A write's promise settles once it
+ * is stored, and never before the promises of the writes called before it; reads
+ * see every write called before them.
  */
 export interface RunStore {
   putRun(run: RunRecord): Promise<void>;
