@@ -9,6 +9,7 @@
  *   awaiting each one: a write is never durable before the writes called before it.
  * - **Durability:** a write's promise resolves once the commit holding it (or a
  *   later write of the same key) is durable, and rejects when its write failed.
+ *   Promises settle in call order.
  * - **Replaced values:** each write checks the value it replaces (its chunks are
  *   freed after the commit). The queue remembers the versionstamp and chunks of
  *   the keys it committed (a bounded map), so rewriting a key (the run record, a
@@ -41,7 +42,11 @@ interface Entry extends QueuedWrite {
   id: string;
   /** Estimated KV size of the value (`blob` writes), once taken. */
   size?: number;
-  waiters: Array<PromiseWithResolvers<void>>;
+  waiter: PromiseWithResolvers<void>;
+  /** The write of the batch that stores this one (itself, or a later write of its key). */
+  by?: Entry;
+  /** Why the write failed, once it did. */
+  failed?: { error: unknown };
 }
 
 /** What the queue knows of a key it committed: its versionstamp, and its chunks if any. */
@@ -74,7 +79,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
   };
 
   /** Takes the oldest writes that fit in one commit. */
-  function take(): Entry[] {
+  function take(): { all: Entry[]; writes: Entry[] } {
     let bytes = 0;
     let n = 0;
     while (n < queue.length && n < MAX_WRITES) {
@@ -87,18 +92,20 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     }
     const batch = queue.slice(0, n);
     queue = queue.slice(n);
-    // one entry per key: the last write wins, the first for write-once keys
+    // one write per key: the last one wins, the first for write-once keys
     const byId = new Map<string, Entry>();
     for (const e of batch) {
+      e.by = e;
       const seen = byId.get(e.id);
       if (!seen) byId.set(e.id, e);
-      else if (seen.onlyIfAbsent) seen.waiters.push(...e.waiters);
+      else if (seen.onlyIfAbsent) e.by = seen;
       else {
         byId.delete(e.id);
-        byId.set(e.id, { ...e, waiters: [...seen.waiters, ...e.waiters] });
+        byId.set(e.id, e);
+        for (const earlier of batch) if (earlier.by === seen) earlier.by = e;
       }
     }
-    return [...byId.values()];
+    return { all: batch, writes: [...byId.values()] };
   }
 
   async function commitTogether(batch: Entry[]): Promise<boolean> {
@@ -174,25 +181,27 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     await new Promise((resolve) => setImmediate(resolve));
     try {
       while (queue.length > 0) {
-        const batch = take();
+        const { all, writes } = take();
         let together = false;
         try {
-          together = await commitTogether(batch);
+          together = await commitTogether(writes);
         } catch {
           // a KV error (size, lock) in the joint commit: retried one by one below
         }
-        if (together) {
-          for (const e of batch) for (const w of e.waiters) w.resolve();
-          continue;
-        }
-        for (const e of batch) {
-          known.delete(e.id);
-          try {
-            await commitOne(e);
-            for (const w of e.waiters) w.resolve();
-          } catch (err) {
-            for (const w of e.waiters) w.reject(err);
+        if (!together) {
+          for (const e of writes) {
+            known.delete(e.id);
+            try {
+              await commitOne(e);
+            } catch (error) {
+              e.failed = { error };
+            }
           }
+        }
+        for (const e of all) {
+          const failed = e.by?.failed;
+          if (failed) e.waiter.reject(failed.error);
+          else e.waiter.resolve();
         }
       }
     } finally {
@@ -203,7 +212,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
   return {
     write(write) {
       const waiter = Promise.withResolvers<void>();
-      queue.push({ ...write, id: JSON.stringify(write.key), waiters: [waiter] });
+      queue.push({ ...write, id: JSON.stringify(write.key), waiter });
       pumping ??= pump();
       return waiter.promise;
     },
