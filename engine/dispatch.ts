@@ -69,8 +69,10 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     if (journaled.ok) return journaled.value;
     throw new StepError(journaled.error);
   }
-  // a root-scope step gets the run's own signal (no dependent signal to make)
-  const signal = req.signal === run.signal ? run.signal : AbortSignal.any([run.signal, req.signal]);
+  // Every scope signal of the flow is the run's signal or follows it (execute hands
+  // run.signal to evalFlow, and a branch signal is made from its scope's), so the
+  // step's own signal is enough.
+  const signal = req.signal;
   signal.throwIfAborted();
   if (host.now() >= run.record.deadline_at) {
     // A step never starts past the run's deadline, even before its timer fires.
