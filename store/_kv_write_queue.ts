@@ -71,6 +71,8 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
 } {
   let queue: Entry[] = [];
   let pumping: Promise<void> | undefined;
+  /** The promise of the last write queued (writes settle in call order). */
+  let last: Promise<void> = Promise.resolve();
   const known = new Map<string, Known>();
   const remember = (id: string, k: Known) => {
     known.delete(id);
@@ -214,11 +216,15 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
       const waiter = Promise.withResolvers<void>();
       queue.push({ ...write, id: JSON.stringify(write.key), waiter });
       pumping ??= pump();
+      last = waiter.promise;
       return waiter.promise;
     },
-    /** Resolves once every write queued so far has settled. */
+    /**
+     * Resolves once every write queued so far has settled (not the ones queued
+     * later, so a read never waits for a busy queue to drain).
+     */
     async idle() {
-      while (pumping) await pumping;
+      await last.catch(() => {});
     },
   };
 }
