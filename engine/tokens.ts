@@ -65,6 +65,8 @@ export interface TokenAuthorityOptions {
   persist?: TokenPersistence;
   /** Records to start with (after a restart). */
   records?: TokenRecord[];
+  /** Records of ended runs kept for 410 answers (default {@link RETIRED_TOKENS_MAX}). */
+  retiredMax?: number;
 }
 
 /** A minted worker token. */
@@ -78,6 +80,12 @@ const HANDLE = /^wh-[A-Za-z0-9]{2,61}$/;
 
 /** How many encoded tokens the authority remembers decoded (oldest dropped first). */
 export const TOKEN_CACHE_SIZE = 4096;
+
+/**
+ * How many records of ended runs are kept in memory, so their tokens and handles
+ * answer 410. Older ones are dropped (they then answer 401, as after a restart).
+ */
+export const RETIRED_TOKENS_MAX = 65_536;
 
 /** A decoded token that nobody can change afterwards (its MAC result stays true). */
 function frozenToken(token: CapToken): CapToken {
@@ -93,10 +101,42 @@ export function isHandle(bearer: string): boolean {
 /** Creates a token authority. */
 export function createTokenAuthority(options: TokenAuthorityOptions) {
   const { key, now, persist } = options;
+  const retiredMax = options.retiredMax ?? RETIRED_TOKENS_MAX;
   const records = new Map<string, TokenRecord>();
   const handles = new Map<string, string>();
   const byRun = new Map<string, Set<string>>();
   const byTask = new Map<string, string[]>();
+  // Records of ended runs, oldest first, bounded by RETIRED_TOKENS_MAX.
+  const retired = new Map<string, TokenRecord>();
+  const retiredHandles = new Map<string, string>();
+  const lookup = (nonce: string) => records.get(nonce) ?? retired.get(nonce);
+  const handleNonce = (handle: string) => handles.get(handle) ?? retiredHandles.get(handle);
+
+  /** Moves a run's records out of the live maps into the bounded retired ones. */
+  const retire = (runId: string) => {
+    const nonces = byRun.get(runId);
+    if (!nonces) return;
+    byRun.delete(runId);
+    for (const nonce of nonces) {
+      const record = records.get(nonce);
+      if (!record) continue;
+      records.delete(nonce);
+      retired.set(nonce, record);
+      if (record.task_id) byTask.delete(record.task_id);
+      if (record.handle) {
+        handles.delete(record.handle);
+        retiredHandles.set(record.handle, nonce);
+      }
+    }
+    if (retired.size <= retiredMax) return;
+    // Drop the oldest quarter in one pass, so the cost is amortised.
+    let drop = retired.size - retiredMax + (retiredMax >> 2);
+    for (const [nonce, record] of retired) {
+      if (drop-- <= 0) break;
+      retired.delete(nonce);
+      if (record.handle) retiredHandles.delete(record.handle);
+    }
+  };
 
   const remember = (record: TokenRecord) => {
     records.set(record.nonce, record);
@@ -122,7 +162,9 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
   const decoded = new Map<string, CapToken>();
   const verified = new WeakSet<CapToken>();
   const cache = (encoded: string, token: CapToken): void => {
-    if (decoded.size >= TOKEN_CACHE_SIZE) decoded.delete(decoded.keys().next().value!);
+    // Clearing when full keeps inserts O(1); deleting the first key of a Map that
+    // has seen many deletes walks its holes.
+    if (decoded.size >= TOKEN_CACHE_SIZE) decoded.clear();
     decoded.set(encoded, token);
   };
   const save = (record: TokenRecord) => persist?.putToken(record) ?? Promise.resolve();
@@ -146,7 +188,7 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
         nonce: randomHex(16),
       });
       let handle = `wh-${randomHex(4)}`;
-      while (handles.has(handle)) handle = `wh-${randomHex(4)}`;
+      while (handleNonce(handle) !== undefined) handle = `wh-${randomHex(4)}`;
       const record: TokenRecord = {
         nonce: token.nonce,
         role: "worker",
@@ -212,7 +254,7 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
           `role violation: role=${roleDebug(token.role)} verb=${verbDebug(verb)}`,
         );
       }
-      const record = records.get(token.nonce);
+      const record = lookup(token.nonce);
       if (!record) {
         throw new TokenError("not_found", `token not found in store (nonce=${token.nonce})`);
       }
@@ -238,8 +280,8 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
 
     /** The record behind a worker handle (throws `not_found` or `ended`). */
     byHandle(handle: string): TokenRecord {
-      const nonce = handles.get(handle);
-      const record = nonce === undefined ? undefined : records.get(nonce);
+      const nonce = handleNonce(handle);
+      const record = nonce === undefined ? undefined : lookup(nonce);
       if (!record || record.task_id === undefined) {
         throw new TokenError("not_found", `token not found in store (nonce=handle=${handle})`);
       }
@@ -249,7 +291,7 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
 
     /** The record of a nonce, if any. */
     record(nonce: string): TokenRecord | undefined {
-      return records.get(nonce);
+      return lookup(nonce);
     },
 
     /** Marks every token of a task ended (handles expire with their task). */
@@ -263,15 +305,31 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
       }
     },
 
-    /** Marks every token of a run ended; later uses answer 410. */
+    /**
+     * Marks every token of a run ended; later uses answer 410. The records then
+     * leave the live maps (memory stays bounded by {@link RETIRED_TOKENS_MAX}).
+     */
     async endRun(runId: string): Promise<void> {
-      for (const nonce of byRun.get(runId) ?? []) {
-        const record = records.get(nonce);
-        if (record && !record.ended) {
-          record.ended = true;
-          await save(record);
+      try {
+        for (const nonce of byRun.get(runId) ?? []) {
+          const record = records.get(nonce);
+          if (record && !record.ended) {
+            record.ended = true;
+            await save(record);
+          }
         }
+      } finally {
+        for (const nonce of byRun.get(runId) ?? []) {
+          const record = records.get(nonce);
+          if (record) record.ended = true;
+        }
+        retire(runId);
       }
+    },
+
+    /** How many token records are held in memory: live and retired. */
+    sizes(): { live: number; retired: number } {
+      return { live: records.size, retired: retired.size };
     },
   };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeToken, importSecret } from "./captoken.ts";
-import { createTokenAuthority, TOKEN_CACHE_SIZE, TokenError } from "./tokens.ts";
+import { createTokenAuthority, type MintedWorker, TOKEN_CACHE_SIZE, TokenError } from "./tokens.ts";
 
 async function authority(start = 1_000_000_000_000) {
   const clock = { ms: start };
@@ -98,7 +98,7 @@ Deno.test("tokens.verify remembers a MAC it checked itself, and an ended run sti
   await assert.rejects(tokens.verify(tokens.decode(encoded), "fetch_prompt"), refusedAs("ended"));
 });
 
-Deno.test("tokens.decode remembers at most TOKEN_CACHE_SIZE strings, oldest dropped first", async () => {
+Deno.test("tokens.decode remembers at most TOKEN_CACHE_SIZE strings", async () => {
   const { tokens } = await authority();
   const first = await tokens.mintSession("a-0", "observer", 60);
   const encodedFirst = encodeToken(first);
@@ -109,4 +109,34 @@ Deno.test("tokens.decode remembers at most TOKEN_CACHE_SIZE strings, oldest drop
   const again = tokens.decode(encodedFirst);
   assert.notEqual(again, decodedFirst);
   assert.deepEqual(again, decodedFirst);
+});
+
+Deno.test("endRun retires a run's records: they still answer ended, and memory stays bounded", async () => {
+  const key = await importSecret(new Uint8Array(32).fill(7));
+  const tokens = createTokenAuthority({ key, now: () => 1_000_000_000_000, retiredMax: 8 });
+  const minted: MintedWorker[] = [];
+  for (let i = 0; i < 12; i++) {
+    minted.push(await tokens.mintWorker(`T-${i}`, `run-${i}`, 600));
+  }
+  assert.deepEqual(tokens.sizes(), { live: 12, retired: 0 });
+  await tokens.endRun("run-0");
+  assert.deepEqual(tokens.sizes(), { live: 11, retired: 1 });
+  await assert.rejects(tokens.verify(minted[0].token, "fetch_prompt", "T-0"), refusedAs("ended"));
+  assert.throws(() => tokens.byHandle(minted[0].handle), refusedAs("ended"));
+  assert.equal(tokens.record(minted[0].token.nonce)?.ended, true);
+  // A live run's token is untouched.
+  assert.equal((await tokens.verify(minted[1].token, "fetch_prompt", "T-1")).task_id, "T-1");
+
+  for (let i = 1; i < 12; i++) await tokens.endRun(`run-${i}`);
+  const { live, retired } = tokens.sizes();
+  assert.equal(live, 0);
+  assert.ok(retired <= 8, `retired ${retired} > 8`);
+  // The oldest were dropped: they answer as unknown, like tokens from before a restart.
+  await assert.rejects(
+    tokens.verify(minted[0].token, "fetch_prompt", "T-0"),
+    refusedAs("not_found"),
+  );
+  assert.throws(() => tokens.byHandle(minted[0].handle), refusedAs("not_found"));
+  // The newest still answer ended.
+  await assert.rejects(tokens.verify(minted[11].token, "fetch_prompt", "T-11"), refusedAs("ended"));
 });
