@@ -126,9 +126,11 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 
   #env: SessionEnv;
   #socket: WebSocket | null = null;
-  #pending = new Map<string, Pending>();
-  #byKey = new Map<string, string>();
-  #settledByKey = new Map<string, ReplyFrame>();
+  // The request maps are made on first write: an idle seat holds none (10,000
+  // idle seats are a benchmark case; see BENCHMARKS.md).
+  #pendingMap?: Map<string, Pending>;
+  #byKeyMap?: Map<string, string>;
+  #settledByKeyMap?: Map<string, ReplyFrame>;
   /**
    * Pending req_ids and settled keys by run id, so `forgetRun` touches only its
    * own. Made on first use: most seats never hold a run's request.
@@ -147,6 +149,18 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     this.#env = env;
   }
 
+  get #pending(): Map<string, Pending> {
+    return this.#pendingMap ??= new Map();
+  }
+
+  get #byKey(): Map<string, string> {
+    return this.#byKeyMap ??= new Map();
+  }
+
+  get #settledByKey(): Map<string, ReplyFrame> {
+    return this.#settledByKeyMap ??= new Map();
+  }
+
   /** True while a socket is live. */
   get connected(): boolean {
     return this.#socket !== null;
@@ -159,18 +173,18 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 
   /** Pending request frames in the order first sent. */
   pendingFrames(): RequestFrame[] {
-    return [...this.#pending.values()].map((p) => p.record.frame);
+    return [...(this.#pendingMap?.values() ?? [])].map((p) => p.record.frame);
   }
 
   /** Number of pending requests. */
   get pendingCount(): number {
-    return this.#pending.size;
+    return this.#pendingMap?.size ?? 0;
   }
 
   /** Pending requests counted by kind (`ask`, `hb`, `spawn`). */
   pendingByKind(): Record<Kind, number> {
     const counts: Record<Kind, number> = { ask: 0, hb: 0, spawn: 0 };
-    for (const p of this.#pending.values()) counts[p.record.kind]++;
+    for (const p of this.#pendingMap?.values() ?? []) counts[p.record.kind]++;
     return counts;
   }
 
@@ -422,7 +436,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   hasRequest(runId: string, taskId: string, attempt: number): boolean {
     return (["ask", "hb", "spawn"] as const).some((kind) => {
       const key = dedupeKey(runId, taskId, attempt, kind);
-      return this.#byKey.has(key) || this.#settledByKey.has(key);
+      return this.#byKeyMap?.has(key) === true || this.#settledByKeyMap?.has(key) === true;
     });
   }
 
@@ -457,9 +471,9 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     this.#env.log.info("operator socket connected", {
       sid: this.sid,
       replaced: old !== null,
-      pending: this.#pending.size,
+      pending: this.#pendingMap?.size ?? 0,
     });
-    for (const pending of this.#pending.values()) this.#send(pending.record.frame);
+    for (const pending of this.#pendingMap?.values() ?? []) this.#send(pending.record.frame);
   }
 
   /** Called when `socket` closes; it detaches only if it is still the live one. */
@@ -512,7 +526,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       this.#send({ type: "cancel", req_id: pending.record.req_id, reason: "session_deleted" });
       pending.waiter?.reject(new Error("operator session deleted"));
     }
-    this.#settledByKey.clear();
+    this.#settledByKeyMap?.clear();
     this.#settledByRun = undefined;
     this.#pendingByRun = undefined;
     this.#socket = null;
