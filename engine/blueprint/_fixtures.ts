@@ -1,6 +1,7 @@
 /**
- * The Blueprints of test fixtures A, B, C and C2 (reference/blueprint.md §5), as
- * sent (tree form), plus B written with text conditions.
+ * The Blueprints of test fixtures A, B, C, C2 and C3 (reference/blueprint.md §5),
+ * as sent (tree form), plus B written with text conditions. Unit tests and the
+ * HTTP tests in tests/engine share them.
  *
  * @module
  */
@@ -22,14 +23,16 @@ export const FIXTURE_A = {
   metadata: { version_label: "1.0.0", default_run_ttl_secs: 60 },
 };
 
-const LOOP_COND = {
+/** Fixture B's loop condition, tree form. */
+export const LOOP_COND = {
   op: "or",
   operands: [
     { op: "not", operand: { op: "exists", at: "$.verdict" } },
     { op: "eq", lhs: path("$.verdict"), rhs: { op: "lit", value: "BLOCKED" } },
   ],
 };
-const BRANCH_COND = {
+/** Fixture B's branch condition, tree form. */
+export const BRANCH_COND = {
   op: "in",
   needle: path("$.verdict"),
   haystack: { op: "lit", value: ["PASS", "ALLOW"] },
@@ -91,54 +94,37 @@ const RESEARCH = {
   ],
 };
 
-/** Fixture C: fanout with try. */
-export const FIXTURE_C = {
-  id: "fx-fanout-try",
-  flow: {
-    kind: "seq",
-    children: [
-      {
-        kind: "fanout",
-        items: path("$.topics"),
-        bind: path("$.topic"),
-        join: "all",
-        out: path("$.notes"),
-        body: {
-          kind: "try",
-          body: RESEARCH,
-          catch: { kind: "assign", at: path("$.review"), value: { op: "lit", value: "SKIPPED" } },
-          err_at: path("$.error"),
+function fixtureC(join: string, out: string, body: unknown, countAt: string) {
+  return {
+    id: "fx-fanout-try",
+    flow: {
+      kind: "seq",
+      children: [
+        {
+          kind: "fanout",
+          items: path("$.topics"),
+          bind: path("$.topic"),
+          join,
+          out: path(out),
+          body,
         },
-      },
-      {
-        kind: "assign",
-        at: path("$.note_count"),
-        value: { op: "len", of: path("$.notes") },
-      },
-    ],
-  },
-  agents: [rustFn("researcher"), rustFn("reviewer")],
+        { kind: "assign", at: path(countAt), value: { op: "len", of: path(out) } },
+      ],
+    },
+    agents: [rustFn("researcher"), rustFn("reviewer")],
+  };
+}
+
+const TRY_RESEARCH = {
+  kind: "try",
+  body: RESEARCH,
+  catch: { kind: "assign", at: path("$.review"), value: { op: "lit", value: "SKIPPED" } },
+  err_at: path("$.error"),
 };
 
+/** Fixture C: fanout with try. */
+export const FIXTURE_C = fixtureC("all", "$.notes", TRY_RESEARCH, "$.note_count");
 /** Fixture C2: `all_settled` without `try`. */
-export const FIXTURE_C2 = {
-  ...FIXTURE_C,
-  flow: {
-    kind: "seq",
-    children: [
-      {
-        kind: "fanout",
-        items: path("$.topics"),
-        bind: path("$.topic"),
-        join: "all_settled",
-        out: path("$.settled"),
-        body: RESEARCH,
-      },
-      {
-        kind: "assign",
-        at: path("$.settled_count"),
-        value: { op: "len", of: path("$.settled") },
-      },
-    ],
-  },
-};
+export const FIXTURE_C2 = fixtureC("all_settled", "$.settled", RESEARCH, "$.settled_count");
+/** Fixture C3: `all` without `try` (a failing branch fails the run). */
+export const FIXTURE_C3 = fixtureC("all", "$.settled", RESEARCH, "$.settled_count");

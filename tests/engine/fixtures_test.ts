@@ -10,6 +10,16 @@ import type { Json } from "../../protocol/json.ts";
 import type { WorkerFn } from "../../engine/workers/function.ts";
 import { startServer, type TestServer } from "../_helpers.ts";
 import { get, post, runEnded, startRun } from "./_loop.ts";
+import {
+  BRANCH_COND,
+  FIXTURE_A,
+  FIXTURE_B,
+  FIXTURE_B_TEXT,
+  FIXTURE_C,
+  FIXTURE_C2,
+  FIXTURE_C3,
+  LOOP_COND,
+} from "../../engine/blueprint/_fixtures.ts";
 
 type Returns = Record<string, { ok: boolean; value: Json }>;
 type Call = { ref: string; directive: string };
@@ -30,12 +40,6 @@ function harness(returns: Returns) {
 const rustFn = (name: string) => ({ name, kind: "rust_fn", spec: { fn_id: name } });
 const path = (at: string) => ({ op: "path", at });
 const lit = (value: Json) => ({ op: "lit", value });
-const step = (ref: string, from: string, to: string) => ({
-  kind: "step",
-  ref,
-  in: path(from),
-  out: path(to),
-});
 const assign = (at: string, value: unknown) => ({ kind: "assign", at: path(at), value });
 const inline = (value: unknown) => ({ kind: "inline", value });
 const byId = (id: string, version?: unknown) => ({
@@ -46,65 +50,12 @@ const byId = (id: string, version?: unknown) => ({
 const multiset = (calls: Call[]) => calls.map((c) => JSON.stringify(c)).sort();
 
 // §5.1 Fixture A
-const FIXTURE_A = {
-  id: "fx-single-step",
-  flow: step("greeter", "$.request", "$.result.greeting"),
-  agents: [rustFn("greeter")],
-  metadata: { version_label: "1.0.0", default_run_ttl_secs: 60 },
-};
 const A_INIT = { request: { name: "world", lang: "en" } };
 const A_RETURNS: Returns = { greeter: { ok: true, value: "hello world" } };
 const A_CALLS = [{ ref: "greeter", directive: '{"lang":"en","name":"world"}' }];
 const A_FINAL = { request: { name: "world", lang: "en" }, result: { greeting: "hello world" } };
 
 // §5.2 Fixture B (tree form) and its text-syntax twin
-const B_LOOP_COND = {
-  op: "or",
-  operands: [
-    { op: "not", operand: { op: "exists", at: "$.verdict" } },
-    { op: "eq", lhs: path("$.verdict"), rhs: lit("BLOCKED") },
-  ],
-};
-const B_BRANCH_COND = { op: "in", needle: path("$.verdict"), haystack: lit(["PASS", "ALLOW"]) };
-function fixtureB(loopCond: unknown, branchCond: unknown) {
-  return {
-    id: "fx-verdict-loop",
-    flow: {
-      kind: "seq",
-      children: [
-        step("planner", "$.issue", "$.plan"),
-        {
-          kind: "loop",
-          counter: path("$.n"),
-          max: 3,
-          cond: loopCond,
-          body: {
-            kind: "seq",
-            children: [step("resolver", "$.plan", "$.fix"), step("gate", "$.fix", "$.verdict")],
-          },
-        },
-        {
-          kind: "branch",
-          cond: branchCond,
-          then: step("merger", "$.fix", "$.commit"),
-          else: {
-            kind: "seq",
-            children: [
-              step("escalator", "$.fix", "$.escalated"),
-              assign("$.attempts", path("$.n")),
-            ],
-          },
-        },
-      ],
-    },
-    agents: ["planner", "resolver", "gate", "merger", "escalator"].map(rustFn),
-  };
-}
-const FIXTURE_B = fixtureB(B_LOOP_COND, B_BRANCH_COND);
-const FIXTURE_B_TEXT = fixtureB(
-  "!exists($.verdict) || $.verdict == 'BLOCKED'",
-  "$.verdict in ['PASS', 'ALLOW']",
-);
 const B_INIT = { issue: "fix the login bug" };
 const B_RETURNS: Returns = {
   planner: { ok: true, value: "PLAN_OK" },
@@ -147,47 +98,6 @@ const B2_FINAL = {
 };
 
 // §5.3 Fixture C and variants C2, C3
-const RESEARCH = {
-  kind: "seq",
-  children: [
-    step("researcher", "$.topic", "$.note"),
-    {
-      kind: "branch",
-      cond: { op: "eq", lhs: path("$.topic"), rhs: lit("b") },
-      then: step("reviewer", "$.note", "$.review"),
-      else: assign("$.review", lit("AUTO_OK")),
-    },
-  ],
-};
-function fixtureC(join: string, out: string, body: unknown, countAt: string) {
-  return {
-    id: "fx-fanout-try",
-    flow: {
-      kind: "seq",
-      children: [
-        {
-          kind: "fanout",
-          items: path("$.topics"),
-          bind: path("$.topic"),
-          join,
-          out: path(out),
-          body,
-        },
-        assign(countAt, { op: "len", of: path(out) }),
-      ],
-    },
-    agents: [rustFn("researcher"), rustFn("reviewer")],
-  };
-}
-const TRY_RESEARCH = {
-  kind: "try",
-  body: RESEARCH,
-  catch: assign("$.review", lit("SKIPPED")),
-  err_at: path("$.error"),
-};
-const FIXTURE_C = fixtureC("all", "$.notes", TRY_RESEARCH, "$.note_count");
-const FIXTURE_C2 = fixtureC("all_settled", "$.settled", RESEARCH, "$.settled_count");
-const FIXTURE_C3 = fixtureC("all", "$.settled", RESEARCH, "$.settled_count");
 const C_INIT = { topics: ["a", "b"] };
 const C_RETURNS: Returns = {
   researcher: { ok: true, value: "NOTE" },
@@ -326,8 +236,8 @@ Deno.test("fixture B in the text syntax compiles to the same trees and the same 
     });
     const head = await get(server, "/v1/blueprints/fx-verdict-loop/head");
     const flow = (head.body!.blueprint as { flow: { children: Record<string, unknown>[] } }).flow;
-    assert.deepEqual(flow.children[1].cond, B_LOOP_COND);
-    assert.deepEqual(flow.children[2].cond, B_BRANCH_COND);
+    assert.deepEqual(flow.children[1].cond, LOOP_COND);
+    assert.deepEqual(flow.children[2].cond, BRANCH_COND);
 
     const res = await task(server, { blueprint: inline(FIXTURE_B_TEXT), init_ctx: B_INIT });
     assert.equal(res.status, 200, JSON.stringify(res.body));
@@ -419,7 +329,7 @@ const EXPR_CASES: ExprCase[] = [
   {
     n: "2",
     text: `!exists($.verdict) || $.verdict == 'BLOCKED'`,
-    tree: B_LOOP_COND,
+    tree: LOOP_COND,
     ctx: {},
     result: true,
   },
