@@ -123,6 +123,21 @@ function askingRun(sid: string) {
   };
 }
 
+/** A fresh page on the console at `width` px, showing the seat forms. */
+async function openConsole(
+  browser: Awaited<ReturnType<typeof launch>>,
+  base: string,
+  width: number,
+) {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
+  await page.setViewport({ width, height: 860 });
+  await page.goto(`${base}/console`, { waitUntil: "load" });
+  await page.waitForSelector("#mint-roles", TIMEOUT);
+  return { page, errors };
+}
+
 const nope = () => Promise.resolve({ value: "NO", ok: false });
 
 Deno.test({
@@ -132,12 +147,7 @@ Deno.test({
     await using server = await startServer({ functions: [["nope", nope]] });
     const browser = await launch(executable);
     try {
-      const page = await browser.newPage();
-      const errors = watchErrors(page);
-      await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
-      await page.setViewport({ width: 1280, height: 860 });
-      await page.goto(`${server.base}/console`, { waitUntil: "load" });
-      await page.waitForSelector("#mint-roles", TIMEOUT);
+      const { page, errors } = await openConsole(browser, server.base, 1280);
       await screenshot(page, "console-desktop-unseated");
 
       await page.type("#mint-roles", "reviewer");
@@ -212,12 +222,7 @@ Deno.test({
     await using server = await startServer({ functions: [["nope", nope]] });
     const browser = await launch(executable);
     try {
-      const page = await browser.newPage();
-      const errors = watchErrors(page);
-      await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
-      await page.setViewport({ width: 400, height: 860 });
-      await page.goto(`${server.base}/console`, { waitUntil: "load" });
-      await page.waitForSelector("#mint-roles", TIMEOUT);
+      const { page, errors } = await openConsole(browser, server.base, 400);
       await screenshot(page, "console-narrow-unseated");
       await page.click("#mint-form button[type=submit]");
       await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
@@ -295,12 +300,7 @@ Deno.test({
     await using server = await startServer();
     const browser = await launch(executable);
     try {
-      const page = await browser.newPage();
-      const errors = watchErrors(page);
-      await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
-      await page.setViewport({ width: 1280, height: 860 });
-      await page.goto(`${server.base}/console`, { waitUntil: "load" });
-      await page.waitForSelector("#mint-roles", TIMEOUT);
+      const { page, errors } = await openConsole(browser, server.base, 1280);
       await page.type("#mint-roles", "main-ai");
       await page.keyboard.press("Enter");
       await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
@@ -475,12 +475,7 @@ Deno.test({
     });
     const browser = await launch(executable);
     try {
-      const page = await browser.newPage();
-      const errors = watchErrors(page);
-      await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
-      await page.setViewport({ width: 1280, height: 860 });
-      await page.goto(`${server.base}/console`, { waitUntil: "load" });
-      await page.waitForSelector("#mint-roles", TIMEOUT);
+      const { page, errors } = await openConsole(browser, server.base, 1280);
       await page.keyboard.press("Tab"); // skip link, then the roles field
       await page.click("#mint-form button[type=submit]");
       await page.waitForSelector("#mint-error:not([hidden])", TIMEOUT);
