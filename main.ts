@@ -5,29 +5,42 @@
  *
  * @module
  */
-import { isLoopback, readConfig } from "./config.ts";
+import { type Config, isLoopback, readConfig } from "./config.ts";
 import { type App, createApp } from "./app.ts";
 import { drain, openDeps, startBackground } from "./boot.ts";
 
-const config = readConfig();
+/** Says why the server cannot start, in one line, and exits 1. */
+function cannotStart(err: unknown): never {
+  console.error(`switchboard: cannot start: ${err instanceof Error ? err.message : err}`);
+  Deno.exit(1);
+}
+
+let config: Config;
+try {
+  config = readConfig();
+} catch (err) {
+  cannotStart(err);
+}
 const shutdown = new AbortController();
 const ready = Promise.withResolvers<App>();
-const server = Deno.serve({
-  hostname: config.host,
-  port: config.port,
-  signal: shutdown.signal,
-  onListen() {}, // announced below, once the stores are recovered
-}, async (req, info) => (await ready.promise).fetch(req, info));
+let server: Deno.HttpServer<Deno.NetAddr>;
+try {
+  server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    signal: shutdown.signal,
+    onListen() {}, // announced below, once the stores are recovered
+  }, async (req, info) => (await ready.promise).fetch(req, info));
+} catch (err) {
+  cannotStart(err);
+}
 const { hostname, port } = server.addr;
 const host = hostname.includes(":") ? `[${hostname}]` : hostname;
 if (config.port === 0 && !Deno.env.get("SWITCHBOARD_PUBLIC_URL")?.trim()) {
   config.publicUrl = `http://${host}:${port}`; // PORT=0: the port the OS picked
 }
 
-const deps = await openDeps(config).catch((err) => {
-  console.error(`switchboard: cannot start: ${err instanceof Error ? err.message : err}`);
-  Deno.exit(1);
-});
+const deps = await openDeps(config).catch(cannotStart);
 ready.resolve(createApp(deps));
 if (config.apiToken === undefined && !isLoopback(config.host)) {
   deps.log.warn(
