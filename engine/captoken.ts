@@ -190,21 +190,7 @@ export function decodeToken(encoded: string): CapToken {
 
 /** Unpadded base64url. */
 export function base64UrlEncode(bytes: Uint8Array): string {
-  let out = "";
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    out += B64URL[n >> 18] + B64URL[(n >> 12) & 63] + B64URL[(n >> 6) & 63] + B64URL[n & 63];
-  }
-  const rest = bytes.length - i;
-  if (rest === 1) {
-    const n = bytes[i] << 16;
-    out += B64URL[n >> 18] + B64URL[(n >> 12) & 63];
-  } else if (rest === 2) {
-    const n = (bytes[i] << 16) | (bytes[i + 1] << 8);
-    out += B64URL[n >> 18] + B64URL[(n >> 12) & 63] + B64URL[(n >> 6) & 63];
-  }
-  return out;
+  return bytes.toBase64({ alphabet: "base64url", omitPadding: true });
 }
 
 /** Strict unpadded base64url: no padding, no `+`/`/`, zero trailing bits. */
