@@ -56,9 +56,14 @@ export function createMetrics(): Metrics {
 
   const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
+  const httpKeys = new Map<string, string>();
   return {
     httpRequest(route, status) {
-      bump(http, labelKey({ route, status: String(status) }));
+      // One key per (route, status), formatted once: this runs on every request.
+      const id = `${status} ${route}`;
+      let key = httpKeys.get(id);
+      if (key === undefined) httpKeys.set(id, key = labelKey({ route, status: String(status) }));
+      bump(http, key);
     },
     runEnded(status) {
       bump(runs, labelKey({ status }));
