@@ -5,7 +5,9 @@
  *
  * @module
  */
-import { getAbsoluteFSPath } from "swagger-ui-dist";
+// Only the path helper: the package's main module would load the whole
+// Swagger UI bundle into the server process.
+import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
 import { SwitchboardError } from "../protocol/errors.ts";
 
 /** Where the assets are served. */
