@@ -56,6 +56,9 @@ export interface TokenRecord {
 /** Where token records are kept across restarts. */
 export interface TokenPersistence {
   putToken(record: TokenRecord): Promise<void>;
+  /** A stored record, for tokens no longer held in memory (ended runs). */
+  getToken?(nonce: string): Promise<TokenRecord | undefined>;
+  getTokenByHandle?(handle: string): Promise<TokenRecord | undefined>;
 }
 
 /** Options of {@link createTokenAuthority}. */
@@ -256,6 +259,11 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
       }
       const record = lookup(token.nonce);
       if (!record) {
+        // Not in memory: an ended run's token that was dropped or that ended
+        // before a restart still answers "ended" from the store.
+        if ((await persist?.getToken?.(token.nonce))?.ended) {
+          throw new TokenError("ended", "the run of this token has ended");
+        }
         throw new TokenError("not_found", `token not found in store (nonce=${token.nonce})`);
       }
       if (record.ended) throw new TokenError("ended", "the run of this token has ended");
@@ -279,10 +287,13 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
     },
 
     /** The record behind a worker handle (throws `not_found` or `ended`). */
-    byHandle(handle: string): TokenRecord {
+    async byHandle(handle: string): Promise<TokenRecord> {
       const nonce = handleNonce(handle);
       const record = nonce === undefined ? undefined : lookup(nonce);
       if (!record || record.task_id === undefined) {
+        if ((await persist?.getTokenByHandle?.(handle))?.ended) {
+          throw new TokenError("ended", "the task of this worker handle has ended");
+        }
         throw new TokenError("not_found", `token not found in store (nonce=handle=${handle})`);
       }
       if (record.ended) throw new TokenError("ended", "the task of this worker handle has ended");

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeToken, importSecret } from "./captoken.ts";
+import { createMemoryRunStore } from "../store/run_store.ts";
 import { createTokenAuthority, type MintedWorker, TOKEN_CACHE_SIZE, TokenError } from "./tokens.ts";
 
 async function authority(start = 1_000_000_000_000) {
@@ -122,7 +123,7 @@ Deno.test("endRun retires a run's records: they still answer ended, and memory s
   await tokens.endRun("run-0");
   assert.deepEqual(tokens.sizes(), { live: 11, retired: 1 });
   await assert.rejects(tokens.verify(minted[0].token, "fetch_prompt", "T-0"), refusedAs("ended"));
-  assert.throws(() => tokens.byHandle(minted[0].handle), refusedAs("ended"));
+  await assert.rejects(tokens.byHandle(minted[0].handle), refusedAs("ended"));
   assert.equal(tokens.record(minted[0].token.nonce)?.ended, true);
   // A live run's token is untouched.
   assert.equal((await tokens.verify(minted[1].token, "fetch_prompt", "T-1")).task_id, "T-1");
@@ -136,7 +137,37 @@ Deno.test("endRun retires a run's records: they still answer ended, and memory s
     tokens.verify(minted[0].token, "fetch_prompt", "T-0"),
     refusedAs("not_found"),
   );
-  assert.throws(() => tokens.byHandle(minted[0].handle), refusedAs("not_found"));
+  await assert.rejects(tokens.byHandle(minted[0].handle), refusedAs("not_found"));
   // The newest still answer ended.
   await assert.rejects(tokens.verify(minted[11].token, "fetch_prompt", "T-11"), refusedAs("ended"));
+});
+
+Deno.test("a token dropped from memory still answers ended when its store says so", async () => {
+  const key = await importSecret(new Uint8Array(32).fill(7));
+  const store = createMemoryRunStore();
+  const tokens = createTokenAuthority({
+    key,
+    now: () => 1_000_000_000_000,
+    persist: store,
+    retiredMax: 1,
+  });
+  const a = await tokens.mintWorker("T-a", "run-a", 600);
+  const b = await tokens.mintWorker("T-b", "run-b", 600);
+  await tokens.endRun("run-a");
+  await tokens.endRun("run-b"); // run-a's record leaves memory here
+  await assert.rejects(tokens.verify(a.token, "fetch_prompt", "T-a"), refusedAs("ended"));
+  await assert.rejects(tokens.byHandle(a.handle), refusedAs("ended"));
+
+  // After a restart only live records are loaded; ended ones answer from the store.
+  const restarted = createTokenAuthority({
+    key,
+    now: () => 1_000_000_000_000,
+    persist: store,
+    records: await store.listLiveTokens(),
+  });
+  await assert.rejects(restarted.verify(b.token, "fetch_prompt", "T-b"), refusedAs("ended"));
+  await assert.rejects(restarted.byHandle(b.handle), refusedAs("ended"));
+  const unknown = { ...b.token, nonce: "0".repeat(32) };
+  await assert.rejects(restarted.byHandle("wh-00000000"), refusedAs("not_found"));
+  await assert.rejects(restarted.verify(unknown, "fetch_prompt"), refusedAs("signature"));
 });

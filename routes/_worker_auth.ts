@@ -116,7 +116,7 @@ export async function workerRecord(
 ): Promise<TokenRecord> {
   if (isHandle(bearer)) {
     try {
-      return tokens.byHandle(bearer);
+      return await tokens.byHandle(bearer);
     } catch (err) {
       return tokenFailure(err, "task_id_from_handle");
     }

@@ -308,6 +308,25 @@ const CASES: Case[] = [
     assert.equal(live.find((t) => t.nonce === "n1")?.uses_left, 3);
   }],
 
+  ["token records read back by nonce and by handle, with their latest state", async ({ runs }) => {
+    const record = {
+      nonce: "n9",
+      role: "worker" as const,
+      run_id: "run-a",
+      task_id: "T-9",
+      uses_left: null,
+      ended: false,
+      handle: "wh-0a1b2c3d",
+    };
+    assert.equal(await runs.getToken("n9"), undefined);
+    assert.equal(await runs.getTokenByHandle("wh-0a1b2c3d"), undefined);
+    await runs.putToken(record);
+    await runs.putToken({ ...record, ended: true });
+    assert.deepEqual(await runs.getToken("n9"), { ...record, ended: true });
+    assert.deepEqual(await runs.getTokenByHandle("wh-0a1b2c3d"), { ...record, ended: true });
+    assert.equal(await runs.getTokenByHandle("wh-ffffffff"), undefined);
+  }],
+
   ["data outputs read back by id, and the newest wins per producer", async ({ data }) => {
     const out = (id: string, producer: string, value: Json): StoredOutput => ({
       id,

@@ -97,6 +97,10 @@ export interface RunStore {
   getTask(taskId: string): Promise<TaskState | undefined>;
   listTasks(runId: string): Promise<TaskState[]>;
   putToken(record: TokenRecord): Promise<void>;
+  /** One token record by nonce (any run, ended or not). */
+  getToken(nonce: string): Promise<TokenRecord | undefined>;
+  /** The token record behind a worker handle. */
+  getTokenByHandle(handle: string): Promise<TokenRecord | undefined>;
   /** Token records of runs that are still running (and of no run). */
   listLiveTokens(): Promise<TokenRecord[]>;
 }
@@ -113,6 +117,7 @@ export function createMemoryRunStore(): RunStore {
   const tasks = new Map<string, TaskState>();
   const tasksByRun = new Map<string, Set<string>>();
   const tokens = new Map<string, TokenRecord>();
+  const tokenHandles = new Map<string, string>();
   const inner = <K, V>(map: Map<string, Map<K, V>>, id: string) => {
     let m = map.get(id);
     if (!m) map.set(id, m = new Map());
@@ -177,7 +182,17 @@ export function createMemoryRunStore(): RunStore {
     },
     putToken(record) {
       tokens.set(record.nonce, { ...record });
+      if (record.handle) tokenHandles.set(record.handle, record.nonce);
       return done;
+    },
+    getToken(nonce) {
+      const record = tokens.get(nonce);
+      return Promise.resolve(record && { ...record });
+    },
+    getTokenByHandle(handle) {
+      const nonce = tokenHandles.get(handle);
+      const record = nonce === undefined ? undefined : tokens.get(nonce);
+      return Promise.resolve(record && { ...record });
     },
     listLiveTokens() {
       const live = [...tokens.values()].filter((t) =>

@@ -16,6 +16,7 @@
  * - `task, <task_id>` → `BlobRef` of a `TaskState`; `run_task, <run_id>, <task_id>` → null;
  * - `token, <nonce>` → a `TokenRecord`, indexed by `run_token, <run_id>, <nonce>`
  *   (or `free_token, <nonce>` without a run) → null, so boot reads only live ones;
+ * - `token_handle, <handle>` → the nonce of the worker token behind a handle;
  * - `blob, …` → chunks (store/kv_blob.ts).
  *
  * Writes go through a group-commit queue (`_kv_write_queue.ts`): they are applied
@@ -203,12 +204,30 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
       const index: Deno.KvKey = record.run_id === undefined
         ? [...prefix, "free_token", record.nonce]
         : [...prefix, "run_token", record.run_id, record.nonce];
+      const handle: Deno.KvKey | null = record.handle === undefined
+        ? null
+        : [...prefix, "token_handle", record.handle];
       return queue.write({
         key: [...prefix, "token", record.nonce],
         value: record,
         blob: false,
-        extra: (op) => op.set(index, null),
+        extra: (op) => {
+          op.set(index, null);
+          if (handle) op.set(handle, record.nonce);
+        },
       });
+    },
+
+    async getToken(nonce) {
+      await queue.idle();
+      return (await kv.get<TokenRecord>([...prefix, "token", nonce])).value ?? undefined;
+    },
+
+    async getTokenByHandle(handle) {
+      await queue.idle();
+      const nonce = (await kv.get<string>([...prefix, "token_handle", handle])).value;
+      if (nonce === null) return undefined;
+      return (await kv.get<TokenRecord>([...prefix, "token", nonce])).value ?? undefined;
     },
 
     async listLiveTokens() {
