@@ -19,12 +19,9 @@ export interface HttpOptions {
   signal?: AbortSignal;
 }
 
-/** A run as `GET /v1/runs/:id` answers it. */
-export type RunInfo = z.infer<typeof RunInfo>;
+export type { RunAccepted, RunInfo };
 /** One event of `GET /v1/runs/:id/events`. */
 export type RunEvent = z.infer<typeof RunEventData>;
-/** `POST /v1/runs` answer. */
-export type RunAccepted = z.infer<typeof RunAccepted>;
 /** A `POST /v1/tasks` / `POST /v1/runs` body as sent (the Blueprint ref, init_ctx, …). */
 export type RunBody = z.input<typeof TaskBody>;
 

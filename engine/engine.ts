@@ -8,6 +8,7 @@
 import type { BlueprintNorm } from "../protocol/blueprint.ts";
 import type { Json } from "../protocol/json.ts";
 import type { OutputEvent } from "../protocol/worker.ts";
+import type { RunInfo } from "../protocol/tasks.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type {
@@ -63,25 +64,7 @@ export interface StartRunRequest {
 }
 
 /** A run as `GET /v1/runs/:id` shows it. */
-export interface RunView {
-  run_id: string;
-  status: RunStatus;
-  created_at: string;
-  finished_at?: string;
-  bound_version: string | null;
-  effective_ttl_secs: number;
-  ttl_source: TtlSource;
-  final_ctx?: Json;
-  error?: string;
-  steps: Array<{
-    task_id: string;
-    agent: string;
-    attempt: number;
-    verdict: StepRecord["verdict"];
-    started_at: string;
-    finished_at?: string;
-  }>;
-}
+export type RunView = RunInfo;
 
 /** The longest TTL a run may have (10 years). */
 export const MAX_TTL_SECS = 10 * 365 * 86400;

@@ -30,6 +30,7 @@ export type TaskBody = z.infer<typeof TaskBody>;
 
 /** Where the TTL came from. */
 export const TtlSource = z.enum(["request_body", "bp_metadata", "server_default"]);
+export type TtlSource = z.infer<typeof TtlSource>;
 
 /** `POST /v1/tasks` answer. */
 export const TaskResult = z.object({
@@ -42,16 +43,22 @@ export type TaskResult = z.infer<typeof TaskResult>;
 
 /** Run statuses. */
 export const RunStatus = z.enum(["running", "succeeded", "failed", "cancelled"]);
+export type RunStatus = z.infer<typeof RunStatus>;
 
 /** `POST /v1/runs` answer (202). */
 export const RunAccepted = z.object({ run_id: z.string(), status: RunStatus });
+export type RunAccepted = z.infer<typeof RunAccepted>;
+
+/** How a step ended (or `running`). */
+export const StepVerdict = z.enum(["running", "pass", "blocked", "failed", "cancelled"]);
+export type StepVerdict = z.infer<typeof StepVerdict>;
 
 /** One step of a run. */
 export const RunStep = z.object({
   task_id: z.string(),
   agent: z.string(),
   attempt: z.int(),
-  verdict: z.enum(["running", "pass", "blocked", "failed", "cancelled"]),
+  verdict: StepVerdict,
   started_at: z.string(),
   finished_at: z.string().optional(),
 });
@@ -69,6 +76,7 @@ export const RunInfo = z.object({
   error: z.string().optional(),
   steps: z.array(RunStep),
 });
+export type RunInfo = z.infer<typeof RunInfo>;
 
 /** `GET /v1/runs` answer, newest first. */
 export const RunList = z.object({ runs: z.array(RunInfo) });

@@ -10,11 +10,9 @@ import type { Json } from "../protocol/json.ts";
 import type { TaskState } from "../engine/tasks.ts";
 import type { TokenRecord } from "../engine/tokens.ts";
 
-/** Run statuses. */
-export type RunStatus = "running" | "succeeded" | "failed" | "cancelled";
+import type { RunStatus, StepVerdict, TtlSource } from "../protocol/tasks.ts";
 
-/** Where the run's TTL came from. */
-export type TtlSource = "request_body" | "bp_metadata" | "server_default";
+export type { RunStatus, StepVerdict, TtlSource };
 
 /** The run's operator options, resolved at start. */
 export interface RunOperator {
@@ -55,7 +53,7 @@ export interface StepRecord {
   task_id: string;
   agent: string;
   attempt: number;
-  verdict: "running" | "pass" | "blocked" | "failed" | "cancelled";
+  verdict: StepVerdict;
   started_at: number;
   finished_at?: number;
   error?: string;
