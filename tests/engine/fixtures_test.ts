@@ -20,6 +20,7 @@ import {
   FIXTURE_C3,
   LOOP_COND,
 } from "../../engine/blueprint/_fixtures.ts";
+import { SPEC_ROWS } from "../../engine/expr/_spec_rows.ts";
 
 type Returns = Record<string, { ok: boolean; value: Json }>;
 type Call = { ref: string; directive: string };
@@ -305,166 +306,7 @@ Deno.test("POST /v1/runs + GET /v1/runs/:id give the fixtures' final_ctx and ste
   });
 });
 
-// §5.4: every expression-syntax case, through a Blueprint.
-type ExprCase = {
-  n: string;
-  text: string;
-  tree?: unknown;
-  ctx: Json;
-  result?: Json;
-  error?: string | RegExp;
-  /** Evaluated as a branch cond instead of an assigned value. */
-  branch?: boolean;
-};
-
-const p = path;
-const EXPR_CASES: ExprCase[] = [
-  {
-    n: "1",
-    text: `$.verdict == "PASS"`,
-    tree: { op: "eq", lhs: p("$.verdict"), rhs: lit("PASS") },
-    ctx: { verdict: "PASS" },
-    result: true,
-  },
-  {
-    n: "2",
-    text: `!exists($.verdict) || $.verdict == 'BLOCKED'`,
-    tree: LOOP_COND,
-    ctx: {},
-    result: true,
-  },
-  {
-    n: "3",
-    text: `$.n < 3 && $.verdict in ["BLOCKED", "RETRY"]`,
-    tree: {
-      op: "and",
-      operands: [
-        { op: "lt", lhs: p("$.n"), rhs: lit(3) },
-        { op: "in", needle: p("$.verdict"), haystack: lit(["BLOCKED", "RETRY"]) },
-      ],
-    },
-    ctx: { n: 1, verdict: "RETRY" },
-    result: true,
-  },
-  {
-    n: "4",
-    text: "len($.notes) * 2 + 1",
-    tree: {
-      op: "add",
-      lhs: { op: "mul", lhs: { op: "len", of: p("$.notes") }, rhs: lit(2) },
-      rhs: lit(1),
-    },
-    ctx: { notes: [{}, {}] },
-    result: 5,
-  },
-  {
-    n: "5",
-    text: `$["mock-gate"].verdict != null`,
-    tree: { op: "ne", lhs: p("$.mock-gate.verdict"), rhs: lit(null) },
-    ctx: { "mock-gate": { verdict: null } },
-    result: false,
-  },
-  {
-    n: "6",
-    text: "1 + 1 == 2",
-    tree: { op: "eq", lhs: { op: "add", lhs: lit(1), rhs: lit(1) }, rhs: lit(2) },
-    ctx: {},
-    result: true,
-  },
-  { n: "7a", text: "-2", tree: lit(-2), ctx: { x: 5 }, result: -2 },
-  {
-    n: "7b",
-    text: "-$.x",
-    tree: { op: "sub", lhs: lit(0), rhs: p("$.x") },
-    ctx: { x: 5 },
-    result: -5,
-  },
-  {
-    n: "8",
-    text: "!$.a == 1",
-    tree: { op: "not", operand: { op: "eq", lhs: p("$.a"), rhs: lit(1) } },
-    ctx: { a: 1 },
-    result: false,
-  },
-  {
-    n: "9",
-    text: `if($.n >= 3, "stop", "go")`,
-    tree: {
-      op: "if",
-      cond: { op: "ge", lhs: p("$.n"), rhs: lit(3) },
-      then: lit("stop"),
-      else: lit("go"),
-    },
-    ctx: { n: 3 },
-    result: "stop",
-  },
-  {
-    n: "10",
-    text: `coalesce($.missing, $.fallback, "none")`,
-    tree: { op: "coalesce", operands: [p("$.missing"), p("$.fallback"), lit("none")] },
-    ctx: { fallback: null },
-    result: "none",
-  },
-  {
-    n: "11",
-    text: `{"directive": $.plan, "intent": "fix"}`,
-    tree: { op: "object", fields: { directive: p("$.plan"), intent: lit("fix") } },
-    ctx: { plan: "P" },
-    result: { directive: "P", intent: "fix" },
-  },
-  { n: "12", text: `["a", 'b']`, tree: lit(["a", "b"]), ctx: {}, result: ["a", "b"] },
-  {
-    n: "13",
-    text: `concat("n=", $.n)`,
-    tree: { op: "concat", operands: [lit("n="), p("$.n")] },
-    ctx: { n: 3 },
-    result: "n=3",
-  },
-  {
-    n: "14",
-    text: "$.items[0].name",
-    tree: p("$.items[0].name"),
-    ctx: { items: [{ name: "x" }] },
-    result: "x",
-  },
-  {
-    n: "15",
-    text: "$.a ==",
-    ctx: {},
-    error: "expression syntax error at 7: unexpected end of input",
-  },
-  { n: "16", text: "$.a < $.b < $.c", ctx: {}, error: /^expression syntax error at \d+: / },
-  { n: "17", text: "$foo", ctx: {}, error: /^expression syntax error at \d+: / },
-  {
-    n: "18",
-    text: `$.x > "a"`,
-    tree: { op: "gt", lhs: p("$.x"), rhs: lit("a") },
-    ctx: { x: 1 },
-    error: `type error in gt: expected number, got "a"`,
-  },
-  {
-    n: "19",
-    text: "1 / 0",
-    tree: { op: "div", lhs: lit(1), rhs: lit(0) },
-    ctx: {},
-    error: "arithmetic error in div: division by zero",
-  },
-  {
-    n: "20",
-    text: "$.n",
-    tree: p("$.n"),
-    ctx: { n: 1 },
-    branch: true,
-    error: "branch cond must be boolean, got: 1",
-  },
-  {
-    n: "21",
-    text: "exists($.a)",
-    tree: { op: "exists", at: "$.a" },
-    ctx: { a: null },
-    result: true,
-  },
-];
+// §5.4: every expression-syntax case (engine/expr/_spec_rows.ts), through a Blueprint.
 
 /** A Blueprint that assigns `expr` at `$.result`, or branches on it (writing the arm taken). */
 function exprBlueprint(id: string, expr: unknown, branch = false) {
@@ -490,7 +332,14 @@ function matches(actual: unknown, expected: string | RegExp, prefix = "") {
 
 Deno.test("§5.4 expression cases run end to end through Blueprints", async (t) => {
   await using server = await startServer();
-  for (const c of EXPR_CASES) {
+  for (const row of SPEC_ROWS) {
+    // A row with a branch error runs as a branch cond; the others are assigned.
+    const c = {
+      ...row,
+      ctx: row.ctx ?? {},
+      branch: row.branchError !== undefined,
+      error: row.branchError ?? row.error,
+    };
     await t.step(`case ${c.n}: ${c.text}`, async () => {
       const id = `expr-${c.n}`;
       const reg = await post(server, `/v1/blueprints/${id}`, exprBlueprint(id, c.text, c.branch));
