@@ -1,6 +1,7 @@
 /**
  * The test fixtures of reference/blueprint.md §5.1–§5.3, verbatim (each flow is
- * the fixture Blueprint's `flow`). Used only by this folder's tests.
+ * the fixture Blueprint's `flow`), with their expected calls and final ctx.
+ * Used by this folder's tests and by the HTTP fixture tests in tests/engine.
  *
  * @module
  */
@@ -530,4 +531,24 @@ export const FIXTURE_C2_FINAL_CTX: Json = {
     },
   ],
   "settled_count": 2,
+};
+
+/** Fixture B2: B with the gate answering PASS, so the loop ends after one iteration. */
+export const FIXTURE_B2_RETURNS: Fixture["agent_returns"] = {
+  ...FIXTURE_B.agent_returns,
+  gate: { ok: true, value: "PASS" },
+};
+export const FIXTURE_B2_CALLS: NonNullable<Fixture["expected_calls"]> = [
+  { ref: "planner", directive: "fix the login bug" },
+  { ref: "resolver", directive: "PLAN_OK" },
+  { ref: "gate", directive: "FIX_OK" },
+  { ref: "merger", directive: "FIX_OK" },
+];
+export const FIXTURE_B2_FINAL_CTX: Json = {
+  issue: "fix the login bug",
+  plan: "PLAN_OK",
+  n: 1,
+  fix: "FIX_OK",
+  verdict: "PASS",
+  commit: "COMMITTED",
 };

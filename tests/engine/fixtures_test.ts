@@ -21,6 +21,7 @@ import {
   LOOP_COND,
 } from "../../engine/blueprint/_fixtures.ts";
 import { SPEC_ROWS } from "../../engine/expr/_spec_rows.ts";
+import * as FLOW from "../../engine/flow/_fixtures.ts";
 
 type Returns = Record<string, { ok: boolean; value: Json }>;
 type Call = { ref: string; directive: string };
@@ -50,85 +51,25 @@ const byId = (id: string, version?: unknown) => ({
 });
 const multiset = (calls: Call[]) => calls.map((c) => JSON.stringify(c)).sort();
 
-// §5.1 Fixture A
-const A_INIT = { request: { name: "world", lang: "en" } };
-const A_RETURNS: Returns = { greeter: { ok: true, value: "hello world" } };
-const A_CALLS = [{ ref: "greeter", directive: '{"lang":"en","name":"world"}' }];
-const A_FINAL = { request: { name: "world", lang: "en" }, result: { greeting: "hello world" } };
-
-// §5.2 Fixture B (tree form) and its text-syntax twin
-const B_INIT = { issue: "fix the login bug" };
-const B_RETURNS: Returns = {
-  planner: { ok: true, value: "PLAN_OK" },
-  resolver: { ok: true, value: "FIX_OK" },
-  gate: { ok: true, value: "BLOCKED" },
-  merger: { ok: true, value: "COMMITTED" },
-  escalator: { ok: true, value: "ESCALATED" },
-};
-const B_CALLS: Call[] = [
-  { ref: "planner", directive: "fix the login bug" },
-  ...Array.from({ length: 3 }, () => [
-    { ref: "resolver", directive: "PLAN_OK" },
-    { ref: "gate", directive: "FIX_OK" },
-  ]).flat(),
-  { ref: "escalator", directive: "FIX_OK" },
-];
-const B_FINAL = {
-  issue: "fix the login bug",
-  plan: "PLAN_OK",
-  n: 3,
-  fix: "FIX_OK",
-  verdict: "BLOCKED",
-  escalated: "ESCALATED",
-  attempts: 3,
-};
-const B2_RETURNS: Returns = { ...B_RETURNS, gate: { ok: true, value: "PASS" } };
-const B2_CALLS: Call[] = [
-  { ref: "planner", directive: "fix the login bug" },
-  { ref: "resolver", directive: "PLAN_OK" },
-  { ref: "gate", directive: "FIX_OK" },
-  { ref: "merger", directive: "FIX_OK" },
-];
-const B2_FINAL = {
-  issue: "fix the login bug",
-  plan: "PLAN_OK",
-  n: 1,
-  fix: "FIX_OK",
-  verdict: "PASS",
-  commit: "COMMITTED",
-};
-
-// §5.3 Fixture C and variants C2, C3
-const C_INIT = { topics: ["a", "b"] };
-const C_RETURNS: Returns = {
-  researcher: { ok: true, value: "NOTE" },
-  reviewer: { ok: false, value: "NO" },
-};
-const C_CALLS: Call[] = [
-  { ref: "researcher", directive: "a" },
-  { ref: "researcher", directive: "b" },
-  { ref: "reviewer", directive: "NOTE" },
-];
+// §5.1–§5.3: the fixtures' inputs, agent returns, calls and final ctx, as the
+// flow evaluator's tests use them (engine/flow/_fixtures.ts).
+const A_INIT = FLOW.FIXTURE_A.init_ctx;
+const A_RETURNS = FLOW.FIXTURE_A.agent_returns;
+const A_CALLS = FLOW.FIXTURE_A.expected_calls!;
+const A_FINAL = FLOW.FIXTURE_A.expected_final_ctx;
+const B_INIT = FLOW.FIXTURE_B.init_ctx;
+const B_RETURNS = FLOW.FIXTURE_B.agent_returns;
+const B_CALLS = FLOW.FIXTURE_B.expected_calls!;
+const B_FINAL = FLOW.FIXTURE_B.expected_final_ctx;
+const B2_RETURNS = FLOW.FIXTURE_B2_RETURNS;
+const B2_CALLS = FLOW.FIXTURE_B2_CALLS;
+const B2_FINAL = FLOW.FIXTURE_B2_FINAL_CTX;
+const C_INIT = FLOW.FIXTURE_C.init_ctx;
+const C_RETURNS = FLOW.FIXTURE_C.agent_returns;
+const C_CALLS = FLOW.FIXTURE_C.expected_calls_unordered!;
+const C_FINAL = FLOW.FIXTURE_C.expected_final_ctx;
+const C2_FINAL = FLOW.FIXTURE_C2_FINAL_CTX;
 const C_BLOCKED = `dispatcher error for ref 'reviewer': blocked: "NO"`;
-const C_FINAL = {
-  topics: ["a", "b"],
-  notes: [
-    { topics: ["a", "b"], topic: "a", note: "NOTE", review: "AUTO_OK" },
-    { topics: ["a", "b"], topic: "b", error: C_BLOCKED, review: "SKIPPED" },
-  ],
-  note_count: 2,
-};
-const C2_FINAL = {
-  topics: ["a", "b"],
-  settled: [
-    {
-      status: "fulfilled",
-      value: { topics: ["a", "b"], topic: "a", note: "NOTE", review: "AUTO_OK" },
-    },
-    { status: "rejected", reason: C_BLOCKED },
-  ],
-  settled_count: 2,
-};
 
 async function withServer(returns: Returns, fn: (s: TestServer, calls: Call[]) => Promise<void>) {
   const { calls, functions } = harness(returns);
