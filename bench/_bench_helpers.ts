@@ -8,6 +8,10 @@
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { Json } from "../protocol/json.ts";
 import { openSocket, type TestServer, type TestSocket, until } from "../tests/_helpers.ts";
+import { operatorAgentBlueprint } from "../tests/engine/_loop.ts";
+import { prepareRun } from "../engine/prepare_run.ts";
+import type { LiveRun } from "../engine/run_types.ts";
+import { TaskBody } from "../protocol/tasks.ts";
 
 /** A question of a realistic size (the senior-escalation shape). */
 export const QUESTION: Json = {
@@ -392,4 +396,22 @@ export async function connectQueuedSeat(
     next,
     send: (frame) => client.send(JSON.stringify(frame)),
   };
+}
+
+/** A task body of one `operator` step delegated to the `main-ai` seat. */
+export function operatorTask(id: string): TaskBody {
+  return TaskBody.parse({
+    blueprint: { kind: "inline", value: operatorAgentBlueprint({ id }) },
+    init_ctx: {},
+  });
+}
+
+/** Prepares and starts a run of `body` in-process, as `POST /v1/runs` does. */
+export async function startInProcess(server: TestServer, body: TaskBody): Promise<LiveRun> {
+  const request = await prepareRun({
+    operators: server.deps.operators,
+    blueprints: server.deps.stores.blueprints,
+    warn() {},
+  }, body);
+  return await server.deps.engine.start(request);
 }

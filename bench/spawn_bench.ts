@@ -15,9 +15,14 @@
  * @module
  */
 import { startServer } from "../tests/_helpers.ts";
-import { prepareRun } from "../engine/prepare_run.ts";
-import type { TaskBody } from "../protocol/tasks.ts";
-import { connectRawSeat, sampleSequential, startBareEcho, summarize } from "./_bench_helpers.ts";
+import {
+  connectRawSeat,
+  operatorTask,
+  sampleSequential,
+  startBareEcho,
+  startInProcess,
+  summarize,
+} from "./_bench_helpers.ts";
 
 const SAMPLES = 1_000;
 
@@ -25,27 +30,11 @@ const server = await startServer();
 await connectRawSeat(server, { roles: ["main-ai"] });
 const bare = await startBareEcho({ client: "raw" });
 
-const body: TaskBody = {
-  blueprint: {
-    kind: "inline",
-    value: {
-      id: "bench-spawn",
-      operators: [{ name: "main-ai" }],
-      agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
-      flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
-    },
-  },
-  init_ctx: {},
-};
+const body = operatorTask("bench-spawn");
 const bodyText = JSON.stringify(body);
 
 async function spawnRun(): Promise<void> {
-  const request = await prepareRun({
-    operators: server.deps.operators,
-    blueprints: server.deps.stores.blueprints,
-    warn() {},
-  }, body);
-  const run = await server.deps.engine.start(request);
+  const run = await startInProcess(server, body);
   const record = await run.done;
   if (record.status !== "succeeded") throw new Error(`run ${record.status}: ${record.error}`);
 }

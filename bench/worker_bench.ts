@@ -16,11 +16,9 @@
  */
 import { Hono } from "hono";
 import { startServer } from "../tests/_helpers.ts";
-import { prepareRun } from "../engine/prepare_run.ts";
 import type { LiveRun } from "../engine/run_types.ts";
 import type { SpawnFrame } from "../protocol/frames.ts";
-import type { TaskBody } from "../protocol/tasks.ts";
-import { connectQueuedSeat } from "./_bench_helpers.ts";
+import { connectQueuedSeat, operatorTask, startInProcess } from "./_bench_helpers.ts";
 
 const IN_FLIGHT = 16;
 const RESULT = { shipped: true, files: ["engine/flow/eval_flow.ts"], notes: "all tests pass" };
@@ -28,29 +26,13 @@ const RESULT = { shipped: true, files: ["engine/flow/eval_flow.ts"], notes: "all
 const server = await startServer();
 const operator = await connectQueuedSeat(server, ["main-ai"]);
 
-const body: TaskBody = {
-  blueprint: {
-    kind: "inline",
-    value: {
-      id: "bench-worker",
-      operators: [{ name: "main-ai" }],
-      agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
-      flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
-    },
-  },
-  init_ctx: {},
-};
+const body = operatorTask("bench-worker");
 
 /** Starts `n` runs and returns them with their spawn frames (untimed setup). */
 async function spawned(n: number): Promise<Array<{ run: LiveRun; spawn: SpawnFrame }>> {
   const out: Array<{ run: LiveRun; spawn: SpawnFrame }> = [];
   for (let i = 0; i < n; i++) {
-    const request = await prepareRun({
-      operators: server.deps.operators,
-      blueprints: server.deps.stores.blueprints,
-      warn() {},
-    }, body);
-    const run = await server.deps.engine.start(request);
+    const run = await startInProcess(server, body);
     out.push({ run, spawn: await operator.next("spawn") });
   }
   return out;
