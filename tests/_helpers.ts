@@ -7,7 +7,7 @@ import { createApp } from "../app.ts";
 import { type AppDeps, createDeps, type CreateDepsOptions } from "../deps.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { MintedOperator } from "../protocol/operators.ts";
-import { RunEnded } from "../engine/faces.ts";
+import { type CtxView, RunEnded } from "../engine/faces.ts";
 
 /** A running test server. */
 export interface TestServer extends AsyncDisposable {
@@ -209,4 +209,17 @@ export async function until(check: () => boolean, signal = AbortSignal.timeout(5
     signal.throwIfAborted();
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** The engine's view of an attempt, for calling a seat's faces directly. */
+export function ctxView(taskId = "T-0000000000000001", overrides: Partial<CtxView> = {}): CtxView {
+  return {
+    runId: "run-test",
+    taskId,
+    attempt: 1,
+    agent: "impl",
+    runtime: { worker_handle: "wh-0123abcd" },
+    operator: { kind: "main_ai", id: "http-run" },
+    ...overrides,
+  };
 }

@@ -1,24 +1,11 @@
 import assert from "node:assert/strict";
-import type { CtxView } from "../../engine/faces.ts";
 import { RunEnded } from "../../engine/faces.ts";
 import { connectOperator, getRun, startRun, type StateChange, waitRun } from "../../client/mod.ts";
 import type { AskFrame, HookAfterFrame, OperatorClient } from "../../client/mod.ts";
-import { startServer, type TestServer, until } from "../_helpers.ts";
+import { ctxView as ctx, startServer, type TestServer, until } from "../_helpers.ts";
 import { askingRun, serverWithNope, spawningRun } from "./_fixtures.ts";
 
 const FAST = { backoff: { initialMs: 5, maxMs: 40 }, heartbeatMs: 0 };
-
-function ctx(taskId: string, overrides: Partial<CtxView> = {}): CtxView {
-  return {
-    runId: "run-test",
-    taskId,
-    attempt: 1,
-    agent: "impl",
-    runtime: { worker_handle: "wh-0123abcd" },
-    operator: { kind: "main_ai", id: "http-run" },
-    ...overrides,
-  };
-}
 
 async function seated(server: TestServer, roles: string[] = [], extra = {}) {
   const seat = await server.mint(roles);

@@ -1,19 +1,6 @@
 import assert from "node:assert/strict";
-import type { CtxView } from "../../engine/faces.ts";
 import { RunEnded } from "../../engine/faces.ts";
-import { openSocket, startServer, type TestServer, until } from "../_helpers.ts";
-
-function ctx(taskId = "T-0000000000000001", overrides: Partial<CtxView> = {}): CtxView {
-  return {
-    runId: "run-test",
-    taskId,
-    attempt: 1,
-    agent: "impl",
-    runtime: { worker_handle: "wh-0123abcd" },
-    operator: { kind: "main_ai", id: "http-run" },
-    ...overrides,
-  };
-}
+import { ctxView as ctx, openSocket, startServer, type TestServer, until } from "../_helpers.ts";
 
 const grant = { capabilityToken: "tok.en", workerHandle: "wh-0123abcd" };
 
