@@ -171,6 +171,24 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
     decoded.set(encoded, token);
   };
   const save = (record: TokenRecord) => persist?.putToken(record) ?? Promise.resolve();
+  /**
+   * Marks the live records of `nonces` ended at once (in memory, so a failed save
+   * never leaves one working) and returns those that changed, to be saved.
+   */
+  const markEnded = (nonces: Iterable<string> | undefined): TokenRecord[] => {
+    const changed: TokenRecord[] = [];
+    for (const nonce of nonces ?? []) {
+      const record = records.get(nonce);
+      if (record && !record.ended) {
+        record.ended = true;
+        changed.push(record);
+      }
+    }
+    return changed;
+  };
+  const saveAll = async (ended: TokenRecord[]) => {
+    for (const record of ended) await save(record);
+  };
 
   return {
     /** Mints a worker token and handle bound to a task. */
@@ -307,13 +325,7 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
 
     /** Marks every token of a task ended (handles expire with their task). */
     async endTask(taskId: string): Promise<void> {
-      for (const nonce of byTask.get(taskId) ?? []) {
-        const record = records.get(nonce);
-        if (record && !record.ended) {
-          record.ended = true;
-          await save(record);
-        }
-      }
+      await saveAll(markEnded(byTask.get(taskId)));
     },
 
     /**
@@ -321,21 +333,9 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
      * leave the live maps (memory stays bounded by {@link RETIRED_TOKENS_MAX}).
      */
     async endRun(runId: string): Promise<void> {
-      try {
-        for (const nonce of byRun.get(runId) ?? []) {
-          const record = records.get(nonce);
-          if (record && !record.ended) {
-            record.ended = true;
-            await save(record);
-          }
-        }
-      } finally {
-        for (const nonce of byRun.get(runId) ?? []) {
-          const record = records.get(nonce);
-          if (record) record.ended = true;
-        }
-        retire(runId);
-      }
+      const ended = markEnded(byRun.get(runId));
+      retire(runId);
+      await saveAll(ended);
     },
 
     /** How many token records are held in memory: live and retired. */
