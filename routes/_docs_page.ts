@@ -10,9 +10,6 @@
 import getAbsoluteFSPath from "swagger-ui-dist/absolute-path.js";
 import { SwitchboardError } from "../protocol/errors.ts";
 
-/** Where the assets are served. */
-export const DOCS_ASSETS_PATH = "/docs/assets";
-
 const ASSET_TYPES: Readonly<Record<string, string>> = {
   "swagger-ui.css": "text/css; charset=utf-8",
   "swagger-ui-bundle.js": "text/javascript; charset=utf-8",

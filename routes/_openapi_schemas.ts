@@ -38,18 +38,6 @@ function buildRegistry() {
 }
 
 /** protocol/ schemas by component name. */
-export const NAMED_SCHEMAS: ReadonlyMap<string, z.ZodType> = (() => {
-  const byName = new Map<string, z.ZodType>();
-  for (const mod of MODULES) {
-    for (const [name, value] of Object.entries(mod)) {
-      if (value instanceof z.ZodType && !name.endsWith("Query") && !byName.has(name)) {
-        byName.set(name, value);
-      }
-    }
-  }
-  return byName;
-})();
-
 const REGISTRY = buildRegistry();
 const DEFS = "#/$defs/";
 const COMPONENTS = "#/components/schemas/";

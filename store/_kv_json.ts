@@ -90,19 +90,3 @@ export async function deleteJson(kv: Deno.Kv, key: Deno.KvKey, blobs: Deno.KvKey
   const res = await retryKvLocked(() => kv.atomic().check(old).delete(key).commit());
   if (res.ok) await deleteBlob(kv, blobs, old.value);
 }
-
-/** Deletes every key under `prefix`, in commits of at most 500 deletes. */
-export async function deletePrefix(kv: Deno.Kv, prefix: Deno.KvKey): Promise<void> {
-  let keys: Deno.KvKey[] = [];
-  const flush = async () => {
-    const op = kv.atomic();
-    for (const key of keys) op.delete(key);
-    await retryKvLocked(() => op.commit());
-    keys = [];
-  };
-  for await (const { key } of kv.list({ prefix })) {
-    keys.push(key);
-    if (keys.length === 500) await flush();
-  }
-  if (keys.length > 0) await flush();
-}
