@@ -6,12 +6,13 @@
  * @module
  */
 import type { Config } from "./config.ts";
-import { type AppDeps, createDeps, type CreateDepsOptions } from "./deps.ts";
+import { type AppDeps, createDeps, type CreateDepsOptions, memoryStores } from "./deps.ts";
 import { CLOSE } from "./protocol/frames.ts";
 import { restoreSeats, sweepIdleSeats } from "./session/seats.ts";
 import { acquireLease, type KvLease } from "./store/kv_lease.ts";
-import { type OpenStores, openStores } from "./store/open_stores.ts";
+import { openStores } from "./store/open_stores.ts";
 import type { RunRecord } from "./store/run_store.ts";
+import type { Stores } from "./deps.ts";
 
 /** How often idle seats are swept. */
 export const SWEEP_EVERY_MS = 300_000;
@@ -26,30 +27,41 @@ export interface OpenDeps extends AppDeps {
 /** Options of {@link openDeps}. */
 export type OpenDepsOptions = Omit<CreateDepsOptions, "config" | "stores">;
 
+/** The in-memory stores of `:memory:`: nothing to open, lease or close (SPEC §10). */
+function openMemory(): Stores & { close(): void } {
+  return { ...memoryStores(), close() {} };
+}
+
 /**
- * Opens the KV named by `config.kvPath` (`:memory:` = a KV that dies with the
- * process), restores seats and their pending requests, and resumes every run
- * that was running when the last process stopped.
+ * Opens the stores named by `config.kvPath` (`:memory:` = the in-memory stores,
+ * no Deno KV at all), restores seats and their pending requests, and resumes
+ * every run that was running when the last process stopped.
  */
 export async function openDeps(config: Config, options: OpenDepsOptions = {}): Promise<OpenDeps> {
-  const stores = await openStores(config);
-  // `:memory:` is private to this process: there is nothing to share.
+  let stores: Stores & { close(): void };
   let lease: KvLease | undefined;
-  try {
-    if (config.kvPath !== ":memory:") lease = await acquireLease(stores.kv);
-  } catch (err) {
-    stores.close();
-    throw err;
+  if (config.kvPath === ":memory:") stores = openMemory();
+  else {
+    const kv = await openStores(config);
+    stores = kv;
+    try {
+      lease = await acquireLease(kv.kv); // one KV file, one process
+    } catch (err) {
+      kv.close();
+      throw err;
+    }
   }
   try {
     const running = await stores.runs.listRuns({
       limit: Number.MAX_SAFE_INTEGER,
       status: "running",
     });
-    const requests = await dropRequestsOfEndedRuns(stores, new Set(running.map((r) => r.run_id)));
     const deps = await createDeps({ ...options, config, stores });
     const seats = await restoreSeats(deps);
+    // each run brings its own requests back to their seats (its journal is the one record)
     const runs = await resumeRuns(deps, running);
+    let requests = 0;
+    for (const session of deps.sessions.values()) requests += session.pendingCount;
     if (seats + runs > 0) {
       deps.log.info("recovered from store", { path: stores.path, seats, requests, runs });
     }
@@ -70,18 +82,6 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     stores.close();
     throw err;
   }
-}
-
-/** Deletes stored requests whose run is no longer running; returns how many are left. */
-async function dropRequestsOfEndedRuns(stores: OpenStores, running: ReadonlySet<string>) {
-  const ended = new Set<string>();
-  let kept = 0;
-  for (const r of await stores.seats.listRequests()) {
-    if (r.run_id === undefined || running.has(r.run_id)) kept++;
-    else ended.add(r.run_id);
-  }
-  for (const runId of ended) await stores.seats.deleteRunRequests(runId);
-  return kept;
 }
 
 /** Runs resumed at once at boot (their store reads overlap). */
@@ -109,10 +109,9 @@ export async function resumeRuns(deps: AppDeps, records?: RunRecord[]): Promise<
   return resumed;
 }
 
-/** Waits until the engine and every session have written what they owe the store. */
+/** Waits until every write issued so far is durable. */
 export async function flushAll(deps: AppDeps): Promise<void> {
-  await deps.engine.flush();
-  await Promise.all([...deps.sessions.values()].map((s) => s.flush()));
+  await deps.engine.durable();
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Config } from "./config.ts";
 import { createRegistries } from "./engine/faces.ts";
-import { createEngine, type Engine } from "./engine/engine.ts";
+import { createEngine, type Engine } from "./engine/mod.ts";
 import { type CapToken, importSecret } from "./engine/captoken.ts";
 import { fromHex, randomHex } from "./engine/crypto.ts";
 import { createTokenAuthority, type TokenAuthority } from "./engine/tokens.ts";
@@ -17,7 +17,7 @@ import { ensureSeed } from "./engine/blueprint/mod.ts";
 import { createLogger, type Logger } from "./observe/log.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
 import type { OperatorSession } from "./session/operator_session.ts";
-import type { SeatDeps } from "./session/seats.ts";
+import { forgetRunRequests, restoreRequests, type SeatDeps } from "./session/seats.ts";
 import type { BlueprintStore } from "./store/blueprint_store.ts";
 import { createMemoryBlueprintStore } from "./store/blueprint_store_memory.ts";
 import { createMemoryDataStore, type DataStore } from "./store/data_store.ts";
@@ -116,6 +116,8 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
   const functions = createFunctionRegistry(options.functions);
   const webhooks = parseWebhooks(config.webhooksJson);
 
+  const roles = new Map<string, string>();
+  const seats = { ...registries, sessions, roles };
   const engine = createEngine({
     registries,
     functions,
@@ -128,34 +130,19 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     publicUrl: config.publicUrl,
     workerTokenTtlSecs: config.workerTokenTtlSecs,
     workerTokenMaxUses: config.workerTokenMaxUses ?? null,
-    hasOperatorRequests: (runId, taskId, attempt) =>
-      [...sessions.values()].some((s) => s.hasRequest(runId, taskId, attempt)),
-    async onRunEnded(runId) {
-      for (const session of sessions.values()) session.forgetRun(runId);
-      await stores.seats.deleteRunRequests(runId);
-    },
+    onRunEnded: (runId, sids) => forgetRunRequests(seats, runId, sids),
+    onRequestsRecovered: (requests) => restoreRequests(seats, requests),
   });
 
   return {
-    ...registries,
-    sessions,
-    roles: new Map<string, string>(),
+    ...seats,
     sessionEnv: {
       store: stores.seats,
       log,
       metrics,
       publicUrl: config.publicUrl,
       now,
-      observe(type, record) {
-        if (record.run_id === undefined) return;
-        engine.note(record.run_id, type, {
-          req_id: record.req_id,
-          kind: record.frame.type,
-          sid: record.sid,
-          task_id: record.task_id,
-          attempt: record.attempt,
-        });
-      },
+      journal: engine.requests,
     },
     config,
     stores,

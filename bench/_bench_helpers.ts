@@ -10,7 +10,7 @@ import type { Json } from "../protocol/json.ts";
 import { openSocket, type TestServer, type TestSocket, until } from "../tests/_helpers.ts";
 import { operatorAgentBlueprint } from "../tests/engine/_loop.ts";
 import { prepareRun } from "../engine/prepare_run.ts";
-import type { LiveRun } from "../engine/run_types.ts";
+import type { StartedRun } from "../engine/mod.ts";
 import { TaskBody } from "../protocol/tasks.ts";
 
 /** A question of a realistic size (the senior-escalation shape). */
@@ -407,11 +407,11 @@ export function operatorTask(id: string): TaskBody {
 }
 
 /** Prepares and starts a run of `body` in-process, as `POST /v1/runs` does. */
-export async function startInProcess(server: TestServer, body: TaskBody): Promise<LiveRun> {
+export async function startInProcess(server: TestServer, body: TaskBody): Promise<StartedRun> {
   const request = await prepareRun({
     operators: server.deps.operators,
     blueprints: server.deps.stores.blueprints,
     warn() {},
   }, body);
-  return await server.deps.engine.start(request);
+  return server.deps.engine.start(request);
 }

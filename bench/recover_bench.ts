@@ -51,7 +51,7 @@ async function writeFixture(): Promise<void> {
   await mintSeat(deps, ["main-ai"]);
   const warn = () => {};
   const request = await prepareRun({ ...deps, blueprints: deps.stores.blueprints, warn }, BODY);
-  for (let i = 0; i < RUNS; i++) await deps.engine.start(request);
+  for (let i = 0; i < RUNS; i++) deps.engine.start(request);
   const waiting = () => [...deps.sessions.values()].reduce((n, s) => n + s.pendingCount, 0);
   while (waiting() < RUNS) await new Promise((r) => setTimeout(r, 10));
   await deps.close(); // flushes what the engine and the seat owe the store
@@ -78,11 +78,9 @@ Deno.bench(`recover ${RUNS} waiting runs at boot (KV file)`, { n: 5, warmup: 1 }
   const started = performance.now();
   const deps = await openDeps(defaultConfig({ kvPath: path }), { log: quiet });
   const opened = performance.now();
-  const runs = [...deps.engine.live.values()];
-  // back at the waiting step: the operator step started again
-  while (!runs.every((r) => r.events.at(-1)?.type === "step_started")) {
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  // back at the waiting step: every spawn is pending on its seat again
+  const waiting = () => [...deps.sessions.values()].reduce((n, s) => n + s.pendingCount, 0);
+  while (waiting() < RUNS) await new Promise((r) => setTimeout(r, 1));
   b.end();
   phases.push([opened - started, performance.now() - opened]);
   if (deps.recovered.runs !== RUNS || deps.recovered.requests !== RUNS) {
@@ -90,8 +88,7 @@ Deno.bench(`recover ${RUNS} waiting runs at boot (KV file)`, { n: 5, warmup: 1 }
   }
   // Drop the runs without writing: close the store first, then stop them.
   await deps.close();
-  for (const run of runs) run.controller.abort(new Error("bench over"));
-  await Promise.allSettled(runs.map((r) => r.done));
+  await deps.engine.stopAll();
   await Deno.remove(path).catch(() => {});
 });
 

@@ -16,7 +16,7 @@
  */
 import { Hono } from "hono";
 import { startServer } from "../tests/_helpers.ts";
-import type { LiveRun } from "../engine/run_types.ts";
+import type { StartedRun } from "../engine/mod.ts";
 import type { SpawnFrame } from "../protocol/frames.ts";
 import { connectQueuedSeat, operatorTask, startInProcess } from "./_bench_helpers.ts";
 
@@ -29,8 +29,8 @@ const operator = await connectQueuedSeat(server, ["main-ai"]);
 const body = operatorTask("bench-worker");
 
 /** Starts `n` runs and returns them with their spawn frames (untimed setup). */
-async function spawned(n: number): Promise<Array<{ run: LiveRun; spawn: SpawnFrame }>> {
-  const out: Array<{ run: LiveRun; spawn: SpawnFrame }> = [];
+async function spawned(n: number): Promise<Array<{ run: StartedRun; spawn: SpawnFrame }>> {
+  const out: Array<{ run: StartedRun; spawn: SpawnFrame }> = [];
   for (let i = 0; i < n; i++) {
     const run = await startInProcess(server, body);
     out.push({ run, spawn: await operator.next("spawn") });
@@ -39,7 +39,7 @@ async function spawned(n: number): Promise<Array<{ run: LiveRun; spawn: SpawnFra
 }
 
 /** Acks the spawns and waits for their runs to succeed (untimed teardown). */
-async function finish(items: Array<{ run: LiveRun; spawn: SpawnFrame }>): Promise<void> {
+async function finish(items: Array<{ run: StartedRun; spawn: SpawnFrame }>): Promise<void> {
   for (const { spawn } of items) operator.send({ type: "spawn_ack", req_id: spawn.req_id });
   for (const { run } of items) {
     const record = await run.done;

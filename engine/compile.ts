@@ -104,6 +104,27 @@ function stepRefs(node: FlowNodeNorm, out: string[] = []): string[] {
   return out;
 }
 
+/**
+ * The agents whose worker can use a capability token (an `operator` agent, or a
+ * `rust_fn` served by a webhook): only their steps get one minted. An
+ * in-process function never calls back over HTTP.
+ */
+export function tokenAgents(
+  bp: BlueprintNorm,
+  env: Pick<CompileEnv, "functions" | "webhooks">,
+): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const agent of bp.agents) {
+    if (agent.kind === "operator") names.add(agent.name);
+    if (agent.kind !== "rust_fn") continue;
+    const fnId = specString(agent, "fn_id");
+    if (fnId !== undefined && !env.functions.has(fnId) && env.webhooks.has(fnId)) {
+      names.add(agent.name);
+    }
+  }
+  return names;
+}
+
 /** Compiles a Blueprint into its linked spawner stack. Throws {@link CompileError}. */
 export function compileBlueprint(bp: BlueprintNorm, env: CompileEnv): Spawner {
   const names = bp.operators.map((o) => o.name);

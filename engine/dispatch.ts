@@ -12,7 +12,7 @@
 import type { Json } from "../protocol/json.ts";
 import type { OperatorKind } from "../protocol/blueprint.ts";
 import type { OutputEvent } from "../protocol/worker.ts";
-import type { StepRecord } from "../store/run_store.ts";
+import type { StepVerdict } from "../protocol/runs.ts";
 import { compactJson } from "./expr/mod.ts";
 import { StepError, type StepRequest } from "./flow/mod.ts";
 import { type CtxView, RunEnded } from "./faces.ts";
@@ -27,7 +27,15 @@ import {
   startAttempt,
   type TaskState,
 } from "./tasks.ts";
-import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
+import type { LiveRun, RunHost } from "./run_types.ts";
+import {
+  appendOutput,
+  closeStep,
+  finalArrived,
+  holdsRequests,
+  interruptStep,
+  openStep,
+} from "./steps.ts";
 
 /** The operator kind of an agent (reference/engine.md §4.4, five tiers). */
 export function resolveKind(run: LiveRun, agent: string): OperatorKind {
@@ -91,11 +99,11 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
   let resumed = false;
   if (task && !isTerminal(task.status) && task.attempt > 0) {
     const current = task.attempts[task.attempt - 1];
-    if (current.token && host.hasOperatorRequests(run.record.run_id, task.id, current.n)) {
+    if (holdsRequests(run, task.id, current.n)) {
       attempt = current;
       resumed = true;
     } else {
-      await interrupted(host, run, task.id, current.n, now);
+      interruptStep(host, run, task.id, current.n);
       attempt = startAttempt(task, now);
     }
   } else {
@@ -105,31 +113,36 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     attempt = startAttempt(task, now);
   }
 
-  let encoded: string;
-  let handle: string;
-  let token: CapToken;
+  const faces = resolveFaces(host, run);
+  let worker: { encoded: string; handle: string; token: CapToken } | undefined;
   if (resumed && attempt.token && attempt.handle) {
-    encoded = attempt.token;
-    handle = attempt.handle;
-    token = host.tokens.decode(encoded);
-  } else {
+    worker = {
+      encoded: attempt.token,
+      handle: attempt.handle,
+      token: host.tokens.decode(attempt.token),
+    };
+  } else if (faces.backend !== undefined || run.tokenAgents.has(task.agent)) {
+    // Only a worker that can call back over HTTP gets a token (never a function step).
     const minted = await host.tokens.mintWorker(
       task.id,
       run.record.run_id,
       host.workerTokenTtlSecs,
       host.workerTokenMaxUses,
     );
-    encoded = minted.encoded;
-    handle = minted.handle;
     // the authority's frozen copy: the same token, known to be signed (no decode)
-    token = host.tokens.decode(encoded);
-    attempt.token = encoded;
-    attempt.handle = handle;
+    worker = {
+      encoded: minted.encoded,
+      handle: minted.handle,
+      token: host.tokens.decode(minted.encoded),
+    };
+    attempt.token = minted.encoded;
+    attempt.handle = minted.handle;
     attempt.nonce = minted.token.nonce;
   }
 
-  const step = await host.beginStep(run, task, attempt);
-  const runtime: Record<string, Json> = { worker_handle: handle };
+  const step = openStep(host, run, task, attempt);
+  const runtime: Record<string, Json> = {};
+  if (worker) runtime.worker_handle = worker.handle;
   const alias = run.record.blueprint.metadata.project_name_alias;
   if (alias !== undefined) runtime.project_name_alias = alias;
   const ctx: CtxView = {
@@ -140,15 +153,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     runtime,
     operator: { kind: resolveKind(run, task.agent), id: run.record.operator.id },
   };
-  const a = attemptContext(
-    host,
-    task,
-    attempt,
-    ctx,
-    { encoded, handle, token },
-    signal,
-    resolveFaces(host, run),
-  );
+  const a = attemptContext(host, task, attempt, ctx, worker, signal, faces);
 
   let failure: string | undefined;
   try {
@@ -156,7 +161,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     await started.done;
   } catch (err) {
     if (signal.aborted) {
-      await host.endStep(run, task, step, "cancelled", messageOf(signal.reason));
+      closeStep(host, run, task, step, "cancelled", messageOf(signal.reason));
       throw signal.reason;
     }
     if (!(err instanceof SpawnError || err instanceof WorkerError)) {
@@ -168,16 +173,15 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     }
     failure = `dispatch failed: ${messageOf(err)}`;
   }
-  // The step's end is not awaited below: the store applies writes in call order,
-  // so the next write anyone awaits (the root ctx checkpoint, the next step's
-  // start, the run's end) is stored only after it, and on KV in the same commit.
+  // The step's end is written behind: the store applies writes in call order, so
+  // a crash loses only a suffix, and the step then runs again (at-least-once).
   if (failure === undefined) {
     const final = lastFinal(attempt.tail);
     if (!final) failure = "dispatch failed: no Final in output_tail";
     else {
       task.last_result = final.value;
       if (final.ok) {
-        host.endStep(run, task, step, "pass", undefined, {
+        closeStep(host, run, task, step, "pass", undefined, {
           key: req.key,
           ok: true,
           value: final.value,
@@ -186,7 +190,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
       }
       const note = a.blockNote === undefined ? "" : ` (senior answer: ${compactJson(a.blockNote)})`;
       failure = `blocked: ${compactJson(final.value)}${note}`;
-      host.endStep(run, task, step, "blocked", failure, {
+      closeStep(host, run, task, step, "blocked", failure, {
         key: req.key,
         ok: false,
         error: failure,
@@ -194,7 +198,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
       throw new StepError(failure);
     }
   }
-  host.endStep(run, task, step, "failed", failure, {
+  closeStep(host, run, task, step, "failed", failure, {
     key: req.key,
     ok: false,
     error: failure,
@@ -202,46 +206,35 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
   throw new StepError(failure);
 }
 
-/** What an attempt that was executing when the server stopped ends with. */
-export const INTERRUPTED = "interrupted: the server stopped during this attempt";
-
-/** Marks the step of an attempt cut off by a restart as failed (it runs again as a new attempt). */
-async function interrupted(host: RunHost, run: LiveRun, taskId: string, n: number, now: number) {
-  const step = run.stepsById.get(stepId(taskId, n));
-  if (!step || step.verdict !== "running") return;
-  step.verdict = "failed";
-  step.error = INTERRUPTED;
-  step.finished_at = now;
-  await host.store.putStep(run.record.run_id, { ...step });
-}
+export { INTERRUPTED } from "./steps.ts";
 
 function attemptContext(
   host: RunHost,
   task: TaskState,
   attempt: AttemptState,
   ctx: CtxView,
-  worker: { encoded: string; handle: string; token: CapToken },
+  worker: { encoded: string; handle: string; token: CapToken } | undefined,
   signal: AbortSignal,
   faces: ResolvedFaces,
 ): AttemptContext {
   return {
     ctx,
-    grant: { capabilityToken: worker.encoded, workerHandle: worker.handle },
-    token: worker.token,
+    grant: worker && { capabilityToken: worker.encoded, workerHandle: worker.handle },
+    token: worker?.token,
     faces,
     task,
     attempt,
     signal,
     append(event: OutputEvent) {
-      host.appendEvent(task, attempt, event);
+      appendOutput(host, task, attempt, event);
     },
     lastFinal: () => lastFinal(attempt.tail),
     setSystem(system) {
       attempt.system = system;
     },
-    finalArrived: () => host.finalArrived(task, attempt),
+    finalArrived: () => finalArrived(host, task, attempt),
   };
 }
 
 /** The verdict of a finished step, for its record. */
-export type StepVerdict = Exclude<StepRecord["verdict"], "running">;
+export type FinishedVerdict = Exclude<StepVerdict, "running">;

@@ -7,6 +7,7 @@
  */
 import type { OperatorKind } from "../protocol/blueprint.ts";
 import type { Json } from "../protocol/json.ts";
+import type { RequestRecord } from "../protocol/runs.ts";
 
 /** What faces and layers may read about one attempt. */
 export interface CtxView {
@@ -64,6 +65,18 @@ export interface Operator {
     grant: WorkerGrant,
     signal: AbortSignal,
   ): Promise<WorkerResult>;
+}
+
+/**
+ * Where a face that delivers operator requests reports them: each request of a
+ * run is a record of that run's journal, written by the engine. The face itself
+ * persists nothing.
+ */
+export interface RequestJournal {
+  /** Records a request's new state (`pending` = sent, `settled` with its reply, `cancelled`). */
+  record(request: RequestRecord): void;
+  /** Resolves once every record so far is durable (what a `pong` confirms). */
+  durable(): Promise<void>;
 }
 
 /** The engine's face registries, keyed by sid or role alias. Plain maps. */

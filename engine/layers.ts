@@ -7,6 +7,7 @@
  */
 import type { Json } from "../protocol/json.ts";
 import {
+  grantOf,
   inlineFinal,
   messageOf,
   spawned,
@@ -84,8 +85,14 @@ export const delegateLayer: Layer = (inner) =>
   function operatorDelegate(a) {
     const backend = a.faces.backend;
     if (!backend) return inner(a);
+    let grant;
+    try {
+      grant = grantOf(a);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return Promise.resolve(spawned(
-      backend.execute(a.ctx, null, a.attempt.prompt, a.grant, a.signal).then(
+      backend.execute(a.ctx, null, a.attempt.prompt, grant, a.signal).then(
         (result) => {
           if (!a.lastFinal()) a.append(inlineFinal(result.value, result.ok));
         },

@@ -1,21 +1,21 @@
 /**
  * The shapes shared by the run engine's modules: a live run and the host
- * services a dispatch calls.
+ * services its steps use.
  *
  * @module
  */
-import type { OutputEvent } from "../protocol/worker.ts";
 import type { Logger } from "../observe/log.ts";
 import type {
   JournalEntry,
-  RunEvent,
+  RequestRecord,
   RunRecord,
   RunStore,
   StepRecord,
 } from "../store/run_store.ts";
 import type { FaceRegistries } from "./faces.ts";
+import type { RunLog } from "./run_log.ts";
 import type { Spawner } from "./spawner.ts";
-import type { AttemptState, TaskState } from "./tasks.ts";
+import type { TaskState } from "./tasks.ts";
 import type { TokenAuthority } from "./tokens.ts";
 
 /** A run in this process. */
@@ -28,12 +28,15 @@ export interface LiveRun {
   journal: Map<string, JournalEntry>;
   /** Tasks by step key (resumes tasks after a restart). */
   tasksByKey: Map<string, TaskState>;
-  events: RunEvent[];
-  listeners: Set<(event: RunEvent) => void>;
+  /** The run's operator requests not cancelled, by req_id (made on first use). */
+  requests?: Map<string, RequestRecord>;
+  log: RunLog;
   controller: AbortController;
   /** Aborts on cancel or deadline, with a `RunEnded` reason. */
   signal: AbortSignal;
   stack: Spawner;
+  /** Agents whose steps get a worker token (compile.ts `tokenAgents`). */
+  tokenAgents: ReadonlySet<string>;
   /** Resolves with the final record when the run ends. */
   done: Promise<RunRecord>;
 }
@@ -43,7 +46,7 @@ export function stepId(taskId: string, attempt: number): string {
   return `${taskId}:${attempt}`;
 }
 
-/** What a dispatch needs from the engine. */
+/** What a step needs from the engine. */
 export interface RunHost {
   registries: FaceRegistries;
   tokens: TokenAuthority;
@@ -54,26 +57,11 @@ export interface RunHost {
   tasks: Map<string, TaskState>;
   workerTokenTtlSecs: number;
   workerTokenMaxUses: number | null;
-  hasOperatorRequests(runId: string, taskId: string, attempt: number): boolean;
   /**
-   * Records the start of an attempt: the task (with its worker token), the step
-   * and a `step_started` event, stored together before it resolves.
+   * Issues one store write of a run without waiting for it: the store applies
+   * writes in call order, so a crash loses only a suffix. A failed write is logged.
    */
-  beginStep(run: LiveRun, task: TaskState, attempt: AttemptState): Promise<StepRecord>;
-  /**
-   * Records the end of an attempt: its tokens end, and the task, the step, a
-   * `step_finished` event and the journal entry (if given) are stored. The writes
-   * are issued before it returns; the promise resolves once they are stored and
-   * never rejects (a failed write is logged).
-   */
-  endStep(
-    run: LiveRun,
-    task: TaskState,
-    step: StepRecord,
-    verdict: Exclude<StepRecord["verdict"], "running">,
-    error?: string,
-    entry?: JournalEntry,
-  ): Promise<void>;
-  appendEvent(task: TaskState, attempt: AttemptState, event: OutputEvent): void;
-  finalArrived(task: TaskState, attempt: AttemptState): Promise<void>;
+  write(runId: string, write: () => Promise<void>): void;
+  /** Wakes the waiters of an attempt's `final`. */
+  finalWaiters: Map<string, Array<() => void>>;
 }

@@ -24,8 +24,13 @@ export interface ResolvedFaces {
 /** Everything a layer or worker can see and do for one attempt. */
 export interface AttemptContext {
   ctx: CtxView;
-  grant: WorkerGrant;
-  token: CapToken;
+  /**
+   * The attempt's worker credentials: minted only for steps whose worker can use
+   * them (operator and webhook kinds, or a delegating backend; see
+   * `tokenAgents` in compile.ts), absent for in-process function steps.
+   */
+  grant?: WorkerGrant;
+  token?: CapToken;
   faces: ResolvedFaces;
   task: TaskState;
   attempt: AttemptState;
@@ -66,6 +71,12 @@ export class WorkerError extends Error {
     super(message, options);
     this.name = "WorkerError";
   }
+}
+
+/** The attempt's worker credentials; a {@link SpawnError} when none were minted. */
+export function grantOf(a: AttemptContext): WorkerGrant {
+  if (!a.grant) throw new SpawnError(`no worker token was minted for agent ${a.ctx.agent}`);
+  return a.grant;
 }
 
 /** The message of any thrown value. */

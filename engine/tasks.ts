@@ -7,42 +7,9 @@
  */
 import type { Json } from "../protocol/json.ts";
 import type { OutputEvent } from "../protocol/worker.ts";
+import type { AttemptState, TaskState, TaskStatus } from "../protocol/runs.ts";
 
-/** Task statuses; `pass`, `blocked` and `cancelled` are terminal. */
-export type TaskStatus = "pending" | "running" | "pass" | "blocked" | "cancelled";
-
-/** One attempt of a task. */
-export interface AttemptState {
-  n: number;
-  prompt: string;
-  /** The rendered system prompt; absent when none was baked. */
-  system?: string | null;
-  tail: OutputEvent[];
-  started_at: number;
-  finished_at?: number;
-  /** The attempt's worker token: nonce and encoded form (kept to resume after a restart). */
-  nonce?: string;
-  token?: string;
-  handle?: string;
-}
-
-/** A task: one execution of one flow step. */
-export interface TaskState {
-  id: string;
-  run_id: string;
-  /** The step key inside the run (see engine/flow). */
-  key: string;
-  agent: string;
-  /** The step's input as text: the prompt of every attempt. */
-  directive: string;
-  status: TaskStatus;
-  /** The current attempt number (0 before the first dispatch). */
-  attempt: number;
-  attempts: AttemptState[];
-  last_result: Json;
-  created_at: number;
-  updated_at: number;
-}
+export type { AttemptState, TaskState, TaskStatus } from "../protocol/runs.ts";
 
 /** The value and verdict of a `final` event. */
 export interface FinalValue {

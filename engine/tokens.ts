@@ -19,6 +19,7 @@ import {
   verbDebug,
 } from "./captoken.ts";
 import { randomHex } from "./crypto.ts";
+import type { TokenRecord } from "../protocol/runs.ts";
 
 /** Why a token was refused; routes map each kind to a status. */
 export type TokenErrorKind =
@@ -40,18 +41,7 @@ export class TokenError extends Error {
   }
 }
 
-/** The server-side record of a token. */
-export interface TokenRecord {
-  nonce: string;
-  role: Role;
-  run_id?: string;
-  task_id?: string;
-  /** null = unlimited. */
-  uses_left: number | null;
-  /** Set when the token's run (or, for handles, task) has ended. */
-  ended: boolean;
-  handle?: string;
-}
+export type { TokenRecord };
 
 /** Where token records are kept across restarts. */
 export interface TokenPersistence {
@@ -220,7 +210,8 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
         handle,
       };
       remember(record);
-      await save(record);
+      // Written behind (the store keeps call order): the step path never waits on it.
+      save(record).catch(() => {}); // the record in memory is the one that counts until a restart
       const encoded = encodeToken(token);
       const known = frozenToken({ ...token, scopes: [...token.scopes] });
       verified.add(known); // signed here with `key`

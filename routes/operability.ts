@@ -44,7 +44,7 @@ export async function doctorReport(deps: AppDeps): Promise<DoctorReport> {
     store: { kind: stores.kind, path: stores.path },
     sessions: { total: seats.total, connected: seats.connected, disconnected: seats.disconnected },
     pending: seats.pending,
-    live_runs: deps.engine.live.size,
+    live_runs: deps.engine.stats().live_runs,
     api_token_required: config.apiToken !== undefined,
     started_at: new Date(deps.startedAt).toISOString(),
     uptime_secs: Math.max(0, Math.round(now - deps.startedAt) / 1000),

@@ -16,10 +16,8 @@ import {
   TaskBody,
   TaskResult,
 } from "../protocol/tasks.ts";
-import type { RunEvent, RunRecord } from "../store/run_store.ts";
-import type { Engine } from "../engine/engine.ts";
-import { CompileError } from "../engine/compile.ts";
-import { type PrepareEnv, prepareRun } from "../engine/prepare_run.ts";
+import type { RunEvent, RunRecord } from "../protocol/runs.ts";
+import { CompileError, type Engine, type PrepareEnv, prepareRun } from "../engine/mod.ts";
 import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
 
@@ -35,7 +33,7 @@ export const SSE_KEEPALIVE_MS = 15_000;
 async function startRun(deps: RunRoutesDeps, body: TaskBody) {
   const request = await prepareRun(deps, body);
   try {
-    return await deps.engine.start(request);
+    return deps.engine.start(request);
   } catch (err) {
     if (err instanceof CompileError) {
       throw new SwitchboardError("bad_request", `run: launch: compile: ${err.message}`);
@@ -110,7 +108,8 @@ export function runRoutes(deps: RunRoutesDeps) {
       jsonBody(TaskBody),
       async (c) => {
         const run = await startRun(deps, c.req.valid("json"));
-        return c.json({ run_id: run.record.run_id, status: run.record.status }, 202);
+        await run.durable; // the 202 confirms a run that survives a restart; the run goes on meanwhile
+        return c.json({ run_id: run.run_id, status: run.status }, 202);
       },
     )
     .get(
@@ -158,15 +157,7 @@ export function runRoutes(deps: RunRoutesDeps) {
       }),
       admin,
       async (c) => {
-        const id = c.req.param("id");
-        const run = deps.engine.live.get(id);
-        if (!run) {
-          if (await deps.engine.view(id)) throw new SwitchboardError("gone", "run has ended");
-          throw new SwitchboardError("not_found", `run not found: ${id}`);
-        }
-        deps.engine.cancel(id);
-        await run.done;
-        return c.json((await deps.engine.view(id))!, 200);
+        return c.json(await deps.engine.cancel(c.req.param("id")), 200);
       },
     )
     .get(
@@ -195,50 +186,37 @@ export function runRoutes(deps: RunRoutesDeps) {
         if (!Number.isInteger(after) || after < 0) {
           throw new SwitchboardError("bad_request", "Last-Event-ID must be a non-negative integer");
         }
-        const queue: RunEvent[] = [];
-        let wake: (() => void) | undefined;
-        const sub = await deps.engine.events(id, after, (event) => {
-          queue.push(event);
-          wake?.();
-        });
-        if (!sub) throw new SwitchboardError("not_found", `run not found: ${id}`);
+        const watching = new AbortController();
+        const events = await deps.engine.watch(id, after, { signal: watching.signal });
+        if (!events) throw new SwitchboardError("not_found", `run not found: ${id}`);
         return streamSSE(c, async (stream) => {
-          const abort = Promise.withResolvers<void>();
-          stream.onAbort(() => abort.resolve());
-          const write = (e: RunEvent) =>
-            stream.writeSSE({
-              id: String(e.id),
-              event: e.type,
-              data: JSON.stringify({ ...e, at: new Date(e.at).toISOString() }),
-            });
+          stream.onAbort(() => watching.abort());
           try {
-            let ended = false;
-            for (const e of sub.history) {
-              await write(e);
-              if (e.type === "run_ended") ended = true;
-            }
-            // Events that arrived while the history was written are in `queue`
-            // after the history's last id: skip what was already written.
-            let lastId = sub.history.at(-1)?.id ?? after;
-            while (sub.live && !ended && !stream.aborted) {
-              if (queue.length === 0) {
-                const woke = Promise.withResolvers<void>();
-                wake = woke.resolve;
-                const timer = setTimeout(woke.resolve, SSE_KEEPALIVE_MS);
-                await Promise.race([woke.promise, abort.promise]);
-                clearTimeout(timer);
-                wake = undefined;
-                if (queue.length === 0 && !stream.aborted) await stream.write(": keep-alive\n\n");
+            let next = events.next();
+            while (!stream.aborted) {
+              // an idle stream gets a keep-alive comment every SSE_KEEPALIVE_MS
+              let timer: ReturnType<typeof setTimeout> | undefined;
+              const idle = new Promise<"idle">((resolve) => {
+                timer = setTimeout(() => resolve("idle"), SSE_KEEPALIVE_MS);
+              });
+              const got = await Promise.race([next, idle]);
+              clearTimeout(timer);
+              if (got === "idle") {
+                await stream.write(": keep-alive\n\n");
                 continue;
               }
-              const e = queue.shift()!;
-              if (e.id <= lastId) continue;
-              lastId = e.id;
-              await write(e);
-              if (e.type === "run_ended") ended = true;
+              if (got.done) break;
+              const e: RunEvent = got.value;
+              await stream.writeSSE({
+                id: String(e.id),
+                event: e.type,
+                data: JSON.stringify({ ...e, at: new Date(e.at).toISOString() }),
+              });
+              next = events.next();
             }
           } finally {
-            sub.unsubscribe();
+            watching.abort();
+            await events.return?.();
           }
         });
       },

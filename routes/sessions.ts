@@ -12,7 +12,7 @@ import { AttachedSession, AttachSessionBody } from "../protocol/worker.ts";
 import type { CapToken, Role } from "../engine/captoken.ts";
 import { checkSignature } from "../engine/captoken.ts";
 import type { TokenAuthority } from "../engine/tokens.ts";
-import { MAX_TTL_SECS } from "../engine/engine.ts";
+import { MAX_TTL_SECS } from "../engine/mod.ts";
 import { adminGuard, jsonBody, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
 import { parserS } from "./_worker_auth.ts";

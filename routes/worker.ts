@@ -14,9 +14,7 @@ import { type Context, Hono } from "hono";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { PromptQuery, SubmitQuery, WorkerPayload, WorkerResultBody } from "../protocol/worker.ts";
 import type { Json } from "../protocol/json.ts";
-import type { Engine } from "../engine/engine.ts";
-import { attemptOf, isTerminal, lastFinal, type TaskState } from "../engine/tasks.ts";
-import { inlineFinal } from "../engine/spawner.ts";
+import type { Engine } from "../engine/mod.ts";
 import { isHandle, type TokenAuthority } from "../engine/tokens.ts";
 import { jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
@@ -27,47 +25,6 @@ import { isPlainJson } from "../session/parse_client_frame.ts";
 export interface WorkerRoutesDeps {
   engine: Engine;
   tokens: TokenAuthority;
-}
-
-async function liveTask(engine: Engine, taskId: string, context: string): Promise<TaskState> {
-  const task = await engine.task(taskId);
-  if (!task) {
-    throw new SwitchboardError("not_found", `engine: ${context}: task not found: ${taskId}`);
-  }
-  if (isTerminal(task.status)) {
-    throw new SwitchboardError("gone", `engine: ${context}: task ${taskId} has ended`);
-  }
-  return task;
-}
-
-/** Appends a worker's final to the current attempt, enforcing the SPEC §5 rules. */
-function postFinal(
-  engine: Engine,
-  task: TaskState,
-  attemptN: number | undefined,
-  value: Json,
-  ok: boolean,
-  context: string,
-): void {
-  const n = attemptN ?? task.attempt;
-  if (n !== task.attempt) {
-    throw new SwitchboardError(
-      "conflict",
-      `engine: ${context}: attempt ${n} is not the current attempt ${task.attempt} of ${task.id}`,
-    );
-  }
-  const attempt = attemptOf(task, n);
-  if (!attempt) {
-    throw new SwitchboardError("conflict", `engine: ${context}: ${task.id} has no attempt ${n}`);
-  }
-  if (lastFinal(attempt.tail)) {
-    throw new SwitchboardError(
-      "conflict",
-      `engine: ${context}: a final was already posted for ${task.id} attempt ${n}`,
-    );
-  }
-  engine.append(task, attempt, inlineFinal(value, ok));
-  task.last_result = value;
 }
 
 const utf8 = new TextDecoder("utf-8");
@@ -140,22 +97,7 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
             "fetch_worker_payload",
           );
         }
-        const task = await liveTask(engine, task_id, "fetch_worker_payload");
-        const attempt = attemptOf(task, Math.max(1, task.attempt));
-        if (!attempt) {
-          throw new SwitchboardError(
-            "not_found",
-            `engine: fetch_worker_payload: resource not found: prompt(${task_id}, attempt=1)`,
-          );
-        }
-        const payload: WorkerPayload = {
-          task_id,
-          attempt: attempt.n,
-          agent: task.agent,
-          prompt: attempt.prompt,
-        };
-        if (typeof attempt.system === "string") payload.system = attempt.system;
-        return c.json(payload, 200);
+        return c.json(await engine.prompt(task_id), 200);
       },
     )
     .post(
@@ -185,8 +127,14 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
           );
         }
         await verifyBearer(tokens, token, "emit_output", body.task_id, "submit_output");
-        const task = await liveTask(engine, body.task_id, "post_result");
-        postFinal(engine, task, body.attempt, body.value, body.ok, "post_result");
+        // the 204 confirms a durable result; the run goes on at once
+        await engine.postResult({
+          taskId: body.task_id,
+          attempt: body.attempt,
+          value: body.value,
+          ok: body.ok,
+          context: "post_result",
+        });
         return c.body(null, 204);
       },
     )
@@ -224,9 +172,9 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
           taskId = record.task_id;
           await verifyBearer(tokens, token, "post_result", taskId, "task_id_from_token");
         }
-        const task = await liveTask(engine, taskId, "submit_worker_result");
         const text = utf8.decode(new Uint8Array(await c.req.arrayBuffer())).trimEnd();
-        postFinal(engine, task, undefined, text, ok, "submit_worker_result");
+        // the 204 confirms a durable result; the run goes on at once
+        await engine.postResult({ taskId, value: text, ok, context: "submit_worker_result" });
         return c.body(null, 204);
       },
     );

@@ -1,7 +1,7 @@
 /**
- * One operator seat: its pending requests and its (swappable) live socket. It
- * implements the engine's three faces, so the engine asks, gates and delegates
- * through it without knowing about sockets.
+ * One operator seat: it implements the engine's three faces over a request book
+ * (session/request_book.ts) and a socket slot (session/socket_slot.ts), so the
+ * engine asks, gates and delegates through it without knowing about sockets.
  *
  * - A request waits for its reply across disconnects; every (re)connect replays
  *   the pending `ask`, `hook_before` and `spawn` frames in the order first sent.
@@ -9,6 +9,9 @@
  *   client sends that cannot be applied gets an `error` frame.
  * - A request ends early when its signal aborts (`cancel` with `timeout` or
  *   `run_ended`) or when the seat is torn down (`session_deleted`).
+ * - The seat persists nothing: it reports each request of a run (sent, settled,
+ *   cancelled) to the engine's journal, and a `pong` is sent once what it
+ *   confirms is durable.
  *
  * @module
  */
@@ -16,6 +19,7 @@ import type {
   CtxView,
   FaceCallOptions,
   Operator,
+  RequestJournal,
   SeniorBridge,
   SpawnHook,
   WorkerGrant,
@@ -30,31 +34,29 @@ import {
   type RequestFrame,
   type ServerFrame,
 } from "../protocol/frames.ts";
-import type { RequestRecord, SeatStore } from "../store/seat_store.ts";
+import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
+import type { SeatStore } from "../store/seat_store.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { spawnDirective } from "./directive.ts";
 import { parseClientFrame } from "./parse_client_frame.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { CLOSE, MAX_FRAME_BYTES } from "../protocol/frames.ts";
+import { type BookEntry, RequestBook, requestKey } from "./request_book.ts";
+import { closeQuietly, sendOn, SocketSlot } from "./socket_slot.ts";
 
 /** What a session needs from its server. */
 export interface SessionEnv {
+  /** The seat store (seats.ts writes seats; a session itself writes nothing). */
   store: SeatStore;
   log: Logger;
   metrics: Metrics;
   /** Base URL written into spawn directives. */
   publicUrl: string;
   now(): number;
-  /** Told about each request sent, settled or cancelled (run event log). */
-  observe?(event: RequestEventType, record: RequestRecord): void;
+  /** Where requests of runs are recorded (the engine's run journal). */
+  journal?: RequestJournal;
 }
-
-/** What {@link SessionEnv.observe} hears about. */
-export type RequestEventType =
-  | "operator_request_sent"
-  | "operator_request_settled"
-  | "operator_request_cancelled";
 
 /** The persisted identity of a seat. */
 export interface SeatIdentity {
@@ -65,42 +67,10 @@ export interface SeatIdentity {
   lastSeenAt: number;
 }
 
-type Kind = RequestRecord["kind"];
-
-interface Pending {
-  record: RequestRecord;
-  waiter?: { resolve(reply: ReplyFrame): void; reject(err: unknown): void };
-}
-
-const REPLY_TYPE: Record<Kind, ReplyFrame["type"]> = {
-  ask: "answer",
-  hb: "hook_ack",
-  spawn: "spawn_ack",
-};
-
 const encoder = new TextEncoder();
 
 function byteLength(text: string): number {
   return text.length * 3 <= MAX_FRAME_BYTES ? text.length : encoder.encode(text).length;
-}
-
-function dedupeKey(runId: string, taskId: string, attempt: number, kind: Kind): string {
-  return `${runId}|${taskId}|${attempt}|${kind}`;
-}
-
-function addTo(index: Map<string, Set<string>>, runId: string, item: string): void {
-  const set = index.get(runId);
-  if (set) set.add(item);
-  else index.set(runId, new Set([item]));
-}
-
-function removeFrom(
-  index: Map<string, Set<string>> | undefined,
-  runId: string,
-  item: string,
-): void {
-  const set = index?.get(runId);
-  if (set?.delete(item) && set.size === 0) index?.delete(runId);
 }
 
 /** The `cancel` reason and the rejection for an aborted wait. */
@@ -125,20 +95,9 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   lastSeenAt: number;
 
   #env: SessionEnv;
-  #socket: WebSocket | null = null;
-  // The request maps are made on first write: an idle seat holds none (10,000
-  // idle seats are a benchmark case; see BENCHMARKS.md).
-  #pendingMap?: Map<string, Pending>;
-  #byKeyMap?: Map<string, string>;
-  #settledByKeyMap?: Map<string, ReplyFrame>;
-  /**
-   * Pending req_ids and settled keys by run id, so `forgetRun` touches only its
-   * own. Made on first use: most seats never hold a run's request.
-   */
-  #pendingByRun?: Map<string, Set<string>>;
-  #settledByRun?: Map<string, Set<string>>;
+  #slot = new SocketSlot();
+  #book = new RequestBook();
   #closed = false;
-  #persisting: Promise<void> = Promise.resolve();
 
   constructor(identity: SeatIdentity, env: SessionEnv) {
     this.sid = identity.sid;
@@ -149,21 +108,9 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     this.#env = env;
   }
 
-  get #pending(): Map<string, Pending> {
-    return this.#pendingMap ??= new Map();
-  }
-
-  get #byKey(): Map<string, string> {
-    return this.#byKeyMap ??= new Map();
-  }
-
-  get #settledByKey(): Map<string, ReplyFrame> {
-    return this.#settledByKeyMap ??= new Map();
-  }
-
   /** True while a socket is live. */
   get connected(): boolean {
-    return this.#socket !== null;
+    return this.#slot.connected;
   }
 
   /** True once the seat has been torn down. */
@@ -173,19 +120,17 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 
   /** Pending request frames in the order first sent. */
   pendingFrames(): RequestFrame[] {
-    return [...(this.#pendingMap?.values() ?? [])].map((p) => p.record.frame);
+    return [...this.#book.entries()].map((p) => p.record.frame);
   }
 
   /** Number of pending requests. */
   get pendingCount(): number {
-    return this.#pendingMap?.size ?? 0;
+    return this.#book.size;
   }
 
   /** Pending requests counted by kind (`ask`, `hb`, `spawn`). */
-  pendingByKind(): Record<Kind, number> {
-    const counts: Record<Kind, number> = { ask: 0, hb: 0, spawn: 0 };
-    for (const p of this.#pendingMap?.values() ?? []) counts[p.record.kind]++;
-    return counts;
+  pendingByKind(): Record<RequestKind, number> {
+    return this.#book.countByKind();
   }
 
   // -------------------------------------------------------------------------
@@ -232,7 +177,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       attempt: ctx.attempt,
       result,
     };
-    if (!this.#send(frame)) this.#env.metrics.hookAfterDropped();
+    if (!this.#slot.send(frame)) this.#env.metrics.hookAfterDropped();
     return Promise.resolve();
   }
 
@@ -276,7 +221,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   // requests
 
   #request(
-    kind: Kind,
+    kind: RequestKind,
     taskId: string,
     attempt: number,
     options: FaceCallOptions,
@@ -286,34 +231,29 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     const { signal, runId } = options;
     if (signal?.aborted) return Promise.reject(abortOutcome(signal.reason).error);
 
-    const key = runId === undefined ? undefined : dedupeKey(runId, taskId, attempt, kind);
+    const key = runId === undefined ? undefined : requestKey(runId, taskId, attempt, kind);
     if (key !== undefined) {
-      const settled = this.#settledByKey.get(key);
-      if (settled) {
-        this.#settledByKey.delete(key);
-        removeFrom(this.#settledByRun, runId!, key); // key is set only when runId is
-        return Promise.resolve(settled);
-      }
+      const settled = this.#book.takeSettled(runId!, key); // key is set only when runId is
+      if (settled) return Promise.resolve(settled);
     }
-    const existing = key === undefined ? undefined : this.#pending.get(this.#byKey.get(key) ?? "");
-    const pending = existing ?? this.#open(kind, taskId, attempt, runId, key, build);
+    const existing = key === undefined ? undefined : this.#book.find(key);
+    const entry = existing ?? this.#open(kind, taskId, attempt, runId, build);
 
     const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
-    pending.waiter = { resolve, reject };
+    entry.waiter = { resolve, reject };
     if (!signal) return promise;
-    const onAbort = () => this.#abort(pending.record.req_id, signal.reason);
+    const onAbort = () => this.#abort(entry.record.req_id, signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
     return promise.finally(() => signal.removeEventListener("abort", onAbort));
   }
 
   #open(
-    kind: Kind,
+    kind: RequestKind,
     taskId: string,
     attempt: number,
     runId: string | undefined,
-    key: string | undefined,
     build: (reqId: string) => RequestFrame,
-  ): Pending {
+  ): BookEntry {
     const reqId = `${this.sid}-${kind}-${crypto.randomUUID()}`;
     const record: RequestRecord = {
       req_id: reqId,
@@ -326,68 +266,48 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       state: "pending",
     };
     if (runId !== undefined) record.run_id = runId;
-    const pending: Pending = { record };
-    this.#pending.set(reqId, pending);
-    if (key !== undefined) this.#byKey.set(key, reqId);
-    if (runId !== undefined) addTo(this.#pendingByRun ??= new Map(), runId, reqId);
-    this.#persist(() => this.#env.store.putRequest(record));
-    this.#send(record.frame);
-    this.#env.observe?.("operator_request_sent", record);
+    const entry = this.#book.open(record);
+    this.#report(record);
+    const delivered = this.#slot.send(record.frame);
     this.#env.log.info("operator request sent", {
       sid: this.sid,
       req_id: reqId,
       kind: record.frame.type,
       run_id: runId,
       task_id: taskId,
-      delivered: this.connected,
+      delivered,
     });
-    return pending;
+    return entry;
   }
 
-  #forget(pending: Pending): void {
-    const { record } = pending;
-    this.#pending.delete(record.req_id);
-    if (record.run_id !== undefined) {
-      const key = dedupeKey(record.run_id, record.task_id, record.attempt, record.kind);
-      if (this.#byKey.get(key) === record.req_id) this.#byKey.delete(key);
-      removeFrom(this.#pendingByRun, record.run_id, record.req_id);
-    }
+  /** Tells the engine's journal about a request of a run. */
+  #report(record: RequestRecord): void {
+    if (record.run_id !== undefined) this.#env.journal?.record(record);
   }
 
   #abort(reqId: string, reason: unknown): void {
-    const pending = this.#pending.get(reqId);
-    if (!pending) return;
+    const entry = this.#book.get(reqId);
+    if (!entry) return;
     const { cancel, error } = abortOutcome(reason);
-    this.#forget(pending);
-    this.#persist(() => this.#env.store.deleteRequest(this.sid, reqId));
-    this.#send({ type: "cancel", req_id: reqId, reason: cancel });
-    this.#env.observe?.("operator_request_cancelled", pending.record);
+    this.#book.close(entry);
+    this.#report({ ...entry.record, state: "cancelled" });
+    this.#slot.send({ type: "cancel", req_id: reqId, reason: cancel });
     this.#env.log.info("operator request cancelled", {
       sid: this.sid,
       req_id: reqId,
-      run_id: pending.record.run_id,
+      run_id: entry.record.run_id,
       reason: cancel,
     });
-    pending.waiter?.reject(error);
+    entry.waiter?.reject(error);
   }
 
   #settle(reply: ReplyFrame): void {
-    const pending = this.#pending.get(reply.req_id);
-    if (!pending) {
-      throw new SwitchboardError("conflict", `unknown or already settled req_id: ${reply.req_id}`);
-    }
-    const { record } = pending;
-    const expected = REPLY_TYPE[record.kind];
-    if (reply.type !== expected) {
-      throw new SwitchboardError(
-        "bad_request",
-        `unexpected ${reply.type} reply to ${record.frame.type} (expected ${expected})`,
-      );
-    }
-    this.#forget(pending);
+    const entry = this.#book.settle(reply);
+    const { record } = entry;
     const seconds = (this.#env.now() - record.sent_at) / 1000;
     this.#env.metrics.observeRoundtrip(record.frame.type, Math.max(0, seconds));
-    this.#env.observe?.("operator_request_settled", record);
+    // Kept in the run's journal until the run ends, so a replay after a restart finds it.
+    this.#report({ ...record, state: "settled", reply });
     this.#env.log.info("operator request settled", {
       sid: this.sid,
       req_id: record.req_id,
@@ -395,63 +315,19 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       run_id: record.run_id,
       task_id: record.task_id,
     });
-    if (record.run_id === undefined) {
-      this.#persist(() => this.#env.store.deleteRequest(this.sid, record.req_id));
-    } else {
-      // Kept until the run ends, so a replay after a restart finds the reply.
-      const settled: RequestRecord = { ...record, state: "settled", reply };
-      this.#persist(() => this.#env.store.putRequest(settled));
-    }
-    if (pending.waiter) pending.waiter.resolve(reply);
-    else if (record.run_id !== undefined) {
-      this.#rememberSettled(record, reply);
-    }
+    if (entry.waiter) entry.waiter.resolve(reply);
+    else this.#book.keepSettled(record, reply);
   }
 
-  /** Loads a stored request after a restart (pending ones wait for their run). */
+  /** Loads a request of a run recorded before a restart (pending ones wait for their run). */
   restore(record: RequestRecord): void {
-    if (record.state === "settled") {
-      if (record.run_id !== undefined && record.reply) this.#rememberSettled(record, record.reply);
-      return;
-    }
-    this.#pending.set(record.req_id, { record });
-    if (record.run_id !== undefined) {
-      this.#byKey.set(
-        dedupeKey(record.run_id, record.task_id, record.attempt, record.kind),
-        record.req_id,
-      );
-      addTo(this.#pendingByRun ??= new Map(), record.run_id, record.req_id);
-    }
-  }
-
-  /** Keeps a reply no waiter took yet, for the run's next call of this attempt. */
-  #rememberSettled(record: RequestRecord, reply: ReplyFrame): void {
-    const runId = record.run_id!; // callers check it
-    const key = dedupeKey(runId, record.task_id, record.attempt, record.kind);
-    this.#settledByKey.set(key, reply);
-    addTo(this.#settledByRun ??= new Map(), runId, key);
-  }
-
-  /** True when a request (pending or settled) exists for this attempt of a run. */
-  hasRequest(runId: string, taskId: string, attempt: number): boolean {
-    return (["ask", "hb", "spawn"] as const).some((kind) => {
-      const key = dedupeKey(runId, taskId, attempt, kind);
-      return this.#byKeyMap?.has(key) === true || this.#settledByKeyMap?.has(key) === true;
-    });
+    this.#book.restore(record);
   }
 
   /** Drops what the session remembers of a run that has ended. */
   forgetRun(runId: string): void {
-    for (const key of this.#settledByRun?.get(runId) ?? []) this.#settledByKey.delete(key);
-    this.#settledByRun?.delete(runId);
-    const reqIds = this.#pendingByRun?.get(runId);
-    if (!reqIds) return;
-    for (const reqId of [...reqIds]) {
-      const pending = this.#pending.get(reqId);
-      if (pending && !pending.waiter) {
-        this.#forget(pending);
-        this.#send({ type: "cancel", req_id: reqId, reason: "run_ended" });
-      }
+    for (const entry of this.#book.forgetRun(runId)) {
+      this.#slot.send({ type: "cancel", req_id: entry.record.req_id, reason: "run_ended" });
     }
   }
 
@@ -464,22 +340,19 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       socket.close(CLOSE.sessionDeleted, "session deleted");
       return;
     }
-    const old = this.#socket;
-    this.#socket = socket;
+    const replaced = this.#slot.attach(socket);
     this.lastSeenAt = this.#env.now();
-    if (old && old !== socket) closeQuietly(old, CLOSE.replaced, "replaced");
     this.#env.log.info("operator socket connected", {
       sid: this.sid,
-      replaced: old !== null,
-      pending: this.#pendingMap?.size ?? 0,
+      replaced,
+      pending: this.#book.size,
     });
-    for (const pending of this.#pendingMap?.values() ?? []) this.#send(pending.record.frame);
+    for (const entry of this.#book.entries()) this.#slot.send(entry.record.frame);
   }
 
   /** Called when `socket` closes; it detaches only if it is still the live one. */
   detach(socket: WebSocket, code?: number): void {
-    if (this.#socket !== socket) return;
-    this.#socket = null;
+    if (!this.#slot.detach(socket)) return;
     this.lastSeenAt = this.#env.now();
     this.#env.log.info("operator socket closed", { sid: this.sid, code });
   }
@@ -499,7 +372,10 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     try {
       const frame = parseClientFrame(data);
       if (frame.type === "ping") {
-        sendOn(socket, { type: "pong" });
+        // A pong confirms the replies before it: sent once they are durable.
+        const durable = this.#env.journal?.durable();
+        if (durable) durable.then(() => sendOn(socket, { type: "pong" }));
+        else sendOn(socket, { type: "pong" });
         return;
       }
       reqId = frame.req_id;
@@ -520,58 +396,16 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   teardown(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const socket = this.#socket;
-    for (const pending of [...this.#pending.values()]) {
-      this.#forget(pending);
-      this.#send({ type: "cancel", req_id: pending.record.req_id, reason: "session_deleted" });
-      pending.waiter?.reject(new Error("operator session deleted"));
+    for (const entry of this.#book.clear()) {
+      this.#report({ ...entry.record, state: "cancelled" });
+      this.#slot.send({ type: "cancel", req_id: entry.record.req_id, reason: "session_deleted" });
+      entry.waiter?.reject(new Error("operator session deleted"));
     }
-    this.#settledByKeyMap?.clear();
-    this.#settledByRun = undefined;
-    this.#pendingByRun = undefined;
-    this.#socket = null;
-    if (socket) closeQuietly(socket, CLOSE.sessionDeleted, "session deleted");
+    this.#slot.close(CLOSE.sessionDeleted, "session deleted");
   }
 
   /** Closes a live socket with `code` (for example 1001 at shutdown). */
   closeSocket(code: number, reason: string): void {
-    const socket = this.#socket;
-    this.#socket = null;
-    if (socket) closeQuietly(socket, code, reason);
-  }
-
-  /** Waits until every store write issued so far has finished. */
-  flush(): Promise<void> {
-    return this.#persisting;
-  }
-
-  #send(frame: ServerFrame): boolean {
-    return this.#socket !== null && sendOn(this.#socket, frame);
-  }
-
-  #persist(write: () => Promise<void>): void {
-    this.#persisting = this.#persisting.then(write).catch((err) => {
-      this.#env.log.error("seat store write failed", { sid: this.sid, error: String(err) });
-    });
-  }
-}
-
-function sendOn(socket: WebSocket, frame: ServerFrame): boolean {
-  if (socket.readyState !== WebSocket.OPEN) return false;
-  try {
-    socket.send(JSON.stringify(frame));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function closeQuietly(socket: WebSocket, code: number, reason: string): void {
-  try {
-    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
-      socket.close(code, reason);
-    }
-  } catch {
-    // already closing
+    this.#slot.close(code, reason);
   }
 }

@@ -62,13 +62,10 @@ Deno.test("forgetRun cancels and drops only that run's waiting requests and repl
     { type: "cancel", req_id: "op-1-ask-3", reason: "run_ended" },
   ]);
   assert.deepEqual(session.pendingFrames().map((f) => f.req_id), ["op-1-ask-2"]);
-  for (const n of [1, 3, 4]) assert.equal(session.hasRequest("run-a", `T-${n}`, 1), false);
-  for (const n of [2, 5]) assert.equal(session.hasRequest("run-b", `T-${n}`, 1), true);
 
   session.forgetRun("run-a");
   session.forgetRun("run-c");
   assert.equal(sent.length, 2);
   session.forgetRun("run-b");
   assert.equal(session.pendingCount, 0);
-  assert.equal(session.hasRequest("run-b", "T-5", 1), false);
 });

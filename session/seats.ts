@@ -10,6 +10,7 @@ import type { FaceRegistries } from "../engine/faces.ts";
 import { sha256Hex, timingSafeEqual } from "../engine/crypto.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { MintedOperator } from "../protocol/operators.ts";
+import type { RequestRecord } from "../protocol/runs.ts";
 import { OperatorSession, type SessionEnv } from "./operator_session.ts";
 
 /** What the seat functions need: the registries, the seat and role tables, the env. */
@@ -109,12 +110,28 @@ export async function authorizeSeat(
 export async function deleteSeat(deps: SeatDeps, session: OperatorSession, why: string) {
   unregister(deps, session);
   session.teardown();
-  await session.flush();
   await deps.sessionEnv.store.deleteSeat(session.sid);
   deps.sessionEnv.log.info("operator deleted", { sid: session.sid, why });
 }
 
-/** Loads stored seats and their requests into the tables (at boot). */
+/** Hands the requests of a resumed run back to their seats (at boot). */
+export function restoreRequests(
+  deps: Pick<SeatDeps, "sessions">,
+  requests: Iterable<RequestRecord>,
+): void {
+  for (const request of requests) deps.sessions.get(request.sid)?.restore(request);
+}
+
+/** Makes the seats that held requests of an ended run forget them. */
+export function forgetRunRequests(
+  deps: Pick<SeatDeps, "sessions">,
+  runId: string,
+  sids: Iterable<string>,
+): void {
+  for (const sid of sids) deps.sessions.get(sid)?.forgetRun(runId);
+}
+
+/** Loads stored seats into the tables (at boot; their requests come back with their runs). */
 export async function restoreSeats(deps: SeatDeps): Promise<number> {
   const { store } = deps.sessionEnv;
   for (const seat of await store.listSeats()) {
@@ -128,9 +145,6 @@ export async function restoreSeats(deps: SeatDeps): Promise<number> {
         lastSeenAt: seat.last_seen_at,
       }, deps.sessionEnv),
     );
-  }
-  for (const request of await store.listRequests()) {
-    deps.sessions.get(request.sid)?.restore(request);
   }
   return deps.sessions.size;
 }

@@ -100,12 +100,10 @@ export function bigCtx(kib: number): Json {
 type Case = [name: string, run: (s: DurableStores) => Promise<void>];
 
 const CASES: Case[] = [
-  ["seats are listed after put, and a deleted seat takes its requests along", async ({ seats }) => {
+  ["seats are listed after put and deleted one by one", async ({ seats }) => {
     const seat = { sid: "op-1", token_hash: "h1", roles: ["r"], created_at: 1, last_seen_at: 2 };
     await seats.putSeat(seat);
     await seats.putSeat({ ...seat, sid: "op-2", roles: [] });
-    await seats.putRequest(sampleRequest("op-1", 1, "run-a"));
-    await seats.putRequest(sampleRequest("op-2", 2));
     assert.deepEqual((await seats.listSeats()).map((s) => s.sid).sort(), ["op-1", "op-2"]);
     assert.deepEqual(
       (await seats.listSeats()).find((s) => s.sid === "op-1"),
@@ -113,52 +111,36 @@ const CASES: Case[] = [
     );
     await seats.deleteSeat("op-1");
     assert.deepEqual((await seats.listSeats()).map((s) => s.sid), ["op-2"]);
-    assert.deepEqual((await seats.listRequests()).map((r) => r.req_id), ["op-2-ask-2"]);
   }],
 
-  ["requests list oldest first, update in place and delete one by one", async ({ seats }) => {
-    await seats.putRequest(sampleRequest("op-1", 3));
-    await seats.putRequest(sampleRequest("op-1", 1));
-    await seats.putRequest(sampleRequest("op-2", 2));
-    assert.deepEqual((await seats.listRequests()).map((r) => r.sent_at), [1001, 1002, 1003]);
+  ["a run's requests list in the order sent, each in its latest state", async ({ runs }) => {
+    runs.putRequest("run-a", sampleRequest("op-1", 3, "run-a"));
+    runs.putRequest("run-a", sampleRequest("op-1", 1, "run-a"));
+    runs.putRequest("run-b", sampleRequest("op-2", 2, "run-b"));
     const settled: RequestRecord = {
-      ...sampleRequest("op-1", 1),
+      ...sampleRequest("op-1", 1, "run-a"),
       state: "settled",
-      reply: { type: "answer", req_id: "op-1-ask-1", value: { yes: true } },
+      reply: { type: "answer", req_id: "op-1-ask-1", value: "yes" },
     };
-    await seats.putRequest(settled);
-    assert.deepEqual((await seats.listRequests())[0], settled);
-    await seats.deleteRequest("op-1", "op-1-ask-1");
-    await seats.deleteRequest("op-1", "op-1-ask-404");
-    assert.deepEqual((await seats.listRequests()).map((r) => r.req_id), [
-      "op-2-ask-2",
-      "op-1-ask-3",
+    runs.putRequest("run-a", settled);
+    await runs.flushed();
+    assert.deepEqual(await runs.listRequests("run-a"), [
+      settled,
+      sampleRequest("op-1", 3, "run-a"),
     ]);
+    assert.deepEqual((await runs.listRequests("run-b")).map((r) => r.req_id), ["op-2-ask-2"]);
+    assert.deepEqual(await runs.listRequests("run-c"), []);
   }],
 
-  ["deleteRunRequests drops every request of that run only", async ({ seats }) => {
-    await seats.putRequest(sampleRequest("op-1", 1, "run-a"));
-    await seats.putRequest(sampleRequest("op-2", 2, "run-a"));
-    await seats.putRequest(sampleRequest("op-1", 3, "run-b"));
-    await seats.putRequest(sampleRequest("op-1", 4));
-    await seats.deleteRunRequests("run-a");
-    assert.deepEqual((await seats.listRequests()).map((r) => r.req_id), [
-      "op-1-ask-3",
-      "op-1-ask-4",
-    ]);
-  }],
-
-  ["a request with a question over 64 KiB round-trips", async ({ seats }) => {
+  ["a request with a question over 64 KiB round-trips", async ({ runs }) => {
     const question = bigCtx(150);
-    await seats.putRequest(sampleRequest("op-1", 1, "run-a", question));
-    assert.deepEqual((await seats.listRequests())[0].frame, {
+    await runs.putRequest("run-a", sampleRequest("op-1", 1, "run-a", question));
+    assert.deepEqual((await runs.listRequests("run-a"))[0].frame, {
       type: "ask",
       req_id: "op-1-ask-1",
       task_id: "T-1",
       question,
     });
-    await seats.deleteRunRequests("run-a");
-    assert.deepEqual(await seats.listRequests(), []);
   }],
 
   ["runs read back as written and list newest first, with a status filter", async ({ runs }) => {

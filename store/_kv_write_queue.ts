@@ -20,7 +20,6 @@
  *
  * @module
  */
-import { setImmediate } from "node:timers";
 import type { Json } from "../protocol/json.ts";
 import { type BlobRef, deleteBlob, INLINE_MAX, kvSizeEstimate, putBlob } from "./kv_blob.ts";
 import { putJson } from "./_kv_json.ts";
@@ -177,10 +176,10 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
   }
 
   async function pump(): Promise<void> {
-    // One macrotask turn first (about 15 µs), so the writes a caller issues across
-    // several awaits (a step's end: token, task, step, event, journal, checkpoint)
-    // join one commit.
-    await new Promise((resolve) => setImmediate(resolve));
+    // No timer: one microtask turn, so the writes issued together join the first
+    // commit; while a commit is in flight the next writes queue up, and the next
+    // commit starts as soon as it returns (group commit).
+    await Promise.resolve();
     try {
       while (queue.length > 0) {
         const { all, writes } = take();

@@ -22,16 +22,6 @@ Deno.test("KV seat, run, data and secret stores pass the shared store cases", as
   });
 });
 
-Deno.test("KV seat store refuses to write a request of a run whose requests were dropped", async () => {
-  using kv = await Deno.openKv(":memory:");
-  const seats = createKvSeatStore(kv);
-  await seats.putRequest(sampleRequest("op-1", 1, "run-a"));
-  await seats.deleteRunRequests("run-a");
-  await seats.putRequest({ ...sampleRequest("op-1", 1, "run-a"), state: "settled" });
-  await seats.putRequest(sampleRequest("op-1", 2, "run-b"));
-  assert.deepEqual((await seats.listRequests()).map((r) => r.req_id), ["op-1-ask-2"]);
-});
-
 Deno.test("KV stores keep runs, seats and the secret across closing and reopening the file", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/nested/switchboard.kv`;
@@ -47,7 +37,7 @@ Deno.test("KV stores keep runs, seats and the secret across closing and reopenin
         created_at: 1,
         last_seen_at: 1,
       });
-      await stores.seats.putRequest(sampleRequest("op-1", 1, "run-a"));
+      await stores.runs.putRequest("run-a", sampleRequest("op-1", 1, "run-a"));
       assert.equal(await stores.secrets.getOrCreateSecret("ab".repeat(32)), "ab".repeat(32));
       stores.close();
     }
@@ -55,7 +45,7 @@ Deno.test("KV stores keep runs, seats and the secret across closing and reopenin
     try {
       assert.deepEqual((await stores.runs.getRun("run-a"))?.ctx, ctx);
       assert.deepEqual((await stores.seats.listSeats()).map((s) => s.sid), ["op-1"]);
-      assert.equal((await stores.seats.listRequests())[0].req_id, "op-1-ask-1");
+      assert.equal((await stores.runs.listRequests("run-a"))[0].req_id, "op-1-ask-1");
       assert.equal(await stores.secrets.getOrCreateSecret("cd".repeat(32)), "ab".repeat(32));
     } finally {
       stores.close();

@@ -5,81 +5,41 @@
  *
  * @module
  */
-import type { BlueprintNorm, OperatorKind } from "../protocol/blueprint.ts";
-import type { Json } from "../protocol/json.ts";
-import type { TaskState } from "../engine/tasks.ts";
-import type { TokenRecord } from "../engine/tokens.ts";
+import type {
+  JournalEntry,
+  RequestRecord,
+  RunEvent,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  TaskState,
+  TokenRecord,
+} from "../protocol/runs.ts";
 
-import type { RunStatus, StepVerdict, TtlSource } from "../protocol/tasks.ts";
-
-export type { RunStatus, StepVerdict, TtlSource };
-
-/** The run's operator options, resolved at start. */
-export interface RunOperator {
-  kind?: OperatorKind;
-  id: string;
-  spawn_hook_id?: string;
-  senior_bridge_id?: string;
-  operator_backend_id?: string;
-  per_agent_kinds: Record<string, OperatorKind>;
-}
-
-/** A stored run. */
-export interface RunRecord {
-  run_id: string;
-  status: RunStatus;
-  created_at: number;
-  finished_at?: number;
-  /** Epoch ms when the TTL ends. */
-  deadline_at: number;
-  blueprint: BlueprintNorm;
-  bound_version: string | null;
-  effective_ttl_secs: number;
-  ttl_source: TtlSource;
-  operator: RunOperator;
-  init_ctx: Json;
-  /** The root ctx after the last finished root-scope step. */
-  ctx: Json;
-  final_ctx?: Json;
-  error?: string;
-  /** What ended a run that did not succeed. */
-  error_kind?: "flow" | "ttl" | "cancelled" | "internal";
-}
-
-/** A step as listed in `GET /v1/runs/:id`. */
-export interface StepRecord {
-  seq: number;
-  key: string;
-  task_id: string;
-  agent: string;
-  attempt: number;
-  verdict: StepVerdict;
-  started_at: number;
-  finished_at?: number;
-  error?: string;
-}
-
-/** The outcome of a finished step, by step key. */
-export type JournalEntry =
-  | { key: string; ok: true; value: Json }
-  | { key: string; ok: false; error: string };
-
-/** One entry of a run's event log. */
-export interface RunEvent {
-  /** 1-based, gap-free per run. */
-  id: number;
-  type: string;
-  at: number;
-  data: Json;
-}
+export type {
+  JournalEntry,
+  RequestRecord,
+  RunEvent,
+  RunOperator,
+  RunRecord,
+  RunStatus,
+  StepRecord,
+  StepVerdict,
+  TtlSource,
+} from "../protocol/runs.ts";
 
 /**
- * Where runs live. Writes are applied in the order they are called, so a caller
- * may issue several without awaiting each one. A write's promise settles once it
- * is stored, and never before the promises of the writes called before it; reads
- * see every write called before them.
+ * Where runs live: each run's journal (record and ctx checkpoint, steps, step
+ * outcomes, events, tasks, operator requests) and the token records.
+ *
+ * Writes are applied in the order they are called, so a caller issues them
+ * without awaiting each one (write-behind): a crash loses only a suffix. A
+ * write's promise settles once it is durable, and never before the promises of
+ * the writes called before it; reads see every write called before them.
  */
 export interface RunStore {
+  /** Resolves once every write called so far is durable (never rejects). */
+  flushed(): Promise<void>;
   putRun(run: RunRecord): Promise<void>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Newest first. */
@@ -91,6 +51,10 @@ export interface RunStore {
   appendEvent(runId: string, event: RunEvent): Promise<void>;
   /** Events with `id > after`, in order. */
   listEvents(runId: string, after?: number): Promise<RunEvent[]>;
+  /** An operator request of a run, in its latest state. */
+  putRequest(runId: string, request: RequestRecord): Promise<void>;
+  /** A run's operator requests in the order first sent. */
+  listRequests(runId: string): Promise<RequestRecord[]>;
   putTask(task: TaskState): Promise<void>;
   getTask(taskId: string): Promise<TaskState | undefined>;
   listTasks(runId: string): Promise<TaskState[]>;
@@ -101,6 +65,27 @@ export interface RunStore {
   getTokenByHandle(handle: string): Promise<TokenRecord | undefined>;
   /** Token records of runs that are still running (and of no run). */
   listLiveTokens(): Promise<TokenRecord[]>;
+}
+
+/** Everything a run's journal holds beside its record (read once to resume it). */
+export interface RunJournal {
+  steps: StepRecord[];
+  entries: JournalEntry[];
+  events: RunEvent[];
+  tasks: TaskState[];
+  requests: RequestRecord[];
+}
+
+/** Reads a run's journal. */
+export async function readRunJournal(store: RunStore, runId: string): Promise<RunJournal> {
+  const [steps, entries, events, tasks, requests] = await Promise.all([
+    store.listSteps(runId),
+    store.listJournal(runId),
+    store.listEvents(runId),
+    store.listTasks(runId),
+    store.listRequests(runId),
+  ]);
+  return { steps, entries, events, tasks, requests };
 }
 
 /**
@@ -116,6 +101,7 @@ export function createMemoryRunStore(): RunStore {
   const tasksByRun = new Map<string, Set<string>>();
   const tokens = new Map<string, TokenRecord>();
   const tokenHandles = new Map<string, string>();
+  const requests = new Map<string, Map<string, RequestRecord>>();
   const inner = <K, V>(map: Map<string, Map<K, V>>, id: string) => {
     let m = map.get(id);
     if (!m) map.set(id, m = new Map());
@@ -123,6 +109,7 @@ export function createMemoryRunStore(): RunStore {
   };
   const done = Promise.resolve();
   return {
+    flushed: () => done,
     putRun(run) {
       runs.set(run.run_id, { ...run });
       return done;
@@ -162,6 +149,14 @@ export function createMemoryRunStore(): RunStore {
     },
     listEvents(runId, after = 0) {
       return Promise.resolve((events.get(runId) ?? []).filter((e) => e.id > after));
+    },
+    putRequest(runId, request) {
+      inner(requests, runId).set(request.req_id, request);
+      return done;
+    },
+    listRequests(runId) {
+      const list = [...(requests.get(runId)?.values() ?? [])];
+      return Promise.resolve(list.sort((a, b) => a.sent_at - b.sent_at));
     },
     putTask(task) {
       tasks.set(task.id, task);

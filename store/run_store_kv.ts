@@ -17,6 +17,7 @@
  * - `token, <nonce>` → a `TokenRecord`, indexed by `run_token, <run_id>, <nonce>`
  *   (or `free_token, <nonce>` without a run) → null, so boot reads only live ones;
  * - `token_handle, <handle>` → the nonce of the worker token behind a handle;
+ * - `request, <run_id>, <sent_at>, <req_id>` → `BlobRef` of a `RequestRecord` (its latest state);
  * - `blob, …` → chunks (store/kv_blob.ts).
  *
  * Writes go through a group-commit queue (`_kv_write_queue.ts`): they are applied
@@ -26,11 +27,11 @@
  * @module
  */
 import type { BlueprintNorm } from "../protocol/blueprint.ts";
-import type { TaskState } from "../engine/tasks.ts";
-import type { TokenRecord } from "../engine/tokens.ts";
+import type { TaskState, TokenRecord } from "../protocol/runs.ts";
 import type { BlobRef } from "./kv_blob.ts";
 import type {
   JournalEntry,
+  RequestRecord,
   RunEvent,
   RunRecord,
   RunStatus,
@@ -90,9 +91,13 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   }
 
   return {
+    flushed: () => queue.idle(),
+
     putRun(run) {
       const running: Deno.KvKey = [...prefix, "running", run.created_at, run.run_id];
-      const { blueprint, ...rest } = run;
+      const { blueprint, ...stored } = run;
+      // the checkpoint as of now: the flow goes on mutating ctx in place
+      const rest = { ...stored, ctx: structuredClone(stored.ctx) };
       let bp: Promise<void> | undefined;
       if (!blueprintWritten.has(run.run_id)) {
         blueprintWritten.add(run.run_id);
@@ -176,6 +181,18 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
 
     listEvents(runId, after = 0) {
       return listRefs<RunEvent>(["event", runId], ["event", runId, after + 1]);
+    },
+
+    putRequest(runId, request) {
+      return queue.write({
+        key: [...prefix, "request", runId, request.sent_at, request.req_id],
+        value: request,
+        blob: true,
+      });
+    },
+
+    listRequests(runId) {
+      return listRefs<RequestRecord>(["request", runId]);
     },
 
     putTask(task) {

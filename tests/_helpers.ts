@@ -7,7 +7,7 @@ import { createApp } from "../app.ts";
 import { type AppDeps, createDeps, type CreateDepsOptions } from "../deps.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { MintedOperator } from "../protocol/operators.ts";
-import { type CtxView, RunEnded } from "../engine/faces.ts";
+import type { CtxView } from "../engine/faces.ts";
 
 /** A running test server. */
 export interface TestServer extends AsyncDisposable {
@@ -35,8 +35,7 @@ export async function startServer(
     deps.sessionEnv.publicUrl = base;
   }
   const close = async () => {
-    for (const run of deps.engine.live.values()) run.controller.abort(new RunEnded("run_ended"));
-    await Promise.all([...deps.engine.live.values()].map((r) => r.done));
+    await deps.engine.stopAll();
     for (const s of deps.sessions.values()) s.closeSocket(1001, "test over");
     await server.shutdown();
   };

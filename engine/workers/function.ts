@@ -18,9 +18,10 @@ export interface WorkerInvocation {
   /** The directive text of the step. */
   prompt: string;
   system: string | null;
-  token: CapToken;
-  encodedToken: string;
-  workerHandle: string;
+  /** The worker credentials: absent, since an in-process function never calls back over HTTP. */
+  token?: CapToken;
+  encodedToken?: string;
+  workerHandle?: string;
   runtime: Record<string, Json>;
   /** Appends an event to this attempt's tail. */
   emit(event: OutputEvent): Promise<void>;
@@ -55,8 +56,8 @@ export function functionWorker(fn: WorkerFn): Spawner {
           prompt: a.attempt.prompt,
           system: null,
           token: a.token,
-          encodedToken: a.grant.capabilityToken,
-          workerHandle: a.grant.workerHandle,
+          encodedToken: a.grant?.capabilityToken,
+          workerHandle: a.grant?.workerHandle,
           runtime: a.ctx.runtime,
           emit: (event) => {
             a.append(event);

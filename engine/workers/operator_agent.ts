@@ -9,6 +9,7 @@ import type { Json } from "../../protocol/json.ts";
 import type { Operator } from "../faces.ts";
 import { renderTemplate } from "../template/mod.ts";
 import {
+  grantOf,
   inlineFinal,
   messageOf,
   spawned,
@@ -40,8 +41,14 @@ export function operatorAgentWorker(agent: AgentDefNorm, operator: Operator): Sp
       }
     }
     a.setSystem(system);
+    let grant;
+    try {
+      grant = grantOf(a);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return Promise.resolve(spawned(
-      operator.execute(a.ctx, system, a.attempt.prompt, a.grant, a.signal).then(
+      operator.execute(a.ctx, system, a.attempt.prompt, grant, a.signal).then(
         (result) => {
           if (!a.lastFinal()) a.append(inlineFinal(result.value, result.ok));
         },

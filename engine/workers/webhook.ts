@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { Json } from "../../protocol/json.ts";
 import {
+  grantOf,
   inlineFinal,
   messageOf,
   spawned,
@@ -45,14 +46,15 @@ export function parseWebhooks(json: string | undefined): Map<string, WebhookConf
 export function webhookWorker(config: WebhookConfig, baseUrl: string): Spawner {
   return async function callWebhook(a) {
     const base = baseUrl.replace(/\/+$/, "");
+    const grant = grantOf(a);
     const body = {
       task_id: a.ctx.taskId,
       attempt: a.ctx.attempt,
       agent: a.ctx.agent,
       prompt: a.attempt.prompt,
       system: a.attempt.system ?? null,
-      worker_handle: a.grant.workerHandle,
-      capability_token: a.grant.capabilityToken,
+      worker_handle: grant.workerHandle,
+      capability_token: grant.capabilityToken,
       endpoints: {
         prompt: `${base}/v1/worker/prompt?task_id=${encodeURIComponent(a.ctx.taskId)}`,
         submit: `${base}/v1/worker/submit`,

@@ -12,7 +12,7 @@ import {
   type StateChange,
   waitRun,
 } from "../../client/mod.ts";
-import { createKvSeatStore } from "../../store/seat_store_kv.ts";
+import { createKvRunStore } from "../../store/run_store_kv.ts";
 import { eventually, spawnServer, tempKv } from "../durable/_child.ts";
 import { spawningRun } from "./_fixtures.ts";
 
@@ -42,8 +42,8 @@ Deno.test("a reply made while the server is down is resent after its restart and
   await started.promise;
   {
     using kv = await Deno.openKv(kvFile.path);
-    const seats = createKvSeatStore(kv);
-    await eventually(async () => (await seats.listRequests()).some((r) => r.run_id === run_id));
+    const runs = createKvRunStore(kv);
+    await eventually(async () => (await runs.listRequests(run_id)).length > 0);
   }
 
   await first.kill("SIGKILL");

@@ -500,8 +500,7 @@ Deno.test({
       await page.click(".card-ask:not(.sent) button[type=submit]");
       await page.waitForSelector("#run-events .ev-run_ended", TIMEOUT);
       await page.waitForSelector("#run-summary .status-succeeded", TIMEOUT);
-      const run = server.deps.engine.live.get(runId);
-      if (run) await run.done;
+      await server.deps.engine.settled(runId);
       assert.deepEqual(errors, []);
     } finally {
       await browser.close();

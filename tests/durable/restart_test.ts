@@ -6,19 +6,16 @@
  */
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../protocol/frames.ts";
-import { createKvSeatStore } from "../../store/seat_store_kv.ts";
 import { createKvRunStore } from "../../store/run_store_kv.ts";
 import { openSocket, type TestSocket } from "../_helpers.ts";
 import { call, eventually, readEvents, spawnServer, tempKv } from "./_child.ts";
 
-/** Waits until the KV file holds a pending request of `kind` for the run. */
+/** Waits until the KV file holds a pending request of `kind` in the run's journal. */
 async function storedPending(path: string, runId: string, kind: "ask" | "spawn") {
   using kv = await Deno.openKv(path);
-  const seats = createKvSeatStore(kv);
+  const runs = createKvRunStore(kv);
   await eventually(async () =>
-    (await seats.listRequests()).some((r) =>
-      r.run_id === runId && r.kind === kind && r.state === "pending"
-    )
+    (await runs.listRequests(runId)).some((r) => r.kind === kind && r.state === "pending")
   );
 }
 
@@ -259,6 +256,8 @@ Deno.test("SIGKILL during an in-process step: the step runs again as a new attem
   });
   const runId = started.body!.run_id as string;
   await firstCall.promise;
+  // The attempt's start is written behind the step: once a watcher sees it, it is durable.
+  await readEvents(first, runId, { stopAfter: 2 });
   await first.kill("SIGKILL");
   release.resolve();
 
@@ -302,7 +301,7 @@ Deno.test("SIGKILL during a pending hook_before: the gate is replayed and its ap
   const gate = await nextOf(ws1, "hook_before");
   await eventually(async () => {
     using kv = await Deno.openKv(kvFile.path);
-    return (await createKvSeatStore(kv).listRequests()).some((r) => r.req_id === gate.req_id);
+    return (await createKvRunStore(kv).listRequests(runId)).some((r) => r.req_id === gate.req_id);
   });
   await first.kill("SIGKILL");
   await ws1.closed;

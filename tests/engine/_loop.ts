@@ -61,8 +61,7 @@ export async function startRun(server: TestServer, body: unknown): Promise<strin
 
 /** Waits until a run has ended and returns its view. */
 export async function runEnded(server: TestServer, runId: string) {
-  const run = server.deps.engine.live.get(runId);
-  if (run) await run.done;
+  await server.deps.engine.settled(runId);
   const res = await get(server, `/v1/runs/${runId}`);
   assert.equal(res.status, 200);
   return res.body as {

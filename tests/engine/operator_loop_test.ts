@@ -402,7 +402,7 @@ Deno.test("an unknown operator_sid answers 400 on /v1/tasks and /v1/runs", async
     assert.equal(res.status, 400, path);
     assert.match(String(res.body!.error), /op-nobody/);
   }
-  assert.equal(server.deps.engine.live.size, 0, "nothing was started");
+  assert.equal(server.deps.engine.stats().live_runs, 0, "nothing was started");
 });
 
 Deno.test("data emits accept the worker handle and are read back by out_id and name", async () => {

@@ -127,7 +127,7 @@ Deno.test("API token: tasks and runs need it", async (t) => {
     { method: "DELETE", path: `/v1/runs/${runId}`, ok: 200 },
     { method: "GET", path: `/v1/runs/${runId}/events`, ok: 200 },
   ]);
-  await Promise.all([...deps.engine.live.values()].map((r) => r.done));
+  await deps.engine.allSettled();
 });
 
 Deno.test("API token: the Blueprint store needs it", async (t) => {
@@ -217,7 +217,7 @@ Deno.test("API token: data reads need it; worker emits take worker credentials",
   assert.equal(prompt.status, 200, "worker routes take their own credentials");
   await prompt.body?.cancel();
   await send(app, { method: "DELETE", path: `/v1/runs/${runId}` }, ADMIN).then((r) => r.text());
-  await Promise.all([...deps.engine.live.values()].map((r) => r.done));
+  await deps.engine.allSettled();
 });
 
 Deno.test("API token: metrics need it", async (t) => {

@@ -211,7 +211,7 @@ Deno.test("a real request and answer of each route family conform to the OpenAPI
   const ack = { type: "spawn_ack", req_id: spawn.req_id, ok: true };
   check.assertConforms({ $ref: "#/components/schemas/ClientFrame" }, ack, "a spawn_ack frame");
   op.ws.send(ack);
-  await server.deps.engine.live.get(runId)?.done;
+  await server.deps.engine.settled(runId);
   const run = await exchange(server, check, "GET", "/v1/runs/{id}", { path: `/v1/runs/${runId}` });
   assert.equal(run.body.status, "succeeded");
   await exchange(server, check, "GET", "/v1/runs", { path: "/v1/runs?limit=5" });

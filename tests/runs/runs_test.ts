@@ -104,7 +104,11 @@ Deno.test("DELETE /v1/runs/:id during a pending spawn cancels it, the token answ
   assert.equal((await get(server, `/v1/runs/${runId}`)).body!.status, "cancelled");
   assert.equal((await del(server, `/v1/runs/${runId}`)).status, 410, "already ended");
   assert.equal((await del(server, "/v1/runs/run-nope")).status, 404);
-  assert.deepEqual(await server.deps.stores.seats.listRequests(), [], "nothing left to replay");
+  assert.deepEqual(
+    (await server.deps.stores.runs.listRequests(runId)).map((r) => r.state),
+    ["cancelled"],
+    "nothing left to replay",
+  );
   op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
   assert.equal((await nextOf(op.ws, "error")).req_id, spawn.req_id);
   await op.ws.close();

@@ -1,0 +1,256 @@
+/**
+ * A run's lifecycle: launch (compile and hold it live), execute its flow under
+ * its TTL, finish it (tokens end, pending requests are cancelled, the record is
+ * written), and resume a stored run after a restart. Writes go behind the run
+ * (RunHost.write); nothing here waits on the store while a run goes on.
+ *
+ * @module
+ */
+import type { Json } from "../protocol/json.ts";
+import type {
+  JournalEntry,
+  RequestRecord,
+  RunEvent,
+  RunRecord,
+  StepRecord,
+  TaskState,
+} from "../protocol/runs.ts";
+import type { Metrics } from "../observe/metrics.ts";
+import { evalFlow, FlowError } from "./flow/mod.ts";
+import { compileBlueprint, type CompileEnv, tokenAgents } from "./compile.ts";
+import { dispatchStep } from "./dispatch.ts";
+import { RunEnded } from "./faces.ts";
+import { copyJson } from "./expr/mod.ts";
+import { isTerminal } from "./tasks.ts";
+import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
+import { createRunLog } from "./run_log.ts";
+import { closeStepRecord, holdsRequests, INTERRUPTED } from "./steps.ts";
+import { setLongTimeout } from "./long_timeout.ts";
+
+/** What the lifecycle needs beside the host. */
+export interface LifecycleEnv extends Omit<CompileEnv, "operators"> {
+  host: RunHost;
+  metrics: Metrics;
+  /** Live runs by id. */
+  live: Map<string, LiveRun>;
+  /** Told once a run has ended, with the seats that held its requests. */
+  onRunEnded?(runId: string, sids: ReadonlySet<string>): void;
+  /** Told at resume about the requests of a run still pending or settled. */
+  onRequestsRecovered?(requests: RequestRecord[]): void;
+}
+
+/** What a run resumed from the store brings along. */
+export interface RecoveredRun {
+  steps: StepRecord[];
+  entries: JournalEntry[];
+  events: RunEvent[];
+  tasks: TaskState[];
+  requests: RequestRecord[];
+}
+
+/** Compiles a run and holds it live. Throws `CompileError`. */
+export function launch(
+  env: LifecycleEnv,
+  record: RunRecord,
+  prior?: RecoveredRun,
+): LiveRun {
+  const { host } = env;
+  const compileEnv = { ...env, operators: host.registries.operators };
+  const stack = compileBlueprint(record.blueprint, compileEnv);
+  const controller = new AbortController();
+  const runId = record.run_id;
+  const steps = prior?.steps ?? [];
+  const run: LiveRun = {
+    record,
+    steps,
+    stepsById: new Map(steps.map((s) => [stepId(s.task_id, s.attempt), s])),
+    journal: new Map((prior?.entries ?? []).map((e) => [e.key, e])),
+    tasksByKey: new Map((prior?.tasks ?? []).map((t) => [t.key, t])),
+    log: createRunLog({
+      now: host.now,
+      store: (event) => host.store.appendEvent(runId, event),
+    }, prior?.events),
+    controller,
+    signal: controller.signal,
+    stack,
+    tokenAgents: tokenAgents(record.blueprint, env),
+    done: Promise.resolve(record),
+  };
+  const requests = prior?.requests.filter((r) => r.state !== "cancelled") ?? [];
+  if (requests.length > 0) run.requests = new Map(requests.map((r) => [r.req_id, r]));
+  for (const task of run.tasksByKey.values()) {
+    if (!isTerminal(task.status)) host.tasks.set(task.id, task);
+  }
+  env.live.set(runId, run);
+  return run;
+}
+
+/** Runs the flow of a launched run to its end; resolves with the final record. */
+export async function execute(env: LifecycleEnv, run: LiveRun): Promise<RunRecord> {
+  const { host } = env;
+  const { record } = run;
+  const timer = setLongTimeout(() => {
+    run.controller.abort(
+      new RunEnded(
+        "timeout",
+        `ttl expired: the run's TTL of ${record.effective_ttl_secs} s has passed`,
+      ),
+    );
+  }, record.deadline_at - host.now());
+  try {
+    const finalCtx = await evalFlow(record.blueprint.flow, copyJson(record.init_ctx), {
+      dispatch: (req) => dispatchStep(host, run, req),
+      signal: run.signal,
+      afterStep: ({ ctx, root }) => {
+        if (!root) return;
+        // The checkpoint: the root ctx after each finished step (the store copies
+        // it when the write is issued: the flow goes on mutating ctx in place).
+        record.ctx = ctx;
+        const saved = { ...record };
+        host.write(record.run_id, () => host.store.putRun(saved));
+      },
+    });
+    timer.clear();
+    if (run.signal.aborted) return finish(env, run, { error: run.signal.reason });
+    return finish(env, run, { final_ctx: finalCtx });
+  } catch (err) {
+    timer.clear();
+    return finish(env, run, { error: run.signal.aborted ? run.signal.reason : err });
+  }
+}
+
+function settle(env: LifecycleEnv, record: RunRecord, outcome: Outcome): void {
+  record.finished_at = env.host.now();
+  if ("final_ctx" in outcome) {
+    record.status = "succeeded";
+    record.final_ctx = outcome.final_ctx;
+    record.ctx = outcome.final_ctx;
+    return;
+  }
+  const err = outcome.error;
+  record.status = "failed";
+  if (err instanceof RunEnded) {
+    if (err.why !== "timeout") record.status = "cancelled";
+    record.error = err.message;
+    record.error_kind = err.why === "timeout" ? "ttl" : "cancelled";
+  } else if (err instanceof FlowError) {
+    record.error = err.message;
+    record.error_kind = "flow";
+  } else {
+    env.host.log.error("run failed unexpectedly", {
+      run_id: record.run_id,
+      error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    });
+    record.error = "internal error";
+    record.error_kind = "internal";
+  }
+}
+
+type Outcome = { final_ctx: Json } | { error: unknown };
+
+/** Ends a run: its record, its open steps and tasks, its tokens, `run_ended`. */
+function finish(env: LifecycleEnv, run: LiveRun, outcome: Outcome): RunRecord {
+  const { host } = env;
+  const { record } = run;
+  const runId = record.run_id;
+  settle(env, record, outcome);
+  if (!run.controller.signal.aborted) run.controller.abort(new RunEnded("run_ended"));
+  for (const task of run.tasksByKey.values()) {
+    if (!isTerminal(task.status)) {
+      task.status = "cancelled";
+      task.updated_at = record.finished_at!;
+      host.write(runId, () => host.store.putTask(task));
+    }
+    host.tasks.delete(task.id);
+  }
+  // A step still in flight ends with the run, before `run_ended`: its dispatch
+  // settles later, and answers and watchers must not see it running.
+  const why = run.signal.reason instanceof Error ? run.signal.reason.message : "run ended";
+  for (const step of run.steps) {
+    if (step.verdict === "running") closeStepRecord(host, run, step, "cancelled", why);
+  }
+  host.write(runId, () => host.tokens.endRun(runId));
+  const saved = { ...record };
+  host.write(runId, () => host.store.putRun(saved));
+  run.log.append("run_ended", {
+    status: record.status,
+    ...(record.error === undefined ? {} : { error: record.error }),
+  });
+  env.live.delete(runId);
+  env.metrics.runEnded(record.status);
+  host.log.info("run ended", {
+    run_id: runId,
+    status: record.status,
+    error: record.error,
+    ms: record.finished_at! - record.created_at,
+  });
+  const sids = new Set<string>();
+  for (const r of run.requests?.values() ?? []) sids.add(r.sid);
+  try {
+    env.onRunEnded?.(runId, sids);
+  } catch (err) {
+    host.log.error("run end hook failed", { run_id: runId, error: String(err) });
+  }
+  return record;
+}
+
+/** Starts a launched run in the background. */
+export function begin(env: LifecycleEnv, run: LiveRun): void {
+  const { record } = run;
+  env.host.write(record.run_id, () => env.host.store.putRun({ ...record }));
+  run.log.append("run_started", {
+    bound_version: record.bound_version,
+    effective_ttl_secs: record.effective_ttl_secs,
+    ttl_source: record.ttl_source,
+  });
+  env.host.log.info("run started", { run_id: record.run_id, bound_version: record.bound_version });
+  run.done = execute(env, run);
+}
+
+/**
+ * Resumes a stored run that was running when the process stopped: finished
+ * steps answer from the journal, a step waiting on an operator request picks
+ * it up again, and a step that was executing runs again as a new attempt. A
+ * run that can no longer be compiled is stored as failed (undefined is returned).
+ */
+export async function resume(
+  env: LifecycleEnv,
+  record: RunRecord,
+  prior: RecoveredRun,
+): Promise<LiveRun | undefined> {
+  const { host } = env;
+  const runId = record.run_id;
+  let run: LiveRun;
+  try {
+    run = launch(env, record, prior);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const failed: RunRecord = {
+      ...record,
+      status: "failed",
+      finished_at: host.now(),
+      error: `resume failed: ${message}`,
+      error_kind: "internal",
+    };
+    await host.store.putRun(failed);
+    await host.store.appendEvent(runId, {
+      id: prior.events.length + 1,
+      type: "run_ended",
+      at: host.now(),
+      data: { status: "failed", error: failed.error ?? null },
+    });
+    await host.tokens.endRun(runId);
+    host.log.error("run could not be resumed", { run_id: runId, error: message });
+    env.onRunEnded?.(runId, new Set(prior.requests.map((r) => r.sid)));
+    return undefined;
+  }
+  if (run.requests) env.onRequestsRecovered?.([...run.requests.values()]);
+  run.log.append("run_resumed", { steps_done: prior.entries.length });
+  for (const step of run.steps) {
+    if (step.verdict !== "running" || holdsRequests(run, step.task_id, step.attempt)) continue;
+    closeStepRecord(host, run, step, "failed", INTERRUPTED);
+  }
+  host.log.info("run resumed", { run_id: runId, steps_done: prior.entries.length });
+  run.done = execute(env, run);
+  return run;
+}

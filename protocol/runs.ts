@@ -1,0 +1,175 @@
+/**
+ * The run model: what one run's journal holds (SPEC §5, §10). The engine writes
+ * these records and the run store keeps them; neither store/ nor the routes
+ * import engine types for them.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { BlueprintNorm } from "./blueprint.ts";
+import { OperatorKind } from "./blueprint.ts";
+import { ReplyFrame, RequestFrame } from "./frames.ts";
+import { Json } from "./json.ts";
+import { RunStatus, StepVerdict, TtlSource } from "./tasks.ts";
+import { OutputEvent } from "./worker.ts";
+
+export { RunStatus, StepVerdict, TtlSource };
+
+/** The run's operator options, resolved at start. */
+export const RunOperator = z.object({
+  kind: OperatorKind.optional(),
+  id: z.string(),
+  spawn_hook_id: z.string().optional(),
+  senior_bridge_id: z.string().optional(),
+  operator_backend_id: z.string().optional(),
+  per_agent_kinds: z.record(z.string(), OperatorKind),
+});
+/** The run's operator options, resolved at start. */
+export type RunOperator = z.infer<typeof RunOperator>;
+
+/** What ended a run that did not succeed. */
+export const RunErrorKind = z.enum(["flow", "ttl", "cancelled", "internal"]);
+/** What ended a run that did not succeed. */
+export type RunErrorKind = z.infer<typeof RunErrorKind>;
+
+/** A stored run, with its ctx checkpoint. */
+export const RunRecord = z.object({
+  run_id: z.string(),
+  status: RunStatus,
+  created_at: z.number(),
+  finished_at: z.number().optional(),
+  /** Epoch ms when the TTL ends. */
+  deadline_at: z.number(),
+  /** Normalized by engine/blueprint before a run starts; not re-checked here. */
+  blueprint: z.custom<BlueprintNorm>(),
+  bound_version: z.string().nullable(),
+  effective_ttl_secs: z.number(),
+  ttl_source: TtlSource,
+  operator: RunOperator,
+  init_ctx: Json,
+  /** The root ctx after the last finished root-scope step. */
+  ctx: Json,
+  final_ctx: Json.optional(),
+  error: z.string().optional(),
+  error_kind: RunErrorKind.optional(),
+});
+/** A stored run, with its ctx checkpoint. */
+export type RunRecord = z.infer<typeof RunRecord>;
+
+/** A step as listed in `GET /v1/runs/:id`. */
+export const StepRecord = z.object({
+  seq: z.number().int(),
+  key: z.string(),
+  task_id: z.string(),
+  agent: z.string(),
+  attempt: z.number().int(),
+  verdict: StepVerdict,
+  started_at: z.number(),
+  finished_at: z.number().optional(),
+  error: z.string().optional(),
+});
+/** A step as listed in `GET /v1/runs/:id`. */
+export type StepRecord = z.infer<typeof StepRecord>;
+
+/** The outcome of a finished step, by step key (answers replays after a restart). */
+export const JournalEntry = z.union([
+  z.object({ key: z.string(), ok: z.literal(true), value: Json }),
+  z.object({ key: z.string(), ok: z.literal(false), error: z.string() }),
+]);
+/** The outcome of a finished step, by step key. */
+export type JournalEntry = z.infer<typeof JournalEntry>;
+
+/** One entry of a run's event log. */
+export const RunEvent = z.object({
+  /** 1-based, gap-free per run. */
+  id: z.number().int(),
+  type: z.string(),
+  at: z.number(),
+  data: Json,
+});
+/** One entry of a run's event log. */
+export type RunEvent = z.infer<typeof RunEvent>;
+
+/** Task statuses; `pass`, `blocked` and `cancelled` are terminal. */
+export const TaskStatus = z.enum(["pending", "running", "pass", "blocked", "cancelled"]);
+/** Task statuses; `pass`, `blocked` and `cancelled` are terminal. */
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+/** One attempt of a task. */
+export const AttemptState = z.object({
+  n: z.number().int(),
+  prompt: z.string(),
+  /** The rendered system prompt; absent when none was baked. */
+  system: z.string().nullable().optional(),
+  tail: z.array(OutputEvent),
+  started_at: z.number(),
+  finished_at: z.number().optional(),
+  /** The attempt's worker token (kept to resume after a restart); absent when none was minted. */
+  nonce: z.string().optional(),
+  token: z.string().optional(),
+  handle: z.string().optional(),
+});
+/** One attempt of a task. */
+export type AttemptState = z.infer<typeof AttemptState>;
+
+/** A task: one execution of one flow step. */
+export const TaskState = z.object({
+  id: z.string(),
+  run_id: z.string(),
+  /** The step key inside the run (see engine/flow). */
+  key: z.string(),
+  agent: z.string(),
+  /** The step's input as text: the prompt of every attempt. */
+  directive: z.string(),
+  status: TaskStatus,
+  /** The current attempt number (0 before the first dispatch). */
+  attempt: z.number().int(),
+  attempts: z.array(AttemptState),
+  last_result: Json,
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+/** A task: one execution of one flow step. */
+export type TaskState = z.infer<typeof TaskState>;
+
+/** Capability-token roles. */
+export const TokenRole = z.enum(["operator", "worker", "observer", "senior"]);
+
+/** The server-side record of a capability token. */
+export const TokenRecord = z.object({
+  nonce: z.string(),
+  role: TokenRole,
+  run_id: z.string().optional(),
+  task_id: z.string().optional(),
+  /** null = unlimited. */
+  uses_left: z.number().int().nullable(),
+  /** Set when the token's run (or, for handles, task) has ended. */
+  ended: z.boolean(),
+  handle: z.string().optional(),
+});
+/** The server-side record of a capability token. */
+export type TokenRecord = z.infer<typeof TokenRecord>;
+
+/** The kind of an operator request: `ask`, `hb` (hook_before) or `spawn`. */
+export const RequestKind = z.enum(["ask", "hb", "spawn"]);
+/** The kind of an operator request. */
+export type RequestKind = z.infer<typeof RequestKind>;
+
+/**
+ * An operator request of a run, as its journal holds it: sent (`pending`),
+ * answered (`settled`, with the reply, until the run takes it) or `cancelled`.
+ */
+export const RequestRecord = z.object({
+  req_id: z.string(),
+  sid: z.string(),
+  kind: RequestKind,
+  run_id: z.string().optional(),
+  task_id: z.string(),
+  attempt: z.number().int(),
+  frame: RequestFrame,
+  sent_at: z.number(),
+  state: z.enum(["pending", "settled", "cancelled"]),
+  reply: ReplyFrame.optional(),
+});
+/** An operator request of a run. */
+export type RequestRecord = z.infer<typeof RequestRecord>;

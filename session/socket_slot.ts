@@ -1,0 +1,67 @@
+/**
+ * A seat's socket slot: at most one live socket, replaced by a newer one
+ * (closed 4000 `replaced`), and detached only by the socket it holds, so
+ * closing an old socket never detaches a newer one.
+ *
+ * @module
+ */
+import { CLOSE, type ServerFrame } from "../protocol/frames.ts";
+
+/** Sends a frame if the socket is open; false when it could not. */
+export function sendOn(socket: WebSocket, frame: ServerFrame): boolean {
+  if (socket.readyState !== WebSocket.OPEN) return false;
+  try {
+    socket.send(JSON.stringify(frame));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Closes a socket that is open or connecting; never throws. */
+export function closeQuietly(socket: WebSocket, code: number, reason: string): void {
+  try {
+    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+      socket.close(code, reason);
+    }
+  } catch {
+    // already closing
+  }
+}
+
+/** The live socket of one seat. */
+export class SocketSlot {
+  #socket: WebSocket | null = null;
+
+  /** True while a socket is live. */
+  get connected(): boolean {
+    return this.#socket !== null;
+  }
+
+  /** Makes `socket` the live one and closes an older one; true when one was replaced. */
+  attach(socket: WebSocket): boolean {
+    const old = this.#socket;
+    this.#socket = socket;
+    if (old && old !== socket) closeQuietly(old, CLOSE.replaced, "replaced");
+    return old !== null;
+  }
+
+  /** Empties the slot if `socket` is still the live one; true when it was. */
+  detach(socket: WebSocket): boolean {
+    if (this.#socket !== socket) return false;
+    this.#socket = null;
+    return true;
+  }
+
+  /** Sends on the live socket; false when there is none or it is not open. */
+  send(frame: ServerFrame): boolean {
+    return this.#socket !== null && sendOn(this.#socket, frame);
+  }
+
+  /** Closes and empties the slot. */
+  close(code: number, reason: string): void {
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket) closeQuietly(socket, code, reason);
+  }
+}
