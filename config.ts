@@ -4,6 +4,7 @@
  * @module
  */
 import { type LogLevel, parseLogLevel } from "./observe/log.ts";
+import type { RunBudgets } from "./engine/flow/mod.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -25,6 +26,8 @@ export interface Config {
   workerTokenTtlSecs: number;
   /** Uses allowed per worker token (`SWITCHBOARD_WORKER_TOKEN_MAX_USES`, unlimited). */
   workerTokenMaxUses?: number;
+  /** Each run's budgets (`SWITCHBOARD_RUN_MAX_*`); missing ones take the defaults. */
+  budgets?: Partial<RunBudgets>;
 }
 
 /** Reads environment variables. */
@@ -84,7 +87,23 @@ export function readConfig(env: EnvSource = Deno.env): Config {
         0xffffffff,
       )
       : undefined,
+    budgets: readBudgets(env),
   };
+}
+
+/** The `SWITCHBOARD_RUN_MAX_*` budgets that are set. */
+function readBudgets(env: EnvSource): Partial<RunBudgets> {
+  const out: Partial<RunBudgets> = {};
+  const read = (key: keyof RunBudgets, name: string, max: number) => {
+    const raw = env.get(name);
+    if (raw !== undefined && raw.trim() !== "") out[key] = intIn(name, raw, 0, 1, max);
+  };
+  read("maxCtxBytes", "SWITCHBOARD_RUN_MAX_CTX_BYTES", 1024 ** 3);
+  read("maxValueBytes", "SWITCHBOARD_RUN_MAX_VALUE_BYTES", 1024 ** 3);
+  read("maxLoopIterations", "SWITCHBOARD_RUN_MAX_LOOP_ITERATIONS", 1e9);
+  read("maxFanout", "SWITCHBOARD_RUN_MAX_FANOUT", 1e6);
+  read("maxSteps", "SWITCHBOARD_RUN_MAX_STEPS", 1e9);
+  return out;
 }
 
 /** True for loopback host names and addresses. */

@@ -130,6 +130,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     publicUrl: config.publicUrl,
     workerTokenTtlSecs: config.workerTokenTtlSecs,
     workerTokenMaxUses: config.workerTokenMaxUses ?? null,
+    budgets: config.budgets,
     onRunEnded: (runId, sids) => forgetRunRequests(seats, runId, sids),
     onRequestsRecovered: (requests) => restoreRequests(seats, requests),
   });

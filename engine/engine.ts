@@ -24,6 +24,7 @@ import type { LiveRun, RunHost } from "./run_types.ts";
 import type { WorkerFn } from "./workers/function.ts";
 import type { WebhookConfig } from "./workers/webhook.ts";
 import { begin, launch, type LifecycleEnv, resume } from "./lifecycle.ts";
+import type { RunBudgets } from "./flow/mod.ts";
 import { recordRequest } from "./requests.ts";
 import type { RunEvent } from "../protocol/runs.ts";
 import { type RunView, runView } from "./views.ts";
@@ -42,6 +43,8 @@ export interface EngineDeps {
   publicUrl: string;
   workerTokenTtlSecs?: number;
   workerTokenMaxUses?: number | null;
+  /** Each run's budgets (ctx size, loop passes, …); missing ones take the defaults. */
+  budgets?: Partial<RunBudgets>;
   /** Told once a run has ended, with the seats that held its requests. */
   onRunEnded?(runId: string, sids: ReadonlySet<string>): void;
   /** Told at resume about a run's requests still pending or settled. */
@@ -158,6 +161,7 @@ export function createEngine(deps: EngineDeps): Engine {
     publicUrl: deps.publicUrl,
     onRunEnded: deps.onRunEnded,
     onRequestsRecovered: deps.onRequestsRecovered,
+    budgets: deps.budgets,
   };
   const durable = () => deps.store.flushed();
 

@@ -16,7 +16,7 @@ import type {
   TaskState,
 } from "../protocol/runs.ts";
 import type { Metrics } from "../observe/metrics.ts";
-import { evalFlow, FlowError } from "./flow/mod.ts";
+import { evalFlow, FlowError, type RunBudgets } from "./flow/mod.ts";
 import { compileBlueprint, type CompileEnv, tokenAgents } from "./compile.ts";
 import { dispatchStep } from "./dispatch.ts";
 import { RunEnded } from "./faces.ts";
@@ -37,6 +37,8 @@ export interface LifecycleEnv extends Omit<CompileEnv, "operators"> {
   onRunEnded?(runId: string, sids: ReadonlySet<string>): void;
   /** Told at resume about the requests of a run still pending or settled. */
   onRequestsRecovered?(requests: RequestRecord[]): void;
+  /** Each run's budgets; missing ones take the defaults. */
+  budgets?: Partial<RunBudgets>;
 }
 
 /** What a run resumed from the store brings along. */
@@ -101,6 +103,7 @@ export async function execute(env: LifecycleEnv, run: LiveRun): Promise<RunRecor
     const finalCtx = await evalFlow(record.blueprint.flow, copyJson(record.init_ctx), {
       dispatch: (req) => dispatchStep(host, run, req),
       signal: run.signal,
+      budgets: env.budgets,
       afterStep: ({ ctx, root }) => {
         if (!root) return;
         // The checkpoint: the root ctx after each finished step (the store copies

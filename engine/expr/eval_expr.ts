@@ -2,7 +2,6 @@ import type { Json, JsonObject } from "../../protocol/json.ts";
 import type { ExprNode } from "../../protocol/blueprint.ts";
 import { FlowError } from "./flow_error.ts";
 import { compactJson } from "./compact_json.ts";
-import { copyJson } from "./copy_json.ts";
 import { isTruthy } from "./is_truthy.ts";
 import { jsonEquals } from "./json_equals.ts";
 import { pathExists, readPath } from "./read_path.ts";
@@ -26,11 +25,12 @@ export interface ExprEnv<R> {
 export const FLOW_ENV: ExprEnv<Json> = { read: readPath, exists: pathExists, truthy: isTruthy };
 
 /**
- * Evaluates a compiled expression against a ctx and returns a fresh copy of the
- * result. Throws `FlowError` with the reference/blueprint.md §2.8 texts.
+ * Evaluates a compiled expression against a ctx. The result shares structure with
+ * the ctx and the expression's literals (nothing is copied), so neither may be
+ * mutated afterwards. Throws `FlowError` with the reference/blueprint.md §2.8 texts.
  */
 export function evalExpr(expr: ExprNode, ctx: Json): Json {
-  return copyJson(evaluateExpr(expr, ctx, FLOW_ENV));
+  return evaluateExpr(expr, ctx, FLOW_ENV);
 }
 
 /**

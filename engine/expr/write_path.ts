@@ -35,3 +35,30 @@ export function writePath(ctx: Json, at: string, value: Json): Json {
   }
   return root;
 }
+
+/**
+ * Like {@link writePath}, but mutates nothing: the objects on the way to `at` are
+ * copied (shallowly) and everything else is shared with `ctx`. This is how the flow
+ * writes, since its values are immutable and shared between scopes.
+ */
+export function writeShared(ctx: Json, at: string, value: Json): Json {
+  const segments = pathSegments(at);
+  if (segments.length === 0) return value;
+  const keys: string[] = [];
+  for (const seg of segments) {
+    if ("index" in seg) {
+      throw new ExprError("shape", `write target cannot use an array index: ${at}`);
+    }
+    keys.push(seg.key);
+  }
+  const write = (node: Json | undefined, i: number): JsonObject => {
+    const out: JsonObject = {};
+    if (isObject(node)) { for (const key of Object.keys(node)) setOwn(out, key, node[key]); }
+    const next = i === keys.length - 1
+      ? value
+      : write(isObject(node) ? getOwn(node, keys[i]) : undefined, i + 1);
+    setOwn(out, keys[i], next);
+    return out;
+  };
+  return write(ctx, 0);
+}

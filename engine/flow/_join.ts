@@ -19,7 +19,7 @@ import { FlowError } from "../expr/mod.ts";
  * - `all_settled`: `{status, value}` / `{status, reason}` per item, never failing.
  *
  * A rejection that is not a `FlowError` (a cancellation reason, an internal
- * error) fails every join at once. `branches` must not be empty.
+ * error) or is a `budget` one fails every join at once. `branches` must not be empty.
  */
 export function joinBranches(
   mode: FanoutJoin,
@@ -48,7 +48,8 @@ export function joinBranches(
         (error: unknown) => {
           if (settled) return;
           pending--;
-          if (!(error instanceof FlowError) || mode === "all" || mode === "race") {
+          const fatal = !(error instanceof FlowError) || error.kind === "budget";
+          if (fatal || mode === "all" || mode === "race") {
             return settle(() => reject(error));
           }
           if (mode === "all_settled") results[i] = { status: "rejected", reason: error.message };

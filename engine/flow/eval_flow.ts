@@ -1,8 +1,11 @@
 /**
  * The asynchronous flow evaluator (reference/blueprint.md §2.5, flow-ir 0.0.5
- * semantics with the TS decisions). Each scope (the run's root, each fanout
- * branch) owns one mutable ctx; values are copied only where they cross a scope
- * boundary.
+ * semantics with the TS decisions). Flow values are immutable: a write builds a
+ * new ctx that shares everything but the objects on the written path, so fanout
+ * branches, `try` snapshots and results share structure instead of copying it.
+ * Values are copied only where they cross to the dispatcher and back. The run's
+ * budgets (`budget.ts`) are checked at each write, and the evaluator lets the
+ * event loop run at least every {@link SLICE_MS} ms.
  *
  * @module
  */
@@ -17,8 +20,16 @@ import {
   FLOW_ENV,
   FlowError,
   isTruthy,
-  writePath,
+  writeShared,
 } from "../expr/mod.ts";
+import {
+  budgetError,
+  checkCtx,
+  checkValue,
+  DEFAULT_BUDGETS,
+  type RunBudgets,
+  SLICE_MS,
+} from "./budget.ts";
 import { StepError } from "./step_error.ts";
 import { abortable, yieldToEventLoop } from "./_abortable.ts";
 import { joinBranches } from "./_join.ts";
@@ -44,7 +55,7 @@ export type Dispatch = (req: StepRequest) => Promise<Json>;
 export type AfterStepInfo = {
   key: string;
   ref: string;
-  /** The scope's live ctx, the result already written. Read it; copy it to keep it. */
+  /** The scope's ctx, the result already written. Immutable: keep it, never mutate it. */
   ctx: Json;
   /** Whether the scope is the run's root ctx (not a fanout branch copy). */
   root: boolean;
@@ -58,16 +69,21 @@ export interface EvalFlowOptions {
   signal?: AbortSignal;
   /** Called (and awaited) after each step's result is written into its scope's ctx. */
   afterStep?: (info: AfterStepInfo) => void | Promise<void>;
+  /** The run's budgets; missing ones take {@link DEFAULT_BUDGETS}. */
+  budgets?: Partial<RunBudgets>;
 }
 
-/** How many nodes run between two forced event-loop turns. */
-const YIELD_EVERY = 4096;
 const ABANDONED = "fanout branch abandoned by its join";
 
 type Run = {
   dispatch: Dispatch;
   afterStep?: EvalFlowOptions["afterStep"];
-  nodes: number;
+  budgets: RunBudgets;
+  /** Loop passes and step executions so far. */
+  iterations: number;
+  steps: number;
+  /** When the evaluator last let the event loop run (`performance.now()`). */
+  sliceStart: number;
 };
 
 type Scope = { ctx: Json; root: boolean; signal: AbortSignal; cancellable: boolean };
@@ -85,9 +101,18 @@ export async function evalFlow(
 ): Promise<Json> {
   const signal = options.signal ?? new AbortController().signal;
   if (signal.aborted) throw signal.reason;
-  const run: Run = { dispatch: options.dispatch, afterStep: options.afterStep, nodes: 0 };
+  const run: Run = {
+    dispatch: options.dispatch,
+    afterStep: options.afterStep,
+    budgets: { ...DEFAULT_BUDGETS, ...options.budgets },
+    iterations: 0,
+    steps: 0,
+    sliceStart: performance.now(),
+  };
+  const start = copyJson(ctx);
+  checkCtx(start, run.budgets);
   const scope: Scope = {
-    ctx: copyJson(ctx),
+    ctx: start,
     root: true,
     signal,
     cancellable: options.signal !== undefined,
@@ -100,7 +125,10 @@ export async function evalFlow(
 // loop or fanout `/body`.
 async function exec(node: FlowNodeNorm, scope: Scope, ptr: string, run: Run): Promise<void> {
   if (scope.signal.aborted) throw scope.signal.reason;
-  if (++run.nodes % YIELD_EVERY === 0) await yieldToEventLoop(scope.signal);
+  if (performance.now() - run.sliceStart >= SLICE_MS) {
+    await yieldToEventLoop(scope.signal);
+    run.sliceStart = performance.now();
+  }
   switch (node.kind) {
     case "step":
       return await step(node, scope, ptr, run);
@@ -117,36 +145,51 @@ async function exec(node: FlowNodeNorm, scope: Scope, ptr: string, run: Run): Pr
       return await exec(cond ? node.then : node.else, scope, ptr + (cond ? "/then" : "/else"), run);
     }
     case "loop": {
-      scope.ctx = writePath(scope.ctx, node.counter.at, 0);
+      write(scope, node.counter.at, 0, run);
       for (let n = 0; n < node.max;) {
         if (!isTruthy(evaluateExpr(node.cond, scope.ctx, FLOW_ENV))) return;
+        if (++run.iterations > run.budgets.maxLoopIterations) {
+          throw budgetError(
+            "too many loop passes in this run",
+            run.budgets.maxLoopIterations,
+            "SWITCHBOARD_RUN_MAX_LOOP_ITERATIONS",
+          );
+        }
         await exec(node.body, scope, `${ptr}/body~${n}`, run);
         n++;
-        scope.ctx = writePath(scope.ctx, node.counter.at, n);
+        write(scope, node.counter.at, n, run);
       }
       return;
     }
     case "fanout":
       return await fanout(node, scope, ptr, run);
     case "try": {
-      const snapshot = copyJson(scope.ctx);
+      const snapshot = scope.ctx; // immutable: the body's writes build new ctxs
       try {
         await exec(node.body, scope, `${ptr}/body`, run);
       } catch (error) {
         if (scope.signal.aborted) throw scope.signal.reason;
-        if (!(error instanceof FlowError)) throw error;
+        if (!(error instanceof FlowError) || error.kind === "budget") throw error;
         scope.ctx = snapshot;
-        if (node.err_at) {
-          scope.ctx = writePath(scope.ctx, node.err_at.at, error.message);
-        }
+        if (node.err_at) write(scope, node.err_at.at, error.message, run);
         await exec(node.catch, scope, `${ptr}/catch`, run);
       }
       return;
     }
-    case "assign":
-      scope.ctx = writePath(scope.ctx, node.at.at, evalExpr(node.value, scope.ctx));
+    case "assign": {
+      const value = evalExpr(node.value, scope.ctx);
+      checkValue("the assigned value", value, run.budgets);
+      write(scope, node.at.at, value, run);
       return;
+    }
   }
+}
+
+/** Writes `value` at `at` in the scope's ctx, within the ctx budget. */
+function write(scope: Scope, at: string, value: Json, run: Run): void {
+  const next = writeShared(scope.ctx, at, value);
+  checkCtx(next, run.budgets);
+  scope.ctx = next;
 }
 
 async function step(
@@ -155,7 +198,16 @@ async function step(
   ptr: string,
   run: Run,
 ): Promise<void> {
-  const input = evalExpr(node.in, scope.ctx);
+  if (++run.steps > run.budgets.maxSteps) {
+    throw budgetError(
+      "too many steps in this run",
+      run.budgets.maxSteps,
+      "SWITCHBOARD_RUN_MAX_STEPS",
+    );
+  }
+  const shared = evalExpr(node.in, scope.ctx);
+  checkValue(`the input of step '${node.ref}'`, shared, run.budgets);
+  const input = copyJson(shared); // the dispatcher gets a private copy
   const key = ptr === "" ? "/" : ptr;
   const { signal } = scope;
   let value: Json;
@@ -177,9 +229,11 @@ async function step(
     }
     throw error;
   }
+  run.sliceStart = performance.now(); // the dispatch awaited: the event loop ran
   if (signal.aborted) throw signal.reason;
   if (value === undefined) throw new TypeError(`dispatch for step ${key} resolved with undefined`);
-  scope.ctx = writePath(scope.ctx, node.out.at, copyJson(value));
+  checkValue(`the output of step '${node.ref}'`, value, run.budgets);
+  write(scope, node.out.at, copyJson(value), run);
   if (run.afterStep) await run.afterStep({ key, ref: node.ref, ctx: scope.ctx, root: scope.root });
 }
 
@@ -193,11 +247,19 @@ async function fanout(
   if (!Array.isArray(items)) {
     throw new FlowError(`type error in fanout.items: expected array, got ${compactJson(items)}`);
   }
+  checkValue("the fanout items", items, run.budgets);
+  if (items.length > run.budgets.maxFanout) {
+    throw budgetError(
+      `a fanout over ${items.length} items`,
+      run.budgets.maxFanout,
+      "SWITCHBOARD_RUN_MAX_FANOUT",
+    );
+  }
   let result: Json = [];
   if (items.length > 0) {
     const controllers = items.map(() => new AbortController());
     const branches = items.map((item, i) => ({
-      ctx: writePath(copyJson(scope.ctx), node.bind.at, item),
+      ctx: writeShared(scope.ctx, node.bind.at, item),
       root: false,
       signal: AbortSignal.any([scope.signal, controllers[i].signal]),
       cancellable: true,
@@ -212,5 +274,5 @@ async function fanout(
     result = await joinBranches(node.join, runs, abandon);
   }
   if (scope.signal.aborted) throw scope.signal.reason;
-  scope.ctx = writePath(scope.ctx, node.out.at, result);
+  write(scope, node.out.at, result, run);
 }

@@ -17,7 +17,13 @@
  * `dispatcher error for ref '<ref>': <detail>`. Cancellation rejects with the
  * signal's reason, unwrapped and never caught by `try`.
  *
- * **Fanout.** Branches run concurrently on private copies. Each branch has its own
+ * **Budgets.** A run's ctx size, value size, loop passes, fanout width and step
+ * count are bounded (`RunBudgets`); passing one fails the run with a `FlowError`
+ * of kind `budget` that no `try` catches. The evaluator yields to the event loop
+ * whenever it has worked for 10 ms.
+ *
+ * **Fanout.** Branches run concurrently on ctxs that share structure (flow values
+ * are immutable). Each branch has its own
  * abort signal (chained to the run's); branches a join abandons (after a failure
  * under `all`, after the winner under `any`/`race`) are aborted and never write.
  *
@@ -58,4 +64,5 @@ export {
   type StepRequest,
 } from "./eval_flow.ts";
 export { StepError } from "./step_error.ts";
+export { DEFAULT_BUDGETS, type RunBudgets } from "./budget.ts";
 export { FlowError } from "../expr/mod.ts";

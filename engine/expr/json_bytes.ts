@@ -1,0 +1,64 @@
+/**
+ * The size of a JSON value in bytes of its compact UTF-8 JSON text, without
+ * writing the text. Flow values are immutable and share structure, so the size of
+ * each object and array is remembered: a value built from shared parts (`array($.a,
+ * $.a)`) is measured in time proportional to its own fields, not its expansion.
+ *
+ * @module
+ */
+import type { Json } from "../../protocol/json.ts";
+
+const sizes = new WeakMap<object, number>();
+
+/**
+ * Bytes of `JSON.stringify(v)` encoded as UTF-8 (lone surrogates count as their
+ * `\uXXXX` escapes). The value and everything under it must never be mutated
+ * afterwards, since sizes are remembered per object.
+ */
+export function jsonBytes(v: Json): number {
+  switch (typeof v) {
+    case "string":
+      return stringBytes(v);
+    case "number":
+      return JSON.stringify(v).length;
+    case "boolean":
+      return v ? 4 : 5;
+  }
+  if (v === null) return 4;
+  const known = sizes.get(v);
+  if (known !== undefined) return known;
+  let n = 2;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) n += (i === 0 ? 0 : 1) + jsonBytes(v[i]);
+  } else {
+    let first = true;
+    for (const key of Object.keys(v)) {
+      n += (first ? 0 : 1) + stringBytes(key) + 1 + jsonBytes(v[key]);
+      first = false;
+    }
+  }
+  sizes.set(v, n);
+  return n;
+}
+
+function stringBytes(s: string): number {
+  let n = 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (
+      c === 0x22 || c === 0x5c || c === 0x08 || c === 0x0c || c === 0x0a || c === 0x0d || c === 0x09
+    ) n += 2;
+    else if (c < 0x20) n += 6;
+    else if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n += 4;
+        i++;
+      } else n += 6;
+    } else if (c >= 0xdc00 && c <= 0xdfff) n += 6;
+    else n += 3;
+  }
+  return n;
+}

@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import type { Json } from "../../protocol/json.ts";
+import { jsonBytes } from "./json_bytes.ts";
+import { writeShared } from "./write_path.ts";
+
+const utf8 = (v: Json) => new TextEncoder().encode(JSON.stringify(v)).length;
+
+Deno.test("jsonBytes() counts the bytes of the compact UTF-8 JSON text", () => {
+  const samples: Json[] = [
+    null,
+    true,
+    false,
+    0,
+    -1.5e-7,
+    "",
+    'quote " and \\ and \n\t\r\b\f and \u0001',
+    "é, 中, 😀 and a lone \ud800 surrogate",
+    [],
+    {},
+    [1, "two", { three: [3, null] }],
+    JSON.parse('{"__proto__":{"x":1},"k\\u00e9y":[true,{"":""}]}'),
+  ];
+  for (const v of samples) assert.equal(jsonBytes(v), utf8(v), JSON.stringify(v));
+});
+
+Deno.test("jsonBytes() measures a doubled value without expanding it", () => {
+  let v: Json = { s: "x".repeat(100) };
+  for (let i = 0; i < 60; i++) v = [v, v]; // 2^60 copies when written out
+  const started = performance.now();
+  const n = jsonBytes(v);
+  assert.ok(performance.now() - started < 50);
+  assert.ok(n > 2 ** 60);
+});
+
+Deno.test("writeShared() copies only the written path and mutates nothing", () => {
+  const deep = { k: [1, 2] };
+  const ctx = { a: { b: 1, c: deep }, d: deep };
+  const next = writeShared(ctx, "$.a.b", 2) as { a: { b: number; c: unknown }; d: unknown };
+  assert.deepEqual(ctx, { a: { b: 1, c: deep }, d: deep });
+  assert.deepEqual(Object.keys(next), ["a", "d"]);
+  assert.equal(next.a.b, 2);
+  assert.equal(next.a.c, deep);
+  assert.equal(next.d, deep);
+  assert.deepEqual(writeShared(5, "$.x.y", true), { x: { y: true } });
+  assert.equal(writeShared(ctx, "$", 7), 7);
+  const proto = writeShared({}, "$.__proto__.p", 1);
+  assert.equal(Object.getPrototypeOf(proto), Object.prototype);
+  assert.equal(Object.hasOwn(proto as object, "__proto__"), true);
+});

@@ -1,0 +1,68 @@
+/**
+ * The budgets of one run: how large its ctx and its values may grow, how many loop
+ * passes, fanout branches and steps it may take, and how long it may hold the
+ * event loop. Passing a budget fails the run with a `FlowError` of kind `budget`,
+ * which no `try` catches; the server is never at risk.
+ *
+ * @module
+ */
+import { FlowError, jsonBytes } from "../expr/mod.ts";
+import type { Json } from "../../protocol/json.ts";
+
+/** The limits of one run. Each has an environment variable (config.ts). */
+export interface RunBudgets {
+  /** Bytes of the ctx as compact JSON, checked at each write (`SWITCHBOARD_RUN_MAX_CTX_BYTES`). */
+  maxCtxBytes: number;
+  /** Bytes of one value (a step's input or output, an assigned value) (`SWITCHBOARD_RUN_MAX_VALUE_BYTES`). */
+  maxValueBytes: number;
+  /** Loop passes of the whole run, all loops together (`SWITCHBOARD_RUN_MAX_LOOP_ITERATIONS`). */
+  maxLoopIterations: number;
+  /** Items of one fanout (`SWITCHBOARD_RUN_MAX_FANOUT`). */
+  maxFanout: number;
+  /** Step executions of the run; each writes a step record and its events to the run's history (`SWITCHBOARD_RUN_MAX_STEPS`). */
+  maxSteps: number;
+}
+
+/** The default budgets. */
+export const DEFAULT_BUDGETS: Readonly<RunBudgets> = {
+  maxCtxBytes: 16 * 1024 * 1024,
+  maxValueBytes: 4 * 1024 * 1024,
+  maxLoopIterations: 100_000,
+  maxFanout: 1_000,
+  maxSteps: 10_000,
+};
+
+/** How long the evaluator works before it lets the event loop run. */
+export const SLICE_MS = 10;
+
+/** The error of a passed budget. */
+export function budgetError(what: string, limit: number, variable: string): FlowError {
+  return new FlowError(
+    `budget exceeded: ${what} (limit ${limit}, ${variable})`,
+    "budget",
+  );
+}
+
+/** Throws a `budget` error when the ctx is larger than the budget. */
+export function checkCtx(ctx: Json, budgets: RunBudgets): void {
+  const n = jsonBytes(ctx);
+  if (n > budgets.maxCtxBytes) {
+    throw budgetError(
+      `the ctx would grow to ${n} bytes of JSON`,
+      budgets.maxCtxBytes,
+      "SWITCHBOARD_RUN_MAX_CTX_BYTES",
+    );
+  }
+}
+
+/** Throws a `budget` error when one value is larger than the budget. */
+export function checkValue(what: string, v: Json, budgets: RunBudgets): void {
+  const n = jsonBytes(v);
+  if (n > budgets.maxValueBytes) {
+    throw budgetError(
+      `${what} is ${n} bytes of JSON`,
+      budgets.maxValueBytes,
+      "SWITCHBOARD_RUN_MAX_VALUE_BYTES",
+    );
+  }
+}
