@@ -1,14 +1,82 @@
 /**
- * JSON values. Every free-form wire value is validated as JSON.
+ * JSON values. Every free-form wire value is validated as JSON, by a hand check
+ * without recursion (zod's `z.json()` recursed per level and was slow on large
+ * values): finite numbers, plain objects and arrays, at most
+ * {@link MAX_JSON_DEPTH} levels of nesting.
  *
  * @module
  */
 import { z } from "zod";
 
+/** The deepest accepted nesting of arrays and objects in a JSON value. */
+export const MAX_JSON_DEPTH = 128;
+
 /** Any JSON value. */
-export const Json = z.json();
-/** Any JSON value. */
-export type Json = z.infer<typeof Json>;
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 /** A JSON object. */
 export type JsonObject = { [key: string]: Json };
+
+/** Why a value is not JSON, and where (keys and indexes from the value's root). */
+export interface JsonProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * Why `v` is not a JSON value within {@link MAX_JSON_DEPTH} levels, or undefined
+ * when it is one. Iterative, so any depth is safe to check.
+ */
+export function jsonProblem(v: unknown): JsonProblem | undefined {
+  type Item = { x: unknown; depth: number; key?: string | number; up?: Item };
+  const stack: Item[] = [{ x: v, depth: 0 }];
+  const at = (item: Item, message: string): JsonProblem => {
+    const path: (string | number)[] = [];
+    for (let i: Item | undefined = item; i?.key !== undefined; i = i.up) path.unshift(i.key);
+    return { path, message };
+  };
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    const { x, depth } = item;
+    switch (typeof x) {
+      case "string":
+      case "boolean":
+        continue;
+      case "number":
+        if (!Number.isFinite(x)) return at(item, "numbers must be finite");
+        continue;
+      case "undefined":
+        return at(item, "required");
+      case "object":
+        break;
+      default:
+        return at(item, `expected a JSON value, got ${typeof x}`);
+    }
+    if (x === null) continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      return at(item, `JSON nesting deeper than ${MAX_JSON_DEPTH} levels`);
+    }
+    if (Array.isArray(x)) {
+      for (let i = x.length - 1; i >= 0; i--) {
+        stack.push({ x: x[i], depth: depth + 1, key: i, up: item });
+      }
+      continue;
+    }
+    const proto = Object.getPrototypeOf(x);
+    if (proto !== Object.prototype && proto !== null) {
+      return at(item, "expected a plain JSON object");
+    }
+    const keys = Object.keys(x);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const value = (x as Record<string, unknown>)[keys[i]];
+      stack.push({ x: value, depth: depth + 1, key: keys[i], up: item });
+    }
+  }
+  return undefined;
+}
+
+/** Any JSON value (see {@link jsonProblem}). */
+export const Json: z.ZodType<Json> = z.custom<Json>().superRefine((v, ctx) => {
+  const problem = jsonProblem(v);
+  if (problem) ctx.addIssue({ code: "custom", message: problem.message, path: problem.path });
+});

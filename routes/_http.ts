@@ -10,6 +10,7 @@ import { validator } from "hono-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { SwitchboardError } from "../protocol/errors.ts";
+import { jsonProblem } from "../protocol/json.ts";
 import { timingSafeEqual } from "../engine/crypto.ts";
 
 /** The largest request body the server reads (2 MiB). */
@@ -72,6 +73,14 @@ export const requireJson: MiddlewareHandler = createMiddleware(async function re
     throw new SwitchboardError(
       "bad_request",
       `Failed to parse the request body as JSON: ${err instanceof Error ? err.message : err}`,
+    );
+  }
+  const problem = jsonProblem(parsed);
+  if (problem !== undefined) {
+    throw new SwitchboardError(
+      "invalid",
+      `Failed to deserialize the JSON body into the target type: ${problem.message}`,
+      { extra: { issues: [{ path: issuePath(problem.path), message: problem.message }] } },
     );
   }
   c.req.bodyCache.json = Promise.resolve(parsed);

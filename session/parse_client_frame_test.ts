@@ -90,10 +90,16 @@ Deno.test("parseClientFrame names the field of a malformed reply", () => {
   );
 });
 
-Deno.test("parseClientFrame hands deeply nested values to zod", () => {
-  const deep = `${"[".repeat(20_000)}1${"]".repeat(20_000)}`;
-  assert.throws(
-    () => parseClientFrame(`{"type":"answer","req_id":"a","value":${deep}}`),
-    RangeError,
-  );
+Deno.test("parseClientFrame refuses values nested deeper than 128 levels with a bad_request", () => {
+  const nest = (n: number) => `${"[".repeat(n)}1${"]".repeat(n)}`;
+  for (const n of [129, 20_000]) {
+    assert.throws(
+      () => parseClientFrame(`{"type":"answer","req_id":"a","value":${nest(n)}}`),
+      (e) =>
+        e instanceof SwitchboardError && e.code === "bad_request" &&
+        e.message.includes("JSON nesting deeper than 128 levels"),
+    );
+  }
+  const ok = parseClientFrame(`{"type":"answer","req_id":"a","value":${nest(127)}}`);
+  assert.equal(ok.type, "answer");
 });

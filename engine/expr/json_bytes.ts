@@ -9,6 +9,10 @@
 import type { Json } from "../../protocol/json.ts";
 
 const sizes = new WeakMap<object, number>();
+/** Sizes of long strings (a shared 1 MB string is scanned once, not per holder). */
+const stringSizes = new Map<string, number>();
+const LONG_STRING = 4096;
+const MAX_STRING_SIZES = 4096;
 
 /**
  * Bytes of `JSON.stringify(v)` encoded as UTF-8 (lone surrogates count as their
@@ -18,7 +22,7 @@ const sizes = new WeakMap<object, number>();
 export function jsonBytes(v: Json): number {
   switch (typeof v) {
     case "string":
-      return stringBytes(v);
+      return v.length < LONG_STRING ? stringBytes(v) : longStringBytes(v);
     case "number":
       return JSON.stringify(v).length;
     case "boolean":
@@ -38,6 +42,15 @@ export function jsonBytes(v: Json): number {
     }
   }
   sizes.set(v, n);
+  return n;
+}
+
+function longStringBytes(s: string): number {
+  const known = stringSizes.get(s);
+  if (known !== undefined) return known;
+  const n = stringBytes(s);
+  if (stringSizes.size >= MAX_STRING_SIZES) stringSizes.clear();
+  stringSizes.set(s, n);
   return n;
 }
 

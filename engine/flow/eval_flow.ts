@@ -257,20 +257,20 @@ async function fanout(
   }
   let result: Json = [];
   if (items.length > 0) {
-    const controllers = items.map(() => new AbortController());
-    const branches = items.map((item, i) => ({
+    // The join abandons every pending branch at once, so one signal serves them all.
+    const abandoned = new AbortController();
+    const signal = AbortSignal.any([scope.signal, abandoned.signal]);
+    const branches = items.map((item) => ({
       ctx: writeShared(scope.ctx, node.bind.at, item),
       root: false,
-      signal: AbortSignal.any([scope.signal, controllers[i].signal]),
+      signal,
       cancellable: true,
     }));
     const runs = branches.map(async (branch, i) => {
       await exec(node.body, branch, `${ptr}/body~${i}`, run);
       return branch.ctx;
     });
-    const abandon = () => {
-      for (const c of controllers) c.abort(new DOMException(ABANDONED, "AbortError"));
-    };
+    const abandon = () => abandoned.abort(new DOMException(ABANDONED, "AbortError"));
     result = await joinBranches(node.join, runs, abandon);
   }
   if (scope.signal.aborted) throw scope.signal.reason;
