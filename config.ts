@@ -5,6 +5,7 @@
  */
 import { type LogLevel, parseLogLevel } from "./observe/log.ts";
 import type { RunBudgets } from "./engine/flow/mod.ts";
+import type { WebhookDefaults } from "./engine/workers/webhook.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -28,6 +29,8 @@ export interface Config {
   workerTokenMaxUses?: number;
   /** Each run's budgets (`SWITCHBOARD_RUN_MAX_*`); missing ones take the defaults. */
   budgets?: Partial<RunBudgets>;
+  /** `SWITCHBOARD_WEBHOOK_MAX_BYTES` and `SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE`. */
+  webhookDefaults?: WebhookDefaults;
 }
 
 /** Reads environment variables. */
@@ -88,6 +91,16 @@ export function readConfig(env: EnvSource = Deno.env): Config {
       )
       : undefined,
     budgets: readBudgets(env),
+    webhookDefaults: {
+      maxResponseBytes: intIn(
+        "SWITCHBOARD_WEBHOOK_MAX_BYTES",
+        env.get("SWITCHBOARD_WEBHOOK_MAX_BYTES"),
+        2 * 1024 * 1024,
+        1,
+        1024 ** 3,
+      ),
+      allowPrivate: env.get("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE") === "1",
+    },
   };
 }
 

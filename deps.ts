@@ -114,7 +114,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
   const registries = createRegistries();
   const sessions = new Map<string, OperatorSession>();
   const functions = createFunctionRegistry(options.functions);
-  const webhooks = parseWebhooks(config.webhooksJson);
+  const webhooks = parseWebhooks(config.webhooksJson, config.webhookDefaults);
 
   const roles = new Map<string, string>();
   const seats = { ...registries, sessions, roles };

@@ -3,6 +3,11 @@
  * server configuration to a URL. `sync` takes the result from the response;
  * `callback` waits for the worker to post a final over HTTP.
  *
+ * Calls never follow redirects (a 3xx fails the step: a redirect would re-send the
+ * capability token and the configured headers elsewhere), read at most
+ * `max_response_bytes` of a reply, and refuse private and link-local targets
+ * unless `allow_private` (loopback is always allowed).
+ *
  * @module
  */
 import { z } from "zod";
@@ -16,6 +21,7 @@ import {
   SpawnError,
   WorkerError,
 } from "../spawner.ts";
+import { readCapped, refuseTarget, WEBHOOK_MAX_BYTES } from "./_webhook_guard.ts";
 
 /** A webhook worker's configuration. */
 export const WebhookConfig = z.object({
@@ -23,6 +29,10 @@ export const WebhookConfig = z.object({
   mode: z.enum(["sync", "callback"]).default("sync"),
   timeout_ms: z.int().min(1).max(86_400_000).default(30_000),
   headers: z.record(z.string(), z.string()).default({}),
+  /** The largest reply body read (`SWITCHBOARD_WEBHOOK_MAX_BYTES`, 2 MiB). */
+  max_response_bytes: z.int().min(1).max(1024 ** 3).optional(),
+  /** Allows private and link-local targets (`SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE=1`). */
+  allow_private: z.boolean().optional(),
 });
 export type WebhookConfig = z.infer<typeof WebhookConfig>;
 
@@ -31,16 +41,36 @@ export const WebhookTable = z.record(z.string().min(1), WebhookConfig);
 
 const SyncReply = z.object({ value: Json, ok: z.boolean().default(true) });
 
-/** Parses the `SWITCHBOARD_WEBHOOKS` JSON. Throws with a clear message. */
-export function parseWebhooks(json: string | undefined): Map<string, WebhookConfig> {
+/** Server-wide defaults of {@link parseWebhooks}. */
+export interface WebhookDefaults {
+  maxResponseBytes?: number;
+  allowPrivate?: boolean;
+}
+
+/**
+ * Parses the `SWITCHBOARD_WEBHOOKS` JSON; `defaults` fill `max_response_bytes` and
+ * `allow_private` where an entry leaves them out. Throws with a clear message.
+ */
+export function parseWebhooks(
+  json: string | undefined,
+  defaults: WebhookDefaults = {},
+): Map<string, WebhookConfig> {
   if (!json) return new Map();
   const parsed = WebhookTable.safeParse(JSON.parse(json));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(`SWITCHBOARD_WEBHOOKS: ${issue.path.join(".")}: ${issue.message}`);
   }
-  return new Map(Object.entries(parsed.data));
+  return new Map(
+    Object.entries(parsed.data).map(([id, c]) => [id, {
+      ...c,
+      max_response_bytes: c.max_response_bytes ?? defaults.maxResponseBytes ?? WEBHOOK_MAX_BYTES,
+      allow_private: c.allow_private ?? defaults.allowPrivate ?? false,
+    }]),
+  );
 }
+
+const isRedirect = (status: number) => status >= 300 && status < 400;
 
 /** A spawner that calls a webhook. `baseUrl` is the public URL for the endpoints. */
 export function webhookWorker(config: WebhookConfig, baseUrl: string): Spawner {
@@ -62,14 +92,18 @@ export function webhookWorker(config: WebhookConfig, baseUrl: string): Spawner {
         data_emit: `${base}/v1/data/emit`,
       },
     };
+    const refused = await refuseTarget(config.url, config.allow_private ?? false);
+    if (refused !== undefined) throw new SpawnError(`webhook ${refused}`);
     const timeout = AbortSignal.timeout(config.timeout_ms);
     const signal = AbortSignal.any([a.signal, timeout]);
     const post = fetch(config.url, {
       method: "POST",
       headers: { "content-type": "application/json", ...config.headers },
       body: JSON.stringify(body),
+      redirect: "manual",
       signal,
     });
+    const maxBytes = config.max_response_bytes ?? WEBHOOK_MAX_BYTES;
     const failed = (what: string, cause?: unknown): never => {
       if (a.signal.aborted) throw a.signal.reason;
       if (timeout.aborted) {
@@ -88,9 +122,13 @@ export function webhookWorker(config: WebhookConfig, baseUrl: string): Spawner {
         } catch (err) {
           return failed(`request failed: ${messageOf(err)}`, err);
         }
+        if (isRedirect(res.status)) {
+          await res.body?.cancel();
+          return failed(`answered a redirect (${res.status}); redirects are not followed`);
+        }
         let text: string;
         try {
-          text = await res.text();
+          text = await readCapped(res, maxBytes);
         } catch (err) {
           return failed(`body read failed: ${messageOf(err)}`, err);
         }
@@ -117,6 +155,11 @@ export function webhookWorker(config: WebhookConfig, baseUrl: string): Spawner {
     } catch (err) {
       if (a.signal.aborted) throw a.signal.reason;
       throw new SpawnError(`webhook request failed: ${messageOf(err)}`, { cause: err });
+    }
+    if (isRedirect(res.status)) {
+      throw new SpawnError(
+        `webhook answered a redirect (${res.status}); redirects are not followed`,
+      );
     }
     if (!res.ok) throw new SpawnError(`webhook answered ${res.status}`);
     const done = new Promise<void>((resolve, reject) => {

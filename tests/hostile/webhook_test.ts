@@ -1,0 +1,130 @@
+/**
+ * Findings 2 and 9 and private targets: webhook replies are read against a cap,
+ * redirects are never followed, and private or link-local targets are refused.
+ * Every listener is on 127.0.0.1; the refused targets are never connected to.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { startServer } from "../_helpers.ts";
+import { probeHealth } from "./_probe.ts";
+
+function blueprint(fnId: string) {
+  return {
+    kind: "inline",
+    value: {
+      id: "webhook",
+      agents: [{ name: "impl", kind: "rust_fn", spec: { fn_id: fnId } }],
+      flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+    },
+  };
+}
+
+async function runTask(base: string, fnId: string) {
+  const res = await fetch(`${base}/v1/tasks`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ blueprint: blueprint(fnId), init_ctx: {} }),
+  });
+  return { status: res.status, body: await res.json() as { error?: string } };
+}
+
+Deno.test("a webhook reply of 300 MiB fails the step at the 2 MiB cap and the server stays up (finding 2)", async () => {
+  let sent = 0;
+  const chunk = new Uint8Array(1024 * 1024).fill(0x20);
+  await using hook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.body?.cancel();
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent >= 300 * 1024 * 1024) return c.close();
+        sent += chunk.byteLength;
+        c.enqueue(chunk);
+      },
+    });
+    return new Response(body, { headers: { "content-type": "application/json" } });
+  });
+  const url = `http://127.0.0.1:${hook.addr.port}/big`;
+  await using server = await startServer({
+    config: { webhooksJson: JSON.stringify({ big: { url } }) },
+  });
+  const rssBefore = Deno.memoryUsage().rss;
+  const probe = probeHealth(server.base);
+  const res = await runTask(server.base, "big");
+  const latencies = await probe.stop();
+  assert.equal(res.status, 400);
+  assert.match(res.body.error!, /webhook body read failed: reply body larger than 2097152 bytes/);
+  assert.ok(sent < 64 * 1024 * 1024, `the server read ${sent} bytes`);
+  assert.ok(Deno.memoryUsage().rss - rssBefore < 200 * 1024 * 1024);
+  assert.ok(Math.max(...latencies) < 100, `healthz took ${Math.max(...latencies)} ms`);
+});
+
+Deno.test("a webhook reply with a Content-Length over the cap is refused unread", async () => {
+  await using hook = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => Response.json({ value: "x".repeat(5_000) }),
+  );
+  await using server = await startServer({
+    config: {
+      webhooksJson: JSON.stringify({
+        small: { url: `http://127.0.0.1:${hook.addr.port}/`, max_response_bytes: 1_000 },
+      }),
+    },
+  });
+  const res = await runTask(server.base, "small");
+  assert.equal(res.status, 400);
+  assert.match(res.body.error!, /reply body larger than 1000 bytes/);
+});
+
+Deno.test("a webhook that answers 307 fails the step and the redirect target gets nothing (finding 9)", async () => {
+  const leaked: Request[] = [];
+  await using target = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    leaked.push(req);
+    return Response.json({ value: "stolen" });
+  });
+  await using hook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.body?.cancel();
+    return new Response(null, {
+      status: 307,
+      headers: { location: `http://127.0.0.1:${target.addr.port}/steal` },
+    });
+  });
+  for (const mode of ["sync", "callback"]) {
+    await using server = await startServer({
+      config: {
+        webhooksJson: JSON.stringify({
+          r: {
+            url: `http://127.0.0.1:${hook.addr.port}/`,
+            mode,
+            headers: { "x-api-key": "secret" },
+          },
+        }),
+      },
+    });
+    const res = await runTask(server.base, "r");
+    assert.equal(res.status, 400);
+    assert.match(
+      res.body.error!,
+      /webhook answered a redirect \(307\); redirects are not followed/,
+    );
+  }
+  assert.equal(leaked.length, 0);
+});
+
+Deno.test("webhooks to private and link-local addresses are refused before any connection", async () => {
+  const table = {
+    ten: { url: "http://10.1.2.3:9/" },
+    meta: { url: "http://169.254.169.254/latest" },
+    v6: { url: "http://[fe80::1]:9/" },
+    mapped: { url: "http://[::ffff:192.168.0.1]:9/" },
+  };
+  await using server = await startServer({ config: { webhooksJson: JSON.stringify(table) } });
+  for (const fnId of Object.keys(table)) {
+    const res = await runTask(server.base, fnId);
+    assert.equal(res.status, 400);
+    assert.match(
+      res.body.error!,
+      /is a private or link-local address .*SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE=1/,
+      fnId,
+    );
+  }
+});
