@@ -9,7 +9,6 @@ import type { Config } from "./config.ts";
 import { type AppDeps, createDeps, type CreateDepsOptions, memoryStores } from "./deps.ts";
 import { CLOSE } from "./protocol/frames.ts";
 import { restoreSeats, sweepIdleSeats } from "./session/seats.ts";
-import { acquireLease, type KvLease } from "./store/kv_lease.ts";
 import { openStores } from "./store/open_stores.ts";
 import type { RunRecord } from "./store/run_store.ts";
 import type { Stores } from "./deps.ts";
@@ -27,7 +26,7 @@ export interface OpenDeps extends AppDeps {
 /** Options of {@link openDeps}. */
 export type OpenDepsOptions = Omit<CreateDepsOptions, "config" | "stores">;
 
-/** The in-memory stores of `:memory:`: nothing to open, lease or close (SPEC §10). */
+/** The in-memory stores of `:memory:`: nothing to open, lock or close (SPEC §10). */
 function openMemory(): Stores & { close(): void } {
   return { ...memoryStores(), close() {} };
 }
@@ -38,19 +37,10 @@ function openMemory(): Stores & { close(): void } {
  * every run that was running when the last process stopped.
  */
 export async function openDeps(config: Config, options: OpenDepsOptions = {}): Promise<OpenDeps> {
-  let stores: Stores & { close(): void };
-  let lease: KvLease | undefined;
-  if (config.kvPath === ":memory:") stores = openMemory();
-  else {
-    const kv = await openStores(config);
-    stores = kv;
-    try {
-      lease = await acquireLease(kv.kv); // one KV file, one process
-    } catch (err) {
-      kv.close();
-      throw err;
-    }
-  }
+  // a KV file is locked by openStores: one server per file
+  const stores: Stores & { close(): void } = config.kvPath === ":memory:"
+    ? openMemory()
+    : await openStores(config);
   try {
     const running = await stores.runs.listRuns({
       limit: Number.MAX_SAFE_INTEGER,
@@ -73,12 +63,10 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
         if (closed) return;
         closed = true;
         await flushAll(deps);
-        await lease?.release().catch(() => {});
         stores.close();
       },
     };
   } catch (err) {
-    await lease?.release().catch(() => {});
     stores.close();
     throw err;
   }
