@@ -21,6 +21,7 @@ import { consoleRoutes } from "./routes/console.ts";
 import { blueprintRoutes } from "./routes/blueprints.ts";
 import { mountOperability } from "./routes/operability.ts";
 import { observeRequests } from "./observe/http_log.ts";
+import { authThrottle } from "./routes/_auth_throttle.ts";
 
 /** Maps a thrown value to a SwitchboardError (the one place errors get a status). */
 export function toSwitchboardError(err: unknown): SwitchboardError {
@@ -72,6 +73,9 @@ export function createApp(deps: AppDeps) {
       apiToken,
     }),
   );
+  const throttle = authThrottle({ now: deps.now });
+  app.use("/v1/worker/*", throttle);
+  app.use("/v1/data/*", throttle);
   app.route("/", workerRoutes(deps));
   app.route(
     "/",

@@ -198,8 +198,9 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
         max_uses: maxUses,
         nonce: randomHex(16),
       });
-      let handle = `wh-${randomHex(4)}`;
-      while (handleNonce(handle) !== undefined) handle = `wh-${randomHex(4)}`;
+      // 128 random bits: a handle cannot be guessed
+      let handle = `wh-${randomHex(16)}`;
+      while (handleNonce(handle) !== undefined) handle = `wh-${randomHex(16)}`;
       const record: TokenRecord = {
         nonce: token.nonce,
         role: "worker",
@@ -208,6 +209,7 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
         uses_left: maxUses,
         ended: false,
         handle,
+        expire_at: token.expire_at,
       };
       remember(record);
       // Written behind (the store keeps call order): the step path never waits on it.
@@ -286,16 +288,18 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
           throw new TokenError("not_found", `token not found in store (nonce=${token.nonce})`);
         }
         if (record.task_id !== taskId) {
-          throw new TokenError(
-            "task_mismatch",
-            `token task mismatch: token bound to ${record.task_id}, arg was ${taskId}`,
-          );
+          // never name the task the token is bound to: it belongs to someone else
+          throw new TokenError("task_mismatch", `token task mismatch: not bound to ${taskId}`);
         }
       }
       return record;
     },
 
-    /** The record behind a worker handle (throws `not_found` or `ended`). */
+    /**
+     * The record behind a worker handle, which shares its token's expiry and use
+     * count (one use is consumed). Throws `not_found`, `ended`, `expired` or
+     * `exhausted`.
+     */
     async byHandle(handle: string): Promise<TokenRecord> {
       const nonce = handleNonce(handle);
       const record = nonce === undefined ? undefined : lookup(nonce);
@@ -303,9 +307,19 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
         if ((await persist?.getTokenByHandle?.(handle))?.ended) {
           throw new TokenError("ended", "the task of this worker handle has ended");
         }
-        throw new TokenError("not_found", `token not found in store (nonce=handle=${handle})`);
+        throw new TokenError("not_found", "worker handle not found");
       }
       if (record.ended) throw new TokenError("ended", "the task of this worker handle has ended");
+      if (record.expire_at !== undefined && Math.floor(now() / 1000) >= record.expire_at) {
+        throw new TokenError("expired", "worker handle expired");
+      }
+      if (record.uses_left !== null) {
+        if (record.uses_left <= 0) {
+          throw new TokenError("exhausted", "worker handle uses exhausted");
+        }
+        record.uses_left--;
+        await save(record);
+      }
       return record;
     },
 

@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   too_large: 413,
   unsupported_media_type: 415,
   invalid: 422,
+  too_many_requests: 429,
   internal: 500,
   not_implemented: 501,
 } as const;

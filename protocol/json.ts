@@ -75,8 +75,11 @@ export function jsonProblem(v: unknown): JsonProblem | undefined {
   return undefined;
 }
 
-/** Any JSON value (see {@link jsonProblem}). */
-export const Json: z.ZodType<Json> = z.custom<Json>().superRefine((v, ctx) => {
+/**
+ * Any JSON value (see {@link jsonProblem}). Built on `z.any()` so it still has a
+ * JSON Schema (`{}`); the check narrows it to `Json`.
+ */
+export const Json: z.ZodType<Json> = z.any().superRefine((v, ctx) => {
   const problem = jsonProblem(v);
   if (problem) ctx.addIssue({ code: "custom", message: problem.message, path: problem.path });
 });

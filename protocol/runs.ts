@@ -146,6 +146,8 @@ export const TokenRecord = z.object({
   /** Set when the token's run (or, for handles, task) has ended. */
   ended: z.boolean(),
   handle: z.string().optional(),
+  /** The token's expiry (unix seconds), which its handle shares. */
+  expire_at: z.number().int().optional(),
 });
 /** The server-side record of a capability token. */
 export type TokenRecord = z.infer<typeof TokenRecord>;

@@ -55,7 +55,7 @@ export function dataRoutes(deps: DataRoutesDeps) {
     if (isHandle(bearer) && record.task_id !== body.task_id) {
       throw new SwitchboardError(
         "forbidden",
-        `engine: data_emit verify: token task mismatch: token bound to ${record.task_id}, arg was ${body.task_id}`,
+        `engine: data_emit verify: token task mismatch: not bound to ${body.task_id}`,
       );
     }
     const stored: StoredOutput = {

@@ -83,9 +83,10 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
         if (isHandle(bearer)) {
           const record = await workerRecord(tokens, bearer, "fetch_prompt", undefined, "");
           if (record.task_id !== task_id) {
+            // never name the task the handle is bound to
             throw new SwitchboardError(
-              "bad_request",
-              `handle ${bearer} is bound to task ${record.task_id}, not ${task_id}`,
+              "forbidden",
+              `this worker handle is not bound to ${task_id}`,
             );
           }
         } else {
@@ -119,6 +120,8 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
           empty: "Bearer token is empty",
         });
         const token = decodeBearer(tokens, bearer);
+        // the token first: no lookup (and no answer about whether a task exists) without it
+        await verifyBearer(tokens, token, "emit_output", body.task_id, "submit_output");
         const known = await engine.task(body.task_id);
         if (!known) {
           throw new SwitchboardError(
@@ -126,7 +129,6 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
             `engine: task_attempt: task not found: ${body.task_id}`,
           );
         }
-        await verifyBearer(tokens, token, "emit_output", body.task_id, "submit_output");
         // the 204 confirms a durable result; the run goes on at once
         await engine.postResult({
           taskId: body.task_id,

@@ -51,7 +51,7 @@ Deno.test("the thin-control loop: spawn → prompt → result → spawn_ack → 
   assert.match(spawn.req_id, new RegExp(`^${op.sid}-spawn-[0-9a-f-]{36}$`));
   assert.equal(spawn.agent, "impl");
   assert.equal(spawn.attempt, 1);
-  assert.match(spawn.worker_handle!, /^wh-[0-9a-f]{8}$/);
+  assert.match(spawn.worker_handle!, /^wh-[0-9a-f]{32}$/);
   assert.ok(
     spawn.directive.includes(`${server.base}/v1/worker/prompt?task_id=${spawn.task_id}`),
     spawn.directive,
