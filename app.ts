@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps) {
 
   app.route("/", healthRoutes());
   const apiToken = deps.config.apiToken;
-  app.route("/", operatorRoutes({ ...deps, apiToken }));
+  app.route("/", operatorRoutes({ ...deps, apiToken, seatLimits: deps.config.seatLimits }));
   app.route(
     "/",
     runRoutes({

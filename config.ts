@@ -6,6 +6,7 @@
 import { type LogLevel, parseLogLevel } from "./observe/log.ts";
 import type { RunBudgets } from "./engine/flow/mod.ts";
 import type { WebhookDefaults } from "./engine/workers/webhook.ts";
+import type { SeatLimits } from "./session/seats.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -31,6 +32,8 @@ export interface Config {
   budgets?: Partial<RunBudgets>;
   /** `SWITCHBOARD_WEBHOOK_MAX_BYTES` and `SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE`. */
   webhookDefaults?: WebhookDefaults;
+  /** `SWITCHBOARD_MAX_SEATS` and `SWITCHBOARD_MAX_ROLES_PER_SEAT`. */
+  seatLimits?: SeatLimits;
 }
 
 /** Reads environment variables. */
@@ -100,6 +103,16 @@ export function readConfig(env: EnvSource = Deno.env): Config {
         1024 ** 3,
       ),
       allowPrivate: env.get("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE") === "1",
+    },
+    seatLimits: {
+      maxSeats: intIn("SWITCHBOARD_MAX_SEATS", env.get("SWITCHBOARD_MAX_SEATS"), 100_000, 1, 1e9),
+      maxRolesPerSeat: intIn(
+        "SWITCHBOARD_MAX_ROLES_PER_SEAT",
+        env.get("SWITCHBOARD_MAX_ROLES_PER_SEAT"),
+        64,
+        0,
+        100_000,
+      ),
     },
   };
 }

@@ -17,6 +17,7 @@ import {
   mintSeat,
   operatorBearer,
   type SeatDeps,
+  type SeatLimits,
 } from "../session/seats.ts";
 import { checkHandshake, subprotocolBearer, upgradeToSession } from "../session/ws.ts";
 import { adminGuard, jsonBody, requireJson } from "./_http.ts";
@@ -25,6 +26,7 @@ import { doc, empty, json } from "./_doc.ts";
 /** What the operator routes need. */
 export interface OperatorRoutesDeps extends SeatDeps {
   apiToken?: string;
+  seatLimits?: SeatLimits;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -44,7 +46,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
         summary: "Mint an operator seat",
         description: "Registers the seat in every face registry at once, under its sid and roles.",
         responses: { 200: json(MintedOperator, "The new seat and its token (shown once).") },
-        errors: [400, 401, 409, 413, 415, 422],
+        errors: [400, 401, 409, 413, 415, 422, 429],
         admin: true,
       }),
       admin,
@@ -52,7 +54,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
       jsonBody(MintOperatorBody),
       async (c) => {
         const { roles = [] } = c.req.valid("json");
-        return c.json(await mintSeat(deps, roles), 200);
+        return c.json(await mintSeat(deps, roles, deps.seatLimits), 200);
       },
     )
     .get(

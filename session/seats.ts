@@ -28,6 +28,19 @@ const newToken = customAlphabet(
   32,
 );
 
+/** Limits of {@link mintSeat}. */
+export interface SeatLimits {
+  /** Seats held at once (`SWITCHBOARD_MAX_SEATS`, 100,000); more answer 429. */
+  maxSeats?: number;
+  /** Roles of one seat (`SWITCHBOARD_MAX_ROLES_PER_SEAT`, 64). */
+  maxRolesPerSeat?: number;
+}
+
+/** The default {@link SeatLimits}. */
+export const SEAT_LIMITS: Required<SeatLimits> = { maxSeats: 100_000, maxRolesPerSeat: 64 };
+/** The longest role name, in UTF-16 code units (it becomes part of store keys). */
+export const MAX_ROLE_LENGTH = 256;
+
 function register(deps: SeatDeps, session: OperatorSession): void {
   deps.sessions.set(session.sid, session);
   deps.seniorBridges.set(session.sid, session);
@@ -35,7 +48,24 @@ function register(deps: SeatDeps, session: OperatorSession): void {
   deps.operators.set(session.sid, session);
   for (const role of session.roles) {
     deps.roles.set(role, session.sid);
-    deps.operators.set(role, session);
+    // a sid always wins over a role of the same name (one restored from old data)
+    if (!deps.sessions.has(role)) deps.operators.set(role, session);
+  }
+}
+
+/** Throws `invalid` (422) for roles a seat may not take. */
+function checkRoles(deps: SeatDeps, roles: string[], max: number): void {
+  if (roles.length > max) {
+    throw new SwitchboardError("invalid", `a seat holds at most ${max} roles, got ${roles.length}`);
+  }
+  for (const role of roles) {
+    if (role.length > MAX_ROLE_LENGTH) {
+      throw new SwitchboardError("invalid", `a role is at most ${MAX_ROLE_LENGTH} characters`);
+    }
+    // sids are `op-<uuid>`: a role that looks like one could stand in for a seat
+    if (role.startsWith("op-") || deps.sessions.has(role)) {
+      throw new SwitchboardError("invalid", `a role may not start with "op-": ${role}`);
+    }
   }
 }
 
@@ -52,10 +82,17 @@ function unregister(deps: SeatDeps, session: OperatorSession): void {
 }
 
 /**
- * Mints a seat. Throws `SwitchboardError` (`conflict`, with `conflicts`) when a
- * requested role is held.
+ * Mints a seat. Throws `SwitchboardError`: `conflict` (with `conflicts`) when a
+ * requested role is held, `invalid` for a role that is too long, starts with
+ * `op-` or is one too many, and `too_many_requests` when the seat cap is reached.
  */
-export async function mintSeat(deps: SeatDeps, roles: string[]): Promise<MintedOperator> {
+export async function mintSeat(
+  deps: SeatDeps,
+  roles: string[],
+  limits: SeatLimits = {},
+): Promise<MintedOperator> {
+  const { maxSeats, maxRolesPerSeat } = { ...SEAT_LIMITS, ...limits };
+  checkRoles(deps, roles, maxRolesPerSeat);
   const token = newToken();
   const tokenHash = await sha256Hex(token);
   // Conflicts are checked after the only await, so the check and the
@@ -64,19 +101,31 @@ export async function mintSeat(deps: SeatDeps, roles: string[]): Promise<MintedO
   if (conflicts.length > 0) {
     throw new SwitchboardError("conflict", "roles conflict", { extra: { conflicts } });
   }
+  if (deps.sessions.size >= maxSeats) {
+    throw new SwitchboardError(
+      "too_many_requests",
+      `the server holds its maximum of ${maxSeats} seats (SWITCHBOARD_MAX_SEATS); delete one first`,
+      { headers: { "Retry-After": "60" } },
+    );
+  }
   const now = deps.sessionEnv.now();
   const session = new OperatorSession(
     { sid: `op-${crypto.randomUUID()}`, tokenHash, roles, createdAt: now, lastSeenAt: now },
     deps.sessionEnv,
   );
   register(deps, session);
-  await deps.sessionEnv.store.putSeat({
-    sid: session.sid,
-    token_hash: tokenHash,
-    roles: [...roles],
-    created_at: now,
-    last_seen_at: now,
-  });
+  try {
+    await deps.sessionEnv.store.putSeat({
+      sid: session.sid,
+      token_hash: tokenHash,
+      roles: [...roles],
+      created_at: now,
+      last_seen_at: now,
+    });
+  } catch (err) {
+    unregister(deps, session); // no seat in memory that the store does not have
+    throw err;
+  }
   deps.sessionEnv.log.info("operator minted", { sid: session.sid, roles });
   return { sid: session.sid, token, roles };
 }
