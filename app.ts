@@ -22,6 +22,7 @@ import { blueprintRoutes } from "./routes/blueprints.ts";
 import { mountOperability } from "./routes/operability.ts";
 import { observeRequests } from "./observe/http_log.ts";
 import { authThrottle } from "./routes/_auth_throttle.ts";
+import { hostCheck } from "./routes/_host_check.ts";
 
 /** Maps a thrown value to a SwitchboardError (the one place errors get a status). */
 export function toSwitchboardError(err: unknown): SwitchboardError {
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps) {
   const app = new Hono();
 
   app.use(observeRequests(deps));
+  app.use(hostCheck(deps.config));
   app.use(limitBody(MAX_BODY_BYTES, () => {
     throw new SwitchboardError("too_large", "request body larger than 2 MiB");
   }));

@@ -34,6 +34,8 @@ export interface Config {
   webhookDefaults?: WebhookDefaults;
   /** `SWITCHBOARD_MAX_SEATS` and `SWITCHBOARD_MAX_ROLES_PER_SEAT`. */
   seatLimits?: SeatLimits;
+  /** Extra host names allowed in `Host` when no API token is set (`SWITCHBOARD_ALLOWED_HOSTS`). */
+  allowedHosts?: string[];
 }
 
 /** Reads environment variables. */
@@ -104,6 +106,8 @@ export function readConfig(env: EnvSource = Deno.env): Config {
       ),
       allowPrivate: env.get("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE") === "1",
     },
+    allowedHosts: (env.get("SWITCHBOARD_ALLOWED_HOSTS") ?? "").split(",").map((h) => h.trim())
+      .filter((h) => h !== ""),
     seatLimits: {
       maxSeats: intIn("SWITCHBOARD_MAX_SEATS", env.get("SWITCHBOARD_MAX_SEATS"), 100_000, 1, 1e9),
       maxRolesPerSeat: intIn(
