@@ -41,6 +41,12 @@ export function toSwitchboardError(err: unknown): SwitchboardError {
       : "bad_request";
     return new SwitchboardError(code, err.message || "bad request", { cause: err });
   }
+  // Deno KV refuses keys over 2 KiB: an id or key from a client was too long
+  if (err instanceof TypeError && /^Key too large for (read|write)/.test(err.message)) {
+    return err.message.includes("read")
+      ? new SwitchboardError("not_found", "not found: the id or key is too long", { cause: err })
+      : new SwitchboardError("bad_request", "an id or key is too long", { cause: err });
+  }
   return new SwitchboardError("internal", "internal error", { cause: err });
 }
 

@@ -32,8 +32,8 @@ export const CONSOLE_CSP = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-/** Asset names: one flat folder, lowercase, no dots but the extension's. */
-const ASSET_NAME = /^[a-z0-9_-]+\.([a-z]+)$/;
+/** Asset names: one flat folder, lowercase, no dots but the extension's, at most 64 characters. */
+const ASSET_NAME = /^(?=.{1,64}$)[a-z0-9_-]+\.([a-z]+)$/;
 
 interface Asset {
   body: Uint8Array<ArrayBuffer>;
@@ -56,7 +56,9 @@ export function consoleRoutes(options: ConsoleRoutesOptions = {}) {
     let asset = cache.get(name);
     if (!asset) {
       asset = readAsset(new URL(name, root), name);
-      asset.catch(() => cache.delete(name)); // a failed read is retried next time
+      // a failed read is retried next time, and a missing file is not remembered
+      // (names are chosen by clients: the cache would grow with every guess)
+      asset.then((a) => a ?? cache.delete(name), () => cache.delete(name));
       cache.set(name, asset);
     }
     return asset;
