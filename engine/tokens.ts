@@ -323,6 +323,15 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
       return record;
     },
 
+    /**
+     * Drops a session token's record from memory (a detached or expired
+     * `/v1/sessions` session); the token stops verifying.
+     */
+    forget(nonce: string): void {
+      const record = records.get(nonce);
+      if (record && record.run_id === undefined) records.delete(nonce);
+    },
+
     /** The record of a nonce, if any. */
     record(nonce: string): TokenRecord | undefined {
       return lookup(nonce);

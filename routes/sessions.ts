@@ -29,6 +29,20 @@ export interface SessionRoutesDeps {
 
 const ROLES = new Set(["operator", "worker", "observer", "senior"]);
 
+/** Attached sessions held at once; expired ones are dropped first, then 429. */
+export const MAX_ATTACHED_SESSIONS = 10_000;
+
+/** Drops the attached sessions whose token has expired (and their token records). */
+function dropExpired(deps: SessionRoutesDeps): void {
+  const nowSecs = Math.floor(deps.now() / 1000);
+  for (const [sid, token] of deps.attached) {
+    if (nowSecs >= token.expire_at) {
+      deps.attached.delete(sid);
+      deps.tokens.forget(sid);
+    }
+  }
+}
+
 /** Routes under `/v1/sessions`. */
 export function sessionRoutes(deps: SessionRoutesDeps) {
   const admin = adminGuard(deps.apiToken);
@@ -40,7 +54,7 @@ export function sessionRoutes(deps: SessionRoutesDeps) {
         tags,
         summary: "Attach a session (mints a capability token; vestigial in 0.1.2)",
         responses: { 200: json(AttachedSession, "The session id is the token's nonce.") },
-        errors: [400, 401, 413, 415, 422],
+        errors: [400, 401, 413, 415, 422, 429],
         admin: true,
       }),
       admin,
@@ -52,6 +66,14 @@ export function sessionRoutes(deps: SessionRoutesDeps) {
         if (!ROLES.has(role)) throw new SwitchboardError("bad_request", `unknown role: ${role}`);
         if (body.ttl_secs > MAX_TTL_SECS) {
           throw new SwitchboardError("bad_request", `ttl_secs must be at most ${MAX_TTL_SECS}`);
+        }
+        if (deps.attached.size >= MAX_ATTACHED_SESSIONS) dropExpired(deps);
+        if (deps.attached.size >= MAX_ATTACHED_SESSIONS) {
+          throw new SwitchboardError(
+            "too_many_requests",
+            `${MAX_ATTACHED_SESSIONS} sessions are attached; detach one first`,
+            { headers: { "Retry-After": "60" } },
+          );
         }
         const token = await deps.tokens.mintSession(body.agent_id, role as Role, body.ttl_secs);
         deps.attached.set(token.nonce, token);
@@ -80,9 +102,11 @@ export function sessionRoutes(deps: SessionRoutesDeps) {
         }
         if (Math.floor(deps.now() / 1000) >= token.expire_at) {
           deps.attached.delete(sid);
+          deps.tokens.forget(sid);
           throw new SwitchboardError("unauthorized", "engine: token expired");
         }
         deps.attached.delete(sid);
+        deps.tokens.forget(sid);
         return c.body(null, 204);
       },
     );
