@@ -52,12 +52,6 @@ export const OPERATION_EXTRAS: Readonly<Record<string, Operation>> = {
     summary: "The browser operator console (HTML, no build step)",
     responses: { 200: html("The console page."), 304: { description: "Not modified (ETag)." } },
   },
-  "GET /console/": {
-    operationId: "getConsoleSlash",
-    tags: ["console"],
-    summary: "Redirects to `/console`",
-    responses: { 301: { description: "To `/console`." } },
-  },
   "GET /console/:file": {
     operationId: "getConsoleFile",
     tags: ["console"],
@@ -193,6 +187,10 @@ export async function buildOpenApiDocument(app: Hono): Promise<OpenApiDocument> 
     for (const [key, value] of Object.entries(extra)) operation[key] ??= value;
   }
   foldTwinPaths(paths);
+  // `/console/` and `/docs/` only redirect to the page without the slash: not operations.
+  for (const path of Object.keys(paths)) {
+    if (path.length > 1 && path.endsWith("/")) delete paths[path];
+  }
   const ws = paths["/v1/operators/{sid}/ws"]?.get as Operation | undefined;
   if (ws) {
     ws.description = [ws.description, WS_DESCRIPTION].filter(Boolean).join("\n\n");

@@ -120,6 +120,8 @@ export function mountOperability(app: Hono, deps: AppDeps): void {
       return c.html(DOCS_HTML, 200);
     },
   );
+  // `/docs/` is the same page; a redirect keeps the page's relative asset URLs right.
+  app.get("/docs/", (c) => c.redirect("../docs", 301));
   app.get(
     "/docs/assets/:file",
     doc({

@@ -42,7 +42,8 @@ Deno.test("every route of the app is in the OpenAPI document", async () => {
       documented.add(`${method.toUpperCase()} ${template(path)}`);
     }
   }
-  const routes = app.routes.filter((r) => r.method !== "ALL");
+  // Trailing-slash twins (`/console/`, `/docs/`) redirect and are left out on purpose.
+  const routes = app.routes.filter((r) => r.method !== "ALL" && !r.path.endsWith("/"));
   assert.ok(routes.length > 30, "the app has its routes");
   const missing = routes
     .map((r) => `${r.method} ${template(r.path)}`)
