@@ -54,7 +54,10 @@ export async function doctorReport(deps: AppDeps): Promise<DoctorReport> {
 /** Mounts the operability routes on `app`. */
 export function mountOperability(app: Hono, deps: AppDeps): void {
   const admin = adminGuard(deps.config.apiToken);
-  const gauges = seatGauges(() => deps.sessions.values());
+  const gauges = {
+    ...seatGauges(() => deps.sessions.values()),
+    runsInProgress: () => deps.engine.live.size,
+  };
   let document: Promise<OpenApiDocument> | undefined;
 
   app.get(
@@ -77,7 +80,11 @@ export function mountOperability(app: Hono, deps: AppDeps): void {
       description: "Series: switchboard_operator_sessions{state}, " +
         "switchboard_pending_requests{kind}, switchboard_operator_roundtrip_seconds{kind} " +
         "(histogram), switchboard_runs_total{status}, switchboard_hook_after_dropped_total, " +
-        "switchboard_http_requests_total{route,status} (route is the pattern, or `unmatched`).",
+        "switchboard_http_requests_total{route,status} (route is the pattern, or `unmatched`), " +
+        "switchboard_http_request_duration_seconds{method,route,status} (histogram), " +
+        "switchboard_runs_in_progress, switchboard_build_info{version}, " +
+        "switchboard_event_loop_lag_seconds (histogram), process_resident_memory_bytes, " +
+        "process_cpu_seconds_total, process_start_time_seconds.",
       responses: {
         200: {
           description: "The metrics.",
