@@ -63,6 +63,7 @@ export function createApp(deps: AppDeps) {
       blueprints: deps.stores.blueprints,
       warn: (message) => deps.log.warn(message),
       apiToken,
+      now: deps.now,
     }),
   );
   app.route(

@@ -115,6 +115,7 @@ export const ERROR_CODE_RULES = [
   ],
   ["ttl_too_large", "`ttl_secs` is over the maximum.", /^ttl_secs must be at most/],
   ["output_not_found", "No data-path output with this id or name.", /^output not found/],
+  ["ticket_expired", "The SSE ticket is older than 60 s; mint another.", /^ticket expired$/],
   ["ticket_invalid", "The SSE ticket is unknown, expired or for another run.", /^ticket /],
   // Requests
   ["malformed_json", "The body is not JSON.", /^Failed to parse the request body as JSON/],

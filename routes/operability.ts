@@ -56,7 +56,7 @@ export function mountOperability(app: Hono, deps: AppDeps): void {
   const admin = adminGuard(deps.config.apiToken);
   const gauges = {
     ...seatGauges(() => deps.sessions.values()),
-    runsInProgress: () => deps.engine.live.size,
+    runsInProgress: () => deps.engine.stats().live_runs,
   };
   let document: Promise<OpenApiDocument> | undefined;
 
