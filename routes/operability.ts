@@ -13,6 +13,8 @@ import { adminGuard } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
 import { buildOpenApiDocument, type OpenApiDocument } from "./_openapi.ts";
 import { DOCS_CSP, DOCS_HTML, readDocsAsset } from "./_docs_page.ts";
+import { type AsyncApiDocument, buildAsyncApiDocument } from "./_asyncapi.ts";
+import { SWITCHBOARD_VERSION } from "../observe/build_info.ts";
 
 /** The content type of the Prometheus text exposition format. */
 export const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -59,6 +61,7 @@ export function mountOperability(app: Hono, deps: AppDeps): void {
     runsInProgress: () => deps.engine.stats().live_runs,
   };
   let document: Promise<OpenApiDocument> | undefined;
+  let asyncDocument: AsyncApiDocument | undefined;
 
   app.get(
     "/v1/doctor",
@@ -105,9 +108,30 @@ export function mountOperability(app: Hono, deps: AppDeps): void {
       responses: { 200: json(z.looseObject({ openapi: z.string() }), "The document.") },
     }),
     async (c) => {
-      document ??= buildOpenApiDocument(app);
+      document ??= buildOpenApiDocument(app, {
+        publicUrl: deps.config.publicUrl,
+        version: SWITCHBOARD_VERSION,
+      });
       document.catch(() => document = undefined);
       return c.json(await document, 200);
+    },
+  );
+  app.get(
+    "/v1/asyncapi.json",
+    doc({
+      tags,
+      summary: "The AsyncAPI 3.0 document of the operator WebSocket",
+      description: "One channel, `/v1/operators/{sid}/ws`; its messages are the frames.",
+      responses: {
+        200: json(z.looseObject({ asyncapi: z.string() }), "The document."),
+      },
+    }),
+    (c) => {
+      asyncDocument ??= buildAsyncApiDocument({
+        publicUrl: deps.config.publicUrl,
+        version: SWITCHBOARD_VERSION,
+      });
+      return c.json(asyncDocument, 200);
     },
   );
   app.get(
