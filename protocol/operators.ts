@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 import { RequestFrame } from "./frames.ts";
 import { ERROR_CODE_RULES } from "./error_codes.ts";
 import { ERROR_STATUS, type ErrorCode } from "./errors.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 
 /** `POST /v1/runs/:id/events/ticket` answer: a ticket for `?ticket=` on the event stream. */
 export const EventsTicket = z.object({
