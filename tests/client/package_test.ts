@@ -31,6 +31,11 @@ Deno.test("client/deno.json names the package, and deno publish --dry-run accept
   assert.equal(pkg.exports["."], "./mod.ts");
   const zod = await Deno.readTextFile(new URL("protocol/zod.ts", ROOT));
   assert.ok(zod.includes(`"${root.imports.zod}"`), "protocol/zod.ts pins the import map's zod");
+  for await (const file of Deno.readDir(new URL("protocol/", ROOT))) {
+    if (!file.name.endsWith(".ts")) continue;
+    const text = await Deno.readTextFile(new URL(`protocol/${file.name}`, ROOT));
+    assert.doesNotMatch(text, /from "zod"/, `protocol/${file.name} imports zod via ./zod.ts`);
+  }
   const out = await run(["publish", "--dry-run", "--allow-dirty"], CLIENT.pathname);
   assert.equal(out.code, 0, out.stderr);
   assert.match(out.stderr + out.stdout, /Success.*Dry run complete/);
