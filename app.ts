@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { SwitchboardError } from "./protocol/errors.ts";
+import { errorCodeOf } from "./protocol/error_codes.ts";
 import type { AppDeps } from "./deps.ts";
 import { limitBody, MAX_BODY_BYTES } from "./routes/_http.ts";
 import { allowedMethodsOf, unmatched } from "./routes/_fallback.ts";
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps) {
       blueprints: deps.stores.blueprints,
       warn: (message) => deps.log.warn(message),
       apiToken,
+      now: deps.now,
     }),
   );
   app.route(
@@ -110,7 +112,7 @@ export function createApp(deps: AppDeps) {
       ? known.message
       : "internal error";
     return c.json(
-      { error, ...known.extra },
+      { error, code: errorCodeOf(known), ...known.extra },
       known.status as ContentfulStatusCode,
       known.headers,
     );

@@ -8,6 +8,7 @@
 import { type Config, isLoopback, readConfig } from "./config.ts";
 import { type App, createApp } from "./app.ts";
 import { drain, openDeps, startBackground } from "./boot.ts";
+import { monitorEventLoopLag } from "./observe/process_metrics.ts";
 
 /** Says why the server cannot start, in one line, and exits 1. */
 function cannotStart(err: unknown): never {
@@ -49,6 +50,9 @@ if (config.apiToken === undefined && !isLoopback(config.host)) {
   );
 }
 const background = startBackground(deps);
+monitorEventLoopLag((seconds) => deps.metrics.observeEventLoopLag(seconds), {
+  signal: shutdown.signal,
+});
 console.log(`switchboard listening on http://${host}:${port}`);
 
 let stopping = false;

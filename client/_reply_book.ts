@@ -81,7 +81,10 @@ export function createReplyBook(env: ReplyBookEnv) {
     const expected = entry?.frame ? REPLY_FOR[entry.frame.type] : frame.type;
     if (expected !== frame.type) {
       return Promise.reject(
-        new SwitchboardError("bad_request", `${frame.type} cannot reply to ${entry?.frame?.type}`),
+        new SwitchboardError(
+          "bad_request",
+          `${frame.type} cannot reply to ${entry?.frame?.type}`,
+        ),
       );
     }
     if (!entry) {
@@ -134,14 +137,23 @@ export function createReplyBook(env: ReplyBookEnv) {
     return undefined;
   };
 
-  const onHandlerError = (frame: RequestFrame, err: unknown): ReplyFrame | undefined => {
+  const onHandlerError = (
+    frame: RequestFrame,
+    err: unknown,
+  ): ReplyFrame | undefined => {
     env.emitError(err);
     const req_id = frame.req_id;
     if (frame.type === "hook_before") {
       return { type: "hook_ack", req_id, ok: false, reason: messageOf(err) };
     }
     if (frame.type === "spawn") {
-      return { type: "spawn_ack", req_id, value: null, ok: false, error: messageOf(err) };
+      return {
+        type: "spawn_ack",
+        req_id,
+        value: null,
+        ok: false,
+        error: messageOf(err),
+      };
     }
     return undefined; // an ask stays pending: answer it with op.answer
   };
@@ -160,7 +172,10 @@ export function createReplyBook(env: ReplyBookEnv) {
       if (ctx.signal.aborted) return;
       out = onHandlerError(frame, err);
     }
-    if (ctx.signal.aborted || entries.get(frame.req_id) !== entry || entry.state !== "handling") {
+    if (
+      ctx.signal.aborted || entries.get(frame.req_id) !== entry ||
+      entry.state !== "handling"
+    ) {
       return;
     }
     if (out === undefined) {
@@ -176,14 +191,21 @@ export function createReplyBook(env: ReplyBookEnv) {
     if (replayBarrier !== undefined) replayed.add(frame.req_id);
     const entry = entries.get(frame.req_id);
     if (!entry) {
-      const fresh: Entry = { frame, controller: new AbortController(), state: "new", sends: 0 };
+      const fresh: Entry = {
+        frame,
+        controller: new AbortController(),
+        state: "new",
+        sends: 0,
+      };
       entries.set(frame.req_id, fresh);
       void dispatch(fresh);
       return;
     }
     entry.frame ??= frame;
     // Replayed after we replied: the server never got the reply. Send it again.
-    if (entry.state === "replied" && entry.barrier === undefined) transmit(entry);
+    if (entry.state === "replied" && entry.barrier === undefined) {
+      transmit(entry);
+    }
   };
 
   const onError = (frame: Extract<ServerFrame, { type: "error" }>) => {
@@ -209,15 +231,23 @@ export function createReplyBook(env: ReplyBookEnv) {
       entry.settle = undefined;
       entry.barrier = undefined;
     }
-    settle.reject(new SwitchboardError(unknown ? "conflict" : "bad_request", frame.error));
+    settle.reject(
+      new SwitchboardError(unknown ? "conflict" : "bad_request", frame.error),
+    );
   };
 
   const onCancel = (frame: Extract<ServerFrame, { type: "cancel" }>) => {
     cancelled.add(frame.req_id);
-    if (cancelled.size > 256) cancelled.delete(cancelled.values().next().value!);
+    if (cancelled.size > 256) {
+      cancelled.delete(cancelled.values().next().value!);
+    }
     const entry = entries.get(frame.req_id);
     if (entry) {
-      drop(frame.req_id, entry, new Error(`request cancelled: ${frame.reason}`));
+      drop(
+        frame.req_id,
+        entry,
+        new Error(`request cancelled: ${frame.reason}`),
+      );
       entry.settle?.reject(new Error(`request cancelled: ${frame.reason}`));
     }
     try {
@@ -235,7 +265,9 @@ export function createReplyBook(env: ReplyBookEnv) {
         // Not replayed: settled while we were away, or gone before our reply left.
         drop(id, entry);
         if (entry.sends > 0) entry.settle?.resolve();
-        else entry.settle?.reject(new Error(`request ${id} is no longer pending`));
+        else {entry.settle?.reject(
+            new Error(`request ${id} is no longer pending`),
+          );}
       } else if (entry.frame) {
         drop(id, entry, new Error(`request ${id} is no longer pending`));
       }
@@ -281,7 +313,9 @@ export function createReplyBook(env: ReplyBookEnv) {
           return onRequest(frame);
         case "hook_after":
           try {
-            Promise.resolve(env.handlers.hook_after?.(frame)).catch(env.emitError);
+            Promise.resolve(env.handlers.hook_after?.(frame)).catch(
+              env.emitError,
+            );
           } catch (err) {
             env.emitError(err);
           }

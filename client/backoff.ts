@@ -22,9 +22,17 @@ export interface BackoffOptions {
 }
 
 /** The delay before retry number `attempt` (0 for the first retry). */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
-  const { initialMs = 250, maxMs = 30_000, factor = 2, jitter = 0.5, random = Math.random } =
-    options;
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {},
+): number {
+  const {
+    initialMs = 250,
+    maxMs = 30_000,
+    factor = 2,
+    jitter = 0.5,
+    random = Math.random,
+  } = options;
   const base = Math.min(maxMs, initialMs * factor ** Math.max(0, attempt));
   const spread = Math.min(1, Math.max(0, jitter));
   return Math.round(base * (1 - spread * random()));

@@ -70,7 +70,9 @@ const encoder = new TextEncoder();
  * op.onHookBefore(() => true);
  * ```
  */
-export function connectOperator(options: ConnectOperatorOptions): Promise<OperatorClient> {
+export function connectOperator(
+  options: ConnectOperatorOptions,
+): Promise<OperatorClient> {
   const { url, sid, token } = options;
   const wsUrl = `${url.replace(/\/+$/, "").replace(/^http/, "ws")}/v1/operators/${sid}/ws`;
   const backoff: BackoffOptions = options.backoff ?? {};
@@ -94,7 +96,9 @@ export function connectOperator(options: ConnectOperatorOptions): Promise<Operat
 
   const emitError = (error: unknown) => {
     const err = error instanceof Error ? error : new Error(String(error));
-    if (errorListeners.size === 0) console.warn("switchboard operator client:", err.message);
+    if (errorListeners.size === 0) {
+      console.warn("switchboard operator client:", err.message);
+    }
     for (const listener of errorListeners) listener(err);
   };
   const setState = (change: StateChange) => {
@@ -130,10 +134,14 @@ export function connectOperator(options: ConnectOperatorOptions): Promise<Operat
     stopped = true;
     clearTimeout(retryTimer);
     clearInterval(heartbeat);
-    book.stop(new Error(`operator client closed: ${change.reason ?? change.state}`));
+    book.stop(
+      new Error(`operator client closed: ${change.reason ?? change.state}`),
+    );
     setState(change);
     closed.resolve(change);
-    if (!everOpened) first.reject(change.error ?? new Error(change.reason ?? "closed"));
+    if (!everOpened) {
+      first.reject(change.error ?? new Error(change.reason ?? "closed"));
+    }
   };
 
   /** Asks the REST route why a handshake failed: 401/404 stop for good. */
@@ -142,26 +150,47 @@ export function connectOperator(options: ConnectOperatorOptions): Promise<Operat
       await seatInfo({ url, sid, token, signal: AbortSignal.timeout(5_000) });
       return null;
     } catch (err) {
-      if (err instanceof SwitchboardError && (err.status === 401 || err.status === 404)) {
+      if (
+        err instanceof SwitchboardError &&
+        (err.status === 401 || err.status === 404)
+      ) {
         return err;
       }
       return null;
     }
   };
 
-  const scheduleRetry = (code: number | undefined, reason: string | undefined) => {
+  const scheduleRetry = (
+    code: number | undefined,
+    reason: string | undefined,
+  ) => {
     if (stopped) return;
     if (failures >= maxRetries) {
-      finish({ state: "closed", code, reason: reason || "gave up reconnecting" });
+      finish({
+        state: "closed",
+        code,
+        reason: reason || "gave up reconnecting",
+      });
       return;
     }
     const delayMs = backoffDelay(failures, backoff);
     failures++;
-    setState({ state: "reconnecting", code, reason, attempt: failures, delayMs });
+    setState({
+      state: "reconnecting",
+      code,
+      reason,
+      attempt: failures,
+      delayMs,
+    });
     retryTimer = setTimeout(open, delayMs);
   };
 
-  const onSocketClosed = async (ws: WebSocket, opened: boolean, code: number, reason: string) => {
+  const onSocketClosed = async (
+    ws: WebSocket,
+    opened: boolean,
+    code: number,
+    reason: string,
+  ) => {
     if (ws !== socket) return;
     socket = null;
     clearInterval(heartbeat);
@@ -207,7 +236,9 @@ export function connectOperator(options: ConnectOperatorOptions): Promise<Operat
     };
     ws.onmessage = (event) => {
       if (ws !== socket) return;
-      if (typeof event.data !== "string") return emitError(new Error("binary frame ignored"));
+      if (typeof event.data !== "string") {
+        return emitError(new Error("binary frame ignored"));
+      }
       let raw: unknown;
       try {
         raw = JSON.parse(event.data);
@@ -216,7 +247,9 @@ export function connectOperator(options: ConnectOperatorOptions): Promise<Operat
       }
       const parsed = ServerFrame.safeParse(raw);
       if (!parsed.success) {
-        return emitError(new Error(`invalid server frame: ${parsed.error.issues[0]?.message}`));
+        return emitError(
+          new Error(`invalid server frame: ${parsed.error.issues[0]?.message}`),
+        );
       }
       if (parsed.data.type === "pong") heartbeatOwed = false;
       book.receive(parsed.data);
@@ -235,7 +268,12 @@ export function connectOperator(options: ConnectOperatorOptions): Promise<Operat
       // No pong for a whole interval: the connection is dead. Drop it now
       // rather than wait for a closing handshake that may never come.
       const dead = socket;
-      const closing = onSocketClosed(dead, true, CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
+      const closing = onSocketClosed(
+        dead,
+        true,
+        CLOSE_HEARTBEAT_TIMEOUT,
+        "heartbeat timeout",
+      );
       closing.catch(emitError);
       try {
         dead.close(CLOSE_HEARTBEAT_TIMEOUT, "heartbeat timeout");
@@ -253,18 +291,29 @@ export function connectOperator(options: ConnectOperatorOptions): Promise<Operat
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return Promise.reject(
-        new SwitchboardError("invalid", `invalid ${input.type} reply: ${issue?.message}`),
+        new SwitchboardError(
+          "invalid",
+          `invalid ${input.type} reply: ${issue?.message}`,
+        ),
       );
     }
     const text = JSON.stringify(parsed.data);
-    if (text.length > MAX_FRAME_BYTES / 3 && encoder.encode(text).length > MAX_FRAME_BYTES) {
-      return Promise.reject(new SwitchboardError("too_large", "reply larger than 1 MiB"));
+    if (
+      text.length > MAX_FRAME_BYTES / 3 &&
+      encoder.encode(text).length > MAX_FRAME_BYTES
+    ) {
+      return Promise.reject(
+        new SwitchboardError("too_large", "reply larger than 1 MiB"),
+      );
     }
     if (stopped) return Promise.reject(new Error("operator client closed"));
     return book.reply(parsed.data);
   };
 
-  function register<K extends keyof Handlers>(kind: K, handler: Handlers[K]): OperatorClient {
+  function register<K extends keyof Handlers>(
+    kind: K,
+    handler: Handlers[K],
+  ): OperatorClient {
     handlers[kind] = handler;
     book.dispatchWaiting();
     return client;
@@ -295,7 +344,12 @@ export function connectOperator(options: ConnectOperatorOptions): Promise<Operat
     answer: (reqId: string, value: Json) => reply({ type: "answer", req_id: reqId, value }),
     approve: (reqId: string) => reply({ type: "hook_ack", req_id: reqId, ok: true }),
     veto: (reqId: string, reason?: string) =>
-      reply({ type: "hook_ack", req_id: reqId, ok: false, reason: reason ?? null }),
+      reply({
+        type: "hook_ack",
+        req_id: reqId,
+        ok: false,
+        reason: reason ?? null,
+      }),
     ack: (reqId: string, result = {}) => reply({ type: "spawn_ack", req_id: reqId, ...result }),
     async close() {
       if (socket?.readyState === WebSocket.OPEN && state !== "closed") {
@@ -322,7 +376,9 @@ export function connectOperator(options: ConnectOperatorOptions): Promise<Operat
   };
 
   Object.assign(handlers, options.handlers);
-  options.signal?.addEventListener("abort", () => client.close(), { once: true });
+  options.signal?.addEventListener("abort", () => client.close(), {
+    once: true,
+  });
   open();
   return first.promise;
 }

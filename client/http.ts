@@ -6,9 +6,10 @@
  */
 import { ERROR_STATUS, type ErrorCode, SwitchboardError } from "../protocol/errors.ts";
 import type { Json } from "../protocol/json.ts";
+import type { RequestFrame } from "../protocol/frames.ts";
 import { MintedOperator, OperatorInfo, PendingList } from "../protocol/operators.ts";
 import { RunAccepted, RunEventData, RunInfo, TaskBody, TaskResult } from "../protocol/tasks.ts";
-import type { z } from "zod";
+import type { z } from "../protocol/zod.ts";
 
 /** Where the server is and how to authenticate admin routes. */
 export interface HttpOptions {
@@ -22,11 +23,17 @@ export interface HttpOptions {
 export type { RunAccepted, RunInfo };
 /** One event of `GET /v1/runs/:id/events`. */
 export type RunEvent = z.infer<typeof RunEventData>;
-/** A `POST /v1/tasks` / `POST /v1/runs` body as sent (the Blueprint ref, init_ctx, …). */
-export type RunBody = z.input<typeof TaskBody>;
+/**
+ * A `POST /v1/tasks` / `POST /v1/runs` body as sent (the Blueprint ref, init_ctx, …).
+ * The output type, not `z.input`: the recursive flow and expression schemas type
+ * only their output, so `z.input` would leave `flow` as `unknown`.
+ */
+export type RunBody = z.infer<typeof TaskBody>;
 
 const CODE_BY_STATUS = new Map<number, ErrorCode>(
-  (Object.entries(ERROR_STATUS) as [ErrorCode, number][]).map(([code, status]) => [status, code]),
+  (Object.entries(ERROR_STATUS) as [ErrorCode, number][]).map((
+    [code, status],
+  ) => [status, code]),
 );
 
 /** Joins a base URL and a path. */
@@ -48,7 +55,8 @@ export async function httpError(res: Response): Promise<SwitchboardError> {
   } catch {
     // not JSON: keep the text
   }
-  const code = CODE_BY_STATUS.get(res.status) ?? (res.status >= 500 ? "internal" : "bad_request");
+  const code = CODE_BY_STATUS.get(res.status) ??
+    (res.status >= 500 ? "internal" : "bad_request");
   return new SwitchboardError(code, message, { extra });
 }
 
@@ -88,26 +96,49 @@ export function mintSeat(
 }
 
 /** `GET /v1/operators/:sid` with the seat token. */
-export function seatInfo(options: HttpOptions & { sid: string; token: string }) {
+export function seatInfo(
+  options: HttpOptions & { sid: string; token: string },
+): Promise<OperatorInfo> {
   const { sid, token } = options;
-  return requestJson({ ...options, bearer: token }, "GET", `/v1/operators/${sid}`, OperatorInfo);
+  return requestJson(
+    { ...options, bearer: token },
+    "GET",
+    `/v1/operators/${sid}`,
+    OperatorInfo,
+  );
 }
 
 /** `GET /v1/operators/:sid/pending` with the seat token: the frames as sent, in order. */
-export async function seatPending(options: HttpOptions & { sid: string; token: string }) {
+export async function seatPending(
+  options: HttpOptions & { sid: string; token: string },
+): Promise<RequestFrame[]> {
   const path = `/v1/operators/${options.sid}/pending`;
-  return (await requestJson({ ...options, bearer: options.token }, "GET", path, PendingList))
+  return (await requestJson(
+    { ...options, bearer: options.token },
+    "GET",
+    path,
+    PendingList,
+  ))
     .pending;
 }
 
 /** `DELETE /v1/operators/:sid`: tears the seat down (its socket closes with 4001). */
-export function deleteSeat(options: HttpOptions & { sid: string; token: string }): Promise<void> {
+export function deleteSeat(
+  options: HttpOptions & { sid: string; token: string },
+): Promise<void> {
   const path = `/v1/operators/${options.sid}`;
-  return requestJson<void>({ ...options, bearer: options.token }, "DELETE", path, null);
+  return requestJson<void>(
+    { ...options, bearer: options.token },
+    "DELETE",
+    path,
+    null,
+  );
 }
 
 /** `POST /v1/runs`: starts a run without waiting. */
-export function startRun(options: HttpOptions & { body: RunBody }): Promise<RunAccepted> {
+export function startRun(
+  options: HttpOptions & { body: RunBody },
+): Promise<RunAccepted> {
   return requestJson(options, "POST", "/v1/runs", RunAccepted, options.body);
 }
 
@@ -119,12 +150,16 @@ export function runTask(
 }
 
 /** `GET /v1/runs/:id`. */
-export function getRun(options: HttpOptions & { runId: string }): Promise<RunInfo> {
+export function getRun(
+  options: HttpOptions & { runId: string },
+): Promise<RunInfo> {
   return requestJson(options, "GET", `/v1/runs/${options.runId}`, RunInfo);
 }
 
 /** `DELETE /v1/runs/:id`: cancels a live run. 410 when it had already ended. */
-export function cancelRun(options: HttpOptions & { runId: string }): Promise<RunInfo> {
+export function cancelRun(
+  options: HttpOptions & { runId: string },
+): Promise<RunInfo> {
   return requestJson(options, "DELETE", `/v1/runs/${options.runId}`, RunInfo);
 }
 
@@ -137,11 +172,16 @@ export async function* runEvents(
 ): AsyncGenerator<RunEvent> {
   const headers: Record<string, string> = { accept: "text/event-stream" };
   if (options.apiToken) headers.authorization = `Bearer ${options.apiToken}`;
-  if (options.lastEventId !== undefined) headers["last-event-id"] = String(options.lastEventId);
-  const res = await fetch(joinUrl(options.url, `/v1/runs/${options.runId}/events`), {
-    headers,
-    signal: options.signal,
-  });
+  if (options.lastEventId !== undefined) {
+    headers["last-event-id"] = String(options.lastEventId);
+  }
+  const res = await fetch(
+    joinUrl(options.url, `/v1/runs/${options.runId}/events`),
+    {
+      headers,
+      signal: options.signal,
+    },
+  );
   if (!res.ok || !res.body) throw await httpError(res);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
@@ -168,7 +208,9 @@ export async function* runEvents(
 }
 
 /** Waits until a run has ended (following its event stream) and returns it. */
-export async function waitRun(options: HttpOptions & { runId: string }): Promise<RunInfo> {
+export async function waitRun(
+  options: HttpOptions & { runId: string },
+): Promise<RunInfo> {
   const first = await getRun(options);
   if (first.status !== "running") return first;
   for await (const _ of runEvents(options)) {

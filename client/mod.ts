@@ -58,5 +58,27 @@ export type {
   ServerFrame,
   SpawnFrame,
 } from "../protocol/frames.ts";
+export {
+  createRestClient,
+  type PathParams,
+  type RestAnswer,
+  type RestArgs,
+  type RestClient,
+  type RestRoutes,
+} from "./rest.ts";
+export {
+  type AgentDef,
+  type Blueprint,
+  type BlueprintRef,
+  defineBlueprint,
+  type Expr,
+  type FlowNode,
+  type FlowNodeKind,
+  type FlowNodeOf,
+  type Metadata,
+  type OperatorDef,
+  type VersionSelector,
+} from "./blueprint.ts";
+export type { ErrorBodyCode } from "../protocol/error_codes.ts";
 export type { Json } from "../protocol/json.ts";
-export { SwitchboardError } from "../protocol/errors.ts";
+export { isSwitchboardError, SwitchboardError } from "../protocol/errors.ts";

@@ -12,7 +12,7 @@ import type {
   RequestFrame,
   SpawnFrame,
 } from "../protocol/frames.ts";
-import type { z } from "zod";
+import type { z } from "../protocol/zod.ts";
 import type { ReplyFrame as ReplySchema } from "../protocol/frames.ts";
 import type { Json } from "../protocol/json.ts";
 import type { BackoffOptions } from "./backoff.ts";
@@ -63,7 +63,10 @@ export type HookBeforeHandler = (
 /** Sees a `hook_after` (fire and forget). */
 export type HookAfterHandler = (frame: HookAfterFrame) => void | Promise<void>;
 /** Executes a `spawn`. Throwing acks with `error` set to the error's message. */
-export type SpawnHandler = (frame: SpawnFrame, ctx: RequestContext) => Maybe<SpawnReply>;
+export type SpawnHandler = (
+  frame: SpawnFrame,
+  ctx: RequestContext,
+) => Maybe<SpawnReply>;
 /** Told when the server cancels a request (its handler's signal aborts too). */
 export type CancelHandler = (frame: CancelFrame) => void;
 

@@ -52,7 +52,10 @@ export function isWorkerHandle(token: string): boolean {
 /** Creates a worker helper for one task. */
 export function worker(options: WorkerOptions): WorkerClient {
   const { url, taskId, token, signal } = options;
-  const call = async (path: string, init: RequestInit = {}): Promise<Response> => {
+  const call = async (
+    path: string,
+    init: RequestInit = {},
+  ): Promise<Response> => {
     const res = await fetch(joinUrl(url, path), {
       ...init,
       headers: { authorization: `Bearer ${token}`, ...init.headers },
@@ -64,7 +67,9 @@ export function worker(options: WorkerOptions): WorkerClient {
   return {
     taskId,
     async prompt() {
-      const res = await call(`/v1/worker/prompt?task_id=${encodeURIComponent(taskId)}`);
+      const res = await call(
+        `/v1/worker/prompt?task_id=${encodeURIComponent(taskId)}`,
+      );
       return WorkerPayload.parse(await res.json());
     },
     async result(value, { ok = true, attempt } = {}) {
@@ -106,5 +111,10 @@ export function workerFromSpawn(
   const token = options.useHandle && frame.worker_handle
     ? frame.worker_handle
     : frame.capability_token;
-  return worker({ url: options.url, taskId: frame.task_id, token, signal: options.signal });
+  return worker({
+    url: options.url,
+    taskId: frame.task_id,
+    token,
+    signal: options.signal,
+  });
 }

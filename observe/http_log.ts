@@ -36,7 +36,8 @@ export function observeRequests(options: ObserveRequestsOptions): MiddlewareHand
     const pattern = routePath(c);
     const route = pattern === "/*" || pattern === "*" ? UNMATCHED_ROUTE : pattern;
     const status = c.res.status;
-    metrics.httpRequest(route, status);
+    const ms = performance.now() - started;
+    metrics.httpRequest(route, status, { method: c.req.method, seconds: ms / 1000 });
     if (!logs) return;
     const params = route === UNMATCHED_ROUTE ? {} : c.req.param() as Record<string, string>;
     log.info("http request", {
@@ -44,7 +45,7 @@ export function observeRequests(options: ObserveRequestsOptions): MiddlewareHand
       path: c.req.path,
       route,
       status,
-      ms: Math.round((performance.now() - started) * 100) / 100,
+      ms: Math.round(ms * 100) / 100,
       sid: params.sid,
       run_id: route.startsWith("/v1/runs/:id") ? params.id : undefined,
     });

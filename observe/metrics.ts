@@ -1,69 +1,91 @@
 /**
- * A small Prometheus registry: labelled counters, a histogram and gauges read at
- * scrape time. Renders the text exposition format 0.0.4.
+ * A small Prometheus registry: labelled counters, histograms, gauges read at
+ * scrape time and the process families. Renders the text exposition format 0.0.4.
  *
  * @module
  */
-
-type Labels = Record<string, string>;
+import { SWITCHBOARD_VERSION } from "./build_info.ts";
+import { createHistogram, labelKey, type Labels, series } from "./histogram.ts";
+import { createLagHistogram, renderProcessMetrics } from "./process_metrics.ts";
 
 const ROUNDTRIP_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800];
-
-function labelKey(labels: Labels): string {
-  return Object.keys(labels).sort().map((k) => `${k}="${escapeLabel(labels[k])}"`).join(",");
-}
-
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
-}
-
-function series(name: string, key: string, value: number): string {
-  return `${name}${key ? `{${key}}` : ""} ${Number.isFinite(value) ? value : 0}`;
-}
-
-interface HistogramSeries {
-  counts: number[];
-  sum: number;
-  count: number;
-}
+/** HTTP latency buckets: the usual ones, plus long `/v1/tasks` waits. */
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 /** Gauge values read at scrape time. */
 export interface GaugeSource {
   sessions(): Array<{ labels: Labels; value: number }>;
   pending(): Array<{ labels: Labels; value: number }>;
+  /** Runs executing now. */
+  runsInProgress?(): number;
+}
+
+/** How one HTTP answer went, for the latency histogram. */
+export interface HttpTiming {
+  method: string;
+  seconds: number;
 }
 
 /** The metrics of one server. */
 export interface Metrics {
-  /** Counts one HTTP answer, labelled by route pattern (never by raw path). */
-  httpRequest(route: string, status: number): void;
+  /** Counts one HTTP answer, labelled by route pattern (never by raw path), and times it. */
+  httpRequest(route: string, status: number, timing?: HttpTiming): void;
   /** Counts a run reaching a final status. */
   runEnded(status: string): void;
   /** Counts a `hook_after` dropped because no socket was live. */
   hookAfterDropped(): void;
   /** Observes an operator round trip (sent → settled), by request kind. */
   observeRoundtrip(kind: string, seconds: number): void;
+  /** Observes one event-loop lag sample. */
+  observeEventLoopLag(seconds: number): void;
   /** Renders the text exposition, with gauges from `gauges`. */
   render(gauges?: GaugeSource): string;
 }
 
+/** Options of {@link createMetrics}. */
+export interface CreateMetricsOptions {
+  /** The `version` label of `switchboard_build_info`. Default: the root deno.json's. */
+  version?: string;
+}
+
 /** Creates an empty registry. */
-export function createMetrics(): Metrics {
+export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
+  const buildInfo = labelKey({ version: options.version ?? SWITCHBOARD_VERSION });
   const http = new Map<string, number>();
   const runs = new Map<string, number>();
   let dropped = 0;
-  const roundtrip = new Map<string, HistogramSeries>();
+  const roundtrip = createHistogram(
+    "switchboard_operator_roundtrip_seconds",
+    "Time from sending an operator request to its settlement.",
+    ROUNDTRIP_BUCKETS,
+  );
+  const httpDuration = createHistogram(
+    "switchboard_http_request_duration_seconds",
+    "Time to answer an HTTP request (to the response head), by method, route pattern and status.",
+    HTTP_BUCKETS,
+  );
+  const lag = createLagHistogram();
 
   const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
+  // Label keys are formatted once per (route, status) and (method, route, status):
+  // this runs on every request.
   const httpKeys = new Map<string, string>();
+  const timedKeys = new Map<string, string>();
   return {
-    httpRequest(route, status) {
-      // One key per (route, status), formatted once: this runs on every request.
+    httpRequest(route, status, timing) {
       const id = `${status} ${route}`;
       let key = httpKeys.get(id);
       if (key === undefined) httpKeys.set(id, key = labelKey({ route, status: String(status) }));
       bump(http, key);
+      if (!timing) return;
+      const timedId = `${timing.method} ${id}`;
+      let timed = timedKeys.get(timedId);
+      if (timed === undefined) {
+        timed = labelKey({ method: timing.method, route, status: String(status) });
+        timedKeys.set(timedId, timed);
+      }
+      httpDuration.observe(timed, timing.seconds);
     },
     runEnded(status) {
       bump(runs, labelKey({ status }));
@@ -72,20 +94,18 @@ export function createMetrics(): Metrics {
       dropped++;
     },
     observeRoundtrip(kind, seconds) {
-      const key = labelKey({ kind });
-      let h = roundtrip.get(key);
-      if (!h) roundtrip.set(key, h = { counts: ROUNDTRIP_BUCKETS.map(() => 0), sum: 0, count: 0 });
-      ROUNDTRIP_BUCKETS.forEach((le, i) => {
-        if (seconds <= le) h.counts[i]++;
-      });
-      h.sum += seconds;
-      h.count++;
+      roundtrip.observe(labelKey({ kind }), seconds);
+    },
+    observeEventLoopLag(seconds) {
+      lag.observe("", seconds);
     },
     render(gauges) {
       const out: string[] = [];
       const head = (name: string, type: string, help: string) =>
         out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 
+      head("switchboard_build_info", "gauge", "Always 1; the version is a label.");
+      out.push(series("switchboard_build_info", buildInfo, 1));
       head("switchboard_operator_sessions", "gauge", "Operator sessions by state.");
       for (const { labels, value } of gauges?.sessions() ?? []) {
         out.push(series("switchboard_operator_sessions", labelKey(labels), value));
@@ -94,28 +114,9 @@ export function createMetrics(): Metrics {
       for (const { labels, value } of gauges?.pending() ?? []) {
         out.push(series("switchboard_pending_requests", labelKey(labels), value));
       }
-      head(
-        "switchboard_operator_roundtrip_seconds",
-        "histogram",
-        "Time from sending an operator request to its settlement.",
-      );
-      for (const [key, h] of roundtrip) {
-        const sep = key ? "," : "";
-        ROUNDTRIP_BUCKETS.forEach((le, i) => {
-          out.push(
-            series(
-              "switchboard_operator_roundtrip_seconds_bucket",
-              `${key}${sep}le="${le}"`,
-              h.counts[i],
-            ),
-          );
-        });
-        out.push(
-          series("switchboard_operator_roundtrip_seconds_bucket", `${key}${sep}le="+Inf"`, h.count),
-          series("switchboard_operator_roundtrip_seconds_sum", key, h.sum),
-          series("switchboard_operator_roundtrip_seconds_count", key, h.count),
-        );
-      }
+      roundtrip.render(out);
+      head("switchboard_runs_in_progress", "gauge", "Runs executing now.");
+      out.push(series("switchboard_runs_in_progress", "", gauges?.runsInProgress?.() ?? 0));
       head("switchboard_runs_total", "counter", "Runs that ended, by final status.");
       for (const [key, value] of runs) out.push(series("switchboard_runs_total", key, value));
       head(
@@ -132,6 +133,9 @@ export function createMetrics(): Metrics {
       for (const [key, value] of http) {
         out.push(series("switchboard_http_requests_total", key, value));
       }
+      httpDuration.render(out);
+      lag.render(out);
+      renderProcessMetrics(out);
       return out.join("\n") + "\n";
     },
   };

@@ -3,15 +3,22 @@ import { createMetrics } from "./metrics.ts";
 import { parsePrometheus } from "./parse_prometheus.ts";
 
 const FAMILIES = {
+  switchboard_build_info: "gauge",
   switchboard_operator_sessions: "gauge",
   switchboard_pending_requests: "gauge",
   switchboard_operator_roundtrip_seconds: "histogram",
   switchboard_runs_total: "counter",
   switchboard_hook_after_dropped_total: "counter",
   switchboard_http_requests_total: "counter",
+  switchboard_runs_in_progress: "gauge",
+  switchboard_http_request_duration_seconds: "histogram",
+  switchboard_event_loop_lag_seconds: "histogram",
+  process_resident_memory_bytes: "gauge",
+  process_cpu_seconds_total: "counter",
+  process_start_time_seconds: "gauge",
 };
 
-Deno.test("createMetrics renders every SPEC §7 family with its TYPE, even when empty", () => {
+Deno.test("createMetrics renders every family with its TYPE, even when empty", () => {
   const m = parsePrometheus(createMetrics().render());
   assert.deepEqual(Object.fromEntries(m.types), FAMILIES);
   assert.equal(m.value("switchboard_hook_after_dropped_total"), 0);
@@ -51,4 +58,35 @@ Deno.test("createMetrics counts by label and keeps histogram buckets cumulative"
   assert.equal(bucket("+Inf"), 3);
   assert.equal(m.value("switchboard_operator_roundtrip_seconds_count", { kind: "ask" }), 3);
   assert.equal(m.value("switchboard_operator_roundtrip_seconds_sum", { kind: "ask" }), 5002.002);
+});
+
+Deno.test("createMetrics times HTTP answers by method, route and status", () => {
+  const metrics = createMetrics({ version: "9.9.9" });
+  metrics.httpRequest("/v1/runs/:id", 200, { method: "GET", seconds: 0.003 });
+  metrics.httpRequest("/v1/runs/:id", 200, { method: "GET", seconds: 0.2 });
+  metrics.httpRequest("/v1/runs/:id", 200, { method: "DELETE", seconds: 0.02 });
+  const m = parsePrometheus(
+    metrics.render({ sessions: () => [], pending: () => [], runsInProgress: () => 4 }),
+  );
+  const labels = { method: "GET", route: "/v1/runs/:id", status: "200" };
+  const bucket = (le: string) =>
+    m.value("switchboard_http_request_duration_seconds_bucket", { ...labels, le });
+  assert.equal(bucket("0.005"), 1);
+  assert.equal(bucket("0.25"), 2);
+  assert.equal(bucket("+Inf"), 2);
+  assert.equal(m.value("switchboard_http_request_duration_seconds_count", labels), 2);
+  assert.equal(
+    m.value("switchboard_http_request_duration_seconds_count", { ...labels, method: "DELETE" }),
+    1,
+  );
+  assert.equal(
+    m.value("switchboard_http_requests_total", { route: "/v1/runs/:id", status: "200" }),
+    3,
+  );
+  assert.equal(m.value("switchboard_build_info", { version: "9.9.9" }), 1);
+  assert.equal(m.value("switchboard_runs_in_progress"), 4);
+  assert.ok(m.value("process_resident_memory_bytes")! > 1_000_000);
+  assert.ok(m.value("process_cpu_seconds_total")! > 0);
+  const start = m.value("process_start_time_seconds")!;
+  assert.ok(start <= Date.now() / 1000 && start > Date.now() / 1000 - 3600, String(start));
 });

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 import { Json } from "./json.ts";
 
 // ---------------------------------------------------------------------------

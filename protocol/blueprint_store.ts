@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 import { Blueprint } from "./blueprint.ts";
 
 /** A Blueprint version: lowercase hex SHA-256. */

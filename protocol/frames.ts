@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 import { Json } from "./json.ts";
 
 const ReqId = z.string().min(1);

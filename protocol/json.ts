@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 
 /** The deepest accepted nesting of arrays and objects in a JSON value. */
 export const MAX_JSON_DEPTH = 128;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 
 const Count = z.int().min(0);
 

@@ -3,8 +3,12 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 import { RequestFrame } from "./frames.ts";
+import { ERROR_CODE_RULES } from "./error_codes.ts";
+import { ERROR_STATUS, type ErrorCode } from "./errors.ts";
+
+const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[]; // keys of a const table
 
 /** `POST /v1/operators` body. `roles` may be omitted but not null. */
 export const MintOperatorBody = z.object({ roles: z.array(z.string()).optional() });
@@ -42,6 +46,16 @@ export type OperatorList = z.infer<typeof OperatorList>;
 export const PendingList = z.object({ pending: z.array(RequestFrame) });
 export type PendingList = z.infer<typeof PendingList>;
 
-/** `{ error }` body of every non-2xx answer. */
-export const ErrorBody = z.object({ error: z.string() }).catchall(z.unknown());
+/**
+ * `{ error, code }` body of every non-2xx answer: the 0.1.2 text and a stable
+ * machine-readable code (protocol/error_codes.ts), plus extras such as
+ * `conflicts` or `issues`.
+ */
+export const ErrorBody = z.object({
+  error: z.string().meta({ description: "Human-readable text (the 0.1.2 text where one exists)." }),
+  code: z.enum([...ERROR_CODE_RULES.map(([code]) => code), ...ERROR_CODES]).meta({
+    description: "Stable machine-readable code: a specific condition, or the generic code of " +
+      "the status when there is no specific one.",
+  }),
+}).catchall(z.unknown());
 export type ErrorBody = z.infer<typeof ErrorBody>;

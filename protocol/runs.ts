@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 import type { BlueprintNorm } from "./blueprint.ts";
 import { OperatorKind } from "./blueprint.ts";
 import { ReplyFrame, RequestFrame } from "./frames.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 import { Json } from "./json.ts";
 import { BlueprintRef } from "./blueprint.ts";
 

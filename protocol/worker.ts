@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "./zod.ts";
 import { Json } from "./json.ts";
 
 const U32 = z.int().min(0).max(4294967295);

@@ -17,6 +17,19 @@ const ASSET_TYPES: Readonly<Record<string, string>> = {
   "favicon-16x16.png": "image/png",
 };
 
+/**
+ * Dark mode for Swagger UI, which has no dark theme of its own: under
+ * `prefers-color-scheme: dark` the page is inverted and hue-rotated back, and
+ * images are inverted again so they keep their colours.
+ */
+const DARK_CSS = `:root { color-scheme: light dark; }
+@media (prefers-color-scheme: dark) {
+  html { background: #111; }
+  body { filter: invert(0.92) hue-rotate(180deg); background: #fff; }
+  img, svg image, .microlight { filter: invert(1) hue-rotate(180deg); }
+}
+`;
+
 const INIT_JS = `window.addEventListener("load", function () {
   window.ui = SwaggerUIBundle({
     url: "v1/openapi.json",
@@ -40,7 +53,9 @@ export const DOCS_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Switchboard API reference</title>
 <link rel="icon" type="image/png" href="docs/assets/favicon-32x32.png">
+<meta name="color-scheme" content="light dark">
 <link rel="stylesheet" href="docs/assets/swagger-ui.css">
+<link rel="stylesheet" href="docs/assets/dark.css">
 </head>
 <body>
 <div id="swagger-ui"></div>
@@ -70,6 +85,12 @@ export function readDocsAsset(name: string): Promise<DocsAsset> {
   if (name === "init.js") {
     const body = new TextEncoder().encode(INIT_JS);
     return Promise.resolve({ body, type: "text/javascript; charset=utf-8" });
+  }
+  if (name === "dark.css") {
+    return Promise.resolve({
+      body: new TextEncoder().encode(DARK_CSS),
+      type: "text/css; charset=utf-8",
+    });
   }
   const type = Object.hasOwn(ASSET_TYPES, name) ? ASSET_TYPES[name] : undefined;
   if (type === undefined) {

@@ -12,6 +12,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { jsonProblem } from "../protocol/json.ts";
 import { timingSafeEqual } from "../engine/crypto.ts";
+import { bearerOf } from "../protocol/bearer.ts";
 
 /** The largest request body the server reads (2 MiB). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -161,12 +162,9 @@ export function queryOf<S extends StandardSchemaV1>(
   return Object.assign(checked, slow) as typeof slow;
 }
 
-/** The bearer token of a request (exact `Bearer ` prefix, trimmed), or null. */
+/** The bearer token of a request (`Bearer ` prefix in any case, trimmed), or null. */
 export function bearerToken(c: Context): string | null {
-  const header = c.req.header("authorization");
-  if (!header || !header.startsWith("Bearer ")) return null;
-  const token = header.slice(7).trim();
-  return token === "" ? null : token;
+  return bearerOf(c.req.header("authorization"));
 }
 
 /** Guards admin routes with `SWITCHBOARD_API_TOKEN` when it is set. */

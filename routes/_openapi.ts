@@ -9,8 +9,8 @@
  */
 import type { Hono } from "hono";
 import { generateSpecs } from "hono-openapi";
-import { ClientFrame, ServerFrame } from "../protocol/frames.ts";
-import { toOpenApiSchema, useNamedSchemas } from "./_openapi_schemas.ts";
+import { useNamedSchemas } from "./_openapi_schemas.ts";
+import { ERROR_EXAMPLES, type NamedExample, REQUEST_EXAMPLES } from "./_openapi_examples.ts";
 
 /** The generated document (hono-openapi's own type). */
 export type OpenApiDocument = Awaited<ReturnType<typeof generateSpecs>>;
@@ -39,6 +39,7 @@ export const OPERATION_EXTRAS: Readonly<Record<string, Operation>> = {
       },
     },
   },
+  "DELETE /v1/sessions": { security: [{ sessionId: [] }] },
   "POST /v1/worker/submit": {
     requestBody: {
       required: false,
@@ -51,12 +52,6 @@ export const OPERATION_EXTRAS: Readonly<Record<string, Operation>> = {
     tags: ["console"],
     summary: "The browser operator console (HTML, no build step)",
     responses: { 200: html("The console page."), 304: { description: "Not modified (ETag)." } },
-  },
-  "GET /console/": {
-    operationId: "getConsoleSlash",
-    tags: ["console"],
-    summary: "Redirects to `/console`",
-    responses: { 301: { description: "To `/console`." } },
   },
   "GET /console/:file": {
     operationId: "getConsoleFile",
@@ -101,12 +96,91 @@ const SECURITY_SCHEMES = {
     scheme: "bearer",
     description: "A capability token or `wh-` worker handle from a `spawn` frame.",
   },
+  sessionId: {
+    type: "http",
+    scheme: "bearer",
+    description: "The `session_id` of `POST /v1/sessions`: it is its own credential.",
+  },
 } as const;
 
-const WS_DESCRIPTION = "Frames are JSON text messages tagged by `type`. The server sends " +
-  "`ServerFrame` (ask, hook_before, hook_after, spawn, cancel, error, pong); the client sends " +
-  "`ClientFrame` (answer, hook_ack, spawn_ack, ping). Close codes: 1001 shutdown, 1003 binary " +
-  "frame, 1009 frame over 1 MiB, 4000 replaced by a newer socket, 4001 session deleted.";
+/**
+ * Any JSON value. The array branch leaves its items open: a fully recursive
+ * `anyOf` makes openapi-typescript emit a type alias that refers to itself
+ * (TS2502, openapi-typescript issue #1603). Objects stay recursive.
+ */
+const JSON_VALUE_SCHEMA = {
+  description: "Any JSON value.",
+  anyOf: [
+    { type: "string" },
+    { type: "number" },
+    { type: "boolean" },
+    { type: "null" },
+    { type: "array", items: {}, description: "A JSON array; each item is any JSON value." },
+    { type: "object", additionalProperties: { $ref: "#/components/schemas/Json" } },
+  ],
+};
+
+/** Options of {@link buildOpenApiDocument}. */
+export interface OpenApiOptions {
+  /** `servers[0].url`: the server's public base URL (`SWITCHBOARD_PUBLIC_URL`). */
+  publicUrl: string;
+  /** `info.version`. */
+  version: string;
+}
+
+const examplesOf = (named: Record<string, NamedExample>) =>
+  Object.fromEntries(Object.entries(named).map(([k, v]) => [k, { ...v }]));
+
+/** Real error examples for one operation's status. */
+function errorExamples(path: string, status: number, hasBody: boolean) {
+  const all = ERROR_EXAMPLES[status];
+  if (!all) return undefined;
+  if (status === 400) {
+    const tasks = path === "/v1/tasks" || path === "/v1/runs";
+    if (!hasBody) return undefined; // a bad query or header: too many shapes to pick one
+    return examplesOf(tasks ? all : { malformed_json: all.malformed_json });
+  }
+  if (status === 404) {
+    const pick = path.startsWith("/v1/blueprints")
+      ? "blueprint_not_found"
+      : path.startsWith("/v1/runs")
+      ? "run_not_found"
+      : undefined;
+    return pick ? examplesOf({ [pick]: all[pick] }) : undefined;
+  }
+  if (status === 401 && !path.startsWith("/v1/worker") && !path.startsWith("/v1/data")) {
+    return examplesOf({ missing_credentials: all.missing_credentials });
+  }
+  return examplesOf(all);
+}
+
+/** Adds request and error examples, `security: []` on open routes, and the servers. */
+function finish(paths: Record<string, Record<string, unknown>>) {
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      const operation = op as Operation;
+      operation.security ??= []; // an open route: no credentials
+      const body = operation.requestBody as { content?: Record<string, Operation> } | undefined;
+      const examples = REQUEST_EXAMPLES[`${method.toUpperCase()} ${path}`];
+      const media = body?.content?.["application/json"];
+      if (examples && media) media.examples = examplesOf(examples);
+      const responses = (operation.responses ?? {}) as Record<string, Operation>;
+      for (const [status, response] of Object.entries(responses)) {
+        const content = (response.content as Record<string, Operation> | undefined)
+          ?.["application/json"];
+        if (!content || Number(status) < 400) continue;
+        const found = errorExamples(path, Number(status), media !== undefined);
+        if (found) content.examples = found;
+      }
+    }
+  }
+}
+
+const WS_DESCRIPTION = "Frames are JSON text messages tagged by `type`, described by the " +
+  "AsyncAPI 3.0 document at `/v1/asyncapi.json`. The server sends ask, hook_before, " +
+  "hook_after, spawn, cancel, error and pong; the client sends answer, hook_ack, spawn_ack and " +
+  "ping. Close codes: 1001 shutdown, 1003 binary frame, 1009 frame over 1 MiB, 4000 replaced " +
+  "by a newer socket, 4001 session deleted.";
 
 /** `/v1/data/{name}` → `/v1/data/{}`: paths OpenAPI treats as the same. */
 function template(path: string): string {
@@ -154,20 +228,24 @@ function pathParams(path: string) {
 }
 
 /** Builds the document of `app`. Call it after every route is mounted. */
-export async function buildOpenApiDocument(app: Hono): Promise<OpenApiDocument> {
+export async function buildOpenApiDocument(
+  app: Hono,
+  options: OpenApiOptions,
+): Promise<OpenApiDocument> {
   useNamedSchemas();
   const components: Record<string, unknown> = {};
-  for (const frame of [ServerFrame, ClientFrame]) toOpenApiSchema(frame, components);
   const doc = await generateSpecs(app, {
     documentation: {
       openapi: "3.1.0",
       info: {
         title: "Switchboard",
-        version: "1",
+        version: options.version,
         description: "Runs Blueprint flows with operators in the loop. Every non-2xx answer " +
-          "is JSON `{ error }` (SPEC §2). WebSocket frames are the `ServerFrame` and " +
-          "`ClientFrame` component schemas.",
+          "is JSON `{ error, code }`: the text, and a stable machine-readable code. The " +
+          "operator WebSocket's frames are described by the AsyncAPI 3.0 document at " +
+          "`/v1/asyncapi.json`.",
       },
+      servers: [{ url: options.publicUrl, description: "This server (SWITCHBOARD_PUBLIC_URL)." }],
       tags: TAGS,
       components: {
         // hono-openapi types components with OpenAPI's own SchemaObject; ours is plain JSON.
@@ -193,10 +271,17 @@ export async function buildOpenApiDocument(app: Hono): Promise<OpenApiDocument> 
     for (const [key, value] of Object.entries(extra)) operation[key] ??= value;
   }
   foldTwinPaths(paths);
+  // `/console/` and `/docs/` only redirect to the page without the slash: not operations.
+  for (const path of Object.keys(paths)) {
+    if (path.length > 1 && path.endsWith("/")) delete paths[path];
+  }
   const ws = paths["/v1/operators/{sid}/ws"]?.get as Operation | undefined;
   if (ws) {
     ws.description = [ws.description, WS_DESCRIPTION].filter(Boolean).join("\n\n");
-    ws["x-websocket"] = { server: ref("ServerFrame"), client: ref("ClientFrame") };
+    ws["x-asyncapi"] = "/v1/asyncapi.json";
   }
+  finish(paths);
+  const schemas = (doc.components?.schemas ?? {}) as Record<string, unknown>;
+  if ("Json" in schemas) schemas.Json = JSON_VALUE_SCHEMA;
   return doc;
 }

@@ -17,13 +17,24 @@ import * as frames from "../protocol/frames.ts";
 import * as json from "../protocol/json.ts";
 import * as operability from "../protocol/operability.ts";
 import * as operators from "../protocol/operators.ts";
+import * as sse from "../protocol/sse.ts";
 import * as tasks from "../protocol/tasks.ts";
 import * as worker from "../protocol/worker.ts";
 
 /** A JSON Schema / OpenAPI schema object as plain JSON. */
 export type SchemaObject = Record<string, unknown>;
 
-const MODULES = [json, frames, operators, tasks, worker, blueprint, blueprintStore, operability];
+const MODULES = [
+  json,
+  frames,
+  operators,
+  tasks,
+  worker,
+  blueprint,
+  blueprintStore,
+  operability,
+  sse,
+];
 
 function buildRegistry() {
   const registry = z.registry<{ id: string }>();
@@ -39,7 +50,7 @@ function buildRegistry() {
 
 /** protocol/ schemas by component name. */
 const REGISTRY = buildRegistry();
-const DEFS = "#/$defs/";
+const DEFS = /^#\/(\$defs|definitions)\//;
 const COMPONENTS = "#/components/schemas/";
 let anonymous = 0;
 
@@ -48,8 +59,8 @@ function rewriteRefs(node: unknown, renames: Map<string, string>): unknown {
   if (node === null || typeof node !== "object") return node;
   const out: SchemaObject = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key === "$ref" && typeof value === "string" && value.startsWith(DEFS)) {
-      const name = value.slice(DEFS.length);
+    if (key === "$ref" && typeof value === "string" && DEFS.test(value)) {
+      const name = value.replace(DEFS, "");
       out[key] = COMPONENTS + (renames.get(name) ?? name);
     } else {
       out[key] = rewriteRefs(value, renames);
@@ -66,16 +77,18 @@ function rewriteRefs(node: unknown, renames: Map<string, string>): unknown {
 export function toOpenApiSchema(
   schema: z.ZodType,
   components: Record<string, unknown>,
+  options: { target?: "draft-7" | "draft-2020-12" } = {},
 ): SchemaObject {
   const converted = z.toJSONSchema(schema, {
+    target: options.target ?? "draft-2020-12",
     metadata: REGISTRY,
     io: "input",
     unrepresentable: "any",
     cycles: "ref",
     reused: "inline",
   }) as SchemaObject; // JSONSchema.BaseSchema is a JSON object; we only read and copy it
-  const { $defs, $schema: _dialect, ...root } = converted;
-  const defs = ($defs ?? {}) as Record<string, unknown>;
+  const { $defs, definitions, $schema: _dialect, ...root } = converted;
+  const defs = ($defs ?? definitions ?? {}) as Record<string, unknown>;
   const renames = new Map<string, string>();
   for (const name of Object.keys(defs)) {
     if (name.startsWith("__")) renames.set(name, `Anonymous${++anonymous}`);
@@ -100,4 +113,9 @@ export function useNamedSchemas(): void {
       return toOpenApiSchema(schema as unknown as z.ZodType, components);
     },
   });
+}
+
+/** The component name of a protocol/ schema, if it has one. */
+export function schemaName(schema: z.ZodType): string | undefined {
+  return REGISTRY.get(schema)?.id;
 }

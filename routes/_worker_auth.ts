@@ -10,6 +10,7 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import type { CapToken, Verb } from "../engine/captoken.ts";
 import { TokenDecodeError } from "../engine/captoken.ts";
 import { isHandle, type TokenAuthority, TokenError, type TokenRecord } from "../engine/tokens.ts";
+import { hasBearerScheme, isBareBearer, startsWithBearer } from "../protocol/bearer.ts";
 
 const VISIBLE_ASCII = /^[\x20-\x7e]*$/;
 
@@ -25,9 +26,9 @@ export function parserS(
   if (!VISIBLE_ASCII.test(header)) {
     throw new SwitchboardError("bad_request", "invalid Authorization header encoding");
   }
-  if (!header.startsWith("Bearer")) throw new SwitchboardError("bad_request", texts.scheme);
-  if (header.trim() === "Bearer") throw new SwitchboardError("bad_request", texts.empty);
-  if (!header.startsWith("Bearer ")) throw new SwitchboardError("bad_request", texts.scheme);
+  if (!startsWithBearer(header)) throw new SwitchboardError("bad_request", texts.scheme);
+  if (isBareBearer(header)) throw new SwitchboardError("bad_request", texts.empty);
+  if (!hasBearerScheme(header)) throw new SwitchboardError("bad_request", texts.scheme);
   const value = header.slice(7).trim();
   if (value === "") throw new SwitchboardError("bad_request", texts.empty);
   return value;
@@ -40,7 +41,7 @@ export function parserD(c: Context): string {
     if (!VISIBLE_ASCII.test(header)) {
       throw new SwitchboardError("bad_request", "invalid Authorization header encoding");
     }
-    if (!header.startsWith("Bearer ") && header.trim() !== "Bearer") {
+    if (!hasBearerScheme(header) && !isBareBearer(header)) {
       throw new SwitchboardError("bad_request", "Authorization must be 'Bearer <token>'");
     }
     const value = header.slice(6).trim();

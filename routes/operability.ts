@@ -13,6 +13,8 @@ import { adminGuard } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
 import { buildOpenApiDocument, type OpenApiDocument } from "./_openapi.ts";
 import { DOCS_CSP, DOCS_HTML, readDocsAsset } from "./_docs_page.ts";
+import { type AsyncApiDocument, buildAsyncApiDocument } from "./_asyncapi.ts";
+import { SWITCHBOARD_VERSION } from "../observe/build_info.ts";
 
 /** The content type of the Prometheus text exposition format. */
 export const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -54,8 +56,12 @@ export async function doctorReport(deps: AppDeps): Promise<DoctorReport> {
 /** Mounts the operability routes on `app`. */
 export function mountOperability(app: Hono, deps: AppDeps): void {
   const admin = adminGuard(deps.config.apiToken);
-  const gauges = seatGauges(() => deps.sessions.values());
+  const gauges = {
+    ...seatGauges(() => deps.sessions.values()),
+    runsInProgress: () => deps.engine.stats().live_runs,
+  };
   let document: Promise<OpenApiDocument> | undefined;
+  let asyncDocument: AsyncApiDocument | undefined;
 
   app.get(
     "/v1/doctor",
@@ -77,7 +83,11 @@ export function mountOperability(app: Hono, deps: AppDeps): void {
       description: "Series: switchboard_operator_sessions{state}, " +
         "switchboard_pending_requests{kind}, switchboard_operator_roundtrip_seconds{kind} " +
         "(histogram), switchboard_runs_total{status}, switchboard_hook_after_dropped_total, " +
-        "switchboard_http_requests_total{route,status} (route is the pattern, or `unmatched`).",
+        "switchboard_http_requests_total{route,status} (route is the pattern, or `unmatched`), " +
+        "switchboard_http_request_duration_seconds{method,route,status} (histogram), " +
+        "switchboard_runs_in_progress, switchboard_build_info{version}, " +
+        "switchboard_event_loop_lag_seconds (histogram), process_resident_memory_bytes, " +
+        "process_cpu_seconds_total, process_start_time_seconds.",
       responses: {
         200: {
           description: "The metrics.",
@@ -98,9 +108,30 @@ export function mountOperability(app: Hono, deps: AppDeps): void {
       responses: { 200: json(z.looseObject({ openapi: z.string() }), "The document.") },
     }),
     async (c) => {
-      document ??= buildOpenApiDocument(app);
+      document ??= buildOpenApiDocument(app, {
+        publicUrl: deps.config.publicUrl,
+        version: SWITCHBOARD_VERSION,
+      });
       document.catch(() => document = undefined);
       return c.json(await document, 200);
+    },
+  );
+  app.get(
+    "/v1/asyncapi.json",
+    doc({
+      tags,
+      summary: "The AsyncAPI 3.0 document of the operator WebSocket",
+      description: "One channel, `/v1/operators/{sid}/ws`; its messages are the frames.",
+      responses: {
+        200: json(z.looseObject({ asyncapi: z.string() }), "The document."),
+      },
+    }),
+    (c) => {
+      asyncDocument ??= buildAsyncApiDocument({
+        publicUrl: deps.config.publicUrl,
+        version: SWITCHBOARD_VERSION,
+      });
+      return c.json(asyncDocument, 200);
     },
   );
   app.get(
@@ -120,6 +151,8 @@ export function mountOperability(app: Hono, deps: AppDeps): void {
       return c.html(DOCS_HTML, 200);
     },
   );
+  // `/docs/` is the same page; a redirect keeps the page's relative asset URLs right.
+  app.get("/docs/", (c) => c.redirect("../docs", 301));
   app.get(
     "/docs/assets/:file",
     doc({

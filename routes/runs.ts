@@ -20,11 +20,15 @@ import type { RunEvent, RunRecord } from "../protocol/runs.ts";
 import { CompileError, type Engine, type PrepareEnv, prepareRun } from "../engine/mod.ts";
 import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
+import { eventsGuard, ticketSigner } from "./_sse_ticket.ts";
+import { EventsTicket } from "../protocol/sse.ts";
 
 /** What the run routes need. */
 export interface RunRoutesDeps extends PrepareEnv {
   engine: Engine;
   apiToken?: string;
+  /** The clock of SSE tickets. Default `Date.now`. */
+  now?: () => number;
 }
 
 /** How often an idle event stream sends a keep-alive comment. */
@@ -57,9 +61,32 @@ export function taskErrorText(record: RunRecord): string {
 
 const RunIdParam = z.object({ id: z.string() });
 
+/** How long the event route waits to learn whether an ended run has events left. */
+const PEEK_MS = 1_000;
+
+/** `promise`'s value if it settles within `ms`, else undefined (it keeps running). */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<undefined>((resolve) =>
+    timer = setTimeout(() => resolve(undefined), ms)
+  );
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** True when the stored run is no longer running. */
+async function hasEnded(engine: Engine, id: string): Promise<boolean> {
+  const view = await engine.view(id);
+  return view !== undefined && view.status !== "running";
+}
+
 /** Routes for tasks and runs. */
 export function runRoutes(deps: RunRoutesDeps) {
   const admin = adminGuard(deps.apiToken);
+  const tickets = ticketSigner(deps.apiToken ?? "");
   const tags = ["runs"];
   return new Hono()
     .post(
@@ -160,6 +187,31 @@ export function runRoutes(deps: RunRoutesDeps) {
         return c.json(await deps.engine.cancel(c.req.param("id")), 200);
       },
     )
+    .post(
+      "/v1/runs/:id/events/ticket",
+      doc({
+        tags,
+        summary: "Mint a 60-second ticket for a browser EventSource on this run's events",
+        description: "A browser `EventSource` cannot send `Authorization`. With an API token " +
+          "set, open `GET /v1/runs/{id}/events?ticket=<ticket>` instead: the ticket names " +
+          "this run only and expires after 60 s (reconnects within that time reuse it). " +
+          "Without an API token the events route is open and the ticket is not needed.",
+        responses: { 200: json(EventsTicket, "The ticket.") },
+        errors: [401, 404],
+        admin: true,
+      }),
+      admin,
+      async (c) => {
+        const id = c.req.param("id");
+        if (!(await deps.engine.view(id))) {
+          throw new SwitchboardError("not_found", `run not found: ${id}`);
+        }
+        // Without an API token the stream is open; a ticket is handed out anyway, so
+        // browser code need not know how the server is configured.
+        const ticket = await tickets.mint(id, (deps.now ?? Date.now)());
+        return c.json(ticket, 200);
+      },
+    )
     .get(
       "/v1/runs/:id/events",
       doc({
@@ -168,17 +220,22 @@ export function runRoutes(deps: RunRoutesDeps) {
         description: "Replays from the start (or after `Last-Event-ID`), then follows the run " +
           "live and ends after `run_ended`. Event types: run_started, run_resumed, " +
           "step_started, step_finished, operator_request_sent, operator_request_settled, " +
-          "operator_request_cancelled, run_ended.",
+          "operator_request_cancelled, run_ended. With an API token set, `?ticket=` (from " +
+          "`POST /v1/runs/{id}/events/ticket`) stands in for the token.",
         responses: {
           200: {
             description: "`text/event-stream`",
             content: { "text/event-stream": { schema: { type: "string" as const } } },
           },
+          204: {
+            description: "The run has ended and nothing is left after `Last-Event-ID`; a " +
+              "browser `EventSource` stops reconnecting on it.",
+          },
         },
         errors: [400, 401, 404],
         admin: true,
       }),
-      admin,
+      eventsGuard(deps.apiToken, deps.now),
       async (c) => {
         const id = c.req.param("id");
         const lastRaw = c.req.header("last-event-id") ?? c.req.query("last_event_id") ?? "0";
@@ -189,10 +246,18 @@ export function runRoutes(deps: RunRoutesDeps) {
         const watching = new AbortController();
         const events = await deps.engine.watch(id, after, { signal: watching.signal });
         if (!events) throw new SwitchboardError("not_found", `run not found: ${id}`);
+        // Nothing left to replay of an ended run: 204 stops a browser EventSource. An
+        // ended run's watch replays and returns at once; the bound covers a run that
+        // is still finishing in memory.
+        const first = await hasEnded(deps.engine, id) ? events.next() : undefined;
+        if (first && (await settledWithin(first, PEEK_MS))?.done) {
+          watching.abort();
+          return c.body(null, 204);
+        }
         return streamSSE(c, async (stream) => {
           stream.onAbort(() => watching.abort());
           try {
-            let next = events.next();
+            let next = first ?? events.next();
             while (!stream.aborted) {
               // an idle stream gets a keep-alive comment every SSE_KEEPALIVE_MS
               let timer: ReturnType<typeof setTimeout> | undefined;

@@ -12,6 +12,7 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import type { MintedOperator } from "../protocol/operators.ts";
 import type { RequestRecord } from "../protocol/runs.ts";
 import { OperatorSession, type SessionEnv } from "./operator_session.ts";
+import { bearerOf } from "../protocol/bearer.ts";
 
 /** What the seat functions need: the registries, the seat and role tables, the env. */
 export interface SeatDeps extends FaceRegistries {
@@ -132,9 +133,7 @@ export async function mintSeat(
 
 /** The bearer token of an `Authorization` header, or null (parser O). */
 export function operatorBearer(header: string | undefined | null): string | null {
-  if (!header || !header.startsWith("Bearer ")) return null;
-  const token = header.slice(7).trim();
-  return token === "" ? null : token;
+  return bearerOf(header);
 }
 
 /**

@@ -561,9 +561,12 @@ Deno.test("GET /v1/blueprints/:id/history lists newest first, limits, 400 on a b
   const byDefault = await read(server, "/v1/blueprints/hist/history");
   assert.equal(byDefault.body!.count, 20); // the default limit
 
-  assert.deepEqual((await read(server, "/v1/blueprints/nobody/history")).body, {
-    count: 0,
-    entries: [],
+  // An unknown id is 404 (0.1.2 answered 200 with no entries; see README, Choices).
+  const nobody = await read(server, "/v1/blueprints/nobody/history");
+  assert.equal(nobody.status, 404);
+  assert.deepEqual(nobody.body, {
+    error: "history: blueprint id not found: nobody",
+    code: "blueprint_not_found",
   });
   for (const limit of ["abc", "-1", "1.5"]) {
     const bad = await read(server, `/v1/blueprints/hist/history?limit=${limit}`);

@@ -42,3 +42,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "GET /docs turns dark under prefers-color-scheme: dark, and /docs/ lands on it",
+  ignore: skip,
+  async fn() {
+    await using server = await startServer();
+    const browser = await launch(executable);
+    try {
+      const page = await browser.newPage();
+      const errors = watchErrors(page);
+      // A string, so it runs in the page (the test itself has no DOM types).
+      const bodyFilter = () => page.evaluate("getComputedStyle(document.body).filter");
+      await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "light" }]);
+      await page.goto(`${server.base}/docs/`, { waitUntil: "networkidle0" });
+      assert.equal(new URL(page.url()).pathname, "/docs");
+      await page.waitForSelector(".info .title", { timeout: 15_000 });
+      assert.equal(await bodyFilter(), "none");
+      await page.emulateMediaFeatures([{ name: "prefers-color-scheme", value: "dark" }]);
+      assert.match(String(await bodyFilter()), /invert/);
+      await screenshot(page, "docs-dark");
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  },
+});

@@ -49,3 +49,21 @@ Deno.test("GET /docs/assets answers 404 JSON for names outside its list", async 
     assert.equal(typeof (await res.json()).error, "string");
   }
 });
+
+Deno.test("GET /docs/ redirects to /docs, whose relative asset URLs resolve", async () => {
+  const app = await appOf();
+  const res = await app.request("/docs/");
+  assert.equal(res.status, 301);
+  const location = res.headers.get("location") ?? "";
+  assert.equal(new URL(location, "http://localhost/docs/").pathname, "/docs");
+});
+
+Deno.test("GET /docs follows prefers-color-scheme with a local dark stylesheet", async () => {
+  const app = await appOf();
+  const html = await (await app.request("/docs")).text();
+  assert.match(html, /<meta name="color-scheme" content="light dark">/);
+  assert.match(html, /href="docs\/assets\/dark\.css"/);
+  const css = await app.request("/docs/assets/dark.css");
+  assert.equal(css.headers.get("content-type"), "text/css; charset=utf-8");
+  assert.match(await css.text(), /@media \(prefers-color-scheme: dark\)/);
+});

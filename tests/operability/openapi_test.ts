@@ -42,7 +42,8 @@ Deno.test("every route of the app is in the OpenAPI document", async () => {
       documented.add(`${method.toUpperCase()} ${template(path)}`);
     }
   }
-  const routes = app.routes.filter((r) => r.method !== "ALL");
+  // Trailing-slash twins (`/console/`, `/docs/`) redirect and are left out on purpose.
+  const routes = app.routes.filter((r) => r.method !== "ALL" && !r.path.endsWith("/"));
   assert.ok(routes.length > 30, "the app has its routes");
   const missing = routes
     .map((r) => `${r.method} ${template(r.path)}`)
@@ -78,36 +79,18 @@ Deno.test("the OpenAPI document names its components and every $ref resolves", a
     assert.ok(ref.startsWith("#/components/schemas/") && name in schemas, `dangling ${ref}`);
   }
   const schemes = Object.keys(doc.components.securitySchemes ?? {}).sort();
-  assert.deepEqual(schemes, ["apiToken", "operatorToken", "workerToken"]);
+  assert.deepEqual(schemes, ["apiToken", "operatorToken", "sessionId", "workerToken"]);
 });
 
-Deno.test("the OpenAPI document describes the WebSocket frames as named schemas", async () => {
+Deno.test("the OpenAPI document points the WebSocket route at the AsyncAPI document", async () => {
   const { doc } = await freshDocument();
   const schemas = doc.components.schemas ?? {};
-  for (
-    const name of [
-      "ServerFrame",
-      "ClientFrame",
-      "AskFrame",
-      "HookBeforeFrame",
-      "HookAfterFrame",
-      "SpawnFrame",
-      "CancelFrame",
-      "ErrorFrame",
-      "PongFrame",
-      "AnswerFrame",
-      "HookAckFrame",
-      "SpawnAckFrame",
-      "PingFrame",
-    ]
-  ) {
+  // Frames live in /v1/asyncapi.json; the requests a seat can list stay here.
+  for (const name of ["RequestFrame", "AskFrame", "HookBeforeFrame", "SpawnFrame"]) {
     assert.ok(name in schemas, `${name} is a component`);
   }
   const ws = doc.paths["/v1/operators/{sid}/ws"]?.get as Record<string, unknown>;
-  assert.deepEqual(ws["x-websocket"], {
-    server: { $ref: "#/components/schemas/ServerFrame" },
-    client: { $ref: "#/components/schemas/ClientFrame" },
-  });
+  assert.equal(ws["x-asyncapi"], "/v1/asyncapi.json");
 });
 
 /** One documented exchange: checks the request body and the answer against the document. */
@@ -179,7 +162,7 @@ Deno.test("a real request and answer of each route family conform to the OpenAPI
     headers: { authorization: `Bearer ${op.token}` },
   });
   assert.equal(pending.body.pending.length, 1);
-  check.assertConforms({ $ref: "#/components/schemas/ServerFrame" }, spawn, "a spawn frame");
+  check.assertConforms({ $ref: "#/components/schemas/SpawnFrame" }, spawn, "a spawn frame");
 
   // worker
   const worker = { authorization: `Bearer ${spawn.capability_token}` };
@@ -208,9 +191,7 @@ Deno.test("a real request and answer of each route family conform to the OpenAPI
     body: { task_id: spawn.task_id, value: { done: true } },
   });
   assert.equal(result.status, 204);
-  const ack = { type: "spawn_ack", req_id: spawn.req_id, ok: true };
-  check.assertConforms({ $ref: "#/components/schemas/ClientFrame" }, ack, "a spawn_ack frame");
-  op.ws.send(ack);
+  op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
   await server.deps.engine.settled(runId);
   const run = await exchange(server, check, "GET", "/v1/runs/{id}", { path: `/v1/runs/${runId}` });
   assert.equal(run.body.status, "succeeded");

@@ -58,7 +58,11 @@ Deno.test("POST /v1/operators answers 409 when a role is held, listing the confl
   await mint(app, ["a", "b"]);
   const res = await post(app, "/v1/operators", { roles: ["c", "b", "a", "b"] });
   assert.equal(res.status, 409);
-  assert.deepEqual(await res.json(), { error: "roles conflict", conflicts: ["b", "a", "b"] });
+  assert.deepEqual(await res.json(), {
+    error: "roles conflict",
+    code: "roles_conflict",
+    conflicts: ["b", "a", "b"],
+  });
   assert.ok(!deps.roles.has("c"), "nothing is reserved on conflict");
 });
 
@@ -119,20 +123,28 @@ Deno.test("GET /v1/operators/:sid checks bearer, then sid, then token", async (t
   await t.step("no bearer on an unknown sid is 401, not 404", async () => {
     const res = await get("op-nope");
     assert.equal(res.status, 401);
-    assert.deepEqual(await res.json(), { error: "missing or empty Bearer token" });
+    assert.deepEqual(await res.json(), {
+      error: "missing or empty Bearer token",
+      code: "missing_credentials",
+    });
   });
-  await t.step("a lowercase scheme is 401", async () => {
-    assert.equal((await get(seat.sid, `bearer ${seat.token}`)).status, 401);
-  });
+  await t.step(
+    "a lowercase scheme is accepted (RFC 9110: schemes are case-insensitive)",
+    async () => {
+      const res = await get(seat.sid, `bearer ${seat.token}`);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    },
+  );
   await t.step("unknown sid is 404", async () => {
     const res = await get("op-nope", "Bearer x");
     assert.equal(res.status, 404);
-    assert.deepEqual(await res.json(), { error: "unknown sid" });
+    assert.deepEqual(await res.json(), { error: "unknown sid", code: "seat_not_found" });
   });
   await t.step("wrong token is 401 token mismatch", async () => {
     const res = await get(seat.sid, "Bearer wrong");
     assert.equal(res.status, 401);
-    assert.deepEqual(await res.json(), { error: "token mismatch" });
+    assert.deepEqual(await res.json(), { error: "token mismatch", code: "token_mismatch" });
   });
   await t.step("the right token reads the seat", async () => {
     const res = await get(seat.sid, `Bearer ${seat.token}`);

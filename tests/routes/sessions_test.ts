@@ -33,7 +33,10 @@ Deno.test("every role attaches and detaches its own session once (the 0.1.2 deta
     assert.equal((await detach(app, `Bearer ${body.session_id}`)).status, 204, role);
     const again = await detach(app, `Bearer ${body.session_id}`);
     assert.equal(again.status, 404);
-    assert.deepEqual(await again.json(), { error: `session: ${body.session_id}` });
+    assert.deepEqual(await again.json(), {
+      error: `session: ${body.session_id}`,
+      code: "session_not_found",
+    });
   }
 });
 
@@ -45,7 +48,7 @@ Deno.test("an expired session answers 401 on detach, then 404", async () => {
   clock.now += 10_000;
   const res = await detach(app, `Bearer ${session_id}`);
   assert.equal(res.status, 401);
-  assert.deepEqual(await res.json(), { error: "engine: token expired" });
+  assert.deepEqual(await res.json(), { error: "engine: token expired", code: "token_expired" });
   assert.equal((await detach(app, `Bearer ${session_id}`)).status, 404);
 });
 

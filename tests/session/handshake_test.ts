@@ -34,7 +34,10 @@ Deno.test("operator socket auth answers 401, 404, 401 in the 0.1.2 order", async
   await t.step("missing bearer on an unknown sid is 401", async () => {
     const res = await rawHttp(server.port, upgradeRequest("/v1/operators/op-nope/ws"));
     assert.equal(res.status, 401);
-    assert.deepEqual(JSON.parse(res.body), { error: "missing or empty Bearer token" });
+    assert.deepEqual(JSON.parse(res.body), {
+      error: "missing or empty Bearer token",
+      code: "missing_credentials",
+    });
   });
   await t.step("a non-Bearer scheme is 401", async () => {
     const res = await rawHttp(
@@ -49,7 +52,7 @@ Deno.test("operator socket auth answers 401, 404, 401 in the 0.1.2 order", async
       upgradeRequest("/v1/operators/op-nope/ws", { Authorization: "Bearer x" }),
     );
     assert.equal(res.status, 404);
-    assert.deepEqual(JSON.parse(res.body), { error: "unknown sid" });
+    assert.deepEqual(JSON.parse(res.body), { error: "unknown sid", code: "seat_not_found" });
   });
   await t.step("wrong token is 401", async () => {
     const res = await rawHttp(
@@ -57,7 +60,7 @@ Deno.test("operator socket auth answers 401, 404, 401 in the 0.1.2 order", async
       upgradeRequest(`/v1/operators/${seat.sid}/ws`, { Authorization: "Bearer wrong" }),
     );
     assert.equal(res.status, 401);
-    assert.deepEqual(JSON.parse(res.body), { error: "token mismatch" });
+    assert.deepEqual(JSON.parse(res.body), { error: "token mismatch", code: "token_mismatch" });
   });
   await t.step("a wrong token offered as subprotocol is 401", async () => {
     const res = await rawHttp(
