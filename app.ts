@@ -16,6 +16,8 @@ import { healthRoutes } from "./routes/health.ts";
 import { operatorRoutes } from "./routes/operators.ts";
 import { runRoutes } from "./routes/runs.ts";
 import { workerRoutes } from "./routes/worker.ts";
+import { inboxRoutes } from "./routes/inbox.ts";
+import { workerAskRoutes } from "./routes/worker_ask.ts";
 import { dataRoutes } from "./routes/data.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { consoleRoutes } from "./routes/console.ts";
@@ -69,6 +71,8 @@ export function createApp(deps: AppDeps) {
     runRoutes({
       engine: deps.engine,
       operators: deps.operators,
+      registries: deps,
+      seats: deps,
       blueprints: deps.stores.blueprints,
       warn: (message) => deps.log.warn(message),
       apiToken,
@@ -87,6 +91,8 @@ export function createApp(deps: AppDeps) {
   app.use("/v1/worker/*", throttle);
   app.use("/v1/data/*", throttle);
   app.route("/", workerRoutes(deps));
+  app.route("/", workerAskRoutes(deps));
+  app.route("/", inboxRoutes({ sessions: deps.sessions, now: deps.now, apiToken }));
   app.route(
     "/",
     dataRoutes({ data: deps.stores.data, tokens: deps.tokens, now: deps.now, apiToken }),

@@ -8,13 +8,18 @@
 import type { Config } from "./config.ts";
 import { type AppDeps, createDeps, type CreateDepsOptions, memoryStores } from "./deps.ts";
 import { CLOSE } from "./protocol/frames.ts";
-import { restoreSeats, sweepIdleSeats } from "./session/seats.ts";
+import { restoreSeats, seatRecord, stopReleases, sweepIdleSeats } from "./session/seats.ts";
 import { openStores } from "./store/open_stores.ts";
 import type { RunRecord } from "./store/run_store.ts";
 import type { Stores } from "./deps.ts";
 
-/** How often idle seats are swept. */
+/** How often idle seats are swept at most: every 300 s. */
 export const SWEEP_EVERY_MS = 300_000;
+
+/** How often idle seats are swept: every `min(300, idleSecs / 10)` seconds (at least 1 s). */
+export function sweepEveryMs(idleSecs: number): number {
+  return Math.max(1000, Math.min(SWEEP_EVERY_MS, (idleSecs * 1000) / 10));
+}
 
 /** The deps of a booted server, with a way to close what it opened. */
 export interface OpenDeps extends AppDeps {
@@ -113,13 +118,7 @@ export async function touchSeats(deps: AppDeps, saved: Map<string, number>): Pro
     if (session.closed) continue;
     if (session.connected) session.lastSeenAt = now;
     if (saved.get(session.sid) === session.lastSeenAt) continue;
-    await deps.stores.seats.putSeat({
-      sid: session.sid,
-      token_hash: session.tokenHash,
-      roles: [...session.roles],
-      created_at: session.createdAt,
-      last_seen_at: session.lastSeenAt,
-    });
+    await deps.stores.seats.putSeat(seatRecord(session));
     saved.set(session.sid, session.lastSeenAt);
     // a DELETE that raced this write must not leave the seat behind in the store
     if (session.closed) await deps.stores.seats.deleteSeat(session.sid);
@@ -134,7 +133,7 @@ export interface Background {
 }
 
 /**
- * Starts the periodic idle sweep (every {@link SWEEP_EVERY_MS}, and once at
+ * Starts the periodic idle sweep (every {@link sweepEveryMs}, and once at
  * once, so seats that went idle while the server was down expire at boot).
  */
 export function startBackground(deps: AppDeps): Background {
@@ -152,7 +151,7 @@ export function startBackground(deps: AppDeps): Background {
     return running;
   };
   sweep();
-  const timer = setInterval(sweep, SWEEP_EVERY_MS);
+  const timer = setInterval(sweep, sweepEveryMs(deps.config.idleSecs));
   return {
     sweep,
     async stop() {
@@ -181,6 +180,7 @@ export async function drain(
   background?: Background,
 ): Promise<void> {
   await background?.stop(); // saves seat activity while sockets still count as live
+  stopReleases(deps);
   for (const session of deps.sessions.values()) {
     session.closeSocket(CLOSE.goingAway, "server shutdown");
   }

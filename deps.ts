@@ -17,7 +17,12 @@ import { ensureSeed } from "./engine/blueprint/mod.ts";
 import { createLogger, type Logger } from "./observe/log.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
 import type { OperatorSession } from "./session/operator_session.ts";
-import { forgetRunRequests, restoreRequests, type SeatDeps } from "./session/seats.ts";
+import {
+  forgetRunRequests,
+  releaseRunSeats,
+  restoreRequests,
+  type SeatDeps,
+} from "./session/seats.ts";
 import type { BlueprintStore } from "./store/blueprint_store.ts";
 import { createMemoryBlueprintStore } from "./store/blueprint_store_memory.ts";
 import { createMemoryDataStore, type DataStore } from "./store/data_store.ts";
@@ -131,11 +136,17 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     workerTokenTtlSecs: config.workerTokenTtlSecs,
     workerTokenMaxUses: config.workerTokenMaxUses ?? null,
     budgets: config.budgets,
-    onRunEnded: (runId, sids) => forgetRunRequests(seats, runId, sids),
+    onRunEnded: (runId, sids) => {
+      forgetRunRequests(seats, runId, sids);
+      // a run's own seats end with it
+      releaseRunSeats(deps, runId).catch((err) =>
+        log.error("releasing run seats failed", { run_id: runId, error: String(err) })
+      );
+    },
     onRequestsRecovered: (requests) => restoreRequests(seats, requests),
   });
 
-  return {
+  const deps: AppDeps = {
     ...seats,
     sessionEnv: {
       store: stores.seats,
@@ -158,4 +169,5 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     now,
     startedAt: now(),
   };
+  return deps;
 }

@@ -116,9 +116,10 @@ export function createReplyBook(env: ReplyBookEnv) {
       return async () => {
         const r = await hook_before(frame, ctx);
         if (r === undefined) return undefined;
-        return typeof r === "boolean"
-          ? { type: "hook_ack", req_id, ok: r }
-          : { type: "hook_ack", req_id, ok: r.ok, reason: r.reason ?? null };
+        if (typeof r === "boolean") return { type: "hook_ack", req_id, ok: r };
+        const ack: ReplyFrame = { type: "hook_ack", req_id, ok: r.ok, reason: r.reason ?? null };
+        if (r.input !== undefined) ack.input = r.input;
+        return ack;
       };
     }
     if (frame.type === "spawn" && spawn) {
@@ -161,7 +162,9 @@ export function createReplyBook(env: ReplyBookEnv) {
   const dispatch = async (entry: Entry) => {
     const frame = entry.frame;
     if (!frame || entry.state !== "new") return;
-    const ctx = { signal: entry.controller.signal };
+    const ctx: RequestContext = { signal: entry.controller.signal };
+    if (frame.context) ctx.context = frame.context;
+    if (frame.type === "ask" && frame.schema) ctx.schema = frame.schema;
     const run = handlerFor(frame, ctx);
     if (!run) return;
     entry.state = "handling";

@@ -55,6 +55,9 @@ export const CLOSE_HEARTBEAT_TIMEOUT = 4100;
 /** How long `close()` waits for replies in flight to settle. */
 const CLOSE_FLUSH_MS = 1_000;
 
+/** What the client declares as `?client=` unless told otherwise. */
+export const CLIENT_NAME = "switchboard-client";
+
 const encoder = new TextEncoder();
 
 /**
@@ -74,7 +77,8 @@ export function connectOperator(
   options: ConnectOperatorOptions,
 ): Promise<OperatorClient> {
   const { url, sid, token } = options;
-  const wsUrl = `${url.replace(/\/+$/, "").replace(/^http/, "ws")}/v1/operators/${sid}/ws`;
+  const wsUrl = `${url.replace(/\/+$/, "").replace(/^http/, "ws")}/v1/operators/${sid}/ws` +
+    `?client=${encodeURIComponent(options.client ?? CLIENT_NAME)}`;
   const backoff: BackoffOptions = options.backoff ?? {};
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const maxRetries = options.maxRetries ?? Infinity;
@@ -342,7 +346,12 @@ export function connectOperator(
     unsettled: () => book.unsettled(),
     reply,
     answer: (reqId: string, value: Json) => reply({ type: "answer", req_id: reqId, value }),
-    approve: (reqId: string) => reply({ type: "hook_ack", req_id: reqId, ok: true }),
+    approve: (reqId: string, edits: { input?: Json } = {}) =>
+      reply(
+        edits.input === undefined
+          ? { type: "hook_ack", req_id: reqId, ok: true }
+          : { type: "hook_ack", req_id: reqId, ok: true, input: edits.input },
+      ),
     veto: (reqId: string, reason?: string) =>
       reply({
         type: "hook_ack",

@@ -7,7 +7,14 @@
 import { ERROR_STATUS, type ErrorCode, SwitchboardError } from "../protocol/errors.ts";
 import type { Json } from "../protocol/json.ts";
 import type { RequestFrame } from "../protocol/frames.ts";
-import { MintedOperator, OperatorInfo, PendingList } from "../protocol/operators.ts";
+import {
+  Inbox,
+  type InboxQuery,
+  MintedOperator,
+  type MintOperatorBody,
+  OperatorInfo,
+  PendingList,
+} from "../protocol/operators.ts";
 import { RunAccepted, RunEventData, RunInfo, TaskBody, TaskResult } from "../protocol/tasks.ts";
 import type { z } from "../protocol/zod.ts";
 
@@ -86,13 +93,33 @@ export async function requestJson<T>(
   return schema.parse(await res.json());
 }
 
-/** `POST /v1/operators`: mints a seat `{sid, token, roles}`. 409 when a role is held. */
+/** What {@link mintSeat} sends besides the roles. */
+export type MintSeatOptions = Omit<MintOperatorBody, "roles">;
+
+/**
+ * `POST /v1/operators`: mints a seat `{sid, token, roles}`. 409 when a role is held.
+ * `release_on_close: true` frees the seat when its socket closes (after
+ * `grace_secs`), so a script can mint again and again; `scope` limits its roles
+ * to one run or one Blueprint.
+ */
 export function mintSeat(
-  options: HttpOptions & { roles?: string[] },
+  options: HttpOptions & { roles?: string[] } & MintSeatOptions,
 ): Promise<MintedOperator> {
-  return requestJson(options, "POST", "/v1/operators", MintedOperator, {
-    roles: options.roles ?? [],
-  });
+  const body: MintOperatorBody = { roles: options.roles ?? [] };
+  if (options.scope) body.scope = options.scope;
+  if (options.release_on_close !== undefined) body.release_on_close = options.release_on_close;
+  if (options.grace_secs !== undefined) body.grace_secs = options.grace_secs;
+  return requestJson(options, "POST", "/v1/operators", MintedOperator, body);
+}
+
+/** `GET /v1/inbox` (admin): every pending request across seats, oldest first. */
+export function inbox(
+  options: HttpOptions & { query?: Partial<Record<keyof InboxQuery, string | number>> },
+): Promise<Inbox> {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(options.query ?? {})) params.set(k, String(v));
+  const qs = params.size > 0 ? `?${params}` : "";
+  return requestJson(options, "GET", `/v1/inbox${qs}`, Inbox);
 }
 
 /** `GET /v1/operators/:sid` with the seat token. */

@@ -18,12 +18,18 @@
  *
  * @module
  */
-export { CLOSE_HEARTBEAT_TIMEOUT, connectOperator, replyTypeFor } from "./connect_operator.ts";
+export {
+  CLIENT_NAME,
+  CLOSE_HEARTBEAT_TIMEOUT,
+  connectOperator,
+  replyTypeFor,
+} from "./connect_operator.ts";
 export type * from "./operator_types.ts";
 export { backoffDelay, type BackoffOptions } from "./backoff.ts";
 export {
   isWorkerHandle,
   worker,
+  type WorkerAskOptions,
   type WorkerClient,
   workerFromSpawn,
   type WorkerOptions,
@@ -36,7 +42,9 @@ export {
   getRun,
   httpError,
   type HttpOptions,
+  inbox,
   mintSeat,
+  type MintSeatOptions,
   type RunAccepted,
   type RunBody,
   type RunEvent,
@@ -49,11 +57,13 @@ export {
   waitRun,
 } from "./http.ts";
 export type {
+  AnswerIssue,
   AskFrame,
   CancelFrame,
   HookAfterFrame,
   HookBeforeFrame,
   ReplyFrame,
+  RequestContext as FrameContext,
   RequestFrame,
   ServerFrame,
   SpawnFrame,

@@ -9,6 +9,7 @@ import type {
   HookAfterFrame,
   HookBeforeFrame,
   ReplyFrame,
+  RequestContext as FrameContext,
   RequestFrame,
   SpawnFrame,
 } from "../protocol/frames.ts";
@@ -38,10 +39,17 @@ export interface StateChange {
 export interface RequestContext {
   /** Aborts when the server cancels the request, or when the client closes. */
   signal: AbortSignal;
+  /** Where the request comes from: run, Blueprint, agent, attempt, the step's input. */
+  context?: FrameContext;
+  /** An ask's JSON Schema: the answer must validate against it. */
+  schema?: Record<string, Json>;
 }
 
-/** `true` approves; `false` or `{ok: false, reason}` vetoes. */
-export type HookBeforeReply = boolean | { ok: boolean; reason?: string | null };
+/**
+ * `true` approves; `false` or `{ok: false, reason}` vetoes; `{ok: true, input}`
+ * approves with edits (`input` replaces the step's input).
+ */
+export type HookBeforeReply = boolean | { ok: boolean; reason?: string | null; input?: Json };
 
 /** What a spawn ends with: `error` fails the attempt; otherwise `value` and `ok` (default true). */
 export interface SpawnReply {
@@ -95,6 +103,8 @@ export interface ConnectOperatorOptions {
   maxRetries?: number;
   /** Ping interval; a ping without pong for one interval drops the socket. 0 turns it off. Default 15 000. */
   heartbeatMs?: number;
+  /** Names this client in the audit of what it settles (`?client=`). Default `switchboard-client`. */
+  client?: string;
   /** Reconnect after close 4000 (another client took the seat). Default false. */
   reconnectOnReplaced?: boolean;
   /** Aborting it closes the client. */
@@ -133,7 +143,8 @@ export interface OperatorClient extends AsyncDisposable {
    */
   reply(frame: ReplyInput): Promise<void>;
   answer(reqId: string, value: Json): Promise<void>;
-  approve(reqId: string): Promise<void>;
+  /** Approves a `hook_before`; `input` replaces the step's input (approve with edits). */
+  approve(reqId: string, edits?: { input?: Json }): Promise<void>;
   veto(reqId: string, reason?: string): Promise<void>;
   ack(reqId: string, result?: SpawnReply): Promise<void>;
   /**

@@ -7,7 +7,12 @@
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { SpawnFrame } from "../protocol/frames.ts";
 import type { Json } from "../protocol/json.ts";
-import { WorkerPayload } from "../protocol/worker.ts";
+import {
+  WorkerAskAccepted,
+  WorkerAskAnswer,
+  WorkerAskState,
+  WorkerPayload,
+} from "../protocol/worker.ts";
 import { httpError, joinUrl } from "./http.ts";
 
 /** Where the worker routes are and which credential to use. */
@@ -33,6 +38,14 @@ export interface WorkerSubmit {
   ok?: boolean;
 }
 
+/** Options of {@link WorkerClient.ask}. */
+export interface WorkerAskOptions {
+  /** A JSON Schema the answer must validate against (the operator gets it). */
+  schema?: Record<string, Json>;
+  /** How long each call waits on the server before polling again (default 30 s). */
+  waitSecs?: number;
+}
+
 /** A worker bound to one task. Methods throw `SwitchboardError` with the server's text. */
 export interface WorkerClient {
   readonly taskId: string;
@@ -42,6 +55,12 @@ export interface WorkerClient {
   result(value: Json, options?: WorkerResultOptions): Promise<void>;
   /** `POST /v1/worker/submit`: raw text as the attempt's final (trailing whitespace is trimmed). */
   submit(output: WorkerSubmit | string): Promise<void>;
+  /**
+   * `POST /v1/worker/ask`: asks the operator that received this task's spawn (a
+   * nested ask) and resolves with the answer, polling `GET /v1/worker/ask/:req_id`
+   * until it comes. Rejects (410) when the ask is cancelled, e.g. with its spawn.
+   */
+  ask(question: Json, options?: WorkerAskOptions): Promise<Json>;
 }
 
 /** True for the short `wh-` worker handle form. */
@@ -66,6 +85,28 @@ export function worker(options: WorkerOptions): WorkerClient {
   };
   return {
     taskId,
+    async ask(question, { schema, waitSecs = 30 } = {}) {
+      const body: Record<string, Json> = { question, wait_secs: waitSecs };
+      if (schema) body.schema = schema;
+      const res = await call("/v1/worker/ask", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      if (res.status === 200) return WorkerAskAnswer.parse(await res.json()).value;
+      const { req_id } = WorkerAskAccepted.parse(await res.json());
+      while (true) {
+        signal?.throwIfAborted();
+        const polled = await call(
+          `/v1/worker/ask/${encodeURIComponent(req_id)}?wait_secs=${waitSecs}`,
+        );
+        const state = WorkerAskState.parse(await polled.json());
+        if (state.state === "settled") return state.value ?? null;
+        if (state.state === "cancelled") {
+          throw new SwitchboardError("gone", `ask cancelled: ${state.reason ?? "unknown"}`);
+        }
+      }
+    },
     async prompt() {
       const res = await call(
         `/v1/worker/prompt?task_id=${encodeURIComponent(taskId)}`,

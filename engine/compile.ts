@@ -32,6 +32,11 @@ export interface CompileEnv {
   webhooks: ReadonlyMap<string, WebhookConfig>;
   operators: ReadonlyMap<string, Operator>;
   publicUrl: string;
+  /**
+   * Finds the seat an `operator_ref` names for this run (scoped seats first);
+   * default: `operators`. Looked up again at each attempt.
+   */
+  resolveOperator?(name: string): Operator | undefined;
 }
 
 const KIND_DEBUG: Record<AgentKind, string> = {
@@ -64,7 +69,8 @@ function buildAgent(agent: AgentDefNorm, env: CompileEnv): Spawner | undefined {
     case "operator": {
       const ref = specString(agent, "operator_ref");
       if (ref === undefined) throw invalid("operator spec: 'operator_ref' (string) required");
-      const operator = env.operators.get(ref);
+      const resolve = env.resolveOperator ?? ((name: string) => env.operators.get(name));
+      const operator = resolve(ref);
       if (!operator) {
         const names = [...env.operators.keys()].sort();
         throw invalid(
@@ -73,7 +79,7 @@ function buildAgent(agent: AgentDefNorm, env: CompileEnv): Spawner | undefined {
           }]. Hint: call mse_operator_join(roles=[...]) (POST /v1/operators) to mint the sid first.`,
         );
       }
-      return operatorAgentWorker(agent, operator);
+      return operatorAgentWorker(agent, () => resolve(ref));
     }
     default:
       return undefined;

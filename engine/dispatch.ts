@@ -15,7 +15,8 @@ import type { OutputEvent } from "../protocol/worker.ts";
 import type { StepVerdict } from "../protocol/runs.ts";
 import { compactJson } from "./expr/mod.ts";
 import { StepError, type StepRequest } from "./flow/mod.ts";
-import { type CtxView, RunEnded } from "./faces.ts";
+import { type CtxView, resolveFace, RunEnded } from "./faces.ts";
+import { requestContext } from "./request_context.ts";
 import type { CapToken } from "./captoken.ts";
 import type { AttemptContext, ResolvedFaces } from "./spawner.ts";
 import { messageOf, SpawnError, WorkerError } from "./spawner.ts";
@@ -60,13 +61,15 @@ export function resolveKind(run: LiveRun, agent: string): OperatorKind {
 
 function resolveFaces(host: RunHost, run: LiveRun): ResolvedFaces {
   const op = run.record.operator;
-  const { seniorBridges, spawnHooks, operators } = host.registries;
+  const reg = host.registries;
+  // A seat scoped to this run, then to its Blueprint, then the unscoped one.
+  const scope = { runId: run.record.run_id, blueprintId: run.record.blueprint.id };
+  const find = <K extends "spawnHooks" | "seniorBridges" | "operators">(k: K, name?: string) =>
+    name === undefined ? undefined : resolveFace(reg, k, name, scope);
   return {
-    hook: op.spawn_hook_id === undefined ? undefined : spawnHooks.get(op.spawn_hook_id),
-    bridge: op.senior_bridge_id === undefined ? undefined : seniorBridges.get(op.senior_bridge_id),
-    backend: op.operator_backend_id === undefined
-      ? undefined
-      : operators.get(op.operator_backend_id),
+    hook: find("spawnHooks", op.spawn_hook_id),
+    bridge: find("seniorBridges", op.senior_bridge_id),
+    backend: find("operators", op.operator_backend_id),
   };
 }
 
@@ -152,6 +155,16 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     agent: task.agent,
     runtime,
     operator: { kind: resolveKind(run, task.agent), id: run.record.operator.id },
+    context: requestContext({
+      runId: run.record.run_id,
+      blueprintId: run.record.blueprint.id,
+      blueprintVersion: run.record.bound_version,
+      agent: task.agent,
+      attempt: attempt.n,
+      step: req.key,
+      input: attempt.prompt,
+    }),
+    deadlineAt: run.record.deadline_at,
   };
   const a = attemptContext(host, task, attempt, ctx, worker, signal, faces);
 

@@ -28,6 +28,7 @@ import type { RunBudgets } from "./flow/mod.ts";
 import { recordRequest } from "./requests.ts";
 import type { RunEvent } from "../protocol/runs.ts";
 import { type RunView, runView } from "./views.ts";
+import { requestsOf } from "./request_audit.ts";
 import { findTask, type PostedResult, postResult, workerPrompt } from "./worker_results.ts";
 
 /** What the engine needs. */
@@ -59,6 +60,8 @@ export interface StartRunRequest {
   ttlSecs: number;
   ttlSource: TtlSource;
   operator: RunOperator;
+  /** The run's id, when it was chosen before the start (its own seats are scoped to it). */
+  runId?: string;
 }
 
 /** A run just started. */
@@ -170,7 +173,7 @@ export function createEngine(deps: EngineDeps): Engine {
       const now = deps.now();
       const ttl = Math.min(req.ttlSecs, MAX_TTL_SECS);
       const record: RunRecord = {
-        run_id: newRunId(),
+        run_id: req.runId ?? newRunId(),
         status: "running",
         created_at: now,
         deadline_at: now + ttl * 1000,
@@ -195,10 +198,16 @@ export function createEngine(deps: EngineDeps): Engine {
 
     async view(runId) {
       const run = live.get(runId);
-      if (run) return runView(run.record, run.steps);
+      if (run) {
+        return { ...runView(run.record, run.steps), requests: requestsOf(run.log.history()) };
+      }
       const record = await deps.store.getRun(runId);
       if (!record) return undefined;
-      return runView(record, await deps.store.listSteps(runId));
+      const [steps, events] = await Promise.all([
+        deps.store.listSteps(runId),
+        deps.store.listEvents(runId),
+      ]);
+      return { ...runView(record, steps), requests: requestsOf(events) };
     },
 
     async list(limit, status) {

@@ -6,7 +6,10 @@
  * @module
  */
 import type { Json } from "../protocol/json.ts";
+import { directiveText } from "./expr/mod.ts";
+import { cutText } from "./request_context.ts";
 import {
+  type AttemptContext,
   grantOf,
   inlineFinal,
   messageOf,
@@ -30,7 +33,12 @@ export const mainAiLayer: Layer = (inner) =>
     const hook = active ? a.faces.hook : undefined;
     if (!hook) return inner(a);
     try {
-      await hook.before(a.ctx, { signal: a.signal, runId: a.ctx.runId, attempt: a.ctx.attempt });
+      const edits = await hook.before(a.ctx, {
+        signal: a.signal,
+        runId: a.ctx.runId,
+        attempt: a.ctx.attempt,
+      });
+      if (edits?.input !== undefined) applyInputEdit(a, edits.input);
     } catch (err) {
       rethrowIfAborted(a.signal);
       throw new SpawnError(`spawn rejected by middleware: ${messageOf(err)}`, { cause: err });
@@ -46,6 +54,22 @@ export const mainAiLayer: Layer = (inner) =>
       },
     ));
   };
+
+/**
+ * Approve with edits: the approved `input` replaces the step's input (the
+ * attempt's prompt, and the context later frames carry). The audit of the
+ * `hook_ack` records the edit.
+ */
+function applyInputEdit(a: AttemptContext, input: Json): void {
+  a.attempt.prompt = directiveText(input);
+  if (a.ctx.context) {
+    const { text, cut } = cutText(a.attempt.prompt);
+    const context = { ...a.ctx.context, input: text };
+    if (cut) context.input_truncated = true;
+    else delete context.input_truncated;
+    a.ctx = { ...a.ctx, context };
+  }
+}
 
 function isRefusal(answer: Json): boolean {
   return typeof answer === "object" && answer !== null && !Array.isArray(answer) &&
@@ -66,7 +90,13 @@ export const seniorLayer: Layer = (inner) =>
         answer = await bridge.ask(
           a.ctx.taskId,
           { reason: "worker reported ok=false", value: final.value },
-          { signal: a.signal, runId: a.ctx.runId, attempt: a.ctx.attempt },
+          {
+            signal: a.signal,
+            runId: a.ctx.runId,
+            attempt: a.ctx.attempt,
+            context: a.ctx.context,
+            deadlineAt: a.ctx.deadlineAt,
+          },
         );
       } catch {
         rethrowIfAborted(a.signal);

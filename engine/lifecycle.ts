@@ -19,7 +19,8 @@ import type { Metrics } from "../observe/metrics.ts";
 import { evalFlow, FlowError, type RunBudgets } from "./flow/mod.ts";
 import { compileBlueprint, type CompileEnv, tokenAgents } from "./compile.ts";
 import { dispatchStep } from "./dispatch.ts";
-import { RunEnded } from "./faces.ts";
+import { resolveFace, RunEnded } from "./faces.ts";
+import { askNode, type AskNodeHost } from "./ask_node.ts";
 import { copyJson } from "./expr/mod.ts";
 import { isTerminal } from "./tasks.ts";
 import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
@@ -57,7 +58,13 @@ export function launch(
   prior?: RecoveredRun,
 ): LiveRun {
   const { host } = env;
-  const compileEnv = { ...env, operators: host.registries.operators };
+  const scope = { runId: record.run_id, blueprintId: record.blueprint.id };
+  const compileEnv = {
+    ...env,
+    operators: host.registries.operators,
+    // the run's own seats first, then its Blueprint's, then unscoped ones
+    resolveOperator: (name: string) => resolveFace(host.registries, "operators", name, scope),
+  };
   const stack = compileBlueprint(record.blueprint, compileEnv);
   const controller = new AbortController();
   const runId = record.run_id;
@@ -87,6 +94,19 @@ export function launch(
   return run;
 }
 
+/** What an ask node needs: the registries, the clock, and the run's journal (written behind). */
+function askHost(host: RunHost): AskNodeHost {
+  return {
+    registries: host.registries,
+    now: host.now,
+    journal(run, entry) {
+      const runId = run.record.run_id;
+      run.journal.set(entry.key, entry);
+      host.write(runId, () => host.store.putJournal(runId, entry));
+    },
+  };
+}
+
 /** Runs the flow of a launched run to its end; resolves with the final record. */
 export async function execute(env: LifecycleEnv, run: LiveRun): Promise<RunRecord> {
   const { host } = env;
@@ -102,6 +122,7 @@ export async function execute(env: LifecycleEnv, run: LiveRun): Promise<RunRecor
   try {
     const finalCtx = await evalFlow(record.blueprint.flow, copyJson(record.init_ctx), {
       dispatch: (req) => dispatchStep(host, run, req),
+      ask: (req) => askNode(askHost(host), run, req),
       signal: run.signal,
       budgets: env.budgets,
       afterStep: ({ ctx, root }) => {

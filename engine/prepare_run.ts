@@ -12,7 +12,7 @@ import type { RunOperator, TtlSource } from "../store/run_store.ts";
 import type { BlueprintStore } from "../store/blueprint_store.ts";
 import { normalizeBlueprint, resolveBlueprint } from "./blueprint/mod.ts";
 import type { StartRunRequest } from "./engine.ts";
-import type { Operator } from "./faces.ts";
+import { type FaceRegistries, type Operator, resolveFace } from "./faces.ts";
 
 /** The TTL when neither the request nor the Blueprint names one. */
 export const DEFAULT_TTL_SECS = 1800;
@@ -20,6 +20,8 @@ export const DEFAULT_TTL_SECS = 1800;
 /** What preparing a run looks things up in. */
 export interface PrepareEnv {
   operators: ReadonlyMap<string, Operator>;
+  /** Every face registry, to check `spawn_hook_id` and `senior_bridge_id` (absent: unchecked). */
+  registries?: FaceRegistries;
   blueprints: BlueprintStore;
   warn(message: string): void;
 }
@@ -33,6 +35,33 @@ function parseKind(value: string): OperatorKind {
     );
   }
   return kind.data;
+}
+
+/**
+ * No silent gates: `spawn_hook_id` and `senior_bridge_id` name a sid or a role,
+ * and one that no seat holds (for this run: unscoped, scoped to its Blueprint,
+ * or among the run's own `seats`) is a 400 that names it.
+ */
+function checkGates(
+  env: PrepareEnv,
+  operator: RunOperator,
+  blueprintId: string,
+  runRoles: readonly string[],
+): void {
+  const registries = env.registries;
+  if (!registries) return;
+  const gates = [
+    ["spawn_hook_id", operator.spawn_hook_id, "spawnHooks"],
+    ["senior_bridge_id", operator.senior_bridge_id, "seniorBridges"],
+  ] as const;
+  for (const [field, name, kind] of gates) {
+    if (name === undefined || runRoles.includes(name)) continue;
+    if (resolveFace(registries, kind, name, { blueprintId })) continue;
+    throw new SwitchboardError(
+      "bad_request",
+      `${field}: no operator seat holds '${name}' (give a seat's sid or one of its roles)`,
+    );
+  }
 }
 
 /** Validates and resolves a task body. Throws `SwitchboardError` (400 or 422). */
@@ -73,6 +102,8 @@ export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<Start
       throw new SwitchboardError("bad_request", `${prefix}: ${err.message}`, { cause: err });
     }
   }
+
+  checkGates(env, operator, blueprint.id, (body.seats ?? []).map((s) => s.role));
 
   let ttlSecs: number;
   let ttlSource: TtlSource;

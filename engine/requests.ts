@@ -7,8 +7,9 @@
  */
 import type { RequestRecord } from "../protocol/runs.ts";
 import type { LiveRun, RunHost } from "./run_types.ts";
+import { requestEventData, type RequestEventType } from "./request_audit.ts";
 
-const EVENT_TYPE: Record<RequestRecord["state"], string> = {
+const EVENT_TYPE: Record<RequestRecord["state"], RequestEventType> = {
   pending: "operator_request_sent",
   settled: "operator_request_settled",
   cancelled: "operator_request_cancelled",
@@ -20,11 +21,6 @@ export function recordRequest(host: RunHost, run: LiveRun, record: RequestRecord
   if (record.state === "cancelled") run.requests?.delete(record.req_id);
   else (run.requests ??= new Map()).set(record.req_id, record);
   host.write(runId, () => host.store.putRequest(runId, record));
-  run.log.append(EVENT_TYPE[record.state], {
-    req_id: record.req_id,
-    kind: record.frame.type,
-    sid: record.sid,
-    task_id: record.task_id,
-    attempt: record.attempt,
-  });
+  const type = EVENT_TYPE[record.state];
+  run.log.append(type, requestEventData(type, record));
 }

@@ -30,6 +30,8 @@ export interface RunLog {
   watch(after: number, options?: WatchOptions): AsyncIterableIterator<RunEvent>;
   /** How many events were appended. */
   readonly size: number;
+  /** Every event appended so far, in order (the run's view reads its requests from them). */
+  history(): readonly RunEvent[];
 }
 
 /** Creates a log that continues `prior` (the events stored before a restart). */
@@ -47,6 +49,7 @@ export function createRunLog(env: RunLogEnv, prior: RunEvent[] = []): RunLog {
     get size() {
       return events.length;
     },
+    history: () => events,
     append(type, data) {
       const event: RunEvent = { id: events.length + 1, type, at: env.now(), data };
       events.push(event);

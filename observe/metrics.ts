@@ -18,6 +18,8 @@ export interface GaugeSource {
   pending(): Array<{ labels: Labels; value: number }>;
   /** Runs executing now. */
   runsInProgress?(): number;
+  /** `switchboard_oldest_pending_seconds{role}`: the age of the oldest pending request. */
+  oldestPending?(): Array<{ labels: Labels; value: number }>;
 }
 
 /** How one HTTP answer went, for the latency histogram. */
@@ -36,6 +38,8 @@ export interface Metrics {
   hookAfterDropped(): void;
   /** Observes an operator round trip (sent → settled), by request kind. */
   observeRoundtrip(kind: string, seconds: number): void;
+  /** Observes the time a request waited for its answer, by kind and addressed role. */
+  observeRequestWait(kind: string, role: string, seconds: number): void;
   /** Observes one event-loop lag sample. */
   observeEventLoopLag(seconds: number): void;
   /** Renders the text exposition, with gauges from `gauges`. */
@@ -57,6 +61,11 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
   const roundtrip = createHistogram(
     "switchboard_operator_roundtrip_seconds",
     "Time from sending an operator request to its settlement.",
+    ROUNDTRIP_BUCKETS,
+  );
+  const wait = createHistogram(
+    "switchboard_request_wait_seconds",
+    "Time an operator request waited for its answer, by kind and addressed role.",
     ROUNDTRIP_BUCKETS,
   );
   const httpDuration = createHistogram(
@@ -96,6 +105,9 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     observeRoundtrip(kind, seconds) {
       roundtrip.observe(labelKey({ kind }), seconds);
     },
+    observeRequestWait(kind, role, seconds) {
+      wait.observe(labelKey({ kind, role }), seconds);
+    },
     observeEventLoopLag(seconds) {
       lag.observe("", seconds);
     },
@@ -115,6 +127,15 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
         out.push(series("switchboard_pending_requests", labelKey(labels), value));
       }
       roundtrip.render(out);
+      wait.render(out);
+      head(
+        "switchboard_oldest_pending_seconds",
+        "gauge",
+        "Age of the oldest pending operator request, by addressed role.",
+      );
+      for (const { labels, value } of gauges?.oldestPending?.() ?? []) {
+        out.push(series("switchboard_oldest_pending_seconds", labelKey(labels), value));
+      }
       head("switchboard_runs_in_progress", "gauge", "Runs executing now.");
       out.push(series("switchboard_runs_in_progress", "", gauges?.runsInProgress?.() ?? 0));
       head("switchboard_runs_total", "counter", "Runs that ended, by final status.");

@@ -7,6 +7,8 @@ const FAMILIES = {
   switchboard_operator_sessions: "gauge",
   switchboard_pending_requests: "gauge",
   switchboard_operator_roundtrip_seconds: "histogram",
+  switchboard_request_wait_seconds: "histogram",
+  switchboard_oldest_pending_seconds: "gauge",
   switchboard_runs_total: "counter",
   switchboard_hook_after_dropped_total: "counter",
   switchboard_http_requests_total: "counter",
@@ -89,4 +91,20 @@ Deno.test("createMetrics times HTTP answers by method, route and status", () => 
   assert.ok(m.value("process_cpu_seconds_total")! > 0);
   const start = m.value("process_start_time_seconds")!;
   assert.ok(start <= Date.now() / 1000 && start > Date.now() / 1000 - 3600, String(start));
+});
+
+Deno.test("createMetrics renders request waits by kind and role, and the oldest pending age", () => {
+  const metrics = createMetrics();
+  metrics.observeRequestWait("ask", "reviewer", 3);
+  metrics.observeRequestWait("ask", "reviewer", 40);
+  const m = parsePrometheus(metrics.render({
+    sessions: () => [],
+    pending: () => [],
+    oldestPending: () => [{ labels: { role: "reviewer" }, value: 12.5 }],
+  }));
+  const labels = { kind: "ask", role: "reviewer" };
+  assert.equal(m.value("switchboard_request_wait_seconds_count", labels), 2);
+  assert.equal(m.value("switchboard_request_wait_seconds_bucket", { ...labels, le: "5" }), 1);
+  assert.equal(m.value("switchboard_request_wait_seconds_bucket", { ...labels, le: "60" }), 2);
+  assert.equal(m.value("switchboard_oldest_pending_seconds", { role: "reviewer" }), 12.5);
 });

@@ -9,7 +9,18 @@ import type { GaugeSource } from "./metrics.ts";
 /** What a seat exposes for counting (an `OperatorSession` fits). */
 export interface CountableSeat {
   readonly connected: boolean;
+  readonly roles?: readonly string[];
   pendingByKind(): { ask: number; hb: number; spawn: number };
+  /** Pending requests with when they were sent and the role they went to. */
+  pendingRecords?(): readonly { sent_at: number; role?: string }[];
+}
+
+/**
+ * The role a request counts under in the metrics: the role it was addressed to,
+ * else the seat's first role, else `none`.
+ */
+export function requestRole(record: { role?: string }, seat: { roles?: readonly string[] }) {
+  return record.role ?? seat.roles?.[0] ?? "none";
 }
 
 /** Seat and pending counts. Pending kinds use the frame types. */
@@ -42,8 +53,25 @@ export function countSeats(seats: Iterable<CountableSeat>): SeatCounts {
 }
 
 /** Gauges of `switchboard_operator_sessions{state}` and `switchboard_pending_requests{kind}`. */
-export function seatGauges(seats: () => Iterable<CountableSeat>): GaugeSource {
+export function seatGauges(
+  seats: () => Iterable<CountableSeat>,
+  now: () => number = Date.now,
+): GaugeSource {
   return {
+    oldestPending() {
+      const oldest = new Map<string, number>();
+      for (const seat of seats()) {
+        for (const record of seat.pendingRecords?.() ?? []) {
+          const role = requestRole(record, seat);
+          oldest.set(role, Math.min(oldest.get(role) ?? Infinity, record.sent_at));
+        }
+      }
+      const at = now();
+      return [...oldest].map(([role, sent]) => ({
+        labels: { role },
+        value: Math.max(0, (at - sent) / 1000),
+      }));
+    },
     sessions() {
       const c = countSeats(seats());
       return [

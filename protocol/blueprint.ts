@@ -72,7 +72,23 @@ export type ExprTreeInput =
 export const FanoutJoin = z.enum(["all", "any", "race", "all_settled"]);
 export type FanoutJoin = z.infer<typeof FanoutJoin>;
 
-/** A flow node, tagged by `kind` (flow-ir 0.0.5: exactly seven kinds). */
+/** What an `ask` node does when its `timeout_secs` passes. */
+export const AskTimeoutPolicy = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("fail") }),
+  z.strictObject({ kind: z.literal("default"), value: Json }),
+  z.strictObject({
+    kind: z.literal("escalate"),
+    to: z.string().min(1),
+    timeout_secs: z.int().min(1).max(31_536_000).optional(),
+  }),
+]);
+export type AskTimeoutPolicy = z.infer<typeof AskTimeoutPolicy>;
+
+/** A JSON Schema for an `ask` answer: an object (checked with Ajv at normalization). */
+export const AnswerSchema = z.record(z.string(), Json);
+export type AnswerSchema = z.infer<typeof AnswerSchema>;
+
+/** A flow node, tagged by `kind` (the seven kinds of flow-ir 0.0.5, plus `ask`). */
 export const FlowNode: z.ZodType<FlowNodeInput> = z.lazy(() =>
   z.discriminatedUnion("kind", [
     z.strictObject({ kind: z.literal("step"), ref: z.string(), in: Expr, out: Expr }),
@@ -100,6 +116,15 @@ export const FlowNode: z.ZodType<FlowNodeInput> = z.lazy(() =>
       err_at: Expr.nullish(),
     }),
     z.strictObject({ kind: z.literal("assign"), at: Expr, value: Expr }),
+    z.strictObject({
+      kind: z.literal("ask"),
+      to: z.string().min(1),
+      question: Expr,
+      schema: AnswerSchema.optional(),
+      timeout_secs: z.int().min(1).max(31_536_000).optional(),
+      on_timeout: AskTimeoutPolicy.optional(),
+      out: Expr,
+    }),
   ])
 );
 
@@ -118,7 +143,16 @@ export type FlowNodeInput =
   }
   | { kind: "loop"; counter: ExprInput; cond: ExprInput; body: FlowNodeInput; max: number }
   | { kind: "try"; body: FlowNodeInput; catch: FlowNodeInput; err_at?: ExprInput | null }
-  | { kind: "assign"; at: ExprInput; value: ExprInput };
+  | { kind: "assign"; at: ExprInput; value: ExprInput }
+  | {
+    kind: "ask";
+    to: string;
+    question: ExprInput;
+    schema?: AnswerSchema;
+    timeout_secs?: number;
+    on_timeout?: AskTimeoutPolicy;
+    out: ExprInput;
+  };
 
 // ---------------------------------------------------------------------------
 // Agents, operators, metadata
@@ -267,7 +301,19 @@ export type FlowNodeNorm =
   }
   | { kind: "loop"; counter: PathExpr; cond: ExprNode; body: FlowNodeNorm; max: number }
   | { kind: "try"; body: FlowNodeNorm; catch: FlowNodeNorm; err_at?: PathExpr }
-  | { kind: "assign"; at: PathExpr; value: ExprNode };
+  | { kind: "assign"; at: PathExpr; value: ExprNode }
+  | AskNodeNorm;
+
+/** A normalized `ask` node: the seat holding `to` (a role or sid) answers `question`. */
+export type AskNodeNorm = {
+  kind: "ask";
+  to: string;
+  question: ExprNode;
+  schema?: AnswerSchema;
+  timeout_secs?: number;
+  on_timeout?: AskTimeoutPolicy;
+  out: PathExpr;
+};
 
 /** A normalized persona. */
 export type ProfileNorm = {

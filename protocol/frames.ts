@@ -10,15 +10,43 @@ import { Json } from "./json.ts";
 
 const ReqId = z.string().min(1);
 
+/** The longest step input a request's `context` carries (64 KiB); longer is cut. */
+export const CONTEXT_INPUT_MAX = 64 * 1024;
+
+/**
+ * Where a request comes from: its run, Blueprint, step and the step's rendered
+ * input (the prompt), cut at {@link CONTEXT_INPUT_MAX} with `input_truncated`.
+ * An `ask` node has no agent: it names its flow position in `step` instead.
+ */
+export const RequestContext = z.object({
+  run_id: z.string(),
+  blueprint_id: z.string(),
+  blueprint_version: z.string().nullable(),
+  agent: z.string().optional(),
+  attempt: z.int().min(1).optional(),
+  /** The step key (the node's JSON pointer in the flow). */
+  step: z.string().optional(),
+  input: Json.optional(),
+  input_truncated: z.boolean().optional(),
+});
+export type RequestContext = z.infer<typeof RequestContext>;
+
 // ---------------------------------------------------------------------------
 // server → client
 
-/** A question for the operator (senior bridge). Reply: `answer`. */
+/**
+ * A question for the operator (senior bridge, `ask` node or nested ask). Reply:
+ * `answer`, which must validate against `schema` when one is given.
+ */
 export const AskFrame = z.object({
   type: z.literal("ask"),
   req_id: ReqId,
   task_id: z.string(),
   question: Json,
+  schema: z.record(z.string(), Json).optional(),
+  /** A nested ask: the req_id of the spawn whose worker asks. */
+  parent_req_id: z.string().optional(),
+  context: RequestContext.optional(),
 });
 export type AskFrame = z.infer<typeof AskFrame>;
 
@@ -29,6 +57,7 @@ export const HookBeforeFrame = z.object({
   task_id: z.string(),
   agent: z.string(),
   attempt: z.int().min(1),
+  context: RequestContext.optional(),
 });
 export type HookBeforeFrame = z.infer<typeof HookBeforeFrame>;
 
@@ -40,6 +69,7 @@ export const HookAfterFrame = z.object({
   agent: z.string(),
   attempt: z.int().min(1),
   result: Json,
+  context: RequestContext.optional(),
 });
 export type HookAfterFrame = z.infer<typeof HookAfterFrame>;
 
@@ -53,11 +83,18 @@ export const SpawnFrame = z.object({
   capability_token: z.string(),
   worker_handle: z.string().optional(),
   directive: z.string(),
+  context: RequestContext.optional(),
 });
 export type SpawnFrame = z.infer<typeof SpawnFrame>;
 
 /** Why a request no longer wants an answer. */
-export const CancelReason = z.enum(["timeout", "run_ended", "session_deleted"]);
+export const CancelReason = z.enum([
+  "timeout",
+  "run_ended",
+  "session_deleted",
+  /** A nested ask whose spawn was settled or cancelled. */
+  "parent_ended",
+]);
 export type CancelReason = z.infer<typeof CancelReason>;
 
 /** The request `req_id` no longer wants an answer. */
@@ -68,11 +105,19 @@ export const CancelFrame = z.object({
 });
 export type CancelFrame = z.infer<typeof CancelFrame>;
 
-/** The client's last frame was refused; the socket stays open. */
+/** One reason an answer does not validate against its `schema`. */
+export const AnswerIssue = z.object({ path: z.string(), message: z.string() });
+export type AnswerIssue = z.infer<typeof AnswerIssue>;
+
+/**
+ * The client's last frame was refused; the socket stays open. `issues` lists why
+ * an answer does not validate against its ask's `schema` (the ask stays pending).
+ */
 export const ErrorFrame = z.object({
   type: z.literal("error"),
   error: z.string(),
   req_id: z.string().optional(),
+  issues: z.array(AnswerIssue).optional(),
 });
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
 
@@ -103,12 +148,16 @@ export type ServerFrame = z.infer<typeof ServerFrame>;
 export const AnswerFrame = z.object({ type: z.literal("answer"), req_id: ReqId, value: Json });
 export type AnswerFrame = z.infer<typeof AnswerFrame>;
 
-/** Approves (`ok: true`) or vetoes a `hook_before`. */
+/**
+ * Approves (`ok: true`) or vetoes a `hook_before`. An approval may carry `input`,
+ * which replaces the step's input (approve with edits; recorded in the audit).
+ */
 export const HookAckFrame = z.object({
   type: z.literal("hook_ack"),
   req_id: ReqId,
   ok: z.boolean(),
   reason: z.string().nullish(),
+  input: Json.optional(),
 });
 export type HookAckFrame = z.infer<typeof HookAckFrame>;
 

@@ -8,7 +8,8 @@
 import { z } from "./zod.ts";
 import type { BlueprintNorm } from "./blueprint.ts";
 import { OperatorKind } from "./blueprint.ts";
-import { ReplyFrame, RequestFrame } from "./frames.ts";
+import { CancelReason, ReplyFrame, RequestFrame } from "./frames.ts";
+import { SettledBy } from "./operators.ts";
 import { Json } from "./json.ts";
 import { RunStatus, StepVerdict, TtlSource } from "./tasks.ts";
 import { OutputEvent } from "./worker.ts";
@@ -172,6 +173,22 @@ export const RequestRecord = z.object({
   sent_at: z.number(),
   state: z.enum(["pending", "settled", "cancelled"]),
   reply: ReplyFrame.optional(),
+  /** The role the request was addressed to, when it went to a role (inbox, metrics). */
+  role: z.string().optional(),
+  /** When the request times out at the latest (its own timeout or its run's deadline). */
+  deadline_at: z.number().optional(),
+  /** Tells requests of one attempt apart beyond their kind (see `FaceCallOptions.slot`). */
+  slot: z.string().optional(),
+  /** The audit of its settlement: who, when, the value, the verdict, any edits. */
+  settled: z.object({
+    by: SettledBy,
+    at: z.number(),
+    value: Json,
+    ok: z.boolean(),
+    edits: Json.optional(),
+  }).optional(),
+  /** Why it was cancelled. */
+  cancelled: CancelReason.optional(),
 });
 /** An operator request of a run. */
 export type RequestRecord = z.infer<typeof RequestRecord>;

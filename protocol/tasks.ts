@@ -6,6 +6,7 @@
 import { z } from "./zod.ts";
 import { Json } from "./json.ts";
 import { BlueprintRef } from "./blueprint.ts";
+import { RunRequest } from "./operators.ts";
 
 /** The run's operator options. Kinds are checked later (400), unknown keys ignored. */
 export const RunOperatorBody = z.object({
@@ -25,6 +26,8 @@ export const TaskBody = z.object({
   ttl_secs: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   operator: RunOperatorBody.optional(),
   operator_sid: z.string().optional(),
+  /** Seats minted for this run alone (scoped to it, deleted when it ends). */
+  seats: z.array(z.object({ role: z.string().min(1) })).max(16).optional(),
 });
 export type TaskBody = z.infer<typeof TaskBody>;
 
@@ -45,8 +48,16 @@ export type TaskResult = z.infer<typeof TaskResult>;
 export const RunStatus = z.enum(["running", "succeeded", "failed", "cancelled"]);
 export type RunStatus = z.infer<typeof RunStatus>;
 
+/** A seat minted for one run by `POST /v1/runs` `seats` (its token is shown once). */
+export const RunSeat = z.object({ sid: z.string(), token: z.string(), role: z.string() });
+export type RunSeat = z.infer<typeof RunSeat>;
+
 /** `POST /v1/runs` answer (202). */
-export const RunAccepted = z.object({ run_id: z.string(), status: RunStatus });
+export const RunAccepted = z.object({
+  run_id: z.string(),
+  status: RunStatus,
+  seats: z.array(RunSeat).optional(),
+});
 export type RunAccepted = z.infer<typeof RunAccepted>;
 
 /** How a step ended (or `running`). */
@@ -75,6 +86,8 @@ export const RunInfo = z.object({
   final_ctx: Json.optional(),
   error: z.string().optional(),
   steps: z.array(RunStep),
+  /** The run's operator requests and who settled them (the audit). */
+  requests: z.array(RunRequest).optional(),
 });
 export type RunInfo = z.infer<typeof RunInfo>;
 

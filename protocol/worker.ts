@@ -54,6 +54,35 @@ export type WorkerResultBody = z.infer<typeof WorkerResultBody>;
 /** `POST /v1/worker/submit?ok=` query. */
 export const SubmitQuery = z.object({ ok: z.enum(["true", "false"]).optional() });
 
+/** The longest `wait_secs` of `POST /v1/worker/ask`. */
+export const MAX_ASK_WAIT_SECS = 300;
+
+/**
+ * `POST /v1/worker/ask` body: a spawned worker asks the operator that received
+ * its spawn. The call waits up to `wait_secs` (default 30) for the answer.
+ */
+export const WorkerAskBody = z.object({
+  question: Json,
+  schema: z.record(z.string(), Json).optional(),
+  wait_secs: z.number().min(0).max(MAX_ASK_WAIT_SECS).default(30),
+});
+export type WorkerAskBody = z.infer<typeof WorkerAskBody>;
+
+/** `POST /v1/worker/ask` answered in time (200). */
+export const WorkerAskAnswer = z.object({ value: Json });
+
+/** `POST /v1/worker/ask` not answered within `wait_secs` (202): poll `GET …/ask/:req_id`. */
+export const WorkerAskAccepted = z.object({ req_id: z.string() });
+
+/** `GET /v1/worker/ask/:req_id` answer. */
+export const WorkerAskState = z.object({
+  req_id: z.string(),
+  state: z.enum(["pending", "settled", "cancelled"]),
+  value: Json.optional(),
+  reason: z.string().optional(),
+});
+export type WorkerAskState = z.infer<typeof WorkerAskState>;
+
 /** `POST /v1/data/emit` body. */
 export const DataEmitBody = z.object({
   task_id: z.string(),

@@ -57,7 +57,7 @@ export async function doctorReport(deps: AppDeps): Promise<DoctorReport> {
 export function mountOperability(app: Hono, deps: AppDeps): void {
   const admin = adminGuard(deps.config.apiToken);
   const gauges = {
-    ...seatGauges(() => deps.sessions.values()),
+    ...seatGauges(() => deps.sessions.values(), deps.now),
     runsInProgress: () => deps.engine.stats().live_runs,
   };
   let document: Promise<OpenApiDocument> | undefined;

@@ -13,12 +13,15 @@ import {
 } from "../protocol/operators.ts";
 import {
   authorizeSeat,
+  DEFAULT_GRACE_SECS,
   deleteSeat,
   mintSeat,
   operatorBearer,
+  scheduleRelease,
   type SeatDeps,
   type SeatLimits,
 } from "../session/seats.ts";
+import type { OperatorSession } from "../session/operator_session.ts";
 import { checkHandshake, subprotocolBearer, upgradeToSession } from "../session/ws.ts";
 import { adminGuard, jsonBody, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
@@ -31,20 +34,45 @@ export interface OperatorRoutesDeps extends SeatDeps {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** `GET /v1/operators/:sid` of a seat. */
+function seatInfo(s: OperatorSession): OperatorInfo {
+  const info: OperatorInfo = {
+    sid: s.sid,
+    roles: [...s.roles],
+    connected: s.connected,
+    pending: s.pendingCount,
+  };
+  if (s.scope) info.scope = { ...s.scope };
+  if (s.releaseAfterSecs !== undefined) info.release_on_close = true;
+  return info;
+}
+
+/** The `?client=` of a socket: printable ASCII, at most 100 characters. */
+function clientName(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const name = raw.replace(/[^\x20-\x7e]/g, "").slice(0, 100).trim();
+  return name === "" ? undefined : name;
+}
+
 /** Routes under `/v1/operators`. */
 export function operatorRoutes(deps: OperatorRoutesDeps) {
   const admin = adminGuard(deps.apiToken);
   const tags = ["operators"];
   /** The seat named by `:sid`, checked against the request's bearer. */
   const seatOf = (c: Context) =>
-    authorizeSeat(deps, c.req.param("sid")!, operatorBearer(c.req.header("authorization")));
+    authorizeSeat(deps, c.req.param("sid")!, operatorBearer(c.req.header("authorization")), {
+      apiToken: deps.apiToken,
+    });
   return new Hono()
     .post(
       "/v1/operators",
       doc({
         tags,
         summary: "Mint an operator seat",
-        description: "Registers the seat in every face registry at once, under its sid and roles.",
+        description: "Registers the seat in every face registry at once, under its sid and " +
+          "roles. A `scope` ({run_id} or {blueprint_id}) makes its roles exclusive only within " +
+          "that scope. `release_on_close` frees the seat `grace_secs` (default 30) after its " +
+          "socket closes, unless a new one comes or requests are pending.",
         responses: { 200: json(MintedOperator, "The new seat and its token (shown once).") },
         errors: [400, 401, 409, 413, 415, 422, 429],
         admin: true,
@@ -53,8 +81,15 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
       requireJson,
       jsonBody(MintOperatorBody),
       async (c) => {
-        const { roles = [] } = c.req.valid("json");
-        return c.json(await mintSeat(deps, roles, deps.seatLimits), 200);
+        const body = c.req.valid("json");
+        const minted = await mintSeat(deps, body.roles ?? [], {
+          limits: deps.seatLimits,
+          scope: body.scope,
+          releaseAfterSecs: body.release_on_close
+            ? (body.grace_secs ?? DEFAULT_GRACE_SECS)
+            : undefined,
+        });
+        return c.json(minted, 200);
       },
     )
     .get(
@@ -71,10 +106,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
         const operators = [...deps.sessions.values()]
           .sort((a, b) => (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0))
           .map((s) => ({
-            sid: s.sid,
-            roles: [...s.roles],
-            connected: s.connected,
-            pending: s.pendingCount,
+            ...seatInfo(s),
             created_at: iso(s.createdAt),
             last_seen_at: iso(s.lastSeenAt),
           }));
@@ -86,18 +118,13 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
       doc({
         tags,
         summary: "Read one seat",
+        description: "Bearer: the seat's token, or the API token.",
         responses: { 200: json(OperatorInfo, "`connected` means a socket is live now.") },
         errors: [401, 404],
         security: ["operatorToken"],
       }),
       async (c) => {
-        const session = await seatOf(c);
-        return c.json({
-          sid: session.sid,
-          roles: [...session.roles],
-          connected: session.connected,
-          pending: session.pendingCount,
-        }, 200);
+        return c.json(seatInfo(await seatOf(c)), 200);
       },
     )
     .get(
@@ -119,7 +146,8 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
       doc({
         tags,
         summary: "Tear a seat down",
-        description: "Closes a live socket with 4001, fails every pending request at once, " +
+        description:
+          "Bearer: the seat's token, or the API token. Closes a live socket with 4001, fails every pending request at once, " +
           "unregisters the sid and its aliases and releases its roles.",
         responses: { 204: empty("Deleted.") },
         errors: [401, 404],
@@ -138,7 +166,8 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
         summary: "Open the operator WebSocket",
         description: "Auth: `Authorization: Bearer <token>`, or the subprotocols `bearer` and " +
           "`<token>` (answered with `bearer`). Handshake errors (400) come before auth (401, " +
-          "404, 401). A new socket replaces a live one (4000).",
+          "404, 401). A new socket replaces a live one (4000). `?client=<name/version>` names " +
+          "the client in the audit of the requests it settles.",
         responses: { 101: empty("Switching protocols.") },
         errors: [400, 401, 404],
         security: ["operatorToken"],
@@ -150,6 +179,8 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
         const session = await authorizeSeat(deps, c.req.param("sid"), fromHeader ?? fromProtocol);
         return upgradeToSession(c.req.raw, session, {
           protocol: fromProtocol === null ? undefined : "bearer",
+          client: clientName(c.req.query("client")),
+          onClose: () => scheduleRelease(deps, session),
         });
       },
     );

@@ -13,11 +13,20 @@ import {
   RunInfo,
   RunList,
   RunListQuery,
+  type RunSeat,
   TaskBody,
   TaskResult,
 } from "../protocol/tasks.ts";
 import type { RunEvent, RunRecord } from "../protocol/runs.ts";
-import { CompileError, type Engine, type PrepareEnv, prepareRun } from "../engine/mod.ts";
+import {
+  CompileError,
+  type Engine,
+  newRunId,
+  type PrepareEnv,
+  prepareRun,
+  type StartRunRequest,
+} from "../engine/mod.ts";
+import { mintSeat, releaseRunSeats, type SeatDeps } from "../session/seats.ts";
 import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
 import { eventsGuard, ticketSigner } from "./_sse_ticket.ts";
@@ -29,6 +38,8 @@ export interface RunRoutesDeps extends PrepareEnv {
   apiToken?: string;
   /** The clock of SSE tickets. Default `Date.now`. */
   now?: () => number;
+  /** The seat table, to mint a run's own `seats` (absent: `seats` is refused). */
+  seats?: SeatDeps;
 }
 
 /** How often an idle event stream sends a keep-alive comment. */
@@ -36,14 +47,41 @@ export const SSE_KEEPALIVE_MS = 15_000;
 
 async function startRun(deps: RunRoutesDeps, body: TaskBody) {
   const request = await prepareRun(deps, body);
+  const seats = await mintRunSeats(deps, body, request);
   try {
-    return deps.engine.start(request);
+    return { run: deps.engine.start(request), seats };
   } catch (err) {
+    if (deps.seats) await releaseRunSeats(deps.seats, request.runId ?? "");
     if (err instanceof CompileError) {
       throw new SwitchboardError("bad_request", `run: launch: compile: ${err.message}`);
     }
     throw err;
   }
+}
+
+/**
+ * Mints the run's own `seats`, scoped to the run (whose id is chosen now), so
+ * its roles reach them before any other seat. They are deleted when it ends.
+ */
+async function mintRunSeats(
+  deps: RunRoutesDeps,
+  body: TaskBody,
+  request: StartRunRequest,
+): Promise<RunSeat[] | undefined> {
+  if (!body.seats || body.seats.length === 0) return undefined;
+  if (!deps.seats) throw new SwitchboardError("bad_request", "seats: not available here");
+  const runId = request.runId = newRunId();
+  const minted: RunSeat[] = [];
+  try {
+    for (const { role } of body.seats) {
+      const seat = await mintSeat(deps.seats, [role], { scope: { run_id: runId } });
+      minted.push({ sid: seat.sid, token: seat.token, role });
+    }
+  } catch (err) {
+    await releaseRunSeats(deps.seats, runId);
+    throw err;
+  }
+  return minted;
 }
 
 /** The `/v1/tasks` error text of a run that did not succeed (0.1.2 prefixes). */
@@ -104,7 +142,14 @@ export function runRoutes(deps: RunRoutesDeps) {
       requireJson,
       jsonBody(TaskBody),
       async (c) => {
-        const run = await startRun(deps, c.req.valid("json"));
+        const body = c.req.valid("json");
+        if (body.seats !== undefined) {
+          throw new SwitchboardError(
+            "bad_request",
+            "seats: a run's own seats need POST /v1/runs (their tokens come back in its 202)",
+          );
+        }
+        const { run } = await startRun(deps, body);
         const record = await run.done;
         if (record.status === "succeeded") {
           return c.json({
@@ -125,7 +170,9 @@ export function runRoutes(deps: RunRoutesDeps) {
       doc({
         tags,
         summary: "Start a run without waiting",
-        description: "Takes the body of `POST /v1/tasks`. Compile errors answer 400 at once.",
+        description: "Takes the body of `POST /v1/tasks`. Compile errors answer 400 at once. " +
+          "`seats: [{role}]` mints seats for this run alone (scoped to it, deleted when it " +
+          "ends); the 202 returns them as `seats: [{sid, token, role}]`.",
         responses: { 202: json(RunAccepted, "The run started.") },
         errors: [400, 401, 413, 415, 422],
         admin: true,
@@ -134,9 +181,11 @@ export function runRoutes(deps: RunRoutesDeps) {
       requireJson,
       jsonBody(TaskBody),
       async (c) => {
-        const run = await startRun(deps, c.req.valid("json"));
+        const { run, seats } = await startRun(deps, c.req.valid("json"));
         await run.durable; // the 202 confirms a run that survives a restart; the run goes on meanwhile
-        return c.json({ run_id: run.run_id, status: run.status }, 202);
+        const accepted: RunAccepted = { run_id: run.run_id, status: run.status };
+        if (seats) accepted.seats = seats;
+        return c.json(accepted, 202);
       },
     )
     .get(

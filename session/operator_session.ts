@@ -18,6 +18,7 @@
 import type {
   CtxView,
   FaceCallOptions,
+  HookEdits,
   Operator,
   RequestJournal,
   SeniorBridge,
@@ -35,10 +36,13 @@ import {
   type ServerFrame,
 } from "../protocol/frames.ts";
 import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
+import type { SeatScope } from "../protocol/operators.ts";
 import type { SeatStore } from "../store/seat_store.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { spawnDirective } from "./directive.ts";
+import { checkReply, settlementOf } from "./reply_audit.ts";
+import { requestRole } from "../observe/seat_counts.ts";
 import { parseClientFrame } from "./parse_client_frame.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { CLOSE, MAX_FRAME_BYTES } from "../protocol/frames.ts";
@@ -65,6 +69,10 @@ export interface SeatIdentity {
   roles: string[];
   createdAt: number;
   lastSeenAt: number;
+  /** Where the roles count (absent: everywhere). */
+  scope?: SeatScope;
+  /** Free the seat this long after its socket closes (absent: never). */
+  releaseAfterSecs?: number;
 }
 
 const encoder = new TextEncoder();
@@ -73,8 +81,17 @@ function byteLength(text: string): number {
   return text.length * 3 <= MAX_FRAME_BYTES ? text.length : encoder.encode(text).length;
 }
 
+/** The abort reason of a nested ask whose spawn was settled or cancelled. */
+export class ParentEnded extends Error {
+  constructor() {
+    super("the spawn of this ask has ended");
+    this.name = "ParentEnded";
+  }
+}
+
 /** The `cancel` reason and the rejection for an aborted wait. */
 function abortOutcome(reason: unknown): { cancel: CancelReason; error: unknown } {
+  if (reason instanceof ParentEnded) return { cancel: "parent_ended", error: reason };
   if (reason instanceof RunEnded) {
     return reason.why === "timeout"
       ? { cancel: "timeout", error: new Error("operator request timed out") }
@@ -92,12 +109,18 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   readonly roles: readonly string[];
   readonly tokenHash: string;
   readonly createdAt: number;
+  readonly scope: SeatScope | undefined;
+  readonly releaseAfterSecs: number | undefined;
   lastSeenAt: number;
 
   #env: SessionEnv;
   #slot = new SocketSlot();
   #book = new RequestBook();
   #closed = false;
+  /** What the live socket declared with `?client=` (audit). */
+  #client: string | null = null;
+  /** Nested asks by the req_id of their spawn: aborted when the spawn ends. */
+  #children?: Map<string, Set<AbortController>>;
 
   constructor(identity: SeatIdentity, env: SessionEnv) {
     this.sid = identity.sid;
@@ -105,6 +128,8 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     this.tokenHash = identity.tokenHash;
     this.createdAt = identity.createdAt;
     this.lastSeenAt = identity.lastSeenAt;
+    this.scope = identity.scope;
+    this.releaseAfterSecs = identity.releaseAfterSecs;
     this.#env = env;
   }
 
@@ -123,6 +148,11 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     return [...this.#book.entries()].map((p) => p.record.frame);
   }
 
+  /** Pending request records in the order first sent (the inbox). */
+  pendingRecords(): RequestRecord[] {
+    return [...this.#book.entries()].map((p) => p.record);
+  }
+
   /** Number of pending requests. */
   get pendingCount(): number {
     return this.#book.size;
@@ -138,45 +168,109 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 
   /** Senior bridge: sends `ask` and resolves with the answer's value. */
   async ask(taskId: string, question: Json, options: FaceCallOptions = {}): Promise<Json> {
-    const reply = await this.#request("ask", taskId, options.attempt ?? 1, options, (reqId) => ({
-      type: "ask",
-      req_id: reqId,
-      task_id: taskId,
-      question,
-    }));
+    const reply = await this.#request("ask", taskId, options.attempt ?? 1, options, (reqId) => {
+      const frame: RequestFrame = { type: "ask", req_id: reqId, task_id: taskId, question };
+      if (options.schema !== undefined) frame.schema = options.schema;
+      if (options.parentReqId !== undefined) frame.parent_req_id = options.parentReqId;
+      if (options.context !== undefined) frame.context = options.context;
+      return frame;
+    });
     return reply.type === "answer" ? reply.value : null;
   }
 
-  /** Spawn hook: sends `hook_before`; a veto rejects with the operator's reason. */
-  async before(ctx: CtxView, options: FaceCallOptions = {}): Promise<void> {
+  /**
+   * A nested ask: the worker of the pending spawn `parentReqId` asks this seat.
+   * The ask carries the spawn's context and `parent_req_id`, and is cancelled
+   * (`parent_ended`) when the spawn is settled or cancelled. Throws
+   * `SwitchboardError` (`conflict`) when that spawn is not pending here.
+   */
+  askNested(
+    parentReqId: string,
+    question: Json,
+    options: { schema?: Record<string, Json>; signal?: AbortSignal } = {},
+  ): { reqId: string; answer: Promise<Json> } {
+    const parent = this.#book.get(parentReqId)?.record;
+    if (!parent || parent.kind !== "spawn") {
+      throw new SwitchboardError("conflict", "the spawn of this task is not pending");
+    }
+    const controller = new AbortController();
+    const children = this.#children ??= new Map();
+    let set = children.get(parentReqId);
+    if (!set) children.set(parentReqId, set = new Set());
+    set.add(controller);
+    const signal = options.signal
+      ? AbortSignal.any([controller.signal, options.signal])
+      : controller.signal;
+    let reqId = "";
+    const face: FaceCallOptions = {
+      signal,
+      runId: parent.run_id,
+      attempt: parent.attempt,
+      schema: options.schema,
+      parentReqId,
+      context: parent.frame.context,
+      deadlineAt: parent.deadline_at,
+      slot: `nested-${crypto.randomUUID()}`,
+    };
+    const answer = this.#request("ask", parent.task_id, parent.attempt, face, (id) => {
+      reqId = id;
+      const frame: RequestFrame = {
+        type: "ask",
+        req_id: id,
+        task_id: parent.task_id,
+        question,
+        parent_req_id: parentReqId,
+      };
+      if (options.schema !== undefined) frame.schema = options.schema;
+      if (parent.frame.context !== undefined) frame.context = parent.frame.context;
+      return frame;
+    }).then((reply) => reply.type === "answer" ? reply.value : null).finally(() => {
+      set.delete(controller);
+      if (set.size === 0) children.delete(parentReqId);
+    });
+    return { reqId, answer };
+  }
+
+  /** The req_id of the pending spawn of an attempt of a run, if this seat holds one. */
+  pendingSpawn(runId: string, taskId: string, attempt: number): string | undefined {
+    return this.#book.find(requestKey(runId, taskId, attempt, "spawn"))?.record.req_id;
+  }
+
+  /**
+   * Spawn hook: sends `hook_before`; a veto rejects with the operator's reason,
+   * an approval with `input` resolves with that edit.
+   */
+  async before(ctx: CtxView, options: FaceCallOptions = {}): Promise<void | HookEdits> {
     const reply = await this.#request(
       "hb",
       ctx.taskId,
       ctx.attempt,
-      { runId: ctx.runId, ...options },
-      (reqId) => ({
-        type: "hook_before",
-        req_id: reqId,
-        task_id: ctx.taskId,
-        agent: ctx.agent,
-        attempt: ctx.attempt,
-      }),
+      { runId: ctx.runId, deadlineAt: ctx.deadlineAt, ...options },
+      (reqId) =>
+        withContext({
+          type: "hook_before",
+          req_id: reqId,
+          task_id: ctx.taskId,
+          agent: ctx.agent,
+          attempt: ctx.attempt,
+        }, ctx),
     );
     if (reply.type === "hook_ack" && !reply.ok) {
       throw new Error(reply.reason ?? "ws operator: spawn rejected");
     }
+    if (reply.type === "hook_ack" && reply.input !== undefined) return { input: reply.input };
   }
 
   /** Spawn hook: sends `hook_after` if a socket is live, else counts a drop. */
   after(ctx: CtxView, result: Json): Promise<void> {
-    const frame: ServerFrame = {
+    const frame: ServerFrame = withContext({
       type: "hook_after",
       req_id: `${this.sid}-${REQUEST_KINDS.hook_after}-${crypto.randomUUID()}`,
       task_id: ctx.taskId,
       agent: ctx.agent,
       attempt: ctx.attempt,
       result,
-    };
+    }, ctx);
     if (!this.#slot.send(frame)) this.#env.metrics.hookAfterDropped();
     return Promise.resolve();
   }
@@ -193,24 +287,25 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       "spawn",
       ctx.taskId,
       ctx.attempt,
-      { runId: ctx.runId, signal },
-      (reqId) => ({
-        type: "spawn",
-        req_id: reqId,
-        task_id: ctx.taskId,
-        agent: ctx.agent,
-        attempt: ctx.attempt,
-        capability_token: grant.capabilityToken,
-        worker_handle: grant.workerHandle,
-        directive: spawnDirective({
-          baseUrl: this.#env.publicUrl,
+      { runId: ctx.runId, signal, deadlineAt: ctx.deadlineAt },
+      (reqId) =>
+        withContext({
+          type: "spawn",
+          req_id: reqId,
+          task_id: ctx.taskId,
           agent: ctx.agent,
-          taskId: ctx.taskId,
-          alias: typeof ctx.runtime.project_name_alias === "string"
-            ? ctx.runtime.project_name_alias
-            : undefined,
-        }),
-      }),
+          attempt: ctx.attempt,
+          capability_token: grant.capabilityToken,
+          worker_handle: grant.workerHandle,
+          directive: spawnDirective({
+            baseUrl: this.#env.publicUrl,
+            agent: ctx.agent,
+            taskId: ctx.taskId,
+            alias: typeof ctx.runtime.project_name_alias === "string"
+              ? ctx.runtime.project_name_alias
+              : undefined,
+          }),
+        }, ctx),
     );
     if (reply.type !== "spawn_ack") return { value: null, ok: true };
     if (typeof reply.error === "string") throw new Error(reply.error);
@@ -231,13 +326,15 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     const { signal, runId } = options;
     if (signal?.aborted) return Promise.reject(abortOutcome(signal.reason).error);
 
-    const key = runId === undefined ? undefined : requestKey(runId, taskId, attempt, kind);
+    const key = runId === undefined
+      ? undefined
+      : requestKey(runId, taskId, attempt, kind, options.slot);
     if (key !== undefined) {
       const settled = this.#book.takeSettled(runId!, key); // key is set only when runId is
       if (settled) return Promise.resolve(settled);
     }
     const existing = key === undefined ? undefined : this.#book.find(key);
-    const entry = existing ?? this.#open(kind, taskId, attempt, runId, build);
+    const entry = existing ?? this.#open(kind, taskId, attempt, options, build);
 
     const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
     entry.waiter = { resolve, reject };
@@ -251,9 +348,10 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     kind: RequestKind,
     taskId: string,
     attempt: number,
-    runId: string | undefined,
+    options: FaceCallOptions,
     build: (reqId: string) => RequestFrame,
   ): BookEntry {
+    const runId = options.runId;
     const reqId = `${this.sid}-${kind}-${crypto.randomUUID()}`;
     const record: RequestRecord = {
       req_id: reqId,
@@ -266,6 +364,9 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       state: "pending",
     };
     if (runId !== undefined) record.run_id = runId;
+    if (options.role !== undefined) record.role = options.role;
+    if (options.deadlineAt !== undefined) record.deadline_at = options.deadlineAt;
+    if (options.slot !== undefined) record.slot = options.slot;
     const entry = this.#book.open(record);
     this.#report(record);
     const delivered = this.#slot.send(record.frame);
@@ -285,12 +386,21 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     if (record.run_id !== undefined) this.#env.journal?.record(record);
   }
 
+  /** A request is no longer pending: its nested asks end with it. */
+  #ended(record: RequestRecord): void {
+    const children = this.#children?.get(record.req_id);
+    if (!children) return;
+    this.#children!.delete(record.req_id); // `!`: children came from it
+    for (const child of children) child.abort(new ParentEnded());
+  }
+
   #abort(reqId: string, reason: unknown): void {
     const entry = this.#book.get(reqId);
     if (!entry) return;
     const { cancel, error } = abortOutcome(reason);
     this.#book.close(entry);
-    this.#report({ ...entry.record, state: "cancelled" });
+    this.#report({ ...entry.record, state: "cancelled", cancelled: cancel });
+    this.#ended(entry.record);
     this.#slot.send({ type: "cancel", req_id: reqId, reason: cancel });
     this.#env.log.info("operator request cancelled", {
       sid: this.sid,
@@ -302,12 +412,18 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   }
 
   #settle(reply: ReplyFrame): void {
+    const open = this.#book.get(reply.req_id);
+    if (open) checkReply(open.record.frame, reply); // an invalid answer leaves the ask pending
     const entry = this.#book.settle(reply);
     const { record } = entry;
-    const seconds = (this.#env.now() - record.sent_at) / 1000;
-    this.#env.metrics.observeRoundtrip(record.frame.type, Math.max(0, seconds));
+    const now = this.#env.now();
+    const seconds = Math.max(0, (now - record.sent_at) / 1000);
+    this.#env.metrics.observeRoundtrip(record.frame.type, seconds);
+    this.#env.metrics.observeRequestWait(record.frame.type, requestRole(record, this), seconds);
+    const by = { sid: this.sid, roles: [...this.roles], client: this.#client };
     // Kept in the run's journal until the run ends, so a replay after a restart finds it.
-    this.#report({ ...record, state: "settled", reply });
+    this.#report({ ...record, state: "settled", reply, settled: settlementOf(reply, by, now) });
+    this.#ended(record);
     this.#env.log.info("operator request settled", {
       sid: this.sid,
       req_id: record.req_id,
@@ -328,6 +444,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   forgetRun(runId: string): void {
     for (const entry of this.#book.forgetRun(runId)) {
       this.#slot.send({ type: "cancel", req_id: entry.record.req_id, reason: "run_ended" });
+      this.#ended(entry.record);
     }
   }
 
@@ -335,12 +452,13 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   // sockets
 
   /** Makes `socket` the live socket (closing an older one) and replays pending frames. */
-  attach(socket: WebSocket): void {
+  attach(socket: WebSocket, client?: string): void {
     if (this.#closed) {
       socket.close(CLOSE.sessionDeleted, "session deleted");
       return;
     }
     const replaced = this.#slot.attach(socket);
+    this.#client = client ?? null;
     this.lastSeenAt = this.#env.now();
     this.#env.log.info("operator socket connected", {
       sid: this.sid,
@@ -384,6 +502,8 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       if (err instanceof SwitchboardError) {
         const frame: ServerFrame = { type: "error", error: err.message };
         if (reqId !== undefined) frame.req_id = reqId;
+        const issues = err.extra?.issues;
+        if (Array.isArray(issues)) frame.issues = issues;
         sendOn(socket, frame);
         return;
       }
@@ -392,20 +512,33 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     }
   }
 
-  /** Tears the seat down: pending requests fail at once and a live socket gets 4001. */
-  teardown(): void {
+  /**
+   * Tears the seat down: pending requests fail at once (`operator session deleted`,
+   * or `operator session expired` for idle expiry) and a live socket gets 4001.
+   */
+  teardown(why: "deleted" | "expired" = "deleted"): void {
     if (this.#closed) return;
     this.#closed = true;
     for (const entry of this.#book.clear()) {
-      this.#report({ ...entry.record, state: "cancelled" });
+      this.#report({ ...entry.record, state: "cancelled", cancelled: "session_deleted" });
       this.#slot.send({ type: "cancel", req_id: entry.record.req_id, reason: "session_deleted" });
-      entry.waiter?.reject(new Error("operator session deleted"));
+      entry.waiter?.reject(new Error(`operator session ${why}`));
     }
-    this.#slot.close(CLOSE.sessionDeleted, "session deleted");
+    this.#children = undefined;
+    this.#slot.close(
+      CLOSE.sessionDeleted,
+      why === "expired" ? "session expired" : "session deleted",
+    );
   }
 
   /** Closes a live socket with `code` (for example 1001 at shutdown). */
   closeSocket(code: number, reason: string): void {
     this.#slot.close(code, reason);
   }
+}
+
+/** `frame` with the attempt's `context`, when the engine gave one. */
+function withContext<F extends RequestFrame | ServerFrame>(frame: F, ctx: CtxView): F {
+  if (ctx.context !== undefined) Object.assign(frame, { context: ctx.context });
+  return frame;
 }

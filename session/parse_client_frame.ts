@@ -54,6 +54,7 @@ function fastFrame(type: string, o: Record<string, unknown>): ClientFrame | unde
   }
   if (type === "hook_ack") {
     if (typeof o.ok !== "boolean" || !isNullishString(o.reason)) return undefined;
+    if (o.input !== undefined) return undefined; // an edited input: zod checks it
     return o.reason === undefined
       ? { type, req_id, ok: o.ok }
       : { type, req_id, ok: o.ok, reason: o.reason };

@@ -25,9 +25,19 @@ export const REPLY_TYPE: Record<RequestKind, ReplyFrame["type"]> = {
   spawn: "spawn_ack",
 };
 
-/** The dedupe key of a request of a run. */
-export function requestKey(runId: string, taskId: string, attempt: number, kind: RequestKind) {
-  return `${runId}|${taskId}|${attempt}|${kind}`;
+/**
+ * The dedupe key of a request of a run. `slot` tells apart requests one attempt
+ * makes several of (an ask node's escalation, nested asks).
+ */
+export function requestKey(
+  runId: string,
+  taskId: string,
+  attempt: number,
+  kind: RequestKind,
+  slot?: string,
+) {
+  const key = `${runId}|${taskId}|${attempt}|${kind}`;
+  return slot === undefined ? key : `${key}|${slot}`;
 }
 
 function addTo(index: Map<string, Set<string>>, runId: string, item: string): void {
@@ -93,7 +103,13 @@ export class RequestBook {
     const entry: BookEntry = { record };
     (this.#pending ??= new Map()).set(record.req_id, entry);
     if (record.run_id !== undefined) {
-      const key = requestKey(record.run_id, record.task_id, record.attempt, record.kind);
+      const key = requestKey(
+        record.run_id,
+        record.task_id,
+        record.attempt,
+        record.kind,
+        record.slot,
+      );
       (this.#byKey ??= new Map()).set(key, record.req_id);
       addTo(this.#pendingByRun ??= new Map(), record.run_id, record.req_id);
     }
@@ -105,7 +121,7 @@ export class RequestBook {
     const { record } = entry;
     this.#pending?.delete(record.req_id);
     if (record.run_id === undefined) return;
-    const key = requestKey(record.run_id, record.task_id, record.attempt, record.kind);
+    const key = requestKey(record.run_id, record.task_id, record.attempt, record.kind, record.slot);
     if (this.#byKey?.get(key) === record.req_id) this.#byKey.delete(key);
     removeFrom(this.#pendingByRun, record.run_id, record.req_id);
   }
@@ -134,7 +150,7 @@ export class RequestBook {
   /** Keeps a reply no waiter took yet, for the run's next call of this attempt. */
   keepSettled(record: RequestRecord, reply: ReplyFrame): void {
     if (record.run_id === undefined) return;
-    const key = requestKey(record.run_id, record.task_id, record.attempt, record.kind);
+    const key = requestKey(record.run_id, record.task_id, record.attempt, record.kind, record.slot);
     (this.#settled ??= new Map()).set(key, reply);
     addTo(this.#settledByRun ??= new Map(), record.run_id, key);
   }

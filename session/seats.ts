@@ -1,16 +1,18 @@
 /**
  * The seat table: minting, authorizing, tearing down, restoring and expiring
  * operator seats. A seat is registered in the face registries at mint, under its
- * sid (all three) and under each role alias (operators only).
+ * sid and under each role alias (all three faces); a scoped seat's roles go into
+ * its scope's table only.
  *
  * @module
  */
 import { customAlphabet } from "nanoid";
-import type { FaceRegistries } from "../engine/faces.ts";
+import { type FaceRegistries, scopeKey } from "../engine/faces.ts";
 import { sha256Hex, timingSafeEqual } from "../engine/crypto.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
-import type { MintedOperator } from "../protocol/operators.ts";
+import type { MintedOperator, SeatScope } from "../protocol/operators.ts";
 import type { RequestRecord } from "../protocol/runs.ts";
+import type { SeatRecord } from "../store/seat_store.ts";
 import { OperatorSession, type SessionEnv } from "./operator_session.ts";
 import { bearerOf } from "../protocol/bearer.ts";
 
@@ -47,10 +49,21 @@ function register(deps: SeatDeps, session: OperatorSession): void {
   deps.seniorBridges.set(session.sid, session);
   deps.spawnHooks.set(session.sid, session);
   deps.operators.set(session.sid, session);
+  if (session.scope) {
+    const key = scopeKey(session.scope);
+    let table = deps.scopes.get(key);
+    if (!table) deps.scopes.set(key, table = new Map());
+    for (const role of session.roles) table.set(role, session);
+    return;
+  }
+  // A role names its seat for every face: operator_ref, spawn_hook_id, senior_bridge_id.
   for (const role of session.roles) {
     deps.roles.set(role, session.sid);
     // a sid always wins over a role of the same name (one restored from old data)
-    if (!deps.sessions.has(role)) deps.operators.set(role, session);
+    if (deps.sessions.has(role)) continue;
+    deps.operators.set(role, session);
+    deps.seniorBridges.set(role, session);
+    deps.spawnHooks.set(role, session);
   }
 }
 
@@ -77,28 +90,74 @@ function unregister(deps: SeatDeps, session: OperatorSession): void {
   drop(deps.seniorBridges, session.sid);
   drop(deps.spawnHooks, session.sid);
   drop(deps.operators, session.sid);
-  for (const role of session.roles) drop(deps.operators, role);
-  for (const [role, sid] of deps.roles) if (sid === session.sid) deps.roles.delete(role);
+  if (session.scope) {
+    const key = scopeKey(session.scope);
+    const table = deps.scopes.get(key);
+    for (const role of session.roles) if (table) drop(table, role);
+    if (table?.size === 0) deps.scopes.delete(key);
+  } else {
+    for (const role of session.roles) {
+      drop(deps.operators, role);
+      drop(deps.seniorBridges, role);
+      drop(deps.spawnHooks, role);
+    }
+    for (const [role, sid] of deps.roles) if (sid === session.sid) deps.roles.delete(role);
+  }
   if (deps.sessions.get(session.sid) === session) deps.sessions.delete(session.sid);
 }
 
+/** The roles of `roles` already held in the scope a new seat would take. */
+function heldRoles(deps: SeatDeps, roles: readonly string[], scope?: SeatScope): string[] {
+  if (!scope) return roles.filter((role) => deps.roles.has(role));
+  const table = deps.scopes.get(scopeKey(scope));
+  return roles.filter((role) => table?.has(role) === true);
+}
+
+/** The stored form of a seat. */
+export function seatRecord(session: OperatorSession): SeatRecord {
+  const record: SeatRecord = {
+    sid: session.sid,
+    token_hash: session.tokenHash,
+    roles: [...session.roles],
+    created_at: session.createdAt,
+    last_seen_at: session.lastSeenAt,
+  };
+  if (session.scope) record.scope = { ...session.scope };
+  if (session.releaseAfterSecs !== undefined) record.release_after_secs = session.releaseAfterSecs;
+  return record;
+}
+
+/** What a seat is minted with besides its roles. */
+export interface MintSeatOptions {
+  /** The seat cap and roles per seat (default {@link SEAT_LIMITS}). */
+  limits?: SeatLimits;
+  /** Roles count only within this scope. */
+  scope?: SeatScope;
+  /** Free the seat this many seconds after its socket closes (release_on_close). */
+  releaseAfterSecs?: number;
+}
+
+/** The default `grace_secs` of a `release_on_close` seat. */
+export const DEFAULT_GRACE_SECS = 30;
+
 /**
  * Mints a seat. Throws `SwitchboardError`: `conflict` (with `conflicts`) when a
- * requested role is held, `invalid` for a role that is too long, starts with
- * `op-` or is one too many, and `too_many_requests` when the seat cap is reached.
+ * requested role is held (in the seat's scope, for a scoped seat), `invalid` for
+ * a role that is too long, starts with `op-` or is one too many, and
+ * `too_many_requests` when the seat cap is reached.
  */
 export async function mintSeat(
   deps: SeatDeps,
   roles: string[],
-  limits: SeatLimits = {},
+  options: MintSeatOptions = {},
 ): Promise<MintedOperator> {
-  const { maxSeats, maxRolesPerSeat } = { ...SEAT_LIMITS, ...limits };
+  const { maxSeats, maxRolesPerSeat } = { ...SEAT_LIMITS, ...options.limits };
   checkRoles(deps, roles, maxRolesPerSeat);
   const token = newToken();
   const tokenHash = await sha256Hex(token);
   // Conflicts are checked after the only await, so the check and the
   // reservation happen in one synchronous step.
-  const conflicts = roles.filter((role) => deps.roles.has(role));
+  const conflicts = heldRoles(deps, roles, options.scope);
   if (conflicts.length > 0) {
     throw new SwitchboardError("conflict", "roles conflict", { extra: { conflicts } });
   }
@@ -111,24 +170,28 @@ export async function mintSeat(
   }
   const now = deps.sessionEnv.now();
   const session = new OperatorSession(
-    { sid: `op-${crypto.randomUUID()}`, tokenHash, roles, createdAt: now, lastSeenAt: now },
+    {
+      sid: `op-${crypto.randomUUID()}`,
+      tokenHash,
+      roles,
+      createdAt: now,
+      lastSeenAt: now,
+      scope: options.scope,
+      releaseAfterSecs: options.releaseAfterSecs,
+    },
     deps.sessionEnv,
   );
   register(deps, session);
   try {
-    await deps.sessionEnv.store.putSeat({
-      sid: session.sid,
-      token_hash: tokenHash,
-      roles: [...roles],
-      created_at: now,
-      last_seen_at: now,
-    });
+    await deps.sessionEnv.store.putSeat(seatRecord(session));
   } catch (err) {
     unregister(deps, session); // no seat in memory that the store does not have
     throw err;
   }
-  deps.sessionEnv.log.info("operator minted", { sid: session.sid, roles });
-  return { sid: session.sid, token, roles };
+  deps.sessionEnv.log.info("operator minted", { sid: session.sid, roles, scope: options.scope });
+  const minted: MintedOperator = { sid: session.sid, token, roles };
+  if (options.scope) minted.scope = options.scope;
+  return minted;
 }
 
 /** The bearer token of an `Authorization` header, or null (parser O). */
@@ -144,10 +207,13 @@ export async function authorizeSeat(
   deps: SeatDeps,
   sid: string,
   token: string | null,
+  options: { apiToken?: string } = {},
 ): Promise<OperatorSession> {
   if (token === null) throw new SwitchboardError("unauthorized", "missing or empty Bearer token");
   const session = deps.sessions.get(sid);
   if (!session) throw new SwitchboardError("not_found", "unknown sid");
+  // The API token may read and delete any seat (an admin whose seat token is lost).
+  if (options.apiToken !== undefined && timingSafeEqual(token, options.apiToken)) return session;
   if (!timingSafeEqual(await sha256Hex(token), session.tokenHash)) {
     throw new SwitchboardError("unauthorized", "token mismatch");
   }
@@ -155,9 +221,15 @@ export async function authorizeSeat(
 }
 
 /** Tears a seat down: 4001 to its socket, pending requests fail, roles released. */
-export async function deleteSeat(deps: SeatDeps, session: OperatorSession, why: string) {
+export async function deleteSeat(
+  deps: SeatDeps,
+  session: OperatorSession,
+  why: "deleted" | "idle" | "released" | "run ended",
+) {
   unregister(deps, session);
-  session.teardown();
+  clearTimeout(releaseTimers.get(session));
+  releaseTimers.delete(session);
+  session.teardown(why === "idle" ? "expired" : "deleted");
   await deps.sessionEnv.store.deleteSeat(session.sid);
   deps.sessionEnv.log.info("operator deleted", { sid: session.sid, why });
 }
@@ -179,6 +251,14 @@ export function forgetRunRequests(
   for (const sid of sids) deps.sessions.get(sid)?.forgetRun(runId);
 }
 
+/** Deletes the seats scoped to run `runId` (the run has ended). */
+export async function releaseRunSeats(deps: SeatDeps, runId: string): Promise<void> {
+  const ofRun = [...deps.sessions.values()].filter((s) =>
+    s.scope !== undefined && "run_id" in s.scope && s.scope.run_id === runId
+  );
+  for (const session of ofRun) await deleteSeat(deps, session, "run ended");
+}
+
 /** Loads stored seats into the tables (at boot; their requests come back with their runs). */
 export async function restoreSeats(deps: SeatDeps): Promise<number> {
   const { store } = deps.sessionEnv;
@@ -191,10 +271,51 @@ export async function restoreSeats(deps: SeatDeps): Promise<number> {
         roles: seat.roles,
         createdAt: seat.created_at,
         lastSeenAt: seat.last_seen_at,
+        scope: seat.scope,
+        releaseAfterSecs: seat.release_after_secs,
       }, deps.sessionEnv),
     );
   }
+  // A release_on_close seat has no socket after a restart: its grace starts now.
+  for (const session of deps.sessions.values()) scheduleRelease(deps, session);
   return deps.sessions.size;
+}
+
+/** Pending release timers of `release_on_close` seats whose socket closed. */
+const releaseTimers = new WeakMap<OperatorSession, ReturnType<typeof setTimeout>>();
+
+/**
+ * Called when a seat's socket closed: a `release_on_close` seat is deleted when
+ * no new socket came within its grace and it has nothing pending (else the grace
+ * starts again).
+ */
+export function scheduleRelease(
+  deps: SeatDeps,
+  session: OperatorSession,
+  afterSecs = session.releaseAfterSecs,
+): void {
+  const secs = session.releaseAfterSecs;
+  if (secs === undefined || afterSecs === undefined || session.closed || session.connected) return;
+  clearTimeout(releaseTimers.get(session));
+  releaseTimers.set(
+    session,
+    setTimeout(() => {
+      releaseTimers.delete(session);
+      if (session.closed || session.connected) return;
+      if (session.pendingCount > 0) return scheduleRelease(deps, session, Math.max(1, secs));
+      deleteSeat(deps, session, "released").catch((err) =>
+        deps.sessionEnv.log.error("seat release failed", { sid: session.sid, error: String(err) })
+      );
+    }, afterSecs * 1000),
+  );
+}
+
+/** Cancels every release timer (a server that stops). */
+export function stopReleases(deps: SeatDeps): void {
+  for (const session of deps.sessions.values()) {
+    clearTimeout(releaseTimers.get(session));
+    releaseTimers.delete(session);
+  }
 }
 
 /** Deletes every seat without a live socket whose last activity is older than `idleMs`. */

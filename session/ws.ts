@@ -46,16 +46,19 @@ export function subprotocolBearer(req: Request): string | null {
 export function upgradeToSession(
   req: Request,
   session: OperatorSession,
-  options: { protocol?: string } = {},
+  options: { protocol?: string; client?: string; onClose?: () => void } = {},
 ): Response {
   const { socket, response } = Deno.upgradeWebSocket(
     req,
     options.protocol ? { protocol: options.protocol } : {},
   );
   socket.binaryType = "arraybuffer";
-  socket.onopen = () => session.attach(socket);
+  socket.onopen = () => session.attach(socket, options.client);
   socket.onmessage = (event) => session.receive(socket, event.data);
-  socket.onclose = (event) => session.detach(socket, event.code);
+  socket.onclose = (event) => {
+    session.detach(socket, event.code);
+    options.onClose?.();
+  };
   socket.onerror = () => {};
   return response;
 }

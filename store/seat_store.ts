@@ -12,6 +12,10 @@ export interface SeatRecord {
   roles: string[];
   created_at: number;
   last_seen_at: number;
+  /** A scoped seat: `{run_id}` or `{blueprint_id}`. */
+  scope?: { run_id: string } | { blueprint_id: string };
+  /** Set for a `release_on_close` seat: its `grace_secs`. */
+  release_after_secs?: number;
 }
 
 export type { RequestRecord };

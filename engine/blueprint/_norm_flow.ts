@@ -13,8 +13,9 @@ import type {
   FlowNodeNorm,
   PathExpr,
 } from "../../protocol/blueprint.ts";
-import { compileExpr, compileWriteTarget, ExprError } from "../expr/mod.ts";
+import { compileExpr, compileWriteTarget, copyJson, ExprError } from "../expr/mod.ts";
 import { type Finding, finding } from "./_findings.ts";
+import { AnswerSchemaError, checkAnswerSchema } from "../answer_schema.ts";
 
 /** What the walk needs to know and where it reports. */
 export interface FlowWalk {
@@ -110,5 +111,38 @@ export function normalizeFlow(node: FlowNodeInput, at: string, walk: FlowWalk): 
         at: target(node.at, `${at}/at`, walk),
         value: expr(node.value, `${at}/value`, walk),
       };
+    case "ask":
+      return normalizeAsk(node, at, walk);
   }
+}
+
+/** An `ask` node: its schema must compile (Ajv), its `to` and escalation name a seat. */
+function normalizeAsk(
+  node: Extract<FlowNodeInput, { kind: "ask" }>,
+  at: string,
+  walk: FlowWalk,
+): FlowNodeNorm {
+  const out: Extract<FlowNodeNorm, { kind: "ask" }> = {
+    kind: "ask",
+    to: node.to,
+    question: expr(node.question, `${at}/question`, walk),
+    out: target(node.out, `${at}/out`, walk),
+  };
+  if (node.schema !== undefined) {
+    try {
+      checkAnswerSchema(node.schema);
+      out.schema = copyJson(node.schema) as typeof node.schema; // a copy of an object is one
+    } catch (err) {
+      if (!(err instanceof AnswerSchemaError)) throw err;
+      walk.findings.push(finding(`${at}/schema`, `ask schema: ${err.message}`));
+    }
+  }
+  if (node.timeout_secs !== undefined) out.timeout_secs = node.timeout_secs;
+  if (node.on_timeout !== undefined) {
+    if (node.timeout_secs === undefined) {
+      walk.findings.push(finding(`${at}/on_timeout`, "ask on_timeout needs timeout_secs"));
+    }
+    out.on_timeout = copyJson(node.on_timeout) as typeof node.on_timeout; // same shape
+  }
+  return out;
 }

@@ -52,7 +52,7 @@ Deno.test("parse errors name the first faulty position as a JSON pointer", async
       "an unknown node kind",
       doc({ kind: "stepx", ref: "a" }),
       "/flow/kind",
-      'blueprint parse: /flow/kind: unknown kind "stepx" (expected one of: step, seq, branch, fanout, loop, try, assign)',
+      'blueprint parse: /flow/kind: unknown kind "stepx" (expected one of: step, seq, branch, fanout, loop, try, assign, ask)',
     ],
     [
       "an unknown key in a node",

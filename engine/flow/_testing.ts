@@ -53,6 +53,10 @@ export function norm(node: FlowNodeInput): FlowNodeNorm {
     }
     case "assign":
       return { kind: "assign", at: compileWriteTarget(node.at), value: compileExpr(node.value) };
+    case "ask": {
+      const { question, out, ...rest } = node;
+      return { ...rest, question: compileExpr(question), out: compileWriteTarget(out) };
+    }
   }
 }
 

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { FlowNodeNorm } from "../../protocol/blueprint.ts";
+import type { AskNodeNorm, FlowNodeNorm } from "../../protocol/blueprint.ts";
 import type { Json } from "../../protocol/json.ts";
 import {
   compactJson,
@@ -51,6 +51,20 @@ export type StepRequest = {
 /** Runs one step: resolves with its pass value, or throws `StepError` to fail it. */
 export type Dispatch = (req: StepRequest) => Promise<Json>;
 
+/** One `ask` node handed to the ask capability. */
+export type AskRequest = {
+  /** The node: `to`, `schema`, `timeout_secs`, `on_timeout`. */
+  node: AskNodeNorm;
+  /** The evaluated `question` (a private copy). */
+  question: Json;
+  /** The node's key, made like a step's (see `mod.ts`). */
+  key: string;
+  signal: AbortSignal;
+};
+
+/** Asks a person: resolves with the answer, or throws `StepError` to fail the node. */
+export type Ask = (req: AskRequest) => Promise<Json>;
+
 /** What {@link EvalFlowOptions.afterStep} learns about a finished step. */
 export type AfterStepInfo = {
   key: string;
@@ -65,6 +79,8 @@ export type AfterStepInfo = {
 export interface EvalFlowOptions {
   /** Runs the steps. */
   dispatch: Dispatch;
+  /** Answers `ask` nodes; a flow with an `ask` node fails without it. */
+  ask?: Ask;
   /** Cancels the run: evaluation stops and rejects with `signal.reason`. */
   signal?: AbortSignal;
   /** Called (and awaited) after each step's result is written into its scope's ctx. */
@@ -77,6 +93,7 @@ const ABANDONED = "fanout branch abandoned by its join";
 
 type Run = {
   dispatch: Dispatch;
+  ask?: Ask;
   afterStep?: EvalFlowOptions["afterStep"];
   budgets: RunBudgets;
   /** Loop passes and step executions so far. */
@@ -103,6 +120,7 @@ export async function evalFlow(
   if (signal.aborted) throw signal.reason;
   const run: Run = {
     dispatch: options.dispatch,
+    ask: options.ask,
     afterStep: options.afterStep,
     budgets: { ...DEFAULT_BUDGETS, ...options.budgets },
     iterations: 0,
@@ -182,6 +200,8 @@ async function exec(node: FlowNodeNorm, scope: Scope, ptr: string, run: Run): Pr
       write(scope, node.at.at, value, run);
       return;
     }
+    case "ask":
+      return await ask(node, scope, ptr, run);
   }
 }
 
@@ -190,6 +210,39 @@ function write(scope: Scope, at: string, value: Json, run: Run): void {
   const next = writeShared(scope.ctx, at, value);
   checkCtx(next, run.budgets);
   scope.ctx = next;
+}
+
+async function ask(node: AskNodeNorm, scope: Scope, ptr: string, run: Run): Promise<void> {
+  const key = ptr === "" ? "/" : ptr;
+  if (!run.ask) throw new FlowError(`ask node ${key}: this flow runs without an ask capability`);
+  if (++run.steps > run.budgets.maxSteps) {
+    throw budgetError(
+      "too many steps in this run",
+      run.budgets.maxSteps,
+      "SWITCHBOARD_RUN_MAX_STEPS",
+    );
+  }
+  const shared = evalExpr(node.question, scope.ctx);
+  checkValue(`the question of the ask to '${node.to}'`, shared, run.budgets);
+  const question = copyJson(shared); // the capability gets a private copy
+  const { signal } = scope;
+  let value: Json;
+  try {
+    const pending = run.ask({ node, question, key, signal });
+    value = await (scope.cancellable ? abortable(pending, signal) : pending);
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    if (error instanceof StepError) {
+      throw new FlowError(`ask to '${node.to}': ${error.message}`, "step", { cause: error });
+    }
+    throw error;
+  }
+  run.sliceStart = performance.now(); // the ask awaited: the event loop ran
+  if (signal.aborted) throw signal.reason;
+  if (value === undefined) throw new TypeError(`ask for node ${key} resolved with undefined`);
+  checkValue(`the answer of the ask to '${node.to}'`, value, run.budgets);
+  write(scope, node.out.at, copyJson(value), run);
+  if (run.afterStep) await run.afterStep({ key, ref: node.to, ctx: scope.ctx, root: scope.root });
 }
 
 async function step(

@@ -58,6 +58,8 @@
  */
 export {
   type AfterStepInfo,
+  type Ask,
+  type AskRequest,
   type Dispatch,
   evalFlow,
   type EvalFlowOptions,

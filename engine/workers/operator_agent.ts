@@ -29,9 +29,30 @@ export function promptSlots(prompt: string): Record<string, Json> {
   return { directive: prompt };
 }
 
-/** A spawner that delegates to `operator`, with the agent's rendered persona. */
-export function operatorAgentWorker(agent: AgentDefNorm, operator: Operator): Spawner {
+/** The agent's `spec.timeout_secs` (a positive number), if it sets one. */
+export function spawnTimeoutSecs(agent: AgentDefNorm): number | undefined {
+  const spec = agent.spec;
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) return undefined;
+  const secs = spec.timeout_secs;
+  return typeof secs === "number" && secs > 0 && Number.isFinite(secs) ? secs : undefined;
+}
+
+/**
+ * A spawner that delegates to the operator `resolve` finds (at each attempt),
+ * with the agent's rendered persona. `spec.timeout_secs` bounds the spawn: past
+ * it the request is cancelled (`cancel{timeout}`) and the attempt fails with
+ * `spawn timed out after N s`.
+ */
+export function operatorAgentWorker(
+  agent: AgentDefNorm,
+  resolve: () => Operator | undefined,
+): Spawner {
+  const timeoutSecs = spawnTimeoutSecs(agent);
   return function delegateToOperator(a) {
+    const operator = resolve();
+    if (!operator) {
+      return Promise.reject(new SpawnError(`no operator seat holds '${agent.name}'s operator_ref`));
+    }
     let system: string | null = null;
     if (agent.profile) {
       try {
@@ -47,13 +68,20 @@ export function operatorAgentWorker(agent: AgentDefNorm, operator: Operator): Sp
     } catch (err) {
       return Promise.reject(err);
     }
+    const timeout = timeoutSecs === undefined
+      ? undefined
+      : AbortSignal.timeout(Math.min(timeoutSecs * 1000, 2 ** 31 - 1));
+    const signal = timeout ? AbortSignal.any([a.signal, timeout]) : a.signal;
     return Promise.resolve(spawned(
-      operator.execute(a.ctx, system, a.attempt.prompt, grant, a.signal).then(
+      operator.execute(a.ctx, system, a.attempt.prompt, grant, signal).then(
         (result) => {
           if (!a.lastFinal()) a.append(inlineFinal(result.value, result.ok));
         },
         (err) => {
           if (a.signal.aborted) throw a.signal.reason;
+          if (timeout?.aborted) {
+            throw new WorkerError(`spawn timed out after ${timeoutSecs} s`, { cause: err });
+          }
           throw new WorkerError(`worker fn returned error: ${messageOf(err)}`, { cause: err });
         },
       ),

@@ -182,7 +182,7 @@ const BAD_DOCUMENTS: [string, unknown, string, string][] = [
     "unknown node kind",
     { ...doc("bad"), flow: { kind: "seq", children: [{ kind: "switch" }] } },
     `blueprint parse: /flow/children/0/kind: unknown kind "switch" (expected one of: step, seq, ` +
-    "branch, fanout, loop, try, assign)",
+    "branch, fanout, loop, try, assign, ask)",
     "/flow/children/0/kind",
   ],
   [

@@ -43,7 +43,9 @@ Deno.test("POST /v1/operators mints a sid, a 128-bit+ token and echoes the roles
   assert.ok(deps.spawnHooks.has(seat.sid));
   assert.ok(deps.operators.has(seat.sid));
   assert.ok(deps.operators.has("main-ai"));
-  assert.ok(!deps.seniorBridges.has("main-ai"));
+  // a role names its seat for every face (SPEC §10: gates accept a sid or a role)
+  assert.ok(deps.seniorBridges.has("main-ai"));
+  assert.ok(deps.spawnHooks.has("main-ai"));
 });
 
 Deno.test("POST /v1/operators with no roles mints a seat with none", async () => {

@@ -1,0 +1,96 @@
+/**
+ * Typed answers: an `ask` may carry a JSON Schema (2020-12) that its answer must
+ * validate against. Validation is Ajv's; compiled validators are cached by the
+ * schema's text, a bounded number of them.
+ *
+ * @module
+ */
+import { Ajv2020 } from "ajv/dist/2020.js";
+import type { Json } from "../protocol/json.ts";
+import type { AnswerIssue } from "../protocol/frames.ts";
+
+/** The largest answer schema accepted, as JSON text (64 KiB). */
+export const MAX_SCHEMA_BYTES = 64 * 1024;
+
+/** How many compiled validators are kept. */
+const CACHE_SIZE = 256;
+
+/** A schema Ajv cannot compile (or one too large). */
+export class AnswerSchemaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AnswerSchemaError";
+  }
+}
+
+type Validate = (value: unknown) => AnswerIssue[];
+
+// No remote `$ref`s are loaded (no `loadSchema`), unknown keywords are ignored
+// (`strict: false`), and every problem is listed (`allErrors`).
+const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+const cache = new Map<string, Validate>();
+
+function compile(text: string, schema: Json): Validate {
+  const hit = cache.get(text);
+  if (hit) {
+    cache.delete(text); // most recently used goes last
+    cache.set(text, hit);
+    return hit;
+  }
+  if (text.length > MAX_SCHEMA_BYTES) {
+    throw new AnswerSchemaError(`schema larger than ${MAX_SCHEMA_BYTES} bytes`);
+  }
+  let check;
+  try {
+    // `as object`: Ajv takes any object; a non-object is refused by it below.
+    check = ajv.compile(schema as object);
+  } catch (err) {
+    throw new AnswerSchemaError(`invalid JSON Schema: ${err instanceof Error ? err.message : err}`);
+  } finally {
+    // Compiled functions live on; Ajv's own registry is emptied so one schema's
+    // `$id` never collides with another's.
+    ajv.removeSchema();
+  }
+  const validate: Validate = (value) => {
+    if (check(value)) return [];
+    return (check.errors ?? []).map((e) => ({
+      path: e.instancePath === "" ? "/" : e.instancePath,
+      message: e.message ?? "is invalid",
+    }));
+  };
+  cache.set(text, validate);
+  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  return validate;
+}
+
+/**
+ * Checks that `schema` compiles. Throws {@link AnswerSchemaError} when it does not.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AnswerSchemaError, checkAnswerSchema } from "./answer_schema.ts";
+ * checkAnswerSchema({ type: "object", properties: { ok: { type: "boolean" } } });
+ * assert.throws(() => checkAnswerSchema({ type: "nope" }), AnswerSchemaError);
+ * ```
+ */
+export function checkAnswerSchema(schema: Json): void {
+  compile(JSON.stringify(schema), schema);
+}
+
+/**
+ * The reasons `value` does not validate against `schema`; empty when it does.
+ * Throws {@link AnswerSchemaError} when the schema itself is broken.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { answerIssues } from "./answer_schema.ts";
+ * const schema = { type: "object", required: ["ok"], properties: { ok: { type: "boolean" } } };
+ * assert.deepEqual(answerIssues(schema, { ok: true }), []);
+ * assert.equal(answerIssues(schema, { ok: "yes" })[0].path, "/ok");
+ * ```
+ */
+export function answerIssues(schema: Json, value: Json): AnswerIssue[] {
+  return compile(JSON.stringify(schema), schema)(value);
+}
