@@ -8,7 +8,13 @@
 import type { Config } from "./config.ts";
 import { type AppDeps, createDeps, type CreateDepsOptions, memoryStores } from "./deps.ts";
 import { CLOSE } from "./protocol/frames.ts";
-import { restoreSeats, seatRecord, stopReleases, sweepIdleSeats } from "./session/seats.ts";
+import {
+  releaseSeatsOfEndedRuns,
+  restoreSeats,
+  seatRecord,
+  stopReleases,
+  sweepIdleSeats,
+} from "./session/seats.ts";
 import { openStores } from "./store/open_stores.ts";
 import type { RunRecord } from "./store/run_store.ts";
 import type { Stores } from "./deps.ts";
@@ -55,6 +61,8 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     const seats = await restoreSeats(deps);
     // each run brings its own requests back to their seats (its journal is the one record)
     const runs = await resumeRuns(deps, running);
+    // a run's own seats end with it, also when it ended while no server ran
+    await releaseSeatsOfEndedRuns(deps, new Set(running.map((r) => r.run_id)));
     let requests = 0;
     for (const session of deps.sessions.values()) requests += session.pendingCount;
     if (seats + runs > 0) {

@@ -259,6 +259,17 @@ export async function releaseRunSeats(deps: SeatDeps, runId: string): Promise<vo
   for (const session of ofRun) await deleteSeat(deps, session, "run ended");
 }
 
+/** Deletes the seats scoped to a run that is not among `running` (at boot). */
+export async function releaseSeatsOfEndedRuns(
+  deps: SeatDeps,
+  running: ReadonlySet<string>,
+): Promise<void> {
+  const stale = [...deps.sessions.values()].filter((s) =>
+    s.scope !== undefined && "run_id" in s.scope && !running.has(s.scope.run_id)
+  );
+  for (const session of stale) await deleteSeat(deps, session, "run ended");
+}
+
 /** Loads stored seats into the tables (at boot; their requests come back with their runs). */
 export async function restoreSeats(deps: SeatDeps): Promise<number> {
   const { store } = deps.sessionEnv;
