@@ -68,7 +68,11 @@ async function decide(
   node: AskNodeNorm,
   context: RequestContext,
 ): Promise<Json> {
-  const first = await askOnce(host, run, req, node, context, node.to, node.timeout_secs, 1);
+  const first = await askOnce(host, run, req, context, {
+    to: node.to,
+    timeoutSecs: node.timeout_secs,
+    attempt: 1,
+  });
   if (first !== TIMED_OUT) return first;
   const policy = node.on_timeout ?? { kind: "fail" };
   const timedOut = `ask timed out after ${node.timeout_secs} s`;
@@ -78,16 +82,11 @@ async function decide(
     case "default":
       return policy.value;
     case "escalate": {
-      const second = await askOnce(
-        host,
-        run,
-        req,
-        node,
-        context,
-        policy.to,
-        policy.timeout_secs,
-        2,
-      );
+      const second = await askOnce(host, run, req, context, {
+        to: policy.to,
+        timeoutSecs: policy.timeout_secs,
+        attempt: 2,
+      });
       if (second !== TIMED_OUT) return second;
       throw new StepError(
         `${timedOut}; escalated to '${policy.to}', which timed out after ${policy.timeout_secs} s`,
@@ -96,16 +95,20 @@ async function decide(
   }
 }
 
-/** One request to the seat holding `to`, bounded by `timeoutSecs` (attempt n of the node). */
+/** Who one request of an ask node goes to, how long it waits, and which attempt it is. */
+interface AskTarget {
+  to: string;
+  timeoutSecs?: number;
+  attempt: number;
+}
+
+/** One request to the seat holding `to`, bounded by `timeoutSecs`. */
 async function askOnce(
   host: AskNodeHost,
   run: LiveRun,
   req: AskRequest,
-  node: AskNodeNorm,
   context: RequestContext,
-  to: string,
-  timeoutSecs: number | undefined,
-  n: number,
+  { to, timeoutSecs, attempt }: AskTarget,
 ): Promise<Json | typeof TIMED_OUT> {
   const scope = { runId: run.record.run_id, blueprintId: run.record.blueprint.id };
   const bridge = resolveFace(host.registries, "seniorBridges", to, scope);
@@ -121,9 +124,9 @@ async function askOnce(
     return await bridge.ask(askTaskId(req.key), req.question, {
       signal,
       runId: run.record.run_id,
-      attempt: n,
-      context: { ...context, attempt: n },
-      schema: node.schema,
+      attempt,
+      context: { ...context, attempt },
+      schema: req.node.schema,
       // Roles never start with `op-` (SPEC §10): anything else is a role.
       role: to.startsWith("op-") ? undefined : to,
       deadlineAt,

@@ -58,19 +58,17 @@ function cancelReason(err: unknown): string {
   return message;
 }
 
-/** Waits for `done` at most `secs` seconds; true when it settled. */
+/** Waits for `done` at most `secs` seconds (or until `signal` aborts); true when it settled. */
 async function within(done: Promise<void>, secs: number, signal: AbortSignal): Promise<boolean> {
   if (secs <= 0) return false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
   const { promise: expired, resolve } = Promise.withResolvers<boolean>();
-  timer = setTimeout(() => resolve(false), secs * 1000);
+  const timer = setTimeout(() => resolve(false), secs * 1000);
   const onAbort = () => resolve(false);
   signal.addEventListener("abort", onAbort, { once: true });
   try {
     return await Promise.race([done.then(() => true), expired]);
   } finally {
     clearTimeout(timer);
-    timer = undefined;
     signal.removeEventListener("abort", onAbort);
   }
 }
