@@ -17,6 +17,7 @@ import { compactJson } from "./expr/mod.ts";
 import { StepError, type StepRequest } from "./flow/mod.ts";
 import { type CtxView, resolveFace, RunEnded } from "./faces.ts";
 import { requestContext } from "./request_context.ts";
+import type { RequestContext } from "../protocol/frames.ts";
 import type { CapToken } from "./captoken.ts";
 import type { AttemptContext, ResolvedFaces } from "./spawner.ts";
 import { messageOf, SpawnError, WorkerError } from "./spawner.ts";
@@ -148,6 +149,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
   if (worker) runtime.worker_handle = worker.handle;
   const alias = run.record.blueprint.metadata.project_name_alias;
   if (alias !== undefined) runtime.project_name_alias = alias;
+  let context: RequestContext | undefined;
   const ctx: CtxView = {
     runId: run.record.run_id,
     taskId: task.id,
@@ -155,15 +157,18 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     agent: task.agent,
     runtime,
     operator: { kind: resolveKind(run, task.agent), id: run.record.operator.id },
-    context: requestContext({
-      runId: run.record.run_id,
-      blueprintId: run.record.blueprint.id,
-      blueprintVersion: run.record.bound_version,
-      agent: task.agent,
-      attempt: attempt.n,
-      step: req.key,
-      input: attempt.prompt,
-    }),
+    // Made when a face first reads it: a function step never does.
+    get context() {
+      return context ??= requestContext({
+        runId: run.record.run_id,
+        blueprintId: run.record.blueprint.id,
+        blueprintVersion: run.record.bound_version,
+        agent: task.agent,
+        attempt: attempt.n,
+        step: req.key,
+        input: attempt.prompt,
+      });
+    },
     deadlineAt: run.record.deadline_at,
   };
   const a = attemptContext(host, task, attempt, ctx, worker, signal, faces);
