@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { isSwitchboardError } from "../protocol/errors.ts";
+import type { RequestFrame } from "../protocol/frames.ts";
+import { checkReply, settlementOf } from "./reply_audit.ts";
+
+const by = { sid: "op-1", roles: ["r"], client: null };
+
+Deno.test("checkReply() refuses an answer that does not match its ask's schema, with the issues", () => {
+  const ask: RequestFrame = {
+    type: "ask",
+    req_id: "x",
+    task_id: "t",
+    question: "n?",
+    schema: { type: "integer", minimum: 1 },
+  };
+  checkReply(ask, { type: "answer", req_id: "x", value: 3 });
+  checkReply({ ...ask, schema: undefined }, { type: "answer", req_id: "x", value: "any" });
+  assert.throws(() => checkReply(ask, { type: "answer", req_id: "x", value: 0 }), (err) => {
+    assert.ok(isSwitchboardError(err, "invalid"));
+    assert.deepEqual((err.extra?.issues as Array<{ path: string }>).map((i) => i.path), ["/"]);
+    return true;
+  });
+});
+
+Deno.test("settlementOf() records the value, the verdict and an approval's edits", () => {
+  assert.deepEqual(settlementOf({ type: "answer", req_id: "x", value: null }, by, 5), {
+    by,
+    at: 5,
+    value: null,
+    ok: true,
+  });
+  assert.deepEqual(
+    settlementOf({ type: "hook_ack", req_id: "x", ok: true, input: "edited" }, by, 5),
+    { by, at: 5, value: null, ok: true, edits: { input: "edited" } },
+  );
+  assert.deepEqual(
+    settlementOf({ type: "hook_ack", req_id: "x", ok: false, reason: "no" }, by, 5),
+    {
+      by,
+      at: 5,
+      value: "no",
+      ok: false,
+    },
+  );
+  assert.deepEqual(
+    settlementOf({ type: "spawn_ack", req_id: "x", value: 1, ok: true, error: "boom" }, by, 5),
+    { by, at: 5, value: "boom", ok: false },
+  );
+});
