@@ -7,9 +7,11 @@
  * ```ts ignore
  * import { connectOperator, mintSeat } from "./mod.ts";
  * const url = "http://127.0.0.1:7777";
- * const { sid, token } = await mintSeat({ url, roles: ["reviewer"] });
+ * // release_on_close: the seat and its role are freed once this script is gone
+ * const { sid, token } = await mintSeat({ url, roles: ["reviewer"], release_on_close: true });
  * const op = await connectOperator({ url, sid, token });
- * op.onAsk((f) => ({ approved: true, saw: f.question }))
+ * // `context` says which run, Blueprint and step asks; `schema` types the answer
+ * op.onAsk((f, { context, schema }) => ({ approved: true, run: context?.run_id, schema }))
  *   .onHookBefore((f) => f.agent !== "rm-rf")
  *   .onSpawn(async (f) => ({ value: await doTheWork(f.directive) }))
  *   .onCancel((f) => console.log("cancelled", f.req_id, f.reason));
