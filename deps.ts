@@ -131,6 +131,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     workerTokenTtlSecs: config.workerTokenTtlSecs,
     workerTokenMaxUses: config.workerTokenMaxUses ?? null,
     budgets: config.budgets,
+    maxStops: config.maxStops,
     onRunEnded: (runId, sids) => forgetRunRequests(seats, runId, sids),
     onRequestsRecovered: (requests) => restoreRequests(seats, requests),
   });
