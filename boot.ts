@@ -16,6 +16,7 @@ import {
   sweepIdleSeats,
 } from "./session/seats.ts";
 import { openStores } from "./store/open_stores.ts";
+import { pruneEndedRuns, RUN_RETENTION_SECS } from "./store/run_retention.ts";
 import type { RunRecord } from "./store/run_store.ts";
 import type { Stores } from "./deps.ts";
 
@@ -151,6 +152,9 @@ export function startBackground(deps: AppDeps): Background {
   const sweep = () => {
     running = running.then(async () => {
       await touchSeats(deps, saved);
+      const retention = deps.config.runRetentionSecs ?? RUN_RETENTION_SECS;
+      const pruned = await pruneEndedRuns(deps.stores.runs, retention, deps.now());
+      if (pruned > 0) deps.log.info("ended runs pruned", { runs: pruned });
       return await sweepIdleSeats(deps, idleMs);
     }).catch((err) => {
       deps.log.error("idle sweep failed", { error: String(err) });

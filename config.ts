@@ -36,6 +36,10 @@ export interface Config {
   seatLimits?: SeatLimits;
   /** Extra host names allowed in `Host` when no API token is set (`SWITCHBOARD_ALLOWED_HOSTS`). */
   allowedHosts?: string[];
+  /** `SWITCHBOARD_RUN_RETENTION_SECS`: ended runs are deleted this long after they end (7 days). */
+  runRetentionSecs?: number;
+  /** `SWITCHBOARD_RUN_MAX_STOPS`: server stops while a run executes before it is quarantined. */
+  maxStops?: number;
 }
 
 /** Reads environment variables. */
@@ -106,6 +110,14 @@ export function readConfig(env: EnvSource = Deno.env): Config {
       ),
       allowPrivate: env.get("SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE") === "1",
     },
+    runRetentionSecs: intIn(
+      "SWITCHBOARD_RUN_RETENTION_SECS",
+      env.get("SWITCHBOARD_RUN_RETENTION_SECS"),
+      7 * 86_400,
+      1,
+      100 * 365 * 86_400,
+    ),
+    maxStops: intIn("SWITCHBOARD_RUN_MAX_STOPS", env.get("SWITCHBOARD_RUN_MAX_STOPS"), 3, 1, 1000),
     allowedHosts: (env.get("SWITCHBOARD_ALLOWED_HOSTS") ?? "").split(",").map((h) => h.trim())
       .filter((h) => h !== ""),
     seatLimits: {

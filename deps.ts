@@ -136,6 +136,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     workerTokenTtlSecs: config.workerTokenTtlSecs,
     workerTokenMaxUses: config.workerTokenMaxUses ?? null,
     budgets: config.budgets,
+    maxStops: config.maxStops,
     onRunEnded: (runId, sids) => {
       forgetRunRequests(seats, runId, sids);
       // a run's own seats end with it

@@ -46,6 +46,8 @@ export interface EngineDeps {
   workerTokenMaxUses?: number | null;
   /** Each run's budgets (ctx size, loop passes, …); missing ones take the defaults. */
   budgets?: Partial<RunBudgets>;
+  /** Stops of the server while a run executes before it is quarantined (default 3). */
+  maxStops?: number;
   /** Told once a run has ended, with the seats that held its requests. */
   onRunEnded?(runId: string, sids: ReadonlySet<string>): void;
   /** Told at resume about a run's requests still pending or settled. */
@@ -165,6 +167,7 @@ export function createEngine(deps: EngineDeps): Engine {
     onRunEnded: deps.onRunEnded,
     onRequestsRecovered: deps.onRequestsRecovered,
     budgets: deps.budgets,
+    maxStops: deps.maxStops,
   };
   const durable = () => deps.store.flushed();
 

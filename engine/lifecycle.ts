@@ -40,7 +40,15 @@ export interface LifecycleEnv extends Omit<CompileEnv, "operators"> {
   onRequestsRecovered?(requests: RequestRecord[]): void;
   /** Each run's budgets; missing ones take the defaults. */
   budgets?: Partial<RunBudgets>;
+  /**
+   * A run is quarantined (failed, not resumed) once the server has stopped this
+   * many times while it was executing (`SWITCHBOARD_RUN_MAX_STOPS`, 3).
+   */
+  maxStops?: number;
 }
+
+/** The default of {@link LifecycleEnv.maxStops}. */
+export const MAX_STOPS = 3;
 
 /** What a run resumed from the store brings along. */
 export interface RecoveredRun {
@@ -218,6 +226,9 @@ function finish(env: LifecycleEnv, run: LiveRun, outcome: Outcome): RunRecord {
   return record;
 }
 
+/** Why a run is not resumed: the server stopped too often while it executed. */
+class Quarantined extends Error {}
+
 /** Starts a launched run in the background. */
 export function begin(env: LifecycleEnv, run: LiveRun): void {
   const { record } = run;
@@ -244,17 +255,31 @@ export async function resume(
 ): Promise<LiveRun | undefined> {
   const { host } = env;
   const runId = record.run_id;
+  // A run waiting on an operator was not executing: only the others count a stop.
+  // A poison run (one that takes the server down) is thus resumed a bounded
+  // number of times instead of crashing every boot.
+  const waiting = prior.requests.some((r) => r.state === "pending");
+  const stops = (record.stops ?? 0) + (waiting ? 0 : 1);
+  const maxStops = env.maxStops ?? MAX_STOPS;
   let run: LiveRun;
   try {
+    if (stops >= maxStops) {
+      throw new Quarantined(
+        `quarantined: the server stopped ${stops} times while this run was executing`,
+      );
+    }
+    record.stops = stops;
     run = launch(env, record, prior);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
+    const quarantined = err instanceof Quarantined;
     const failed: RunRecord = {
       ...record,
       status: "failed",
       finished_at: host.now(),
-      error: `resume failed: ${message}`,
-      error_kind: "internal",
+      error: quarantined ? message : `resume failed: ${message}`,
+      error_kind: quarantined ? "flow" : "internal",
+      stops,
     };
     await host.store.putRun(failed);
     await host.store.appendEvent(runId, {
@@ -275,6 +300,8 @@ export async function resume(
     closeStepRecord(host, run, step, "failed", INTERRUPTED);
   }
   host.log.info("run resumed", { run_id: runId, steps_done: prior.entries.length });
+  // the stop count is durable before the run executes again
+  if (stops > 0) await host.store.putRun({ ...record });
   run.done = execute(env, run);
   return run;
 }

@@ -53,6 +53,8 @@ export const RunRecord = z.object({
   final_ctx: Json.optional(),
   error: z.string().optional(),
   error_kind: RunErrorKind.optional(),
+  /** How many times the server stopped while the run was executing (quarantine). */
+  stops: z.number().int().optional(),
 });
 /** A stored run, with its ctx checkpoint. */
 export type RunRecord = z.infer<typeof RunRecord>;

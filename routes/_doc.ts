@@ -18,6 +18,7 @@ const ERROR_TEXT: Record<number, string> = {
   413: "Body over 2 MiB",
   415: "Not JSON where JSON is required",
   422: "JSON of the wrong shape",
+  429: "Too many: failed credentials from this address, or a cap reached (see Retry-After)",
 };
 
 /** A JSON response object for a schema. */

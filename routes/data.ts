@@ -78,7 +78,7 @@ export function dataRoutes(deps: DataRoutesDeps) {
       description: "Auth: `Authorization: Bearer <capability token or wh- handle>` (wins) or " +
         "`?token=`. Only a worker credential bound to `task_id` passes.",
       responses: { 200: json(DataEmitted, "The new record's id.") },
-      errors: [400, 401, 403, 410, 413, 415, 422],
+      errors: [400, 401, 403, 410, 413, 415, 422, 429],
       security: ["workerToken"],
     });
 
@@ -108,7 +108,7 @@ export function dataRoutes(deps: DataRoutesDeps) {
         tags,
         summary: "Read an output record by id, else by producer name (latest)",
         responses: { 200: json(OutputRecord, "The record.") },
-        errors: [401, 404],
+        errors: [401, 404, 429],
         admin: true,
       }),
       adminGuard(deps.apiToken),

@@ -258,6 +258,66 @@ const CASES: Case[] = [
     },
   ],
 
+  [
+    "pruneEnded deletes ended runs that finished before the cutoff, with everything of theirs",
+    async ({ runs }) => {
+      const fill = async (runId: string, n: number) => {
+        const step = {
+          seq: 1,
+          key: "0",
+          task_id: `T-${n}`,
+          agent: "a",
+          attempt: 1,
+          verdict: "pass" as const,
+          started_at: 5,
+        };
+        await runs.putStep(runId, step);
+        await runs.putJournal(runId, { key: "0", ok: true, value: bigCtx(70) });
+        await runs.appendEvent(runId, { id: 1, type: "t", at: 1, data: null });
+        await runs.putRequest(runId, sampleRequest("op-x", n, runId));
+        await runs.putTask(sampleTask(`T-${n}`, runId, "x".repeat(70 * 1024)));
+        await runs.putToken({
+          nonce: `n${n}`,
+          role: "worker",
+          run_id: runId,
+          task_id: `T-${n}`,
+          uses_left: null,
+          ended: true,
+          handle: `wh-${n}`,
+        });
+      };
+      await runs.putRun({
+        ...sampleRun("run-old", 1, bigCtx(70)),
+        status: "failed",
+        finished_at: 10,
+      });
+      await fill("run-old", 1);
+      await runs.putRun({ ...sampleRun("run-new", 2), status: "succeeded", finished_at: 1_000 });
+      await fill("run-new", 2);
+      await runs.putRun(sampleRun("run-live", 3));
+      assert.equal(await runs.pruneEnded(500, 100), 1);
+      assert.equal(await runs.getRun("run-old"), undefined);
+      assert.deepEqual(await runs.listSteps("run-old"), []);
+      assert.deepEqual(await runs.listJournal("run-old"), []);
+      assert.deepEqual(await runs.listEvents("run-old"), []);
+      assert.deepEqual(await runs.listRequests("run-old"), []);
+      assert.deepEqual(await runs.listTasks("run-old"), []);
+      assert.equal(await runs.getTask("T-1"), undefined);
+      assert.equal(await runs.getToken("n1"), undefined);
+      assert.equal(await runs.getTokenByHandle("wh-1"), undefined);
+      assert.deepEqual((await runs.listRuns({ limit: 10 })).map((r) => r.run_id), [
+        "run-live",
+        "run-new",
+      ]);
+      assert.equal((await runs.listJournal("run-new")).length, 1);
+      assert.equal((await runs.getTokenByHandle("wh-2"))?.nonce, "n2");
+      assert.equal(await runs.pruneEnded(500, 100), 0);
+      assert.equal(await runs.pruneEnded(2_000, 100), 1);
+      assert.equal(await runs.getRun("run-new"), undefined);
+      assert.equal((await runs.getRun("run-live"))?.status, "running");
+    },
+  ],
+
   ["tasks are kept by id and listed per run", async ({ runs }) => {
     await runs.putTask(sampleTask("T-1", "run-a"));
     await runs.putTask({ ...sampleTask("T-1", "run-a"), status: "pass" });

@@ -65,6 +65,12 @@ export interface RunStore {
   getTokenByHandle(handle: string): Promise<TokenRecord | undefined>;
   /** Token records of runs that are still running (and of no run). */
   listLiveTokens(): Promise<TokenRecord[]>;
+  /**
+   * Deletes up to `limit` ended runs that finished before `before` (epoch ms),
+   * oldest first, with everything of theirs: steps, journal, events, requests,
+   * tasks and tokens. Resolves with how many were deleted (retention).
+   */
+  pruneEnded(before: number, limit: number): Promise<number>;
 }
 
 /** Everything a run's journal holds beside its record (read once to resume it). */
@@ -192,6 +198,28 @@ export function createMemoryRunStore(): RunStore {
         t.run_id === undefined || runs.get(t.run_id)?.status === "running"
       );
       return Promise.resolve(live.map((t) => ({ ...t })));
+    },
+    pruneEnded(before, limit) {
+      const ended = [...runs.values()]
+        .filter((r) => r.status !== "running" && (r.finished_at ?? Infinity) < before)
+        .sort((a, b) => a.created_at - b.created_at)
+        .slice(0, limit);
+      const gone = new Set(ended.map((r) => r.run_id));
+      for (const id of gone) {
+        runs.delete(id);
+        steps.delete(id);
+        journal.delete(id);
+        events.delete(id);
+        requests.delete(id);
+        for (const taskId of tasksByRun.get(id) ?? []) tasks.delete(taskId);
+        tasksByRun.delete(id);
+      }
+      for (const [nonce, t] of tokens) {
+        if (t.run_id === undefined || !gone.has(t.run_id)) continue;
+        tokens.delete(nonce);
+        if (t.handle) tokenHandles.delete(t.handle);
+      }
+      return Promise.resolve(gone.size);
     },
   };
 }

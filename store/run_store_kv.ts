@@ -20,6 +20,9 @@
  * - `request, <run_id>, <sent_at>, <req_id>` → `BlobRef` of a `RequestRecord` (its latest state);
  * - `blob, …` → chunks (store/kv_blob.ts).
  *
+ * `pruneEnded` (retention) walks `order` oldest first and stops at the cutoff:
+ * a run created after it cannot have finished before it.
+ *
  * Writes go through a group-commit queue (`_kv_write_queue.ts`): they are applied
  * in call order, many per atomic commit, and reads wait for the writes queued
  * before them.
@@ -38,7 +41,9 @@ import type {
   RunStore,
   StepRecord,
 } from "./run_store.ts";
-import { getJson, readRef } from "./_kv_json.ts";
+import { deleteJson, getJson, readRef } from "./_kv_json.ts";
+import { deleteBlob } from "./kv_blob.ts";
+import { retryKvLocked } from "./kv_retry.ts";
 import { createKvWriteQueue } from "./_kv_write_queue.ts";
 
 /** Options of {@link createKvRunStore}. */
@@ -77,6 +82,45 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     await queue.idle();
     return await getJson<TaskState>(kv, taskKey(id), blobs);
   };
+
+  /** Deletes keys in commits of at most 500, then the chunks of their refs. */
+  async function deleteAll(keys: Deno.KvKey[], refs: BlobRef[] = []): Promise<void> {
+    for (let i = 0; i < keys.length; i += 500) {
+      const op = kv.atomic();
+      for (const key of keys.slice(i, i + 500)) op.delete(key);
+      await retryKvLocked(() => op.commit());
+    }
+    for (const ref of refs) await deleteBlob(kv, blobs, ref);
+  }
+
+  /** Deletes one ended run and everything of it. */
+  async function deleteRun(runId: string, order: Deno.KvKey): Promise<void> {
+    const keys: Deno.KvKey[] = [];
+    const refs: BlobRef[] = [];
+    for (const sub of ["step", "journal", "event", "request"]) {
+      for await (const { key, value } of kv.list<BlobRef>({ prefix: [...prefix, sub, runId] })) {
+        keys.push(key);
+        refs.push(value);
+      }
+    }
+    for await (const { key } of kv.list({ prefix: [...prefix, "run_task", runId] })) {
+      keys.push(key);
+      const taskId = key.at(-1);
+      if (typeof taskId === "string") await deleteJson(kv, taskKey(taskId), blobs);
+    }
+    for await (const { key } of kv.list({ prefix: [...prefix, "run_token", runId] })) {
+      keys.push(key);
+      const nonce = key.at(-1);
+      if (typeof nonce !== "string") continue;
+      const record = (await kv.get<TokenRecord>([...prefix, "token", nonce])).value;
+      keys.push([...prefix, "token", nonce]);
+      if (record?.handle) keys.push([...prefix, "token_handle", record.handle]);
+    }
+    await deleteAll(keys, refs);
+    await deleteJson(kv, bpKey(runId), blobs);
+    await deleteJson(kv, runKey(runId), blobs);
+    await deleteAll([order, [...prefix, "status", runId]]);
+  }
 
   async function listRefs<T>(sub: Deno.KvKey, start?: Deno.KvKey): Promise<T[]> {
     await queue.idle();
@@ -269,6 +313,25 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         }
       }
       return out;
+    },
+
+    async pruneEnded(before, limit) {
+      await queue.idle();
+      let pruned = 0;
+      const iter = kv.list<RunStatus>({
+        start: [...prefix, "order"],
+        end: [...prefix, "order", before],
+      });
+      for await (const { key, value } of iter) {
+        if (pruned >= limit) break;
+        const runId = key.at(-1);
+        if (value === "running" || typeof runId !== "string") continue;
+        const stored = await getJson<RunRecord>(kv, runKey(runId), blobs);
+        if (stored?.finished_at === undefined || stored.finished_at >= before) continue;
+        await deleteRun(runId, key);
+        pruned++;
+      }
+      return pruned;
     },
   };
 }

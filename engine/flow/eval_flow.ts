@@ -101,6 +101,8 @@ type Run = {
   steps: number;
   /** When the evaluator last let the event loop run (`performance.now()`). */
   sliceStart: number;
+  /** The event-loop turn every branch of the run waits for, while one is pending. */
+  turn?: Promise<void>;
 };
 
 type Scope = { ctx: Json; root: boolean; signal: AbortSignal; cancellable: boolean };
@@ -143,10 +145,7 @@ export async function evalFlow(
 // loop or fanout `/body`.
 async function exec(node: FlowNodeNorm, scope: Scope, ptr: string, run: Run): Promise<void> {
   if (scope.signal.aborted) throw scope.signal.reason;
-  if (performance.now() - run.sliceStart >= SLICE_MS) {
-    await yieldToEventLoop(scope.signal);
-    run.sliceStart = performance.now();
-  }
+  if (performance.now() - run.sliceStart >= SLICE_MS) await nextTurn(run, scope.signal);
   switch (node.kind) {
     case "step":
       return await step(node, scope, ptr, run);
@@ -203,6 +202,19 @@ async function exec(node: FlowNodeNorm, scope: Scope, ptr: string, run: Run): Pr
     case "ask":
       return await ask(node, scope, ptr, run);
   }
+}
+
+/**
+ * Lets the event loop run once for the whole run: concurrent fanout branches
+ * share one turn (each taking its own would let them all resume in one timers
+ * phase, back to back, with no I/O in between), and the slice restarts after it.
+ */
+async function nextTurn(run: Run, signal: AbortSignal): Promise<void> {
+  run.turn ??= yieldToEventLoop(new AbortController().signal).then(() => {
+    run.sliceStart = performance.now();
+    run.turn = undefined;
+  });
+  await abortable(run.turn, signal);
 }
 
 /** Writes `value` at `at` in the scope's ctx, within the ctx budget. */
@@ -282,7 +294,6 @@ async function step(
     }
     throw error;
   }
-  run.sliceStart = performance.now(); // the dispatch awaited: the event loop ran
   if (signal.aborted) throw signal.reason;
   if (value === undefined) throw new TypeError(`dispatch for step ${key} resolved with undefined`);
   checkValue(`the output of step '${node.ref}'`, value, run.budgets);

@@ -1,0 +1,30 @@
+/**
+ * Retention: ended runs are deleted, with their steps, journal, events, requests,
+ * tasks and tokens, once they finished more than `SWITCHBOARD_RUN_RETENTION_SECS`
+ * ago (7 days by default). Run by the background sweep, in bounded batches.
+ *
+ * @module
+ */
+import type { RunStore } from "./run_store.ts";
+
+/** The default retention of ended runs, in seconds (7 days). */
+export const RUN_RETENTION_SECS = 7 * 86_400;
+/** Runs deleted per store call, and calls per sweep. */
+const BATCH = 200;
+const BATCHES_PER_SWEEP = 10;
+
+/** Deletes ended runs older than `retentionSecs`; resolves with how many were deleted. */
+export async function pruneEndedRuns(
+  runs: RunStore,
+  retentionSecs: number,
+  now: number,
+): Promise<number> {
+  const before = now - retentionSecs * 1000;
+  let total = 0;
+  for (let i = 0; i < BATCHES_PER_SWEEP; i++) {
+    const n = await runs.pruneEnded(before, BATCH);
+    total += n;
+    if (n < BATCH) break;
+  }
+  return total;
+}

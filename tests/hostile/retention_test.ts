@@ -1,0 +1,53 @@
+/**
+ * Finding 12: run history is pruned. Ended runs older than
+ * SWITCHBOARD_RUN_RETENTION_SECS are deleted by the background sweep, with
+ * their events, steps and tokens, from the KV file; newer and running ones stay.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { openDeps, startBackground } from "../../boot.ts";
+import { defaultConfig } from "../../deps.ts";
+import { startServer } from "../_helpers.ts";
+import { tempKvPath } from "./_task_start.ts";
+
+Deno.test("the sweep deletes ended runs past their retention, with their events, and keeps the rest", async () => {
+  await using kv = await tempKvPath();
+  let clock = Date.now();
+  const deps = await openDeps(
+    defaultConfig({ kvPath: kv.path, runRetentionSecs: 3600 }),
+    { now: () => clock },
+  );
+  try {
+    await using server = await startServer({ deps });
+    const run = async () => {
+      const res = await fetch(`${server.base}/v1/runs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ blueprint: { kind: "id", id: "main" }, init_ctx: { x: 1 } }),
+      });
+      const { run_id } = await res.json();
+      for (let i = 0; i < 100; i++) {
+        const view = await (await fetch(`${server.base}/v1/runs/${run_id}`)).json();
+        if (view.status !== "running") return run_id as string;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error("run did not end");
+    };
+    const old = await run();
+    clock += 2 * 3600_000; // two hours later
+    const recent = await run();
+    const background = startBackground(deps);
+    await background.sweep();
+    await background.stop();
+    assert.equal((await fetch(`${server.base}/v1/runs/${old}`)).status, 404);
+    assert.deepEqual(await deps.stores.runs.listEvents(old), []);
+    assert.deepEqual(await deps.stores.runs.listSteps(old), []);
+    const kept = await fetch(`${server.base}/v1/runs/${recent}`);
+    assert.equal(kept.status, 200);
+    assert.equal((await kept.json()).status, "succeeded");
+    assert.ok((await deps.stores.runs.listEvents(recent)).length > 0);
+  } finally {
+    await deps.close();
+  }
+});
