@@ -6,6 +6,8 @@
  * @module
  */
 import type { RequestRecord } from "../protocol/runs.ts";
+import type { ReplyFrame, RequestFrame } from "../protocol/frames.ts";
+import type { Json } from "../protocol/json.ts";
 import type { LiveRun, RunHost } from "./run_types.ts";
 
 const EVENT_TYPE: Record<RequestRecord["state"], string> = {
@@ -26,5 +28,35 @@ export function recordRequest(host: RunHost, run: LiveRun, record: RequestRecord
     sid: record.sid,
     task_id: record.task_id,
     attempt: record.attempt,
+    ...(record.state === "pending" ? asked(record.frame) : {}),
+    ...(record.state === "settled" && record.reply ? { answer: replied(record.reply) } : {}),
   });
+}
+
+/** What a request asks, for watchers: never its capability token or worker handle. */
+function asked(frame: RequestFrame): Record<string, Json> {
+  switch (frame.type) {
+    case "ask":
+      return { question: frame.question };
+    case "hook_before":
+      return { agent: frame.agent };
+    case "spawn":
+      return { agent: frame.agent, prompt: frame.directive };
+  }
+}
+
+/** The reply without its envelope (`type`, `req_id`). */
+function replied(reply: ReplyFrame): Json {
+  switch (reply.type) {
+    case "answer":
+      return reply.value;
+    case "hook_ack":
+      return { ok: reply.ok, ...(reply.reason == null ? {} : { reason: reply.reason }) };
+    case "spawn_ack":
+      return {
+        ok: reply.ok,
+        ...(reply.value === undefined ? {} : { value: reply.value }),
+        ...(reply.error == null ? {} : { error: reply.error }),
+      };
+  }
 }
