@@ -207,6 +207,7 @@ function finish(env: LifecycleEnv, run: LiveRun, outcome: Outcome): RunRecord {
   run.log.append("run_ended", {
     status: record.status,
     ...(record.error === undefined ? {} : { error: record.error }),
+    ...(record.final_ctx === undefined ? {} : { final_ctx: record.final_ctx }),
   });
   env.live.delete(runId);
   env.metrics.runEnded(record.status);

@@ -11,6 +11,7 @@
 import type { Json, JsonObject } from "../protocol/json.ts";
 import type { RunRequest } from "../protocol/operators.ts";
 import type { RequestRecord, RunEvent } from "../protocol/runs.ts";
+import type { ReplyFrame } from "../protocol/frames.ts";
 
 /** The three request events. */
 export type RequestEventType =
@@ -34,6 +35,7 @@ export function requestEventData(type: RequestEventType, record: RequestRecord):
     data.sent_at = iso(record.sent_at);
     if (record.role !== undefined) data.role = record.role;
     if (frame.context !== undefined) data.context = frame.context;
+    if (frame.type !== "ask") data.agent = frame.agent;
     if (frame.type === "ask") {
       data.question = frame.question;
       if (frame.parent_req_id !== undefined) data.parent_req_id = frame.parent_req_id;
@@ -47,10 +49,31 @@ export function requestEventData(type: RequestEventType, record: RequestRecord):
     data.value = value;
     data.ok = ok;
     if (edits !== undefined) data.edits = edits;
+    if (record.reply) data.answer = replied(record.reply);
   } else if (type === "operator_request_cancelled" && record.cancelled) {
     data.reason = record.cancelled;
   }
   return data;
+}
+
+/** The reply without its envelope (`type`, `req_id`): what watchers see as `answer`. */
+function replied(reply: ReplyFrame): Json {
+  switch (reply.type) {
+    case "answer":
+      return reply.value;
+    case "hook_ack":
+      return {
+        ok: reply.ok,
+        ...(reply.reason == null ? {} : { reason: reply.reason }),
+        ...(reply.input === undefined ? {} : { input: reply.input }),
+      };
+    case "spawn_ack":
+      return {
+        ok: reply.ok,
+        ...(reply.value === undefined ? {} : { value: reply.value }),
+        ...(reply.error == null ? {} : { error: reply.error }),
+      };
+  }
 }
 
 function isObject(v: Json | undefined): v is JsonObject {

@@ -7,6 +7,7 @@
  * @module
  */
 import type { OutputEvent } from "../protocol/worker.ts";
+import type { Json } from "../protocol/json.ts";
 import type { JournalEntry, StepRecord, StepVerdict } from "../protocol/runs.ts";
 import { type AttemptState, lastFinal, type TaskState } from "./tasks.ts";
 import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
@@ -59,6 +60,7 @@ export function closeStepRecord(
   step: StepRecord,
   verdict: Exclude<StepVerdict, "running">,
   error?: string,
+  output?: Json,
 ): void {
   const runId = run.record.run_id;
   step.verdict = verdict;
@@ -71,7 +73,9 @@ export function closeStepRecord(
     agent: step.agent,
     attempt: step.attempt,
     verdict,
+    duration_ms: step.finished_at - step.started_at,
     ...(error === undefined ? {} : { error }),
+    ...(output === undefined ? {} : { output }),
   });
 }
 
@@ -101,7 +105,7 @@ export function closeStep(
     task.updated_at = now;
     if (attempt?.nonce !== undefined) host.write(runId, () => host.tokens.endTask(task.id));
     host.write(runId, () => host.store.putTask(task));
-    closeStepRecord(host, run, step, verdict, error);
+    closeStepRecord(host, run, step, verdict, error, entry?.ok ? entry.value : undefined);
   }
   if (entry) host.write(runId, () => host.store.putJournal(runId, entry));
 }

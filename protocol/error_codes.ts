@@ -54,6 +54,11 @@ export const ERROR_CODE_RULES = [
     "The run or task of this token or handle has ended.",
     /of this (token|worker handle) has ended$/,
   ],
+  [
+    "host_not_allowed",
+    "No API token is set and the Host is not one this server answers to.",
+    /^host not allowed: /,
+  ],
   // Seats and sessions
   ["roles_conflict", "A role asked for is already held by another seat.", /^roles conflict$/],
   ["seat_not_found", "No seat with this sid.", /^unknown sid$|no such registered operator session/],

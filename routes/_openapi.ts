@@ -148,13 +148,20 @@ function errorExamples(path: string, status: number, hasBody: boolean) {
       : undefined;
     return pick ? examplesOf({ [pick]: all[pick] }) : undefined;
   }
+  if (status === 403 && !path.startsWith("/v1/worker") && !path.startsWith("/v1/data")) {
+    return examplesOf({ host_not_allowed: all.host_not_allowed });
+  }
   if (status === 401 && !path.startsWith("/v1/worker") && !path.startsWith("/v1/data")) {
     return examplesOf({ missing_credentials: all.missing_credentials });
   }
   return examplesOf(all);
 }
 
-/** Adds request and error examples, `security: []` on open routes, and the servers. */
+/** Every route can answer it (routes/_host_check.ts). */
+const HOST_CHECK = "Host not allowed: no API token is set, and the Host is not a loopback name, " +
+  "the listen address, the public URL's host or in SWITCHBOARD_ALLOWED_HOSTS.";
+
+/** Adds request and error examples, the host check's 403, and `security: []` on open routes. */
 function finish(paths: Record<string, Record<string, unknown>>) {
   for (const [path, item] of Object.entries(paths)) {
     for (const [method, op] of Object.entries(item)) {
@@ -164,7 +171,11 @@ function finish(paths: Record<string, Record<string, unknown>>) {
       const examples = REQUEST_EXAMPLES[`${method.toUpperCase()} ${path}`];
       const media = body?.content?.["application/json"];
       if (examples && media) media.examples = examplesOf(examples);
-      const responses = (operation.responses ?? {}) as Record<string, Operation>;
+      const responses = (operation.responses ??= {}) as Record<string, Operation>;
+      responses["403"] ??= {
+        description: HOST_CHECK,
+        content: { "application/json": { schema: ref("ErrorBody") } },
+      };
       for (const [status, response] of Object.entries(responses)) {
         const content = (response.content as Record<string, Operation> | undefined)
           ?.["application/json"];

@@ -109,6 +109,14 @@ export const ERROR_EXAMPLES: Readonly<Record<number, Record<string, NamedExample
     },
   },
   403: {
+    host_not_allowed: {
+      summary: "No API token is set and the Host is not allowed (DNS rebinding guard)",
+      value: {
+        error: 'host not allowed: "evil.example"; add it to SWITCHBOARD_ALLOWED_HOSTS, or set ' +
+          "SWITCHBOARD_API_TOKEN",
+        code: "host_not_allowed",
+      },
+    },
     token_role: {
       summary: "A token whose role may not use this verb",
       value: {

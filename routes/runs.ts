@@ -269,7 +269,11 @@ export function runRoutes(deps: RunRoutesDeps) {
         description: "Replays from the start (or after `Last-Event-ID`), then follows the run " +
           "live and ends after `run_ended`. Event types: run_started, run_resumed, " +
           "step_started, step_finished, operator_request_sent, operator_request_settled, " +
-          "operator_request_cancelled, run_ended. With an API token set, `?ticket=` (from " +
+          "operator_request_cancelled, run_ended. Payloads: step_finished has `verdict`, " +
+          "`duration_ms` and the step's `output` (on pass); operator_request_sent has the " +
+          "`question` (ask), `agent` (hook_before, spawn) and `prompt` (spawn directive); " +
+          "operator_request_settled has the `answer`; run_ended has `final_ctx` on success. " +
+          "With an API token set, `?ticket=` (from " +
           "`POST /v1/runs/{id}/events/ticket`) stands in for the token.",
         responses: {
           200: {

@@ -110,3 +110,31 @@ Deno.test("a script outside the repo imports client/mod.ts by path with --no-con
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the README's client script runs from outside the repo with --no-config", async () => {
+  await using server = await startServer();
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const block = /```ts\n(\/\/ ~\/my-app\/hello\.ts[^\n]*\n[\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "the README shows the script");
+  const dir = await Deno.makeTempDir({ prefix: "switchboard-readme-" });
+  try {
+    const script = block.replace("../switchboard/client/mod.ts", new URL("mod.ts", CLIENT).href);
+    await Deno.writeTextFile(`${dir}/hello.ts`, script);
+    const checked = await run(["check", "--no-config", "hello.ts"], dir);
+    assert.equal(checked.code, 0, checked.stderr);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--allow-net", "--allow-env", "hello.ts"],
+      cwd: dir,
+      env: { NO_COLOR: "1", SWITCHBOARD_URL: server.base },
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.match(stdout, /name: "Ada"/);
+    assert.match(stdout, /404 run_not_found/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

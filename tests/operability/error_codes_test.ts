@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ERROR_CODE_RULES, errorCodeOf } from "../../protocol/error_codes.ts";
 import { ErrorBody } from "../../protocol/operators.ts";
-import { startServer } from "../_helpers.ts";
+import { rawHttp, startServer } from "../_helpers.ts";
 
 interface Case {
   name: string;
@@ -193,4 +193,16 @@ Deno.test("the specific codes are unique snake_case names, each with a descripti
     assert.match(code, /^[a-z]+(_[a-z]+)*$/);
     assert.ok(description.length > 10, code);
   }
+});
+
+Deno.test("a Host the server does not answer to gets code host_not_allowed", async () => {
+  await using server = await startServer();
+  const res = await rawHttp(
+    server.port,
+    "GET /v1/healthz HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+  );
+  assert.equal(res.status, 403);
+  const body = JSON.parse(res.body);
+  assert.equal(body.code, "host_not_allowed");
+  assert.match(body.error, /^host not allowed: /);
 });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer, type TestServer } from "../_helpers.ts";
-import { runEnded } from "../engine/_loop.ts";
+import { nextOf, operatorAgentBlueprint, runEnded, seat, startRun } from "../engine/_loop.ts";
 
 const API_TOKEN = "api-token-for-sse-tests-0123456789";
 
@@ -144,4 +144,57 @@ Deno.test("POST /v1/runs/:id/events/ticket answers 404 for an unknown run", asyn
   const res = await fetch(`${server.base}/v1/runs/run-nope/events/ticket`, { method: "POST" });
   assert.equal(res.status, 404);
   assert.equal((await res.json()).code, "run_not_found");
+});
+
+Deno.test("run events carry the question and prompt, the answers, step outputs and durations, and final_ctx", async () => {
+  await using server = await startServer();
+  const op = await seat(server, ["main-ai"]);
+  await using _socket = op.ws;
+  const runId = await startRun(server, {
+    blueprint: {
+      kind: "inline",
+      value: operatorAgentBlueprint({ spawner_hints: { layers: ["senior_escalation"] } }),
+    },
+    init_ctx: { n: 1 },
+    operator: { senior_bridge_id: op.sid },
+  });
+  const spawn = await nextOf(op.ws, "spawn");
+  const worker = { authorization: `Bearer ${spawn.worker_handle}` };
+  const submitted = await fetch(`${server.base}/v1/worker/submit?ok=false`, {
+    method: "POST",
+    headers: { ...worker, "content-type": "text/plain" },
+    body: "stuck",
+  });
+  assert.equal(submitted.status, 204);
+  await submitted.body?.cancel();
+  op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
+  const ask = await nextOf(op.ws, "ask");
+  op.ws.send({ type: "answer", req_id: ask.req_id, value: { hint: "try v2" } });
+  assert.equal((await runEnded(server, runId)).status, "succeeded");
+
+  const res = await fetch(`${server.base}/v1/runs/${runId}/events`);
+  const text = await res.text();
+  for (const secret of [spawn.capability_token, spawn.worker_handle!]) {
+    assert.ok(!text.includes(secret), "no token or handle in the events");
+  }
+  const events = [...text.matchAll(/^data: ?(.*)$/gm)].map((m) => JSON.parse(m[1]));
+  const of = (type: string) => events.filter((e) => e.type === type).map((e) => e.data);
+  const sent = of("operator_request_sent");
+  const spawned = sent.find((d) => d.kind === "spawn");
+  assert.equal(spawned.agent, "impl");
+  assert.deepEqual(spawned.prompt, spawn.context?.input);
+  assert.deepEqual(sent.find((d) => d.kind === "ask").question, ask.question);
+  const settled = of("operator_request_settled");
+  assert.deepEqual(settled.find((d) => d.kind === "ask").answer, { hint: "try v2" });
+  assert.deepEqual(settled.find((d) => d.kind === "spawn").answer, { ok: true, value: null });
+  const finished = of("step_finished");
+  assert.ok(finished.length >= 1);
+  for (const step of finished) assert.ok(step.duration_ms >= 0, JSON.stringify(step));
+  const passed = finished.find((d) => d.verdict === "pass");
+  assert.ok(passed && "output" in passed, JSON.stringify(finished));
+  const [ended] = of("run_ended");
+  assert.equal(ended.status, "succeeded");
+  const run = await (await fetch(`${server.base}/v1/runs/${runId}`)).json();
+  assert.deepEqual(ended.final_ctx, run.final_ctx);
+  assert.deepEqual((ended.final_ctx as { r: unknown }).r, passed.output);
 });
