@@ -113,14 +113,15 @@ export function createSeatHolder(options: SeatOptions) {
         arrived.resolve();
         return undefined;
       };
-      let op: OperatorClient | undefined;
-      op = await connectOperator({
+      // the ask handler may run before connectOperator returns (a replay)
+      const ref: { op?: OperatorClient } = {};
+      const op = ref.op = await connectOperator({
         url,
         sid: minted.sid,
         token: minted.token,
         handlers: {
           ask: (frame) => {
-            if (op) void offerForm(op, frame);
+            if (ref.op) void offerForm(ref.op, frame);
             return ping();
           },
           hook_before: ping,
