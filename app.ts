@@ -68,6 +68,7 @@ export function createApp(deps: AppDeps) {
     "/",
     runRoutes({
       engine: deps.engine,
+      runs: deps.stores.runs,
       operators: deps.operators,
       blueprints: deps.stores.blueprints,
       warn: (message) => deps.log.warn(message),

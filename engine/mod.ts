@@ -32,4 +32,5 @@ export {
 export type { RunView } from "./views.ts";
 export type { PostedResult } from "./worker_results.ts";
 export { CompileError } from "./compile.ts";
+export { lastFinal } from "./tasks.ts";
 export { type PrepareEnv, prepareRun } from "./prepare_run.ts";
