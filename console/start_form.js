@@ -2,18 +2,21 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 /**
- * The start-run form: a Blueprint by id (with an optional version) or inline
- * JSON, an `init_ctx`, an optional TTL, and the seat to route operator requests to.
+ * The start-run form: a stored Blueprint (picked from the list, with an optional
+ * version), a template, or inline JSON; an `init_ctx`, an optional TTL, and the
+ * seat to route operator requests to.
  *
  * @module
  */
 import { call } from "./api.js";
-import { byId, fieldError, isSendKey, parseJsonInput } from "./dom.js";
+import { byId, fieldError, h, isSendKey, parseJsonInput, prettyJson } from "./dom.js";
+import { TEMPLATES } from "./templates.js";
 
 const HEX_VERSION = /^[0-9a-fA-F]{64}$/;
 
 /**
- * @param {{ seatSid: () => string | null, started: (runId: string) => void }} options
+ * @param {{ seatSid: () => string | null, seatRole?: () => string | null,
+ *   started: (runId: string) => void }} options
  */
 export function createStartForm(options) {
   const form = /** @type {HTMLFormElement} */ (byId("start-form"));
@@ -27,13 +30,49 @@ export function createStartForm(options) {
   const useSeat = /** @type {HTMLInputElement} */ (byId("use-seat"));
   const opKind = /** @type {HTMLSelectElement} */ (byId("op-kind"));
   const error = byId("start-error");
+  const templateFields = byId("bp-template-fields");
+  const template = /** @type {HTMLSelectElement} */ (byId("bp-template"));
+  const templateNote = byId("bp-template-note");
+  const ids = byId("bp-ids");
+  template.replaceChildren(...TEMPLATES.map((t) => h("option", { value: t.id }, t.name)));
 
-  const inlineMode = () =>
+  const mode = () =>
     /** @type {HTMLInputElement | null} */ (form.querySelector("input[name=bp-kind]:checked"))
-      ?.value === "inline";
-  form.addEventListener("change", () => {
-    idFields.hidden = inlineMode();
-    inlineFields.hidden = !inlineMode();
+      ?.value ?? "id";
+  const inlineMode = () => mode() === "inline";
+  const chosen = () => TEMPLATES.find((t) => t.id === template.value) ?? TEMPLATES[0];
+  const showTemplate = () => {
+    const t = chosen();
+    templateNote.textContent = t.note;
+    initCtx.value = prettyJson(t.initCtx);
+    if (t.operatorKind) opKind.value = t.operatorKind;
+  };
+  form.addEventListener("change", (e) => {
+    idFields.hidden = mode() !== "id";
+    inlineFields.hidden = mode() !== "inline";
+    templateFields.hidden = mode() !== "template";
+    const target = /** @type {HTMLElement} */ (e.target);
+    if (
+      target === template || (target.getAttribute("name") === "bp-kind" && mode() === "template")
+    ) {
+      showTemplate();
+    }
+  });
+  /** Lists the stored Blueprints in the id field's suggestions. */
+  async function loadIds() {
+    try {
+      const list = /** @type {{ blueprints: Array<{ id: string, archived: boolean }> }} */ (
+        await call("GET", "/v1/blueprints")
+      );
+      ids.replaceChildren(
+        ...list.blueprints.filter((b) => !b.archived).map((b) => h("option", { value: b.id })),
+      );
+    } catch {
+      // typing an id still works
+    }
+  }
+  byId("start-box").addEventListener("toggle", () => {
+    if (/** @type {HTMLDetailsElement} */ (byId("start-box")).open) void loadIds();
   });
   form.addEventListener("keydown", (e) => {
     if (isSendKey(e)) {
@@ -46,7 +85,11 @@ export function createStartForm(options) {
   function body() {
     /** @type {Record<string, unknown>} */
     let blueprint;
-    if (inlineMode()) {
+    if (mode() === "template") {
+      const who = options.seatRole?.() ?? options.seatSid();
+      if (!who) return fail("Take a seat first: the template's operator steps go to it.", template);
+      blueprint = { kind: "inline", value: chosen().blueprint(who) };
+    } else if (inlineMode()) {
       const parsed = parseJsonInput(bpInline.value);
       if (!parsed.ok) return fail(`Blueprint: ${parsed.error}`, bpInline);
       blueprint = { kind: "inline", value: parsed.value };
