@@ -70,7 +70,7 @@ async function launched(
 /** Runs newest first through the list's filters and cursor, and the total matching. */
 async function listRuns(deps: RunRoutesDeps, query: RunListQuery) {
   const { limit, status, blueprint, q, before } = query;
-  if (!deps.runs || (!blueprint && !q && !before)) {
+  if (!deps.runs || (!status && !blueprint && !q && !before)) {
     const runs = await deps.engine.list(limit, status);
     return { runs };
   }
