@@ -17,6 +17,7 @@ import { createStartForm } from "./start_form.js";
 import { createNotifier } from "./notify.js";
 import { installKeys } from "./keys.js";
 import { inviteFromHash, inviteLink } from "./invite.js";
+import { createInbox } from "./inbox.js";
 
 /** @typedef {import("./api.js").Seat} Seat */
 
@@ -47,6 +48,7 @@ const board = createBoard({
   openRun: (runId) => runs.select(runId),
   onNew(frame) {
     runs.soon();
+    void inbox.refresh();
     notifier.arrived(frame, board.open);
   },
 });
@@ -60,6 +62,7 @@ const startForm = createStartForm({
   },
 });
 installKeys({ board, runs });
+const inbox = createInbox({ openRun: (runId) => runs.select(runId) });
 
 /** A short name for a seat: its first role, else its sid's end. @param {string} sid */
 function labelOf(sid) {
