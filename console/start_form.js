@@ -9,7 +9,8 @@
  * @module
  */
 import { call } from "./api.js";
-import { byId, fieldError, h, isSendKey, parseJsonInput, prettyJson } from "./dom.js";
+import { announce, byId, fieldError, h, isSendKey, parseJsonInput, prettyJson } from "./dom.js";
+import { inviteLink } from "./invite.js";
 import { TEMPLATES } from "./templates.js";
 
 const HEX_VERSION = /^[0-9a-fA-F]{64}$/;
@@ -30,6 +31,8 @@ export function createStartForm(options) {
   const useSeat = /** @type {HTMLInputElement} */ (byId("use-seat"));
   const opKind = /** @type {HTMLSelectElement} */ (byId("op-kind"));
   const error = byId("start-error");
+  const seatRole = /** @type {HTMLInputElement} */ (byId("run-seat-role"));
+  const runSeats = byId("run-seats");
   const templateFields = byId("bp-template-fields");
   const template = /** @type {HTMLSelectElement} */ (byId("bp-template"));
   const templateNote = byId("bp-template-note");
@@ -124,7 +127,45 @@ export function createStartForm(options) {
       operator.senior_bridge_id = sid;
     }
     if (Object.keys(operator).length > 0) out.operator = operator;
+    const role = seatRole.value.trim();
+    if (role) out.seats = [{ role }];
     return out;
+  }
+
+  /**
+   * The seats minted for a run: an invite link each, to hand to its reviewer.
+   * @param {string} runId
+   * @param {Array<{ sid: string, token: string, role: string }>} seats
+   */
+  function showSeats(runId, seats) {
+    runSeats.hidden = seats.length === 0;
+    runSeats.replaceChildren(
+      ...(seats.length > 0
+        ? [h("p", { class: "hint" }, `Seats of ${runId}: send each link to its reviewer.`)]
+        : []),
+      ...seats.map((s) => {
+        const link = inviteLink(s);
+        const id = `invite-${s.sid}`;
+        return h(
+          "div",
+          { class: "invite" },
+          h("label", { for: id }, `Invite link for ${s.role}`),
+          h("input", { id, class: "invite-link", readonly: true, value: link }),
+          h("button", {
+            type: "button",
+            class: "small",
+            onclick: async () => {
+              try {
+                await navigator.clipboard.writeText(link);
+                announce("Invite link copied.");
+              } catch {
+                announce("The clipboard is not available here; select the link instead.");
+              }
+            },
+          }, "Copy"),
+        );
+      }),
+    );
   }
 
   /** @param {string} message @param {HTMLElement} field @returns {null} */
@@ -144,9 +185,12 @@ export function createStartForm(options) {
     const button = /** @type {HTMLButtonElement} */ (form.querySelector("button[type=submit]"));
     button.disabled = true;
     try {
-      const { run_id } = /** @type {{ run_id: string }} */ (await call("POST", "/v1/runs", {
-        body: request,
-      }));
+      const { run_id, seats } = /** @type {{ run_id: string,
+        seats?: Array<{ sid: string, token: string, role: string }> }} */
+        (
+          await call("POST", "/v1/runs", { body: request })
+        );
+      showSeats(run_id, seats ?? []);
       options.started(run_id);
     } catch (err) {
       fieldError(error, `The run did not start: ${/** @type {Error} */ (err).message}`);
