@@ -20,7 +20,15 @@ import {
 } from "../protocol/tasks.ts";
 import type { RunEvent, RunRecord } from "../protocol/runs.ts";
 import type { RunStore } from "../store/run_store.ts";
-import { CompileError, type Engine, lastFinal, type PrepareEnv, prepareRun } from "../engine/mod.ts";
+import {
+  CompileError,
+  type Engine,
+  lastFinal,
+  type PrepareEnv,
+  prepareRun,
+  type StartedRun,
+  type StartRunRequest,
+} from "../engine/mod.ts";
 import { createRunFeed, type RunFeed, type RunFeedEvent } from "./_run_feed.ts";
 import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
@@ -45,26 +53,25 @@ async function startRun(deps: RunRoutesDeps, body: TaskBody, feed: RunFeed) {
 }
 
 /** Starts a prepared run and tells the feed when it starts and ends. */
-async function launched(
-  deps: RunRoutesDeps,
-  request: Parameters<Engine["start"]>[0],
-  feed: RunFeed,
-) {
-  let run;
-  try {
-    run = deps.engine.start(request);
-  } catch (err) {
-    if (err instanceof CompileError) {
-      throw new SwitchboardError("bad_request", `run: launch: compile: ${err.message}`);
-    }
-    throw err;
-  }
+function launched(deps: RunRoutesDeps, request: StartRunRequest, feed: RunFeed): StartedRun {
+  const run = startOrThrow(deps, request);
   const tell = async (type: RunFeedEvent["type"]) => {
     const view = await deps.engine.view(run.run_id);
     if (view) feed.publish({ type, run: view });
   };
   void tell("run_started").then(() => run.done).then(() => tell("run_ended")).catch(() => {});
   return run;
+}
+
+function startOrThrow(deps: RunRoutesDeps, request: StartRunRequest): StartedRun {
+  try {
+    return deps.engine.start(request);
+  } catch (err) {
+    if (err instanceof CompileError) {
+      throw new SwitchboardError("bad_request", `run: launch: compile: ${err.message}`);
+    }
+    throw err;
+  }
 }
 
 /** Runs newest first through the list's filters and cursor, and the total matching. */
@@ -228,7 +235,7 @@ export function runRoutes(deps: RunRoutesDeps) {
         const id = c.req.param("id");
         const record = await deps.runs?.getRun(id);
         if (!record) throw new SwitchboardError("not_found", `run not found: ${id}`);
-        const run = await launched(deps, {
+        const run = launched(deps, {
           blueprint: record.blueprint,
           boundVersion: record.bound_version,
           initCtx: record.init_ctx,
@@ -236,6 +243,7 @@ export function runRoutes(deps: RunRoutesDeps) {
           ttlSource: record.ttl_source,
           operator: record.operator,
         }, feed);
+        await run.durable; // as for POST /v1/runs: the 202 confirms a durable start
         return c.json({ run_id: run.run_id, status: run.status }, 202);
       },
     )
