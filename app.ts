@@ -70,6 +70,7 @@ export function createApp(deps: AppDeps) {
     "/",
     runRoutes({
       engine: deps.engine,
+      runs: deps.stores.runs,
       operators: deps.operators,
       registries: deps,
       seats: deps,

@@ -34,27 +34,22 @@ export function setApiToken(token) {
 
 /** @typedef {{ sid: string, token: string, roles: string[] }} Seat */
 
-/** The seat this tab holds, or null. @returns {Seat | null} */
-export function storedSeat() {
+/** The seats this tab holds, first one first. @returns {Seat[]} */
+export function storedSeats() {
   try {
-    const seat = JSON.parse(sessionStorage.getItem(SEAT_KEY) ?? "null");
-    if (seat && typeof seat.sid === "string" && typeof seat.token === "string") {
-      return {
-        sid: seat.sid,
-        token: seat.token,
-        roles: Array.isArray(seat.roles) ? seat.roles : [],
-      };
-    }
+    const saved = JSON.parse(sessionStorage.getItem(SEAT_KEY) ?? "[]");
+    const list = Array.isArray(saved) ? saved : [saved];
+    return list.filter((s) => s && typeof s.sid === "string" && typeof s.token === "string")
+      .map((s) => ({ sid: s.sid, token: s.token, roles: Array.isArray(s.roles) ? s.roles : [] }));
   } catch {
-    // a damaged entry is dropped below
+    sessionStorage.removeItem(SEAT_KEY);
+    return [];
   }
-  sessionStorage.removeItem(SEAT_KEY);
-  return null;
 }
 
-/** @param {Seat | null} seat */
-export function storeSeat(seat) {
-  if (seat) sessionStorage.setItem(SEAT_KEY, JSON.stringify(seat));
+/** @param {Seat[]} seats */
+export function storeSeats(seats) {
+  if (seats.length > 0) sessionStorage.setItem(SEAT_KEY, JSON.stringify(seats));
   else sessionStorage.removeItem(SEAT_KEY);
 }
 
@@ -63,7 +58,8 @@ export function storeSeat(seat) {
  *
  * @param {string} method
  * @param {string} path
- * @param {{ body?: unknown, token?: string }} [options]
+ * @param {{ body?: unknown, text?: string, token?: string }} [options] `text` is sent as
+ *   text/plain (the worker's raw output)
  * @returns {Promise<unknown>} the parsed JSON answer, or null for an empty one
  */
 export async function call(method, path, options = {}) {
@@ -76,6 +72,9 @@ export async function call(method, path, options = {}) {
   if (options.body !== undefined) {
     headers["content-type"] = "application/json";
     init.body = JSON.stringify(options.body);
+  } else if (options.text !== undefined) {
+    headers["content-type"] = "text/plain; charset=utf-8";
+    init.body = options.text;
   }
   let res;
   try {

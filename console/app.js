@@ -2,55 +2,77 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 /**
- * The console's entry point: the seat (mint, join, leave), the connection
- * indicator, and the wiring between the socket, the request board and the runs.
+ * The console's entry point: the seats (mint, join, invite links, leave; several
+ * in one view), the connection indicator of the first seat, and the wiring
+ * between the sockets, the request board, notifications, keys and the runs.
  *
  * @module
  */
-import { ApiError, apiToken, call, setApiToken, storedSeat, storeSeat } from "./api.js";
-import { announce, byId, fieldError } from "./dom.js";
+import { ApiError, apiToken, call, setApiToken, storedSeats, storeSeats } from "./api.js";
+import { announce, byId, fieldError, h } from "./dom.js";
 import { createBoard } from "./requests.js";
 import { createRunsPanel } from "./runs.js";
 import { connectOperator } from "./socket.js";
 import { createStartForm } from "./start_form.js";
+import { createNotifier } from "./notify.js";
+import { installKeys } from "./keys.js";
+import { inviteFromHash, inviteLink } from "./invite.js";
+import { createInbox } from "./inbox.js";
 
 /** @typedef {import("./api.js").Seat} Seat */
+
+/**
+ * @typedef {object} Held one seat held by this tab
+ * @property {Seat} seat
+ * @property {ReturnType<typeof connectOperator>} link
+ * @property {HTMLElement} chip
+ * @property {boolean} dropped
+ * @property {ReturnType<typeof setInterval> | undefined} countdown
+ * @property {ReturnType<typeof setTimeout> | undefined} settle
+ */
 
 const conn = byId("conn");
 const connText = byId("conn-text");
 const retryButton = /** @type {HTMLButtonElement} */ (byId("conn-retry"));
+const seatList = byId("seat-list");
 
-/** @type {Seat | null} */
-let seat = null;
-/** @type {ReturnType<typeof connectOperator> | null} */
-let link = null;
-/** @type {ReturnType<typeof setInterval> | undefined} */
-let countdown;
-/** @type {ReturnType<typeof setTimeout> | undefined} */
-let settle;
-let dropped = false;
+/** @type {Map<string, Held>} in the order taken; the first is the header's */
+const held = new Map();
+const first = () => held.values().next().value;
 
 const runs = createRunsPanel();
-/** @type {ReturnType<typeof setTimeout> | undefined} */
-let runsSoon;
+const notifier = createNotifier();
 const board = createBoard({
-  send: (frame) => link?.send(frame) ?? false,
-  // A new request means a run is waiting on us: show it in the list soon.
-  onNew() {
-    clearTimeout(runsSoon);
-    runsSoon = setTimeout(runs.refresh, 300);
+  send: (frame, sid) => held.get(sid)?.link.send(frame) ?? false,
+  seatLabel: (sid) => held.size > 1 ? labelOf(sid) : undefined,
+  openRun: (runId) => runs.select(runId),
+  onNew(frame) {
+    runs.soon();
+    void inbox.refresh();
+    notifier.arrived(frame, board.open);
   },
 });
 const startForm = createStartForm({
-  seatSid: () => seat?.sid ?? null,
+  seatSid: () => first()?.seat.sid ?? null,
+  seatRole: () => first()?.seat.roles[0] ?? first()?.seat.sid ?? null,
   started(runId) {
     announce(`Run ${runId} started.`);
     runs.refresh();
     runs.select(runId);
   },
 });
+installKeys({ board, runs });
+const inbox = createInbox({ openRun: (runId) => runs.select(runId) });
+
+/** A short name for a seat: its first role, else its sid's end. @param {string} sid */
+function labelOf(sid) {
+  const s = held.get(sid)?.seat;
+  return s?.roles[0] ?? `…${sid.slice(-6)}`;
+}
 
 /**
+ * The header indicator (it follows the first seat).
+ *
  * @param {string} state idle | connecting | open | closed | ended
  * @param {string} text
  * @param {{ retry?: string }} [options] shows the retry button with this label
@@ -67,52 +89,72 @@ function indicate(state, text, options = {}) {
   if (options.retry) retryButton.textContent = options.retry;
 }
 
-/** @param {import("./socket.js").ConnectionState} s */
-function onState(s) {
-  clearInterval(countdown);
-  clearTimeout(settle);
+/**
+ * Shows a seat's state: on its chip, and in the header when it is the first seat.
+ *
+ * @param {Held} entry
+ * @param {string} state
+ * @param {string} text
+ * @param {{ retry?: string }} [options]
+ */
+function show(entry, state, text, options = {}) {
+  entry.chip.dataset.state = state;
+  const label = /** @type {HTMLElement} */ (entry.chip.querySelector(".chip-state"));
+  label.textContent = text;
+  const retry = /** @type {HTMLButtonElement} */ (entry.chip.querySelector(".chip-retry"));
+  retry.hidden = options.retry === undefined;
+  if (options.retry) retry.textContent = options.retry;
+  if (first() === entry) indicate(state, text, options);
+}
+
+/** @param {Held} entry @param {import("./socket.js").ConnectionState} s */
+function onState(entry, s) {
+  clearInterval(entry.countdown);
+  clearTimeout(entry.settle);
+  const sid = entry.seat.sid;
   if (s.state === "connecting") {
-    indicate("connecting", dropped ? `Reconnecting (attempt ${s.attempt})…` : "Connecting…");
+    show(
+      entry,
+      "connecting",
+      entry.dropped ? `Reconnecting (attempt ${s.attempt})…` : "Connecting…",
+    );
   } else if (s.state === "open") {
-    indicate("open", s.reconnected ? "Connected again" : "Connected");
-    if (s.reconnected) settle = setTimeout(() => indicate("open", "Connected"), 5000);
-    if (dropped) announce("Connection restored. Pending requests are shown again.");
-    dropped = false;
-    board.connected();
-    syncPending();
+    show(entry, "open", s.reconnected ? "Connected again" : "Connected");
+    if (s.reconnected) entry.settle = setTimeout(() => show(entry, "open", "Connected"), 5000);
+    if (entry.dropped) announce("Connection restored. Pending requests are shown again.");
+    entry.dropped = false;
+    board.connected(sid);
+    syncPending(entry);
   } else if (s.state === "closed") {
-    if (!dropped) announce("Connection lost. Reconnecting automatically.");
-    dropped = true;
+    if (!entry.dropped) announce("Connection lost. Reconnecting automatically.");
+    entry.dropped = true;
     const tick = () => {
       const secs = Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000));
-      indicate("closed", `Disconnected, retrying in ${secs} s`, { retry: "Retry now" });
+      show(entry, "closed", `Disconnected, retrying in ${secs} s`, { retry: "Retry now" });
     };
     tick();
-    countdown = setInterval(tick, 500);
+    entry.countdown = setInterval(tick, 500);
   } else if (s.resumable) {
-    dropped = true;
-    indicate("ended", `${s.reason}.`, { retry: "Take the seat back" });
+    entry.dropped = true;
+    show(entry, "ended", `${s.reason}.`, { retry: "Take the seat back" });
     announce(`${s.reason}.`);
   } else {
-    // The seat is gone for good: back to the seat forms, saying why.
-    leaveSeat();
+    // The seat is gone for good: drop it, saying why.
     const text = `${s.reason}. Mint a new seat or join another.`;
+    leaveSeat(sid);
     fieldError(byId("join-error"), text);
     announce(text);
   }
 }
 
-/** Reconciles the board with the seat's pending list after a (re)connect. */
-async function syncPending() {
-  if (!seat) return;
-  const current = seat;
+/** Reconciles the board with a seat's pending list after a (re)connect. @param {Held} entry */
+async function syncPending(entry) {
+  const { sid, token } = entry.seat;
   try {
     const { pending } = /** @type {{ pending: Array<Record<string, unknown>> }} */ (
-      await call("GET", `/v1/operators/${encodeURIComponent(current.sid)}/pending`, {
-        token: current.token,
-      })
+      await call("GET", `/v1/operators/${encodeURIComponent(sid)}/pending`, { token })
     );
-    if (seat === current) board.reconcile(pending);
+    if (held.get(sid) === entry) board.reconcile(pending, sid);
   } catch {
     // the socket's own replay still shows every pending request
   }
@@ -144,45 +186,110 @@ function askForApiToken(err) {
   return true;
 }
 
+/** Copies a text, announcing the result. @param {string} text @param {string} what */
+async function copy(text, what) {
+  try {
+    await navigator.clipboard.writeText(text);
+    announce(`${what} copied.`);
+  } catch {
+    announce("The clipboard is not available here.");
+  }
+}
+
+/** The chip of a seat in the board's seat list. @param {Seat} s */
+function seatChip(s) {
+  const retry = h("button", { type: "button", class: "small chip-retry", hidden: true });
+  retry.addEventListener("click", () => held.get(s.sid)?.link.retryNow());
+  return h(
+    "li",
+    { class: "chip", "data-sid": s.sid, "data-state": "connecting" },
+    h("span", { class: "dot", "aria-hidden": "true" }),
+    h("code", { class: "sid" }, s.sid),
+    h("span", { class: "roles" }, s.roles.length > 0 ? s.roles.join(", ") : "no roles"),
+    h("span", { class: "chip-state" }, "Connecting…"),
+    retry,
+    h("button", {
+      type: "button",
+      class: "small",
+      onclick: () => copy(inviteLink(s), "Invite link"),
+      title: "A link that joins this seat at once (it carries the token)",
+    }, "Copy invite link"),
+    h("button", { type: "button", class: "small", onclick: () => leaveSeat(s.sid) }, "Leave"),
+  );
+}
+
+function layout() {
+  const one = first();
+  const seated = one !== undefined;
+  byId("seat-panel").hidden = seated && !adding;
+  byId("board").hidden = !seated;
+  byId("seat-cancel").hidden = !seated;
+  byId("seat-h").textContent = seated ? "Add a seat" : "Take a seat";
+  byId("requests").setAttribute("aria-labelledby", seated && !adding ? "requests-h" : "seat-h");
+  byId("seat-info").hidden = !seated;
+  byId("seat-sid").textContent = one?.seat.sid ?? "";
+  byId("seat-roles").textContent = one
+    ? (one.seat.roles.length > 0 ? one.seat.roles.join(", ") : "no roles")
+    : "";
+  byId("seat-more").textContent = held.size > 1 ? `+${held.size - 1} more` : "";
+  seatList.hidden = held.size < 2;
+  startForm.setSeated(seated);
+  (seated ? byId("runs") : byId("seat-panel")).append(settings);
+  storeSeats([...held.values()].map((e) => e.seat));
+}
+
+let adding = false;
+
 /** @param {Seat} s */
 function takeSeat(s) {
-  seat = s;
-  storeSeat(s);
-  byId("seat-panel").hidden = true;
-  byId("board").hidden = false;
-  byId("requests").setAttribute("aria-labelledby", "requests-h");
-  byId("seat-info").hidden = false;
-  byId("seat-sid").textContent = s.sid;
-  byId("seat-roles").textContent = s.roles.length > 0 ? s.roles.join(", ") : "no roles";
-  startForm.setSeated(true);
-  byId("runs").append(settings); // still reachable once the seat forms are gone
-  dropped = false;
-  link = connectOperator({
+  held.get(s.sid)?.link.close();
+  held.get(s.sid)?.chip.remove();
+  /** @type {Held} */
+  const entry = {
+    seat: s,
+    chip: seatChip(s),
+    dropped: false,
+    countdown: undefined,
+    settle: undefined,
+    link: /** @type {ReturnType<typeof connectOperator>} */ (/** @type {unknown} */ (null)),
+  };
+  held.set(s.sid, entry);
+  seatList.append(entry.chip);
+  adding = false;
+  fieldError(byId("join-error"), null);
+  layout();
+  entry.link = connectOperator({
     sid: s.sid,
     token: s.token,
-    onFrame: (frame) => board.handle(frame),
-    onState,
+    onFrame: (frame) => board.handle(frame, s.sid),
+    onState: (state) => onState(entry, state),
     verify: () => seatProblem(s),
   });
   byId("requests").focus();
 }
 
-function leaveSeat() {
-  fieldError(byId("join-error"), null);
-  link?.close();
-  link = null;
-  seat = null;
-  storeSeat(null);
-  board.clear();
-  clearInterval(countdown);
-  indicate("idle", "Not seated");
-  byId("seat-panel").hidden = false;
-  byId("board").hidden = true;
-  byId("requests").setAttribute("aria-labelledby", "seat-h");
-  byId("seat-info").hidden = true;
-  startForm.setSeated(false);
-  byId("seat-panel").append(settings);
-  /** @type {HTMLInputElement} */ (byId("mint-roles")).focus();
+/** Leaves one seat (the first one when no sid is given). @param {string} [sid] */
+function leaveSeat(sid) {
+  const entry = sid ? held.get(sid) : first();
+  if (!entry) return;
+  entry.link.close();
+  clearInterval(entry.countdown);
+  clearTimeout(entry.settle);
+  entry.chip.remove();
+  held.delete(entry.seat.sid);
+  board.clear(entry.seat.sid);
+  const next = first();
+  if (next) {
+    // the header now follows the next seat
+    const state = next.chip.dataset.state ?? "connecting";
+    const text = next.chip.querySelector(".chip-state")?.textContent ?? "";
+    indicate(state, text);
+  } else {
+    board.clear();
+    indicate("idle", "Not seated");
+  }
+  layout();
+  if (!next) /** @type {HTMLInputElement} */ (byId("mint-roles")).focus();
 }
 
 byId("mint-form").addEventListener("submit", async (e) => {
@@ -193,6 +300,7 @@ byId("mint-form").addEventListener("submit", async (e) => {
   try {
     const minted = /** @type {Seat} */ (await call("POST", "/v1/operators", { body: { roles } }));
     fieldError(error, null, input);
+    input.value = "";
     takeSeat({ sid: minted.sid, token: minted.token, roles: minted.roles });
     announce(`Seat ${minted.sid} minted. Keep its token to join again later.`);
   } catch (err) {
@@ -205,6 +313,32 @@ byId("mint-form").addEventListener("submit", async (e) => {
   }
 });
 
+/**
+ * Joins a seat by sid and token. Returns an error text, or null once seated.
+ *
+ * @param {string} sid
+ * @param {string} token
+ */
+async function join(sid, token) {
+  try {
+    const info = /** @type {{ roles: string[] }} */ (
+      await call("GET", `/v1/operators/${encodeURIComponent(sid)}`, { token })
+    );
+    takeSeat({ sid, token, roles: info.roles });
+    return null;
+  } catch (err) {
+    const status = err instanceof ApiError ? err.status : 0;
+    return {
+      status,
+      text: status === 404
+        ? "No seat has this sid."
+        : status === 401
+        ? "This token does not open that seat."
+        : /** @type {Error} */ (err).message,
+    };
+  }
+}
+
 byId("join-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const sidInput = /** @type {HTMLInputElement} */ (byId("join-sid"));
@@ -216,33 +350,35 @@ byId("join-form").addEventListener("submit", async (e) => {
     fieldError(error, "Enter both the sid and its token.", sid ? tokenInput : sidInput);
     return;
   }
-  try {
-    const info = /** @type {{ roles: string[] }} */ (
-      await call("GET", `/v1/operators/${encodeURIComponent(sid)}`, { token })
-    );
+  const problem = await join(sid, token);
+  if (!problem) {
     fieldError(error, null);
-    takeSeat({ sid, token, roles: info.roles });
-  } catch (err) {
-    const status = err instanceof ApiError ? err.status : 0;
-    const text = status === 404
-      ? "No seat has this sid."
-      : status === 401
-      ? "This token does not open that seat."
-      : /** @type {Error} */ (err).message;
-    fieldError(error, text, status === 401 ? tokenInput : sidInput);
+    sidInput.value = "";
+    tokenInput.value = "";
+    return;
   }
+  fieldError(error, problem.text, problem.status === 401 ? tokenInput : sidInput);
 });
 
-retryButton.addEventListener("click", () => link?.retryNow());
-byId("seat-leave").addEventListener("click", leaveSeat);
-byId("seat-copy").addEventListener("click", async () => {
-  if (!seat) return;
-  try {
-    await navigator.clipboard.writeText(`sid: ${seat.sid}\ntoken: ${seat.token}`);
-    announce("Sid and token copied.");
-  } catch {
-    announce("The clipboard is not available here.");
-  }
+retryButton.addEventListener("click", () => first()?.link.retryNow());
+byId("seat-leave").addEventListener("click", () => leaveSeat());
+byId("seat-copy").addEventListener("click", () => {
+  const one = first();
+  if (one) copy(`sid: ${one.seat.sid}\ntoken: ${one.seat.token}`, "Sid and token");
+});
+byId("seat-invite").addEventListener("click", () => {
+  const one = first();
+  if (one) copy(inviteLink(one.seat), "Invite link");
+});
+byId("seat-add").addEventListener("click", () => {
+  adding = true;
+  layout();
+  /** @type {HTMLInputElement} */ (byId("mint-roles")).focus();
+});
+byId("seat-cancel").addEventListener("click", () => {
+  adding = false;
+  layout();
+  byId("requests").focus();
 });
 
 const apiInput = /** @type {HTMLInputElement} */ (byId("api-token"));
@@ -252,6 +388,21 @@ apiInput.addEventListener("change", () => {
   runs.refresh();
 });
 
-const saved = storedSeat();
-if (saved) takeSeat(saved);
-else startForm.setSeated(false);
+for (const s of storedSeats()) takeSeat(s);
+if (held.size === 0) startForm.setSeated(false);
+
+/** An invite link (`#sid=…&token=…`) joins at once; the token leaves the address bar. */
+async function followInvite() {
+  const invite = inviteFromHash(location.hash);
+  if (!invite) return;
+  history.replaceState(null, "", location.pathname + location.search);
+  if (held.has(invite.sid)) return;
+  const problem = await join(invite.sid, invite.token);
+  if (problem) {
+    fieldError(byId("join-error"), `The invite link did not work: ${problem.text}`);
+  } else {
+    announce(`Joined seat ${invite.sid} from the invite link.`);
+  }
+}
+globalThis.addEventListener("hashchange", followInvite);
+void followInvite();

@@ -8,7 +8,8 @@
  * @module
  */
 import { announce, clock, freshId, h, prettyJson } from "./dom.js";
-import { askForm, hookForm, spawnForm } from "./reply_forms.js";
+import { askForm, hookForm, spawnByHand } from "./reply_forms.js";
+import { age, contextBlock } from "./context_view.js";
 
 /**
  * @typedef {object} Card
@@ -16,8 +17,19 @@ import { askForm, hookForm, spawnForm } from "./reply_forms.js";
  * @property {Record<string, unknown>} frame
  * @property {number} generation the connection it was last received on
  * @property {(sent: boolean) => void} setSent
- * @property {(text: string) => void} showError
+ * @property {(text: string, issues?: Array<{ path: string, message: string }>) => void} showError
+ * @property {() => void} tick updates the waiting time
+ * @property {string} sid the seat the request came to
  * @property {ReturnType<typeof setTimeout>} [removal] set while a sent card lingers
+ */
+
+/**
+ * @typedef {object} CardOptions
+ * @property {number} generation the connection the frame arrived on
+ * @property {string} sid the seat it came to
+ * @property {string} [seatLabel] shown when several seats share the view
+ * @property {number} [sentAt] epoch ms it was sent (default now)
+ * @property {(runId: string) => void} [openRun]
  */
 
 /**
@@ -56,11 +68,14 @@ function credential(label, value) {
  * Builds the card of one request frame.
  *
  * @param {Record<string, unknown>} frame
- * @param {number} generation the connection the frame arrived on
+ * @param {CardOptions} options
  * @param {(reply: Record<string, unknown>) => void} send sends a reply (req_id is added)
  * @returns {Card}
  */
-export function requestCard(frame, generation, send) {
+export function requestCard(frame, options, send) {
+  const { generation, sid } = options;
+  const sentAt = options.sentAt ?? Date.now();
+  const context = /** @type {Record<string, unknown> | undefined} */ (frame.context);
   const reqId = String(frame.req_id);
   const titleId = freshId("card-title");
   const status = h("p", { class: "card-status", role: "status" });
@@ -74,19 +89,19 @@ export function requestCard(frame, generation, send) {
     body = typeof frame.question === "string"
       ? h("p", { class: "question" }, frame.question)
       : h("pre", { class: "json" }, prettyJson(frame.question));
-    form = askForm(send);
+    form = askForm(send, /** @type {Record<string, unknown> | undefined} */ (frame.schema));
   } else if (frame.type === "hook_before") {
     kind = "Approve spawn";
     title = [`Spawn agent ${frame.agent} (attempt ${frame.attempt})?`];
     body = h("p", { class: "meta" }, `Task ${frame.task_id}`);
-    form = hookForm(send);
+    form = hookForm(send, context?.input);
   } else {
     kind = "Spawn";
     title = [`Run agent ${frame.agent} (attempt ${frame.attempt})`];
     body = h(
       "details",
       { class: "directive" },
-      h("summary", {}, "Directive and worker credentials"),
+      h("summary", {}, "Directive for an AI worker, and its credentials"),
       h("pre", { class: "json" }, String(frame.directive ?? "")),
       h(
         "dl",
@@ -96,13 +111,18 @@ export function requestCard(frame, generation, send) {
         ...credential("Capability token", frame.capability_token),
       ),
     );
-    form = spawnForm(send);
+    form = spawnByHand(send, frame);
   }
+  const waited = h("span", { class: "waited" });
+  const tick = () => (waited.textContent = `waiting ${age((Date.now() - sentAt) / 1000)}`);
+  tick();
   const el = h(
     "li",
     {
       class: `card card-${frame.type}`,
+      tabindex: "-1",
       "data-req-id": reqId,
+      "data-sid": sid,
       "data-type": String(frame.type),
       "aria-labelledby": titleId,
     },
@@ -111,8 +131,11 @@ export function requestCard(frame, generation, send) {
       { class: "card-head" },
       h("span", { class: `tag tag-${frame.type}` }, kind),
       h("h3", { id: titleId }, ...title),
-      h("time", { class: "when" }, clock()),
+      h("time", { class: "when", datetime: new Date(sentAt).toISOString() }, clock(sentAt)),
+      waited,
+      options.seatLabel ? h("span", { class: "seat-tag", title: sid }, options.seatLabel) : null,
     ),
+    contextBlock(frame, { openRun: options.openRun }),
     body,
     form.el,
     status,
@@ -121,17 +144,20 @@ export function requestCard(frame, generation, send) {
     el,
     frame,
     generation,
+    sid,
+    tick,
     setSent(/** @type {boolean} */ sent) {
       el.classList.toggle("sent", sent);
       status.classList.remove("error");
       form.setDisabled(sent);
       status.textContent = sent ? "Sent." : "";
     },
-    showError(/** @type {string} */ text) {
+    showError(text, issues) {
       form.setDisabled(false);
       el.classList.remove("sent");
       status.textContent = text;
       status.classList.add("error");
+      if (issues && issues.length > 0) form.showIssues?.(issues);
     },
   };
 }

@@ -24,8 +24,14 @@ const CANCEL_TEXT = {
 };
 
 /**
- * @param {{ send: (frame: Record<string, unknown>) => boolean, onNew?: () => void }} options
+ * @typedef {object} BoardOptions
+ * @property {(frame: Record<string, unknown>, sid: string) => boolean} send through that seat
+ * @property {(frame: Record<string, unknown>) => void} [onNew] a new request arrived
+ * @property {(sid: string) => string | undefined} [seatLabel] shown when seats share the view
+ * @property {(runId: string) => void} [openRun]
  */
+
+/** @param {BoardOptions} options */
 export function createBoard(options) {
   const list = byId("req-list");
   const empty = byId("req-empty");
@@ -35,7 +41,11 @@ export function createBoard(options) {
   const feedCount = byId("feed-count");
   /** @type {Map<string, Card>} */
   const cards = new Map();
-  let generation = 0;
+  /** Seat sid → its connection count: frames replayed on a new connection belong to it. */
+  const generations = new Map();
+  setInterval(() => {
+    for (const card of cards.values()) card.tick();
+  }, 1000);
   let feedTotal = 0;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let noticeTimer;
@@ -83,7 +93,7 @@ export function createBoard(options) {
   function reply(reqId, reply) {
     const card = cards.get(reqId);
     if (!card) return;
-    if (!options.send({ ...reply, req_id: reqId })) {
+    if (!options.send({ ...reply, req_id: reqId }, card.sid)) {
       card.showError("Not connected. The request stays pending; answer again once reconnected.");
       return;
     }
@@ -92,13 +102,13 @@ export function createBoard(options) {
     refresh();
   }
 
-  /** @param {Record<string, unknown>} frame */
-  function showRequest(frame) {
+  /** @param {Record<string, unknown>} frame @param {string} sid */
+  function showRequest(frame, sid) {
     const reqId = String(frame.req_id);
     const known = cards.get(reqId);
     if (known) {
       // Replayed after a reconnect: the request is still pending.
-      known.generation = generation;
+      known.generation = generations.get(sid) ?? 0;
       if (known.removal !== undefined) {
         clearTimeout(known.removal);
         known.removal = undefined;
@@ -107,7 +117,12 @@ export function createBoard(options) {
       refresh();
       return;
     }
-    const card = requestCard(frame, generation, (r) => reply(reqId, r));
+    const card = requestCard(frame, {
+      generation: generations.get(sid) ?? 0,
+      sid,
+      seatLabel: options.seatLabel?.(sid),
+      openRun: options.openRun,
+    }, (r) => reply(reqId, r));
     cards.set(reqId, card);
     list.append(card.el);
     refresh();
@@ -117,7 +132,7 @@ export function createBoard(options) {
       ? `Agent ${frame.agent} waits for spawn approval.`
       : `New spawn for agent ${frame.agent}.`;
     announce(what);
-    options.onNew?.();
+    options.onNew?.(frame);
   }
 
   /** @param {Record<string, unknown>} frame */
@@ -136,13 +151,13 @@ export function createBoard(options) {
   }
 
   return {
-    /** Handles one server frame. @param {Record<string, unknown>} frame */
-    handle(frame) {
+    /** Handles one server frame of seat `sid`. @param {Record<string, unknown>} frame @param {string} sid */
+    handle(frame, sid) {
       switch (frame.type) {
         case "ask":
         case "hook_before":
         case "spawn":
-          return showRequest(frame);
+          return showRequest(frame, sid);
         case "hook_after":
           return showAfter(frame);
         case "cancel": {
@@ -160,34 +175,47 @@ export function createBoard(options) {
           if (card) {
             clearTimeout(card.removal);
             card.removal = undefined;
-            card.showError(`The server refused this reply: ${frame.error}`);
+            card.showError(
+              `The server refused this reply: ${frame.error}`,
+              /** @type {Array<{ path: string, message: string }> | undefined} */ (frame.issues),
+            );
             refresh();
           } else showNotice(`The server refused a frame: ${frame.error}`);
           return;
         }
       }
     },
-    /** A new connection opened: frames it replays belong to it. */
-    connected() {
-      generation += 1;
+    /** A new connection of seat `sid` opened: frames it replays belong to it. @param {string} sid */
+    connected(sid) {
+      generations.set(sid, (generations.get(sid) ?? 0) + 1);
     },
     /**
      * Drops cards the server no longer holds (settled or cancelled while away).
      * @param {Array<Record<string, unknown>>} pending the seat's pending frames now
+     * @param {string} sid
      */
-    reconcile(pending) {
+    reconcile(pending, sid) {
       const live = new Set(pending.map((f) => String(f.req_id)));
+      const now = generations.get(sid) ?? 0;
       for (const [reqId, card] of cards) {
-        if (card.generation < generation && !live.has(reqId)) remove(reqId);
+        if (card.sid === sid && card.generation < now && !live.has(reqId)) remove(reqId);
       }
-      for (const frame of pending) if (!cards.has(String(frame.req_id))) showRequest(frame);
+      for (const frame of pending) if (!cards.has(String(frame.req_id))) showRequest(frame, sid);
     },
-    clear() {
-      for (const reqId of [...cards.keys()]) remove(reqId);
+    /** Removes the cards of seat `sid`, or every card. @param {string} [sid] */
+    clear(sid) {
+      for (const [reqId, card] of [...cards]) {
+        if (sid === undefined || card.sid === sid) remove(reqId);
+      }
+      if (sid !== undefined) return;
       feed.replaceChildren();
       feedTotal = 0;
       feedCount.textContent = "0";
       notice.hidden = true;
+    },
+    /** How many requests wait for a reply. */
+    get open() {
+      return [...cards.values()].filter((c) => c.removal === undefined).length;
     },
   };
 }

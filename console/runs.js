@@ -2,49 +2,81 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
 /**
- * The runs panel: the recent runs (`GET /v1/runs`), one run's details and live
- * events (see run_events.js), and cancelling a run.
+ * The runs panel: the run history (`GET /v1/runs` with status and Blueprint
+ * filters, id search and pages), kept live by the run feed (SSE, no polling),
+ * and one run's detail (run_detail.js).
  *
  * @module
  */
-import { ApiError, call } from "./api.js";
-import { announce, byId, clock, fieldError, h, prettyJson } from "./dom.js";
+import { ApiError, apiToken, call } from "./api.js";
+import { announce, byId, clock, fieldError, h } from "./dom.js";
+import { createRunDetail } from "./run_detail.js";
+import { readEventStream } from "./sse.js";
+import { duration } from "./timeline.js";
 
-import { describeEvent, eventItem, openRunEvents } from "./run_events.js";
+const PAGE = 20;
 
-const POLL_MS = 10000;
+/** @typedef {import("./run_detail.js").RunView} RunView */
 
-/** @typedef {{ run_id: string, status: string, created_at: string, finished_at?: string,
- *   final_ctx?: unknown, error?: string, steps: Array<Record<string, unknown>>,
- *   bound_version: string | null, effective_ttl_secs: number }} RunView */
+/** A run's duration so far, or in all. @param {RunView} run */
+function runDuration(run) {
+  const end = run.finished_at ? Date.parse(run.finished_at) : Date.now();
+  return duration(end - Date.parse(run.created_at));
+}
 
 export function createRunsPanel() {
   const list = byId("run-list");
   const empty = byId("runs-empty");
   const listError = byId("runs-error");
-  const detail = byId("run-detail");
-  const summary = byId("run-summary");
-  const events = byId("run-events");
-  const streamState = byId("run-stream");
-  const cancelButton = /** @type {HTMLButtonElement} */ (byId("run-cancel"));
-  /** @type {string | null} */
-  let selected = null;
-  /** @type {(() => void) | null} */
-  let stopStream = null;
-  let lastEventId = 0;
-  let shownStatus = "";
-  /** @type {Map<string, HTMLElement>} */
+  const status = /** @type {HTMLSelectElement} */ (byId("runs-status"));
+  const blueprint = /** @type {HTMLSelectElement} */ (byId("runs-blueprint"));
+  const search = /** @type {HTMLInputElement} */ (byId("runs-search"));
+  const older = /** @type {HTMLButtonElement} */ (byId("runs-older"));
+  const newer = /** @type {HTMLButtonElement} */ (byId("runs-newer"));
+  const pageInfo = byId("runs-page");
+  const live = byId("runs-live");
+  /** Cursors of the pages before this one ("" is the first page). */
+  const cursors = [""];
+  /** @type {string | undefined} */
+  let next;
+  /** @type {number | undefined} matching runs, when the server counted them */
+  let total;
+  /** @type {Map<string, { item: HTMLElement, run: RunView }>} */
   const items = new Map();
+  const detail = createRunDetail({
+    onChanged: (run) => update(run),
+    started: (runId) => {
+      announce(`Run ${runId} started again.`);
+      select(runId);
+    },
+  });
+
+  const query = () => {
+    const params = new URLSearchParams({ limit: String(PAGE) });
+    if (status.value) params.set("status", status.value);
+    if (blueprint.value) params.set("blueprint", blueprint.value);
+    if (search.value.trim()) params.set("q", search.value.trim());
+    const cursor = cursors.at(-1);
+    if (cursor) params.set("before", cursor);
+    return params;
+  };
+  /** Whether a run belongs on the first page under the filters. @param {RunView} run */
+  const matches = (run) =>
+    (!status.value || run.status === status.value) &&
+    (!blueprint.value || run.blueprint_id === blueprint.value) &&
+    (!search.value.trim() || run.run_id.includes(search.value.trim()));
 
   async function refresh() {
     try {
-      const { runs } = /** @type {{ runs: RunView[] }} */ (await call("GET", "/v1/runs?limit=25"));
+      const page = /** @type {{ runs: RunView[], total?: number, next_before?: string }} */ (
+        await call("GET", `/v1/runs?${query()}`)
+      );
       fieldError(listError, null);
-      syncList(runs);
-      empty.hidden = runs.length > 0;
-      // The list has no steps: reload the open run when its status moved on.
-      const shown = runs.find((r) => r.run_id === selected);
-      if (shown && shown.status !== shownStatus) loadSummary(shown.run_id);
+      next = page.next_before;
+      total = page.total;
+      render(page.runs);
+      older.disabled = !next;
+      newer.disabled = cursors.length <= 1;
     } catch (err) {
       const hint = err instanceof ApiError && err.status === 401
         ? " Set the server API token below."
@@ -56,171 +88,210 @@ export function createRunsPanel() {
     }
   }
 
-  /**
-   * Updates the list in place (newest first), so a focused item keeps its focus.
-   * @param {RunView[]} runs
-   */
-  function syncList(runs) {
+  /** The list as given, reusing rows so a focused row keeps its focus. @param {RunView[]} runs */
+  function render(runs) {
+    const keep = new Set(runs.map((r) => r.run_id));
+    for (const [id, { item }] of items) {
+      if (!keep.has(id)) {
+        item.remove();
+        items.delete(id);
+      }
+    }
     let cursor = list.firstElementChild;
     for (const run of runs) {
-      let item = items.get(run.run_id);
-      if (item) {
-        const badge = /** @type {HTMLElement} */ (item.querySelector(".badge"));
-        badge.className = `badge status-${run.status}`;
-        badge.textContent = run.status;
-      } else {
-        item = runItem(run);
-        items.set(run.run_id, item);
-      }
+      const item = row(run);
       if (item === cursor) cursor = cursor.nextElementSibling;
       else list.insertBefore(item, cursor);
     }
-    while (cursor) {
-      const next = cursor.nextElementSibling;
-      const id = /** @type {HTMLElement | null} */ (cursor.querySelector(".run-item"))?.dataset
-        .runId;
-      if (id) items.delete(id);
-      cursor.remove();
-      cursor = next;
-    }
+    empty.hidden = runs.length > 0;
+    counts();
   }
 
-  /** @param {RunView} run */
-  function runItem(run) {
-    const current = run.run_id === selected;
-    return h(
+  /** "21–40 of 60", or how many newest runs are shown. */
+  function counts() {
+    const shown = list.childElementCount;
+    const from = (cursors.length - 1) * PAGE;
+    pageInfo.textContent = total === undefined
+      ? `newest ${shown}`
+      : shown === 0
+      ? `0 of ${total}`
+      : `${from + 1}–${from + shown} of ${total}`;
+  }
+
+  /** The row of a run, created or updated. @param {RunView} run */
+  function row(run) {
+    const known = items.get(run.run_id);
+    const current = run.run_id === detail.selected();
+    const cells = [
+      h("span", { class: `badge status-${run.status}` }, run.status),
+      h("code", { class: "run-id" }, run.run_id),
+      h("span", { class: "run-bp" }, run.blueprint_id ?? ""),
+      h("time", {
+        class: "when",
+        datetime: run.created_at,
+        title: new Date(run.created_at).toLocaleString(),
+      }, clock(run.created_at)),
+      h("span", { class: "run-dur" }, runDuration(run)),
+    ];
+    if (known) {
+      known.run = run;
+      const button = /** @type {HTMLElement} */ (known.item.firstElementChild);
+      button.replaceChildren(...cells);
+      return known.item;
+    }
+    const item = h(
       "li",
       {},
-      h(
-        "button",
-        {
-          type: "button",
-          class: `run-item${current ? " current" : ""}`,
-          "aria-current": current ? "true" : false,
-          "data-run-id": run.run_id,
-          onclick: () => select(run.run_id),
-        },
-        h("span", { class: `badge status-${run.status}` }, run.status),
-        h("code", { class: "run-id" }, run.run_id),
-        h("time", { class: "when" }, clock(run.created_at)),
-      ),
+      h("button", {
+        type: "button",
+        class: `run-item${current ? " current" : ""}`,
+        "aria-current": current ? "true" : false,
+        "data-run-id": run.run_id,
+        "data-status": run.status,
+        onclick: () => select(run.run_id),
+      }, ...cells),
     );
+    items.set(run.run_id, { item, run });
+    return item;
   }
 
-  /** @param {RunView} run */
-  function showSummary(run) {
-    /** @type {Array<[string, Node | string]>} */
-    const rows = [
-      ["Status", h("span", { class: `badge status-${run.status}` }, run.status)],
-      ["Started", new Date(run.created_at).toLocaleString()],
-      ["TTL", `${run.effective_ttl_secs} s`],
-      [
-        "Steps",
-        run.steps.map((s) => `${s.agent} #${s.attempt}: ${s.verdict}`).join(", ") || "none",
-      ],
-    ];
-    if (run.finished_at) {
-      rows.splice(2, 0, ["Finished", new Date(run.finished_at).toLocaleString()]);
+  /** A run changed (feed or detail): update its row, or add it on the first page. @param {RunView} run */
+  function update(run) {
+    const known = items.get(run.run_id);
+    if (known) {
+      row(run);
+      /** @type {HTMLElement} */ (known.item.firstElementChild).dataset.status = run.status;
+      if (!matches(run)) refresh();
+      return;
     }
-    if (run.error) rows.push(["Error", h("span", { class: "error-text" }, run.error)]);
-    if (run.final_ctx !== undefined) {
-      rows.push([
-        "final_ctx",
-        h("pre", { class: "json" }, prettyJson(run.final_ctx)),
-      ]);
+    if (cursors.length > 1 || !matches(run)) return;
+    const item = row(run);
+    list.prepend(item);
+    empty.hidden = true;
+    if (total !== undefined) total += 1;
+    while (list.childElementCount > PAGE) {
+      const last = /** @type {HTMLElement} */ (list.lastElementChild);
+      const id = /** @type {HTMLElement} */ (last.firstElementChild).dataset.runId ?? "";
+      items.delete(id);
+      last.remove();
+      // the page's last row is the cursor of the next one now
+      const end = /** @type {HTMLElement} */ (list.lastElementChild?.firstElementChild);
+      next = end?.dataset.runId;
+      older.disabled = !next;
     }
-    summary.replaceChildren(...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
-    cancelButton.hidden = run.status !== "running";
-    shownStatus = run.status;
-  }
-
-  /** @param {string} runId */
-  async function loadSummary(runId) {
-    try {
-      const run =
-        /** @type {RunView} */ (await call("GET", `/v1/runs/${encodeURIComponent(runId)}`));
-      if (selected === runId) showSummary(run);
-    } catch (err) {
-      summary.replaceChildren(h("dd", { class: "error-text" }, /** @type {Error} */ (err).message));
-    }
-  }
-
-  /** @param {{ id: number, type: string, at: string, data: unknown }} event */
-  function addEvent(event) {
-    if (event.id <= lastEventId) return; // a stream reconnect replays what we have
-    lastEventId = event.id;
-    events.append(eventItem(event));
-    events.scrollTop = events.scrollHeight;
-    if (event.type === "step_finished" || event.type.startsWith("operator_request")) {
-      loadSummary(/** @type {string} */ (selected));
-    }
-  }
-
-  /** @param {string} runId */
-  function follow(runId) {
-    stopStream?.();
-    events.replaceChildren();
-    lastEventId = 0;
-    streamState.textContent = "(connecting…)";
-    const ended = () => {
-      stopStream?.();
-      stopStream = null;
-      streamState.textContent = "(run ended)";
-      loadSummary(runId);
-      refresh();
-    };
-    stopStream = openRunEvents(runId, {
-      onEvent(event) {
-        const fresh = event.id > lastEventId;
-        addEvent(event);
-        if (event.type !== "run_ended") return;
-        // Announce only an end seen live, not one replayed when a finished run is opened.
-        if (fresh && shownStatus === "running") {
-          announce(`Run ${runId} ended: ${describeEvent(event.type, event.data)}.`);
-        }
-        ended();
-      },
-      onState: (text) => (streamState.textContent = text),
-    });
+    counts();
   }
 
   /** @param {string} runId */
   function select(runId) {
-    selected = runId;
-    shownStatus = "";
-    detail.hidden = false;
-    byId("run-detail-h").textContent = `Run ${runId}`;
     for (const b of list.querySelectorAll(".run-item")) {
       const current = /** @type {HTMLElement} */ (b).dataset.runId === runId;
       b.classList.toggle("current", current);
       if (current) b.setAttribute("aria-current", "true");
       else b.removeAttribute("aria-current");
     }
-    loadSummary(runId);
-    follow(runId);
+    detail.open(runId);
   }
 
-  byId("runs-refresh").addEventListener("click", refresh);
-  byId("run-close").addEventListener("click", () => {
-    stopStream?.();
-    stopStream = null;
-    selected = null;
-    detail.hidden = true;
+  /** Follows the run feed; reconnects, and reloads the list after a gap. */
+  function follow() {
+    const onEvent = (/** @type {string} */ _type, /** @type {string} */ data) => {
+      try {
+        const event = JSON.parse(data);
+        update(event.run);
+        if (event.run.run_id === detail.selected()) detail.reload();
+      } catch {
+        // a damaged event is skipped
+      }
+    };
+    const token = apiToken();
+    if (token) {
+      return readEventStream("/v1/runs/feed", token, {
+        onEvent,
+        onState: (text) => {
+          live.textContent = text === "(live)" ? "live" : text.replace(/[()]/g, "");
+          if (text === "(live)") refresh();
+        },
+      });
+    }
+    const source = new EventSource("/v1/runs/feed");
+    source.onopen = () => {
+      live.textContent = "live";
+      refresh(); // anything that happened while the feed was down
+    };
+    source.onerror = () => (live.textContent = "reconnecting…");
+    for (const type of ["run_started", "run_ended"]) {
+      source.addEventListener(type, (e) => onEvent(type, /** @type {MessageEvent} */ (e).data));
+    }
+    return () => source.close();
+  }
+
+  async function loadBlueprints() {
+    try {
+      const { blueprints } = /** @type {{ blueprints: Array<{ id: string }> }} */ (
+        await call("GET", "/v1/blueprints")
+      );
+      const chosen = blueprint.value;
+      blueprint.replaceChildren(
+        h("option", { value: "" }, "all Blueprints"),
+        ...blueprints.map((b) => h("option", { value: b.id, selected: b.id === chosen }, b.id)),
+      );
+    } catch {
+      // the filter keeps "all"; the list shows its own error
+    }
+  }
+
+  const restart = () => {
+    cursors.length = 1;
+    refresh();
+  };
+  status.addEventListener("change", restart);
+  blueprint.addEventListener("change", restart);
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let typed;
+  search.addEventListener("input", () => {
+    clearTimeout(typed);
+    typed = setTimeout(restart, 250);
+  });
+  search.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      clearTimeout(typed);
+      restart();
+    }
+  });
+  older.addEventListener("click", () => {
+    if (!next) return;
+    cursors.push(next);
     refresh();
   });
-  cancelButton.addEventListener("click", async () => {
-    if (!selected) return;
-    try {
-      await call("DELETE", `/v1/runs/${encodeURIComponent(selected)}`);
-      announce("Run cancelled.");
-    } catch (err) {
-      announce(`Cancel failed: ${/** @type {Error} */ (err).message}`);
-    }
-    loadSummary(selected);
+  newer.addEventListener("click", () => {
+    if (cursors.length > 1) cursors.pop();
+    refresh();
   });
+  let stopFeed = follow();
+  void refresh();
+  // durations of running rows move on
   setInterval(() => {
-    if (document.visibilityState === "visible") refresh();
-  }, POLL_MS);
-  refresh();
-  return { refresh, select };
+    for (const { run } of items.values()) if (run.status === "running") row(run);
+  }, 1000);
+  void loadBlueprints();
+
+  return {
+    refresh() {
+      stopFeed();
+      stopFeed = follow();
+      void loadBlueprints();
+      return refresh();
+    },
+    select,
+    /** A request arrived: its run is shown soon by the feed; the open run reloads. */
+    soon() {
+      if (detail.selected()) detail.reload();
+    },
+    focusSearch() {
+      search.focus();
+      search.select();
+    },
+  };
 }

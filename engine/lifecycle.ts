@@ -133,13 +133,19 @@ export async function execute(env: LifecycleEnv, run: LiveRun): Promise<RunRecor
       ask: (req) => askNode(askHost(host), run, req),
       signal: run.signal,
       budgets: env.budgets,
-      afterStep: ({ ctx, root }) => {
+      afterStep: ({ key, ctx, root }) => {
         if (!root) return;
         // The checkpoint: the root ctx after each finished step (the store copies
         // it when the write is issued: the flow goes on mutating ctx in place).
         record.ctx = ctx;
         const saved = { ...record };
         host.write(record.run_id, () => host.store.putRun(saved));
+        // The ctx after this step, kept on its stored record only (the run trace shows it).
+        const step = run.steps.findLast((s) => s.key === key);
+        if (step) {
+          const withCtx = { ...step, ...ctxAfter(ctx) };
+          host.write(record.run_id, () => host.store.putStep(record.run_id, withCtx));
+        }
       },
     });
     timer.clear();
@@ -305,4 +311,16 @@ export async function resume(
   if (stops > 0) await host.store.putRun({ ...record });
   run.done = execute(env, run);
   return run;
+}
+
+/** The largest ctx a step record keeps whole as `ctx_after` (bigger ones keep the size). */
+export const CTX_AFTER_MAX_BYTES = 64 * 1024;
+const utf8 = new TextEncoder();
+
+/** A copy of the root ctx after a step, or only its size when it is large. */
+function ctxAfter(ctx: Json): Pick<StepRecord, "ctx_after" | "ctx_after_bytes"> {
+  const text = JSON.stringify(ctx);
+  const bytes = text.length > CTX_AFTER_MAX_BYTES / 4 ? utf8.encode(text).length : text.length;
+  if (bytes > CTX_AFTER_MAX_BYTES) return { ctx_after_bytes: bytes };
+  return { ctx_after: JSON.parse(text) };
 }

@@ -32,6 +32,7 @@ export {
 export type { RunView } from "./views.ts";
 export type { PostedResult } from "./worker_results.ts";
 export { CompileError } from "./compile.ts";
+export { lastFinal } from "./tasks.ts";
 export { type PrepareEnv, prepareRun } from "./prepare_run.ts";
 export { isTerminal } from "./tasks.ts";
 export { AnswerSchemaError, checkAnswerSchema } from "./answer_schema.ts";

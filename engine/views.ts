@@ -16,6 +16,7 @@ export function runView(record: RunRecord, steps: readonly StepRecord[]): RunVie
   const view: RunView = {
     run_id: record.run_id,
     status: record.status,
+    blueprint_id: record.blueprint.id,
     created_at: iso(record.created_at),
     bound_version: record.bound_version,
     effective_ttl_secs: record.effective_ttl_secs,
@@ -30,6 +31,7 @@ export function runView(record: RunRecord, steps: readonly StepRecord[]): RunVie
     })),
   };
   if (record.finished_at !== undefined) view.finished_at = iso(record.finished_at);
+  view.init_ctx = record.init_ctx;
   if (record.final_ctx !== undefined) view.final_ctx = record.final_ctx;
   if (record.error !== undefined) view.error = record.error;
   return view;

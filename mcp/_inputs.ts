@@ -50,3 +50,18 @@ export const RunStatusInput = z.object({
   wait_secs: z.number().min(0).max(MAX_WAIT_SECS).default(0)
     .describe("Seconds to wait for the run to end"),
 });
+
+/** `worker_prompt` input. */
+export const WorkerPromptInput = z.object({
+  handle: z.string().min(1).describe("The spawn's worker_handle (wh-…)"),
+  task_id: z.string().min(1).optional()
+    .describe("The spawn's task_id; needed only for a spawn this seat did not receive"),
+});
+
+/** `worker_submit` input. */
+export const WorkerSubmitInput = z.object({
+  handle: z.string().min(1).describe("The spawn's worker_handle (wh-…)"),
+  value: Json.optional().describe("The result as JSON (posted as a typed value)"),
+  text: z.string().optional().describe("The result as raw text (when value is not given)"),
+  ok: z.boolean().default(true).describe("false reports the attempt as not ok (blocked)"),
+});

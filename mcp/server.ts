@@ -1,31 +1,40 @@
 /**
  * An MCP server that seats an AI agent as a Switchboard operator (SPEC §8). The
  * seat is a `client/` operator client without handlers: requests wait in
- * `pending()` until the agent replies with a tool call.
+ * `pending()` until the agent replies with a tool call, or until the user answers
+ * an ask's form (MCP elicitation) when the client supports it.
  *
  * @module
  */
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, ElicitRequestFormParams } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import {
-  connectOperator,
-  getRun,
-  type HookAfterFrame,
-  type Json,
-  mintSeat,
-  type OperatorClient,
-  type RequestFrame,
-  type RunBody,
-  startRun,
-  waitRun,
-} from "../client/mod.ts";
-import type { CancelFrame } from "../protocol/frames.ts";
-import { REPLY_FOR } from "../protocol/frames.ts";
+import { getRun, type Json, type RunBody, startRun, waitRun, worker } from "../client/mod.ts";
+import { BLUEPRINT_GUIDE } from "./_guide.ts";
 import { PROTOCOL_DOC, TOOLS_DOC } from "./_docs.ts";
+import { schemaIssues } from "./_ask_schema.ts";
+import { failure, failureText, success } from "./_reach.ts";
+import { askSchema, createSeatHolder, type Elicit } from "./_seat.ts";
 // The SDK's zod-compat types resolve to `any` under Deno, so each callback names
 // its input type (z.infer of these schemas) instead of relying on inference.
-import { JoinInput, PendingInput, ReplyInput, RunStartInput, RunStatusInput } from "./_inputs.ts";
+import {
+  JoinInput,
+  PendingInput,
+  ReplyInput,
+  RunStartInput,
+  RunStatusInput,
+  WorkerPromptInput,
+  WorkerSubmitInput,
+} from "./_inputs.ts";
+import {
+  JoinOutput,
+  PendingOutput,
+  ReplyOutput,
+  RunStartOutput,
+  RunStatusOutput,
+  WorkerPromptOutput,
+  WorkerSubmitOutput,
+} from "./_outputs.ts";
 
 /** Where the Switchboard server is. */
 export interface SwitchboardMcpOptions {
@@ -42,145 +51,117 @@ export interface SwitchboardMcp {
   close(): Promise<void>;
 }
 
-interface Seat {
-  sid: string;
-  token: string;
-  roles: string[];
-  op: OperatorClient;
-}
-
-type Event = { type: "hook_after"; frame: HookAfterFrame } | {
-  type: "cancel";
-  frame: CancelFrame;
-};
-
-const MAX_EVENTS = 50;
-
-const text = (value: unknown): CallToolResult => ({
-  content: [{ type: "text", text: JSON.stringify(value, null, 2) }],
-});
-const failure = (err: unknown): CallToolResult => ({
-  isError: true,
-  content: [{ type: "text", text: err instanceof Error ? err.message : String(err) }],
-});
-
-/** What each pending request expects, for the agent. */
-function describe(frame: RequestFrame) {
-  const expects = {
-    ask: "operator_reply {req_id, value}",
-    hook_before: "operator_reply {req_id, ok, reason?}",
-    spawn: "operator_reply {req_id, value?, ok?} or {req_id, error}",
-  }[frame.type];
-  return { ...frame, reply_with: REPLY_FOR[frame.type], expects };
-}
-
 /** The request type a req_id names (`-ask-`, `-hb-`, `-spawn-`). */
-function kindOf(reqId: string): RequestFrame["type"] | undefined {
+function kindOf(reqId: string): "ask" | "hook_before" | "spawn" | undefined {
   if (reqId.includes("-ask-")) return "ask";
   if (reqId.includes("-hb-")) return "hook_before";
   if (reqId.includes("-spawn-")) return "spawn";
   return undefined;
 }
 
+const READ_ONLY = { readOnlyHint: true, destructiveHint: false, openWorldHint: false };
+
 /** Builds the MCP server (not yet connected to a transport). */
 export function createSwitchboardMcp(options: SwitchboardMcpOptions): SwitchboardMcp {
   const { url, apiToken } = options;
-  const server = new McpServer({ name: "switchboard-operator", version: "0.1.0" });
-  let seat: Seat | undefined;
-  let events: Event[] = [];
-  let arrived = Promise.withResolvers<void>();
-
-  const remember = (event: Event) => {
-    events.push(event);
-    if (events.length > MAX_EVENTS) events = events.slice(-MAX_EVENTS);
+  const server = new McpServer({ name: "switchboard-operator", version: "0.2.0" });
+  const elicit: Elicit = async (message, schema) => {
+    const result = await server.server.elicitInput({
+      mode: "form",
+      message,
+      // `as`: isElicitable checked the subset (an object of primitive properties)
+      requestedSchema: schema as ElicitRequestFormParams["requestedSchema"],
+    });
+    return result.action === "accept" ? result.content as Record<string, Json> : undefined;
   };
-  const needSeat = (): Seat => {
-    if (!seat) throw new Error("no seat yet: call operator_join first");
-    return seat;
-  };
-
-  server.registerTool("operator_join", {
-    title: "Join as an operator",
-    description: "Mints an operator seat with these roles and connects to it, or joins an " +
-      "existing seat when sid and token are given. Replaces this agent's previous connection.",
-    inputSchema: JoinInput,
-  }, async ({ roles, sid, token }: z.infer<typeof JoinInput>) => {
-    try {
-      if ((sid === undefined) !== (token === undefined)) {
-        throw new Error("give both sid and token to join a seat, or neither to mint one");
-      }
-      const minted = sid && token
-        ? { sid, token, roles }
-        : await mintSeat({ url, apiToken, roles });
-      await seat?.op.close();
-      seat = undefined;
-      events = [];
-      const op = await connectOperator({
-        url,
-        sid: minted.sid,
-        token: minted.token,
-        handlers: {
-          ask: () => {
-            arrived.resolve();
-            return undefined;
-          },
-          hook_before: () => {
-            arrived.resolve();
-            return undefined;
-          },
-          spawn: () => {
-            arrived.resolve();
-            return undefined;
-          },
-          hook_after: (frame) => remember({ type: "hook_after", frame }),
-          cancel: (frame) => remember({ type: "cancel", frame }),
-        },
-      });
-      op.onError((err) => console.error(`switchboard-mcp: ${err.message}`));
-      seat = { ...minted, op };
-      return text({ sid: minted.sid, token: minted.token, roles: minted.roles, state: op.state });
-    } catch (err) {
-      return failure(err);
-    }
+  const seat = createSeatHolder({
+    url,
+    apiToken,
+    elicit: () => server.server.getClientCapabilities()?.elicitation ? elicit : undefined,
+    log: (message) => console.error(`switchboard-mcp: ${message}`),
   });
 
-  server.registerTool("operator_pending", {
-    title: "List pending requests",
-    description: "Requests waiting for this seat's reply (ask, hook_before, spawn), oldest " +
-      "first, plus hook_after and cancel events since the last call. With wait_secs, waits " +
-      "that long for a request when none is pending.",
-    inputSchema: PendingInput,
-  }, async ({ wait_secs }: z.infer<typeof PendingInput>) => {
-    try {
-      const { sid, op } = needSeat();
-      if (op.pending().length === 0 && wait_secs > 0) {
-        arrived = Promise.withResolvers<void>();
-        const timer = Promise.withResolvers<void>();
-        const t = setTimeout(timer.resolve, wait_secs * 1000);
-        await Promise.race([arrived.promise, timer.promise, op.closed]);
-        clearTimeout(t);
+  /** Runs a tool body: its value as structured content, any failure as a readable error. */
+  const tool =
+    <T>(body: (input: T) => Promise<Record<string, unknown>>) =>
+    async (input: T): Promise<CallToolResult> => {
+      try {
+        return success(await body(input));
+      } catch (err) {
+        return failure(failureText(err, url, [...seat.secrets(), apiToken ?? ""]));
       }
-      const seen = events;
-      events = [];
-      return text({ sid, state: op.state, pending: op.pending().map(describe), events: seen });
-    } catch (err) {
-      return failure(err);
-    }
-  });
+    };
 
-  server.registerTool("operator_reply", {
-    title: "Reply to a request",
-    description: "Replies to a pending request and returns once the server has settled it. " +
-      "ask: value (any JSON). hook_before: ok (true approves, false vetoes) and reason. " +
-      "spawn: value and ok (default true), or error to fail the attempt.",
-    inputSchema: ReplyInput,
-  }, async ({ req_id, value, ok, reason, error }: z.infer<typeof ReplyInput>) => {
-    try {
-      const { op } = needSeat();
+  server.registerTool(
+    "operator_join",
+    {
+      title: "Join as an operator",
+      description: "Mints an operator seat with these roles and connects to it, or joins an " +
+        "existing seat when sid and token are given (or only the sid of a seat joined here " +
+        "before). Replaces this agent's previous connection; the token is never returned.",
+      inputSchema: JoinInput,
+      outputSchema: JoinOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: false },
+    },
+    tool(async ({ roles, sid, token }: z.infer<typeof JoinInput>) => {
+      const joined = await seat.join(roles, sid, token);
+      const elicitation = Boolean(server.server.getClientCapabilities()?.elicitation);
+      return { ...joined, elicitation };
+    }),
+  );
+
+  server.registerTool(
+    "operator_pending",
+    {
+      title: "List pending requests",
+      description: "Requests waiting for this seat's reply (ask, hook_before, spawn), oldest " +
+        "first, each with its context and (for asks) the schema its answer must match, plus " +
+        "hook_after and cancel events since the last call. With wait_secs, waits that long " +
+        "for a request when none is pending.",
+      inputSchema: PendingInput,
+      outputSchema: PendingOutput,
+      annotations: READ_ONLY,
+    },
+    tool(async ({ wait_secs }: z.infer<typeof PendingInput>) => {
+      const { sid, op } = seat.need();
+      await seat.wait(wait_secs);
+      const withUser = seat.withUser();
+      return {
+        sid,
+        state: op.state,
+        pending: seat.visible(),
+        events: seat.takeEvents(),
+        ...(withUser.length > 0 ? { with_user: withUser } : {}),
+      };
+    }),
+  );
+
+  server.registerTool(
+    "operator_reply",
+    {
+      title: "Reply to a request",
+      description: "Replies to a pending request and returns once the server has settled it. " +
+        "ask: value (any JSON; checked against the ask's schema first). hook_before: ok (true " +
+        "approves, false vetoes) and reason. spawn: value and ok (default true), or error to " +
+        "fail the attempt.",
+      inputSchema: ReplyInput,
+      outputSchema: ReplyOutput,
+      annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: false },
+    },
+    tool(async ({ req_id, value, ok, reason, error }: z.infer<typeof ReplyInput>) => {
+      const { op } = seat.need();
       const frame = op.pending().find((f) => f.req_id === req_id);
       const kind = frame?.type ?? kindOf(req_id);
       if (kind === "ask") {
         if (value === undefined) throw new Error("an ask needs a value (null is allowed)");
+        const schema = frame && askSchema(frame);
+        const issues = schema ? schemaIssues(schema, value) : [];
+        if (issues.length > 0) {
+          throw new Error(
+            `the value does not match the ask's schema: ${issues.join("; ")}. ` +
+              "Nothing was sent; the ask is still pending.",
+          );
+        }
         await op.answer(req_id, value);
       } else if (kind === "hook_before") {
         if (ok === undefined) throw new Error("a hook_before needs ok: true or false");
@@ -190,21 +171,79 @@ export function createSwitchboardMcp(options: SwitchboardMcpOptions): Switchboar
       } else {
         throw new Error(`not a pending request of this seat: ${req_id}`);
       }
-      return text({ req_id, settled: true, pending: op.pending().length });
-    } catch (err) {
-      return failure(err);
-    }
-  });
+      return { req_id, settled: true, pending: op.pending().length };
+    }),
+  );
 
-  server.registerTool("run_start", {
-    title: "Start a run",
-    description: "Starts a blueprint run without waiting and returns its run_id. blueprint is " +
-      'a stored id ("main"), a ref ({kind:"id",id,version?} or {kind:"inline",value}) or an ' +
-      "inline blueprint document. use_my_seat routes the run's asks, hooks and delegated " +
-      "spawns to this seat.",
-    inputSchema: RunStartInput,
-  }, async (input: z.infer<typeof RunStartInput>) => {
-    try {
+  server.registerTool(
+    "worker_prompt",
+    {
+      title: "Read a spawn's prompt",
+      description: "The prompt (and system text, if any) of a spawn, by its worker_handle. " +
+        "This is the work the step asks for; post the result with worker_submit.",
+      inputSchema: WorkerPromptInput,
+      outputSchema: WorkerPromptOutput,
+      annotations: { ...READ_ONLY, openWorldHint: false },
+    },
+    tool(async ({ handle, task_id }: z.infer<typeof WorkerPromptInput>) => {
+      const spawn = seat.spawnByHandle(handle);
+      const taskId = task_id ?? spawn?.task_id;
+      if (!taskId) {
+        throw new Error(`no pending spawn of this seat has handle ${handle}; pass its task_id`);
+      }
+      const payload = await worker({ url, taskId, token: handle }).prompt();
+      return { handle, req_id: spawn?.req_id ?? null, ...payload };
+    }),
+  );
+
+  server.registerTool(
+    "worker_submit",
+    {
+      title: "Submit a spawn's result",
+      description: "Posts the result of a spawn by its worker_handle (value as JSON, or text) " +
+        "and, when this seat received the spawn, completes it (spawn_ack) so the run goes on.",
+      inputSchema: WorkerSubmitInput,
+      outputSchema: WorkerSubmitOutput,
+      annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
+    },
+    tool(async ({ handle, value, text, ok }: z.infer<typeof WorkerSubmitInput>) => {
+      if (value === undefined && text === undefined) throw new Error("give value or text");
+      const spawn = seat.spawnByHandle(handle);
+      if (value !== undefined && spawn) {
+        // a typed value needs the capability token, which the spawn frame carries
+        const w = worker({ url, taskId: spawn.task_id, token: spawn.capability_token });
+        await w.result(value, { ok, attempt: spawn.attempt });
+      } else if (value !== undefined) {
+        throw new Error(`a JSON value needs the spawn's frame; send text for handle ${handle}`);
+      } else {
+        await worker({ url, taskId: spawn?.task_id ?? "", token: handle }).submit({
+          text: text!,
+          ok,
+        });
+      }
+      let settled = false;
+      if (spawn) {
+        // The posted result wins over the ack's value; the ack lets the run go on.
+        await seat.need().op.ack(spawn.req_id, { value: value ?? text ?? null, ok });
+        settled = true;
+      }
+      return { handle, task_id: spawn?.task_id ?? "", posted: true, spawn_settled: settled };
+    }),
+  );
+
+  server.registerTool(
+    "run_start",
+    {
+      title: "Start a run",
+      description: "Starts a blueprint run without waiting and returns its run_id. blueprint is " +
+        'a stored id ("main"), a ref ({kind:"id",id,version?} or {kind:"inline",value}) or an ' +
+        "inline blueprint document (see switchboard://docs/blueprint-guide). use_my_seat " +
+        "routes the run's asks, hooks and delegated spawns to this seat.",
+      inputSchema: RunStartInput,
+      outputSchema: RunStartOutput,
+      annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: false },
+    },
+    tool(async (input: z.infer<typeof RunStartInput>) => {
       const bp = input.blueprint;
       const blueprint = typeof bp === "string"
         ? { kind: "id", id: bp }
@@ -216,43 +255,44 @@ export function createSwitchboardMcp(options: SwitchboardMcpOptions): Switchboar
       const operator: Record<string, unknown> = { ...input.operator };
       if (input.operator_sid !== undefined) body.operator_sid = input.operator_sid;
       if (input.use_my_seat) {
-        const { sid } = needSeat();
+        const { sid } = seat.need();
         body.operator_sid = sid;
         operator.senior_bridge_id ??= sid;
         operator.spawn_hook_id ??= sid;
       }
       if (Object.keys(operator).length > 0) body.operator = operator;
       // The server validates the body (422 with issues), so it goes as given.
-      return text(await startRun({ url, apiToken, body: body as RunBody }));
-    } catch (err) {
-      return failure(err);
-    }
-  });
+      return { ...await startRun({ url, apiToken, body: body as RunBody }) };
+    }),
+  );
 
-  server.registerTool("run_status", {
-    title: "Read a run",
-    description: "Status, steps and, once ended, final_ctx or error. With wait_secs, waits " +
-      "up to that long for the run to end.",
-    inputSchema: RunStatusInput,
-  }, async ({ run_id, wait_secs }: z.infer<typeof RunStatusInput>) => {
-    try {
+  server.registerTool(
+    "run_status",
+    {
+      title: "Read a run",
+      description: "Status, steps and, once ended, final_ctx or error. With wait_secs, waits " +
+        "up to that long for the run to end.",
+      inputSchema: RunStatusInput,
+      outputSchema: RunStatusOutput,
+      annotations: READ_ONLY,
+    },
+    tool(async ({ run_id, wait_secs }: z.infer<typeof RunStatusInput>) => {
       if (wait_secs > 0) {
         const signal = AbortSignal.timeout(wait_secs * 1000);
         const ended = await waitRun({ url, apiToken, runId: run_id, signal }).catch((err) => {
           if (signal.aborted) return undefined;
           throw err;
         });
-        if (ended) return text(ended);
+        if (ended) return { ...ended };
       }
-      return text(await getRun({ url, apiToken, runId: run_id }));
-    } catch (err) {
-      return failure(err);
-    }
-  });
+      return { ...await getRun({ url, apiToken, runId: run_id }) };
+    }),
+  );
 
   const docs = [
     ["operator-protocol", "Operator protocol", PROTOCOL_DOC],
     ["tools", "How to use the Switchboard tools", TOOLS_DOC],
+    ["blueprint-guide", "Writing a blueprint: flow grammar and expressions", BLUEPRINT_GUIDE],
   ] as const;
   for (const [name, title, markdown] of docs) {
     const uri = `switchboard://docs/${name}`;
@@ -261,13 +301,7 @@ export function createSwitchboardMcp(options: SwitchboardMcpOptions): Switchboar
     }));
   }
 
-  return {
-    server,
-    async close() {
-      await seat?.op.close();
-      seat = undefined;
-    },
-  };
+  return { server, close: () => seat.close() };
 }
 
 /** The JSON type (for callers building tool inputs). */

@@ -70,6 +70,10 @@ export const StepRecord = z.object({
   started_at: z.number(),
   finished_at: z.number().optional(),
   error: z.string().optional(),
+  /** The root ctx after this step finished (root-scope steps; see the run trace). */
+  ctx_after: Json.optional(),
+  /** Set instead of `ctx_after` when that ctx was too large to keep (its size in bytes). */
+  ctx_after_bytes: z.number().int().optional(),
 });
 /** A step as listed in `GET /v1/runs/:id`. */
 export type StepRecord = z.infer<typeof StepRecord>;

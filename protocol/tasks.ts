@@ -78,11 +78,14 @@ export const RunStep = z.object({
 export const RunInfo = z.object({
   run_id: z.string(),
   status: RunStatus,
+  /** The `id` of the run's Blueprint (stored or inline). */
+  blueprint_id: z.string().optional(),
   created_at: z.string(),
   finished_at: z.string().optional(),
   bound_version: z.string().nullable(),
   effective_ttl_secs: z.int(),
   ttl_source: TtlSource,
+  init_ctx: Json.optional(),
   final_ctx: Json.optional(),
   error: z.string().optional(),
   steps: z.array(RunStep),
@@ -92,12 +95,60 @@ export const RunInfo = z.object({
 export type RunInfo = z.infer<typeof RunInfo>;
 
 /** `GET /v1/runs` answer, newest first. */
-export const RunList = z.object({ runs: z.array(RunInfo) });
+export const RunList = z.object({
+  runs: z.array(RunInfo),
+  /** Runs matching the filters (within the newest {@link RUN_SCAN_MAX}). */
+  total: z.int().min(0).optional(),
+  /** Pass as `before` for the next page; absent on the last page. */
+  next_before: z.string().optional(),
+});
 
-/** `GET /v1/runs?limit=` query. */
+/** How many of the newest runs the list's filters and cursor look through. */
+export const RUN_SCAN_MAX = 5000;
+
+/** `GET /v1/runs` query: filters, id search and a cursor. */
 export const RunListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   status: RunStatus.optional(),
+  /** Only runs of this Blueprint id. */
+  blueprint: z.string().min(1).optional(),
+  /** Only runs whose id contains this text. */
+  q: z.string().min(1).max(100).optional(),
+  /** The cursor: only runs older than this run id (the last one of the previous page). */
+  before: z.string().min(1).optional(),
+});
+export type RunListQuery = z.infer<typeof RunListQuery>;
+
+/** One step of `GET /v1/runs/:id/trace`: its input and output, as the worker saw them. */
+export const TraceStep = z.object({
+  task_id: z.string(),
+  /** The step's position in the flow (a JSON pointer). */
+  key: z.string().optional(),
+  agent: z.string(),
+  attempt: z.int(),
+  verdict: StepVerdict,
+  started_at: z.string(),
+  finished_at: z.string().optional(),
+  duration_ms: z.number().optional(),
+  /** The prompt the attempt got (the rendered step input). */
+  input: z.string().optional(),
+  /** The attempt's final value and verdict, when it posted one. */
+  output: Json.optional(),
+  ok: z.boolean().optional(),
+  error: z.string().optional(),
+  /** The run's root ctx right after this step (root-scope steps only). */
+  ctx_after: Json.optional(),
+  /** Set instead of `ctx_after` when that ctx was too large to keep (its size in bytes). */
+  ctx_after_bytes: z.int().optional(),
+});
+
+/** `GET /v1/runs/:id/trace` answer. */
+export const RunTrace = z.object({ run_id: z.string(), steps: z.array(TraceStep) });
+
+/** One event of `GET /v1/runs/feed` (its `data`): a run started or ended. */
+export const RunFeedData = z.object({
+  type: z.enum(["run_started", "run_ended"]),
+  run: RunInfo,
 });
 
 /** One Server-Sent Event of `GET /v1/runs/:id/events` (its `data`). */

@@ -9,24 +9,30 @@ import { streamSSE } from "hono/streaming";
 import { z } from "zod";
 import { SwitchboardError } from "../protocol/errors.ts";
 import {
+  RUN_SCAN_MAX,
   RunAccepted,
   RunInfo,
   RunList,
   RunListQuery,
   type RunSeat,
+  RunTrace,
   TaskBody,
   TaskResult,
 } from "../protocol/tasks.ts";
 import type { RunEvent, RunRecord } from "../protocol/runs.ts";
+import type { RunStore } from "../store/run_store.ts";
 import {
   CompileError,
   type Engine,
+  lastFinal,
   newRunId,
   type PrepareEnv,
   prepareRun,
+  type StartedRun,
   type StartRunRequest,
 } from "../engine/mod.ts";
 import { mintSeat, releaseRunSeats, type SeatDeps } from "../session/seats.ts";
+import { createRunFeed, type RunFeed, type RunFeedEvent } from "./_run_feed.ts";
 import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
 import { eventsGuard, ticketSigner } from "./_sse_ticket.ts";
@@ -35,6 +41,8 @@ import { EventsTicket } from "../protocol/sse.ts";
 /** What the run routes need. */
 export interface RunRoutesDeps extends PrepareEnv {
   engine: Engine;
+  /** The run store, for the list's filters and re-runs (defaults to what the engine lists). */
+  runs?: RunStore;
   apiToken?: string;
   /** The clock of SSE tickets. Default `Date.now`. */
   now?: () => number;
@@ -45,13 +53,32 @@ export interface RunRoutesDeps extends PrepareEnv {
 /** How often an idle event stream sends a keep-alive comment. */
 export const SSE_KEEPALIVE_MS = 15_000;
 
-async function startRun(deps: RunRoutesDeps, body: TaskBody) {
+async function startRun(deps: RunRoutesDeps, body: TaskBody, feed: RunFeed) {
   const request = await prepareRun(deps, body);
   const seats = await mintRunSeats(deps, body, request);
   try {
-    return { run: deps.engine.start(request), seats };
+    return { run: launched(deps, request, feed), seats };
   } catch (err) {
-    if (deps.seats) await releaseRunSeats(deps.seats, request.runId ?? "");
+    if (deps.seats && request.runId) await releaseRunSeats(deps.seats, request.runId);
+    throw err;
+  }
+}
+
+/** Starts a prepared run and tells the feed when it starts and ends. */
+function launched(deps: RunRoutesDeps, request: StartRunRequest, feed: RunFeed): StartedRun {
+  const run = startOrThrow(deps, request);
+  const tell = async (type: RunFeedEvent["type"]) => {
+    const view = await deps.engine.view(run.run_id);
+    if (view) feed.publish({ type, run: view });
+  };
+  void tell("run_started").then(() => run.done).then(() => tell("run_ended")).catch(() => {});
+  return run;
+}
+
+function startOrThrow(deps: RunRoutesDeps, request: StartRunRequest): StartedRun {
+  try {
+    return deps.engine.start(request);
+  } catch (err) {
     if (err instanceof CompileError) {
       throw new SwitchboardError("bad_request", `run: launch: compile: ${err.message}`);
     }
@@ -82,6 +109,57 @@ async function mintRunSeats(
     throw err;
   }
   return minted;
+}
+
+/** Runs newest first through the list's filters and cursor, and the total matching. */
+async function listRuns(deps: RunRoutesDeps, query: RunListQuery) {
+  const { limit, status, blueprint, q, before } = query;
+  if (!deps.runs || (!status && !blueprint && !q && !before)) {
+    const runs = await deps.engine.list(limit, status);
+    return { runs };
+  }
+  const records = await deps.runs.listRuns({ limit: RUN_SCAN_MAX, status });
+  let matching = records.filter((r) =>
+    (!blueprint || r.blueprint.id === blueprint) && (!q || r.run_id.includes(q))
+  );
+  const total = matching.length;
+  if (before) {
+    const at = matching.findIndex((r) => r.run_id === before);
+    matching = at < 0 ? [] : matching.slice(at + 1);
+  }
+  const page = matching.slice(0, limit);
+  const runs = (await Promise.all(page.map((r) => deps.engine.view(r.run_id))))
+    .filter((v) => v !== undefined);
+  const more = matching.length > limit;
+  return { runs, total, ...(more ? { next_before: page.at(-1)!.run_id } : {}) };
+}
+
+/** Each step of a run with its input (the prompt), its output and the ctx after it. */
+async function traceRun(deps: RunRoutesDeps, runId: string) {
+  const view = await deps.engine.view(runId);
+  if (!view) throw new SwitchboardError("not_found", `run not found: ${runId}`);
+  const stored = new Map(
+    (await deps.runs?.listSteps(runId) ?? []).map((s) => [`${s.task_id}#${s.attempt}`, s]),
+  );
+  const steps = await Promise.all(view.steps.map(async (step) => {
+    const task = await deps.engine.task(step.task_id);
+    const attempt = task?.attempts[step.attempt - 1];
+    const final = attempt ? lastFinal(attempt.tail) : undefined;
+    const record = stored.get(`${step.task_id}#${step.attempt}`);
+    const started = Date.parse(step.started_at);
+    const finished = step.finished_at ? Date.parse(step.finished_at) : undefined;
+    return {
+      ...step,
+      ...(task ? { key: task.key } : {}),
+      ...(finished !== undefined ? { duration_ms: finished - started } : {}),
+      ...(attempt ? { input: attempt.prompt } : {}),
+      ...(final ? { output: final.value, ok: final.ok } : {}),
+      ...(record?.error !== undefined ? { error: record.error } : {}),
+      ...(record?.ctx_after !== undefined ? { ctx_after: record.ctx_after } : {}),
+      ...(record?.ctx_after_bytes !== undefined ? { ctx_after_bytes: record.ctx_after_bytes } : {}),
+    };
+  }));
+  return { run_id: runId, steps };
 }
 
 /** The `/v1/tasks` error text of a run that did not succeed (0.1.2 prefixes). */
@@ -126,6 +204,7 @@ export function runRoutes(deps: RunRoutesDeps) {
   const admin = adminGuard(deps.apiToken);
   const tickets = ticketSigner(deps.apiToken ?? "");
   const tags = ["runs"];
+  const feed = createRunFeed();
   return new Hono()
     .post(
       "/v1/tasks",
@@ -149,7 +228,7 @@ export function runRoutes(deps: RunRoutesDeps) {
             "seats: a run's own seats need POST /v1/runs (their tokens come back in its 202)",
           );
         }
-        const { run } = await startRun(deps, body);
+        const { run } = await startRun(deps, body, feed);
         const record = await run.done;
         if (record.status === "succeeded") {
           return c.json({
@@ -181,28 +260,116 @@ export function runRoutes(deps: RunRoutesDeps) {
       requireJson,
       jsonBody(TaskBody),
       async (c) => {
-        const { run, seats } = await startRun(deps, c.req.valid("json"));
+        const { run, seats } = await startRun(deps, c.req.valid("json"), feed);
         await run.durable; // the 202 confirms a run that survives a restart; the run goes on meanwhile
         const accepted: RunAccepted = { run_id: run.run_id, status: run.status };
         if (seats) accepted.seats = seats;
         return c.json(accepted, 202);
       },
     )
+    .post(
+      "/v1/runs/:id/rerun",
+      doc({
+        tags,
+        summary: "Start a run again with the same Blueprint, input and options",
+        description: "Takes the Blueprint version, `init_ctx`, TTL and operator options of " +
+          "run `:id` (ended or not) and starts a new run with them.",
+        responses: { 202: json(RunAccepted, "The new run started.") },
+        errors: [400, 401, 404],
+        admin: true,
+      }),
+      admin,
+      async (c) => {
+        const id = c.req.param("id");
+        const record = await deps.runs?.getRun(id);
+        if (!record) throw new SwitchboardError("not_found", `run not found: ${id}`);
+        const run = launched(deps, {
+          blueprint: record.blueprint,
+          boundVersion: record.bound_version,
+          initCtx: record.init_ctx,
+          ttlSecs: record.effective_ttl_secs,
+          ttlSource: record.ttl_source,
+          operator: record.operator,
+        }, feed);
+        await run.durable; // as for POST /v1/runs: the 202 confirms a durable start
+        return c.json({ run_id: run.run_id, status: run.status }, 202);
+      },
+    )
+    .get(
+      "/v1/runs/feed",
+      doc({
+        tags,
+        summary: "Follow runs starting and ending (Server-Sent Events)",
+        description: "Live only (no replay): read `GET /v1/runs` first. Each event " +
+          "(`run_started`, `run_ended`) carries the run as `GET /v1/runs/:id` shows it.",
+        responses: {
+          200: {
+            description: "`text/event-stream`",
+            content: { "text/event-stream": { schema: { type: "string" as const } } },
+          },
+        },
+        errors: [401],
+        admin: true,
+      }),
+      admin,
+      (c) =>
+        streamSSE(c, async (stream) => {
+          const queue: RunFeedEvent[] = [];
+          let wake: (() => void) | undefined;
+          const stop = feed.watch((event) => {
+            queue.push(event);
+            wake?.();
+          });
+          const abort = Promise.withResolvers<void>();
+          stream.onAbort(() => abort.resolve());
+          try {
+            await stream.write(": feed open\n\n");
+            while (!stream.aborted) {
+              const event = queue.shift();
+              if (event) {
+                await stream.writeSSE({ event: event.type, data: JSON.stringify(event) });
+                continue;
+              }
+              const woke = Promise.withResolvers<void>();
+              wake = woke.resolve;
+              const timer = setTimeout(woke.resolve, SSE_KEEPALIVE_MS);
+              await Promise.race([woke.promise, abort.promise]);
+              clearTimeout(timer);
+              wake = undefined;
+              if (queue.length === 0 && !stream.aborted) await stream.write(": keep-alive\n\n");
+            }
+          } finally {
+            stop();
+          }
+        }),
+    )
     .get(
       "/v1/runs",
       doc({
         tags,
         summary: "List runs, newest first",
+        description: "Filters: `status`, `blueprint` (id), `q` (text in the run id). Pages: " +
+          "pass the answer's `next_before` as `before`. With a filter or cursor the newest " +
+          `${RUN_SCAN_MAX} runs are looked through and \`total\` counts the matches.`,
         responses: { 200: json(RunList, "Runs newest first, each as GET /v1/runs/:id shows it.") },
         errors: [400, 401],
         admin: true,
       }),
       admin,
       queryOf(RunListQuery),
-      async (c) => {
-        const { limit, status } = c.req.valid("query");
-        return c.json({ runs: await deps.engine.list(limit, status) }, 200);
-      },
+      async (c) => c.json(await listRuns(deps, c.req.valid("query")), 200),
+    )
+    .get(
+      "/v1/runs/:id/trace",
+      doc({
+        tags,
+        summary: "Each step of a run with its input and output",
+        responses: { 200: json(RunTrace, "The steps in order, with prompt, output and duration.") },
+        errors: [401, 404],
+        admin: true,
+      }),
+      admin,
+      async (c) => c.json(await traceRun(deps, c.req.param("id")), 200),
     )
     .get(
       "/v1/runs/:id",

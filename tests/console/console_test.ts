@@ -278,7 +278,8 @@ Deno.test({
       await page.keyboard.up("Control");
       await page.waitForSelector("#run-events .ev-run_ended", TIMEOUT);
       await page.waitForSelector("#run-summary .status-succeeded", TIMEOUT);
-      const summary = await page.$eval("#run-summary", (el) => el.textContent ?? "");
+      await page.waitForSelector("#run-ctx .final-ctx", TIMEOUT);
+      const summary = await page.$eval("#run-ctx .final-ctx", (el) => el.textContent ?? "");
       assert.match(summary, /"hello": "world"/);
       await screenshot(page, "console-narrow-started");
 
@@ -377,8 +378,9 @@ Deno.test({
       await page.keyboard.up("Control");
       await page.waitForSelector("#run-events .ev-run_ended", TIMEOUT);
       await page.waitForSelector("#run-summary .status-succeeded", TIMEOUT);
+      await page.waitForSelector("#run-ctx .final-ctx", TIMEOUT);
       assert.match(
-        await page.$eval("#run-summary", (el) => el.textContent ?? ""),
+        await page.$eval("#run-ctx .final-ctx", (el) => el.textContent ?? ""),
         /"from": "form"/,
       );
       await page.waitForFunction('document.querySelectorAll(".card").length === 0', TIMEOUT);
