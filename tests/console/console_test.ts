@@ -160,7 +160,11 @@ Deno.test({
 
       const runId = await startRun(server, askingRun(sid));
       await page.waitForSelector(".card-ask:not(.sent) textarea", TIMEOUT);
-      const question = await page.$eval(".card-ask:not(.sent) pre", (el) => el.textContent ?? "");
+      // the question (JSON here) beside the request's context
+      const question = await page.$$eval(
+        ".card-ask:not(.sent) pre",
+        (els) => els.map((el) => el.textContent ?? "").join("\n"),
+      );
       assert.match(question, /worker reported ok=false/);
 
       // Invalid JSON is refused in the page and nothing is sent.
