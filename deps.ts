@@ -109,9 +109,11 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
   const stores = options.stores ?? memoryStores();
   await ensureSeed(stores.blueprints);
   const secretHex = config.secretHex ?? await stores.secrets.getOrCreateSecret(randomHex(32));
-  const key = await importSecret(fromHex(secretHex)!);
+  const secret = fromHex(secretHex)!;
+  const key = await importSecret(secret);
   const tokens = createTokenAuthority({
     key,
+    secret,
     now,
     persist: stores.runs,
     records: await stores.runs.listLiveTokens(),

@@ -171,7 +171,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     },
     deadlineAt: run.record.deadline_at,
   };
-  const a = attemptContext(host, task, attempt, ctx, worker, signal, faces);
+  const a = new Attempt(host, task, attempt, ctx, worker, signal, faces);
 
   let failure: string | undefined;
   try {
@@ -226,32 +226,46 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
 
 export { INTERRUPTED } from "./steps.ts";
 
-function attemptContext(
-  host: RunHost,
-  task: TaskState,
-  attempt: AttemptState,
-  ctx: CtxView,
-  worker: { encoded: string; handle: string; token: CapToken } | undefined,
-  signal: AbortSignal,
-  faces: ResolvedFaces,
-): AttemptContext {
-  return {
-    ctx,
-    grant: worker && { capabilityToken: worker.encoded, workerHandle: worker.handle },
-    token: worker?.token,
-    faces,
-    task,
-    attempt,
-    signal,
-    append(event: OutputEvent) {
-      appendOutput(host, task, attempt, event);
-    },
-    lastFinal: () => lastFinal(attempt.tail),
-    setSystem(system) {
-      attempt.system = system;
-    },
-    finalArrived: () => finalArrived(host, task, attempt),
-  };
+/**
+ * One attempt as layers and workers see it. A class: its methods live on the
+ * prototype, so a parked attempt holds no closures of its own.
+ */
+class Attempt implements AttemptContext {
+  blockNote?: Json;
+  readonly #host: RunHost;
+  constructor(
+    host: RunHost,
+    readonly task: TaskState,
+    readonly attempt: AttemptState,
+    readonly ctx: CtxView,
+    worker: { encoded: string; handle: string; token: CapToken } | undefined,
+    readonly signal: AbortSignal,
+    readonly faces: ResolvedFaces,
+  ) {
+    this.#host = host;
+    if (worker) {
+      this.grant = { capabilityToken: worker.encoded, workerHandle: worker.handle };
+      this.token = worker.token;
+    }
+  }
+  readonly grant?: AttemptContext["grant"];
+  readonly token?: CapToken;
+
+  append(event: OutputEvent): void {
+    appendOutput(this.#host, this.task, this.attempt, event);
+  }
+
+  lastFinal() {
+    return lastFinal(this.attempt.tail);
+  }
+
+  setSystem(system: string | null): void {
+    this.attempt.system = system;
+  }
+
+  finalArrived(): Promise<void> {
+    return finalArrived(this.#host, this.task, this.attempt);
+  }
 }
 
 /** The verdict of a finished step, for its record. */

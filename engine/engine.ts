@@ -26,6 +26,7 @@ import type { WebhookConfig } from "./workers/webhook.ts";
 import { begin, launch, type LifecycleEnv, resume } from "./lifecycle.ts";
 import type { RunBudgets } from "./flow/mod.ts";
 import { recordRequest } from "./requests.ts";
+import { createDeadlines } from "./deadlines.ts";
 import type { RunEvent } from "../protocol/runs.ts";
 import { type RunView, runView } from "./views.ts";
 import { requestsOf } from "./request_audit.ts";
@@ -160,6 +161,12 @@ export function createEngine(deps: EngineDeps): Engine {
   const env: LifecycleEnv = {
     host,
     live,
+    logEnv: {
+      now: deps.now,
+      store: (runId, event) => deps.store.appendEvent(runId, event),
+    },
+    deadline: createDeadlines(deps.now),
+    compiled: new WeakMap(),
     metrics: deps.metrics,
     functions: deps.functions,
     webhooks: deps.webhooks,

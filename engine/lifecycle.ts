@@ -24,9 +24,11 @@ import { askNode, type AskNodeHost } from "./ask_node.ts";
 import { copyJson } from "./expr/mod.ts";
 import { isTerminal } from "./tasks.ts";
 import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
-import { createRunLog } from "./run_log.ts";
+import { RunLog, type RunLogEnv } from "./run_log.ts";
+import type { Deadline } from "./deadlines.ts";
+import type { Operator } from "./faces.ts";
+import type { Spawner } from "./spawner.ts";
 import { closeStepRecord, holdsRequests, INTERRUPTED } from "./steps.ts";
-import { setLongTimeout } from "./long_timeout.ts";
 
 /** What the lifecycle needs beside the host. */
 export interface LifecycleEnv extends Omit<CompileEnv, "operators"> {
@@ -34,6 +36,15 @@ export interface LifecycleEnv extends Omit<CompileEnv, "operators"> {
   metrics: Metrics;
   /** Live runs by id. */
   live: Map<string, LiveRun>;
+  /** Where run logs write their events. */
+  logEnv: RunLogEnv;
+  /**
+   * Compiled stacks by (shared) normalized Blueprint: the runs of one Blueprint
+   * share one stack while the operators it links to are the same seats.
+   */
+  compiled: WeakMap<object, Compiled>;
+  /** Schedules a run's deadline (one timer for all runs). */
+  deadline(at: number, fire: () => void): Deadline;
   /** Told once a run has ended, with the seats that held its requests. */
   onRunEnded?(runId: string, sids: ReadonlySet<string>): void;
   /** Told at resume about the requests of a run still pending or settled. */
@@ -59,6 +70,34 @@ export interface RecoveredRun {
   requests: RequestRecord[];
 }
 
+/** A compiled Blueprint and the operators it was linked with. */
+export interface Compiled {
+  stack: Spawner;
+  tokenAgents: ReadonlySet<string>;
+  linked: Array<[string, Operator | undefined]>;
+}
+
+function compiled(env: LifecycleEnv, record: RunRecord): Compiled {
+  const { registries } = env.host;
+  const scope = { runId: record.run_id, blueprintId: record.blueprint.id };
+  // the run's own seats first, then its Blueprint's, then unscoped ones
+  const resolveOperator = (name: string) => resolveFace(registries, "operators", name, scope);
+  const linked: Compiled["linked"] = record.blueprint.operators.map((o) => [
+    o.name,
+    resolveOperator(o.name),
+  ]);
+  const known = env.compiled.get(record.blueprint);
+  if (known && known.linked.every(([, op], i) => linked[i]?.[1] === op)) return known;
+  const stack = compileBlueprint(record.blueprint, {
+    ...env,
+    operators: registries.operators,
+    resolveOperator,
+  });
+  const made = { stack, tokenAgents: tokenAgents(record.blueprint, env), linked };
+  env.compiled.set(record.blueprint, made);
+  return made;
+}
+
 /** Compiles a run and holds it live. Throws `CompileError`. */
 export function launch(
   env: LifecycleEnv,
@@ -66,14 +105,7 @@ export function launch(
   prior?: RecoveredRun,
 ): LiveRun {
   const { host } = env;
-  const scope = { runId: record.run_id, blueprintId: record.blueprint.id };
-  const compileEnv = {
-    ...env,
-    operators: host.registries.operators,
-    // the run's own seats first, then its Blueprint's, then unscoped ones
-    resolveOperator: (name: string) => resolveFace(host.registries, "operators", name, scope),
-  };
-  const stack = compileBlueprint(record.blueprint, compileEnv);
+  const { stack, tokenAgents } = compiled(env, record);
   const controller = new AbortController();
   const runId = record.run_id;
   const steps = prior?.steps ?? [];
@@ -83,18 +115,23 @@ export function launch(
     stepsById: new Map(steps.map((s) => [stepId(s.task_id, s.attempt), s])),
     journal: new Map((prior?.entries ?? []).map((e) => [e.key, e])),
     tasksByKey: new Map((prior?.tasks ?? []).map((t) => [t.key, t])),
-    log: createRunLog({
-      now: host.now,
-      store: (event) => host.store.appendEvent(runId, event),
-    }, prior?.events),
+    log: new RunLog(env.logEnv, runId, prior?.events),
     controller,
     signal: controller.signal,
     stack,
-    tokenAgents: tokenAgents(record.blueprint, env),
+    tokenAgents,
     done: Promise.resolve(record),
   };
   const requests = prior?.requests.filter((r) => r.state !== "cancelled") ?? [];
-  if (requests.length > 0) run.requests = new Map(requests.map((r) => [r.req_id, r]));
+  if (requests.length > 0) {
+    run.requests = requests.map(({ req_id, sid, task_id, attempt, state }) => ({
+      req_id,
+      sid,
+      task_id,
+      attempt,
+      state,
+    }));
+  }
   for (const task of run.tasksByKey.values()) {
     if (!isTerminal(task.status)) host.tasks.set(task.id, task);
   }
@@ -119,14 +156,14 @@ function askHost(host: RunHost): AskNodeHost {
 export async function execute(env: LifecycleEnv, run: LiveRun): Promise<RunRecord> {
   const { host } = env;
   const { record } = run;
-  const timer = setLongTimeout(() => {
+  const timer = env.deadline(record.deadline_at, () => {
     run.controller.abort(
       new RunEnded(
         "timeout",
         `ttl expired: the run's TTL of ${record.effective_ttl_secs} s has passed`,
       ),
     );
-  }, record.deadline_at - host.now());
+  });
   try {
     const finalCtx = await evalFlow(record.blueprint.flow, copyJson(record.init_ctx), {
       dispatch: (req) => dispatchStep(host, run, req),
@@ -224,7 +261,7 @@ function finish(env: LifecycleEnv, run: LiveRun, outcome: Outcome): RunRecord {
     ms: record.finished_at! - record.created_at,
   });
   const sids = new Set<string>();
-  for (const r of run.requests?.values() ?? []) sids.add(r.sid);
+  for (const r of run.requests ?? []) sids.add(r.sid);
   try {
     env.onRunEnded?.(runId, sids);
   } catch (err) {
@@ -239,7 +276,7 @@ class Quarantined extends Error {}
 /** Starts a launched run in the background. */
 export function begin(env: LifecycleEnv, run: LiveRun): void {
   const { record } = run;
-  env.host.write(record.run_id, () => env.host.store.putRun({ ...record }));
+  env.host.write(record.run_id, () => env.host.store.putRun({ ...record }, { created: true }));
   run.log.append("run_started", {
     bound_version: record.bound_version,
     effective_ttl_secs: record.effective_ttl_secs,
@@ -300,7 +337,8 @@ export async function resume(
     env.onRunEnded?.(runId, new Set(prior.requests.map((r) => r.sid)));
     return undefined;
   }
-  if (run.requests) env.onRequestsRecovered?.([...run.requests.values()]);
+  const held = prior.requests.filter((r) => r.state !== "cancelled");
+  if (held.length > 0) env.onRequestsRecovered?.(held);
   run.log.append("run_resumed", { steps_done: prior.entries.length });
   for (const step of run.steps) {
     if (step.verdict !== "running" || holdsRequests(run, step.task_id, step.attempt)) continue;

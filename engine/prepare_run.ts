@@ -14,6 +14,9 @@ import { normalizeBlueprint, resolveBlueprint } from "./blueprint/mod.ts";
 import type { StartRunRequest } from "./engine.ts";
 import { type FaceRegistries, type Operator, resolveFace } from "./faces.ts";
 
+/** Normalized inline Blueprints by their (frozen, shared) checked reference. */
+const normalizedInline = new WeakMap<object, BlueprintNorm>();
+
 /** The TTL when neither the request nor the Blueprint names one. */
 export const DEFAULT_TTL_SECS = 1800;
 
@@ -90,7 +93,10 @@ export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<Start
   let boundVersion: string | null = null;
   const ref = body.blueprint;
   if (ref.kind === "inline") {
-    blueprint = normalizeBlueprint(ref.value, { staticChecks: false });
+    // A checked reference reused across requests (a frozen object) is normalized once.
+    blueprint = (Object.isFrozen(ref) ? normalizedInline.get(ref) : undefined) ??
+      normalizeBlueprint(ref.value, { staticChecks: false });
+    if (Object.isFrozen(ref)) normalizedInline.set(ref, blueprint);
   } else {
     try {
       const resolved = await resolveBlueprint(env.blueprints, ref, { warn: env.warn });

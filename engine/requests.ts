@@ -18,8 +18,16 @@ const EVENT_TYPE: Record<RequestRecord["state"], RequestEventType> = {
 /** Writes a request's new state into its run's journal (not waiting for the store). */
 export function recordRequest(host: RunHost, run: LiveRun, record: RequestRecord): void {
   const runId = run.record.run_id;
-  if (record.state === "cancelled") run.requests?.delete(record.req_id);
-  else (run.requests ??= new Map()).set(record.req_id, record);
+  const list = run.requests ??= [];
+  const at = list.findIndex((r) => r.req_id === record.req_id);
+  if (record.state === "cancelled") {
+    if (at >= 0) list.splice(at, 1);
+  } else {
+    const { req_id, sid, task_id, attempt, state } = record; // the frame stays the seat's
+    const ref = { req_id, sid, task_id, attempt, state };
+    if (at >= 0) list[at] = ref;
+    else list.push(ref);
+  }
   host.write(runId, () => host.store.putRequest(runId, record));
   const type = EVENT_TYPE[record.state];
   run.log.append(type, requestEventData(type, record));

@@ -12,8 +12,8 @@ import type { RunEvent } from "../protocol/runs.ts";
 /** What a log writes through. */
 export interface RunLogEnv {
   now(): number;
-  /** Stores one event; settles once it is durable (the store keeps call order). */
-  store(event: RunEvent): Promise<void>;
+  /** Stores one event of run `runId`; settles once it is durable (the store keeps call order). */
+  store(runId: string, event: RunEvent): Promise<void>;
 }
 
 /** Options of {@link RunLog.watch}. */
@@ -22,62 +22,73 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
-/** One run's event log. */
-export interface RunLog {
-  /** Appends an event (not waiting for the store). */
-  append(type: string, data: Json): RunEvent;
-  /** Durable events after `after`, then live ones until `run_ended` or `signal`. */
-  watch(after: number, options?: WatchOptions): AsyncIterableIterator<RunEvent>;
-  /** How many events were appended. */
-  readonly size: number;
-  /** Every event appended so far, in order (the run's view reads its requests from them). */
-  history(): readonly RunEvent[];
-}
-
-/** Creates a log that continues `prior` (the events stored before a restart). */
-export function createRunLog(env: RunLogEnv, prior: RunEvent[] = []): RunLog {
-  const events = prior;
+/**
+ * One run's event log. A class (not a closure per run): a run parked on an
+ * operator holds its log, and 10,000 parked runs are a benchmark case.
+ */
+export class RunLog {
+  readonly #env: RunLogEnv;
+  readonly #runId: string;
+  readonly #events: RunEvent[];
   /** The last event id that is durable and was handed to watchers. */
-  let durable = events.length;
-  const wakers = new Set<() => void>();
-  const publish = (id: number) => {
-    if (id <= durable) return;
-    durable = id;
-    for (const wake of [...wakers]) wake();
-  };
-  return {
-    get size() {
-      return events.length;
-    },
-    history: () => events,
-    append(type, data) {
-      const event: RunEvent = { id: events.length + 1, type, at: env.now(), data };
-      events.push(event);
-      const published = () => publish(event.id);
-      env.store(event).then(published, published);
-      return event;
-    },
-    async *watch(after, options = {}) {
-      const { signal } = options;
-      let next = after + 1;
-      while (!signal?.aborted) {
-        while (next <= durable) {
-          const event = events[next - 1];
-          next++;
-          yield event;
-          if (event.type === "run_ended") return;
-        }
-        const { promise, resolve } = Promise.withResolvers<void>();
-        const onAbort = () => resolve();
-        wakers.add(resolve);
-        signal?.addEventListener("abort", onAbort, { once: true });
-        try {
-          await promise;
-        } finally {
-          wakers.delete(resolve);
-          signal?.removeEventListener("abort", onAbort);
-        }
+  #durable: number;
+  #wakers?: Set<() => void>;
+
+  /** A log of run `runId` that continues `prior` (the events stored before a restart). */
+  constructor(env: RunLogEnv, runId: string, prior: RunEvent[] = []) {
+    this.#env = env;
+    this.#runId = runId;
+    this.#events = prior;
+    this.#durable = prior.length;
+  }
+
+  /** How many events were appended. */
+  get size(): number {
+    return this.#events.length;
+  }
+
+  /** Every event appended so far, in order (the run's view reads its requests from them). */
+  history(): readonly RunEvent[] {
+    return this.#events;
+  }
+
+  /** Appends an event (not waiting for the store). */
+  append(type: string, data: Json): RunEvent {
+    const event: RunEvent = { id: this.#events.length + 1, type, at: this.#env.now(), data };
+    this.#events.push(event);
+    const published = () => this.#publish(event.id);
+    this.#env.store(this.#runId, event).then(published, published);
+    return event;
+  }
+
+  #publish(id: number): void {
+    if (id <= this.#durable) return;
+    this.#durable = id;
+    for (const wake of [...this.#wakers ?? []]) wake();
+  }
+
+  /** Durable events after `after`, then live ones until `run_ended` or `signal`. */
+  async *watch(after: number, options: WatchOptions = {}): AsyncIterableIterator<RunEvent> {
+    const { signal } = options;
+    let next = after + 1;
+    while (!signal?.aborted) {
+      while (next <= this.#durable) {
+        const event = this.#events[next - 1];
+        next++;
+        yield event;
+        if (event.type === "run_ended") return;
       }
-    },
-  };
+      const { promise, resolve } = Promise.withResolvers<void>();
+      const onAbort = () => resolve();
+      const wakers = this.#wakers ??= new Set();
+      wakers.add(resolve);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        await promise;
+      } finally {
+        wakers.delete(resolve);
+        signal?.removeEventListener("abort", onAbort);
+      }
+    }
+  }
 }

@@ -28,8 +28,11 @@ export interface LiveRun {
   journal: Map<string, JournalEntry>;
   /** Tasks by step key (resumes tasks after a restart). */
   tasksByKey: Map<string, TaskState>;
-  /** The run's operator requests not cancelled, by req_id (made on first use). */
-  requests?: Map<string, RequestRecord>;
+  /**
+   * The run's operator requests not cancelled, in the order sent (made on first
+   * use): who holds them and for which attempt (their frames are the seat's).
+   */
+  requests?: RequestRef[];
   log: RunLog;
   controller: AbortController;
   /** Aborts on cancel or deadline, with a `RunEnded` reason. */
@@ -40,6 +43,9 @@ export interface LiveRun {
   /** Resolves with the final record when the run ends. */
   done: Promise<RunRecord>;
 }
+
+/** What the engine keeps of an operator request of a live run. */
+export type RequestRef = Pick<RequestRecord, "req_id" | "sid" | "task_id" | "attempt" | "state">;
 
 /** The key of a step in {@link LiveRun.stepsById}. */
 export function stepId(taskId: string, attempt: number): string {

@@ -118,7 +118,7 @@ export function interruptStep(host: RunHost, run: LiveRun, taskId: string, n: nu
 
 /** True when operator requests (pending or settled) exist for an attempt of the run. */
 export function holdsRequests(run: LiveRun, taskId: string, attempt: number): boolean {
-  for (const r of run.requests?.values() ?? []) {
+  for (const r of run.requests ?? []) {
     if (r.task_id === taskId && r.attempt === attempt) return true;
   }
   return false;

@@ -37,6 +37,7 @@ import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
 import { eventsGuard, ticketSigner } from "./_sse_ticket.ts";
 import { EventsTicket } from "../protocol/sse.ts";
+import { checkTaskBody } from "./_task_body.ts";
 
 /** What the run routes need. */
 export interface RunRoutesDeps extends PrepareEnv {
@@ -219,7 +220,7 @@ export function runRoutes(deps: RunRoutesDeps) {
       }),
       admin,
       requireJson,
-      jsonBody(TaskBody),
+      jsonBody(TaskBody, checkTaskBody),
       async (c) => {
         const body = c.req.valid("json");
         if (body.seats !== undefined) {
@@ -258,7 +259,7 @@ export function runRoutes(deps: RunRoutesDeps) {
       }),
       admin,
       requireJson,
-      jsonBody(TaskBody),
+      jsonBody(TaskBody, checkTaskBody),
       async (c) => {
         const { run, seats } = await startRun(deps, c.req.valid("json"), feed);
         await run.durable; // the 202 confirms a run that survives a restart; the run goes on meanwhile

@@ -145,12 +145,12 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 
   /** Pending request frames in the order first sent. */
   pendingFrames(): RequestFrame[] {
-    return [...this.#book.entries()].map((p) => p.record.frame);
+    return [...this.#book.entries()].map((p) => this.#frameOf(p));
   }
 
   /** Pending request records in the order first sent (the inbox). */
   pendingRecords(): RequestRecord[] {
-    return [...this.#book.entries()].map((p) => p.record);
+    return [...this.#book.entries()].map((p) => this.#recordOf(p, p.record.state));
   }
 
   /** Number of pending requests. */
@@ -283,6 +283,9 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     grant: WorkerGrant,
     signal: AbortSignal,
   ): Promise<WorkerResult> {
+    const alias = typeof ctx.runtime.project_name_alias === "string"
+      ? ctx.runtime.project_name_alias
+      : undefined;
     const reply = await this.#request(
       "spawn",
       ctx.taskId,
@@ -297,15 +300,9 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
           attempt: ctx.attempt,
           capability_token: grant.capabilityToken,
           worker_handle: grant.workerHandle,
-          directive: spawnDirective({
-            baseUrl: this.#env.publicUrl,
-            agent: ctx.agent,
-            taskId: ctx.taskId,
-            alias: typeof ctx.runtime.project_name_alias === "string"
-              ? ctx.runtime.project_name_alias
-              : undefined,
-          }),
+          directive: this.#directive(ctx.agent, ctx.taskId, alias),
         }, ctx),
+      alias,
     );
     if (reply.type !== "spawn_ack") return { value: null, ok: true };
     if (typeof reply.error === "string") throw new Error(reply.error);
@@ -321,6 +318,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     attempt: number,
     options: FaceCallOptions,
     build: (reqId: string) => RequestFrame,
+    alias?: string,
   ): Promise<ReplyFrame> {
     if (this.#closed) return Promise.reject(new Error("operator session deleted"));
     const { signal, runId } = options;
@@ -334,7 +332,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       if (settled) return Promise.resolve(settled);
     }
     const existing = key === undefined ? undefined : this.#book.find(key);
-    const entry = existing ?? this.#open(kind, taskId, attempt, options, build);
+    const entry = existing ?? this.#open(kind, taskId, attempt, options, build, alias);
 
     const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
     entry.waiter = { resolve, reject };
@@ -350,6 +348,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     attempt: number,
     options: FaceCallOptions,
     build: (reqId: string) => RequestFrame,
+    alias: string | undefined,
   ): BookEntry {
     const runId = options.runId;
     const reqId = `${this.sid}-${kind}-${crypto.randomUUID()}`;
@@ -367,7 +366,12 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     if (options.role !== undefined) record.role = options.role;
     if (options.deadlineAt !== undefined) record.deadline_at = options.deadlineAt;
     if (options.slot !== undefined) record.slot = options.slot;
-    const entry = this.#book.open(record);
+    const { frame } = record;
+    // A spawn's directive is rendered again when sent: the book holds it without.
+    const entry = frame.type === "spawn"
+      ? this.#book.open({ ...record, frame: { ...frame, directive: "" } })
+      : this.#book.open(record);
+    if (frame.type === "spawn") entry.lazy = alias === undefined ? {} : { alias };
     this.#report(record);
     const delivered = this.#slot.send(record.frame);
     this.#env.log.info("operator request sent", {
@@ -379,6 +383,22 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       delivered,
     });
     return entry;
+  }
+
+  /** The frame of a pending request as sent. */
+  #frameOf(entry: BookEntry): RequestFrame {
+    const { frame } = entry.record;
+    if (!entry.lazy || frame.type !== "spawn") return frame;
+    return { ...frame, directive: this.#directive(frame.agent, frame.task_id, entry.lazy.alias) };
+  }
+
+  #directive(agent: string, taskId: string, alias: string | undefined): string {
+    return spawnDirective({ baseUrl: this.#env.publicUrl, agent, taskId, alias });
+  }
+
+  /** The full record of a pending request, in a new state. */
+  #recordOf(entry: BookEntry, state: RequestRecord["state"]): RequestRecord {
+    return { ...entry.record, frame: this.#frameOf(entry), state };
   }
 
   /** Tells the engine's journal about a request of a run. */
@@ -399,7 +419,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     if (!entry) return;
     const { cancel, error } = abortOutcome(reason);
     this.#book.close(entry);
-    this.#report({ ...entry.record, state: "cancelled", cancelled: cancel });
+    this.#report({ ...this.#recordOf(entry, "cancelled"), cancelled: cancel });
     this.#ended(entry.record);
     this.#slot.send({ type: "cancel", req_id: reqId, reason: cancel });
     this.#env.log.info("operator request cancelled", {
@@ -422,7 +442,11 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     this.#env.metrics.observeRequestWait(record.frame.type, requestRole(record, this), seconds);
     const by = { sid: this.sid, roles: [...this.roles], client: this.#client };
     // Kept in the run's journal until the run ends, so a replay after a restart finds it.
-    this.#report({ ...record, state: "settled", reply, settled: settlementOf(reply, by, now) });
+    this.#report({
+      ...this.#recordOf(entry, "settled"),
+      reply,
+      settled: settlementOf(reply, by, now),
+    });
     this.#ended(record);
     this.#env.log.info("operator request settled", {
       sid: this.sid,
@@ -465,7 +489,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       replaced,
       pending: this.#book.size,
     });
-    for (const entry of this.#book.entries()) this.#slot.send(entry.record.frame);
+    for (const entry of this.#book.entries()) this.#slot.send(this.#frameOf(entry));
   }
 
   /** Called when `socket` closes; it detaches only if it is still the live one. */
@@ -520,7 +544,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     if (this.#closed) return;
     this.#closed = true;
     for (const entry of this.#book.clear()) {
-      this.#report({ ...entry.record, state: "cancelled", cancelled: "session_deleted" });
+      this.#report({ ...this.#recordOf(entry, "cancelled"), cancelled: "session_deleted" });
       this.#slot.send({ type: "cancel", req_id: entry.record.req_id, reason: "session_deleted" });
       entry.waiter?.reject(new Error(`operator session ${why}`));
     }

@@ -15,6 +15,11 @@ import { SwitchboardError } from "../protocol/errors.ts";
 /** A pending request and the run's wait on it, if any. */
 export interface BookEntry {
   record: RequestRecord;
+  /**
+   * Set when the record's `spawn` frame is held without its directive text (about
+   * 2 KiB a request): the seat renders it again, identically, when it sends it.
+   */
+  lazy?: { alias?: string };
   waiter?: { resolve(reply: ReplyFrame): void; reject(err: unknown): void };
 }
 

@@ -35,12 +35,22 @@ export interface QueuedWrite {
   onlyIfAbsent?: boolean;
   /** More mutations (index keys) for the commit that writes this key. */
   extra?(op: Deno.AtomicOperation): void;
+  /** How many mutations `extra` adds (default 0); a commit holds at most 1,000. */
+  extraMutations?: number;
+  /**
+   * The key is new to the store unless this queue wrote it (a record of a run this
+   * process started): no check and no read of what it replaces (one process owns
+   * the file); the chunks of a value this queue stored are still freed.
+   */
+  fresh?: boolean;
 }
 
 interface Entry extends QueuedWrite {
   id: string;
-  /** Estimated KV size of the value (`blob` writes), once taken. */
+  /** Estimated KV size of the value (`blob` writes), once taken: an upper bound. */
   size?: number;
+  /** Estimated bytes of the value for the batch limit (twice its JSON length). */
+  bytes?: number;
   waiter: PromiseWithResolvers<void>;
   /** The write of the batch that stores this one (itself, or a later write of its key). */
   by?: Entry;
@@ -54,8 +64,12 @@ interface Known {
   chunks: BlobRef | null;
 }
 
-/** Writes per commit: at most 100 checks, 1,000 mutations (KV's limits), with room for `extra`. */
-const MAX_WRITES = 48;
+/** Writes per commit. */
+const MAX_WRITES = 400;
+/** Checks per commit, under KV's 100. */
+const MAX_CHECKS = 96;
+/** Mutations per commit, under KV's 1,000. */
+const MAX_MUTATIONS = 960;
 /** Estimated bytes per commit, under KV's 800 KiB per commit. */
 const MAX_BYTES = 640 * 1024;
 /** What a small record or a chunked ref is counted as. */
@@ -63,12 +77,27 @@ const SMALL = 512;
 /** Keys whose last commit the queue remembers (oldest forgotten first). */
 const MAX_KNOWN = 8192;
 
+/**
+ * The estimated KV size of a value: a quick upper bound from its JSON text (V8's
+ * serialization takes at most 9 bytes per JSON character: a one-digit number),
+ * and the exact walk only when that bound is over the inline limit.
+ */
+function sizeOf(e: Entry): number {
+  if (e.size !== undefined) return e.size;
+  const length = JSON.stringify(e.value)?.length ?? 4;
+  e.bytes = 2 * length + 64;
+  const quick = 9 * length + 4;
+  return e.size = quick <= INLINE_MAX ? quick : kvSizeEstimate(e.value as Json);
+}
+
 /** A group-commit queue on `kv`; chunks of large values go under `blobs`. */
 export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
   write(write: QueuedWrite): Promise<void>;
   idle(): Promise<void>;
 } {
+  /** Queued writes from `head` on (taken writes before it are dropped in bulk). */
   let queue: Entry[] = [];
+  let head = 0;
   let pumping: Promise<void> | undefined;
   /** The promise of the last write queued (writes settle in call order). */
   let last: Promise<void> = Promise.resolve();
@@ -79,20 +108,39 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     known.set(id, k);
   };
 
-  /** Takes the oldest writes that fit in one commit. */
+  /** Whether a write adds a check to its commit. */
+  const checks = (e: Entry) => !e.fresh && (e.onlyIfAbsent || e.blob);
+
+  /** Takes the oldest writes that fit in one commit (KV's limits: checks, mutations, bytes). */
   function take(): { all: Entry[]; writes: Entry[] } {
     let bytes = 0;
+    let nChecks = 0;
+    let mutations = 0;
     let n = 0;
-    while (n < queue.length && n < MAX_WRITES) {
-      const e = queue[n];
-      if (e.blob) e.size ??= kvSizeEstimate(e.value as Json);
-      const counted = e.size === undefined || e.size > INLINE_MAX ? SMALL : e.size;
-      if (n > 0 && bytes + counted > MAX_BYTES) break;
+    while (head + n < queue.length && n < MAX_WRITES) {
+      const e = queue[head + n];
+      let counted = SMALL;
+      if (e.blob && sizeOf(e) <= INLINE_MAX) counted = e.bytes ?? SMALL;
+      const c = checks(e) ? 1 : 0;
+      const m = 1 + (e.extraMutations ?? 0);
+      if (n > 0) {
+        if (bytes + counted > MAX_BYTES) break;
+        if (nChecks + c > MAX_CHECKS || mutations + m > MAX_MUTATIONS) break;
+      }
       bytes += counted;
+      nChecks += c;
+      mutations += m;
       n++;
     }
-    const batch = queue.slice(0, n);
-    queue = queue.slice(n);
+    const batch = queue.slice(head, head + n);
+    head += n;
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+    } else if (head > 4096 && head * 2 > queue.length) {
+      queue = queue.slice(head);
+      head = 0;
+    }
     // one write per key: the last one wins, the first for write-once keys
     const byId = new Map<string, Entry>();
     for (const e of batch) {
@@ -116,7 +164,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     try {
       for (const e of batch) {
         if (!e.blob) refs.push(e.value);
-        else if ((e.size ?? kvSizeEstimate(e.value as Json)) <= INLINE_MAX) {
+        else if (sizeOf(e) <= INLINE_MAX) {
           refs.push({ kind: "inline", value: e.value as Json });
         } else {
           const ref = await putBlob(kv, blobs, e.value as Json, { inlineMax: 0 });
@@ -124,25 +172,21 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
           refs.push(ref);
         }
       }
-      // the values these writes replace: checked, and their chunks freed after the
-      // commit; read only when the queue has not committed the key itself
+      // The values these writes replace are checked, and their chunks freed after
+      // the commit. A key the queue has not committed itself is assumed absent (a
+      // new run's keys): when it is not, the check fails and the batch is written
+      // again one by one below (putJson reads what it replaces). No read first.
+      // A fresh key (a run this process started) needs no check at all.
       const op = kv.atomic();
       const freed: BlobRef[] = [];
-      const unknown = batch.filter((e) => e.blob && !e.onlyIfAbsent && !known.has(e.id));
-      for (let i = 0; i < unknown.length; i += 10) {
-        const olds = await kv.getMany<BlobRef[]>(unknown.slice(i, i + 10).map((e) => e.key));
-        for (const old of olds) {
-          op.check(old);
-          if (old.value?.kind === "chunked") freed.push(old.value);
-        }
-      }
       batch.forEach((e, i) => {
         const k = known.get(e.id);
-        if (e.onlyIfAbsent) op.check({ key: e.key, versionstamp: null });
-        else if (e.blob && k) {
-          op.check({ key: e.key, versionstamp: k.versionstamp });
-          if (k.chunks) freed.push(k.chunks);
-        }
+        if (e.blob && k?.chunks) freed.push(k.chunks);
+        if (e.fresh) {
+          // one process owns the file: nobody else writes a fresh key
+        } else if (e.onlyIfAbsent || (e.blob && !k)) {
+          op.check({ key: e.key, versionstamp: null });
+        } else if (e.blob && k) op.check({ key: e.key, versionstamp: k.versionstamp });
         op.set(e.key, refs[i]);
         e.extra?.(op);
       });
@@ -151,7 +195,8 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
       committed = true;
       batch.forEach((e, i) => {
         const ref = refs[i] as BlobRef;
-        if (e.blob) {
+        // a fresh key is remembered only for its chunks (nothing to check)
+        if (e.blob && (!e.fresh || ref.kind === "chunked" || known.has(e.id))) {
           remember(e.id, {
             versionstamp: res.versionstamp,
             chunks: ref.kind === "chunked" ? ref : null,

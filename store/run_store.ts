@@ -40,7 +40,12 @@ export type {
 export interface RunStore {
   /** Resolves once every write called so far is durable (never rejects). */
   flushed(): Promise<void>;
-  putRun(run: RunRecord): Promise<void>;
+  /**
+   * Writes a run record. `created` marks the first write of a run this process
+   * started: its records are new to the store (a KV store skips reading and
+   * checking what they replace until the run ends).
+   */
+  putRun(run: RunRecord, options?: { created?: boolean }): Promise<void>;
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Newest first. */
   listRuns(options: { limit: number; status?: RunStatus }): Promise<RunRecord[]>;

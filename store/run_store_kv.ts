@@ -63,6 +63,8 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   const queue = createKvWriteQueue(kv, blobs);
   /** Runs whose blueprint this process has written (dropped when the run ends). */
   const blueprintWritten = new Set<string>();
+  /** Runs this process started and that still run: their keys are new to the file. */
+  const fresh = new Set<string>();
 
   /** A stored record with its blueprint (stored beside it, or inline in older records). */
   async function withBlueprint(
@@ -137,15 +139,21 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   return {
     flushed: () => queue.idle(),
 
-    putRun(run) {
+    putRun(run, options = {}) {
+      if (options.created) fresh.add(run.run_id);
+      const isFresh = fresh.has(run.run_id);
+      if (run.status !== "running") fresh.delete(run.run_id);
       const running: Deno.KvKey = [...prefix, "running", run.created_at, run.run_id];
       const { blueprint, ...stored } = run;
       // the checkpoint as of now: the flow goes on mutating ctx in place
-      const rest = { ...stored, ctx: structuredClone(stored.ctx) };
+      // (kept shared with init_ctx while they are one object: stored once)
+      const rest = stored.ctx === stored.init_ctx
+        ? stored
+        : { ...stored, ctx: structuredClone(stored.ctx) };
       let bp: Promise<void> | undefined;
       if (!blueprintWritten.has(run.run_id)) {
         blueprintWritten.add(run.run_id);
-        bp = queue.write({ key: bpKey(run.run_id), value: blueprint, blob: true });
+        bp = queue.write({ key: bpKey(run.run_id), value: blueprint, blob: true, fresh: isFresh });
         bp.catch(() => blueprintWritten.delete(run.run_id)); // written again next time
       }
       if (run.status !== "running") blueprintWritten.delete(run.run_id);
@@ -153,6 +161,8 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         key: runKey(run.run_id),
         value: rest,
         blob: true,
+        fresh: isFresh,
+        extraMutations: 3,
         extra(op) {
           op.set(orderKey(run), run.status).set([...prefix, "status", run.run_id], run.status);
           if (run.status === "running") op.set(running, null);
@@ -194,7 +204,12 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     },
 
     putStep(runId, step) {
-      return queue.write({ key: [...prefix, "step", runId, step.seq], value: step, blob: true });
+      return queue.write({
+        key: [...prefix, "step", runId, step.seq],
+        value: step,
+        blob: true,
+        fresh: fresh.has(runId),
+      });
     },
 
     listSteps(runId) {
@@ -206,6 +221,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         key: [...prefix, "journal", runId, entry.key],
         value: entry,
         blob: true,
+        fresh: fresh.has(runId),
       });
     },
 
@@ -220,6 +236,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         value: event,
         blob: true,
         onlyIfAbsent: true,
+        fresh: fresh.has(runId),
       });
     },
 
@@ -232,6 +249,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         key: [...prefix, "request", runId, request.sent_at, request.req_id],
         value: request,
         blob: true,
+        fresh: fresh.has(runId),
       });
     },
 
@@ -244,6 +262,8 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         key: taskKey(task.id),
         value: task,
         blob: true,
+        fresh: fresh.has(task.run_id),
+        extraMutations: 1,
         extra: (op) => op.set([...prefix, "run_task", task.run_id, task.id], null),
       });
     },
@@ -272,6 +292,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         key: [...prefix, "token", record.nonce],
         value: record,
         blob: false,
+        extraMutations: 2,
         extra: (op) => {
           op.set(index, null);
           if (handle) op.set(handle, record.nonce);

@@ -1,0 +1,101 @@
+/**
+ * Run deadlines on one timer: a min-heap of (time, callback) and a single
+ * timer armed for the earliest, instead of a timer per run (a run parked on an
+ * operator for hours holds only its heap slot).
+ *
+ * @module
+ */
+import { setLongTimeout } from "./long_timeout.ts";
+
+/** A scheduled deadline; `clear()` cancels it. */
+export interface Deadline {
+  clear(): void;
+}
+
+interface Slot {
+  at: number;
+  fire: () => void;
+  /** Position in the heap; -1 once it left it. */
+  index: number;
+}
+
+/** Creates a deadline scheduler on `now()`. */
+export function createDeadlines(now: () => number): (at: number, fire: () => void) => Deadline {
+  const heap: Slot[] = [];
+  let armed: { at: number; clear(): void } | undefined;
+
+  const place = (slot: Slot, i: number) => {
+    heap[i] = slot;
+    slot.index = i;
+  };
+  const up = (i: number) => {
+    const slot = heap[i];
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (heap[p].at <= slot.at) break;
+      place(heap[p], i);
+      i = p;
+    }
+    place(slot, i);
+  };
+  const down = (i: number) => {
+    const slot = heap[i];
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = l;
+      if (l >= heap.length) break;
+      if (r < heap.length && heap[r].at < heap[l].at) m = r;
+      if (heap[m].at >= slot.at) break;
+      place(heap[m], i);
+      i = m;
+    }
+    place(slot, i);
+  };
+  const remove = (slot: Slot) => {
+    const i = slot.index;
+    if (i < 0) return;
+    slot.index = -1;
+    const last = heap.pop()!;
+    if (last === slot) return;
+    place(last, i);
+    up(i);
+    down(last.index);
+  };
+  const arm = () => {
+    const first = heap[0];
+    if (!first) {
+      armed?.clear();
+      armed = undefined;
+      return;
+    }
+    if (armed && armed.at === first.at) return;
+    armed?.clear();
+    const timer = setLongTimeout(fireDue, first.at - now());
+    armed = { at: first.at, clear: timer.clear };
+  };
+  function fireDue() {
+    armed = undefined;
+    const t = now();
+    while (heap.length > 0 && heap[0].at <= t) {
+      const slot = heap[0];
+      remove(slot);
+      slot.fire();
+    }
+    arm();
+  }
+
+  return function schedule(at, fire) {
+    const slot: Slot = { at, fire, index: heap.length };
+    heap.push(slot);
+    up(slot.index);
+    if (!armed || at < armed.at) arm();
+    return {
+      clear() {
+        const wasFirst = slot.index === 0;
+        remove(slot);
+        if (wasFirst) arm();
+      },
+    };
+  };
+}
