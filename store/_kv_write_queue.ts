@@ -43,6 +43,20 @@ export interface QueuedWrite {
    * the file); the chunks of a value this queue stored are still freed.
    */
   fresh?: boolean;
+  /** Called when the write is taken into a commit: its value must not change after. */
+  seal?(): void;
+  /** The run the write belongs to (see `resumeOnly` and `ends`). */
+  runId?: string;
+  /**
+   * Needed only to resume the run after a restart (its tasks, its step outcomes):
+   * left out of a commit that holds both the run's first record and its end
+   * (nothing of it was stored before, and it will never be resumed).
+   */
+  resumeOnly?: boolean;
+  /** This write is the first record of run `runId`. */
+  starts?: boolean;
+  /** This write ends run `runId` (its final record). */
+  ends?: boolean;
 }
 
 interface Entry extends QueuedWrite {
@@ -141,10 +155,21 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
       queue = queue.slice(head);
       head = 0;
     }
+    for (const e of batch) e.seal?.();
+    // a run that starts and ends in this commit will never be resumed: its
+    // resume-only records are left out (their promises settle with the commit)
+    const started = new Set<string>();
+    const ended = new Set<string>();
+    for (const e of batch) {
+      if (e.runId === undefined) continue;
+      if (e.starts) started.add(e.runId);
+      if (e.ends && started.has(e.runId)) ended.add(e.runId);
+    }
     // one write per key: the last one wins, the first for write-once keys
     const byId = new Map<string, Entry>();
     for (const e of batch) {
       e.by = e;
+      if (e.resumeOnly && e.runId !== undefined && ended.has(e.runId)) continue;
       const seen = byId.get(e.id);
       if (!seen) byId.set(e.id, e);
       else if (seen.onlyIfAbsent) e.by = seen;

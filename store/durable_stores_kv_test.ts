@@ -80,3 +80,43 @@ Deno.test("concurrent writers of one run record leave exactly one readable value
   for await (const _ of kv.list({ prefix: ["runs", "blob"] })) chunks++;
   assert.equal(chunks, ref?.chunks);
 });
+
+Deno.test("KV run store leaves out the resume-only records of a run that starts and ends in one commit", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const runs = createKvRunStore(kv);
+  const task = (runId: string) => ({
+    id: `T-${runId}`,
+    run_id: runId,
+    key: "0",
+    agent: "a",
+    directive: "go",
+    status: "pass" as const,
+    attempt: 1,
+    attempts: [{ n: 1, prompt: "go", tail: [], started_at: 1 }],
+    last_result: null,
+    created_at: 1,
+    updated_at: 1,
+  });
+  // one burst: started, stepped and ended before the queue takes anything
+  const quick = sampleRun("run-quick", 1);
+  runs.putRun(quick, { created: true });
+  runs.putTask(task("run-quick"));
+  runs.putJournal("run-quick", { key: "0", ok: true, value: 1 });
+  runs.appendEvent("run-quick", { id: 1, type: "run_started", at: 1, data: null });
+  runs.appendEvent("run-quick", { id: 2, type: "run_ended", at: 2, data: null });
+  await runs.putRun({ ...quick, status: "succeeded", final_ctx: {} });
+  assert.equal((await runs.getRun("run-quick"))?.status, "succeeded");
+  assert.deepEqual(await runs.listTasks("run-quick"), []);
+  assert.deepEqual(await runs.listJournal("run-quick"), []);
+  assert.deepEqual((await runs.listEvents("run-quick")).map((e) => e.id), [1, 2]);
+  assert.deepEqual((await runs.listEvents("run-quick", 1)).map((e) => e.type), ["run_ended"]);
+
+  // a run whose start was committed before keeps them
+  const slow = sampleRun("run-slow", 2);
+  await runs.putRun(slow, { created: true });
+  runs.putTask(task("run-slow"));
+  runs.putJournal("run-slow", { key: "0", ok: true, value: 1 });
+  await runs.putRun({ ...slow, status: "succeeded", final_ctx: {} });
+  assert.equal((await runs.listTasks("run-slow")).length, 1);
+  assert.equal((await runs.listJournal("run-slow")).length, 1);
+});

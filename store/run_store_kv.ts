@@ -61,19 +61,25 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   const taskKey = (id: string): Deno.KvKey => [...prefix, "task", id];
   const bpKey = (id: string): Deno.KvKey => [...prefix, "run_bp", id];
   const queue = createKvWriteQueue(kv, blobs);
-  /** Runs whose blueprint this process has written (dropped when the run ends). */
-  const blueprintWritten = new Set<string>();
+  /** Blueprint objects written under an id of their own, by object. */
+  const sharedBlueprints = new WeakMap<object, { id: string; written: Promise<void> }>();
+  const sharedBpKey = (id: string): Deno.KvKey => [...prefix, "blueprint", id];
+  /** Per run, the event pack queued and not yet taken into a commit (events join it). */
+  const eventPacks = new Map<string, { events: RunEvent[]; written: Promise<void> }>();
   /** Runs this process started and that still run: their keys are new to the file. */
   const fresh = new Set<string>();
 
   /** A stored record with its blueprint (stored beside it, or inline in older records). */
   async function withBlueprint(
-    stored: Omit<RunRecord, "blueprint"> & { blueprint?: BlueprintNorm },
-  ) {
-    if (stored.blueprint !== undefined) return stored as RunRecord;
-    const blueprint = await getJson<BlueprintNorm>(kv, bpKey(stored.run_id), blobs);
+    stored: Omit<RunRecord, "blueprint"> & { blueprint?: BlueprintNorm; blueprint_ref?: string },
+  ): Promise<RunRecord> {
+    const { blueprint_ref, ...record } = stored;
+    // `as RunRecord`: an older record holds its blueprint inline
+    if (record.blueprint !== undefined) return record as RunRecord;
+    const key = blueprint_ref === undefined ? bpKey(stored.run_id) : sharedBpKey(blueprint_ref);
+    const blueprint = await getJson<BlueprintNorm>(kv, key, blobs);
     if (blueprint === undefined) throw new Error(`store: blueprint of ${stored.run_id} missing`);
-    return { ...stored, blueprint };
+    return { ...record, blueprint };
   }
   const getRun = async (id: string) => {
     await queue.idle();
@@ -140,36 +146,51 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     flushed: () => queue.idle(),
 
     putRun(run, options = {}) {
-      if (options.created) fresh.add(run.run_id);
-      const isFresh = fresh.has(run.run_id);
-      if (run.status !== "running") fresh.delete(run.run_id);
-      const running: Deno.KvKey = [...prefix, "running", run.created_at, run.run_id];
+      const runId = run.run_id;
+      if (options.created) fresh.add(runId);
+      const isFresh = fresh.has(runId);
+      const ends = run.status !== "running";
+      if (ends) fresh.delete(runId);
+      const running: Deno.KvKey = [...prefix, "running", run.created_at, runId];
       const { blueprint, ...stored } = run;
       // the checkpoint as of now: the flow goes on mutating ctx in place
       // (kept shared with init_ctx while they are one object: stored once)
-      const rest = stored.ctx === stored.init_ctx
-        ? stored
-        : { ...stored, ctx: structuredClone(stored.ctx) };
-      let bp: Promise<void> | undefined;
-      if (!blueprintWritten.has(run.run_id)) {
-        blueprintWritten.add(run.run_id);
-        bp = queue.write({ key: bpKey(run.run_id), value: blueprint, blob: true, fresh: isFresh });
-        bp.catch(() => blueprintWritten.delete(run.run_id)); // written again next time
+      const rest: Omit<RunRecord, "blueprint"> & { blueprint_ref?: string } =
+        stored.ctx === stored.init_ctx
+          ? { ...stored }
+          : { ...stored, ctx: structuredClone(stored.ctx) };
+      // One Blueprint object (runs of one inline or stored Blueprint share it) is
+      // written once, under an id of its own; the record names it.
+      let shared = sharedBlueprints.get(blueprint);
+      if (!shared) {
+        const id = crypto.randomUUID();
+        const written = queue.write({
+          key: sharedBpKey(id),
+          value: blueprint,
+          blob: true,
+          fresh: true,
+        });
+        shared = { id, written };
+        sharedBlueprints.set(blueprint, shared);
+        written.catch(() => sharedBlueprints.delete(blueprint)); // written again next time
       }
-      if (run.status !== "running") blueprintWritten.delete(run.run_id);
+      rest.blueprint_ref = shared.id;
       const record = queue.write({
-        key: runKey(run.run_id),
+        key: runKey(runId),
         value: rest,
         blob: true,
         fresh: isFresh,
+        runId,
+        starts: options.created,
+        ends,
         extraMutations: 3,
         extra(op) {
-          op.set(orderKey(run), run.status).set([...prefix, "status", run.run_id], run.status);
+          op.set(orderKey(run), run.status).set([...prefix, "status", runId], run.status);
           if (run.status === "running") op.set(running, null);
           else op.delete(running);
         },
       });
-      return bp ? Promise.all([bp, record]).then(() => {}) : record;
+      return Promise.all([shared.written, record]).then(() => {});
     },
 
     getRun,
@@ -222,6 +243,8 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         value: entry,
         blob: true,
         fresh: fresh.has(runId),
+        runId,
+        resumeOnly: true,
       });
     },
 
@@ -230,18 +253,31 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     },
 
     appendEvent(runId, event) {
-      // Written once: a replayed append of the same id keeps the first.
-      return queue.write({
+      // The events a run appends before the queue takes them are one write: an
+      // array under the first one's id (older files hold one event a key).
+      const open = eventPacks.get(runId);
+      if (open && open.events.at(-1)!.id === event.id - 1) {
+        open.events.push(event);
+        return open.written;
+      }
+      const pack = { events: [event], written: Promise.resolve() };
+      eventPacks.set(runId, pack);
+      pack.written = queue.write({
         key: [...prefix, "event", runId, event.id],
-        value: event,
+        value: pack.events,
         blob: true,
         onlyIfAbsent: true,
         fresh: fresh.has(runId),
+        seal: () => {
+          if (eventPacks.get(runId) === pack) eventPacks.delete(runId);
+        },
       });
+      return pack.written;
     },
 
-    listEvents(runId, after = 0) {
-      return listRefs<RunEvent>(["event", runId], ["event", runId, after + 1]);
+    async listEvents(runId, after = 0) {
+      const packs = await listRefs<RunEvent | RunEvent[]>(["event", runId]);
+      return packs.flat().filter((e) => e.id > after);
     },
 
     putRequest(runId, request) {
@@ -250,6 +286,8 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         value: request,
         blob: true,
         fresh: fresh.has(runId),
+        runId,
+        resumeOnly: true,
       });
     },
 
@@ -263,6 +301,9 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         value: task,
         blob: true,
         fresh: fresh.has(task.run_id),
+        runId: task.run_id,
+        // a task whose worker holds a token answers 410 after its run: kept
+        resumeOnly: task.attempts.every((a) => a.nonce === undefined),
         extraMutations: 1,
         extra: (op) => op.set([...prefix, "run_task", task.run_id, task.id], null),
       });
