@@ -62,6 +62,9 @@ export function createDeadlines(now: () => number): (at: number, fire: () => voi
     up(i);
     down(last.index);
   };
+  // The timer is not moved when the earliest deadline goes (a run ended) while
+  // others wait: it fires, finds nothing due and is armed for the new earliest.
+  // It is cleared once no deadline is left (nothing keeps the process alive).
   const arm = () => {
     const first = heap[0];
     if (!first) {
@@ -69,7 +72,7 @@ export function createDeadlines(now: () => number): (at: number, fire: () => voi
       armed = undefined;
       return;
     }
-    if (armed && armed.at === first.at) return;
+    if (armed && armed.at <= first.at) return;
     armed?.clear();
     const timer = setLongTimeout(fireDue, first.at - now());
     armed = { at: first.at, clear: timer.clear };
@@ -89,12 +92,11 @@ export function createDeadlines(now: () => number): (at: number, fire: () => voi
     const slot: Slot = { at, fire, index: heap.length };
     heap.push(slot);
     up(slot.index);
-    if (!armed || at < armed.at) arm();
+    arm();
     return {
       clear() {
-        const wasFirst = slot.index === 0;
         remove(slot);
-        if (wasFirst) arm();
+        if (heap.length === 0) arm();
       },
     };
   };

@@ -70,6 +70,9 @@ export interface RecoveredRun {
   requests: RequestRecord[];
 }
 
+/** The abort reason of a run that finished on its own (one instance: no stack to capture). */
+const FINISHED = new RunEnded("run_ended");
+
 /** A compiled Blueprint and the operators it was linked with. */
 export interface Compiled {
   stack: Spawner;
@@ -229,7 +232,7 @@ function finish(env: LifecycleEnv, run: LiveRun, outcome: Outcome): RunRecord {
   const { record } = run;
   const runId = record.run_id;
   settle(env, record, outcome);
-  if (!run.controller.signal.aborted) run.controller.abort(new RunEnded("run_ended"));
+  if (!run.controller.signal.aborted) run.controller.abort(FINISHED);
   for (const task of run.tasksByKey.values()) {
     if (!isTerminal(task.status)) {
       task.status = "cancelled";

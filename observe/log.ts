@@ -27,8 +27,18 @@ export interface LoggerOptions {
 const SECRET_KEY = /token|secret|authorization|password/i;
 const encoder = new TextEncoder();
 
+/** Lines written in the current task, flushed together once it ends (one write). */
+let pending = "";
+
+function flushStderr(): void {
+  let bytes = encoder.encode(pending);
+  pending = "";
+  while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
+}
+
 function writeStderr(line: string): void {
-  Deno.stderr.writeSync(encoder.encode(line + "\n"));
+  if (pending === "") queueMicrotask(flushStderr);
+  pending += line + "\n";
 }
 
 const MAX_DEPTH = 6;
