@@ -76,7 +76,7 @@ function resolveFaces(host: RunHost, run: LiveRun): ResolvedFaces {
 
 /** Runs one step for `run`; resolves with its value or throws a StepError. */
 export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest): Promise<Json> {
-  const journaled = run.journal.get(req.key);
+  const journaled = run.journal?.get(req.key);
   if (journaled) {
     if (journaled.ok) return journaled.value;
     throw new StepError(journaled.error);

@@ -116,7 +116,7 @@ export function launch(
     record,
     steps,
     stepsById: new Map(steps.map((s) => [stepId(s.task_id, s.attempt), s])),
-    journal: new Map((prior?.entries ?? []).map((e) => [e.key, e])),
+    journal: prior?.entries.length ? new Map(prior.entries.map((e) => [e.key, e])) : undefined,
     tasksByKey: new Map((prior?.tasks ?? []).map((t) => [t.key, t])),
     log: new RunLog(env.logEnv, runId, prior?.events),
     controller,

@@ -24,8 +24,8 @@ export interface LiveRun {
   steps: StepRecord[];
   /** The same steps by `<task_id>:<attempt>` (see {@link stepId}). */
   stepsById: Map<string, StepRecord>;
-  /** Finished steps by key (answers replays after a restart). */
-  journal: Map<string, JournalEntry>;
+  /** Finished steps by key (answers replays after a restart); made on first use. */
+  journal?: Map<string, JournalEntry>;
   /** Tasks by step key (resumes tasks after a restart). */
   tasksByKey: Map<string, TaskState>;
   /**

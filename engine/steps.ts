@@ -94,9 +94,7 @@ export function closeStep(
   entry?: JournalEntry,
 ): void {
   const runId = run.record.run_id;
-  if (entry) {
-    run.journal.set(entry.key, entry);
-  }
+  if (entry) (run.journal ??= new Map()).set(entry.key, entry);
   if (step.verdict === "running") {
     const now = host.now();
     const attempt = task.attempts[step.attempt - 1];

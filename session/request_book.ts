@@ -45,15 +45,26 @@ export function requestKey(
   return slot === undefined ? key : `${key}|${slot}`;
 }
 
-function addTo(index: Map<string, Set<string>>, runId: string, item: string): void {
-  const set = index.get(runId);
-  if (set) set.add(item);
-  else index.set(runId, new Set([item]));
+/** Items by run id: one item as itself (the usual case: no Set a run), more in a Set. */
+type RunIndex = Map<string, string | Set<string>>;
+
+function addTo(index: RunIndex, runId: string, item: string): void {
+  const held = index.get(runId);
+  if (held === undefined) index.set(runId, item);
+  else if (typeof held === "string") {
+    if (held !== item) index.set(runId, new Set([held, item]));
+  } else held.add(item);
 }
 
-function removeFrom(index: Map<string, Set<string>> | undefined, runId: string, item: string) {
-  const set = index?.get(runId);
-  if (set?.delete(item) && set.size === 0) index?.delete(runId);
+function removeFrom(index: RunIndex | undefined, runId: string, item: string) {
+  const held = index?.get(runId);
+  if (held === item) index!.delete(runId);
+  else if (typeof held === "object" && held.delete(item) && held.size === 0) index!.delete(runId);
+}
+
+function itemsOf(index: RunIndex | undefined, runId: string): string[] {
+  const held = index?.get(runId);
+  return held === undefined ? [] : typeof held === "string" ? [held] : [...held];
 }
 
 /** One seat's requests. */
@@ -62,8 +73,8 @@ export class RequestBook {
   #byKey?: Map<string, string>;
   #settled?: Map<string, ReplyFrame>;
   /** Pending req_ids and settled keys by run id, so `forgetRun` touches only its own. */
-  #pendingByRun?: Map<string, Set<string>>;
-  #settledByRun?: Map<string, Set<string>>;
+  #pendingByRun?: RunIndex;
+  #settledByRun?: RunIndex;
 
   /** Number of pending requests. */
   get size(): number {
@@ -172,10 +183,10 @@ export class RequestBook {
    * requests no wait holds (returned, so the session can cancel them).
    */
   forgetRun(runId: string): BookEntry[] {
-    for (const key of this.#settledByRun?.get(runId) ?? []) this.#settled?.delete(key);
+    for (const key of itemsOf(this.#settledByRun, runId)) this.#settled?.delete(key);
     this.#settledByRun?.delete(runId);
     const dropped: BookEntry[] = [];
-    for (const reqId of [...(this.#pendingByRun?.get(runId) ?? [])]) {
+    for (const reqId of itemsOf(this.#pendingByRun, runId)) {
       const entry = this.get(reqId);
       if (entry && !entry.waiter) {
         this.close(entry);
