@@ -89,6 +89,13 @@ export class ParentEnded extends Error {
   }
 }
 
+/** The outcome of a `spawn` from its reply. */
+function spawnResult(reply: ReplyFrame): WorkerResult {
+  if (reply.type !== "spawn_ack") return { value: null, ok: true };
+  if (typeof reply.error === "string") throw new Error(reply.error);
+  return { value: reply.value ?? null, ok: reply.ok ?? true };
+}
+
 /** The `cancel` reason and the rejection for an aborted wait. */
 function abortOutcome(reason: unknown): { cancel: CancelReason; error: unknown } {
   if (reason instanceof ParentEnded) return { cancel: "parent_ended", error: reason };
@@ -275,8 +282,11 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     return Promise.resolve();
   }
 
-  /** Operator: sends `spawn` and resolves with the ack's value and verdict. */
-  async execute(
+  /**
+   * Operator: sends `spawn` and resolves with the ack's value and verdict. Not an
+   * async function: a run parked on a spawn holds one promise here, no frame.
+   */
+  execute(
     ctx: CtxView,
     _system: string | null,
     _prompt: string,
@@ -286,7 +296,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     const alias = typeof ctx.runtime.project_name_alias === "string"
       ? ctx.runtime.project_name_alias
       : undefined;
-    const reply = await this.#request(
+    return this.#request(
       "spawn",
       ctx.taskId,
       ctx.attempt,
@@ -303,10 +313,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
           directive: this.#directive(ctx.agent, ctx.taskId, alias),
         }, ctx),
       alias,
-    );
-    if (reply.type !== "spawn_ack") return { value: null, ok: true };
-    if (typeof reply.error === "string") throw new Error(reply.error);
-    return { value: reply.value ?? null, ok: reply.ok ?? true };
+    ).then(spawnResult);
   }
 
   // -------------------------------------------------------------------------
@@ -335,11 +342,24 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     const entry = existing ?? this.#open(kind, taskId, attempt, options, build, alias);
 
     const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
-    entry.waiter = { resolve, reject };
-    if (!signal) return promise;
+    if (!signal) {
+      entry.waiter = { resolve, reject };
+      return promise;
+    }
     const onAbort = () => this.#abort(entry.record.req_id, signal.reason);
     signal.addEventListener("abort", onAbort, { once: true });
-    return promise.finally(() => signal.removeEventListener("abort", onAbort));
+    // the listener goes as the wait ends, either way (no extra promise a request)
+    entry.waiter = {
+      resolve(reply) {
+        signal.removeEventListener("abort", onAbort);
+        resolve(reply);
+      },
+      reject(err) {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    };
+    return promise;
   }
 
   #open(
