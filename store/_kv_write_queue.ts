@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 import type { Json } from "../protocol/json.ts";
 import { type BlobRef, deleteBlob, INLINE_MAX, kvSizeEstimate, putBlob } from "./kv_blob.ts";
 import { putJson } from "./_kv_json.ts";
@@ -246,10 +247,11 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
   }
 
   async function pump(): Promise<void> {
-    // No timer: one microtask turn, so the writes issued together join the first
-    // commit; while a commit is in flight the next writes queue up, and the next
-    // commit starts as soon as it returns (group commit).
-    await Promise.resolve();
+    // No timer delay: one turn of the event loop first, so the frames and answers
+    // the caller just sent go out before the commit's own work, and the writes
+    // issued across that turn join the first commit. While a commit is in flight
+    // the next writes queue up, and the next commit starts as soon as it returns.
+    await new Promise((resolve) => setImmediate(resolve));
     try {
       while (queue.length > 0) {
         const { all, writes } = take();
