@@ -20,8 +20,20 @@
  * @module
  */
 import type { z } from "../protocol/zod.ts";
-import { MintedOperator, MintOperatorBody, OperatorList } from "../protocol/operators.ts";
-import { RunAccepted, RunInfo, RunList, TaskBody, TaskResult } from "../protocol/tasks.ts";
+import {
+  Inbox,
+  type InboxKind,
+  MintedOperator,
+  MintOperatorBody,
+  OperatorList,
+} from "../protocol/operators.ts";
+import {
+  RunAccepted,
+  RunInfo,
+  RunList,
+  TaskBody,
+  TaskResult,
+} from "../protocol/tasks.ts";
 import { Blueprint } from "../protocol/blueprint.ts";
 import {
   BlueprintAtVersion,
@@ -63,6 +75,19 @@ export interface RestRoutes {
     typeof MintedOperator
   >;
   listSeats: Route<"GET", "/v1/operators", undefined, typeof OperatorList>;
+  inbox: Route<
+    "GET",
+    "/v1/inbox",
+    undefined,
+    typeof Inbox,
+    {
+      role?: string;
+      run_id?: string;
+      kind?: InboxKind;
+      older_than_secs?: number;
+      limit?: number;
+    }
+  >;
   runTask: Route<"POST", "/v1/tasks", typeof TaskBody, typeof TaskResult>;
   startRun: Route<"POST", "/v1/runs", typeof TaskBody, typeof RunAccepted>;
   listRuns: Route<
@@ -142,6 +167,13 @@ const REST_ROUTES: RestRoutes = {
     body: undefined,
     query: NO_QUERY,
     answer: OperatorList,
+  },
+  inbox: {
+    method: "GET",
+    path: "/v1/inbox",
+    body: undefined,
+    query: query(),
+    answer: Inbox,
   },
   runTask: {
     method: "POST",
@@ -244,7 +276,8 @@ const REST_ROUTES: RestRoutes = {
 };
 
 /** `{id: string}` for `/v1/runs/:id`; `{}` for a path without parameters. */
-export type PathParams<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+export type PathParams<P extends string> = P extends
+  `${string}:${infer Name}/${infer Rest}`
   ? { [K in Name]: string } & PathParams<`/${Rest}`>
   : P extends `${string}:${infer Name}` ? { [K in Name]: string }
   : Record<never, never>;
@@ -253,7 +286,8 @@ type NonEmpty<T> = keyof T extends never ? false : true;
 
 /** The argument of one method: `params`, `query` and `body` where the route has them. */
 export type RestArgs<S extends RouteSpec> =
-  & (NonEmpty<PathParams<S["path"]>> extends true ? { params: PathParams<S["path"]> }
+  & (NonEmpty<PathParams<S["path"]>> extends true
+    ? { params: PathParams<S["path"]> }
     : { params?: undefined })
   & (S["body"] extends z.ZodType ? { body: z.infer<S["body"]> }
     : { body?: undefined })
@@ -261,14 +295,17 @@ export type RestArgs<S extends RouteSpec> =
   & { signal?: AbortSignal };
 
 /** The answer of one method (`void` for 204). */
-export type RestAnswer<S extends RouteSpec> = S["answer"] extends z.ZodType ? z.infer<S["answer"]>
+export type RestAnswer<S extends RouteSpec> = S["answer"] extends z.ZodType
+  ? z.infer<S["answer"]>
   : void;
 
 /** A method of the client. Routes without a required part may be called with no argument. */
-export type RestMethod<S extends RouteSpec> = NonEmpty<PathParams<S["path"]>> extends true
-  ? (args: RestArgs<S>) => Promise<RestAnswer<S>>
-  : S["body"] extends z.ZodType ? (args: RestArgs<S>) => Promise<RestAnswer<S>>
-  : (args?: RestArgs<S>) => Promise<RestAnswer<S>>;
+export type RestMethod<S extends RouteSpec> =
+  NonEmpty<PathParams<S["path"]>> extends true
+    ? (args: RestArgs<S>) => Promise<RestAnswer<S>>
+    : S["body"] extends z.ZodType
+      ? (args: RestArgs<S>) => Promise<RestAnswer<S>>
+    : (args?: RestArgs<S>) => Promise<RestAnswer<S>>;
 
 /** The typed REST client: one method per entry of {@link REST_ROUTES}. */
 export type RestClient = { [K in keyof RestRoutes]: RestMethod<RestRoutes[K]> };
