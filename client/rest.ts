@@ -27,13 +27,7 @@ import {
   MintOperatorBody,
   OperatorList,
 } from "../protocol/operators.ts";
-import {
-  RunAccepted,
-  RunInfo,
-  RunList,
-  TaskBody,
-  TaskResult,
-} from "../protocol/tasks.ts";
+import { RunAccepted, RunInfo, RunList, TaskBody, TaskResult } from "../protocol/tasks.ts";
 import { Blueprint } from "../protocol/blueprint.ts";
 import {
   BlueprintAtVersion,
@@ -276,8 +270,7 @@ const REST_ROUTES: RestRoutes = {
 };
 
 /** `{id: string}` for `/v1/runs/:id`; `{}` for a path without parameters. */
-export type PathParams<P extends string> = P extends
-  `${string}:${infer Name}/${infer Rest}`
+export type PathParams<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
   ? { [K in Name]: string } & PathParams<`/${Rest}`>
   : P extends `${string}:${infer Name}` ? { [K in Name]: string }
   : Record<never, never>;
@@ -286,8 +279,7 @@ type NonEmpty<T> = keyof T extends never ? false : true;
 
 /** The argument of one method: `params`, `query` and `body` where the route has them. */
 export type RestArgs<S extends RouteSpec> =
-  & (NonEmpty<PathParams<S["path"]>> extends true
-    ? { params: PathParams<S["path"]> }
+  & (NonEmpty<PathParams<S["path"]>> extends true ? { params: PathParams<S["path"]> }
     : { params?: undefined })
   & (S["body"] extends z.ZodType ? { body: z.infer<S["body"]> }
     : { body?: undefined })
@@ -295,17 +287,14 @@ export type RestArgs<S extends RouteSpec> =
   & { signal?: AbortSignal };
 
 /** The answer of one method (`void` for 204). */
-export type RestAnswer<S extends RouteSpec> = S["answer"] extends z.ZodType
-  ? z.infer<S["answer"]>
+export type RestAnswer<S extends RouteSpec> = S["answer"] extends z.ZodType ? z.infer<S["answer"]>
   : void;
 
 /** A method of the client. Routes without a required part may be called with no argument. */
-export type RestMethod<S extends RouteSpec> =
-  NonEmpty<PathParams<S["path"]>> extends true
-    ? (args: RestArgs<S>) => Promise<RestAnswer<S>>
-    : S["body"] extends z.ZodType
-      ? (args: RestArgs<S>) => Promise<RestAnswer<S>>
-    : (args?: RestArgs<S>) => Promise<RestAnswer<S>>;
+export type RestMethod<S extends RouteSpec> = NonEmpty<PathParams<S["path"]>> extends true
+  ? (args: RestArgs<S>) => Promise<RestAnswer<S>>
+  : S["body"] extends z.ZodType ? (args: RestArgs<S>) => Promise<RestAnswer<S>>
+  : (args?: RestArgs<S>) => Promise<RestAnswer<S>>;
 
 /** The typed REST client: one method per entry of {@link REST_ROUTES}. */
 export type RestClient = { [K in keyof RestRoutes]: RestMethod<RestRoutes[K]> };
