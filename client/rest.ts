@@ -20,7 +20,13 @@
  * @module
  */
 import type { z } from "../protocol/zod.ts";
-import { MintedOperator, MintOperatorBody, OperatorList } from "../protocol/operators.ts";
+import {
+  Inbox,
+  type InboxKind,
+  MintedOperator,
+  MintOperatorBody,
+  OperatorList,
+} from "../protocol/operators.ts";
 import { RunAccepted, RunInfo, RunList, TaskBody, TaskResult } from "../protocol/tasks.ts";
 import { Blueprint } from "../protocol/blueprint.ts";
 import {
@@ -63,6 +69,19 @@ export interface RestRoutes {
     typeof MintedOperator
   >;
   listSeats: Route<"GET", "/v1/operators", undefined, typeof OperatorList>;
+  inbox: Route<
+    "GET",
+    "/v1/inbox",
+    undefined,
+    typeof Inbox,
+    {
+      role?: string;
+      run_id?: string;
+      kind?: InboxKind;
+      older_than_secs?: number;
+      limit?: number;
+    }
+  >;
   runTask: Route<"POST", "/v1/tasks", typeof TaskBody, typeof TaskResult>;
   startRun: Route<"POST", "/v1/runs", typeof TaskBody, typeof RunAccepted>;
   listRuns: Route<
@@ -142,6 +161,13 @@ const REST_ROUTES: RestRoutes = {
     body: undefined,
     query: NO_QUERY,
     answer: OperatorList,
+  },
+  inbox: {
+    method: "GET",
+    path: "/v1/inbox",
+    body: undefined,
+    query: query(),
+    answer: Inbox,
   },
   runTask: {
     method: "POST",

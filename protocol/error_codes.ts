@@ -121,6 +121,34 @@ export const ERROR_CODE_RULES = [
   ["ttl_too_large", "`ttl_secs` is over the maximum.", /^ttl_secs must be at most/],
   ["output_not_found", "No data-path output with this id or name.", /^output not found/],
   ["ticket_expired", "The SSE ticket is older than 60 s; mint another.", /^ticket expired$/],
+  // The operator's desk
+  [
+    "gate_unresolved",
+    "`spawn_hook_id` or `senior_bridge_id` names no seat (neither a sid nor a held role).",
+    /^(spawn_hook_id|senior_bridge_id): no operator seat holds/,
+  ],
+  ["run_seats_refused", "`seats` needs `POST /v1/runs`, which returns their tokens.", /^seats: /],
+  [
+    "no_pending_spawn",
+    "A nested ask needs its task's spawn to be pending at an operator.",
+    /no operator holds a pending spawn of/,
+  ],
+  [
+    "ask_cancelled",
+    "The nested ask was cancelled (its spawn ended, or it timed out).",
+    /^ask cancelled: /,
+  ],
+  ["ask_not_found", "No nested ask with this req_id for this task.", /^no nested ask /],
+  [
+    "answer_schema_invalid",
+    "The answer's JSON Schema does not compile.",
+    /^schema: (invalid JSON Schema|schema larger than)/,
+  ],
+  [
+    "answer_mismatch",
+    "The answer does not validate against its ask's schema (see `issues`).",
+    /^answer does not match the ask's schema/,
+  ],
   ["ticket_invalid", "The SSE ticket is unknown, expired or for another run.", /^ticket /],
   // Requests
   ["malformed_json", "The body is not JSON.", /^Failed to parse the request body as JSON/],

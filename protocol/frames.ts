@@ -43,10 +43,16 @@ export const AskFrame = z.object({
   req_id: ReqId,
   task_id: z.string(),
   question: Json,
-  schema: z.record(z.string(), Json).optional(),
+  schema: z.record(z.string(), Json).optional().meta({
+    description: "A JSON Schema (2020-12) the answer must validate against.",
+  }),
   /** A nested ask: the req_id of the spawn whose worker asks. */
-  parent_req_id: z.string().optional(),
-  context: RequestContext.optional(),
+  parent_req_id: z.string().optional().meta({
+    description: "A nested ask: the req_id of the spawn whose worker asks.",
+  }),
+  context: RequestContext.optional().meta({
+    description: "Where the request comes from: run, Blueprint, agent, attempt, step input.",
+  }),
 });
 export type AskFrame = z.infer<typeof AskFrame>;
 
@@ -57,7 +63,9 @@ export const HookBeforeFrame = z.object({
   task_id: z.string(),
   agent: z.string(),
   attempt: z.int().min(1),
-  context: RequestContext.optional(),
+  context: RequestContext.optional().meta({
+    description: "Where the request comes from: run, Blueprint, agent, attempt, step input.",
+  }),
 });
 export type HookBeforeFrame = z.infer<typeof HookBeforeFrame>;
 
@@ -69,7 +77,9 @@ export const HookAfterFrame = z.object({
   agent: z.string(),
   attempt: z.int().min(1),
   result: Json,
-  context: RequestContext.optional(),
+  context: RequestContext.optional().meta({
+    description: "Where the request comes from: run, Blueprint, agent, attempt, step input.",
+  }),
 });
 export type HookAfterFrame = z.infer<typeof HookAfterFrame>;
 
@@ -83,7 +93,9 @@ export const SpawnFrame = z.object({
   capability_token: z.string(),
   worker_handle: z.string().optional(),
   directive: z.string(),
-  context: RequestContext.optional(),
+  context: RequestContext.optional().meta({
+    description: "Where the request comes from: run, Blueprint, agent, attempt, step input.",
+  }),
 });
 export type SpawnFrame = z.infer<typeof SpawnFrame>;
 
@@ -117,7 +129,9 @@ export const ErrorFrame = z.object({
   type: z.literal("error"),
   error: z.string(),
   req_id: z.string().optional(),
-  issues: z.array(AnswerIssue).optional(),
+  issues: z.array(AnswerIssue).optional().meta({
+    description: "Why an answer does not validate against its ask's schema.",
+  }),
 });
 export type ErrorFrame = z.infer<typeof ErrorFrame>;
 
@@ -157,7 +171,9 @@ export const HookAckFrame = z.object({
   req_id: ReqId,
   ok: z.boolean(),
   reason: z.string().nullish(),
-  input: Json.optional(),
+  input: Json.optional().meta({
+    description: "Approve with edits: replaces the step's input (recorded in the audit).",
+  }),
 });
 export type HookAckFrame = z.infer<typeof HookAckFrame>;
 

@@ -109,6 +109,33 @@ export function workerAskRoutes(deps: WorkerAskDeps) {
     );
   }
 
+  /** Follows a nested ask made before a restart, pending at one of the seats. */
+  function adopt(reqId: string, taskId: string): NestedAsk | undefined {
+    for (const session of deps.sessions.values()) {
+      const answer = session.adoptNested(reqId, taskId);
+      if (answer) return track(reqId, taskId, answer);
+    }
+    return undefined;
+  }
+
+  /** Registers a nested ask and follows its answer. */
+  function track(reqId: string, taskId: string, answer: Promise<Json>): NestedAsk {
+    const entry: NestedAsk = {
+      taskId,
+      state: { req_id: reqId, state: "pending" },
+      done: answer.then(
+        (value: Json) => {
+          entry.state = { req_id: reqId, state: "settled", value };
+        },
+        (err) => {
+          entry.state = { req_id: reqId, state: "cancelled", reason: cancelReason(err) };
+        },
+      ).finally(() => remember(reqId)),
+    };
+    asks.set(reqId, entry);
+    return entry;
+  }
+
   function remember(reqId: string) {
     ended.push(reqId);
     while (ended.length > MAX_ENDED) asks.delete(ended.shift()!); // `!`: length > 0
@@ -148,19 +175,7 @@ export function workerAskRoutes(deps: WorkerAskDeps) {
         const { reqId, answer } = session.askNested(spawnReqId, body.question, {
           schema: body.schema,
         });
-        const entry: NestedAsk = {
-          taskId,
-          state: { req_id: reqId, state: "pending" },
-          done: answer.then(
-            (value: Json) => {
-              entry.state = { req_id: reqId, state: "settled", value };
-            },
-            (err) => {
-              entry.state = { req_id: reqId, state: "cancelled", reason: cancelReason(err) };
-            },
-          ).finally(() => remember(reqId)),
-        };
-        asks.set(reqId, entry);
+        const entry = track(reqId, taskId, answer);
         if (await within(entry.done, body.wait_secs, c.req.raw.signal)) {
           if (entry.state.state === "settled") {
             return c.json({ value: entry.state.value ?? null }, 200);
@@ -189,11 +204,12 @@ export function workerAskRoutes(deps: WorkerAskDeps) {
         const entry = asks.get(reqId);
         // The bearer is checked first, so an unknown id tells a stranger nothing.
         const taskId = await taskOf(c);
-        if (!entry || entry.taskId !== taskId) {
+        const known = entry ?? adopt(reqId, taskId);
+        if (!known || known.taskId !== taskId) {
           throw new SwitchboardError("not_found", `no nested ask ${reqId} for this task`);
         }
-        await within(entry.done, c.req.valid("query").wait_secs, c.req.raw.signal);
-        return c.json(entry.state, 200);
+        await within(known.done, c.req.valid("query").wait_secs, c.req.raw.signal);
+        return c.json(known.state, 200);
       },
     );
 }

@@ -200,14 +200,8 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     if (!parent || parent.kind !== "spawn") {
       throw new SwitchboardError("conflict", "the spawn of this task is not pending");
     }
-    const controller = new AbortController();
-    const children = this.#children ??= new Map();
-    let set = children.get(parentReqId);
-    if (!set) children.set(parentReqId, set = new Set());
-    set.add(controller);
-    const signal = options.signal
-      ? AbortSignal.any([controller.signal, options.signal])
-      : controller.signal;
+    const child = this.#child(parentReqId);
+    const signal = options.signal ? AbortSignal.any([child.signal, options.signal]) : child.signal;
     let reqId = "";
     const face: FaceCallOptions = {
       signal,
@@ -231,11 +225,47 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       if (options.schema !== undefined) frame.schema = options.schema;
       if (parent.frame.context !== undefined) frame.context = parent.frame.context;
       return frame;
-    }).then((reply) => reply.type === "answer" ? reply.value : null).finally(() => {
-      set.delete(controller);
-      if (set.size === 0) children.delete(parentReqId);
-    });
+    }).then((reply) => reply.type === "answer" ? reply.value : null).finally(child.release);
     return { reqId, answer };
+  }
+
+  /**
+   * Waits again for a nested ask of task `taskId` that nothing waits on (one
+   * restored after a restart); undefined when `reqId` is no such ask here.
+   */
+  adoptNested(reqId: string, taskId: string): Promise<Json> | undefined {
+    const entry = this.#book.get(reqId);
+    const frame = entry?.record.frame;
+    if (!entry || entry.waiter || frame?.type !== "ask" || entry.record.task_id !== taskId) {
+      return undefined;
+    }
+    const parentReqId = frame.parent_req_id;
+    if (parentReqId === undefined || !this.#book.get(parentReqId)) return undefined;
+    const child = this.#child(parentReqId);
+    const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
+    entry.waiter = { resolve, reject };
+    const onAbort = () => this.#abort(reqId, child.signal.reason);
+    child.signal.addEventListener("abort", onAbort, { once: true });
+    return promise.then((reply) => reply.type === "answer" ? reply.value : null).finally(() => {
+      child.signal.removeEventListener("abort", onAbort);
+      child.release();
+    });
+  }
+
+  /** A signal that aborts (`ParentEnded`) when the request `parentReqId` ends. */
+  #child(parentReqId: string): { signal: AbortSignal; release(): void } {
+    const controller = new AbortController();
+    const children = this.#children ??= new Map();
+    let set = children.get(parentReqId);
+    if (!set) children.set(parentReqId, set = new Set());
+    set.add(controller);
+    return {
+      signal: controller.signal,
+      release: () => {
+        set.delete(controller);
+        if (set.size === 0 && children.get(parentReqId) === set) children.delete(parentReqId);
+      },
+    };
   }
 
   /** The req_id of the pending spawn of an attempt of a run, if this seat holds one. */

@@ -287,10 +287,17 @@ export async function restoreSeats(deps: SeatDeps): Promise<number> {
       }, deps.sessionEnv),
     );
   }
-  // A release_on_close seat has no socket after a restart: its grace starts now.
-  for (const session of deps.sessions.values()) scheduleRelease(deps, session);
+  // A release_on_close seat has no socket after a restart: its grace starts now,
+  // and lasts at least the default, so its client has time to reconnect.
+  for (const session of deps.sessions.values()) {
+    const secs = session.releaseAfterSecs;
+    if (secs !== undefined) scheduleRelease(deps, session, Math.max(secs, DEFAULT_GRACE_SECS));
+  }
   return deps.sessions.size;
 }
+
+/** Seat tables of servers that are stopping: their seats are not released any more. */
+const stopped = new WeakSet<Map<string, OperatorSession>>();
 
 /** Pending release timers of `release_on_close` seats whose socket closed. */
 const releaseTimers = new WeakMap<OperatorSession, ReturnType<typeof setTimeout>>();
@@ -307,6 +314,7 @@ export function scheduleRelease(
 ): void {
   const secs = session.releaseAfterSecs;
   if (secs === undefined || afterSecs === undefined || session.closed || session.connected) return;
+  if (stopped.has(deps.sessions)) return; // shutting down: the seat's grace starts at the next boot
   clearTimeout(releaseTimers.get(session));
   releaseTimers.set(
     session,
@@ -321,8 +329,13 @@ export function scheduleRelease(
   );
 }
 
-/** Cancels every release timer (a server that stops). */
+/**
+ * Cancels every release timer and arms no new one (a server that stops: sockets
+ * closed by the shutdown must not free their seats; the next boot starts their
+ * grace again).
+ */
 export function stopReleases(deps: SeatDeps): void {
+  stopped.add(deps.sessions);
   for (const session of deps.sessions.values()) {
     clearTimeout(releaseTimers.get(session));
     releaseTimers.delete(session);

@@ -4,6 +4,7 @@
  * @module
  */
 import { createApp } from "../app.ts";
+import { stopReleases } from "../session/seats.ts";
 import { type AppDeps, createDeps, type CreateDepsOptions } from "../deps.ts";
 import type { ServerFrame } from "../protocol/frames.ts";
 import type { MintedOperator } from "../protocol/operators.ts";
@@ -36,6 +37,7 @@ export async function startServer(
   }
   const close = async () => {
     await deps.engine.stopAll();
+    stopReleases(deps); // no release_on_close timer outlives the test
     for (const s of deps.sessions.values()) s.closeSocket(1001, "test over");
     await server.shutdown();
   };

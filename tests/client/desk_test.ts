@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import {
   CLIENT_NAME,
   connectOperator,
+  createRestClient,
   getRun,
   inbox,
   mintSeat,
@@ -102,4 +103,27 @@ Deno.test("approve() with edits replaces the input, and worker.ask() asks the sp
   assert.deepEqual(view.requests?.find((r) => r.kind === "hook_before")?.edits, {
     input: "do X (reviewed)",
   });
+});
+
+Deno.test("the REST client's inbox() lists a pending ask with its context", async () => {
+  await using server = await startServer();
+  const url = server.base;
+  await mintSeat({ url, roles: ["reviewer"] });
+  const { run_id } = await startRun({
+    url,
+    body: {
+      blueprint: {
+        kind: "inline",
+        value: { id: "inbox", flow: { kind: "ask", to: "reviewer", question: "'?'", out: "$.a" } },
+      },
+      init_ctx: {},
+    },
+  });
+  const api = createRestClient({ url });
+  await until(() => [...server.deps.sessions.values()].some((s) => s.pendingCount === 1));
+  const { items } = await api.inbox({ query: { kind: "ask", role: "reviewer" } });
+  assert.equal(items.length, 1);
+  assert.equal(items[0].context?.run_id, run_id);
+  assert.equal((await api.inbox({ query: { kind: "spawn" } })).items.length, 0);
+  await api.cancelRun({ params: { id: run_id } });
 });

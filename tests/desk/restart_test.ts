@@ -71,3 +71,63 @@ Deno.test("SIGKILL during a pending ask node: the run's own seat and its ask com
   });
   assert.equal(gone.status, 404);
 });
+
+Deno.test("SIGKILL with a nested ask pending: after the restart the worker polls it to its answer", async () => {
+  await using kvFile = await tempKv();
+  const first = await spawnServer(kvFile.path);
+  const minted = await call(first, "POST", "/v1/operators", { roles: ["main-ai"] });
+  const { sid, token } = minted.body as { sid: string; token: string };
+  const ws1 = await openSocket(`${first.wsBase}/v1/operators/${sid}/ws`, { token });
+  const started = await call(first, "POST", "/v1/runs", {
+    blueprint: {
+      kind: "inline",
+      value: {
+        id: "nested-restart",
+        operators: [{ name: "main-ai" }],
+        agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
+        flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+      },
+    },
+    init_ctx: {},
+  });
+  const runId = started.body!.run_id as string;
+  const spawn = await nextOf(ws1, "spawn");
+  const auth = { authorization: `Bearer ${spawn.worker_handle}` };
+  const asked = await call(
+    first,
+    "POST",
+    "/v1/worker/ask",
+    { question: "which?", wait_secs: 0 },
+    auth,
+  );
+  assert.equal(asked.status, 202);
+  const reqId = asked.body!.req_id as string;
+  assert.equal((await nextOf(ws1, "ask")).req_id, reqId);
+  ws1.send({ type: "ping" }); // the pong comes once the ask is durable
+  await nextOf(ws1, "pong");
+  await first.kill("SIGKILL");
+  await ws1.closed;
+
+  await using second = await spawnServer(kvFile.path);
+  const ws2 = await openSocket(`${second.wsBase}/v1/operators/${sid}/ws`, { token });
+  assert.equal((await nextOf(ws2, "spawn")).req_id, spawn.req_id);
+  const replayed = await nextOf(ws2, "ask");
+  assert.equal(replayed.req_id, reqId);
+  assert.equal(replayed.parent_req_id, spawn.req_id);
+  const pending = await call(second, "GET", `/v1/worker/ask/${reqId}`, undefined, auth);
+  assert.deepEqual(pending.body, { req_id: reqId, state: "pending" });
+  ws2.send({ type: "answer", req_id: reqId, value: "left" });
+  const settled = await call(
+    second,
+    "GET",
+    `/v1/worker/ask/${reqId}?wait_secs=10`,
+    undefined,
+    auth,
+  );
+  assert.deepEqual(settled.body, { req_id: reqId, state: "settled", value: "left" });
+  ws2.send({ type: "spawn_ack", req_id: spawn.req_id, value: "done" });
+  await readEvents(second, runId);
+  const run = await call(second, "GET", `/v1/runs/${runId}`);
+  assert.equal(run.body!.status, "succeeded", JSON.stringify(run.body));
+  await ws2.close();
+});

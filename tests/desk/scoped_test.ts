@@ -163,6 +163,7 @@ Deno.test("a nested ask needs a pending spawn and a valid schema", async () => {
   const auth = { authorization: `Bearer ${spawn.capability_token}` };
   const bad = await post(server, "/v1/worker/ask", { question: 1, schema: { type: 5 } }, auth);
   assert.equal(bad.status, 422);
+  assert.equal(bad.body!.code, "answer_schema_invalid");
   assert.equal((await post(server, "/v1/worker/ask", { question: 1 }, {})).status, 401);
   op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, value: "done" });
   await runEnded(server, started.body!.run_id as string);

@@ -157,6 +157,7 @@ Deno.test("POST /v1/runs answers 400 naming a spawn_hook_id or senior_bridge_id 
     const res = await post(server, "/v1/runs", body({ [field]: "revewer" }));
     assert.equal(res.status, 400);
     assert.match(res.body!.error as string, new RegExp(`^${field}: .*'revewer'`));
+    assert.equal(res.body!.code, "gate_unresolved");
     const sync = await post(server, "/v1/tasks", body({ [field]: "revewer" }));
     assert.equal(sync.status, 400);
   }
