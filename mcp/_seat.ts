@@ -202,7 +202,7 @@ function describe(frame: RequestFrame) {
     ask: askSchema(frame)
       ? "operator_reply {req_id, value} where value matches `schema`"
       : "operator_reply {req_id, value}",
-    hook_before: "operator_reply {req_id, ok, reason?}",
+    hook_before: "operator_reply {req_id, ok, reason?} (ok=true with input approves with edits)",
     spawn: "worker_prompt {handle} then worker_submit {handle, value | text}; " +
       "or operator_reply {req_id, value?, ok?} or {req_id, error}",
   }[frame.type];
