@@ -119,6 +119,7 @@ export function createSeatHolder(options: SeatOptions) {
         url,
         sid: minted.sid,
         token: minted.token,
+        client: "switchboard-mcp",
         handlers: {
           ask: (frame) => {
             if (ref.op) void offerForm(ref.op, frame);

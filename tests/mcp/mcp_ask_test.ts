@@ -95,8 +95,9 @@ Deno.test("an ask with a schema goes to the user through MCP elicitation when th
   assert.equal(seen[0].message, "Ship v2?");
   assert.deepEqual(seen[0].requestedSchema, SCHEMA);
   // The audit says the MCP seat answered.
-  const requests = run.requests as Array<{ by?: { sid: string } }>;
+  const requests = run.requests as Array<{ by?: { sid: string; client: string } }>;
   assert.equal(requests?.[0]?.by?.sid, joined.sid);
+  assert.equal(requests?.[0]?.by?.client, "switchboard-mcp");
 });
 
 Deno.test("a declined form leaves the ask to the agent", async () => {
