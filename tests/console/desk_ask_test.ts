@@ -246,11 +246,19 @@ Deno.test({
       const context = await browser.createBrowserContext();
       const reviewer = await context.newPage();
       const reviewerErrors = watchErrors(reviewer);
+      await reviewer.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
       await reviewer.setViewport({ width: 400, height: 900 });
       await reviewer.goto(link, { waitUntil: "load" });
       await reviewer.waitForSelector('#conn[data-state="open"]', TIMEOUT);
       await reviewer.waitForSelector(".card-ask:not(.sent) .schema-form", TIMEOUT);
       await screenshot(reviewer, "desk-invited-reviewer-narrow");
+
+      // The owner's page lists every seat's waiting requests (the inbox), the reviewer's too.
+      await page.click("#inbox-box summary");
+      await page.waitForSelector("#inbox-list .inbox-ask", TIMEOUT);
+      assert.match(await text(page, "#inbox-list .inbox-ask"), /Question\s*reviewer\s*waiting/);
+      assert.match(await text(page, "#inbox-list .inbox-ask .inbox-where"), /release-gate/);
+      await screenshot(page, "desk-inbox");
       const card = ".card-ask:not(.sent)";
       await reviewer.click(`${card} input[type=checkbox]`);
       await reviewer.click(`${card} input[type=radio][value="0"]`);
