@@ -56,7 +56,7 @@ export function contextBlock(frame, options = {}) {
     ],
   ];
   if (c.agent) rows.push(["Step", `${c.agent}${c.attempt ? ` #${c.attempt}` : ""}`]);
-  else if (c.step) rows.push(["Step", h("code", {}, String(c.step))]);
+  else if (c.step && c.step !== "/") rows.push(["Step", h("code", {}, String(c.step))]);
   const dl = h(
     "dl",
     { class: "ctx" },

@@ -84,7 +84,10 @@ export function requestCard(frame, options, send) {
   let kind, body, form;
   if (frame.type === "ask") {
     kind = "Question";
-    title = ["Task ", h("span", { class: "nowrap" }, String(frame.task_id)), " asks"];
+    // an ask node (or a nested ask) has no step of its own: name where it comes from
+    title = context?.blueprint_id && !context.agent
+      ? [h("span", { class: "nowrap" }, String(context.blueprint_id)), " asks"]
+      : ["Task ", h("span", { class: "nowrap" }, String(frame.task_id)), " asks"];
     // Text reads best as text; anything else as formatted JSON.
     body = typeof frame.question === "string"
       ? h("p", { class: "question" }, frame.question)

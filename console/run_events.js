@@ -113,6 +113,18 @@ export function describeEvent(type, data) {
     case "operator_request_settled":
     case "operator_request_cancelled": {
       const kind = REQUEST_NAMES[/** @type {keyof REQUEST_NAMES} */ (d.kind)] ?? d.kind;
+      const by = /** @type {{ sid?: string, roles?: string[] } | undefined} */ (d.by);
+      if (type === "operator_request_settled" && by) {
+        const who = by.roles?.[0] ?? by.sid;
+        return `${kind} answered by ${who}${
+          d.value === undefined ? "" : `: ${shortJson(d.value, 80)}`
+        }`;
+      }
+      if (type === "operator_request_sent" && d.question !== undefined) {
+        return `${kind}: ${
+          typeof d.question === "string" ? d.question : shortJson(d.question, 80)
+        }`;
+      }
       return `${kind} for task ${d.task_id}`;
     }
     case "run_ended":

@@ -53,7 +53,9 @@ export function connectOperator(options) {
   let pingTimer;
 
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  const url = `${scheme}//${location.host}/v1/operators/${encodeURIComponent(options.sid)}/ws`;
+  // `?client=` names who answers in the run's audit
+  const url = `${scheme}//${location.host}/v1/operators/${encodeURIComponent(options.sid)}/ws` +
+    "?client=switchboard-console";
 
   function open() {
     clearTimeout(retryTimer);

@@ -1,7 +1,6 @@
 /**
  * `switchboard://docs/blueprint-guide`: how to write a blueprint. Every
- * ```json block in it is a complete blueprint, and a test normalizes each one
- * (the ones tagged `needs-ask` once the server knows the `ask` node).
+ * ```json block in it is a complete blueprint, and a test registers each one.
  *
  * @module
  */
@@ -157,7 +156,7 @@ pending); a flat object of string, number, integer and boolean properties with
 titles is shown to MCP agents as a form. \`on_timeout\` is \`{"kind":"fail"}\`,
 \`{"kind":"default","value":…}\` or \`{"kind":"escalate","to":"<role>"}\`.
 
-\`\`\`json needs-ask
+\`\`\`json
 {
   "id": "ask-for-approval",
   "agents": [{ "name": "plan", "kind": "rust_fn", "spec": { "fn_id": "identity" } }],

@@ -28,6 +28,9 @@ export const ReplyInput = z.object({
   value: Json.optional().describe("ask: the answer; spawn: the result value"),
   ok: z.boolean().optional().describe("hook_before: approve/veto; spawn: verdict"),
   reason: z.string().optional().describe("hook_before: why it was vetoed"),
+  input: Json.optional().describe(
+    "hook_before with ok=true: approve with edits (this replaces the step's input)",
+  ),
   error: z.string().optional().describe("spawn: fail the attempt with this text"),
 });
 

@@ -119,6 +119,7 @@ export function createSeatHolder(options: SeatOptions) {
         url,
         sid: minted.sid,
         token: minted.token,
+        client: "switchboard-mcp",
         handlers: {
           ask: (frame) => {
             if (ref.op) void offerForm(ref.op, frame);
@@ -202,7 +203,7 @@ function describe(frame: RequestFrame) {
     ask: askSchema(frame)
       ? "operator_reply {req_id, value} where value matches `schema`"
       : "operator_reply {req_id, value}",
-    hook_before: "operator_reply {req_id, ok, reason?}",
+    hook_before: "operator_reply {req_id, ok, reason?} (ok=true with input approves with edits)",
     spawn: "worker_prompt {handle} then worker_submit {handle, value | text}; " +
       "or operator_reply {req_id, value?, ok?} or {req_id, error}",
   }[frame.type];

@@ -148,7 +148,7 @@ export function createSwitchboardMcp(options: SwitchboardMcpOptions): Switchboar
       outputSchema: ReplyOutput,
       annotations: { readOnlyHint: false, destructiveHint: true, openWorldHint: false },
     },
-    tool(async ({ req_id, value, ok, reason, error }: z.infer<typeof ReplyInput>) => {
+    tool(async ({ req_id, value, ok, reason, error, input }: z.infer<typeof ReplyInput>) => {
       const { op } = seat.need();
       const frame = op.pending().find((f) => f.req_id === req_id);
       const kind = frame?.type ?? kindOf(req_id);
@@ -165,7 +165,9 @@ export function createSwitchboardMcp(options: SwitchboardMcpOptions): Switchboar
         await op.answer(req_id, value);
       } else if (kind === "hook_before") {
         if (ok === undefined) throw new Error("a hook_before needs ok: true or false");
-        await (ok ? op.approve(req_id) : op.veto(req_id, reason));
+        await (ok
+          ? op.approve(req_id, input === undefined ? undefined : { input })
+          : op.veto(req_id, reason));
       } else if (kind === "spawn") {
         await op.ack(req_id, { value: value ?? null, ok: ok ?? true, error });
       } else {

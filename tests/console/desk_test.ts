@@ -81,7 +81,7 @@ Deno.test({
           els.map((e) => [e.getAttribute("data-run-id"), e.querySelector(".run-bp")?.textContent]),
       );
       assert.deepEqual(rows.map((r) => r[0]), order.slice(0, 20), "newest first");
-      const bpOf = (runId: string | null) =>
+      const bpOf = (runId: string | null | undefined) =>
         Object.keys(ids).find((k) => ids[k].includes(runId ?? ""));
       assert.ok(rows.every(([id, bp]) => bpOf(id ?? null) === bp), "each row names its Blueprint");
       assert.match(await text(page, ".run-item .run-dur"), /\d+ (ms|s)/);

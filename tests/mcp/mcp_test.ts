@@ -4,7 +4,6 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { askingRun, serverWithNope, spawningRun } from "../client/_fixtures.ts";
 import { startServer } from "../_helpers.ts";
 import { BLUEPRINT_GUIDE } from "../../mcp/_guide.ts";
-import { normalizeBlueprint } from "../../engine/blueprint/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -82,12 +81,10 @@ Deno.test("the MCP server lists its tools with annotations, output schemas and i
 
 Deno.test("every blueprint in the blueprint guide registers on a real server", async () => {
   await using server = await serverWithNope();
-  const blocks = [...BLUEPRINT_GUIDE.matchAll(/```json( needs-ask)?\n([\s\S]*?)```/g)];
+  const blocks = [...BLUEPRINT_GUIDE.matchAll(/```json\n([\s\S]*?)```/g)];
   assert.ok(blocks.length >= 6, `${blocks.length} examples`);
-  const askKnown = askNodeKnown();
-  for (const [, needsAsk, body] of blocks) {
+  for (const [, body] of blocks) {
     const doc = JSON.parse(body);
-    if (needsAsk && !askKnown) continue;
     const res = await fetch(`${server.base}/v1/blueprints/${doc.id}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -97,19 +94,6 @@ Deno.test("every blueprint in the blueprint guide registers on a real server", a
     assert.ok(res.ok, `${doc.id}: ${JSON.stringify(answer)}`);
   }
 });
-
-/** Whether the server's flow grammar has the `ask` node yet (it comes with asks as flow steps). */
-function askNodeKnown(): boolean {
-  try {
-    normalizeBlueprint({
-      id: "probe",
-      flow: { kind: "ask", to: "r", question: "'q'", out: "$.a" },
-    });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface ToolInfo {
   name: string;
