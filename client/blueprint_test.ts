@@ -29,7 +29,11 @@ Deno.test("Blueprint types accept a document without as const and reject wrong k
     in: "$",
     out: "$.r",
   };
-  const nodes: FlowNode[] = [step, greet.flow];
+  // The desk's `ask` node comes from protocol/blueprint.ts with no change here.
+  const ask: FlowNodeOf<"ask"> = { kind: "ask", to: "reviewer", question: "$.draft", out: "$.a" };
+  // @ts-expect-error: an ask needs `to`
+  const askWithoutTo: FlowNode = { kind: "ask", question: "$.draft", out: "$.a" };
+  const nodes: FlowNode[] = [step, greet.flow, ask];
 
   // @ts-expect-error: "lua" is not a flow node kind
   const wrongKind: FlowNode = { kind: "lua", ref: "a", in: "$", out: "$.r" };
@@ -51,6 +55,6 @@ Deno.test("Blueprint types accept a document without as const and reject wrong k
   };
 
   assert.equal(body.blueprint.kind, "inline");
-  assert.equal(nodes.length, 2);
-  assert.ok(wrongKind && missingField && nested && badAgent);
+  assert.equal(nodes.length, 3);
+  assert.ok(wrongKind && missingField && nested && badAgent && askWithoutTo);
 });

@@ -142,131 +142,36 @@ export interface RestRoutes {
   doctor: Route<"GET", "/v1/doctor", undefined, typeof DoctorReport>;
 }
 
-const NO_QUERY = undefined;
-/** Query types exist only at the type level; at run time any object is sent. */
-const query = <Q>(): Q => undefined as Q;
+/** One runtime route; query types exist only at the type level. */
+function r<
+  M extends RouteSpec["method"],
+  P extends string,
+  B extends z.ZodType | undefined,
+  A extends z.ZodType | null,
+  Q extends RouteSpec["query"] = undefined,
+>(method: M, path: P, body: B, answer: A): Route<M, P, B, A, Q> {
+  return { method, path, body, query: undefined as Q, answer }; // Q: a type-only marker
+}
 
 /** The route table itself (its type is {@link RestRoutes}). */
 const REST_ROUTES: RestRoutes = {
-  mintSeat: {
-    method: "POST",
-    path: "/v1/operators",
-    body: MintOperatorBody,
-    query: NO_QUERY,
-    answer: MintedOperator,
-  },
-  listSeats: {
-    method: "GET",
-    path: "/v1/operators",
-    body: undefined,
-    query: NO_QUERY,
-    answer: OperatorList,
-  },
-  inbox: {
-    method: "GET",
-    path: "/v1/inbox",
-    body: undefined,
-    query: query(),
-    answer: Inbox,
-  },
-  runTask: {
-    method: "POST",
-    path: "/v1/tasks",
-    body: TaskBody,
-    query: NO_QUERY,
-    answer: TaskResult,
-  },
-  startRun: {
-    method: "POST",
-    path: "/v1/runs",
-    body: TaskBody,
-    query: NO_QUERY,
-    answer: RunAccepted,
-  },
-  listRuns: {
-    method: "GET",
-    path: "/v1/runs",
-    body: undefined,
-    query: query(),
-    answer: RunList,
-  },
-  getRun: {
-    method: "GET",
-    path: "/v1/runs/:id",
-    body: undefined,
-    query: NO_QUERY,
-    answer: RunInfo,
-  },
-  cancelRun: {
-    method: "DELETE",
-    path: "/v1/runs/:id",
-    body: undefined,
-    query: NO_QUERY,
-    answer: RunInfo,
-  },
-  eventsTicket: {
-    method: "POST",
-    path: "/v1/runs/:id/events/ticket",
-    body: undefined,
-    query: NO_QUERY,
-    answer: EventsTicket,
-  },
-  listBlueprints: {
-    method: "GET",
-    path: "/v1/blueprints",
-    body: undefined,
-    query: query(),
-    answer: BlueprintList,
-  },
-  registerBlueprint: {
-    method: "POST",
-    path: "/v1/blueprints/:id",
-    body: Blueprint,
-    query: NO_QUERY,
-    answer: BlueprintRegistered,
-  },
-  getBlueprint: {
-    method: "GET",
-    path: "/v1/blueprints/:id",
-    body: undefined,
-    query: query(),
-    answer: BlueprintAtVersion,
-  },
-  blueprintHead: {
-    method: "GET",
-    path: "/v1/blueprints/:id/head",
-    body: undefined,
-    query: NO_QUERY,
-    answer: BlueprintHead,
-  },
-  blueprintHistory: {
-    method: "GET",
-    path: "/v1/blueprints/:id/history",
-    body: undefined,
-    query: query(),
-    answer: BlueprintHistory,
-  },
-  archiveBlueprint: {
-    method: "DELETE",
-    path: "/v1/blueprints/:id",
-    body: undefined,
-    query: NO_QUERY,
-    answer: null,
-  },
-  unarchiveBlueprint: {
-    method: "POST",
-    path: "/v1/blueprints/:id/unarchive",
-    body: undefined,
-    query: NO_QUERY,
-    answer: null,
-  },
-  doctor: {
-    method: "GET",
-    path: "/v1/doctor",
-    body: undefined,
-    query: NO_QUERY,
-    answer: DoctorReport,
-  },
+  mintSeat: r("POST", "/v1/operators", MintOperatorBody, MintedOperator),
+  listSeats: r("GET", "/v1/operators", undefined, OperatorList),
+  inbox: r("GET", "/v1/inbox", undefined, Inbox),
+  runTask: r("POST", "/v1/tasks", TaskBody, TaskResult),
+  startRun: r("POST", "/v1/runs", TaskBody, RunAccepted),
+  listRuns: r("GET", "/v1/runs", undefined, RunList),
+  getRun: r("GET", "/v1/runs/:id", undefined, RunInfo),
+  cancelRun: r("DELETE", "/v1/runs/:id", undefined, RunInfo),
+  eventsTicket: r("POST", "/v1/runs/:id/events/ticket", undefined, EventsTicket),
+  listBlueprints: r("GET", "/v1/blueprints", undefined, BlueprintList),
+  registerBlueprint: r("POST", "/v1/blueprints/:id", Blueprint, BlueprintRegistered),
+  getBlueprint: r("GET", "/v1/blueprints/:id", undefined, BlueprintAtVersion),
+  blueprintHead: r("GET", "/v1/blueprints/:id/head", undefined, BlueprintHead),
+  blueprintHistory: r("GET", "/v1/blueprints/:id/history", undefined, BlueprintHistory),
+  archiveBlueprint: r("DELETE", "/v1/blueprints/:id", undefined, null),
+  unarchiveBlueprint: r("POST", "/v1/blueprints/:id/unarchive", undefined, null),
+  doctor: r("GET", "/v1/doctor", undefined, DoctorReport),
 };
 
 /** `{id: string}` for `/v1/runs/:id`; `{}` for a path without parameters. */

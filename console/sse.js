@@ -27,6 +27,11 @@ export function readEventStream(url, token, handlers) {
         const headers = { authorization: `Bearer ${token}`, accept: "text/event-stream" };
         if (lastId) headers["last-event-id"] = lastId;
         const res = await fetch(url, { headers, signal: controller.signal });
+        if (res.status === 204) {
+          // The run has ended and nothing is left after Last-Event-ID.
+          handlers.onState("(stream closed)");
+          return;
+        }
         if (!res.ok || !res.body) {
           handlers.onState(`(stream failed: HTTP ${res.status})`);
           return;
