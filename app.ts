@@ -78,6 +78,8 @@ export function createApp(deps: AppDeps) {
       warn: (message) => deps.log.warn(message),
       apiToken,
       now: deps.now,
+      loadSeat: deps.loadSeat,
+      syncSeats: deps.syncSeats,
     }),
   );
   app.route(

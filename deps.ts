@@ -29,16 +29,19 @@ import { createMemoryDataStore, type DataStore } from "./store/data_store.ts";
 import { createMemoryRunStore, type RunStore } from "./store/run_store.ts";
 import { createMemorySeatStore, type SeatStore } from "./store/seat_store.ts";
 import { createMemorySecretStore, type SecretStore } from "./store/secret_store.ts";
+import type { PgCluster } from "./store/open_pg_stores.ts";
 
 /** The stores of one server. */
 export interface Stores {
-  kind: "memory" | "kv";
+  kind: "memory" | "kv" | "pg";
   path: string | null;
   seats: SeatStore;
   blueprints: BlueprintStore;
   runs: RunStore;
   data: DataStore;
   secrets: SecretStore;
+  /** The cluster, when the stores are in PostgreSQL. */
+  cluster?: PgCluster;
 }
 
 /** What `createApp` needs. */
@@ -72,6 +75,8 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     logLevel: "error",
     allowSubprocess: false,
     workerTokenTtlSecs: 1800,
+    instanceId: "i-local",
+    runLeaseSecs: 10,
     ...overrides,
   };
 }

@@ -48,16 +48,32 @@ export interface RunRoutesDeps extends PrepareEnv {
   now?: () => number;
   /** The seat table, to mint a run's own `seats` (absent: `seats` is refused). */
   seats?: SeatDeps;
+  /** In a cluster: loads a seat minted on another instance that this one has not seen yet. */
+  loadSeat?: (sid: string) => Promise<void>;
+  /** In a cluster: reads every seat again (a role named by a run may be new). */
+  syncSeats?: () => Promise<void>;
 }
 
 /** How often an idle event stream sends a keep-alive comment. */
 export const SSE_KEEPALIVE_MS = 15_000;
 
 async function startRun(deps: RunRoutesDeps, body: TaskBody, feed: RunFeed) {
+  const named = [body.operator_sid, body.operator?.spawn_hook_id, body.operator?.senior_bridge_id];
+  for (const sid of named) {
+    if (sid !== undefined && deps.loadSeat && !deps.operators.has(sid)) await deps.loadSeat(sid);
+  }
   const request = await prepareRun(deps, body);
   const seats = await mintRunSeats(deps, body, request);
   try {
-    return { run: launched(deps, request, feed), seats };
+    try {
+      return { run: launched(deps, request, feed), seats };
+    } catch (err) {
+      if (!(err instanceof SwitchboardError && err.cause instanceof CompileError)) throw err;
+      if (!deps.syncSeats) throw err;
+      // in a cluster, a seat minted a moment ago elsewhere may not have reached this instance
+      await deps.syncSeats();
+      return { run: launched(deps, request, feed), seats };
+    }
   } catch (err) {
     if (deps.seats && request.runId) await releaseRunSeats(deps.seats, request.runId);
     throw err;
@@ -80,7 +96,9 @@ function startOrThrow(deps: RunRoutesDeps, request: StartRunRequest): StartedRun
     return deps.engine.start(request);
   } catch (err) {
     if (err instanceof CompileError) {
-      throw new SwitchboardError("bad_request", `run: launch: compile: ${err.message}`);
+      throw new SwitchboardError("bad_request", `run: launch: compile: ${err.message}`, {
+        cause: err,
+      });
     }
     throw err;
   }

@@ -1,0 +1,150 @@
+/**
+ * Cluster mode (`SWITCHBOARD_DATABASE_URL`): wires an instance into the
+ * cluster after its deps are built. It seats every stored seat as a
+ * {@link ClusterSession}, starts the request hub, beats (the lease of every run
+ * it owns), claims the runs of dead instances and resumes them from their
+ * journal, and stops a run it finds taken over by another instance.
+ *
+ * @module
+ */
+import type { AppDeps } from "./deps.ts";
+import { ClusterSession } from "./session/cluster_session.ts";
+import { createClusterHub } from "./session/cluster_hub.ts";
+import { register, restoreSeats, unregister } from "./session/seats.ts";
+import type { OpenPgStores } from "./store/open_pg_stores.ts";
+import { beatEveryMs } from "./store/pg_instances.ts";
+import { claimOrphanRuns } from "./store/pg_run_owner.ts";
+
+/** A running cluster membership. */
+export interface ClusterRuntime {
+  /** Seats and runs found at start. */
+  seats: number;
+  runs: number;
+  /** Claims orphaned runs now (also done on a timer); returns how many it resumed. */
+  claim(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Joins the cluster of `stores`; call once, after `createDeps`. */
+export async function startClusterMode(
+  deps: AppDeps,
+  stores: OpenPgStores,
+): Promise<ClusterRuntime> {
+  const { cluster, runs } = stores;
+  const { sql, instanceId, leaseSecs } = cluster;
+  const log = deps.log;
+  const hub = createClusterHub({
+    sql,
+    bus: cluster.bus,
+    instanceId,
+    runs,
+    log,
+    metrics: deps.metrics,
+  });
+  deps.newSession = (identity) => new ClusterSession(identity, deps.sessionEnv, hub, sql);
+  deps.loadSeat = (sid) => hub.loadSeat(sid);
+  deps.syncSeats = () => hub.syncSeats();
+
+  const seats = await restoreSeats(deps);
+  await hub.start({
+    get: (sid) => deps.sessions.get(sid) as ClusterSession | undefined,
+    add(row) {
+      if (deps.sessions.has(row.sid)) return;
+      register(
+        deps,
+        deps.newSession!({
+          sid: row.sid,
+          tokenHash: row.token_hash,
+          roles: row.roles,
+          createdAt: row.created_at,
+          lastSeenAt: row.last_seen_at,
+          scope: row.scope,
+          releaseAfterSecs: row.release_after_secs,
+        }),
+      );
+    },
+    remove(sid) {
+      const session = deps.sessions.get(sid);
+      if (!session) return;
+      unregister(deps, session);
+      session.teardown();
+    },
+    sids: () => [...deps.sessions.keys()],
+  });
+
+  // a run this instance owned and lost: stop it here; its new owner goes on
+  const lose = (runId: string) => {
+    runs.disown(runId);
+    deps.engine.cancel(runId).then(
+      () => log.warn("run taken over by another instance; stopped here", { run_id: runId }),
+      () => {}, // not live here
+    );
+  };
+  cluster.onRunLost(lose);
+
+  await cluster.join(
+    () => ({
+      runs: runs.owned().size,
+      seats: [...deps.sessions.values()].filter((s) => !s.closed && s.connected).length,
+    }),
+    (err) => log.error("cluster heartbeat failed", { error: String(err) }),
+  );
+
+  let first = true;
+  let claiming: Promise<number> = Promise.resolve(0);
+  const claim = () =>
+    claiming = claiming.then(async () => {
+      // first pass: also the runs this id owned before a restart
+      const claims = await claimOrphanRuns(sql, instanceId, leaseSecs, { own: first });
+      first = false;
+      if (claims.length === 0) return 0;
+      for (const c of claims) runs.own(c.run_id, c.epoch);
+      await hub.preload(claims.map((c) => c.run_id));
+      let resumed = 0;
+      for (const c of claims) {
+        const record = await runs.getRun(c.run_id);
+        if (!record || record.status !== "running") continue;
+        try {
+          if (await deps.engine.resume(record)) resumed++;
+        } catch (err) {
+          log.error("run resume failed", { run_id: c.run_id, error: String(err) });
+        }
+      }
+      log.info("claimed runs", { count: claims.length, resumed });
+      return resumed;
+    }).catch((err) => {
+      log.error("claiming runs failed", { error: String(err) });
+      return 0;
+    });
+
+  /** Drops runs this instance believes it owns that have another owner or epoch now. */
+  const verify = async () => {
+    const owned = runs.owned();
+    if (owned.size === 0) return;
+    const rows = await sql`SELECT run_id, owner, epoch, status FROM sb_runs
+      WHERE run_id = ANY(${[...owned.keys()]})`;
+    for (const r of rows) {
+      const mine = r.owner === instanceId && Number(r.epoch) === owned.get(r.run_id);
+      if (!mine) lose(r.run_id);
+      else if (r.status !== "running") runs.disown(r.run_id);
+    }
+  };
+
+  const resumed = await claim();
+  const every = beatEveryMs(leaseSecs);
+  const timer = setInterval(() => {
+    verify().catch((err) => log.error("cluster ownership check failed", { error: String(err) }))
+      .then(() => claim());
+  }, every);
+
+  return {
+    seats,
+    runs: resumed,
+    claim,
+    async stop() {
+      clearInterval(timer);
+      await claiming;
+      hub.stop();
+    },
+  };
+}

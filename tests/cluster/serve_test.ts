@@ -1,0 +1,137 @@
+/**
+ * Any instance answers: an operator seated on instance A serves a run started
+ * on instance B, for every request kind, with B's worker routes.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { ServerFrame } from "../../protocol/frames.ts";
+import { freshDatabase, PG_IGNORE } from "../_pg.ts";
+import { openSocket, type TestSocket } from "../_helpers.ts";
+import { eventually, getJson, type Instance, startCluster } from "./_instances.ts";
+
+/** POSTs JSON to an instance. */
+export async function post(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
+  const res = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** The next frame of `type`, skipping others. */
+export async function nextOf<T extends ServerFrame["type"]>(ws: TestSocket, type: T, ms = 15_000) {
+  const signal = AbortSignal.timeout(ms);
+  const seen: string[] = [];
+  while (true) {
+    const frame = await ws.next({ signal }).catch(() => {
+      throw new Error(`no ${type} frame within ${ms} ms (saw ${seen.join(", ") || "none"})`);
+    });
+    if (frame.type === type) return frame as Extract<ServerFrame, { type: T }>;
+    seen.push(frame.type);
+  }
+}
+
+/** Mints a seat on `on` and opens its socket there. */
+export async function seatOn(on: Instance, roles: string[] = []) {
+  const minted = await post(on.base, "/v1/operators", { roles });
+  assert.equal(minted.status, 200, JSON.stringify(minted.body));
+  const { sid, token } = minted.body as { sid: string; token: string };
+  const ws = await openSocket(`${on.wsBase}/v1/operators/${sid}/ws`, { token });
+  return { sid, token, ws };
+}
+
+/** Waits until the run has ended, read from `on`. */
+export async function runEnded(on: Instance, runId: string, ms = 20_000) {
+  return await eventually(
+    async () => {
+      const { body } = await getJson<{ status: string }>(on.base, `/v1/runs/${runId}`);
+      return body.status === "running" ? undefined : body as Record<string, unknown>;
+    },
+    ms,
+    `run ${runId} ended`,
+  );
+}
+
+/** One operator agent behind a spawn hook and a senior bridge. */
+export const EVERY_KIND = {
+  id: "every-kind",
+  operators: [{ name: "main-ai" }],
+  agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
+  flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+  spawner_hints: { layers: ["main_ai", "senior_escalation"] },
+};
+
+Deno.test({
+  name: "an operator on instance A serves a run started on B: hook_before, spawn, ask, hook_after",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const started = await post(b.base, "/v1/runs", {
+        blueprint: { kind: "inline", value: EVERY_KIND },
+        init_ctx: {},
+        operator: { kind: "main_ai", spawn_hook_id: op.sid, senior_bridge_id: op.sid },
+      });
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const runId = started.body!.run_id as string;
+
+      const hb = await nextOf(op.ws, "hook_before");
+      op.ws.send({ type: "hook_ack", req_id: hb.req_id, ok: true });
+      const spawn = await nextOf(op.ws, "spawn");
+      assert.ok(spawn.directive.includes(`${b.base}/v1/worker/prompt`), spawn.directive);
+      const auth = { authorization: `Bearer ${spawn.worker_handle}` };
+      const prompt = await fetch(`${b.base}/v1/worker/prompt?task_id=${spawn.task_id}`, {
+        headers: auth,
+      });
+      assert.equal(prompt.status, 200, await prompt.text());
+      const submit = await fetch(`${b.base}/v1/worker/submit?ok=false`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "text/plain" },
+        body: "stuck on the schema",
+      });
+      assert.equal(submit.status, 204, await submit.text());
+      op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
+
+      // the spawn's hook_after and the senior's ask go out together, in either order
+      const next = [await op.ws.next({ signal: AbortSignal.timeout(15_000) })];
+      next.push(await op.ws.next({ signal: AbortSignal.timeout(15_000) }));
+      assert.deepEqual(next.map((f) => f.type).sort(), ["ask", "hook_after"]);
+      const ask = next.find((f) => f.type === "ask") as Extract<ServerFrame, { type: "ask" }>;
+      const after = next.find((f) => f.type === "hook_after")!;
+      assert.equal(ask.task_id, spawn.task_id);
+      assert.equal("task_id" in after && after.task_id, spawn.task_id);
+      op.ws.send({ type: "answer", req_id: ask.req_id, value: { use: "v2" } });
+
+      const run = await runEnded(a, runId);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.deepEqual(run.final_ctx, {
+        r: { original: "stuck on the schema", senior_answer: { use: "v2" } },
+      });
+      // a second answer is refused, and the run is listed on every instance
+      op.ws.send({ type: "answer", req_id: ask.req_id, value: "again" });
+      const refused = await nextOf(op.ws, "error");
+      assert.equal(refused.req_id, ask.req_id);
+      for (const on of cluster) {
+        const { body } = await getJson<{ runs: Array<{ run_id: string }> }>(on.base, "/v1/runs");
+        assert.ok(body.runs.some((r) => r.run_id === runId), on.id);
+      }
+    } catch (err) {
+      for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
+      throw err;
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
