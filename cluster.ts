@@ -75,10 +75,8 @@ export async function startClusterMode(
   // a run this instance owned and lost: stop it here; its new owner goes on
   const lose = (runId: string) => {
     runs.disown(runId);
-    deps.engine.cancel(runId).then(
-      () => log.warn("run taken over by another instance; stopped here", { run_id: runId }),
-      () => {}, // not live here
-    );
+    log.warn("run taken over by another instance; stopped here", { run_id: runId });
+    deps.engine.cancel(runId).catch(() => {}); // not live here any more: nothing to stop
   };
   cluster.onRunLost(lose);
 

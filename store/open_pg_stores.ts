@@ -75,7 +75,10 @@ export function redactUrl(url: string): string {
 
 /** Connects, migrates, and builds the stores and the bus. */
 export async function openPgStores(config: PgStoresConfig): Promise<OpenPgStores> {
-  const sql = openSql(config.databaseUrl, { applicationName: `switchboard ${config.instanceId}` });
+  const sql = openSql(config.databaseUrl, {
+    applicationName: `switchboard ${config.instanceId}`,
+    idleInTransactionMs: config.runLeaseSecs * 1000,
+  });
   let bus: Bus | undefined;
   let instance: Instance | undefined;
   try {

@@ -19,6 +19,12 @@ export interface OpenSqlOptions {
   max?: number;
   /** Shown in `pg_stat_activity`. Default `switchboard`. */
   applicationName?: string;
+  /**
+   * The server ends a session left idle inside a transaction this long, so a
+   * paused instance never holds row locks (a run's fence) past its lease.
+   * Default 10 s.
+   */
+  idleInTransactionMs?: number;
 }
 
 /** Opens a pool on `url`; nothing connects until the first query. */
@@ -26,7 +32,10 @@ export function openSql(url: string, options: OpenSqlOptions = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     onnotice: () => {},
-    connection: { application_name: options.applicationName ?? "switchboard" },
+    connection: {
+      application_name: options.applicationName ?? "switchboard",
+      idle_in_transaction_session_timeout: options.idleInTransactionMs ?? 10_000,
+    },
     // ids and counters are bigints; the stores convert them with Number()
     idle_timeout: 30,
   });

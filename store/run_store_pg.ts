@@ -70,8 +70,9 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   let flushing: Promise<void> | undefined;
 
   const lost = (runId: string) => {
-    if (!epochs.delete(runId)) return;
-    onFenced?.(runId);
+    if (!epochs.has(runId)) return;
+    onFenced?.(runId); // the handler disowns it
+    epochs.delete(runId);
   };
 
   async function commitRun(runId: string | null, items: Queued[]): Promise<void> {

@@ -4,6 +4,9 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
+import type { ServerFrame } from "../../protocol/frames.ts";
+import { openSocket, type TestSocket } from "../_helpers.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url);
 const ROOT = new URL("../../", import.meta.url);
@@ -74,7 +77,9 @@ export async function startInstance(
       base = /switchboard listening on (http:\/\/\S+)/.exec(stdout)?.[1];
     }
   } catch (e) {
-    child.kill("SIGKILL");
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
     await child.status;
     await errDone.catch(() => {});
     throw e;
@@ -164,4 +169,55 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${what} not reached within ${ms} ms${last ? `: ${last}` : ""}`);
+}
+
+/** POSTs JSON to an instance. */
+export async function post(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
+  const res = await fetch(`${base}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** The next frame of `type`, skipping others. */
+export async function nextOf<T extends ServerFrame["type"]>(ws: TestSocket, type: T, ms = 15_000) {
+  const signal = AbortSignal.timeout(ms);
+  const seen: string[] = [];
+  while (true) {
+    const frame = await ws.next({ signal }).catch(() => {
+      throw new Error(`no ${type} frame within ${ms} ms (saw ${seen.join(", ") || "none"})`);
+    });
+    if (frame.type === type) return frame as Extract<ServerFrame, { type: T }>;
+    seen.push(frame.type);
+  }
+}
+
+/** Mints a seat on `on` and opens its socket there. */
+export async function seatOn(on: Instance, roles: string[] = []) {
+  const minted = await post(on.base, "/v1/operators", { roles });
+  assert.equal(minted.status, 200, JSON.stringify(minted.body));
+  const { sid, token } = minted.body as { sid: string; token: string };
+  const ws = await openSocket(`${on.wsBase}/v1/operators/${sid}/ws`, { token });
+  return { sid, token, ws };
+}
+
+/** Waits until the run has ended, read from `on`. */
+export async function runEnded(on: Instance, runId: string, ms = 20_000) {
+  return await eventually(
+    async () => {
+      const { body } = await getJson<{ status: string }>(on.base, `/v1/runs/${runId}`);
+      return body.status === "running" ? undefined : body as Record<string, unknown>;
+    },
+    ms,
+    `run ${runId} ended`,
+  );
 }
