@@ -80,6 +80,7 @@ export function createApp(deps: AppDeps) {
       now: deps.now,
       loadSeat: deps.loadSeat,
       syncSeats: deps.syncSeats,
+      watchRemote: deps.watchRemote,
     }),
   );
   app.route(

@@ -11,9 +11,12 @@ import type { AppDeps } from "./deps.ts";
 import { ClusterSession } from "./session/cluster_session.ts";
 import { createClusterHub } from "./session/cluster_hub.ts";
 import { register, restoreSeats, unregister } from "./session/seats.ts";
-import type { OpenPgStores } from "./store/open_pg_stores.ts";
+import { type OpenPgStores, RUN_EVENTS_TOPIC } from "./store/open_pg_stores.ts";
 import { beatEveryMs } from "./store/pg_instances.ts";
 import { claimOrphanRuns } from "./store/pg_run_owner.ts";
+
+/** How often a follower of a run owned elsewhere reads its events without a notification. */
+const FOLLOW_POLL_MS = 1_000;
 
 /** A running cluster membership. */
 export interface ClusterRuntime {
@@ -44,6 +47,37 @@ export async function startClusterMode(
   deps.newSession = (identity) => new ClusterSession(identity, deps.sessionEnv, hub, sql);
   deps.loadSeat = (sid) => hub.loadSeat(sid);
   deps.syncSeats = () => hub.syncSeats();
+  deps.watchRemote = async (runId, after, { signal }) => {
+    if (runs.epochOf(runId) !== undefined) return undefined; // owned here: the engine follows it
+    const record = await runs.getRun(runId);
+    if (!record || record.status !== "running") return undefined;
+    return followRun(runId, after, signal);
+  };
+
+  /** The stored events of a run owned elsewhere, as they are stored, until it ends. */
+  async function* followRun(runId: string, after: number, signal: AbortSignal) {
+    let last = after;
+    while (!signal.aborted) {
+      // listen first, then read: a commit between the two still wakes the loop
+      const woke = Promise.withResolvers<void>();
+      const stop = cluster.bus.on(RUN_EVENTS_TOPIC, (id) => id === runId && woke.resolve());
+      const timer = setTimeout(woke.resolve, FOLLOW_POLL_MS);
+      const onAbort = () => woke.resolve();
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        for (const event of await runs.listEvents(runId, last)) {
+          yield event;
+          last = event.id;
+          if (event.type === "run_ended") return;
+        }
+        await woke.promise;
+      } finally {
+        stop();
+        clearTimeout(timer);
+        signal.removeEventListener("abort", onAbort);
+      }
+    }
+  }
 
   const seats = await restoreSeats(deps);
   await hub.start({

@@ -30,6 +30,7 @@ import { createMemoryRunStore, type RunStore } from "./store/run_store.ts";
 import { createMemorySeatStore, type SeatStore } from "./store/seat_store.ts";
 import { createMemorySecretStore, type SecretStore } from "./store/secret_store.ts";
 import type { PgCluster } from "./store/open_pg_stores.ts";
+import type { RunEvent } from "./protocol/runs.ts";
 
 /** The stores of one server. */
 export interface Stores {
@@ -62,6 +63,12 @@ export interface AppDeps extends SeatDeps {
   metrics: Metrics;
   now(): number;
   startedAt: number;
+  /** In a cluster: follows the events of a run another instance owns (cluster.ts). */
+  watchRemote?: (
+    runId: string,
+    after: number,
+    options: { signal: AbortSignal },
+  ) => Promise<AsyncIterableIterator<RunEvent> | undefined>;
 }
 
 /** A config for tests and embedding: loopback, in memory, quiet. */

@@ -52,6 +52,12 @@ export interface RunRoutesDeps extends PrepareEnv {
   loadSeat?: (sid: string) => Promise<void>;
   /** In a cluster: reads every seat again (a role named by a run may be new). */
   syncSeats?: () => Promise<void>;
+  /** In a cluster: follows a run that another instance owns; undefined when it is not one. */
+  watchRemote?: (
+    runId: string,
+    after: number,
+    options: { signal: AbortSignal },
+  ) => Promise<AsyncIterableIterator<RunEvent> | undefined>;
 }
 
 /** How often an idle event stream sends a keep-alive comment. */
@@ -482,7 +488,8 @@ export function runRoutes(deps: RunRoutesDeps) {
           throw new SwitchboardError("bad_request", "Last-Event-ID must be a non-negative integer");
         }
         const watching = new AbortController();
-        const events = await deps.engine.watch(id, after, { signal: watching.signal });
+        const events = await deps.watchRemote?.(id, after, { signal: watching.signal }) ??
+          await deps.engine.watch(id, after, { signal: watching.signal });
         if (!events) throw new SwitchboardError("not_found", `run not found: ${id}`);
         // Nothing left to replay of an ended run: 204 stops a browser EventSource. An
         // ended run's watch replays and returns at once; the bound covers a run that

@@ -26,6 +26,9 @@ import {
 import { migrate } from "./pg_schema.ts";
 import { openSql, type Sql } from "./pg_sql.ts";
 
+/** Bus topic: events of a run were stored (the id is the run's). */
+export const RUN_EVENTS_TOPIC = "run_events";
+
 /** The cluster side of a PostgreSQL-backed server. */
 export interface PgCluster {
   readonly sql: Sql;
@@ -94,6 +97,7 @@ export async function openPgStores(config: PgStoresConfig): Promise<OpenPgStores
   const runs = createPgRunStore(sql, {
     instanceId: config.instanceId,
     onFenced: (runId) => lostHandlers.forEach((h) => h(runId)),
+    onEvents: (runId) => void openedBus.publish(RUN_EVENTS_TOPIC, runId).catch(() => {}),
   });
   return {
     kind: "pg",

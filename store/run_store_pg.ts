@@ -48,6 +48,8 @@ export interface PgRunStoreOptions {
   instanceId: string;
   /** Told once when a write finds that the run has another owner now. */
   onFenced?: (runId: string) => void;
+  /** Told after a commit that stored events of a run (watchers elsewhere follow them). */
+  onEvents?: (runId: string) => void;
 }
 
 type Write = (tx: TxSql) => Promise<unknown>;
@@ -57,6 +59,8 @@ interface Queued {
   write: Write;
   /** For a new run: inserted (with epoch 1) instead of fenced. */
   insert?: boolean;
+  /** An event append. */
+  event?: boolean;
   done: PromiseWithResolvers<void>;
 }
 
@@ -64,7 +68,7 @@ const KIND = { step: "step", journal: "journal", event: "event", task: "task" } 
 
 /** Creates the store on `sql` (migrated). The caller owns `sql`. */
 export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunStore {
-  const { instanceId, onFenced } = options;
+  const { instanceId, onFenced, onEvents } = options;
   const epochs = new Map<string, number>();
   let queue: Queued[] = [];
   let flushing: Promise<void> | undefined;
@@ -94,6 +98,7 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
         }
       });
       for (const item of items) item.done.resolve();
+      if (runId !== null && items.some((i) => i.event)) onEvents?.(runId);
     } catch (err) {
       if (err instanceof FencedError && runId !== null) lost(runId);
       for (const item of items) item.done.reject(err);
@@ -115,9 +120,14 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     flushing = undefined;
   }
 
-  const enqueue = (runId: string | null, write: Write, insert = false): Promise<void> => {
+  const enqueue = (
+    runId: string | null,
+    write: Write,
+    insert = false,
+    event = false,
+  ): Promise<void> => {
     const done = Promise.withResolvers<void>();
-    queue.push({ runId, write, insert, done });
+    queue.push({ runId, write, insert, event, done });
     flushing ??= Promise.resolve().then(drain);
     return done.promise;
   };
@@ -192,11 +202,16 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     listJournal: (runId) => listRecords<JournalEntry>(runId, KIND.journal),
     appendEvent(runId, event) {
       // written once: a replayed append of the same id keeps the first
-      return enqueue(runId, (tx) =>
-        tx`INSERT INTO sb_run_records (run_id, kind, key, n, body)
+      return enqueue(
+        runId,
+        (tx) =>
+          tx`INSERT INTO sb_run_records (run_id, kind, key, n, body)
           VALUES (${runId}, ${KIND.event}, ${String(event.id)}, ${event.id},
             ${tx.json(event as unknown as Json)})
-          ON CONFLICT DO NOTHING`);
+          ON CONFLICT DO NOTHING`,
+        false,
+        true,
+      );
     },
     listEvents: (runId, after = 0) => listRecords<RunEvent>(runId, KIND.event, after),
     putRequest() {

@@ -146,8 +146,12 @@ export async function startCluster(
 export async function getJson<T = Record<string, unknown>>(
   base: string,
   path: string,
+  bearer?: string,
 ): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${base}${path}`, {
+    headers: bearer ? { authorization: `Bearer ${bearer}` } : {},
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: res.status, body: await res.json() };
 }
 

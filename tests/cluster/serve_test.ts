@@ -83,3 +83,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "GET /v1/runs/:id/events on an instance that does not own the run follows it live",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(b, ["main-ai"]);
+    try {
+      const started = await post(b.base, "/v1/runs", {
+        blueprint: {
+          kind: "inline",
+          value: { ...EVERY_KIND, spawner_hints: { layers: [] } },
+        },
+        init_ctx: {},
+      });
+      const runId = started.body!.run_id as string;
+      const spawn = await nextOf(op.ws, "spawn");
+      const res = await fetch(`${a.base}/v1/runs/${runId}/events`, {
+        signal: AbortSignal.timeout(20_000),
+      });
+      assert.equal(res.status, 200);
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("event: operator_request_sent")) text += (await reader.read()).value;
+      op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: 1 });
+      while (!text.includes("event: run_ended")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      await reader.cancel();
+      const types = [...text.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
+      assert.deepEqual(types.at(-1), "run_ended");
+      const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+      assert.deepEqual(ids, ids.map((_, i) => i + 1), "no gap, no repeat");
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
