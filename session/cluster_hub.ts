@@ -211,14 +211,14 @@ export function createClusterHub(options: ClusterHubOptions) {
     for (const reqId of [...waiters.keys()]) if (!stillPending.has(reqId)) onRequest(reqId);
   };
 
-  /** Runs `write` fenced by the run's epoch when the request belongs to a run. */
-  const asOwner = async <T>(runId: string | undefined, write: (q: Sql) => Promise<T>) => {
-    if (runId === undefined) return await write(sql);
-    // the run's row may still be queued (write-behind): the fence reads it
-    await runs.flushed();
+  /** The epoch this instance holds for a run of a request (undefined: a request of no run). */
+  const epochFor = async (runId: string | undefined) => {
+    if (runId === undefined) return undefined;
+    // a run started here may still have its row queued (write-behind): the fence reads it
+    await runs.stored(runId);
     const epoch = runs.epochOf(runId);
     if (epoch === undefined) throw new FencedError(runId);
-    return await fencedWrite(sql, { run_id: runId, epoch }, (tx) => write(tx as unknown as Sql));
+    return epoch;
   };
 
   return {
@@ -266,7 +266,12 @@ export function createClusterHub(options: ClusterHubOptions) {
      * run already opened for this attempt.
      */
     async open(row: Omit<RequestRow, "state">): Promise<OpenOutcome> {
-      const opened: Opened = await asOwner(row.run_id, (q) => openRequest(q, row));
+      const epoch = await epochFor(row.run_id);
+      const opened: Opened = await openRequest(
+        sql,
+        row,
+        epoch === undefined ? undefined : { epoch },
+      );
       if (opened.state === "pending") {
         keep(opened.row);
         seats?.get(opened.row.sid)?.delivered(opened.row);
@@ -287,9 +292,14 @@ export function createClusterHub(options: ClusterHubOptions) {
     /** Cancels a request of a run owned here; false when it was no longer pending. */
     async cancel(row: RequestRow, reason: CancelReason): Promise<boolean> {
       waiters.delete(row.req_id);
-      const done = await asOwner(row.run_id, (q) => cancelRequest(q, row.req_id, reason)).catch(
-        () => undefined,
-      );
+      const done = await epochFor(row.run_id).then((epoch) =>
+        cancelRequest(
+          sql,
+          row.req_id,
+          reason,
+          epoch === undefined ? undefined : { runId: row.run_id!, epoch },
+        )
+      ).catch(() => undefined);
       if (!done) return false;
       apply(done, row.req_id);
       await bus.publish(REQUEST_TOPICS.ended, row.req_id);

@@ -12,7 +12,13 @@ import { freshDatabase, PG_IGNORE } from "../tests/_pg.ts";
 import { migrate } from "./pg_schema.ts";
 import { openSql, type Sql } from "./pg_sql.ts";
 import { claimOrphanRuns, FencedError, fencedWrite, runsByOwner } from "./pg_run_owner.ts";
-import { cancelSeatRequests, openRequest, pendingOfSeat, settleRequest } from "./pg_requests.ts";
+import {
+  cancelRequest,
+  cancelSeatRequests,
+  openRequest,
+  pendingOfSeat,
+  settleRequest,
+} from "./pg_requests.ts";
 import { claimSocket, deleteSeatRow, getSeat, insertSeat, releaseSocket } from "./pg_seats.ts";
 import type { RequestRecord } from "./seat_store.ts";
 
@@ -84,6 +90,21 @@ Deno.test({
       await assert.rejects(
         fencedWrite(old, oldClaim, (tx) => tx`UPDATE sb_runs SET status = 'failed'`),
         FencedError,
+      );
+      // the old owner can neither open nor cancel a request of the run any more
+      await assert.rejects(
+        openRequest(old, request("op-9", 1, "run-a"), { epoch: 1 }),
+        FencedError,
+      );
+      const opened = await openRequest(next, request("op-9", 2, "run-a"), { epoch: 2 });
+      assert.equal(opened.state, "pending");
+      assert.equal(
+        await cancelRequest(old, "op-9-ask-2", "run_ended", { runId: "run-a", epoch: 1 }),
+        undefined,
+      );
+      assert.equal(
+        (await cancelRequest(next, "op-9-ask-2", "timeout", { runId: "run-a", epoch: 2 }))?.state,
+        "cancelled",
       );
       await fencedWrite(next, claim, (tx) => tx`UPDATE sb_runs SET status = 'succeeded'`);
       const [row] = await next`SELECT status, owner FROM sb_runs WHERE run_id = 'run-a'`;

@@ -15,6 +15,7 @@
 import type { CancelReason, ReplyFrame, RequestFrame } from "../protocol/frames.ts";
 import type { RequestRecord } from "./seat_store.ts";
 import type { Sql, TxSql } from "./pg_sql.ts";
+import { FencedError } from "./pg_run_owner.ts";
 
 /** Bus topics: a request opened (for the socket holder) or settled/ended (for the run's owner). */
 export const REQUEST_TOPICS = { opened: "req_opened", settled: "req_settled", ended: "req_ended" };
@@ -69,18 +70,26 @@ function toRow(r: any): RequestRow {
 export async function openRequest(
   sql: Q,
   record: Omit<RequestRow, "state">,
+  fence?: { epoch: number },
 ): Promise<Opened> {
   const dedupe = record.run_id === undefined || record.kind === "ha"
     ? null
     : dedupeKey(record.run_id, record.task_id, record.attempt, record.kind);
+  // one statement: inserted only while the run's epoch is still `fence.epoch`
   const inserted = await sql`INSERT INTO sb_requests
       (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state)
-    VALUES (${record.req_id}, ${record.sid}, ${record.run_id ?? null}, ${dedupe}, ${record.kind},
-      ${record.task_id}, ${record.attempt}, ${sql.json(record.frame)}, ${record.sent_at}, 'pending')
+    SELECT ${record.req_id}, ${record.sid}, ${record.run_id ?? null}, ${dedupe}, ${record.kind},
+      ${record.task_id}, ${record.attempt}::int, ${sql.json(record.frame)}::json,
+      ${record.sent_at}::bigint, 'pending'
+    WHERE ${fence === undefined} OR EXISTS (SELECT 1 FROM sb_runs
+      WHERE run_id = ${record.run_id ?? null} AND epoch = ${fence?.epoch ?? -1})
     ON CONFLICT (dedupe) DO NOTHING
     RETURNING *`;
   if (inserted.length === 1) return { state: "pending", row: toRow(inserted[0]), created: true };
-  const [found] = await sql`SELECT * FROM sb_requests WHERE dedupe = ${dedupe}`;
+  const [found] = dedupe === null
+    ? []
+    : await sql`SELECT * FROM sb_requests WHERE dedupe = ${dedupe}`;
+  if (!found) throw new FencedError(record.run_id ?? "");
   const row = toRow(found);
   if (row.state === "pending") return { state: "pending", row, created: false };
   return row.state === "settled" ? { state: "settled", row } : { state: "cancelled", row };
@@ -108,9 +117,13 @@ export async function cancelRequest(
   sql: Q,
   reqId: string,
   reason: CancelReason,
+  fence?: { runId: string; epoch: number },
 ): Promise<RequestRow | undefined> {
   const rows = await sql`UPDATE sb_requests SET state = 'cancelled', cancel_reason = ${reason}
-    WHERE req_id = ${reqId} AND state = 'pending' RETURNING *`;
+    WHERE req_id = ${reqId} AND state = 'pending'
+      AND (${fence === undefined} OR EXISTS (SELECT 1 FROM sb_runs
+        WHERE run_id = ${fence?.runId ?? null} AND epoch = ${fence?.epoch ?? -1}))
+    RETURNING *`;
   return rows.length === 1 ? toRow(rows[0]) : undefined;
 }
 

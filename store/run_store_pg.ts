@@ -41,6 +41,8 @@ export interface PgRunStore extends RunStore {
   disown(runId: string): void;
   /** The runs this instance owns. */
   owned(): Map<string, number>;
+  /** Resolves once the run's row is stored (a run started here is written behind). */
+  stored(runId: string): Promise<void>;
 }
 
 /** Options of {@link createPgRunStore}. */
@@ -70,6 +72,8 @@ const KIND = { step: "step", journal: "journal", event: "event", task: "task" } 
 export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunStore {
   const { instanceId, onFenced, onEvents } = options;
   const epochs = new Map<string, number>();
+  /** The first write of runs started here, until it is stored. */
+  const inserting = new Map<string, Promise<void>>();
   let queue: Queued[] = [];
   let flushing: Promise<void> | undefined;
 
@@ -82,20 +86,26 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   async function commitRun(runId: string | null, items: Queued[]): Promise<void> {
     try {
       await sql.begin(async (tx) => {
+        // every statement is sent at once (pipelined) and checked after: a failed
+        // fence or insert throws, and the transaction rolls back
+        const checks: Array<PromiseLike<ArrayLike<unknown>>> = [];
+        const rest: Array<PromiseLike<unknown>> = [];
+        let fenced = runId === null;
         for (const item of items) {
           if (item.insert) {
-            const rows = await item.write(tx) as unknown[];
-            if (rows.length === 0) throw new FencedError(runId!);
+            checks.push(item.write(tx) as PromiseLike<ArrayLike<unknown>>);
             continue;
           }
-          if (runId !== null && item === items.find((i) => !i.insert)) {
-            const epoch = epochs.get(runId);
-            const held = epoch === undefined ? [] : await tx`SELECT 1 FROM sb_runs
-              WHERE run_id = ${runId} AND epoch = ${epoch} AND owner = ${instanceId} FOR SHARE`;
-            if (held.length === 0) throw new FencedError(runId);
+          if (!fenced && runId !== null) {
+            fenced = true;
+            const epoch = epochs.get(runId) ?? -1;
+            checks.push(tx`SELECT 1 FROM sb_runs
+              WHERE run_id = ${runId} AND epoch = ${epoch} AND owner = ${instanceId} FOR SHARE`);
           }
-          await item.write(tx);
+          rest.push(item.write(tx));
         }
+        const [held] = await Promise.all([Promise.all(checks), Promise.all(rest)]);
+        if (held.some((rows) => rows.length === 0)) throw new FencedError(runId!);
       });
       for (const item of items) item.done.resolve();
       if (runId !== null && items.some((i) => i.event)) onEvents?.(runId);
@@ -158,6 +168,7 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
       epochs.delete(runId);
     },
     owned: () => new Map(epochs),
+    stored: (runId) => inserting.get(runId) ?? Promise.resolve(),
     flushed: () => settled().catch(() => {}),
 
     putRun(run) {
@@ -165,7 +176,7 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
       if (!epochs.has(runId)) {
         // a new run: this instance owns it from its first write, at epoch 1
         epochs.set(runId, 1);
-        return enqueue(
+        const inserted = enqueue(
           runId,
           (tx) =>
             tx`INSERT INTO sb_runs (run_id, status, created_at, owner, epoch, record)
@@ -174,6 +185,8 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
             ON CONFLICT (run_id) DO NOTHING RETURNING 1`,
           true,
         );
+        inserting.set(runId, inserted.catch(() => {}).finally(() => inserting.delete(runId)));
+        return inserted;
       }
       return enqueue(
         runId,
