@@ -81,6 +81,7 @@ export function createApp(deps: AppDeps) {
       loadSeat: deps.loadSeat,
       syncSeats: deps.syncSeats,
       watchRemote: deps.watchRemote,
+      cancelRemote: deps.cancelRemote,
     }),
   );
   app.route(

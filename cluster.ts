@@ -8,12 +8,19 @@
  * @module
  */
 import type { AppDeps } from "./deps.ts";
+import { SwitchboardError } from "./protocol/errors.ts";
 import { ClusterSession } from "./session/cluster_session.ts";
 import { createClusterHub } from "./session/cluster_hub.ts";
 import { register, restoreSeats, unregister } from "./session/seats.ts";
 import { type OpenPgStores, RUN_EVENTS_TOPIC } from "./store/open_pg_stores.ts";
 import { beatEveryMs } from "./store/pg_instances.ts";
 import { claimOrphanRuns } from "./store/pg_run_owner.ts";
+
+/** Bus topic: cancel this run (its owner does). */
+const CANCEL_TOPIC = "cancel_run";
+
+/** How long `DELETE /v1/runs/:id` on a non-owner waits for the owner to end the run. */
+const CANCEL_WAIT_MS = 10_000;
 
 /** How often a follower of a run owned elsewhere reads its events without a notification. */
 const FOLLOW_POLL_MS = 1_000;
@@ -53,6 +60,27 @@ export async function startClusterMode(
     if (!record || record.status !== "running") return undefined;
     return followRun(runId, after, signal);
   };
+
+  // DELETE /v1/runs/:id on an instance that does not own the run: its owner cancels it
+  deps.cancelRemote = async (runId) => {
+    if (runs.epochOf(runId) !== undefined) return undefined; // owned here: the engine cancels
+    const record = await runs.getRun(runId);
+    if (!record || record.status !== "running") return undefined;
+    await cluster.bus.publish(CANCEL_TOPIC, runId);
+    const until = Date.now() + CANCEL_WAIT_MS;
+    while (Date.now() < until) {
+      const now = await runs.getRun(runId);
+      if (now && now.status !== "running") return await deps.engine.view(runId);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new SwitchboardError(
+      "conflict",
+      "the run's owner did not confirm the cancel in time; retry",
+    );
+  };
+  cluster.bus.on(CANCEL_TOPIC, (runId) => {
+    if (runs.epochOf(runId) !== undefined) deps.engine.cancel(runId).catch(() => {});
+  });
 
   /** The stored events of a run owned elsewhere, as they are stored, until it ends. */
   async function* followRun(runId: string, after: number, signal: AbortSignal) {

@@ -31,6 +31,7 @@ import { createMemorySeatStore, type SeatStore } from "./store/seat_store.ts";
 import { createMemorySecretStore, type SecretStore } from "./store/secret_store.ts";
 import type { PgCluster } from "./store/open_pg_stores.ts";
 import type { RunEvent } from "./protocol/runs.ts";
+import type { RunView } from "./engine/mod.ts";
 
 /** The stores of one server. */
 export interface Stores {
@@ -63,6 +64,8 @@ export interface AppDeps extends SeatDeps {
   metrics: Metrics;
   now(): number;
   startedAt: number;
+  /** In a cluster: cancels a running run another instance owns (cluster.ts). */
+  cancelRemote?: (runId: string) => Promise<RunView | undefined>;
   /** In a cluster: follows the events of a run another instance owns (cluster.ts). */
   watchRemote?: (
     runId: string,

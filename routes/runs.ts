@@ -28,6 +28,7 @@ import {
   newRunId,
   type PrepareEnv,
   prepareRun,
+  type RunView,
   type StartedRun,
   type StartRunRequest,
 } from "../engine/mod.ts";
@@ -52,6 +53,8 @@ export interface RunRoutesDeps extends PrepareEnv {
   loadSeat?: (sid: string) => Promise<void>;
   /** In a cluster: reads every seat again (a role named by a run may be new). */
   syncSeats?: () => Promise<void>;
+  /** In a cluster: cancels a running run that another instance owns; undefined when it is not one. */
+  cancelRemote?: (runId: string) => Promise<RunView | undefined>;
   /** In a cluster: follows a run that another instance owns; undefined when it is not one. */
   watchRemote?: (
     runId: string,
@@ -424,7 +427,9 @@ export function runRoutes(deps: RunRoutesDeps) {
       }),
       admin,
       async (c) => {
-        return c.json(await deps.engine.cancel(c.req.param("id")), 200);
+        const id = c.req.param("id");
+        const remote = await deps.cancelRemote?.(id);
+        return c.json(remote ?? await deps.engine.cancel(id), 200);
       },
     )
     .post(

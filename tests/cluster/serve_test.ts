@@ -125,3 +125,33 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "DELETE /v1/runs/:id on an instance that does not own the run cancels it on its owner",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const started = await post(b.base, "/v1/runs", {
+        blueprint: { kind: "inline", value: { ...EVERY_KIND, spawner_hints: { layers: [] } } },
+        init_ctx: {},
+      });
+      const runId = started.body!.run_id as string;
+      const spawn = await nextOf(op.ws, "spawn");
+      const res = await fetch(`${a.base}/v1/runs/${runId}`, { method: "DELETE" });
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.status, "cancelled");
+      const cancel = await nextOf(op.ws, "cancel");
+      assert.deepEqual(cancel, { type: "cancel", req_id: spawn.req_id, reason: "run_ended" });
+      const again = await fetch(`${a.base}/v1/runs/${runId}`, { method: "DELETE" });
+      assert.equal(again.status, 410);
+      await again.body?.cancel();
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
