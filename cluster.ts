@@ -145,7 +145,9 @@ export async function startClusterMode(
   await cluster.join(
     () => ({
       runs: runs.owned().size,
-      seats: [...deps.sessions.values()].filter((s) => !s.closed && s.connected).length,
+      seats: [...deps.sessions.values()].filter((s) =>
+        s instanceof ClusterSession && !s.closed && s.holdsSocket
+      ).length,
     }),
     (err) => log.error("cluster heartbeat failed", { error: String(err) }),
   );

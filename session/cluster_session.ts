@@ -77,6 +77,11 @@ export class ClusterSession extends OperatorSession implements HubSeat {
     return this.#socket !== null || Boolean(this.#hub.socketOf(this.sid)?.instance);
   }
 
+  /** True while this instance holds the seat's socket. */
+  get holdsSocket(): boolean {
+    return this.#socket !== null;
+  }
+
   override get closed(): boolean {
     return this.#closed;
   }

@@ -214,3 +214,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a run's deadline fires once, on the instance that took the run over",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const started = await post(b.base, "/v1/runs", {
+        blueprint: { kind: "inline", value: ONE_SPAWN },
+        init_ctx: {},
+        ttl_secs: 3,
+      });
+      assert.equal(started.status, 202);
+      const runId = started.body!.run_id as string;
+      const spawn = await nextOf(op.ws, "spawn");
+      await b.kill("SIGKILL");
+      const cancel = await nextOf(op.ws, "cancel", 15_000);
+      assert.deepEqual(cancel, { type: "cancel", req_id: spawn.req_id, reason: "timeout" });
+      const run = await runEnded(a, runId);
+      assert.equal(run.status, "failed");
+      assert.match(String(run.error), /^ttl expired/);
+      const text = await fetch(`${a.base}/v1/runs/${runId}/events`).then((r) => r.text());
+      const ended = text.split("\n").filter((l) => l === "event: run_ended");
+      assert.equal(ended.length, 1, "one end");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(op.ws.buffered().filter((f) => f.type === "cancel"), [], "one cancel");
+    } catch (err) {
+      dump(cluster);
+      throw err;
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
