@@ -8,6 +8,7 @@
  * @module
  */
 import type { AppDeps } from "./deps.ts";
+import type { TokenRecord } from "./protocol/runs.ts";
 import { SwitchboardError } from "./protocol/errors.ts";
 import { ClusterSession } from "./session/cluster_session.ts";
 import { createClusterHub } from "./session/cluster_hub.ts";
@@ -59,6 +60,47 @@ export async function startClusterMode(
     const record = await runs.getRun(runId);
     if (!record || record.status !== "running") return undefined;
     return followRun(runId, after, signal);
+  };
+
+  // a worker route reached on an instance that does not own the worker's run: the owner answers
+  deps.workerProxy = async (req) => {
+    const bearer = req.headers.get("authorization")?.replace(/^Bearer\s+/i, "").trim();
+    if (!bearer) return undefined;
+    let nonce: string | undefined;
+    if (!bearer.startsWith("wh-")) {
+      try {
+        nonce = deps.tokens.decode(bearer).nonce;
+      } catch {
+        return undefined; // the route answers it
+      }
+    }
+    const [row] = nonce === undefined
+      ? await sql`SELECT r.run_id, r.owner, r.status, i.url FROM sb_tokens t
+          JOIN sb_runs r ON r.run_id = t.run_id LEFT JOIN sb_instances i ON i.id = r.owner
+          WHERE t.handle = ${bearer}`
+      : await sql`SELECT r.run_id, r.owner, r.status, i.url FROM sb_tokens t
+          JOIN sb_runs r ON r.run_id = t.run_id LEFT JOIN sb_instances i ON i.id = r.owner
+          WHERE t.nonce = ${nonce}`;
+    if (!row || row.status !== "running" || row.owner === instanceId) return undefined;
+    if (runs.epochOf(row.run_id) !== undefined || !row.url) return undefined;
+    const target = new URL(req.url);
+    const to = new URL(target.pathname + target.search, row.url);
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    try {
+      return await fetch(to, {
+        method: req.method,
+        headers,
+        body: req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer(),
+        redirect: "manual",
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch {
+      throw new SwitchboardError(
+        "conflict",
+        "the instance running this task did not answer; retry",
+      );
+    }
   };
 
   // DELETE /v1/runs/:id on an instance that does not own the run: its owner cancels it
@@ -145,9 +187,10 @@ export async function startClusterMode(
   await cluster.join(
     () => ({
       runs: runs.owned().size,
-      seats: [...deps.sessions.values()].filter((s) =>
-        s instanceof ClusterSession && !s.closed && s.holdsSocket
-      ).length,
+      seats:
+        [...deps.sessions.values()].filter((s) =>
+          s instanceof ClusterSession && !s.closed && s.holdsSocket
+        ).length,
     }),
     (err) => log.error("cluster heartbeat failed", { error: String(err) }),
   );
@@ -161,7 +204,11 @@ export async function startClusterMode(
       first = false;
       if (claims.length === 0) return 0;
       for (const c of claims) runs.own(c.run_id, c.epoch);
-      await hub.preload(claims.map((c) => c.run_id));
+      const ids = claims.map((c) => c.run_id);
+      await hub.preload(ids);
+      // the workers of these runs hold tokens minted by the old owner
+      const tokens = await sql`SELECT record FROM sb_tokens WHERE run_id = ANY(${ids})`;
+      deps.tokens.adopt(tokens.map((t) => t.record as TokenRecord));
       let resumed = 0;
       for (const c of claims) {
         const record = await runs.getRun(c.run_id);

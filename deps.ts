@@ -64,6 +64,11 @@ export interface AppDeps extends SeatDeps {
   metrics: Metrics;
   now(): number;
   startedAt: number;
+  /**
+   * In a cluster: answers a worker route from the instance that owns the worker's
+   * run (cluster.ts); undefined when this instance should answer.
+   */
+  workerProxy?: (req: Request) => Promise<Response | undefined>;
   /** In a cluster: cancels a running run another instance owns (cluster.ts). */
   cancelRemote?: (runId: string) => Promise<RunView | undefined>;
   /** In a cluster: follows the events of a run another instance owns (cluster.ts). */

@@ -19,7 +19,8 @@ const EVERY_KIND = {
 };
 
 Deno.test({
-  name: "an operator on instance A serves a run started on B: hook_before, spawn, ask, hook_after",
+  name:
+    "an operator on instance A serves a run started on B: hook_before, spawn (worker on A and B), ask, hook_after",
   ignore: PG_IGNORE,
   async fn() {
     const url = await freshDatabase();
@@ -39,12 +40,17 @@ Deno.test({
       op.ws.send({ type: "hook_ack", req_id: hb.req_id, ok: true });
       const spawn = await nextOf(op.ws, "spawn");
       assert.ok(spawn.directive.includes(`${b.base}/v1/worker/prompt`), spawn.directive);
+      // the worker may reach any instance: A hands its calls to B, the run's owner
       const auth = { authorization: `Bearer ${spawn.worker_handle}` };
-      const prompt = await fetch(`${b.base}/v1/worker/prompt?task_id=${spawn.task_id}`, {
+      const prompt = await fetch(`${a.base}/v1/worker/prompt?task_id=${spawn.task_id}`, {
         headers: auth,
       });
       assert.equal(prompt.status, 200, await prompt.text());
-      const submit = await fetch(`${b.base}/v1/worker/submit?ok=false`, {
+      const viaToken = await fetch(`${a.base}/v1/worker/prompt?task_id=${spawn.task_id}`, {
+        headers: { authorization: `Bearer ${spawn.capability_token}` },
+      });
+      assert.equal(viaToken.status, 200, await viaToken.text());
+      const submit = await fetch(`${a.base}/v1/worker/submit?ok=false`, {
         method: "POST",
         headers: { ...auth, "content-type": "text/plain" },
         body: "stuck on the schema",

@@ -251,3 +251,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "after a takeover the worker's token works on the new owner, reached through any instance",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b", "i-c"]);
+    const [a, b, c] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const runId = await startSpawnRun(b);
+      const spawn = await nextOf(op.ws, "spawn");
+      await b.kill("SIGKILL");
+      // C forwards to the run's owner: B while it is dead (refused, retry), then whoever took it
+      const posted = await eventually(
+        async () => {
+          const res = await fetch(`${c.base}/v1/worker/result`, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              authorization: `Bearer ${spawn.capability_token}`,
+            },
+            body: JSON.stringify({ task_id: spawn.task_id, value: { shipped: true }, ok: true }),
+          });
+          await res.body?.cancel();
+          return res.status === 204 ? res.status : undefined;
+        },
+        15_000,
+        "the worker's result is taken",
+      );
+      assert.equal(posted, 204);
+      op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
+      const run = await runEnded(a, runId);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.deepEqual(run.final_ctx, { r: { shipped: true } });
+    } catch (err) {
+      dump(cluster);
+      throw err;
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
