@@ -78,6 +78,10 @@ export function createApp(deps: AppDeps) {
       warn: (message) => deps.log.warn(message),
       apiToken,
       now: deps.now,
+      loadSeat: deps.loadSeat,
+      syncSeats: deps.syncSeats,
+      watchRemote: deps.watchRemote,
+      cancelRemote: deps.cancelRemote,
     }),
   );
   app.route(
@@ -91,6 +95,14 @@ export function createApp(deps: AppDeps) {
   const throttle = authThrottle({ now: deps.now });
   app.use("/v1/worker/*", throttle);
   app.use("/v1/data/*", throttle);
+  if (deps.workerProxy) {
+    const proxy = deps.workerProxy;
+    app.use("/v1/worker/*", async (c, next) => {
+      const answered = await proxy(c.req.raw);
+      if (answered) return answered;
+      await next();
+    });
+  }
   app.route("/", workerRoutes(deps));
   app.route("/", workerAskRoutes(deps));
   app.route("/", inboxRoutes({ sessions: deps.sessions, now: deps.now, apiToken }));

@@ -17,6 +17,8 @@ import {
 } from "./session/seats.ts";
 import { openStores } from "./store/open_stores.ts";
 import { pruneEndedRuns, RUN_RETENTION_SECS } from "./store/run_retention.ts";
+import { type OpenPgStores, openPgStores } from "./store/open_pg_stores.ts";
+import { startClusterMode } from "./cluster.ts";
 import type { RunRecord } from "./store/run_store.ts";
 import type { Stores } from "./deps.ts";
 
@@ -49,21 +51,27 @@ function openMemory(): Stores & { close(): void } {
  * every run that was running when the last process stopped.
  */
 export async function openDeps(config: Config, options: OpenDepsOptions = {}): Promise<OpenDeps> {
-  // a KV file is locked by openStores: one server per file
-  const stores: Stores & { close(): void } = config.kvPath === ":memory:"
+  // a KV file is locked by openStores: one server per file; PostgreSQL is shared (cluster.ts)
+  const stores: Stores & { close(): void | Promise<void> } = config.databaseUrl
+    ? await openPgStores({ ...config, databaseUrl: config.databaseUrl })
+    : config.kvPath === ":memory:"
     ? openMemory()
     : await openStores(config);
   try {
-    const running = await stores.runs.listRuns({
+    // in a cluster, runs are claimed from dead owners instead (cluster.ts)
+    const running = stores.kind === "pg" ? [] : await stores.runs.listRuns({
       limit: Number.MAX_SAFE_INTEGER,
       status: "running",
     });
     const deps = await createDeps({ ...options, config, stores });
-    const seats = await restoreSeats(deps);
+    const cluster = stores.kind === "pg"
+      ? await startClusterMode(deps, stores as OpenPgStores)
+      : undefined;
+    const seats = cluster?.seats ?? await restoreSeats(deps);
     // each run brings its own requests back to their seats (its journal is the one record)
-    const runs = await resumeRuns(deps, running);
+    const runs = cluster?.runs ?? await resumeRuns(deps, running);
     // a run's own seats end with it, also when it ended while no server ran
-    await releaseSeatsOfEndedRuns(deps, new Set(running.map((r) => r.run_id)));
+    if (!cluster) await releaseSeatsOfEndedRuns(deps, new Set(running.map((r) => r.run_id)));
     let requests = 0;
     for (const session of deps.sessions.values()) requests += session.pendingCount;
     if (seats + runs > 0) {
@@ -76,12 +84,13 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
       async close() {
         if (closed) return;
         closed = true;
+        await cluster?.stop();
         await flushAll(deps);
-        stores.close();
+        await stores.close();
       },
     };
   } catch (err) {
-    stores.close();
+    await stores.close();
     throw err;
   }
 }

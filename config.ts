@@ -40,6 +40,12 @@ export interface Config {
   runRetentionSecs?: number;
   /** `SWITCHBOARD_RUN_MAX_STOPS`: server stops while a run executes before it is quarantined. */
   maxStops?: number;
+  /** `SWITCHBOARD_DATABASE_URL`: keep everything in PostgreSQL, as one instance of a cluster. */
+  databaseUrl?: string;
+  /** `SWITCHBOARD_INSTANCE_ID`: this instance's id in the cluster (default random). */
+  instanceId: string;
+  /** `SWITCHBOARD_RUN_LEASE_SECS`: how long a run's owner may go silent before others take it (10). */
+  runLeaseSecs: number;
 }
 
 /** Reads environment variables. */
@@ -65,6 +71,7 @@ export function readConfig(env: EnvSource = Deno.env): Config {
     throw new Error("SWITCHBOARD_SECRET must be hex of at least 16 bytes");
   }
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
+  const databaseUrl = readDatabaseUrl(env);
   return {
     host,
     port,
@@ -130,6 +137,15 @@ export function readConfig(env: EnvSource = Deno.env): Config {
         100_000,
       ),
     },
+    databaseUrl,
+    instanceId: readInstanceId(env),
+    runLeaseSecs: intIn(
+      "SWITCHBOARD_RUN_LEASE_SECS",
+      env.get("SWITCHBOARD_RUN_LEASE_SECS"),
+      10,
+      1,
+      86400,
+    ),
   };
 }
 
@@ -146,6 +162,31 @@ function readBudgets(env: EnvSource): Partial<RunBudgets> {
   read("maxFanout", "SWITCHBOARD_RUN_MAX_FANOUT", 1e6);
   read("maxSteps", "SWITCHBOARD_RUN_MAX_STEPS", 1e9);
   return out;
+}
+
+/** `SWITCHBOARD_DATABASE_URL`, checked: a postgres URL, and never beside `SWITCHBOARD_KV`. */
+function readDatabaseUrl(env: EnvSource): string | undefined {
+  const url = env.get("SWITCHBOARD_DATABASE_URL")?.trim() || undefined;
+  if (url === undefined) return undefined;
+  if (env.get("SWITCHBOARD_KV")?.trim()) {
+    throw new Error(
+      "SWITCHBOARD_DATABASE_URL and SWITCHBOARD_KV are both set: choose PostgreSQL or Deno KV",
+    );
+  }
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new Error("SWITCHBOARD_DATABASE_URL must be a postgres:// or postgresql:// URL");
+  }
+  return url;
+}
+
+/** `SWITCHBOARD_INSTANCE_ID`, or a random id. */
+function readInstanceId(env: EnvSource): string {
+  const id = env.get("SWITCHBOARD_INSTANCE_ID")?.trim();
+  if (!id) return `i-${crypto.randomUUID().slice(0, 8)}`;
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(id)) {
+    throw new Error("SWITCHBOARD_INSTANCE_ID must be 1-64 of A-Z a-z 0-9 . _ - (not first)");
+  }
+  return id;
 }
 
 /** True for loopback host names and addresses. */

@@ -29,16 +29,21 @@ import { createMemoryDataStore, type DataStore } from "./store/data_store.ts";
 import { createMemoryRunStore, type RunStore } from "./store/run_store.ts";
 import { createMemorySeatStore, type SeatStore } from "./store/seat_store.ts";
 import { createMemorySecretStore, type SecretStore } from "./store/secret_store.ts";
+import type { PgCluster } from "./store/open_pg_stores.ts";
+import type { RunEvent } from "./protocol/runs.ts";
+import type { RunView } from "./engine/mod.ts";
 
 /** The stores of one server. */
 export interface Stores {
-  kind: "memory" | "kv";
+  kind: "memory" | "kv" | "pg";
   path: string | null;
   seats: SeatStore;
   blueprints: BlueprintStore;
   runs: RunStore;
   data: DataStore;
   secrets: SecretStore;
+  /** The cluster, when the stores are in PostgreSQL. */
+  cluster?: PgCluster;
 }
 
 /** What `createApp` needs. */
@@ -59,6 +64,19 @@ export interface AppDeps extends SeatDeps {
   metrics: Metrics;
   now(): number;
   startedAt: number;
+  /**
+   * In a cluster: answers a worker route from the instance that owns the worker's
+   * run (cluster.ts); undefined when this instance should answer.
+   */
+  workerProxy?: (req: Request) => Promise<Response | undefined>;
+  /** In a cluster: cancels a running run another instance owns (cluster.ts). */
+  cancelRemote?: (runId: string) => Promise<RunView | undefined>;
+  /** In a cluster: follows the events of a run another instance owns (cluster.ts). */
+  watchRemote?: (
+    runId: string,
+    after: number,
+    options: { signal: AbortSignal },
+  ) => Promise<AsyncIterableIterator<RunEvent> | undefined>;
 }
 
 /** A config for tests and embedding: loopback, in memory, quiet. */
@@ -72,6 +90,8 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     logLevel: "error",
     allowSubprocess: false,
     workerTokenTtlSecs: 1800,
+    instanceId: "i-local",
+    runLeaseSecs: 10,
     ...overrides,
   };
 }

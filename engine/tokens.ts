@@ -338,6 +338,11 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
       if (record && record.run_id === undefined) records.delete(nonce);
     },
 
+    /** Takes over stored records minted elsewhere (a run claimed from another instance). */
+    adopt(list: Iterable<TokenRecord>): void {
+      for (const record of list) if (!records.has(record.nonce)) remember({ ...record });
+    },
+
     /** The record of a nonce, if any. */
     record(nonce: string): TokenRecord | undefined {
       return lookup(nonce);

@@ -7,13 +7,35 @@ import { z } from "./zod.ts";
 
 const Count = z.int().min(0);
 
+/** One instance of a cluster, as the doctor lists it. */
+export const ClusterInstance = z.object({
+  id: z.string(),
+  url: z.string(),
+  started_at: z.string().meta({ description: "ISO 8601." }),
+  heartbeat_at: z.string().meta({ description: "ISO 8601, the database's clock." }),
+  heartbeat_age_secs: z.number().min(0),
+  alive: z.boolean().meta({ description: "The last heartbeat is younger than the run lease." }),
+  runs: Count.meta({ description: "Runs the instance owns, as of its last heartbeat." }),
+  seats: Count.meta({ description: "Seats with a live socket on it, as of its last heartbeat." }),
+});
+export type ClusterInstance = z.infer<typeof ClusterInstance>;
+
+/** The cluster section of the doctor report (present when the stores are in PostgreSQL). */
+export const ClusterReport = z.object({
+  instance_id: z.string().meta({ description: "The instance that answered." }),
+  run_lease_secs: Count,
+  bus_reconnects: Count.meta({ description: "Times this instance's listener reconnected." }),
+  instances: z.array(ClusterInstance).meta({ description: "Sorted by id, dead ones too." }),
+});
+export type ClusterReport = z.infer<typeof ClusterReport>;
+
 /**
  * `GET /v1/doctor` answer: the 0.1.2 fields (reference/http.md §8.11) plus the
  * store, session and pending counts, live runs and the uptime.
  */
 export const DoctorReport = z.object({
   bind: z.string().meta({ description: "The configured listen address (IPv6 in brackets)." }),
-  blueprint_backend: z.enum(["deno_kv", "in_memory"]),
+  blueprint_backend: z.enum(["deno_kv", "in_memory", "postgres"]),
   blueprint_store_root: z.string().nullable(),
   blueprint_ref_base: z.null(),
   enhance_flow_enabled: z.literal(false),
@@ -23,7 +45,7 @@ export const DoctorReport = z.object({
   }),
   registered_blueprint_count: Count,
   store: z.object({
-    kind: z.enum(["memory", "kv"]),
+    kind: z.enum(["memory", "kv", "pg"]),
     path: z.string().nullable(),
   }),
   sessions: z.object({ total: Count, connected: Count, disconnected: Count }),
@@ -32,5 +54,6 @@ export const DoctorReport = z.object({
   api_token_required: z.boolean(),
   started_at: z.string().meta({ description: "ISO 8601." }),
   uptime_secs: z.number().min(0),
+  cluster: ClusterReport.optional(),
 });
 export type DoctorReport = z.infer<typeof DoctorReport>;

@@ -6,7 +6,8 @@
  */
 import type { Hono } from "hono";
 import { z } from "zod";
-import { DoctorReport } from "../protocol/operability.ts";
+import { type ClusterReport, DoctorReport } from "../protocol/operability.ts";
+import type { PgCluster } from "../store/open_pg_stores.ts";
 import type { AppDeps } from "../deps.ts";
 import { countSeats, seatGauges } from "../observe/seat_counts.ts";
 import { adminGuard } from "./_http.ts";
@@ -36,8 +37,8 @@ export async function doctorReport(deps: AppDeps): Promise<DoctorReport> {
   const now = deps.now();
   return {
     bind: `${host}:${config.port}`,
-    blueprint_backend: stores.blueprints.kind === "kv" ? "deno_kv" : "in_memory",
-    blueprint_store_root: stores.kind === "kv" ? stores.path : null,
+    blueprint_backend: BLUEPRINT_BACKEND[stores.blueprints.kind],
+    blueprint_store_root: stores.kind === "memory" ? null : stores.path,
     blueprint_ref_base: null,
     enhance_flow_enabled: false,
     seed_blueprint_id: SEED_BLUEPRINT_ID,
@@ -50,6 +51,19 @@ export async function doctorReport(deps: AppDeps): Promise<DoctorReport> {
     api_token_required: config.apiToken !== undefined,
     started_at: new Date(deps.startedAt).toISOString(),
     uptime_secs: Math.max(0, Math.round(now - deps.startedAt) / 1000),
+    ...(stores.cluster && { cluster: await clusterReport(stores.cluster) }),
+  };
+}
+
+const BLUEPRINT_BACKEND = { kv: "deno_kv", memory: "in_memory", pg: "postgres" } as const;
+
+/** The cluster section: every instance with its last heartbeat and load; none on a store error. */
+async function clusterReport(cluster: PgCluster): Promise<ClusterReport> {
+  return {
+    instance_id: cluster.instanceId,
+    run_lease_secs: cluster.leaseSecs,
+    bus_reconnects: cluster.bus.reconnects,
+    instances: await cluster.list().catch(() => []),
   };
 }
 

@@ -28,6 +28,7 @@ import {
   newRunId,
   type PrepareEnv,
   prepareRun,
+  type RunView,
   type StartedRun,
   type StartRunRequest,
 } from "../engine/mod.ts";
@@ -49,16 +50,40 @@ export interface RunRoutesDeps extends PrepareEnv {
   now?: () => number;
   /** The seat table, to mint a run's own `seats` (absent: `seats` is refused). */
   seats?: SeatDeps;
+  /** In a cluster: loads a seat minted on another instance that this one has not seen yet. */
+  loadSeat?: (sid: string) => Promise<void>;
+  /** In a cluster: reads every seat again (a role named by a run may be new). */
+  syncSeats?: () => Promise<void>;
+  /** In a cluster: cancels a running run that another instance owns; undefined when it is not one. */
+  cancelRemote?: (runId: string) => Promise<RunView | undefined>;
+  /** In a cluster: follows a run that another instance owns; undefined when it is not one. */
+  watchRemote?: (
+    runId: string,
+    after: number,
+    options: { signal: AbortSignal },
+  ) => Promise<AsyncIterableIterator<RunEvent> | undefined>;
 }
 
 /** How often an idle event stream sends a keep-alive comment. */
 export const SSE_KEEPALIVE_MS = 15_000;
 
 async function startRun(deps: RunRoutesDeps, body: TaskBody, feed: RunFeed) {
+  const named = [body.operator_sid, body.operator?.spawn_hook_id, body.operator?.senior_bridge_id];
+  for (const sid of named) {
+    if (sid !== undefined && deps.loadSeat && !deps.operators.has(sid)) await deps.loadSeat(sid);
+  }
   const request = await prepareRun(deps, body);
   const seats = await mintRunSeats(deps, body, request);
   try {
-    return { run: launched(deps, request, feed), seats };
+    try {
+      return { run: launched(deps, request, feed), seats };
+    } catch (err) {
+      if (!(err instanceof SwitchboardError && err.cause instanceof CompileError)) throw err;
+      if (!deps.syncSeats) throw err;
+      // in a cluster, a seat minted a moment ago elsewhere may not have reached this instance
+      await deps.syncSeats();
+      return { run: launched(deps, request, feed), seats };
+    }
   } catch (err) {
     if (deps.seats && request.runId) await releaseRunSeats(deps.seats, request.runId);
     throw err;
@@ -81,7 +106,9 @@ function startOrThrow(deps: RunRoutesDeps, request: StartRunRequest): StartedRun
     return deps.engine.start(request);
   } catch (err) {
     if (err instanceof CompileError) {
-      throw new SwitchboardError("bad_request", `run: launch: compile: ${err.message}`);
+      throw new SwitchboardError("bad_request", `run: launch: compile: ${err.message}`, {
+        cause: err,
+      });
     }
     throw err;
   }
@@ -401,7 +428,9 @@ export function runRoutes(deps: RunRoutesDeps) {
       }),
       admin,
       async (c) => {
-        return c.json(await deps.engine.cancel(c.req.param("id")), 200);
+        const id = c.req.param("id");
+        const remote = await deps.cancelRemote?.(id);
+        return c.json(remote ?? await deps.engine.cancel(id), 200);
       },
     )
     .post(
@@ -465,7 +494,8 @@ export function runRoutes(deps: RunRoutesDeps) {
           throw new SwitchboardError("bad_request", "Last-Event-ID must be a non-negative integer");
         }
         const watching = new AbortController();
-        const events = await deps.engine.watch(id, after, { signal: watching.signal });
+        const events = await deps.watchRemote?.(id, after, { signal: watching.signal }) ??
+          await deps.engine.watch(id, after, { signal: watching.signal });
         if (!events) throw new SwitchboardError("not_found", `run not found: ${id}`);
         // Nothing left to replay of an ended run: 204 stops a browser EventSource. An
         // ended run's watch replays and returns at once; the bound covers a run that

@@ -13,7 +13,7 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import type { MintedOperator, SeatScope } from "../protocol/operators.ts";
 import type { RequestRecord } from "../protocol/runs.ts";
 import type { SeatRecord } from "../store/seat_store.ts";
-import { OperatorSession, type SessionEnv } from "./operator_session.ts";
+import { OperatorSession, type SeatIdentity, type SessionEnv } from "./operator_session.ts";
 import { bearerOf } from "../protocol/bearer.ts";
 
 /** What the seat functions need: the registries, the seat and role tables, the env. */
@@ -23,6 +23,16 @@ export interface SeatDeps extends FaceRegistries {
   /** role → owning sid. */
   roles: Map<string, string>;
   sessionEnv: SessionEnv;
+  /** Builds a seat object; a cluster builds its own kind. Default: an {@link OperatorSession}. */
+  newSession?: (identity: SeatIdentity) => OperatorSession;
+  /** In a cluster: loads a seat minted on another instance that this one has not seen yet. */
+  loadSeat?: (sid: string) => Promise<void>;
+  /** In a cluster: reads every seat again. */
+  syncSeats?: () => Promise<void>;
+}
+
+function makeSession(deps: SeatDeps, identity: SeatIdentity): OperatorSession {
+  return deps.newSession?.(identity) ?? new OperatorSession(identity, deps.sessionEnv);
 }
 
 /** 32 characters of a 64-letter alphabet: 192 random bits. */
@@ -44,7 +54,8 @@ export const SEAT_LIMITS: Required<SeatLimits> = { maxSeats: 100_000, maxRolesPe
 /** The longest role name, in UTF-16 code units (it becomes part of store keys). */
 export const MAX_ROLE_LENGTH = 256;
 
-function register(deps: SeatDeps, session: OperatorSession): void {
+/** Puts a seat into the seat table and the face registries. */
+export function register(deps: SeatDeps, session: OperatorSession): void {
   deps.sessions.set(session.sid, session);
   deps.seniorBridges.set(session.sid, session);
   deps.spawnHooks.set(session.sid, session);
@@ -83,7 +94,8 @@ function checkRoles(deps: SeatDeps, roles: string[], max: number): void {
   }
 }
 
-function unregister(deps: SeatDeps, session: OperatorSession): void {
+/** Takes a seat out of the seat table and the face registries. */
+export function unregister(deps: SeatDeps, session: OperatorSession): void {
   const drop = <T>(map: Map<string, T>, name: string) => {
     if ((map.get(name) as unknown) === session) map.delete(name);
   };
@@ -169,23 +181,22 @@ export async function mintSeat(
     );
   }
   const now = deps.sessionEnv.now();
-  const session = new OperatorSession(
-    {
-      sid: `op-${crypto.randomUUID()}`,
-      tokenHash,
-      roles,
-      createdAt: now,
-      lastSeenAt: now,
-      scope: options.scope,
-      releaseAfterSecs: options.releaseAfterSecs,
-    },
-    deps.sessionEnv,
-  );
+  const session = makeSession(deps, {
+    sid: `op-${crypto.randomUUID()}`,
+    tokenHash,
+    roles,
+    createdAt: now,
+    lastSeenAt: now,
+    scope: options.scope,
+    releaseAfterSecs: options.releaseAfterSecs,
+  });
   register(deps, session);
   try {
     await deps.sessionEnv.store.putSeat(seatRecord(session));
   } catch (err) {
-    unregister(deps, session); // no seat in memory that the store does not have
+    // no seat in memory that the store does not have (a cluster's store refuses a
+    // role held on another instance)
+    unregister(deps, session);
     throw err;
   }
   deps.sessionEnv.log.info("operator minted", { sid: session.sid, roles, scope: options.scope });
@@ -210,6 +221,7 @@ export async function authorizeSeat(
   options: { apiToken?: string } = {},
 ): Promise<OperatorSession> {
   if (token === null) throw new SwitchboardError("unauthorized", "missing or empty Bearer token");
+  if (!deps.sessions.has(sid)) await deps.loadSeat?.(sid);
   const session = deps.sessions.get(sid);
   if (!session) throw new SwitchboardError("not_found", "unknown sid");
   // The API token may read and delete any seat (an admin whose seat token is lost).
@@ -276,7 +288,7 @@ export async function restoreSeats(deps: SeatDeps): Promise<number> {
   for (const seat of await store.listSeats()) {
     register(
       deps,
-      new OperatorSession({
+      makeSession(deps, {
         sid: seat.sid,
         tokenHash: seat.token_hash,
         roles: seat.roles,
@@ -284,7 +296,7 @@ export async function restoreSeats(deps: SeatDeps): Promise<number> {
         lastSeenAt: seat.last_seen_at,
         scope: seat.scope,
         releaseAfterSecs: seat.release_after_secs,
-      }, deps.sessionEnv),
+      }),
     );
   }
   // A release_on_close seat has no socket after a restart: its grace starts now,

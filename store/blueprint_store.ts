@@ -93,8 +93,8 @@ export interface BlueprintStoreOptions {
  * malformed writes.
  */
 export interface BlueprintStore {
-  /** `memory` or `kv`, for the doctor report. */
-  readonly kind: "memory" | "kv";
+  /** `memory`, `kv` or `pg`, for the doctor report. */
+  readonly kind: "memory" | "kv" | "pg";
   /** The head. `head_empty` when the series has no content; `archived` when archived. */
   readHead(id: string): Promise<StoredBlueprint>;
   /** A version (either hex case). `not_found` when absent; `archived` unless allowed. */

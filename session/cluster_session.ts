@@ -1,0 +1,473 @@
+/**
+ * An operator seat in a cluster. Same faces and socket surface as
+ * {@link OperatorSession} (it extends it so the seat table, routes and engine
+ * take it unchanged), but its requests are rows shared by the cluster
+ * (session/cluster_hub.ts):
+ *
+ * - a run on this instance opens a row and waits for it to settle, wherever
+ *   the reply lands;
+ * - the instance holding the socket sends each pending row once per socket,
+ *   replays them all on (re)connect, and settles rows with the replies it gets
+ *   (at most once cluster-wide; a second reply gets an `error` frame);
+ * - frames a client sends are handled one after another, so a `pong` is sent
+ *   only after the replies before it are stored.
+ *
+ * @module
+ */
+import type { CtxView, FaceCallOptions, WorkerGrant, WorkerResult } from "../engine/faces.ts";
+import { RunEnded } from "../engine/faces.ts";
+import type { Json } from "../protocol/json.ts";
+import {
+  type CancelReason,
+  CLOSE,
+  MAX_FRAME_BYTES,
+  type ReplyFrame,
+  REQUEST_KINDS,
+  type RequestFrame,
+  type ServerFrame,
+} from "../protocol/frames.ts";
+import { SwitchboardError } from "../protocol/errors.ts";
+import type { RequestRow } from "../store/pg_requests.ts";
+import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
+import { claimSocket, releaseSocket } from "../store/pg_seats.ts";
+import type { Sql } from "../store/pg_sql.ts";
+import type { ClusterHub, HubSeat } from "./cluster_hub.ts";
+import { spawnDirective } from "./directive.ts";
+import { OperatorSession, type SeatIdentity, type SessionEnv } from "./operator_session.ts";
+import { parseClientFrame } from "./parse_client_frame.ts";
+
+type Kind = RequestKind;
+
+const REPLY_TYPE: Record<Kind, ReplyFrame["type"]> = {
+  ask: "answer",
+  hb: "hook_ack",
+  spawn: "spawn_ack",
+};
+
+/** The `cancel` reason and the rejection for an aborted wait. */
+function abortOutcome(reason: unknown): { cancel: CancelReason; error: unknown } {
+  if (reason instanceof RunEnded) {
+    return reason.why === "timeout"
+      ? { cancel: "timeout", error: new Error("operator request timed out") }
+      : { cancel: "run_ended", error: reason };
+  }
+  return { cancel: "run_ended", error: reason };
+}
+
+/** A seat of a cluster instance. */
+export class ClusterSession extends OperatorSession implements HubSeat {
+  #env: SessionEnv;
+  #hub: ClusterHub;
+  #sql: Sql;
+  #socket: WebSocket | null = null;
+  #socketEpoch = 0;
+  /** req_ids sent on the current socket. */
+  #sent = new Set<string>();
+  #closed = false;
+  #inbox: Promise<void> = Promise.resolve();
+
+  constructor(identity: SeatIdentity, env: SessionEnv, hub: ClusterHub, sql: Sql) {
+    super(identity, env);
+    this.#env = env;
+    this.#hub = hub;
+    this.#sql = sql;
+  }
+
+  override get connected(): boolean {
+    return this.#socket !== null || Boolean(this.#hub.socketOf(this.sid)?.instance);
+  }
+
+  /** True while this instance holds the seat's socket. */
+  get holdsSocket(): boolean {
+    return this.#socket !== null;
+  }
+
+  override get closed(): boolean {
+    return this.#closed;
+  }
+
+  override pendingFrames(): RequestFrame[] {
+    return this.#hub.pendingOf(this.sid).map((r) => r.frame);
+  }
+
+  override get pendingCount(): number {
+    return this.#hub.pendingOf(this.sid).length;
+  }
+
+  override pendingByKind(): Record<Kind, number> {
+    const counts: Record<Kind, number> = { ask: 0, hb: 0, spawn: 0 };
+    for (const r of this.#hub.pendingOf(this.sid)) if (r.kind !== "ha") counts[r.kind]++;
+    return counts;
+  }
+
+  // -------------------------------------------------------------------------
+  // faces (the run side)
+
+  override async ask(taskId: string, question: Json, options: FaceCallOptions = {}) {
+    const reply = await this.#request("ask", taskId, options.attempt ?? 1, options, (reqId) => ({
+      type: "ask",
+      req_id: reqId,
+      task_id: taskId,
+      question,
+    }));
+    return reply.type === "answer" ? reply.value : null;
+  }
+
+  override async before(ctx: CtxView, options: FaceCallOptions = {}): Promise<void> {
+    const reply = await this.#request(
+      "hb",
+      ctx.taskId,
+      ctx.attempt,
+      { runId: ctx.runId, ...options },
+      (reqId) => ({
+        type: "hook_before",
+        req_id: reqId,
+        task_id: ctx.taskId,
+        agent: ctx.agent,
+        attempt: ctx.attempt,
+      }),
+    );
+    if (reply.type === "hook_ack" && !reply.ok) {
+      throw new Error(reply.reason ?? "ws operator: spawn rejected");
+    }
+  }
+
+  override async after(ctx: CtxView, result: Json): Promise<void> {
+    const reqId = `${this.sid}-${REQUEST_KINDS.hook_after}-${crypto.randomUUID()}`;
+    const frame = {
+      type: "hook_after" as const,
+      req_id: reqId,
+      task_id: ctx.taskId,
+      agent: ctx.agent,
+      attempt: ctx.attempt,
+      result,
+    };
+    const sent = await this.#hub.after({
+      req_id: reqId,
+      sid: this.sid,
+      kind: "ha",
+      run_id: ctx.runId,
+      task_id: ctx.taskId,
+      attempt: ctx.attempt,
+      // deno-lint-ignore no-explicit-any
+      frame: frame as any, // a hook_after rides in the request table until sent
+      sent_at: this.#env.now(),
+    }).catch((err) => {
+      this.#env.log.error("hook_after not sent", { sid: this.sid, error: String(err) });
+      return false;
+    });
+    if (!sent) this.#env.metrics.hookAfterDropped();
+  }
+
+  override async execute(
+    ctx: CtxView,
+    _system: string | null,
+    _prompt: string,
+    grant: WorkerGrant,
+    signal: AbortSignal,
+  ): Promise<WorkerResult> {
+    const reply = await this.#request(
+      "spawn",
+      ctx.taskId,
+      ctx.attempt,
+      { runId: ctx.runId, signal },
+      (reqId) => ({
+        type: "spawn",
+        req_id: reqId,
+        task_id: ctx.taskId,
+        agent: ctx.agent,
+        attempt: ctx.attempt,
+        capability_token: grant.capabilityToken,
+        worker_handle: grant.workerHandle,
+        directive: spawnDirective({
+          baseUrl: this.#env.publicUrl,
+          agent: ctx.agent,
+          taskId: ctx.taskId,
+          alias: typeof ctx.runtime.project_name_alias === "string"
+            ? ctx.runtime.project_name_alias
+            : undefined,
+        }),
+      }),
+    );
+    if (reply.type !== "spawn_ack") return { value: null, ok: true };
+    if (typeof reply.error === "string") throw new Error(reply.error);
+    return { value: reply.value ?? null, ok: reply.ok ?? true };
+  }
+
+  async #request(
+    kind: Kind,
+    taskId: string,
+    attempt: number,
+    options: FaceCallOptions,
+    build: (reqId: string) => RequestFrame,
+  ): Promise<ReplyFrame> {
+    if (this.#closed) throw new Error("operator session deleted");
+    const { signal, runId } = options;
+    if (signal?.aborted) throw abortOutcome(signal.reason).error;
+    const reqId = `${this.sid}-${kind}-${crypto.randomUUID()}`;
+    const opened = await this.#hub.open({
+      req_id: reqId,
+      sid: this.sid,
+      kind,
+      ...(runId === undefined ? {} : { run_id: runId }),
+      task_id: taskId,
+      attempt,
+      frame: build(reqId),
+      sent_at: this.#env.now(),
+    });
+    const row = opened.row;
+    if (opened.state === "settled") return row.reply!;
+    if (opened.state === "cancelled") {
+      throw new Error(
+        row.cancel_reason === "session_deleted"
+          ? "operator session deleted"
+          : "operator request cancelled",
+      );
+    }
+    if (opened.created) {
+      this.#observe("operator_request_sent", row);
+      this.#env.log.info("operator request sent", {
+        sid: this.sid,
+        req_id: row.req_id,
+        kind: row.frame.type,
+        run_id: runId,
+        task_id: taskId,
+        delivered: this.connected,
+      });
+    }
+    const waiting = this.#hub.wait(row);
+    if (!signal) return await this.#settled(row, waiting);
+    const onAbort = () => {
+      const { cancel, error } = abortOutcome(signal.reason);
+      this.#hub.cancel(row, cancel).then((done) => {
+        if (done) {
+          this.#observe("operator_request_cancelled", row);
+          this.#env.log.info("operator request cancelled", {
+            sid: this.sid,
+            req_id: row.req_id,
+            run_id: row.run_id,
+            reason: cancel,
+          });
+        }
+      });
+      aborted.reject(error);
+    };
+    const aborted = Promise.withResolvers<never>();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await Promise.race([this.#settled(row, waiting), aborted.promise]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  async #settled(row: RequestRow, waiting: Promise<ReplyFrame>): Promise<ReplyFrame> {
+    const reply = await waiting;
+    this.#observe("operator_request_settled", row, reply);
+    return reply;
+  }
+
+  /** Tells the engine's journal about a request of a run owned here (its event log). */
+  #observe(
+    type: "operator_request_sent" | "operator_request_settled" | "operator_request_cancelled",
+    row: RequestRow,
+    reply?: ReplyFrame,
+  ) {
+    if (row.kind === "ha" || row.run_id === undefined) return;
+    const state = type === "operator_request_sent"
+      ? "pending"
+      : type === "operator_request_settled"
+      ? "settled"
+      : "cancelled";
+    const { settled_by: _s, cancel_reason: _c, ...rest } = row;
+    const record: RequestRecord = { ...rest, kind: row.kind, state };
+    if (reply) record.reply = reply;
+    this.#env.journal?.record(record);
+  }
+
+  // -------------------------------------------------------------------------
+  // the hub's news (the socket side)
+
+  delivered(row: RequestRow): void {
+    if (!this.#socket || this.#sent.has(row.req_id)) return;
+    if (this.#send(row.frame as ServerFrame)) this.#sent.add(row.req_id);
+  }
+
+  cancelled(reqId: string, reason: CancelReason): void {
+    if (!this.#sent.delete(reqId)) return;
+    this.#send({ type: "cancel", req_id: reqId, reason });
+  }
+
+  socketMoved(instance: string | null, epoch: number): void {
+    if (!this.#socket || epoch <= this.#socketEpoch) return;
+    if (instance === this.#hub.instanceId) return;
+    // a newer socket for this seat opened on another instance
+    const old = this.#socket;
+    this.#socket = null;
+    this.#sent.clear();
+    closeQuietly(old, CLOSE.replaced, "replaced");
+  }
+
+  override restore(): void {
+    // the hub reads request rows itself
+  }
+
+  override forgetRun(runId: string): void {
+    this.#hub.forgetRun(runId);
+  }
+
+  // -------------------------------------------------------------------------
+  // sockets
+
+  override attach(socket: WebSocket): void {
+    if (this.#closed) {
+      socket.close(CLOSE.sessionDeleted, "session deleted");
+      return;
+    }
+    const old = this.#socket;
+    this.#socket = socket;
+    this.#sent = new Set();
+    this.lastSeenAt = this.#env.now();
+    if (old && old !== socket) closeQuietly(old, CLOSE.replaced, "replaced");
+    // take the seat's socket cluster-wide, then replay what is pending, in order
+    this.#inbox = this.#inbox.then(async () => {
+      const epoch = await claimSocket(this.#sql, this.sid, this.#hub.instanceId);
+      if (epoch === undefined || this.#socket !== socket) return;
+      this.#socketEpoch = epoch;
+      this.#hub.socketWritten(this.sid, this.#hub.instanceId, epoch);
+      await this.#hub.announceSocket(this.sid);
+      const pending = this.#hub.pendingOf(this.sid);
+      this.#env.log.info("operator socket connected", {
+        sid: this.sid,
+        replaced: old !== null,
+        pending: pending.length,
+      });
+      for (const row of pending) this.delivered(row);
+    }).catch((err) => {
+      this.#env.log.error("operator socket claim failed", { sid: this.sid, error: String(err) });
+    });
+  }
+
+  override detach(socket: WebSocket, code?: number): void {
+    if (this.#socket !== socket) return;
+    this.#socket = null;
+    this.#sent.clear();
+    this.lastSeenAt = this.#env.now();
+    this.#env.log.info("operator socket closed", { sid: this.sid, code });
+    const epoch = this.#socketEpoch;
+    this.#inbox = this.#inbox.then(async () => {
+      await releaseSocket(this.#sql, this.sid, this.#hub.instanceId, epoch, this.lastSeenAt);
+      await this.#hub.announceSocket(this.sid);
+    }).catch(() => {});
+  }
+
+  override receive(socket: WebSocket, data: unknown): void {
+    if (typeof data !== "string") {
+      closeQuietly(socket, CLOSE.unsupportedData, "binary frames are not supported");
+      return;
+    }
+    if (new TextEncoder().encode(data).length > MAX_FRAME_BYTES) {
+      closeQuietly(socket, CLOSE.tooBig, "frame larger than 1 MiB");
+      return;
+    }
+    this.lastSeenAt = this.#env.now();
+    this.#inbox = this.#inbox.then(() => this.#handle(socket, data));
+  }
+
+  async #handle(socket: WebSocket, data: string): Promise<void> {
+    let reqId: string | undefined;
+    try {
+      const frame = parseClientFrame(data);
+      if (frame.type === "ping") {
+        sendOn(socket, { type: "pong" });
+        return;
+      }
+      reqId = frame.req_id;
+      await this.#settle(frame);
+    } catch (err) {
+      if (err instanceof SwitchboardError) {
+        const out: ServerFrame = { type: "error", error: err.message };
+        if (reqId !== undefined) out.req_id = reqId;
+        sendOn(socket, out);
+        return;
+      }
+      this.#env.log.error("operator frame failed", { sid: this.sid, error: String(err) });
+      closeQuietly(socket, CLOSE.internalError, "internal error");
+    }
+  }
+
+  async #settle(reply: ReplyFrame): Promise<void> {
+    const unknown = () =>
+      new SwitchboardError("conflict", `unknown or already settled req_id: ${reply.req_id}`);
+    const row = await this.#hub.find(reply.req_id);
+    if (!row || row.sid !== this.sid || row.state !== "pending" || row.kind === "ha") {
+      throw unknown();
+    }
+    const expected = REPLY_TYPE[row.kind];
+    if (reply.type !== expected) {
+      throw new SwitchboardError(
+        "bad_request",
+        `unexpected ${reply.type} reply to ${row.frame.type} (expected ${expected})`,
+      );
+    }
+    const settled = await this.#hub.settle(reply.req_id, reply);
+    if (!settled) throw unknown();
+    this.#sent.delete(reply.req_id);
+    const seconds = (this.#env.now() - row.sent_at) / 1000;
+    this.#env.metrics.observeRoundtrip(row.frame.type, Math.max(0, seconds));
+    this.#env.log.info("operator request settled", {
+      sid: this.sid,
+      req_id: row.req_id,
+      kind: row.frame.type,
+      run_id: row.run_id,
+      task_id: row.task_id,
+    });
+  }
+
+  override teardown(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const socket = this.#socket;
+    this.#socket = null;
+    for (const reqId of this.#sent) {
+      if (socket) sendOn(socket, { type: "cancel", req_id: reqId, reason: "session_deleted" });
+    }
+    this.#sent.clear();
+    if (socket) closeQuietly(socket, CLOSE.sessionDeleted, "session deleted");
+  }
+
+  override closeSocket(code: number, reason: string): void {
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket) closeQuietly(socket, code, reason);
+  }
+
+  /** Resolves once the frames received so far are handled. */
+  flush(): Promise<void> {
+    return this.#inbox;
+  }
+
+  #send(frame: ServerFrame): boolean {
+    return this.#socket !== null && sendOn(this.#socket, frame);
+  }
+}
+
+function sendOn(socket: WebSocket, frame: ServerFrame): boolean {
+  if (socket.readyState !== WebSocket.OPEN) return false;
+  try {
+    socket.send(JSON.stringify(frame));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function closeQuietly(socket: WebSocket, code: number, reason: string): void {
+  try {
+    if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+      socket.close(code, reason);
+    }
+  } catch {
+    // already closing
+  }
+}

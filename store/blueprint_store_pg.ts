@@ -1,0 +1,144 @@
+/**
+ * The PostgreSQL Blueprint store, shared by every instance of a cluster. Nothing
+ * is cached: every read goes to the database. A compare-and-append holds a
+ * transaction-scoped advisory lock on the id, so writers of one id queue up.
+ *
+ * Tables (store/pg_schema.ts): `sb_bp_series` (id → last commit number, head,
+ * archived), `sb_bp_commits` (id, n → the commit, no body) and
+ * `sb_bp_versions` (id, version → the body, written once). Bodies are `json`,
+ * which keeps their text as written.
+ *
+ * @module
+ */
+import type { BlueprintNorm } from "../protocol/blueprint.ts";
+import {
+  type BlueprintStore,
+  type BlueprintStoreOptions,
+  checkWriteInput,
+  clampLimit,
+  type HistoryEntry,
+  type SeriesInfo,
+  StoreError,
+} from "./blueprint_store.ts";
+import type { CommitRecord, SeriesRecord } from "./blueprint_store_kv.ts";
+import type { Sql, TxSql } from "./pg_sql.ts";
+
+/** Takes the write lock of one series for the rest of the transaction. */
+async function lockSeries(tx: TxSql, id: string): Promise<SeriesRecord | null> {
+  await tx`SELECT pg_advisory_xact_lock(hashtext(${"sb_bp:" + id}))`;
+  const [row] = await tx`SELECT seq, head, archived FROM sb_bp_series WHERE id = ${id}`;
+  return row ? { seq: row.seq, head: row.head, archived: row.archived } : null;
+}
+
+/** Creates a {@link BlueprintStore} on `sql`. The caller owns `sql` and closes it. */
+export function createPgBlueprintStore(
+  sql: Sql,
+  options: BlueprintStoreOptions = {},
+): BlueprintStore {
+  const { now = Date.now } = options;
+
+  async function series(id: string): Promise<SeriesRecord | null> {
+    const [row] = await sql`SELECT seq, head, archived FROM sb_bp_series WHERE id = ${id}`;
+    return row ? { seq: row.seq, head: row.head, archived: row.archived } : null;
+  }
+
+  async function body(id: string, version: string): Promise<BlueprintNorm> {
+    const [row] =
+      await sql`SELECT body FROM sb_bp_versions WHERE id = ${id} AND version = ${version}`;
+    if (!row) throw StoreError.notFound(id, version);
+    // the store only ever writes normalized Blueprints under a version
+    return row.body as BlueprintNorm;
+  }
+
+  async function appendMarker(id: string, archive: boolean): Promise<void> {
+    await sql.begin(async (tx) => {
+      const s = await lockSeries(tx, id);
+      if (s === null) throw StoreError.idNotFound(id);
+      const seq = s.seq + 1;
+      const marker: CommitRecord = { kind: archive ? "archive" : "unarchive", ts_ms: now() };
+      await tx`INSERT INTO sb_bp_commits (id, seq, entry) VALUES (${id}, ${seq}, ${
+        tx.json(marker)
+      })`;
+      await tx`UPDATE sb_bp_series SET seq = ${seq}, archived = ${archive} WHERE id = ${id}`;
+    });
+  }
+
+  return {
+    kind: "pg",
+
+    async readHead(id) {
+      const s = await series(id);
+      if (s === null) throw StoreError.headEmpty(id);
+      if (s.archived) throw StoreError.archived(id);
+      return { id, version: s.head, blueprint: await body(id, s.head) };
+    },
+
+    async readVersion(id, version, { allowArchived = false } = {}) {
+      const v = version.toLowerCase();
+      const s = await series(id);
+      if (s === null) throw StoreError.notFound(id, v);
+      if (s.archived && !allowArchived) throw StoreError.archived(id);
+      return { id, version: v, blueprint: await body(id, v) };
+    },
+
+    async write(id, input) {
+      checkWriteInput(id, input);
+      const { version, blueprint } = input;
+      return await sql.begin(async (tx) => {
+        const s = await lockSeries(tx, id);
+        if (s?.archived) throw StoreError.archived(id);
+        if (s?.head === version) return { version, written: false };
+        const seq = (s?.seq ?? 0) + 1;
+        const entry: CommitRecord = {
+          kind: "content",
+          version,
+          parents: s === null ? [] : [s.head],
+          ts_ms: now(),
+          rationale: input.rationale ?? "seed",
+          version_label: blueprint.metadata.version_label ?? null,
+        };
+        await tx`INSERT INTO sb_bp_versions (id, version, body)
+          VALUES (${id}, ${version}, ${tx.json(blueprint)})
+          ON CONFLICT DO NOTHING`;
+        await tx`INSERT INTO sb_bp_commits (id, seq, entry) VALUES (${id}, ${seq}, ${
+          tx.json(entry)
+        })`;
+        await tx`INSERT INTO sb_bp_series (id, seq, head, archived)
+          VALUES (${id}, ${seq}, ${version}, false)
+          ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, head = excluded.head, archived = false`;
+        return { version, written: true };
+      });
+    },
+
+    async history(id, limit) {
+      const max = clampLimit(limit);
+      if (max === 0) return [];
+      const rows = await sql`SELECT entry FROM sb_bp_commits
+        WHERE id = ${id} AND entry->>'kind' = 'content'
+        ORDER BY seq DESC LIMIT ${max}`;
+      return rows.map((r): HistoryEntry => {
+        const { kind: _, ...entry } = r.entry;
+        return entry;
+      });
+    },
+
+    async info(id) {
+      const s = await series(id);
+      return s === null ? null : { id, head: s.head, archived: s.archived };
+    },
+
+    async listIds({ includeArchived = false } = {}) {
+      const rows = await sql`SELECT id, head, archived FROM sb_bp_series
+        WHERE ${includeArchived} OR NOT archived ORDER BY id COLLATE "C"`;
+      return rows.map((r): SeriesInfo => ({ id: r.id, head: r.head, archived: r.archived }));
+    },
+
+    archive(id) {
+      return appendMarker(id, true);
+    },
+
+    unarchive(id) {
+      return appendMarker(id, false);
+    },
+  };
+}

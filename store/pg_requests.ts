@@ -1,0 +1,179 @@
+/**
+ * Operator requests as rows, shared by the cluster: the instance running a run
+ * opens a request, the instance holding the seat's socket delivers it, and
+ * whichever instance a reply reaches settles it. The row is the truth; the bus
+ * only says which row changed (topics {@link REQUEST_TOPICS}).
+ *
+ * - One request per (run, task, attempt, kind): a resumed run that asks again
+ *   gets the same req_id (so replayed frames keep their ids), or the reply that
+ *   arrived while it was not running.
+ * - A request settles at most once cluster-wide (a conditional update); a second
+ *   reply is a conflict, wherever it arrives.
+ *
+ * @module
+ */
+import type { CancelReason, ReplyFrame, RequestFrame } from "../protocol/frames.ts";
+import type { RequestRecord } from "./seat_store.ts";
+import type { Sql, TxSql } from "./pg_sql.ts";
+import { FencedError } from "./pg_run_owner.ts";
+
+/** Bus topics: a request opened (for the socket holder) or settled/ended (for the run's owner). */
+export const REQUEST_TOPICS = { opened: "req_opened", settled: "req_settled", ended: "req_ended" };
+
+/** A request row. */
+export interface RequestRow extends Omit<RequestRecord, "state" | "kind"> {
+  /** `ask`, `hb`, `spawn`, or `ha` (a hook_after waiting for its socket holder). */
+  kind: RequestRecord["kind"] | "ha";
+  state: "pending" | "settled" | "cancelled";
+  settled_by?: string;
+  /** Why a cancelled request ended (`timeout`, `run_ended`, `session_deleted`). */
+  cancel_reason?: CancelReason;
+}
+
+/** A pool or a transaction. */
+type Q = Sql | TxSql;
+
+/** What {@link openRequest} found or made. */
+export type Opened =
+  | { state: "pending"; row: RequestRow; created: boolean }
+  | { state: "settled"; row: RequestRow }
+  | { state: "cancelled"; row: RequestRow };
+
+/** The dedupe key of a run's request. */
+export function dedupeKey(runId: string, taskId: string, attempt: number, kind: string): string {
+  return `${runId}|${taskId}|${attempt}|${kind}`;
+}
+
+// deno-lint-ignore no-explicit-any
+function toRow(r: any): RequestRow {
+  const row: RequestRow = {
+    req_id: r.req_id,
+    sid: r.sid,
+    kind: r.kind,
+    task_id: r.task_id,
+    attempt: r.attempt,
+    frame: r.frame as RequestFrame,
+    sent_at: Number(r.sent_at),
+    state: r.state,
+  };
+  if (r.run_id !== null) row.run_id = r.run_id;
+  if (r.reply !== null) row.reply = r.reply as ReplyFrame;
+  if (r.settled_by !== null) row.settled_by = r.settled_by;
+  if (r.cancel_reason !== null) row.cancel_reason = r.cancel_reason;
+  return row;
+}
+
+/**
+ * Opens `record` (pending), unless its run already has a request for the same
+ * task, attempt and kind: then that one is returned as it stands.
+ */
+export async function openRequest(
+  sql: Q,
+  record: Omit<RequestRow, "state">,
+  fence?: { epoch: number },
+): Promise<Opened> {
+  const dedupe = record.run_id === undefined || record.kind === "ha"
+    ? null
+    : dedupeKey(record.run_id, record.task_id, record.attempt, record.kind);
+  // one statement: inserted only while the run's epoch is still `fence.epoch`
+  const inserted = await sql`INSERT INTO sb_requests
+      (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state)
+    SELECT ${record.req_id}, ${record.sid}, ${record.run_id ?? null}, ${dedupe}, ${record.kind},
+      ${record.task_id}, ${record.attempt}::int, ${sql.json(record.frame)}::json,
+      ${record.sent_at}::bigint, 'pending'
+    WHERE ${fence === undefined} OR EXISTS (SELECT 1 FROM sb_runs
+      WHERE run_id = ${record.run_id ?? null} AND epoch = ${fence?.epoch ?? -1})
+    ON CONFLICT (dedupe) DO NOTHING
+    RETURNING *`;
+  if (inserted.length === 1) return { state: "pending", row: toRow(inserted[0]), created: true };
+  const [found] = dedupe === null
+    ? []
+    : await sql`SELECT * FROM sb_requests WHERE dedupe = ${dedupe}`;
+  if (!found) throw new FencedError(record.run_id ?? "");
+  const row = toRow(found);
+  if (row.state === "pending") return { state: "pending", row, created: false };
+  return row.state === "settled" ? { state: "settled", row } : { state: "cancelled", row };
+}
+
+/**
+ * Settles a pending request with `reply`, once cluster-wide; returns the row,
+ * or undefined when it is unknown or no longer pending.
+ */
+export async function settleRequest(
+  sql: Sql,
+  reqId: string,
+  reply: ReplyFrame,
+  by: string,
+): Promise<RequestRow | undefined> {
+  const rows = await sql`UPDATE sb_requests
+    SET state = 'settled', reply = ${sql.json(reply)}, settled_by = ${by}
+    WHERE req_id = ${reqId} AND state = 'pending'
+    RETURNING *`;
+  return rows.length === 1 ? toRow(rows[0]) : undefined;
+}
+
+/** Ends a pending request without a reply; returns it, or undefined if it was not pending. */
+export async function cancelRequest(
+  sql: Q,
+  reqId: string,
+  reason: CancelReason,
+  fence?: { runId: string; epoch: number },
+): Promise<RequestRow | undefined> {
+  const rows = await sql`UPDATE sb_requests SET state = 'cancelled', cancel_reason = ${reason}
+    WHERE req_id = ${reqId} AND state = 'pending'
+      AND (${fence === undefined} OR EXISTS (SELECT 1 FROM sb_runs
+        WHERE run_id = ${fence?.runId ?? null} AND epoch = ${fence?.epoch ?? -1}))
+    RETURNING *`;
+  return rows.length === 1 ? toRow(rows[0]) : undefined;
+}
+
+/** One request by id. */
+export async function getRequest(sql: Q, reqId: string): Promise<RequestRow | undefined> {
+  const [row] = await sql`SELECT * FROM sb_requests WHERE req_id = ${reqId}`;
+  return row ? toRow(row) : undefined;
+}
+
+/** The pending requests of a seat, in the order first sent. */
+export async function pendingOfSeat(sql: Sql, sid: string): Promise<RequestRow[]> {
+  const rows = await sql`SELECT * FROM sb_requests
+    WHERE sid = ${sid} AND state = 'pending' ORDER BY seq`;
+  return rows.map(toRow);
+}
+
+/** The requests of runs, in the order first sent (a run owner's heal). */
+export async function requestsOfRuns(sql: Sql, runIds: string[]): Promise<RequestRow[]> {
+  if (runIds.length === 0) return [];
+  const rows = await sql`SELECT * FROM sb_requests WHERE run_id = ANY(${runIds}) ORDER BY seq`;
+  return rows.map(toRow);
+}
+
+/** Ends every pending request of a seat (seat deleted); returns them. */
+export async function cancelSeatRequests(sql: Sql, sid: string): Promise<RequestRow[]> {
+  const rows = await sql`UPDATE sb_requests SET state = 'cancelled',
+      cancel_reason = 'session_deleted'
+    WHERE sid = ${sid} AND state = 'pending' RETURNING *`;
+  return rows.map(toRow);
+}
+
+/** Every pending request of the cluster, in the order first sent. */
+export async function allPending(sql: Sql): Promise<RequestRow[]> {
+  const rows = await sql`SELECT * FROM sb_requests WHERE state = 'pending' ORDER BY seq`;
+  return rows.map(toRow);
+}
+
+/** Deletes a delivered hook_after. */
+export async function deleteRequest(sql: Sql, reqId: string): Promise<void> {
+  await sql`DELETE FROM sb_requests WHERE req_id = ${reqId}`;
+}
+
+/**
+ * Deletes every request of a run that has ended (not of a run still running:
+ * an old owner that lost the run must not delete the new owner's requests);
+ * true when it did.
+ */
+export async function deleteRunRequests(sql: Sql, runId: string): Promise<boolean> {
+  const rows = await sql`DELETE FROM sb_requests WHERE run_id = ${runId}
+    AND NOT EXISTS (SELECT 1 FROM sb_runs WHERE run_id = ${runId} AND status = 'running')
+    RETURNING 1`;
+  return rows.length > 0;
+}

@@ -1,0 +1,124 @@
+/**
+ * Operator seats as rows, shared by the cluster: a seat minted on one instance
+ * is known to all; a role is held by one seat cluster-wide (the primary key of
+ * `sb_roles`); the socket of a seat is held by one instance at a time
+ * (`socket_instance`, with an epoch so the older holder knows it was replaced).
+ *
+ * @module
+ */
+import { SwitchboardError } from "../protocol/errors.ts";
+import type { SeatRecord } from "./seat_store.ts";
+import type { Sql } from "./pg_sql.ts";
+
+/** Bus topics: a seat changed (minted, deleted) or its socket moved. */
+export const SEAT_TOPICS = { changed: "seat", socket: "seat_socket" };
+
+/** A seat row: the record, and where its socket is. */
+export interface SeatRow extends SeatRecord {
+  socket_instance: string | null;
+  socket_epoch: number;
+}
+
+// deno-lint-ignore no-explicit-any
+function toRow(r: any): SeatRow {
+  return {
+    sid: r.sid,
+    token_hash: r.token_hash,
+    roles: r.roles,
+    created_at: Number(r.created_at),
+    last_seen_at: Number(r.last_seen_at),
+    socket_instance: r.socket_instance,
+    socket_epoch: Number(r.socket_epoch),
+    ...(r.scope === null ? {} : { scope: r.scope }),
+    ...(r.release_after_secs === null ? {} : { release_after_secs: r.release_after_secs }),
+  };
+}
+
+/**
+ * Inserts a seat and takes its roles in one transaction. Throws
+ * `SwitchboardError` (`conflict`, `roles conflict` with `conflicts`) when a role
+ * is held by another seat, anywhere in the cluster.
+ */
+export async function insertSeat(sql: Sql, seat: SeatRecord): Promise<void> {
+  const roles = [...new Set(seat.roles)];
+  try {
+    await sql.begin(async (tx) => {
+      if (roles.length > 0) {
+        const held = await tx`SELECT role FROM sb_roles WHERE role = ANY(${roles}) FOR SHARE`;
+        if (held.length > 0) throw rolesConflict(held.map((r) => r.role));
+      }
+      await tx`INSERT INTO sb_seats
+          (sid, token_hash, roles, created_at, last_seen_at, scope, release_after_secs)
+        VALUES (${seat.sid}, ${seat.token_hash}, ${tx.json(seat.roles)}, ${seat.created_at},
+          ${seat.last_seen_at}, ${seat.scope ? tx.json(seat.scope) : null},
+          ${seat.release_after_secs ?? null})`;
+      for (const role of roles) {
+        await tx`INSERT INTO sb_roles (role, sid) VALUES (${role}, ${seat.sid})`;
+      }
+    });
+  } catch (err) {
+    // two mints racing for one role: the loser hits the primary key
+    if ((err as { code?: string }).code === "23505" && roles.length > 0) {
+      const held = await sql`SELECT role FROM sb_roles WHERE role = ANY(${roles})`;
+      throw rolesConflict(held.map((r) => r.role));
+    }
+    throw err;
+  }
+}
+
+function rolesConflict(conflicts: string[]): SwitchboardError {
+  return new SwitchboardError("conflict", "roles conflict", { extra: { conflicts } });
+}
+
+/** One seat, or undefined. */
+export async function getSeat(sql: Sql, sid: string): Promise<SeatRow | undefined> {
+  const [row] = await sql`SELECT * FROM sb_seats WHERE sid = ${sid}`;
+  return row ? toRow(row) : undefined;
+}
+
+/** Every seat, sorted by sid. */
+export async function listSeatRows(sql: Sql): Promise<SeatRow[]> {
+  const rows = await sql`SELECT * FROM sb_seats ORDER BY sid COLLATE "C"`;
+  return rows.map(toRow);
+}
+
+/** Deletes a seat and releases its roles; true when it existed. */
+export async function deleteSeatRow(sql: Sql, sid: string): Promise<boolean> {
+  const rows = await sql`DELETE FROM sb_seats WHERE sid = ${sid} RETURNING sid`;
+  return rows.length === 1;
+}
+
+/**
+ * Makes `instanceId` the holder of the seat's socket and returns the new socket
+ * epoch (undefined when the seat is gone). An older holder sees the bigger epoch
+ * and closes its socket with 4000 `replaced`.
+ */
+export async function claimSocket(
+  sql: Sql,
+  sid: string,
+  instanceId: string,
+): Promise<number | undefined> {
+  const rows = await sql`UPDATE sb_seats
+    SET socket_instance = ${instanceId}, socket_epoch = socket_epoch + 1
+    WHERE sid = ${sid} RETURNING socket_epoch`;
+  return rows.length === 1 ? Number(rows[0].socket_epoch) : undefined;
+}
+
+/** Clears the socket holder if it is still `instanceId` at `epoch` (the socket closed). */
+export async function releaseSocket(
+  sql: Sql,
+  sid: string,
+  instanceId: string,
+  epoch: number,
+  lastSeenAt: number,
+): Promise<void> {
+  await sql`UPDATE sb_seats SET socket_instance = NULL, last_seen_at = ${lastSeenAt}
+    WHERE sid = ${sid} AND socket_instance = ${instanceId} AND socket_epoch = ${epoch}`;
+}
+
+/** Seats whose socket an instance holds, by instance (the doctor's view). */
+export async function seatsByInstance(sql: Sql): Promise<Map<string, number>> {
+  const rows = await sql`SELECT socket_instance AS id, count(*)::int AS n FROM sb_seats
+    WHERE socket_instance IS NOT NULL GROUP BY socket_instance`;
+  return new Map(rows.map((r) => [r.id as string, r.n as number]));
+}

@@ -1,0 +1,86 @@
+/**
+ * Seats are one table for the whole cluster: a role held on one instance is
+ * refused on every other (409 with `conflicts`), a seat deleted on one instance
+ * closes its socket on another with 4001, and its run's pending request fails.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { freshDatabase, PG_IGNORE } from "../_pg.ts";
+import { eventually, getJson, post, runEnded, seatOn, startCluster } from "./_instances.ts";
+
+Deno.test({
+  name: "a role held on instance A is refused on B, and free again once the seat is deleted on B",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const first = await post(a.base, "/v1/operators", { roles: ["lead"] });
+    assert.equal(first.status, 200);
+    const again = await post(b.base, "/v1/operators", { roles: ["lead", "other"] });
+    assert.equal(again.status, 409, JSON.stringify(again.body));
+    assert.equal(again.body!.error, "roles conflict");
+    assert.deepEqual(again.body!.conflicts, ["lead"]);
+    const { sid, token } = first.body as { sid: string; token: string };
+    const deleted = await fetch(`${b.base}/v1/operators/${sid}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(deleted.status, 204);
+    const later = await post(b.base, "/v1/operators", { roles: ["lead"] });
+    assert.equal(later.status, 200, JSON.stringify(later.body));
+  },
+});
+
+Deno.test({
+  name: "a seat deleted on instance B closes its socket on A with 4001 and fails its run's request",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    const started = await post(b.base, "/v1/runs", {
+      blueprint: {
+        kind: "inline",
+        value: {
+          id: "one-spawn",
+          operators: [{ name: "main-ai" }],
+          agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
+          flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+        },
+      },
+      init_ctx: {},
+    });
+    assert.equal(started.status, 202);
+    const runId = started.body!.run_id as string;
+    await eventually(
+      async () => {
+        const { body } = await getJson<{ pending: unknown[] }>(
+          a.base,
+          `/v1/operators/${op.sid}/pending`,
+          op.token,
+        );
+        return body.pending.length === 1 ? true : undefined;
+      },
+      10_000,
+      "the spawn is pending",
+    );
+    const deleted = await fetch(`${b.base}/v1/operators/${op.sid}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${op.token}` },
+    });
+    assert.equal(deleted.status, 204);
+    const closed = await op.ws.closed;
+    assert.equal(closed.code, 4001);
+    const run = await runEnded(a, runId);
+    assert.equal(run.status, "failed");
+    assert.match(String(run.error), /operator session deleted/);
+    const seat = await fetch(`${a.base}/v1/operators/${op.sid}`, {
+      headers: { authorization: `Bearer ${op.token}` },
+    });
+    assert.equal(seat.status, 404);
+    await seat.body?.cancel();
+  },
+});

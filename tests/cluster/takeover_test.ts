@@ -1,0 +1,296 @@
+/**
+ * Instances die: the owner of a run (SIGKILL, SIGSTOP past its lease) or the
+ * instance holding an operator's socket. The cluster goes on: another instance
+ * takes the run over and resumes it from its journal, the operator reconnects
+ * anywhere and gets its pending frames replayed with the same req_ids, and
+ * nothing is applied twice.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { freshDatabase, PG_IGNORE } from "../_pg.ts";
+import { openSocket } from "../_helpers.ts";
+import {
+  eventually,
+  getJson,
+  type Instance,
+  nextOf,
+  post,
+  runEnded,
+  seatOn,
+  startCluster,
+} from "./_instances.ts";
+
+/** One operator agent: a spawn, answered by spawn_ack. */
+const ONE_SPAWN = {
+  id: "one-spawn",
+  operators: [{ name: "main-ai" }],
+  agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
+  flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+};
+
+async function startSpawnRun(on: Instance) {
+  const started = await post(on.base, "/v1/runs", {
+    blueprint: { kind: "inline", value: ONE_SPAWN },
+    init_ctx: {},
+  });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  return started.body!.run_id as string;
+}
+
+function dump(cluster: Instance[]) {
+  for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
+}
+
+/** Lines of an instance's log with `msg`. */
+function logged(i: Instance, msg: string): Array<Record<string, unknown>> {
+  return i.stderr().split("\n").filter((l) => l.includes(`"msg":"${msg}"`)).map((l) =>
+    JSON.parse(l)
+  );
+}
+
+Deno.test({
+  name:
+    "SIGKILL of a run's owner during a pending spawn: another instance resumes it and the ack lands once",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const runId = await startSpawnRun(b);
+      const spawn = await nextOf(op.ws, "spawn");
+      await b.kill("SIGKILL");
+      const killedAt = Date.now();
+      // the reply reaches A while the run's owner is dead: stored, applied after takeover
+      op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: { built: 1 } });
+      op.ws.send({ type: "ping" });
+      await nextOf(op.ws, "pong");
+      const run = await runEnded(a, runId, 20_000);
+      const tookMs = Date.now() - killedAt;
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.deepEqual(run.final_ctx, { r: { built: 1 } });
+      const steps = run.steps as Array<{ agent: string; attempt: number; verdict: string }>;
+      assert.deepEqual(steps.map((s) => [s.agent, s.attempt, s.verdict]), [["impl", 1, "pass"]]);
+      assert.ok(tookMs < 1_000 + 5_000, `took ${tookMs} ms`);
+      assert.deepEqual(op.ws.buffered().filter((f) => f.type === "spawn"), [], "no second spawn");
+      const { body } = await getJson<{ status: string }>(a.base, `/v1/runs/${runId}`);
+      assert.equal(body.status, "succeeded");
+    } catch (err) {
+      dump(cluster);
+      throw err;
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "SIGKILL of the instance holding the socket: the operator reconnects to another and gets the replay",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const runId = await startSpawnRun(b);
+      const spawn = await nextOf(op.ws, "spawn");
+      await a.kill("SIGKILL");
+      await op.ws.closed;
+      // at once, no wait for the dead instance's lease
+      const ws = await openSocket(`${b.wsBase}/v1/operators/${op.sid}/ws`, { token: op.token });
+      try {
+        const replayed = await nextOf(ws, "spawn");
+        assert.deepEqual(replayed, spawn, "the same frame, same req_id");
+        ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "done" });
+        const run = await runEnded(b, runId);
+        assert.equal(run.status, "succeeded", JSON.stringify(run));
+        assert.deepEqual(run.final_ctx, { r: "done" });
+      } finally {
+        await ws.close();
+      }
+    } catch (err) {
+      dump(cluster);
+      throw err;
+    }
+  },
+});
+
+Deno.test({
+  name: "the same reply sent to two instances at once is applied once",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b", "i-c"]);
+    const [a, b, c] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const runId = await startSpawnRun(c);
+      const spawn = await nextOf(op.ws, "spawn");
+      // a second socket on B replaces A's; both send the ack before A's closes
+      const second = await openSocket(`${b.wsBase}/v1/operators/${op.sid}/ws`, {
+        token: op.token,
+      });
+      try {
+        const ack = { type: "spawn_ack", req_id: spawn.req_id, ok: true };
+        op.ws.send({ ...ack, value: "from-a" });
+        second.send({ ...ack, value: "from-b" });
+        const run = await runEnded(c, runId);
+        assert.equal(run.status, "succeeded");
+        const r = (run.final_ctx as { r: string }).r;
+        assert.ok(r === "from-a" || r === "from-b", r);
+        const settled = [
+          ...logged(a, "operator request settled"),
+          ...logged(b, "operator request settled"),
+        ]
+          .filter((l) => l.req_id === spawn.req_id);
+        assert.equal(settled.length, 1, JSON.stringify(settled));
+        const steps = run.steps as unknown[];
+        assert.equal(steps.length, 1);
+      } finally {
+        await second.close();
+      }
+    } catch (err) {
+      dump(cluster);
+      throw err;
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a SIGSTOPped owner that outlives its lease cannot write after the takeover",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const runId = await startSpawnRun(b);
+      const spawn = await nextOf(op.ws, "spawn");
+      await b.kill("SIGSTOP");
+      await eventually(
+        () => Promise.resolve(logged(a, "claimed runs").length > 0 ? true : undefined),
+        15_000,
+        "A claims the run",
+      );
+      op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "by-a" });
+      const run = await runEnded(a, runId);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      const events = async () =>
+        (await fetch(`${a.base}/v1/runs/${runId}/events`).then((r) => r.text()))
+          .split("\n").filter((l) => l.startsWith("event:"));
+      const before = await events();
+      await b.kill("SIGCONT");
+      // the old owner wakes up, finds the run taken over, and stops it without a write
+      await eventually(
+        () =>
+          Promise.resolve(
+            logged(b, "run taken over by another instance; stopped here").length > 0
+              ? true
+              : undefined,
+          ),
+        15_000,
+        "B stops its copy",
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      const after = await getJson<{ status: string; final_ctx: unknown }>(
+        a.base,
+        `/v1/runs/${runId}`,
+      );
+      assert.equal(after.body.status, "succeeded");
+      assert.deepEqual(after.body.final_ctx, { r: "by-a" });
+      assert.deepEqual(await events(), before, "B wrote no event after the takeover");
+    } catch (err) {
+      dump(cluster);
+      throw err;
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a run's deadline fires once, on the instance that took the run over",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const started = await post(b.base, "/v1/runs", {
+        blueprint: { kind: "inline", value: ONE_SPAWN },
+        init_ctx: {},
+        ttl_secs: 3,
+      });
+      assert.equal(started.status, 202);
+      const runId = started.body!.run_id as string;
+      const spawn = await nextOf(op.ws, "spawn");
+      await b.kill("SIGKILL");
+      const cancel = await nextOf(op.ws, "cancel", 15_000);
+      assert.deepEqual(cancel, { type: "cancel", req_id: spawn.req_id, reason: "timeout" });
+      const run = await runEnded(a, runId);
+      assert.equal(run.status, "failed");
+      assert.match(String(run.error), /^ttl expired/);
+      const text = await fetch(`${a.base}/v1/runs/${runId}/events`).then((r) => r.text());
+      const ended = text.split("\n").filter((l) => l === "event: run_ended");
+      assert.equal(ended.length, 1, "one end");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual(op.ws.buffered().filter((f) => f.type === "cancel"), [], "one cancel");
+    } catch (err) {
+      dump(cluster);
+      throw err;
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "after a takeover the worker's token works on the new owner, reached through any instance",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b", "i-c"]);
+    const [a, b, c] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const runId = await startSpawnRun(b);
+      const spawn = await nextOf(op.ws, "spawn");
+      await b.kill("SIGKILL");
+      // C forwards to the run's owner: B while it is dead (refused, retry), then whoever took it
+      const posted = await eventually(
+        async () => {
+          const res = await fetch(`${c.base}/v1/worker/result`, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              authorization: `Bearer ${spawn.capability_token}`,
+            },
+            body: JSON.stringify({ task_id: spawn.task_id, value: { shipped: true }, ok: true }),
+          });
+          await res.body?.cancel();
+          return res.status === 204 ? res.status : undefined;
+        },
+        15_000,
+        "the worker's result is taken",
+      );
+      assert.equal(posted, 204);
+      op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
+      const run = await runEnded(a, runId);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.deepEqual(run.final_ctx, { r: { shipped: true } });
+    } catch (err) {
+      dump(cluster);
+      throw err;
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
