@@ -37,7 +37,7 @@ const TIMED_OUT = Symbol("timed out");
 
 /** Runs one `ask` node of `run`; resolves with the answer or throws a StepError. */
 export async function askNode(host: AskNodeHost, run: LiveRun, req: AskRequest): Promise<Json> {
-  const journaled = run.journal.get(req.key);
+  const journaled = run.journal?.get(req.key);
   if (journaled) {
     if (journaled.ok) return journaled.value;
     throw new StepError(journaled.error);

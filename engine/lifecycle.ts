@@ -149,7 +149,7 @@ function askHost(host: RunHost): AskNodeHost {
     now: host.now,
     journal(run, entry) {
       const runId = run.record.run_id;
-      run.journal.set(entry.key, entry);
+      (run.journal ??= new Map()).set(entry.key, entry);
       host.write(runId, () => host.store.putJournal(runId, entry));
     },
   };
