@@ -29,7 +29,7 @@ import {
   requestsOfRuns,
   settleRequest,
 } from "../store/pg_requests.ts";
-import { FencedError, fencedWrite } from "../store/pg_run_owner.ts";
+import { FencedError } from "../store/pg_run_owner.ts";
 import { getSeat, listSeatRows, SEAT_TOPICS, type SeatRow } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import type { PgRunStore } from "../store/run_store_pg.ts";

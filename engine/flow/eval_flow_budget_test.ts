@@ -143,19 +143,24 @@ Deno.test("evalFlow() lets the event loop run while it works", async () => {
     max: 200_000,
     body: { kind: "assign", at: "$.x", value: "[$.i, $.i]" },
   };
-  const gaps: number[] = [];
-  let last = performance.now();
-  const timer = setInterval(() => {
-    const now = performance.now();
-    gaps.push(now - last);
-    last = now;
-  }, 1);
-  try {
-    await run(flow, {}, { maxLoopIterations: 200_000 });
-  } finally {
-    clearInterval(timer);
+  // Up to three tries: a busy machine (other processes on the same cores) can delay one timer
+  // turn past the bound, but a run that holds the loop for the whole second fails every try.
+  let longest = Infinity;
+  for (let attempt = 0; attempt < 3 && longest >= 150; attempt++) {
+    const gaps: number[] = [];
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      gaps.push(now - last);
+      last = now;
+    }, 1);
+    try {
+      await run(flow, {}, { maxLoopIterations: 200_000 });
+    } finally {
+      clearInterval(timer);
+    }
+    assert.ok(gaps.length > 10, `only ${gaps.length} timer turns`);
+    longest = Math.max(...gaps);
   }
-  assert.ok(gaps.length > 10, `only ${gaps.length} timer turns`);
-  // without time slices the whole run (about a second) is one stall
-  assert.ok(Math.max(...gaps) < 150, `the longest stall was ${Math.max(...gaps)} ms`);
+  assert.ok(longest < 150, `the longest stall was ${longest} ms`);
 });
