@@ -15,6 +15,7 @@ import { createClusterHub } from "./session/cluster_hub.ts";
 import { register, restoreSeats, unregister } from "./session/seats.ts";
 import { type OpenPgStores, RUN_EVENTS_TOPIC } from "./store/open_pg_stores.ts";
 import { beatEveryMs } from "./store/pg_instances.ts";
+import { SEAT_TOPICS } from "./store/pg_seats.ts";
 import { claimOrphanRuns } from "./store/pg_run_owner.ts";
 
 /** Bus topic: cancel this run (its owner does). */
@@ -202,6 +203,7 @@ export async function startClusterMode(
       // first pass: also the runs this id owned before a restart
       const claims = await claimOrphanRuns(sql, instanceId, leaseSecs, { own: first });
       first = false;
+      await releaseDeadSockets();
       if (claims.length === 0) return 0;
       for (const c of claims) runs.own(c.run_id, c.epoch);
       const ids = claims.map((c) => c.run_id);
@@ -225,6 +227,20 @@ export async function startClusterMode(
       log.error("claiming runs failed", { error: String(err) });
       return 0;
     });
+
+  /**
+   * Seats whose socket was held by a dead instance have no socket (its operator
+   * reconnects elsewhere); a hook_after nobody delivered for a minute is dropped.
+   */
+  const releaseDeadSockets = async () => {
+    const freed = await sql`UPDATE sb_seats s SET socket_instance = NULL
+      WHERE socket_instance IS NOT NULL AND socket_instance <> ${instanceId}
+        AND NOT EXISTS (SELECT 1 FROM sb_instances i WHERE i.id = s.socket_instance
+          AND i.heartbeat_at >= now() - make_interval(secs => ${leaseSecs}))
+      RETURNING sid`;
+    for (const r of freed) await cluster.bus.publish(SEAT_TOPICS.socket, r.sid);
+    await sql`DELETE FROM sb_requests WHERE kind = 'ha' AND sent_at < ${Date.now() - 60_000}`;
+  };
 
   /** Drops runs this instance believes it owns that have another owner or epoch now. */
   const verify = async () => {

@@ -294,3 +294,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a seat whose socket's instance died shows disconnected once the lease passes",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, []);
+    const seen = () => getJson<{ connected: boolean }>(b.base, `/v1/operators/${op.sid}`, op.token);
+    assert.equal(
+      (await eventually(
+        async () => {
+          const { body } = await seen();
+          return body.connected ? body : undefined;
+        },
+        10_000,
+        "B sees the socket on A",
+      )).connected,
+      true,
+    );
+    await a.kill("SIGKILL");
+    await op.ws.closed;
+    const after = await eventually(
+      async () => {
+        const { body } = await seen();
+        return body.connected ? undefined : body;
+      },
+      10_000,
+      "B sees no socket",
+    );
+    assert.equal(after.connected, false);
+  },
+});
