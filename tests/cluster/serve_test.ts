@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../protocol/frames.ts";
+import type { DoctorReport } from "../../protocol/operability.ts";
+import { openSql } from "../../store/pg_sql.ts";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { getJson, nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
 
@@ -157,6 +159,39 @@ Deno.test({
       assert.equal(again.status, 410);
       await again.body?.cancel();
     } finally {
+      await op.ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a request opened while the socket instance's listener reconnects still reaches the socket",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    const sql = openSql(url, { max: 1 });
+    try {
+      // cut A's LISTEN connection, then open a request at once: its notification may be lost,
+      // and A's reconnect reads the tables again
+      const cut = await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+        WHERE application_name = 'switchboard i-a' AND query ILIKE 'listen%'`;
+      assert.equal(cut.length, 1);
+      const started = await post(b.base, "/v1/runs", {
+        blueprint: { kind: "inline", value: { ...EVERY_KIND, spawner_hints: { layers: [] } } },
+        init_ctx: {},
+      });
+      const runId = started.body!.run_id as string;
+      const spawn = await nextOf(op.ws, "spawn", 15_000);
+      op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "healed" });
+      const run = await runEnded(b, runId);
+      assert.equal(run.status, "succeeded");
+      const doctor = await getJson<DoctorReport>(a.base, "/v1/doctor");
+      assert.ok((doctor.body.cluster?.bus_reconnects ?? 0) >= 1, "A's listener reconnected");
+    } finally {
+      await sql.end();
       await op.ws.close();
     }
   },
