@@ -8,7 +8,8 @@
  *   started on A (one instance, same database) or on B (cross-instance).
  *   Baseline: the bare WebSocket echo of a spawn-sized frame.
  * - Runs per second: 16 runs of a 3-step `identity` blueprint through
- *   `POST /v1/runs` + wait, all on A, or 8 on A and 8 on B.
+ *   `POST /v1/tasks`, all on A, or 8 on A and 8 on B.
+ * - For scale under the same load: the same server on `:memory:` (no database).
  *
  * The takeover time (SIGKILL of an owner to its runs resuming) is measured by
  * bench/cluster_takeover.ts.
@@ -21,12 +22,17 @@ import { openAnsweringOperator, operatorTask, startBareEcho } from "./_bench_hel
 
 const url = await freshDatabase();
 const quiet = { leaseSecs: 10, env: { LOG_LEVEL: "error" } };
-const [a, b] = await Promise.all([
+const [a, b, mem] = await Promise.all([
   startInstance(url, "bench-a", quiet),
   startInstance(url, "bench-b", quiet),
+  // the same server without a database, for scale under the same load
+  startInstance(url, "bench-mem", {
+    ...quiet,
+    env: { ...quiet.env, SWITCHBOARD_DATABASE_URL: "", SWITCHBOARD_KV: ":memory:" },
+  }),
 ]);
 globalThis.addEventListener("unload", () => {
-  for (const i of [a, b]) {
+  for (const i of [a, b, mem]) {
     try {
       Deno.kill(i.pid, "SIGKILL");
     } catch { /* gone */ }
@@ -39,6 +45,12 @@ const minted = await fetch(`${a.base}/v1/operators`, {
   body: JSON.stringify({ roles: ["main-ai"] }),
 }).then((r) => r.json()) as { sid: string; token: string };
 await openAnsweringOperator(`${a.wsBase}/v1/operators/${minted.sid}/ws`, minted.token);
+const memSeat = await fetch(`${mem.base}/v1/operators`, {
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify({ roles: ["main-ai"] }),
+}).then((r) => r.json()) as { sid: string; token: string };
+await openAnsweringOperator(`${mem.wsBase}/v1/operators/${memSeat.sid}/ws`, memSeat.token);
 const bare = await startBareEcho({ client: "raw" });
 
 const spawnBody = JSON.stringify(operatorTask("bench-cluster-spawn"));
@@ -98,6 +110,12 @@ Deno.bench({
 });
 Deno.bench({
   group: "cluster spawn round trip",
+  name: "one instance on :memory: (no database), same load",
+}, async () => {
+  await task(mem, spawnBody);
+});
+Deno.bench({
+  group: "cluster spawn round trip",
   name: "one instance (PG): POST /v1/tasks on A, seat on A",
 }, async () => {
   await task(a, spawnBody);
@@ -115,6 +133,12 @@ Deno.bench({
   baseline: true,
 }, async () => {
   await Promise.all(Array.from({ length: 16 }, () => task(a, identityBody)));
+});
+Deno.bench({
+  group: "cluster runs/s (16 runs of 3 steps)",
+  name: "one instance on :memory: (no database)",
+}, async () => {
+  await Promise.all(Array.from({ length: 16 }, () => task(mem, identityBody)));
 });
 Deno.bench(
   { group: "cluster runs/s (16 runs of 3 steps)", name: "two instances: 8 on A, 8 on B" },
