@@ -15,8 +15,8 @@ export const ClusterInstance = z.object({
   heartbeat_at: z.string().meta({ description: "ISO 8601, the database's clock." }),
   heartbeat_age_secs: z.number().min(0),
   alive: z.boolean().meta({ description: "The last heartbeat is younger than the run lease." }),
-  runs: Count.meta({ description: "Runs the instance owns, as of its last heartbeat." }),
-  seats: Count.meta({ description: "Seats with a live socket on it, as of its last heartbeat." }),
+  runs: Count.meta({ description: "Running runs the instance owns." }),
+  seats: Count.meta({ description: "Seats whose socket the instance holds." }),
 });
 export type ClusterInstance = z.infer<typeof ClusterInstance>;
 

@@ -14,7 +14,7 @@
  */
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
-import type { CancelReason, ReplyFrame, ServerFrame } from "../protocol/frames.ts";
+import type { CancelReason, ReplyFrame } from "../protocol/frames.ts";
 import type { Bus } from "../store/pg_bus.ts";
 import {
   allPending,
@@ -388,9 +388,6 @@ export function createClusterHub(options: ClusterHubOptions) {
 
     /** Publishes that this instance now holds (or released) a seat's socket. */
     announceSocket: (sid: string) => bus.publish(SEAT_TOPICS.socket, sid),
-
-    /** Sends `frame` as a request-side event only to logs (the socket side sends). */
-    frameOf: (row: RequestRow): ServerFrame => row.frame,
   };
 }
 

@@ -24,6 +24,8 @@ import {
   startInstance,
 } from "./pg_instances.ts";
 import { migrate } from "./pg_schema.ts";
+import { runsByOwner } from "./pg_run_owner.ts";
+import { seatsByInstance } from "./pg_seats.ts";
 import { openSql, type Sql } from "./pg_sql.ts";
 
 /** Bus topic: events of a run were stored (the id is the run's). */
@@ -122,7 +124,19 @@ export async function openPgStores(config: PgStoresConfig): Promise<OpenPgStores
         });
         return instance;
       },
-      list: () => listInstances(sql, config.runLeaseSecs),
+      async list() {
+        // runs and seats per instance from the rows (the heartbeat's figures lag)
+        const [instances, runs, seats] = await Promise.all([
+          listInstances(sql, config.runLeaseSecs),
+          runsByOwner(sql),
+          seatsByInstance(sql),
+        ]);
+        return instances.map((i) => ({
+          ...i,
+          runs: runs.get(i.id) ?? 0,
+          seats: seats.get(i.id) ?? 0,
+        }));
+      },
       onRunLost(handler) {
         lostHandlers.add(handler);
       },

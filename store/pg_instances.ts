@@ -17,7 +17,7 @@ export interface InstanceInfo {
   /** Seconds since the last heartbeat, by the database's clock. */
   heartbeat_age_secs: number;
   alive: boolean;
-  /** Runs and connected seats the instance reported with its last heartbeat. */
+  /** Runs and connected seats: as reported by the heartbeat (the doctor counts them from the rows). */
   runs: number;
   seats: number;
 }

@@ -39,6 +39,12 @@ Deno.test({
       const runId = started.body!.run_id as string;
 
       const hb = await nextOf(op.ws, "hook_before");
+      // the doctor of any instance: B owns the run, A holds the seat's socket
+      const doctor = await getJson<DoctorReport>(a.base, "/v1/doctor");
+      assert.deepEqual(
+        doctor.body.cluster?.instances.map((i) => [i.id, i.runs, i.seats]),
+        [["i-a", 0, 1], ["i-b", 1, 0]],
+      );
       op.ws.send({ type: "hook_ack", req_id: hb.req_id, ok: true });
       const spawn = await nextOf(op.ws, "spawn");
       assert.ok(spawn.directive.includes(`${b.base}/v1/worker/prompt`), spawn.directive);
