@@ -38,6 +38,8 @@ import { RUN_ENDED_TOPIC } from "../store/seat_store_pg.ts";
 /** What the hub tells the seat objects of this instance. */
 export interface HubSeat {
   readonly sid: string;
+  /** The seat's last activity seen here (the idle sweep reads it). */
+  lastSeenAt: number;
   /** A pending request of this seat appeared (deliver it if the socket is here). */
   delivered(row: RequestRow): void;
   /** A request of this seat ended without a reply (cancel it on the socket here). */
@@ -184,7 +186,11 @@ export function createClusterHub(options: ClusterHubOptions) {
     const known = sockets.get(row.sid);
     if (known && known.epoch > row.socket_epoch) return;
     sockets.set(row.sid, { instance: row.socket_instance, epoch: row.socket_epoch });
-    seats?.get(row.sid)?.socketMoved(row.socket_instance, row.socket_epoch);
+    const seat = seats?.get(row.sid);
+    if (!seat) return;
+    // activity seen by another instance counts here too (the idle sweep runs everywhere)
+    if (row.last_seen_at > seat.lastSeenAt) seat.lastSeenAt = row.last_seen_at;
+    seat.socketMoved(row.socket_instance, row.socket_epoch);
   };
 
   const onRunEnded = (runId: string) => {

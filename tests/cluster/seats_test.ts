@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
-import { eventually, getJson, post, runEnded, seatOn, startCluster } from "./_instances.ts";
+import { openSocket } from "../_helpers.ts";
+import { eventually, getJson, nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
 
 Deno.test({
   name: "a role held on instance A is refused on B, and free again once the seat is deleted on B",
@@ -82,5 +83,54 @@ Deno.test({
     });
     assert.equal(seat.status, 404);
     await seat.body?.cancel();
+  },
+});
+
+Deno.test({
+  name:
+    "a run started while its seat is offline waits, and is replayed when the seat connects to any instance",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b", "i-c"]);
+    const [a, b, c] = cluster;
+    const minted = await post(a.base, "/v1/operators", { roles: ["main-ai"] });
+    const { sid, token } = minted.body as { sid: string; token: string };
+    const started = await post(b.base, "/v1/runs", {
+      blueprint: {
+        kind: "inline",
+        value: {
+          id: "offline",
+          operators: [{ name: "main-ai" }],
+          agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
+          flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+        },
+      },
+      init_ctx: {},
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const runId = started.body!.run_id as string;
+    await eventually(
+      async () => {
+        const { body } = await getJson<{ pending: unknown[] }>(
+          a.base,
+          `/v1/operators/${sid}/pending`,
+          token,
+        );
+        return body.pending.length === 1 ? true : undefined;
+      },
+      10_000,
+      "the spawn waits",
+    );
+    const ws = await openSocket(`${c.wsBase}/v1/operators/${sid}/ws`, { token });
+    try {
+      const spawn = await nextOf(ws, "spawn");
+      ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "late" });
+      const run = await runEnded(a, runId);
+      assert.equal(run.status, "succeeded");
+      assert.deepEqual(run.final_ctx, { r: "late" });
+    } finally {
+      await ws.close();
+    }
   },
 });
