@@ -21,7 +21,7 @@ import { claimOrphanRuns } from "./store/pg_run_owner.ts";
 /** Bus topic: cancel this run (its owner does). */
 const CANCEL_TOPIC = "cancel_run";
 
-/** How long `DELETE /v1/runs/:id` on a non-owner waits for the owner to end the run. */
+/** How long `DELETE /v1/runs/:id` on a non-owner waits for the owner to end the run, beyond the lease. */
 const CANCEL_WAIT_MS = 10_000;
 
 /** How often a follower of a run owned elsewhere reads its events without a notification. */
@@ -109,8 +109,11 @@ export async function startClusterMode(
     if (runs.epochOf(runId) !== undefined) return undefined; // owned here: the engine cancels
     const record = await runs.getRun(runId);
     if (!record || record.status !== "running") return undefined;
+    // kept on the row: a dead owner's successor cancels it after the takeover
+    await sql`UPDATE sb_runs SET cancel_requested = true
+      WHERE run_id = ${runId} AND status = 'running'`;
     await cluster.bus.publish(CANCEL_TOPIC, runId);
-    const until = Date.now() + CANCEL_WAIT_MS;
+    const until = Date.now() + CANCEL_WAIT_MS + leaseSecs * 1000;
     while (Date.now() < until) {
       const now = await runs.getRun(runId);
       if (now && now.status !== "running") return await deps.engine.view(runId);
@@ -118,7 +121,7 @@ export async function startClusterMode(
     }
     throw new SwitchboardError(
       "conflict",
-      "the run's owner did not confirm the cancel in time; retry",
+      "the cancel is recorded; the run ends once its owner (or the instance taking it over) acts",
     );
   };
   cluster.bus.on(CANCEL_TOPIC, (runId) => {
@@ -211,6 +214,8 @@ export async function startClusterMode(
       // the workers of these runs hold tokens minted by the old owner
       const tokens = await sql`SELECT record FROM sb_tokens WHERE run_id = ANY(${ids})`;
       deps.tokens.adopt(tokens.map((t) => t.record as TokenRecord));
+      const cancels = await sql`SELECT run_id FROM sb_runs
+        WHERE run_id = ANY(${ids}) AND cancel_requested`;
       let resumed = 0;
       for (const c of claims) {
         const record = await runs.getRun(c.run_id);
@@ -221,6 +226,7 @@ export async function startClusterMode(
           log.error("run resume failed", { run_id: c.run_id, error: String(err) });
         }
       }
+      for (const r of cancels) deps.engine.cancel(r.run_id).catch(() => {});
       log.info("claimed runs", { count: claims.length, resumed });
       return resumed;
     }).catch((err) => {

@@ -384,7 +384,9 @@ export function createClusterHub(options: ClusterHubOptions) {
       for (const key of [...attempts]) if (key.startsWith(`${runId}|`)) attempts.delete(key);
       if (ending.has(runId)) return;
       ending.add(runId);
-      deleteRunRequests(sql, runId)
+      // the run's final record is written behind: delete once it is stored as ended
+      runs.flushed()
+        .then(() => deleteRunRequests(sql, runId))
         .then((done) => done ? bus.publish(RUN_ENDED_TOPIC, runId) : undefined)
         .catch((err) =>
           log.error("dropping run requests failed", { run_id: runId, error: String(err) })

@@ -54,6 +54,7 @@ export const MIGRATIONS: readonly string[][] = [
       created_at bigint NOT NULL,
       owner text NOT NULL,
       epoch bigint NOT NULL,
+      cancel_requested boolean NOT NULL DEFAULT false,
       record json NOT NULL)`,
     `CREATE INDEX sb_runs_created ON sb_runs (created_at DESC, run_id DESC)`,
     `CREATE INDEX sb_runs_running ON sb_runs (owner) WHERE status = 'running'`,

@@ -328,3 +328,45 @@ Deno.test({
     assert.equal(after.connected, false);
   },
 });
+
+Deno.test({
+  name:
+    "a cancel sent while a run's owner is dead is kept and applied by the instance that takes it over",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      const runId = await startSpawnRun(b);
+      const spawn = await nextOf(op.ws, "spawn");
+      await b.kill("SIGKILL");
+      const res = await fetch(`${a.base}/v1/runs/${runId}`, { method: "DELETE" });
+      const body = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.status, "cancelled");
+      const cancel = await nextOf(op.ws, "cancel");
+      assert.equal(cancel.req_id, spawn.req_id);
+      // nothing of the run is left pending, to be replayed on a reconnect
+      const left = await eventually(
+        async () => {
+          const { body } = await getJson<{ pending: unknown[] }>(
+            a.base,
+            `/v1/operators/${op.sid}/pending`,
+            op.token,
+          );
+          return body.pending.length === 0 ? body.pending : undefined;
+        },
+        5_000,
+        "no pending request left",
+      );
+      assert.deepEqual(left, []);
+    } catch (err) {
+      dump(cluster);
+      throw err;
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
