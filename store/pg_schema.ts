@@ -54,7 +54,6 @@ export const MIGRATIONS: readonly string[][] = [
       created_at bigint NOT NULL,
       owner text NOT NULL,
       epoch bigint NOT NULL,
-      cancel_requested boolean NOT NULL DEFAULT false,
       record json NOT NULL)`,
     `CREATE INDEX sb_runs_created ON sb_runs (created_at DESC, run_id DESC)`,
     `CREATE INDEX sb_runs_running ON sb_runs (owner) WHERE status = 'running'`,
@@ -104,6 +103,8 @@ export const MIGRATIONS: readonly string[][] = [
       record json NOT NULL)`,
     `CREATE INDEX sb_tokens_run ON sb_tokens (run_id)`,
   ],
+  // 3: a cancel asked while the run's owner was dead, kept for the instance taking it over
+  [`ALTER TABLE sb_runs ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false`],
 ];
 
 /** The schema version this code writes. */
