@@ -340,6 +340,7 @@ export class ClusterSession extends OperatorSession implements HubSeat {
     // a newer socket for this seat opened on another instance
     const old = this.#socket;
     this.#socket = null;
+    this.#client = null;
     this.#sent.clear();
     closeQuietly(old, CLOSE.replaced, "replaced");
   }
@@ -388,6 +389,7 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   override detach(socket: WebSocket, code?: number): void {
     if (this.#socket !== socket) return;
     this.#socket = null;
+    this.#client = null;
     this.#sent.clear();
     this.lastSeenAt = this.#env.now();
     this.#env.log.info("operator socket closed", { sid: this.sid, code });

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
-import { getJson, nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
+import { eventually, getJson, nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
 
 Deno.test({
   name: "an ask node across instances: schema, context, a refused answer, then the audit",
@@ -18,6 +18,18 @@ Deno.test({
     await using cluster = await startCluster(url, ["i-a", "i-b"]);
     const [a, b] = cluster;
     const op = await seatOn(a, ["reviewer"]);
+    // B learns of the seat over the bus before the run asks for its role
+    await eventually(
+      async () => {
+        const { body } = await getJson<{ operators: Array<{ sid: string; connected: boolean }> }>(
+          b.base,
+          "/v1/operators",
+        );
+        return body.operators.some((o) => o.sid === op.sid && o.connected) || undefined;
+      },
+      10_000,
+      "instance B sees the seat connected",
+    );
     const schema = { type: "string", enum: ["ship", "hold"] };
     const started = await post(b.base, "/v1/runs", {
       blueprint: {
