@@ -18,7 +18,7 @@ import { type AskRequest, StepError } from "./flow/mod.ts";
 import { type FaceRegistries, resolveFace } from "./faces.ts";
 import { requestContext } from "./request_context.ts";
 import { messageOf } from "./spawner.ts";
-import type { LiveRun } from "./run_types.ts";
+import type { LiveRun, RequestRef } from "./run_types.ts";
 
 /** What an ask node needs from the engine. */
 export interface AskNodeHost {
@@ -34,6 +34,12 @@ export function askTaskId(key: string): string {
 }
 
 const TIMED_OUT = Symbol("timed out");
+
+/** The request of attempt `n` of the node at `key` that the run holds (sent before a restart). */
+function earlier(run: LiveRun, key: string, n: number): RequestRef | undefined {
+  const taskId = askTaskId(key); // only this node's asks have it
+  return run.requests?.find((r) => r.task_id === taskId && r.attempt === n);
+}
 
 /** Runs one `ask` node of `run`; resolves with the answer or throws a StepError. */
 export async function askNode(host: AskNodeHost, run: LiveRun, req: AskRequest): Promise<Json> {
@@ -68,13 +74,15 @@ async function decide(
   node: AskNodeNorm,
   context: RequestContext,
 ): Promise<Json> {
-  const first = await askOnce(host, run, req, context, {
+  const policy = node.on_timeout ?? { kind: "fail" };
+  // A run resumed while its escalation was pending goes on with the escalation.
+  const escalated = policy.kind === "escalate" && earlier(run, req.key, 2) !== undefined;
+  const first = escalated ? TIMED_OUT : await askOnce(host, run, req, context, {
     to: node.to,
     timeoutSecs: node.timeout_secs,
     attempt: 1,
   });
   if (first !== TIMED_OUT) return first;
-  const policy = node.on_timeout ?? { kind: "fail" };
   const timedOut = `ask timed out after ${node.timeout_secs} s`;
   switch (policy.kind) {
     case "fail":
@@ -113,13 +121,14 @@ async function askOnce(
   const scope = { runId: run.record.run_id, blueprintId: run.record.blueprint.id };
   const bridge = resolveFace(host.registries, "seniorBridges", to, scope);
   if (!bridge) throw new StepError(`no operator seat holds '${to}'`);
-  const timeout = timeoutSecs === undefined
+  // The timeout counts from when the request was first sent, also across a restart.
+  const sentAt = earlier(run, req.key, attempt)?.sent_at ?? host.now();
+  const endsAt = timeoutSecs === undefined ? undefined : sentAt + timeoutSecs * 1000;
+  const timeout = endsAt === undefined
     ? undefined
-    : AbortSignal.timeout(Math.min(timeoutSecs * 1000, 2 ** 31 - 1));
+    : AbortSignal.timeout(Math.min(Math.max(0, endsAt - host.now()), 2 ** 31 - 1));
   const signal = timeout ? AbortSignal.any([req.signal, timeout]) : req.signal;
-  const deadlineAt = timeoutSecs === undefined
-    ? run.record.deadline_at
-    : Math.min(run.record.deadline_at, host.now() + timeoutSecs * 1000);
+  const deadlineAt = Math.min(run.record.deadline_at, endsAt ?? Infinity);
   try {
     return await bridge.ask(askTaskId(req.key), req.question, {
       signal,

@@ -127,12 +127,13 @@ export function launch(
   };
   const requests = prior?.requests.filter((r) => r.state !== "cancelled") ?? [];
   if (requests.length > 0) {
-    run.requests = requests.map(({ req_id, sid, task_id, attempt, state }) => ({
+    run.requests = requests.map(({ req_id, sid, task_id, attempt, state, sent_at }) => ({
       req_id,
       sid,
       task_id,
       attempt,
       state,
+      sent_at,
     }));
   }
   for (const task of run.tasksByKey.values()) {

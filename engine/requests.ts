@@ -23,8 +23,8 @@ export function recordRequest(host: RunHost, run: LiveRun, record: RequestRecord
   if (record.state === "cancelled") {
     if (at >= 0) list.splice(at, 1);
   } else {
-    const { req_id, sid, task_id, attempt, state } = record; // the frame stays the seat's
-    const ref = { req_id, sid, task_id, attempt, state };
+    const { req_id, sid, task_id, attempt, state, sent_at } = record; // the frame stays the seat's
+    const ref = { req_id, sid, task_id, attempt, state, sent_at };
     if (at >= 0) list[at] = ref;
     else list.push(ref);
   }

@@ -45,7 +45,10 @@ export interface LiveRun {
 }
 
 /** What the engine keeps of an operator request of a live run. */
-export type RequestRef = Pick<RequestRecord, "req_id" | "sid" | "task_id" | "attempt" | "state">;
+export type RequestRef = Pick<
+  RequestRecord,
+  "req_id" | "sid" | "task_id" | "attempt" | "state" | "sent_at"
+>;
 
 /** The key of a step in {@link LiveRun.stepsById}. */
 export function stepId(taskId: string, attempt: number): string {

@@ -14,7 +14,13 @@
  *
  * @module
  */
-import type { CtxView, FaceCallOptions, WorkerGrant, WorkerResult } from "../engine/faces.ts";
+import type {
+  CtxView,
+  FaceCallOptions,
+  HookEdits,
+  WorkerGrant,
+  WorkerResult,
+} from "../engine/faces.ts";
 import { RunEnded } from "../engine/faces.ts";
 import type { Json } from "../protocol/json.ts";
 import {
@@ -33,7 +39,14 @@ import { claimSocket, releaseSocket } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import type { ClusterHub, HubSeat } from "./cluster_hub.ts";
 import { spawnDirective } from "./directive.ts";
-import { OperatorSession, type SeatIdentity, type SessionEnv } from "./operator_session.ts";
+import {
+  OperatorSession,
+  type SeatIdentity,
+  type SessionEnv,
+  withContext,
+} from "./operator_session.ts";
+import { checkReply, settlementOf } from "./reply_audit.ts";
+import { requestRole } from "../observe/seat_counts.ts";
 import { parseClientFrame } from "./parse_client_frame.ts";
 
 type Kind = RequestKind;
@@ -65,6 +78,8 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   #sent = new Set<string>();
   #closed = false;
   #inbox: Promise<void> = Promise.resolve();
+  /** What the socket held here declared with `?client=` (audit). */
+  #client: string | null = null;
 
   constructor(identity: SeatIdentity, env: SessionEnv, hub: ClusterHub, sql: Sql) {
     super(identity, env);
@@ -94,6 +109,16 @@ export class ClusterSession extends OperatorSession implements HubSeat {
     return this.#hub.pendingOf(this.sid).length;
   }
 
+  override pendingRecords(): RequestRecord[] {
+    const out: RequestRecord[] = [];
+    for (const row of this.#hub.pendingOf(this.sid)) {
+      if (row.kind === "ha") continue;
+      const { settled_by: _s, cancel_reason: _c, ...rest } = row;
+      out.push({ ...rest, kind: row.kind, state: "pending" });
+    }
+    return out;
+  }
+
   override pendingByKind(): Record<Kind, number> {
     const counts: Record<Kind, number> = { ask: 0, hb: 0, spawn: 0 };
     for (const r of this.#hub.pendingOf(this.sid)) if (r.kind !== "ha") counts[r.kind]++;
@@ -104,44 +129,47 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   // faces (the run side)
 
   override async ask(taskId: string, question: Json, options: FaceCallOptions = {}) {
-    const reply = await this.#request("ask", taskId, options.attempt ?? 1, options, (reqId) => ({
-      type: "ask",
-      req_id: reqId,
-      task_id: taskId,
-      question,
-    }));
+    const reply = await this.#request("ask", taskId, options.attempt ?? 1, options, (reqId) => {
+      const frame: RequestFrame = { type: "ask", req_id: reqId, task_id: taskId, question };
+      if (options.schema !== undefined) frame.schema = options.schema;
+      if (options.parentReqId !== undefined) frame.parent_req_id = options.parentReqId;
+      if (options.context !== undefined) frame.context = options.context;
+      return frame;
+    });
     return reply.type === "answer" ? reply.value : null;
   }
 
-  override async before(ctx: CtxView, options: FaceCallOptions = {}): Promise<void> {
+  override async before(ctx: CtxView, options: FaceCallOptions = {}): Promise<void | HookEdits> {
     const reply = await this.#request(
       "hb",
       ctx.taskId,
       ctx.attempt,
-      { runId: ctx.runId, ...options },
-      (reqId) => ({
-        type: "hook_before",
-        req_id: reqId,
-        task_id: ctx.taskId,
-        agent: ctx.agent,
-        attempt: ctx.attempt,
-      }),
+      { runId: ctx.runId, deadlineAt: ctx.deadlineAt, ...options },
+      (reqId) =>
+        withContext({
+          type: "hook_before",
+          req_id: reqId,
+          task_id: ctx.taskId,
+          agent: ctx.agent,
+          attempt: ctx.attempt,
+        }, ctx),
     );
     if (reply.type === "hook_ack" && !reply.ok) {
       throw new Error(reply.reason ?? "ws operator: spawn rejected");
     }
+    if (reply.type === "hook_ack" && reply.input !== undefined) return { input: reply.input };
   }
 
   override async after(ctx: CtxView, result: Json): Promise<void> {
     const reqId = `${this.sid}-${REQUEST_KINDS.hook_after}-${crypto.randomUUID()}`;
-    const frame = {
+    const frame = withContext({
       type: "hook_after" as const,
       req_id: reqId,
       task_id: ctx.taskId,
       agent: ctx.agent,
       attempt: ctx.attempt,
       result,
-    };
+    }, ctx);
     const sent = await this.#hub.after({
       req_id: reqId,
       sid: this.sid,
@@ -170,24 +198,25 @@ export class ClusterSession extends OperatorSession implements HubSeat {
       "spawn",
       ctx.taskId,
       ctx.attempt,
-      { runId: ctx.runId, signal },
-      (reqId) => ({
-        type: "spawn",
-        req_id: reqId,
-        task_id: ctx.taskId,
-        agent: ctx.agent,
-        attempt: ctx.attempt,
-        capability_token: grant.capabilityToken,
-        worker_handle: grant.workerHandle,
-        directive: spawnDirective({
-          baseUrl: this.#env.publicUrl,
+      { runId: ctx.runId, signal, deadlineAt: ctx.deadlineAt },
+      (reqId) =>
+        withContext({
+          type: "spawn",
+          req_id: reqId,
+          task_id: ctx.taskId,
           agent: ctx.agent,
-          taskId: ctx.taskId,
-          alias: typeof ctx.runtime.project_name_alias === "string"
-            ? ctx.runtime.project_name_alias
-            : undefined,
-        }),
-      }),
+          attempt: ctx.attempt,
+          capability_token: grant.capabilityToken,
+          worker_handle: grant.workerHandle,
+          directive: spawnDirective({
+            baseUrl: this.#env.publicUrl,
+            agent: ctx.agent,
+            taskId: ctx.taskId,
+            alias: typeof ctx.runtime.project_name_alias === "string"
+              ? ctx.runtime.project_name_alias
+              : undefined,
+          }),
+        }, ctx),
     );
     if (reply.type !== "spawn_ack") return { value: null, ok: true };
     if (typeof reply.error === "string") throw new Error(reply.error);
@@ -214,6 +243,8 @@ export class ClusterSession extends OperatorSession implements HubSeat {
       attempt,
       frame: build(reqId),
       sent_at: this.#env.now(),
+      ...(options.role === undefined ? {} : { role: options.role }),
+      ...(options.deadlineAt === undefined ? {} : { deadline_at: options.deadlineAt }),
     });
     const row = opened.row;
     if (opened.state === "settled") return row.reply!;
@@ -281,7 +312,12 @@ export class ClusterSession extends OperatorSession implements HubSeat {
       : "cancelled";
     const { settled_by: _s, cancel_reason: _c, ...rest } = row;
     const record: RequestRecord = { ...rest, kind: row.kind, state };
-    if (reply) record.reply = reply;
+    if (reply) {
+      record.reply = reply;
+      // who: this seat; its client is known when this instance holds its socket
+      const by = { sid: this.sid, roles: [...this.roles], client: this.#client };
+      record.settled = settlementOf(reply, by, this.#env.now());
+    }
     this.#env.journal?.record(record);
   }
 
@@ -304,6 +340,7 @@ export class ClusterSession extends OperatorSession implements HubSeat {
     // a newer socket for this seat opened on another instance
     const old = this.#socket;
     this.#socket = null;
+    this.#client = null;
     this.#sent.clear();
     closeQuietly(old, CLOSE.replaced, "replaced");
   }
@@ -319,13 +356,14 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   // -------------------------------------------------------------------------
   // sockets
 
-  override attach(socket: WebSocket): void {
+  override attach(socket: WebSocket, client?: string): void {
     if (this.#closed) {
       socket.close(CLOSE.sessionDeleted, "session deleted");
       return;
     }
     const old = this.#socket;
     this.#socket = socket;
+    this.#client = client ?? null;
     this.#sent = new Set();
     this.lastSeenAt = this.#env.now();
     if (old && old !== socket) closeQuietly(old, CLOSE.replaced, "replaced");
@@ -351,6 +389,7 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   override detach(socket: WebSocket, code?: number): void {
     if (this.#socket !== socket) return;
     this.#socket = null;
+    this.#client = null;
     this.#sent.clear();
     this.lastSeenAt = this.#env.now();
     this.#env.log.info("operator socket closed", { sid: this.sid, code });
@@ -388,6 +427,8 @@ export class ClusterSession extends OperatorSession implements HubSeat {
       if (err instanceof SwitchboardError) {
         const out: ServerFrame = { type: "error", error: err.message };
         if (reqId !== undefined) out.req_id = reqId;
+        const issues = err.extra?.issues;
+        if (Array.isArray(issues)) out.issues = issues;
         sendOn(socket, out);
         return;
       }
@@ -410,11 +451,13 @@ export class ClusterSession extends OperatorSession implements HubSeat {
         `unexpected ${reply.type} reply to ${row.frame.type} (expected ${expected})`,
       );
     }
+    checkReply(row.frame, reply); // an invalid answer leaves the ask pending
     const settled = await this.#hub.settle(reply.req_id, reply);
     if (!settled) throw unknown();
     this.#sent.delete(reply.req_id);
-    const seconds = (this.#env.now() - row.sent_at) / 1000;
-    this.#env.metrics.observeRoundtrip(row.frame.type, Math.max(0, seconds));
+    const seconds = Math.max(0, (this.#env.now() - row.sent_at) / 1000);
+    this.#env.metrics.observeRoundtrip(row.frame.type, seconds);
+    this.#env.metrics.observeRequestWait(row.frame.type, requestRole(row, this), seconds);
     this.#env.log.info("operator request settled", {
       sid: this.sid,
       req_id: row.req_id,

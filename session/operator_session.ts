@@ -612,7 +612,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 }
 
 /** `frame` with the attempt's `context`, when the engine gave one. */
-function withContext<F extends RequestFrame | ServerFrame>(frame: F, ctx: CtxView): F {
+export function withContext<F extends RequestFrame | ServerFrame>(frame: F, ctx: CtxView): F {
   if (ctx.context !== undefined) Object.assign(frame, { context: ctx.context });
   return frame;
 }

@@ -217,3 +217,32 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "a scoped seat's roles are exclusive only within its scope, cluster-wide",
+  ignore: PG_IGNORE,
+  async fn() {
+    await withPools(2, async ([a, b]) => {
+      const seat = (sid: string, scope?: { run_id: string } | { blueprint_id: string }) => ({
+        sid,
+        token_hash: "h",
+        roles: ["lead"],
+        created_at: 1,
+        last_seen_at: 1,
+        ...(scope ? { scope } : {}),
+      });
+      await insertSeat(a, seat("op-1"));
+      await insertSeat(b, seat("op-2", { run_id: "run-1" }));
+      await insertSeat(a, seat("op-3", { run_id: "run-2" }));
+      await insertSeat(b, seat("op-4", { blueprint_id: "bp" }));
+      for (const [sid, scope] of [["op-5", { run_id: "run-1" }], ["op-6", undefined]] as const) {
+        await assert.rejects(insertSeat(a, seat(sid, scope)), (err) => {
+          assert.ok(isSwitchboardError(err, "conflict"), String(err));
+          assert.deepEqual(err.extra?.conflicts, ["lead"]);
+          return true;
+        });
+      }
+      assert.deepEqual((await getSeat(b, "op-2"))?.scope, { run_id: "run-1" });
+    });
+  },
+});

@@ -40,12 +40,19 @@ function toRow(r: any): SeatRow {
  * is held by another seat, anywhere in the cluster.
  */
 export async function insertSeat(sql: Sql, seat: SeatRecord): Promise<void> {
-  const roles = [...new Set(seat.roles)];
+  // A scoped seat's roles are exclusive only within its scope: their rows are
+  // keyed under it (an `op-` prefix no unscoped role may have).
+  const prefix = seat.scope === undefined
+    ? ""
+    : "run_id" in seat.scope
+    ? `op-scope:run:${seat.scope.run_id}:`
+    : `op-scope:bp:${seat.scope.blueprint_id}:`;
+  const roles = [...new Set(seat.roles)].map((role) => prefix + role);
   try {
     await sql.begin(async (tx) => {
       if (roles.length > 0) {
         const held = await tx`SELECT role FROM sb_roles WHERE role = ANY(${roles}) FOR SHARE`;
-        if (held.length > 0) throw rolesConflict(held.map((r) => r.role));
+        if (held.length > 0) throw rolesConflict(held.map((r) => r.role), prefix);
       }
       await tx`INSERT INTO sb_seats
           (sid, token_hash, roles, created_at, last_seen_at, scope, release_after_secs)
@@ -60,13 +67,14 @@ export async function insertSeat(sql: Sql, seat: SeatRecord): Promise<void> {
     // two mints racing for one role: the loser hits the primary key
     if ((err as { code?: string }).code === "23505" && roles.length > 0) {
       const held = await sql`SELECT role FROM sb_roles WHERE role = ANY(${roles})`;
-      throw rolesConflict(held.map((r) => r.role));
+      throw rolesConflict(held.map((r) => r.role), prefix);
     }
     throw err;
   }
 }
 
-function rolesConflict(conflicts: string[]): SwitchboardError {
+function rolesConflict(held: string[], prefix = ""): SwitchboardError {
+  const conflicts = held.map((role) => role.slice(prefix.length));
   return new SwitchboardError("conflict", "roles conflict", { extra: { conflicts } });
 }
 

@@ -131,3 +131,81 @@ Deno.test("SIGKILL with a nested ask pending: after the restart the worker polls
   assert.equal(run.body!.status, "succeeded", JSON.stringify(run.body));
   await ws2.close();
 });
+
+Deno.test("SIGKILL during an ask node's timeout: it counts from the first send, and an escalation goes on after a restart", async () => {
+  await using kvFile = await tempKv();
+  const first = await spawnServer(kvFile.path);
+  const seatOf = async (roles: string[]) =>
+    (await call(first, "POST", "/v1/operators", { roles })).body as { sid: string; token: string };
+  const reviewer = await seatOf(["reviewer"]);
+  const lead = await seatOf(["lead"]);
+  const ws = (base: string, s: { sid: string; token: string }) =>
+    openSocket(`${base}/v1/operators/${s.sid}/ws`, { token: s.token });
+  const body = (id: string, timeout_secs: number) => ({
+    blueprint: {
+      kind: "inline",
+      value: {
+        id,
+        flow: {
+          kind: "ask",
+          to: "reviewer",
+          question: "'ok?'",
+          timeout_secs,
+          on_timeout: { kind: "escalate", to: "lead", timeout_secs: 600 },
+          out: "$.a",
+        },
+      },
+    },
+    init_ctx: {},
+  });
+  const r1 = await ws(first.wsBase, reviewer);
+  const l1 = await ws(first.wsBase, lead);
+  // run A: killed while the reviewer's 6 s run; run B: killed during its escalation
+  const runA = (await call(first, "POST", "/v1/runs", body("a", 6))).body!.run_id as string;
+  const askA = await nextOf(r1, "ask");
+  const askedAt = Date.now();
+  const runB = (await call(first, "POST", "/v1/runs", body("b", 2))).body!.run_id as string;
+  const askB = await nextOf(r1, "ask");
+  assert.equal((await nextOf(r1, "cancel")).req_id, askB.req_id);
+  const escalatedB = await nextOf(l1, "ask");
+  r1.send({ type: "ping" });
+  await nextOf(r1, "pong");
+  l1.send({ type: "ping" });
+  await nextOf(l1, "pong");
+  await first.kill("SIGKILL");
+
+  await using second = await spawnServer(kvFile.path);
+  const r2 = await ws(second.wsBase, reviewer);
+  const l2 = await ws(second.wsBase, lead);
+  assert.equal((await nextOf(r2, "ask")).req_id, askA.req_id); // replayed, not asked again
+  const restartedAt = Date.now();
+  // A's timeout ends 6 s after its first send, not 6 s after the restart
+  assert.deepEqual(await nextOf(r2, "cancel"), {
+    type: "cancel",
+    req_id: askA.req_id,
+    reason: "timeout",
+  });
+  const cancelledAt = Date.now();
+  assert.ok(
+    cancelledAt - askedAt < 6_000 + (restartedAt - askedAt) - 500,
+    `cancelled ${cancelledAt - askedAt} ms after the ask, ${
+      restartedAt - askedAt
+    } ms of it before the restart`,
+  );
+  const escalated = [await nextOf(l2, "ask"), await nextOf(l2, "ask")];
+  const byRun = new Map(escalated.map((f) => [f.context?.run_id, f]));
+  assert.equal(byRun.get(runB)?.req_id, escalatedB.req_id, "B's escalation is replayed");
+  assert.ok(byRun.get(runA), "A escalates to the lead");
+  for (const f of escalated) l2.send({ type: "answer", req_id: f.req_id, value: "lead says ok" });
+  for (const runId of [runA, runB]) {
+    await readEvents(second, runId);
+    const run = await call(second, "GET", `/v1/runs/${runId}`);
+    assert.deepEqual(run.body!.final_ctx, { a: "lead says ok" }, JSON.stringify(run.body));
+  }
+  // B never asked the reviewer again
+  assert.deepEqual(r2.buffered().filter((f) => f.type === "ask"), []);
+  await r2.close();
+  await l2.close();
+  await r1.closed;
+  await l1.closed;
+});
