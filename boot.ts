@@ -16,6 +16,7 @@ import {
   sweepIdleSeats,
 } from "./session/seats.ts";
 import { openStores } from "./store/open_stores.ts";
+import { cachedBlueprintStore } from "./store/blueprint_store_cached.ts";
 import { pruneEndedRuns, RUN_RETENTION_SECS } from "./store/run_retention.ts";
 import { type OpenPgStores, openPgStores } from "./store/open_pg_stores.ts";
 import { startClusterMode } from "./cluster.ts";
@@ -46,6 +47,15 @@ function openMemory(): Stores & { close(): void } {
 }
 
 /**
+ * The KV stores with reads of Blueprints cached in memory (this process owns the
+ * file): a run's Blueprint lookup does not wait behind the run store's commits.
+ */
+function withBlueprintCache<S extends Stores>(stores: S): S {
+  stores.blueprints = cachedBlueprintStore(stores.blueprints);
+  return stores;
+}
+
+/**
  * Opens the stores named by `config.kvPath` (`:memory:` = the in-memory stores,
  * no Deno KV at all), restores seats and their pending requests, and resumes
  * every run that was running when the last process stopped.
@@ -56,7 +66,7 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     ? await openPgStores({ ...config, databaseUrl: config.databaseUrl })
     : config.kvPath === ":memory:"
     ? openMemory()
-    : await openStores(config);
+    : withBlueprintCache(await openStores(config));
   try {
     // in a cluster, runs are claimed from dead owners instead (cluster.ts)
     const running = stores.kind === "pg" ? [] : await stores.runs.listRuns({

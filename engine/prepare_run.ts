@@ -17,6 +17,23 @@ import { type FaceRegistries, type Operator, resolveFace } from "./faces.ts";
 /** Normalized inline Blueprints by their (frozen, shared) checked reference. */
 const normalizedInline = new WeakMap<object, BlueprintNorm>();
 
+/** Stored Blueprints by version, one object each (most recent {@link VERSIONS_MAX}). */
+const byVersion = new Map<string, BlueprintNorm>();
+const VERSIONS_MAX = 256;
+
+/**
+ * One object per stored version: a version is the hash of the normalized
+ * document, so its runs share the object (and with it a compiled stack and,
+ * on KV, one stored copy) instead of a fresh copy from the store each.
+ */
+function sharedVersion(version: string, blueprint: BlueprintNorm): BlueprintNorm {
+  const known = byVersion.get(version);
+  if (known) return known;
+  if (byVersion.size >= VERSIONS_MAX) byVersion.delete(byVersion.keys().next().value!);
+  byVersion.set(version, blueprint);
+  return blueprint;
+}
+
 /** The TTL when neither the request nor the Blueprint names one. */
 export const DEFAULT_TTL_SECS = 1800;
 
@@ -100,8 +117,8 @@ export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<Start
   } else {
     try {
       const resolved = await resolveBlueprint(env.blueprints, ref, { warn: env.warn });
-      blueprint = resolved.blueprint;
       boundVersion = resolved.version;
+      blueprint = sharedVersion(resolved.version, resolved.blueprint);
     } catch (err) {
       if (!(err instanceof SwitchboardError) || err.status >= 500) throw err;
       const prefix = body.ttl_secs === undefined ? "bp resolve" : "run";

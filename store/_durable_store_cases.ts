@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Json } from "../protocol/json.ts";
-import type { TaskState } from "../engine/tasks.ts";
+import type { TaskState } from "../protocol/runs.ts";
 import type { DataStore, StoredOutput } from "./data_store.ts";
 import type { RunRecord, RunStore } from "./run_store.ts";
 import type { RequestRecord, SeatStore } from "./seat_store.ts";
