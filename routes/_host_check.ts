@@ -49,13 +49,34 @@ export function hostAllowed(host: string, config: HostCheckConfig): boolean {
   return (config.allowedHosts ?? []).some((h) => hostName(h) === host);
 }
 
-/** The middleware; `config` is read at each request. */
+/** How many `Host` values the middleware remembers a verdict for. */
+const VERDICTS_MAX = 1024;
+
+/**
+ * The middleware; `config` is read at each request. Verdicts are remembered per
+ * `Host` value (bounded) until the public URL changes, so the hot path parses no URL.
+ */
 export function hostCheck(config: HostCheckConfig): MiddlewareHandler {
+  const verdicts = new Map<string, boolean>();
+  let verdictsFor = config.publicUrl;
+  const allowed = (header: string) => {
+    if (verdictsFor !== config.publicUrl) {
+      verdicts.clear();
+      verdictsFor = config.publicUrl;
+    }
+    let verdict = verdicts.get(header);
+    if (verdict === undefined) {
+      const host = hostName(header);
+      verdict = host !== undefined && hostAllowed(host, config);
+      if (verdicts.size >= VERDICTS_MAX) verdicts.clear();
+      verdicts.set(header, verdict);
+    }
+    return verdict;
+  };
   return async function hostCheck(c, next) {
     const header = c.req.header("host");
     if (config.apiToken === undefined && header !== undefined) {
-      const host = hostName(header);
-      if (host === undefined || !hostAllowed(host, config)) {
+      if (!allowed(header)) {
         throw new SwitchboardError(
           "forbidden",
           `host not allowed: ${JSON.stringify(header.slice(0, 100))}; ` +
