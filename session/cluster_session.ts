@@ -39,12 +39,17 @@ import { claimSocket, releaseSocket } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import type { ClusterHub, HubSeat } from "./cluster_hub.ts";
 import { spawnDirective } from "./directive.ts";
+import { OperatorSession, type SeatIdentity, type SessionEnv } from "./operator_session.ts";
 import {
-  OperatorSession,
-  type SeatIdentity,
-  type SessionEnv,
-  withContext,
-} from "./operator_session.ts";
+  aliasOf,
+  answerOf,
+  askFrame,
+  hookAfterFrame,
+  hookBeforeFrame,
+  hookEditsOf,
+  spawnFrame,
+  spawnResult,
+} from "./request_frames.ts";
 import { checkReply, settlementOf } from "./reply_audit.ts";
 import { requestRole } from "../observe/seat_counts.ts";
 import { parseClientFrame } from "./parse_client_frame.ts";
@@ -129,14 +134,14 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   // faces (the run side)
 
   override async ask(taskId: string, question: Json, options: FaceCallOptions = {}) {
-    const reply = await this.#request("ask", taskId, options.attempt ?? 1, options, (reqId) => {
-      const frame: RequestFrame = { type: "ask", req_id: reqId, task_id: taskId, question };
-      if (options.schema !== undefined) frame.schema = options.schema;
-      if (options.parentReqId !== undefined) frame.parent_req_id = options.parentReqId;
-      if (options.context !== undefined) frame.context = options.context;
-      return frame;
-    });
-    return reply.type === "answer" ? reply.value : null;
+    const reply = await this.#request(
+      "ask",
+      taskId,
+      options.attempt ?? 1,
+      options,
+      (reqId) => askFrame(reqId, taskId, question, options),
+    );
+    return answerOf(reply);
   }
 
   override async before(ctx: CtxView, options: FaceCallOptions = {}): Promise<void | HookEdits> {
@@ -145,31 +150,14 @@ export class ClusterSession extends OperatorSession implements HubSeat {
       ctx.taskId,
       ctx.attempt,
       { runId: ctx.runId, deadlineAt: ctx.deadlineAt, ...options },
-      (reqId) =>
-        withContext({
-          type: "hook_before",
-          req_id: reqId,
-          task_id: ctx.taskId,
-          agent: ctx.agent,
-          attempt: ctx.attempt,
-        }, ctx),
+      (reqId) => hookBeforeFrame(reqId, ctx),
     );
-    if (reply.type === "hook_ack" && !reply.ok) {
-      throw new Error(reply.reason ?? "ws operator: spawn rejected");
-    }
-    if (reply.type === "hook_ack" && reply.input !== undefined) return { input: reply.input };
+    return hookEditsOf(reply);
   }
 
   override async after(ctx: CtxView, result: Json): Promise<void> {
     const reqId = `${this.sid}-${REQUEST_KINDS.hook_after}-${crypto.randomUUID()}`;
-    const frame = withContext({
-      type: "hook_after" as const,
-      req_id: reqId,
-      task_id: ctx.taskId,
-      agent: ctx.agent,
-      attempt: ctx.attempt,
-      result,
-    }, ctx);
+    const frame = hookAfterFrame(reqId, ctx, result);
     const sent = await this.#hub.after({
       req_id: reqId,
       sid: this.sid,
@@ -194,33 +182,20 @@ export class ClusterSession extends OperatorSession implements HubSeat {
     grant: WorkerGrant,
     signal: AbortSignal,
   ): Promise<WorkerResult> {
+    const directive = spawnDirective({
+      baseUrl: this.#env.publicUrl,
+      agent: ctx.agent,
+      taskId: ctx.taskId,
+      alias: aliasOf(ctx),
+    });
     const reply = await this.#request(
       "spawn",
       ctx.taskId,
       ctx.attempt,
       { runId: ctx.runId, signal, deadlineAt: ctx.deadlineAt },
-      (reqId) =>
-        withContext({
-          type: "spawn",
-          req_id: reqId,
-          task_id: ctx.taskId,
-          agent: ctx.agent,
-          attempt: ctx.attempt,
-          capability_token: grant.capabilityToken,
-          worker_handle: grant.workerHandle,
-          directive: spawnDirective({
-            baseUrl: this.#env.publicUrl,
-            agent: ctx.agent,
-            taskId: ctx.taskId,
-            alias: typeof ctx.runtime.project_name_alias === "string"
-              ? ctx.runtime.project_name_alias
-              : undefined,
-          }),
-        }, ctx),
+      (reqId) => spawnFrame(reqId, ctx, grant, directive),
     );
-    if (reply.type !== "spawn_ack") return { value: null, ok: true };
-    if (typeof reply.error === "string") throw new Error(reply.error);
-    return { value: reply.value ?? null, ok: reply.ok ?? true };
+    return spawnResult(reply);
   }
 
   async #request(

@@ -41,6 +41,16 @@ import type { SeatStore } from "../store/seat_store.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import { spawnDirective } from "./directive.ts";
+import {
+  aliasOf,
+  answerOf,
+  askFrame,
+  hookAfterFrame,
+  hookBeforeFrame,
+  hookEditsOf,
+  spawnFrame,
+  spawnResult,
+} from "./request_frames.ts";
 import { checkReply, settlementOf } from "./reply_audit.ts";
 import { requestRole } from "../observe/seat_counts.ts";
 import { parseClientFrame } from "./parse_client_frame.ts";
@@ -87,13 +97,6 @@ export class ParentEnded extends Error {
     super("the spawn of this ask has ended");
     this.name = "ParentEnded";
   }
-}
-
-/** The outcome of a `spawn` from its reply. */
-function spawnResult(reply: ReplyFrame): WorkerResult {
-  if (reply.type !== "spawn_ack") return { value: null, ok: true };
-  if (typeof reply.error === "string") throw new Error(reply.error);
-  return { value: reply.value ?? null, ok: reply.ok ?? true };
 }
 
 /** The `cancel` reason and the rejection for an aborted wait. */
@@ -175,14 +178,14 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 
   /** Senior bridge: sends `ask` and resolves with the answer's value. */
   async ask(taskId: string, question: Json, options: FaceCallOptions = {}): Promise<Json> {
-    const reply = await this.#request("ask", taskId, options.attempt ?? 1, options, (reqId) => {
-      const frame: RequestFrame = { type: "ask", req_id: reqId, task_id: taskId, question };
-      if (options.schema !== undefined) frame.schema = options.schema;
-      if (options.parentReqId !== undefined) frame.parent_req_id = options.parentReqId;
-      if (options.context !== undefined) frame.context = options.context;
-      return frame;
-    });
-    return reply.type === "answer" ? reply.value : null;
+    const reply = await this.#request(
+      "ask",
+      taskId,
+      options.attempt ?? 1,
+      options,
+      (reqId) => askFrame(reqId, taskId, question, options),
+    );
+    return answerOf(reply);
   }
 
   /**
@@ -283,31 +286,15 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       ctx.taskId,
       ctx.attempt,
       { runId: ctx.runId, deadlineAt: ctx.deadlineAt, ...options },
-      (reqId) =>
-        withContext({
-          type: "hook_before",
-          req_id: reqId,
-          task_id: ctx.taskId,
-          agent: ctx.agent,
-          attempt: ctx.attempt,
-        }, ctx),
+      (reqId) => hookBeforeFrame(reqId, ctx),
     );
-    if (reply.type === "hook_ack" && !reply.ok) {
-      throw new Error(reply.reason ?? "ws operator: spawn rejected");
-    }
-    if (reply.type === "hook_ack" && reply.input !== undefined) return { input: reply.input };
+    return hookEditsOf(reply);
   }
 
   /** Spawn hook: sends `hook_after` if a socket is live, else counts a drop. */
   after(ctx: CtxView, result: Json): Promise<void> {
-    const frame: ServerFrame = withContext({
-      type: "hook_after",
-      req_id: `${this.sid}-${REQUEST_KINDS.hook_after}-${crypto.randomUUID()}`,
-      task_id: ctx.taskId,
-      agent: ctx.agent,
-      attempt: ctx.attempt,
-      result,
-    }, ctx);
+    const reqId = `${this.sid}-${REQUEST_KINDS.hook_after}-${crypto.randomUUID()}`;
+    const frame: ServerFrame = hookAfterFrame(reqId, ctx, result);
     if (!this.#slot.send(frame)) this.#env.metrics.hookAfterDropped();
     return Promise.resolve();
   }
@@ -323,25 +310,13 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     grant: WorkerGrant,
     signal: AbortSignal,
   ): Promise<WorkerResult> {
-    const alias = typeof ctx.runtime.project_name_alias === "string"
-      ? ctx.runtime.project_name_alias
-      : undefined;
+    const alias = aliasOf(ctx);
     return this.#request(
       "spawn",
       ctx.taskId,
       ctx.attempt,
       { runId: ctx.runId, signal, deadlineAt: ctx.deadlineAt },
-      (reqId) =>
-        withContext({
-          type: "spawn",
-          req_id: reqId,
-          task_id: ctx.taskId,
-          agent: ctx.agent,
-          attempt: ctx.attempt,
-          capability_token: grant.capabilityToken,
-          worker_handle: grant.workerHandle,
-          directive: this.#directive(ctx.agent, ctx.taskId, alias),
-        }, ctx),
+      (reqId) => spawnFrame(reqId, ctx, grant, this.#directive(ctx.agent, ctx.taskId, alias)),
       alias,
     ).then(spawnResult);
   }
@@ -609,10 +584,4 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
   closeSocket(code: number, reason: string): void {
     this.#slot.close(code, reason);
   }
-}
-
-/** `frame` with the attempt's `context`, when the engine gave one. */
-export function withContext<F extends RequestFrame | ServerFrame>(frame: F, ctx: CtxView): F {
-  if (ctx.context !== undefined) Object.assign(frame, { context: ctx.context });
-  return frame;
 }
