@@ -88,3 +88,34 @@ export function watchErrors(page: Page): string[] {
   });
   return errors;
 }
+
+/** How long a page step may take. */
+export const TIMEOUT = { timeout: 15_000 };
+
+/** A new page at `url` (reduced motion, `width` × 900), with its errors watched. */
+export async function openPage(
+  browser: Browser,
+  url: string,
+  width = 1280,
+): Promise<{ page: Page; errors: string[] }> {
+  const page = await browser.newPage();
+  const errors = watchErrors(page);
+  await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
+  await page.setViewport({ width, height: 900 });
+  await page.goto(url, { waitUntil: "load" });
+  return { page, errors };
+}
+
+/** Mints a seat with `roles` through the page's form; resolves with its sid once joined. */
+export async function mintInPage(page: Page, roles: string): Promise<string> {
+  await page.waitForSelector("#mint-roles", TIMEOUT);
+  await page.type("#mint-roles", roles);
+  await page.click("#mint-form button[type=submit]");
+  await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
+  return await page.$eval("#seat-sid", (el) => el.textContent ?? "");
+}
+
+/** The text of the first element matching `selector`. */
+export function text(page: Page, selector: string): Promise<string> {
+  return page.$eval(selector, (el) => (el as unknown as { textContent: string }).textContent ?? "");
+}

@@ -8,33 +8,20 @@ import assert from "node:assert/strict";
 import type { Page } from "puppeteer-core";
 import { startServer, type TestServer } from "../_helpers.ts";
 import { post, runEnded, startRun } from "../engine/_loop.ts";
-import { browserSetup, launch, screenshot, watchErrors } from "./_browser.ts";
+import {
+  browserSetup,
+  launch,
+  mintInPage,
+  openPage,
+  screenshot,
+  text,
+  TIMEOUT,
+  watchErrors,
+} from "./_browser.ts";
 
 const { executable, skip } = browserSetup();
-const TIMEOUT = { timeout: 15_000 };
 const nope = () => Promise.resolve({ value: "NO", ok: false });
 
-type Browser = Awaited<ReturnType<typeof launch>>;
-
-async function openPage(browser: Browser, url: string, width = 1280) {
-  const page = await browser.newPage();
-  const errors = watchErrors(page);
-  await page.emulateMediaFeatures([{ name: "prefers-reduced-motion", value: "reduce" }]);
-  await page.setViewport({ width, height: 900 });
-  await page.goto(url, { waitUntil: "load" });
-  return { page, errors };
-}
-
-async function mintInPage(page: Page, roles: string) {
-  await page.waitForSelector("#mint-roles", TIMEOUT);
-  await page.type("#mint-roles", roles);
-  await page.click("#mint-form button[type=submit]");
-  await page.waitForSelector('#conn[data-state="open"]', TIMEOUT);
-  return await page.$eval("#seat-sid", (el) => el.textContent ?? "");
-}
-
-const text = (page: Page, selector: string) =>
-  page.$eval(selector, (el) => (el as unknown as { textContent: string }).textContent ?? "");
 const setValue = (page: Page, selector: string, value: string) =>
   page.$eval(selector, (el, v) => ((el as unknown as { value: string }).value = v), value);
 
