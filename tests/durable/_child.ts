@@ -1,14 +1,12 @@
 /**
- * Helpers for restart tests: the server as a real child process (`deno run
- * main.ts` on port 0), killed for real, and restarted on the same KV file.
+ * Helpers for restart tests: the server as a real child process (`deno task
+ * start`'s permissions, port 0), killed for real, and restarted on the same KV file.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { abortable } from "../_helpers.ts";
-
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+import { startTask } from "../hostile/_task_start.ts";
 
 /** A server running as a child process. */
 export interface ChildServer extends AsyncDisposable {
@@ -27,70 +25,38 @@ export interface SpawnServerOptions {
   signal?: AbortSignal;
 }
 
-/** Starts `main.ts` on `kvPath` and port 0, and waits for its listening line. */
+/**
+ * Starts `main.ts` on `kvPath` and port 0 as `deno task start` runs it (its
+ * permissions, see `startTask`), logging at `info`, and waits for its listening line.
+ */
 export async function spawnServer(
   kvPath: string,
   options: SpawnServerOptions = {},
 ): Promise<ChildServer> {
   const signal = options.signal ?? AbortSignal.timeout(30_000);
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "main.ts"],
-    cwd: ROOT,
-    env: {
-      HOST: "127.0.0.1",
-      PORT: "0",
-      SWITCHBOARD_KV: kvPath,
-      LOG_LEVEL: "info",
-      NO_COLOR: "1",
-      ...options.env,
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-
-  let err = "";
-  const errDone = (async () => {
-    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
-  })();
-  const listening = Promise.withResolvers<number>();
-  const outDone = (async () => {
-    let out = "";
-    for await (const chunk of proc.stdout.pipeThrough(new TextDecoderStream())) {
-      out += chunk;
-      const m = /switchboard listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) listening.resolve(Number(m[1]));
+  const child = await startTask(kvPath, { LOG_LEVEL: "info", ...options.env });
+  let signalled = false;
+  // the first signal is sent; later calls wait for the same exit (a drain is not cut short)
+  const kill = (sig: Deno.Signal) => {
+    if (!signalled) {
+      signalled = true;
+      child.signal(sig);
     }
-    listening.reject(new Error(`server exited before listening:\n${err}`));
-  })();
-  let status: Promise<Deno.CommandStatus> | undefined;
-  const kill = async (sig: Deno.Signal) => {
-    if (!status) {
-      try {
-        proc.kill(sig);
-      } catch {
-        // already exited
-      }
-      status = proc.status;
-    }
-    const result = await status;
-    await Promise.all([outDone, errDone]);
-    return result;
+    return child.status;
   };
-
-  let port: number;
+  let base: string;
   try {
-    port = await abortable(listening.promise, signal);
+    base = await abortable(child.listening, signal);
   } catch (e) {
     await kill("SIGKILL");
     throw e;
   }
   return {
-    port,
-    base: `http://127.0.0.1:${port}`,
-    wsBase: `ws://127.0.0.1:${port}`,
+    port: Number(new URL(base).port),
+    base,
+    wsBase: base.replace(/^http/, "ws"),
     kill,
-    stderr: () => err,
+    stderr: child.stderr,
     async [Symbol.asyncDispose]() {
       await kill("SIGKILL");
     },
