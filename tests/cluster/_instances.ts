@@ -1,15 +1,13 @@
 /**
  * Instances of a cluster as child processes, started the way `deno task start`
- * starts a server (same permissions), all on one database.
+ * starts a server (its permissions, through `startTask`), all on one database.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../protocol/frames.ts";
-import { openSocket, type TestSocket } from "../_helpers.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url);
-const ROOT = new URL("../../", import.meta.url);
+import { abortable, openSocket, type TestSocket } from "../_helpers.ts";
+import { startTask } from "../hostile/_task_start.ts";
 
 /** A running instance. */
 export interface Instance extends AsyncDisposable {
@@ -39,65 +37,26 @@ export async function startInstance(
   id: string,
   options: StartOptions = {},
 ): Promise<Instance> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-write", MAIN.pathname],
-    cwd: ROOT.pathname,
-    env: {
-      HOST: "127.0.0.1",
-      PORT: "0",
-      SWITCHBOARD_KV: "",
-      SWITCHBOARD_DATABASE_URL: databaseUrl,
-      SWITCHBOARD_INSTANCE_ID: id,
-      SWITCHBOARD_RUN_LEASE_SECS: String(options.leaseSecs ?? 1),
-      LOG_LEVEL: "info",
-      NO_COLOR: "1",
-      ...options.env,
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let err = "";
-  const errDone = child.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-    new WritableStream({ write: (chunk) => void (err += chunk) }),
-  );
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let stdout = "";
-  let base: string | undefined;
-  const deadline = AbortSignal.timeout(30_000);
+  const child = await startTask("", {
+    SWITCHBOARD_DATABASE_URL: databaseUrl,
+    SWITCHBOARD_INSTANCE_ID: id,
+    SWITCHBOARD_RUN_LEASE_SECS: String(options.leaseSecs ?? 1),
+    LOG_LEVEL: "info",
+    ...options.env,
+  });
+  let base: string;
   try {
-    while (base === undefined) {
-      deadline.throwIfAborted();
-      const { value, done } = await lines.read();
-      if (done) {
-        await errDone.catch(() => {});
-        throw new Error(`instance ${id} exited before listening: ${err}`);
-      }
-      stdout += value;
-      base = /switchboard listening on (http:\/\/\S+)/.exec(stdout)?.[1];
-    }
+    base = await abortable(child.listening, AbortSignal.timeout(30_000));
   } catch (e) {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already exited */ }
+    child.signal("SIGKILL");
     await child.status;
-    await errDone.catch(() => {});
-    throw e;
+    throw new Error(`instance ${id}: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const outDone = (async () => {
-    while (!(await lines.read()).done) { /* drain */ }
-  })();
-  const exited = (async () => {
-    const { code } = await child.status;
-    await Promise.all([outDone, errDone.catch(() => {})]);
-    return code;
-  })();
+  const exited = child.status.then((s) => s.code);
   let gone = false;
   const kill = async (signal: Deno.Signal = "SIGTERM") => {
     if (gone) return;
-    try {
-      child.kill(signal);
-    } catch { /* already exited */ }
+    child.signal(signal);
     if (signal === "SIGSTOP" || signal === "SIGCONT") return;
     gone = true;
     await exited;
@@ -107,13 +66,11 @@ export async function startInstance(
     base,
     wsBase: base.replace(/^http/, "ws"),
     pid: child.pid,
-    stderr: () => err,
+    stderr: child.stderr,
     kill,
     exited,
     [Symbol.asyncDispose]: async () => {
-      try {
-        child.kill("SIGCONT");
-      } catch { /* exited */ }
+      child.signal("SIGCONT");
       await kill("SIGKILL");
     },
   };
