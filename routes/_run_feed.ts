@@ -17,6 +17,10 @@ export interface RunFeedEvent {
 export function createRunFeed() {
   const watchers = new Set<(event: RunFeedEvent) => void>();
   return {
+    /** True while someone watches (a run's view is built only then). */
+    get watched(): boolean {
+      return watchers.size > 0;
+    },
     publish(event: RunFeedEvent): void {
       for (const watcher of watchers) watcher(event);
     },

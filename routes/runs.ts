@@ -94,6 +94,7 @@ async function startRun(deps: RunRoutesDeps, body: TaskBody, feed: RunFeed) {
 function launched(deps: RunRoutesDeps, request: StartRunRequest, feed: RunFeed): StartedRun {
   const run = startOrThrow(deps, request);
   const tell = async (type: RunFeedEvent["type"]) => {
+    if (!feed.watched) return; // no view is built for nobody
     const view = await deps.engine.view(run.run_id);
     if (view) feed.publish({ type, run: view });
   };
