@@ -201,8 +201,8 @@ export function createClusterHub(options: ClusterHubOptions) {
     }
   };
 
-  /** Reads seats and pending rows again (after a listener reconnect, and at start). */
-  const heal = async () => {
+  /** Reads every seat row again: seats gone elsewhere end here, new ones are added. */
+  const syncSeats = async (): Promise<void> => {
     const rows = await listSeatRows(sql);
     const live = new Set(rows.map((r) => r.sid));
     for (const sid of seats?.sids() ?? []) if (!live.has(sid)) await onSeat(sid);
@@ -210,6 +210,11 @@ export function createClusterHub(options: ClusterHubOptions) {
       if (!seats?.get(row.sid)) seats?.add(row);
       socketRead(row);
     }
+  };
+
+  /** Reads seats and pending rows again (after a listener reconnect, and at start). */
+  const heal = async () => {
+    await syncSeats();
     const now = await allPending(sql);
     const stillPending = new Set(now.map((r) => r.req_id));
     for (const reqId of [...sidOf.keys()]) if (!stillPending.has(reqId)) onRequest(reqId);
@@ -257,15 +262,7 @@ export function createClusterHub(options: ClusterHubOptions) {
     loadSeat: (sid: string) => onSeat(sid),
 
     /** Reads every seat again. */
-    async syncSeats(): Promise<void> {
-      const rows = await listSeatRows(sql);
-      const live = new Set(rows.map((r) => r.sid));
-      for (const sid of seats?.sids() ?? []) if (!live.has(sid)) await onSeat(sid);
-      for (const row of rows) {
-        if (!seats?.get(row.sid)) seats?.add(row);
-        socketRead(row);
-      }
-    },
+    syncSeats,
 
     /**
      * Opens a request of a run owned here (or of no run), or finds the one its

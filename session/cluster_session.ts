@@ -53,6 +53,7 @@ import {
 import { checkReply, settlementOf } from "./reply_audit.ts";
 import { requestRole } from "../observe/seat_counts.ts";
 import { parseClientFrame } from "./parse_client_frame.ts";
+import { sendOn } from "./socket_slot.ts";
 
 type Kind = RequestKind;
 
@@ -467,16 +468,6 @@ export class ClusterSession extends OperatorSession implements HubSeat {
 
   #send(frame: ServerFrame): boolean {
     return this.#socket !== null && sendOn(this.#socket, frame);
-  }
-}
-
-function sendOn(socket: WebSocket, frame: ServerFrame): boolean {
-  if (socket.readyState !== WebSocket.OPEN) return false;
-  try {
-    socket.send(JSON.stringify(frame));
-    return true;
-  } catch {
-    return false;
   }
 }
 
