@@ -30,8 +30,7 @@ import { createMemoryRunStore, type RunStore } from "./store/run_store.ts";
 import { createMemorySeatStore, type SeatStore } from "./store/seat_store.ts";
 import { createMemorySecretStore, type SecretStore } from "./store/secret_store.ts";
 import type { PgCluster } from "./store/open_pg_stores.ts";
-import type { RunEvent } from "./protocol/runs.ts";
-import type { RunView } from "./engine/mod.ts";
+import type { RemoteRuns } from "./routes/runs.ts";
 
 /** The stores of one server. */
 export interface Stores {
@@ -47,7 +46,7 @@ export interface Stores {
 }
 
 /** What `createApp` needs. */
-export interface AppDeps extends SeatDeps {
+export interface AppDeps extends SeatDeps, RemoteRuns {
   config: Config;
   stores: Stores;
   engine: Engine;
@@ -69,14 +68,6 @@ export interface AppDeps extends SeatDeps {
    * run (cluster.ts); undefined when this instance should answer.
    */
   workerProxy?: (req: Request) => Promise<Response | undefined>;
-  /** In a cluster: cancels a running run another instance owns (cluster.ts). */
-  cancelRemote?: (runId: string) => Promise<RunView | undefined>;
-  /** In a cluster: follows the events of a run another instance owns (cluster.ts). */
-  watchRemote?: (
-    runId: string,
-    after: number,
-    options: { signal: AbortSignal },
-  ) => Promise<AsyncIterableIterator<RunEvent> | undefined>;
 }
 
 /** A config for tests and embedding: loopback, in memory, quiet. */

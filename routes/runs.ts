@@ -40,8 +40,20 @@ import { eventsGuard, ticketSigner } from "./_sse_ticket.ts";
 import { EventsTicket } from "../protocol/sse.ts";
 import { checkTaskBody } from "./_task_body.ts";
 
+/** In a cluster: the runs another instance owns (cluster.ts). */
+export interface RemoteRuns {
+  /** Cancels a running run that another instance owns; undefined when it is not one. */
+  cancelRemote?: (runId: string) => Promise<RunView | undefined>;
+  /** Follows a run that another instance owns; undefined when it is not one. */
+  watchRemote?: (
+    runId: string,
+    after: number,
+    options: { signal: AbortSignal },
+  ) => Promise<AsyncIterableIterator<RunEvent> | undefined>;
+}
+
 /** What the run routes need. */
-export interface RunRoutesDeps extends PrepareEnv {
+export interface RunRoutesDeps extends PrepareEnv, RemoteRuns {
   engine: Engine;
   /** The run store, for the list's filters and re-runs (defaults to what the engine lists). */
   runs?: RunStore;
@@ -54,14 +66,6 @@ export interface RunRoutesDeps extends PrepareEnv {
   loadSeat?: (sid: string) => Promise<void>;
   /** In a cluster: reads every seat again (a role named by a run may be new). */
   syncSeats?: () => Promise<void>;
-  /** In a cluster: cancels a running run that another instance owns; undefined when it is not one. */
-  cancelRemote?: (runId: string) => Promise<RunView | undefined>;
-  /** In a cluster: follows a run that another instance owns; undefined when it is not one. */
-  watchRemote?: (
-    runId: string,
-    after: number,
-    options: { signal: AbortSignal },
-  ) => Promise<AsyncIterableIterator<RunEvent> | undefined>;
 }
 
 /** How often an idle event stream sends a keep-alive comment. */
