@@ -46,6 +46,8 @@ export interface Config {
   instanceId: string;
   /** `SWITCHBOARD_RUN_LEASE_SECS`: how long a run's owner may go silent before others take it (10). */
   runLeaseSecs: number;
+  /** `SWITCHBOARD_WARMUP`: boot warm-up rounds of the hot paths before ready (300; 0 = off). */
+  warmupRounds: number;
 }
 
 /** Reads environment variables. */
@@ -124,6 +126,7 @@ export function readConfig(env: EnvSource = Deno.env): Config {
       1,
       100 * 365 * 86_400,
     ),
+    warmupRounds: intIn("SWITCHBOARD_WARMUP", env.get("SWITCHBOARD_WARMUP"), 300, 0, 100_000),
     maxStops: intIn("SWITCHBOARD_RUN_MAX_STOPS", env.get("SWITCHBOARD_RUN_MAX_STOPS"), 3, 1, 1000),
     allowedHosts: (env.get("SWITCHBOARD_ALLOWED_HOSTS") ?? "").split(",").map((h) => h.trim())
       .filter((h) => h !== ""),

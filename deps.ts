@@ -83,6 +83,7 @@ export function defaultConfig(overrides: Partial<Config> = {}): Config {
     workerTokenTtlSecs: 1800,
     instanceId: "i-local",
     runLeaseSecs: 10,
+    warmupRounds: 0,
     ...overrides,
   };
 }

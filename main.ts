@@ -9,6 +9,7 @@ import { type Config, isLoopback, readConfig } from "./config.ts";
 import { type App, createApp } from "./app.ts";
 import { drain, openDeps, startBackground } from "./boot.ts";
 import { monitorEventLoopLag } from "./observe/process_metrics.ts";
+import { warmUp } from "./warmup.ts";
 
 /** Says why the server cannot start, in one line, and exits 1. */
 function cannotStart(err: unknown): never {
@@ -42,6 +43,12 @@ if (config.port === 0 && !Deno.env.get("SWITCHBOARD_PUBLIC_URL")?.trim()) {
 }
 
 const deps = await openDeps(config).catch(cannotStart);
+if (config.warmupRounds > 0) {
+  // requests wait meanwhile, as during recovery
+  const { rounds, ms, error } = await warmUp(config, config.warmupRounds);
+  if (error) deps.log.warn("warm-up stopped", { rounds, ms, error });
+  else deps.log.info("warm-up done", { rounds, ms });
+}
 ready.resolve(createApp(deps));
 if (config.apiToken === undefined && !isLoopback(config.host)) {
   deps.log.warn(

@@ -42,6 +42,7 @@ export async function startTask(
       SWITCHBOARD_KV: kvPath,
       LOG_LEVEL: "warn",
       NO_COLOR: "1",
+      SWITCHBOARD_WARMUP: "0", // tests/operability/warmup_test.ts boots with it
       ...env,
     },
     stdin: "null",

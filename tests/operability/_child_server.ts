@@ -35,7 +35,14 @@ export async function spawnServer(env: Record<string, string>): Promise<ChildSer
       MAIN.pathname,
     ],
     cwd: ROOT.pathname,
-    env: { HOST: "127.0.0.1", PORT: "0", SWITCHBOARD_KV: ":memory:", NO_COLOR: "1", ...env },
+    env: {
+      HOST: "127.0.0.1",
+      PORT: "0",
+      SWITCHBOARD_KV: ":memory:",
+      NO_COLOR: "1",
+      SWITCHBOARD_WARMUP: "0", // warmup_test.ts boots with it
+      ...env,
+    },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
