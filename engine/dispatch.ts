@@ -40,6 +40,58 @@ import {
 } from "./steps.ts";
 
 /** The operator kind of an agent (reference/engine.md §4.4, five tiers). */
+
+/**
+ * The attempt as faces see it. Its `context` is made when a face first reads it
+ * (a function step never does). A class, not an object literal with a getter:
+ * such a literal is a dictionary-mode object, about 0.5 KiB more for every
+ * parked run.
+ */
+class StepView implements CtxView {
+  readonly runId: string;
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly agent: string;
+  readonly operator: CtxView["operator"];
+  readonly deadlineAt: number | undefined;
+  readonly runtime: Record<string, Json>;
+  #context: RequestContext | undefined;
+  #run: LiveRun;
+  #state: AttemptState;
+  #stepKey: string;
+
+  constructor(
+    run: LiveRun,
+    task: TaskState,
+    state: AttemptState,
+    stepKey: string,
+    runtime: Record<string, Json>,
+  ) {
+    this.#run = run;
+    this.#state = state;
+    this.#stepKey = stepKey;
+    this.runtime = runtime;
+    this.runId = run.record.run_id;
+    this.taskId = task.id;
+    this.attempt = state.n;
+    this.agent = task.agent;
+    this.operator = { kind: resolveKind(run, task.agent), id: run.record.operator.id };
+    this.deadlineAt = run.record.deadline_at;
+  }
+
+  get context(): RequestContext {
+    return this.#context ??= requestContext({
+      runId: this.runId,
+      blueprintId: this.#run.record.blueprint.id,
+      blueprintVersion: this.#run.record.bound_version,
+      agent: this.agent,
+      attempt: this.attempt,
+      step: this.#stepKey,
+      input: this.#state.prompt,
+    });
+  }
+}
+
 export function resolveKind(run: LiveRun, agent: string): OperatorKind {
   const op = run.record.operator;
   const perAgent = op.per_agent_kinds[agent];
@@ -149,28 +201,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
   if (worker) runtime.worker_handle = worker.handle;
   const alias = run.record.blueprint.metadata.project_name_alias;
   if (alias !== undefined) runtime.project_name_alias = alias;
-  let context: RequestContext | undefined;
-  const ctx: CtxView = {
-    runId: run.record.run_id,
-    taskId: task.id,
-    attempt: attempt.n,
-    agent: task.agent,
-    runtime,
-    operator: { kind: resolveKind(run, task.agent), id: run.record.operator.id },
-    // Made when a face first reads it: a function step never does.
-    get context() {
-      return context ??= requestContext({
-        runId: run.record.run_id,
-        blueprintId: run.record.blueprint.id,
-        blueprintVersion: run.record.bound_version,
-        agent: task.agent,
-        attempt: attempt.n,
-        step: req.key,
-        input: attempt.prompt,
-      });
-    },
-    deadlineAt: run.record.deadline_at,
-  };
+  const ctx = new StepView(run, task, attempt, req.key, runtime);
   const a = new Attempt(host, task, attempt, ctx, worker, signal, faces);
 
   let failure: string | undefined;
