@@ -10,9 +10,11 @@ import { type App, createApp } from "./app.ts";
 import { drain, openDeps, startBackground } from "./boot.ts";
 import { monitorEventLoopLag } from "./observe/process_metrics.ts";
 import { warmUp } from "./warmup.ts";
+import { flushLog } from "./observe/log.ts";
 
 /** Says why the server cannot start, in one line, and exits 1. */
 function cannotStart(err: unknown): never {
+  flushLog(); // log lines first, then the reason
   console.error(`switchboard: cannot start: ${err instanceof Error ? err.message : err}`);
   Deno.exit(1);
 }
@@ -25,6 +27,8 @@ try {
 }
 const shutdown = new AbortController();
 const ready = Promise.withResolvers<App>();
+/** The app once the stores are open; requests before then wait for it. */
+let app: App | undefined = undefined;
 let server: Deno.HttpServer<Deno.NetAddr>;
 try {
   server = Deno.serve({
@@ -32,7 +36,7 @@ try {
     port: config.port,
     signal: shutdown.signal,
     onListen() {}, // announced below, once the stores are recovered
-  }, async (req, info) => (await ready.promise).fetch(req, info));
+  }, (req, info) => app ? app.fetch(req, info) : ready.promise.then((a) => a.fetch(req, info)));
 } catch (err) {
   cannotStart(err);
 }
@@ -49,7 +53,8 @@ if (config.warmupRounds > 0) {
   if (error) deps.log.warn("warm-up stopped", { rounds, ms, error });
   else deps.log.info("warm-up done", { rounds, ms });
 }
-ready.resolve(createApp(deps));
+app = createApp(deps);
+ready.resolve(app);
 if (config.apiToken === undefined && !isLoopback(config.host)) {
   deps.log.warn(
     "admin routes are open: SWITCHBOARD_API_TOKEN is not set and HOST is not loopback",

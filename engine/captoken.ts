@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { createHmac } from "node:crypto";
 import { fromHex, toHex } from "./crypto.ts";
+import { hmacSha256Hex } from "./hmac_sha256.ts";
 
 /** Token roles. */
 export type Role = "operator" | "worker" | "observer" | "senior";
@@ -70,9 +70,16 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const B64_INDEX = new Map([...B64URL].map((ch, i) => [ch, i]));
 
+const ROLE_DEBUG: Record<string, string> = {
+  operator: "Operator",
+  worker: "Worker",
+  observer: "Observer",
+  senior: "Senior",
+};
+
 /** `Operator`, `Worker`, … as in the Rust debug form. */
 export function roleDebug(role: Role): string {
-  return role[0].toUpperCase() + role.slice(1);
+  return ROLE_DEBUG[role] ?? role[0].toUpperCase() + role.slice(1);
 }
 
 /** `FetchPrompt` for `fetch_prompt`. */
@@ -83,15 +90,10 @@ export function verbDebug(verb: Verb): string {
 /** The string the MAC covers. */
 export function signingInput(t: Omit<CapToken, "sig_hex">): string {
   const maxUses = t.max_uses === null ? "None" : `Some(${t.max_uses})`;
-  return [
-    t.agent_id,
-    roleDebug(t.role),
-    t.scopes.join(","),
-    t.issued_at,
-    t.expire_at,
-    maxUses,
-    t.nonce,
-  ].join("|");
+  const scopes = t.scopes.length === 1 ? t.scopes[0] : t.scopes.join(",");
+  return `${t.agent_id}|${
+    roleDebug(t.role)
+  }|${scopes}|${t.issued_at}|${t.expire_at}|${maxUses}|${t.nonce}`;
 }
 
 /** Imports a raw secret as an HMAC-SHA256 key. */
@@ -115,16 +117,13 @@ export async function signToken(
 }
 
 /**
- * Signs an unsigned token with the raw secret, synchronously (the same MAC as
- * {@link signToken}, without a round trip through WebCrypto's async queue: a
- * worker token is minted on every external step).
+ * A synchronous signer for the raw secret (the same MAC as {@link signToken},
+ * without a round trip through WebCrypto's async queue: a worker token is
+ * minted on every external step). The key's HMAC state is computed once.
  */
-export function signTokenSync(
-  secret: Uint8Array,
-  unsigned: Omit<CapToken, "sig_hex">,
-): CapToken {
-  const mac = createHmac("sha256", secret).update(signingInput(unsigned)).digest("hex");
-  return { ...unsigned, sig_hex: mac };
+export function tokenSigner(secret: Uint8Array): (unsigned: Omit<CapToken, "sig_hex">) => CapToken {
+  const mac = hmacSha256Hex(secret);
+  return (unsigned) => ({ ...unsigned, sig_hex: mac(signingInput(unsigned)) });
 }
 
 /** True when the token's MAC is right (constant-time, inside WebCrypto). */
@@ -141,16 +140,14 @@ export async function checkSignature(key: CryptoKey, token: CapToken): Promise<b
 
 /** Encodes a token as unpadded base64url of its compact JSON. */
 export function encodeToken(token: CapToken): string {
-  const json = JSON.stringify({
-    agent_id: token.agent_id,
-    role: token.role,
-    scopes: token.scopes,
-    issued_at: token.issued_at,
-    expire_at: token.expire_at,
-    max_uses: token.max_uses,
-    nonce: token.nonce,
-    sig_hex: token.sig_hex,
-  });
+  // the JSON.stringify of the object with these fields in this order, written out
+  const json = `{"agent_id":${JSON.stringify(token.agent_id)},"role":${
+    JSON.stringify(token.role)
+  },"scopes":${JSON.stringify(token.scopes)},"issued_at":${
+    JSON.stringify(token.issued_at)
+  },"expire_at":${JSON.stringify(token.expire_at)},"max_uses":${
+    JSON.stringify(token.max_uses)
+  },"nonce":${JSON.stringify(token.nonce)},"sig_hex":${JSON.stringify(token.sig_hex)}}`;
   return base64UrlEncode(encoder.encode(json));
 }
 

@@ -6,12 +6,27 @@
 
 const encoder = new TextEncoder();
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+/**
+ * Random bytes drawn from the system generator a pool at a time: a run takes
+ * several ids and nonces, and one `getRandomValues` call costs more than the
+ * bytes it fills. Each byte is handed out once.
+ */
+const pool = new Uint8Array(4096);
+let used = pool.length;
+
 /** Lowercase hex of `bytes` random bytes. */
 export function randomHex(bytes: number): string {
-  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+  if (bytes > pool.length) return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+  if (used + bytes > pool.length) {
+    crypto.getRandomValues(pool);
+    used = 0;
+  }
+  let out = "";
+  for (const end = used + bytes; used < end; used++) out += HEX[pool[used]];
+  return out;
 }
-
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 /** Lowercase hex of a byte array. */
 export function toHex(bytes: Uint8Array): string {

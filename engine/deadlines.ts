@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { setLongTimeout } from "./long_timeout.ts";
+import { type LongTimeout, setLongTimeout } from "./long_timeout.ts";
 
 /** A scheduled deadline; `clear()` cancels it. */
 export interface Deadline {
@@ -22,7 +22,7 @@ interface Slot {
 /** Creates a deadline scheduler on `now()`. */
 export function createDeadlines(now: () => number): (at: number, fire: () => void) => Deadline {
   const heap: Slot[] = [];
-  let armed: { at: number; clear(): void } | undefined;
+  let armed: { at: number; timer: LongTimeout } | undefined;
 
   const place = (slot: Slot, i: number) => {
     heap[i] = slot;
@@ -64,18 +64,21 @@ export function createDeadlines(now: () => number): (at: number, fire: () => voi
   };
   // The timer is not moved when the earliest deadline goes (a run ended) while
   // others wait: it fires, finds nothing due and is armed for the new earliest.
-  // It is cleared once no deadline is left (nothing keeps the process alive).
+  // Once no deadline is left it stays armed but stops keeping the process alive,
+  // so runs one after another (each sooner than the next) reuse it: arming and
+  // clearing a timer per run cost more than the rest of its deadline.
   const arm = () => {
     const first = heap[0];
     if (!first) {
-      armed?.clear();
-      armed = undefined;
+      armed?.timer.unref();
       return;
     }
-    if (armed && armed.at <= first.at) return;
-    armed?.clear();
-    const timer = setLongTimeout(fireDue, first.at - now());
-    armed = { at: first.at, clear: timer.clear };
+    if (armed && armed.at <= first.at) {
+      armed.timer.ref();
+      return;
+    }
+    armed?.timer.clear();
+    armed = { at: first.at, timer: setLongTimeout(fireDue, first.at - now()) };
   };
   function fireDue() {
     armed = undefined;

@@ -185,12 +185,8 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
       host.workerTokenTtlSecs,
       host.workerTokenMaxUses,
     );
-    // the authority's frozen copy: the same token, known to be signed (no decode)
-    worker = {
-      encoded: minted.encoded,
-      handle: minted.handle,
-      token: host.tokens.decode(minted.encoded),
-    };
+    // frozen, and known to the authority as signed (no decode)
+    worker = minted;
     attempt.token = minted.encoded;
     attempt.handle = minted.handle;
     attempt.nonce = minted.token.nonce;

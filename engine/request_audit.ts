@@ -19,7 +19,16 @@ export type RequestEventType =
   | "operator_request_settled"
   | "operator_request_cancelled";
 
-const iso = (ms: number) => new Date(ms).toISOString();
+let isoMs = NaN;
+let isoText = "";
+/** ISO text of a time (the last one is remembered: a request's events come within a millisecond). */
+function iso(ms: number): string {
+  if (ms !== isoMs) {
+    isoText = new Date(ms).toISOString();
+    isoMs = ms;
+  }
+  return isoText;
+}
 
 /** The `data` of a request event. */
 export function requestEventData(type: RequestEventType, record: RequestRecord): JsonObject {

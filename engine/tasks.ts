@@ -8,6 +8,7 @@
 import type { Json } from "../protocol/json.ts";
 import type { OutputEvent } from "../protocol/worker.ts";
 import type { AttemptState, TaskState, TaskStatus } from "../protocol/runs.ts";
+import { randomHex } from "./crypto.ts";
 
 export type { AttemptState, TaskState, TaskStatus } from "../protocol/runs.ts";
 
@@ -17,12 +18,9 @@ export interface FinalValue {
   ok: boolean;
 }
 
-const words = new Uint32Array(2);
-
 /** A new task id: `T-` + 16 lowercase hex (64 bits from the CSPRNG). */
 export function newTaskId(): string {
-  crypto.getRandomValues(words);
-  return `T-${words[0].toString(16).padStart(8, "0")}${words[1].toString(16).padStart(8, "0")}`;
+  return `T-${randomHex(8)}`;
 }
 
 /** Creates a task in `pending`. */

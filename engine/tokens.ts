@@ -15,7 +15,7 @@ import {
   ROLE_VERBS,
   roleDebug,
   signToken,
-  signTokenSync,
+  tokenSigner,
   type Verb,
   verbDebug,
 } from "./captoken.ts";
@@ -67,6 +67,7 @@ export interface TokenAuthorityOptions {
 
 /** A minted worker token. */
 export interface MintedWorker {
+  /** Frozen, and known to the authority as signed (what `decode(encoded)` answers). */
   token: CapToken;
   encoded: string;
   handle: string;
@@ -97,6 +98,7 @@ export function isHandle(bearer: string): boolean {
 /** Creates a token authority. */
 export function createTokenAuthority(options: TokenAuthorityOptions) {
   const { key, now, persist } = options;
+  const signSync = options.secret ? tokenSigner(options.secret) : undefined;
   const retiredMax = options.retiredMax ?? RETIRED_TOKENS_MAX;
   const records = new Map<string, TokenRecord>();
   const handles = new Map<string, string>();
@@ -201,9 +203,8 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
         max_uses: maxUses,
         nonce: randomHex(16),
       };
-      const token = options.secret
-        ? signTokenSync(options.secret, unsigned)
-        : await signToken(key, unsigned);
+      // frozen: the caller, the cache and `verified` share this one object
+      const token = frozenToken(signSync ? signSync(unsigned) : await signToken(key, unsigned));
       // 128 random bits: a handle cannot be guessed
       let handle = `wh-${randomHex(16)}`;
       while (handleNonce(handle) !== undefined) handle = `wh-${randomHex(16)}`;
@@ -221,9 +222,8 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
       // Written behind (the store keeps call order): the step path never waits on it.
       save(record).catch(() => {}); // the record in memory is the one that counts until a restart
       const encoded = encodeToken(token);
-      const known = frozenToken({ ...token, scopes: [...token.scopes] });
-      verified.add(known); // signed here with `key`
-      cache(encoded, known);
+      verified.add(token); // signed here with `key`
+      cache(encoded, token);
       return { token, encoded, handle };
     },
 

@@ -37,17 +37,19 @@ export function observeRequests(options: ObserveRequestsOptions): MiddlewareHand
     const route = pattern === "/*" || pattern === "*" ? UNMATCHED_ROUTE : pattern;
     const status = c.res.status;
     const ms = performance.now() - started;
-    metrics.httpRequest(route, status, { method: c.req.method, seconds: ms / 1000 });
+    const method = c.req.method;
+    metrics.httpRequest(route, status, { method, seconds: ms / 1000 });
     if (!logs) return;
-    const params = route === UNMATCHED_ROUTE ? {} : c.req.param() as Record<string, string>;
+    // most routes name no parameter: no params object is built for them
+    const params = route.includes(":") ? c.req.param() as Record<string, string> : undefined;
     log.info("http request", {
-      method: c.req.method,
+      method,
       path: c.req.path,
       route,
       status,
       ms: Math.round(ms * 100) / 100,
-      sid: params.sid,
-      run_id: route.startsWith("/v1/runs/:id") ? params.id : undefined,
+      sid: params?.sid,
+      run_id: params && route.startsWith("/v1/runs/:id") ? params.id : undefined,
     });
   });
 }

@@ -27,18 +27,48 @@ export interface LoggerOptions {
 const SECRET_KEY = /token|secret|authorization|password/i;
 const encoder = new TextEncoder();
 
-/** Lines written in the current task, flushed together once it ends (one write). */
-let pending = "";
+/**
+ * How long lines wait to be written together. A round trip logs several lines
+ * over a few event-loop turns; one write for all of them instead of one each.
+ */
+export const FLUSH_MS = 5;
+/** A batch this large is written at once. */
+const FLUSH_CHARS = 32 * 1024;
 
-function flushStderr(): void {
+/** Lines not yet written to stderr. */
+let pending = "";
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+/** Writes every pending line to stderr now (the process exit and crash paths call it). */
+export function flushLog(): void {
+  if (timer !== undefined) {
+    clearTimeout(timer);
+    timer = undefined;
+  }
+  if (pending === "") return;
   let bytes = encoder.encode(pending);
   pending = "";
   while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
 }
 
+let hooked = false;
+
+/** Flushes on exit (`unload` fires on `Deno.exit` too) and before an uncaught error is reported. */
+function hookExit(): void {
+  hooked = true;
+  globalThis.addEventListener("unload", flushLog);
+  globalThis.addEventListener("error", flushLog);
+  globalThis.addEventListener("unhandledrejection", flushLog);
+}
+
 function writeStderr(line: string): void {
-  if (pending === "") queueMicrotask(flushStderr);
   pending += line + "\n";
+  if (pending.length >= FLUSH_CHARS) return flushLog();
+  if (timer !== undefined) return;
+  if (!hooked) hookExit();
+  timer = setTimeout(flushLog, FLUSH_MS);
+  // never keeps the process alive: `unload` writes what is left
+  (timer as { unref?: () => void }).unref?.();
 }
 
 const MAX_DEPTH = 6;
@@ -75,6 +105,33 @@ function redact(key: string, value: unknown, depth: number): unknown {
   const out: LogFields = {};
   for (const [k, v] of Object.entries(value)) out[k] = redact(k, v, depth + 1);
   return out;
+}
+
+const REDACTED_JSON = JSON.stringify("[redacted]");
+const prefixes = new Map<string, string | undefined>();
+const messages = new Map<string, string>();
+
+/**
+ * `,"key":` for a field (memoised: keys are few), or undefined for a key that
+ * needs the whole line through JSON.stringify.
+ */
+function prefixOf(key: string): string | undefined {
+  let prefix = prefixes.get(key);
+  if (prefix === undefined && !prefixes.has(key)) {
+    prefix = needsObjectLine(key) ? undefined : `,${JSON.stringify(key)}:`;
+    if (prefixes.size < 4096) prefixes.set(key, prefix);
+  }
+  return prefix;
+}
+
+/** A message as a JSON string (memoised: messages are constant texts). */
+function quoted(msg: string): string {
+  let json = messages.get(msg);
+  if (json === undefined) {
+    json = JSON.stringify(msg);
+    if (messages.size < 4096) messages.set(msg, json);
+  }
+  return json;
 }
 
 /** Fields that would collide with the fixed keys or be reordered by JSON.stringify. */
@@ -118,21 +175,25 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const log = function log(msg: string, fields: LogFields = {}): void {
       if (!enabled) return;
       const ts = timestamp();
-      let line = `{"ts":"${ts}${head}${JSON.stringify(msg)}`;
+      let line = `{"ts":"${ts}${head}${quoted(msg)}`;
       for (const key of Object.keys(fields)) {
         const value = fields[key];
         if (value === undefined) continue;
-        if (needsObjectLine(key)) {
+        const prefix = prefixOf(key);
+        if (prefix === undefined) {
           write(objectLine(ts, level, msg, fields));
           return;
         }
-        const safe = typeof value === "object" && value !== null
-          ? redact(key, value, 0)
-          : isSecretKey(key)
-          ? "[redacted]"
-          : value;
-        const json = JSON.stringify(safe);
-        if (json !== undefined) line += `,${JSON.stringify(key)}:${json}`;
+        const json = typeof value === "string"
+          ? isSecretKey(key) ? REDACTED_JSON : JSON.stringify(value)
+          : JSON.stringify(
+            typeof value === "object" && value !== null
+              ? redact(key, value, 0)
+              : isSecretKey(key)
+              ? "[redacted]"
+              : value,
+          );
+        if (json !== undefined) line += prefix + json;
       }
       write(line + "}");
     };

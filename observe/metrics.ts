@@ -76,6 +76,16 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
   const lag = createLagHistogram();
 
   const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
+  // Label keys by label values, formatted once each (they are few).
+  const keys = new Map<string, string>();
+  const keyOf = (labels: Labels, id: string): string => {
+    let key = keys.get(id);
+    if (key === undefined) {
+      key = labelKey(labels);
+      if (keys.size < 4096) keys.set(id, key);
+    }
+    return key;
+  };
 
   // Label keys are formatted once per (route, status) and (method, route, status):
   // this runs on every request.
@@ -97,16 +107,16 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       httpDuration.observe(timed, timing.seconds);
     },
     runEnded(status) {
-      bump(runs, labelKey({ status }));
+      bump(runs, keyOf({ status }, `runs\n${status}`));
     },
     hookAfterDropped() {
       dropped++;
     },
     observeRoundtrip(kind, seconds) {
-      roundtrip.observe(labelKey({ kind }), seconds);
+      roundtrip.observe(keyOf({ kind }, `rt\n${kind}`), seconds);
     },
     observeRequestWait(kind, role, seconds) {
-      wait.observe(labelKey({ kind, role }), seconds);
+      wait.observe(keyOf({ kind, role }, `wait\n${kind}\n${role}`), seconds);
     },
     observeEventLoopLag(seconds) {
       lag.observe("", seconds);

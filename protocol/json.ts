@@ -76,6 +76,26 @@ export function jsonProblem(v: unknown): JsonProblem | undefined {
 }
 
 /**
+ * True when `v`, a value from `JSON.parse`, has no {@link jsonProblem}: such a
+ * value can only go wrong with a number too large to be finite (`1e999`) or
+ * nesting deeper than {@link MAX_JSON_DEPTH}. One walk without allocating (the
+ * request path checks every body); `jsonProblem` then says what is wrong.
+ */
+export function parsedJsonFits(v: unknown, depth = 0): boolean {
+  if (typeof v === "number") return Number.isFinite(v);
+  if (typeof v !== "object" || v === null) return true;
+  if (depth >= MAX_JSON_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!parsedJsonFits(v[i], depth + 1)) return false;
+    return true;
+  }
+  for (const key in v) {
+    if (!parsedJsonFits((v as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
  * Any JSON value (see {@link jsonProblem}). Built on `z.any()` so it still has a
  * JSON Schema (`{}`); the check narrows it to `Json`.
  */

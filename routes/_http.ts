@@ -10,7 +10,7 @@ import { validator } from "hono-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { SwitchboardError } from "../protocol/errors.ts";
-import { jsonProblem } from "../protocol/json.ts";
+import { jsonProblem, parsedJsonFits } from "../protocol/json.ts";
 import { timingSafeEqual } from "../engine/crypto.ts";
 import { bearerOf } from "../protocol/bearer.ts";
 
@@ -76,7 +76,7 @@ export const requireJson: MiddlewareHandler = createMiddleware(async function re
       `Failed to parse the request body as JSON: ${err instanceof Error ? err.message : err}`,
     );
   }
-  const problem = jsonProblem(parsed);
+  const problem = parsedJsonFits(parsed) ? undefined : jsonProblem(parsed);
   if (problem !== undefined) {
     throw new SwitchboardError(
       "invalid",

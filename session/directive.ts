@@ -13,8 +13,29 @@ export interface DirectiveOptions {
   alias?: string;
 }
 
+/** The text around the task id, by base URL, agent and alias (they are few). */
+const templates = new Map<string, string[]>();
+const TEMPLATES_MAX = 1024;
+/** Stands for the task id while a template is made (no URL, agent or alias holds it). */
+const HOLE = "\u0000task_id\u0000";
+
 /** Renders the natural-language instructions for the operator that received a spawn. */
-export function spawnDirective({ baseUrl, agent, taskId, alias }: DirectiveOptions): string {
+export function spawnDirective(options: DirectiveOptions): string {
+  const { baseUrl, agent, taskId, alias } = options;
+  const id = alias === undefined
+    ? `${baseUrl}\u0000${agent}`
+    : `${baseUrl}\u0000${agent}\u0000${alias}`;
+  let parts = templates.get(id);
+  if (parts === undefined) {
+    if (id.includes(HOLE)) return render(options);
+    parts = render({ baseUrl, agent, taskId: HOLE, alias }).split(HOLE);
+    if (templates.size >= TEMPLATES_MAX) templates.clear();
+    templates.set(id, parts);
+  }
+  return parts.join(taskId);
+}
+
+function render({ baseUrl, agent, taskId, alias }: DirectiveOptions): string {
   const base = baseUrl.replace(/\/+$/, "");
   const lines = [
     `[agent_primitive dispatch=@${agent}]`,

@@ -160,7 +160,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 
   /** Pending request records in the order first sent (the inbox). */
   pendingRecords(): RequestRecord[] {
-    return [...this.#book.entries()].map((p) => this.#recordOf(p, p.record.state));
+    return [...this.#book.entries()].map((p) => ({ ...p.record, frame: this.#frameOf(p) }));
   }
 
   /** Number of pending requests. */
@@ -421,9 +421,13 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     return spawnDirective({ baseUrl: this.#env.publicUrl, agent, taskId, alias });
   }
 
-  /** The full record of a pending request, in a new state. */
+  /**
+   * The record of a request that leaves the book, in its new state. A spawn's
+   * frame keeps the book's empty directive: nothing reads the frame of a settled
+   * or cancelled request again (a restart re-sends only pending ones).
+   */
   #recordOf(entry: BookEntry, state: RequestRecord["state"]): RequestRecord {
-    return { ...entry.record, frame: this.#frameOf(entry), state };
+    return { ...entry.record, state };
   }
 
   /** Tells the engine's journal about a request of a run. */
