@@ -9,23 +9,26 @@ const encoder = new TextEncoder();
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 /**
- * Random bytes drawn from the system generator a pool at a time: a run takes
- * several ids and nonces, and one `getRandomValues` call costs more than the
- * bytes it fills. Each byte is handed out once.
+ * Random bytes drawn from the system generator a pool at a time, as hex: a run
+ * takes several ids and nonces, and one `getRandomValues` call (or building a
+ * string two characters at a time) costs more than the bytes it fills. Each
+ * byte is handed out once.
  */
-const pool = new Uint8Array(4096);
-let used = pool.length;
+const POOL_BYTES = 2048;
+const pool = new Uint8Array(POOL_BYTES);
+let poolHex = "";
+let used = POOL_BYTES;
 
 /** Lowercase hex of `bytes` random bytes. */
 export function randomHex(bytes: number): string {
-  if (bytes > pool.length) return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
-  if (used + bytes > pool.length) {
-    crypto.getRandomValues(pool);
+  if (bytes > POOL_BYTES) return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
+  if (used + bytes > POOL_BYTES) {
+    poolHex = toHex(crypto.getRandomValues(pool));
     used = 0;
   }
-  let out = "";
-  for (const end = used + bytes; used < end; used++) out += HEX[pool[used]];
-  return out;
+  const at = used;
+  used += bytes;
+  return poolHex.slice(at * 2, used * 2);
 }
 
 /** Lowercase hex of a byte array. */

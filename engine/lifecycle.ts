@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Json } from "../protocol/json.ts";
+import type { Json, JsonObject } from "../protocol/json.ts";
 import type {
   JournalEntry,
   RequestRecord,
@@ -251,11 +251,10 @@ function finish(env: LifecycleEnv, run: LiveRun, outcome: Outcome): RunRecord {
   host.write(runId, () => host.tokens.endRun(runId));
   const saved = { ...record };
   host.write(runId, () => host.store.putRun(saved));
-  run.log.append("run_ended", {
-    status: record.status,
-    ...(record.error === undefined ? {} : { error: record.error }),
-    ...(record.final_ctx === undefined ? {} : { final_ctx: record.final_ctx }),
-  });
+  const ended: JsonObject = { status: record.status };
+  if (record.error !== undefined) ended.error = record.error;
+  if (record.final_ctx !== undefined) ended.final_ctx = record.final_ctx;
+  run.log.append("run_ended", ended);
   env.live.delete(runId);
   env.metrics.runEnded(record.status);
   host.log.info("run ended", {

@@ -7,7 +7,7 @@
  * @module
  */
 import type { OutputEvent } from "../protocol/worker.ts";
-import type { Json } from "../protocol/json.ts";
+import type { Json, JsonObject } from "../protocol/json.ts";
 import type { JournalEntry, StepRecord, StepVerdict } from "../protocol/runs.ts";
 import { type AttemptState, lastFinal, type TaskState } from "./tasks.ts";
 import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
@@ -68,15 +68,16 @@ export function closeStepRecord(
   if (error !== undefined) step.error = error;
   const saved = { ...step };
   host.write(runId, () => host.store.putStep(runId, saved));
-  run.log.append("step_finished", {
+  const data: JsonObject = {
     task_id: step.task_id,
     agent: step.agent,
     attempt: step.attempt,
     verdict,
     duration_ms: step.finished_at - step.started_at,
-    ...(error === undefined ? {} : { error }),
-    ...(output === undefined ? {} : { output }),
-  });
+  };
+  if (error !== undefined) data.error = error;
+  if (output !== undefined) data.output = output;
+  run.log.append("step_finished", data);
 }
 
 /**

@@ -98,11 +98,15 @@ async function startRun(deps: RunRoutesDeps, body: TaskBody, feed: RunFeed) {
 function launched(deps: RunRoutesDeps, request: StartRunRequest, feed: RunFeed): StartedRun {
   const run = startOrThrow(deps, request);
   const tell = async (type: RunFeedEvent["type"]) => {
-    if (!feed.watched) return; // no view is built for nobody
     const view = await deps.engine.view(run.run_id);
     if (view) feed.publish({ type, run: view });
   };
-  void tell("run_started").then(() => run.done).then(() => tell("run_ended")).catch(() => {});
+  // no view is built for nobody (most runs start and end with no one watching)
+  const started = feed.watched ? tell("run_started").catch(() => {}) : undefined;
+  run.done.then(async () => {
+    await started;
+    if (feed.watched) await tell("run_ended");
+  }).catch(() => {});
   return run;
 }
 
