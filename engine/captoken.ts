@@ -138,17 +138,27 @@ export async function checkSignature(key: CryptoKey, token: CapToken): Promise<b
   );
 }
 
+/** A string JSON.stringify writes as `"` + itself + `"` (printable ASCII, no quote or backslash). */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const str = (s: string) => PLAIN.test(s) ? `"${s}"` : JSON.stringify(s);
+let scratch = new Uint8Array(512);
+
 /** Encodes a token as unpadded base64url of its compact JSON. */
 export function encodeToken(token: CapToken): string {
-  // the JSON.stringify of the object with these fields in this order, written out
-  const json = `{"agent_id":${JSON.stringify(token.agent_id)},"role":${
-    JSON.stringify(token.role)
-  },"scopes":${JSON.stringify(token.scopes)},"issued_at":${
-    JSON.stringify(token.issued_at)
-  },"expire_at":${JSON.stringify(token.expire_at)},"max_uses":${
-    JSON.stringify(token.max_uses)
-  },"nonce":${JSON.stringify(token.nonce)},"sig_hex":${JSON.stringify(token.sig_hex)}}`;
-  return base64UrlEncode(encoder.encode(json));
+  // JSON.stringify of an object with these fields in this order, written out
+  const scopes = token.scopes.length === 1 && token.scopes[0] === "*"
+    ? '["*"]'
+    : JSON.stringify(token.scopes);
+  const json = `{"agent_id":${str(token.agent_id)},"role":${str(token.role)},"scopes":${scopes},` +
+    `"issued_at":${JSON.stringify(token.issued_at)},"expire_at":${
+      JSON.stringify(token.expire_at)
+    },` +
+    `"max_uses":${JSON.stringify(token.max_uses)},"nonce":${str(token.nonce)},"sig_hex":${
+      str(token.sig_hex)
+    }}`;
+  if (scratch.length < json.length * 3) scratch = new Uint8Array(json.length * 3);
+  const { written } = encoder.encodeInto(json, scratch);
+  return base64UrlEncode(scratch.subarray(0, written));
 }
 
 /** Decodes a token strictly. Throws {@link TokenDecodeError}. */

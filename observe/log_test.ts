@@ -97,3 +97,24 @@ Deno.test("logsAt says which levels a logger drops, and trusts loggers it did no
   const noop = () => {};
   assert.equal(logsAt({ debug: noop, info: noop, warn: noop, error: noop }, "debug"), true);
 });
+
+Deno.test("stderr lines written in batches all reach stderr on exit, Deno.exit and a crash", async () => {
+  const url = new URL("./log.ts", import.meta.url).href;
+  for (const end of ["", "Deno.exit(3);", 'throw new Error("boom");']) {
+    const code = `import { createLogger } from ${JSON.stringify(url)};
+const log = createLogger();
+for (let i = 0; i < 3; i++) log.info("line", { i });
+await new Promise((r) => setTimeout(r, 1));
+log.warn("last");
+${end}`;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stderr);
+    const lines = text.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l));
+    assert.deepEqual(lines.map((l) => l.i ?? l.msg), [0, 1, 2, "last"], `${end}: ${text}`);
+    if (end.startsWith("throw")) assert.ok(text.indexOf('"last"') < text.indexOf("boom"));
+  }
+});
