@@ -31,11 +31,22 @@ export function randomHex(bytes: number): string {
   return poolHex.slice(at * 2, used * 2);
 }
 
-/** Lowercase hex of a byte array. */
+const HEX_CODES = new TextEncoder().encode(HEX.join(""));
+const ascii = new TextDecoder();
+
+/** Lowercase hex of a byte array (one string made, not one per byte). */
 export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
-  return out;
+  if (bytes.length <= 8) {
+    let out = "";
+    for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
+    return out;
+  }
+  const codes = new Uint8Array(bytes.length * 2);
+  for (let i = 0; i < bytes.length; i++) {
+    codes[i * 2] = HEX_CODES[bytes[i] * 2];
+    codes[i * 2 + 1] = HEX_CODES[bytes[i] * 2 + 1];
+  }
+  return ascii.decode(codes);
 }
 
 /** Bytes of a hex string, or null when it is not even-length hex. */

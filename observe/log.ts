@@ -37,6 +37,7 @@ const FLUSH_CHARS = 32 * 1024;
 
 /** Lines not yet written to stderr. */
 let pending = "";
+const scratch = new Uint8Array(FLUSH_CHARS * 3);
 let timer: ReturnType<typeof setTimeout> | undefined;
 
 /** Writes every pending line to stderr now (the process exit and crash paths call it). */
@@ -46,8 +47,13 @@ export function flushLog(): void {
     timer = undefined;
   }
   if (pending === "") return;
-  let bytes = encoder.encode(pending);
+  const text = pending;
   pending = "";
+  // one buffer kept for every batch (UTF-8 takes at most 3 bytes per UTF-16 unit);
+  // a batch too large for it (a huge line) is encoded on its own
+  let bytes = text.length * 3 > scratch.length
+    ? encoder.encode(text)
+    : scratch.subarray(0, encoder.encodeInto(text, scratch).written);
   while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
 }
 
