@@ -13,26 +13,60 @@ export interface DirectiveOptions {
   alias?: string;
 }
 
-/** The text around the task id, by base URL, agent and alias (they are few). */
-const templates = new Map<string, string[]>();
+/** A directive around its task id: as text, and as an ASCII-only JSON string literal. */
+interface Template {
+  parts: string[];
+  json: string[];
+}
+
+/** Templates by base URL, agent and alias (they are few). */
+const templates = new Map<string, Template | null>();
 const TEMPLATES_MAX = 1024;
 /** Stands for the task id while a template is made (no URL, agent or alias holds it). */
 const HOLE = "\u0000task_id\u0000";
+const NON_ASCII = /[\u007f-\uffff]/g;
 
-/** Renders the natural-language instructions for the operator that received a spawn. */
-export function spawnDirective(options: DirectiveOptions): string {
-  const { baseUrl, agent, taskId, alias } = options;
+/**
+ * JSON.stringify of `text` with every character past ASCII written as a `\uXXXX`
+ * escape: the same value once parsed, in a string of one byte per character
+ * (the directive's `—` would make the whole frame text two bytes a character).
+ */
+export function asciiJson(text: string): string {
+  return JSON.stringify(text).replace(
+    NON_ASCII,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+function templateOf(options: DirectiveOptions): Template | null {
+  const { baseUrl, agent, alias } = options;
   const id = alias === undefined
     ? `${baseUrl}\u0000${agent}`
     : `${baseUrl}\u0000${agent}\u0000${alias}`;
-  let parts = templates.get(id);
-  if (parts === undefined) {
-    if (id.includes(HOLE)) return render(options);
-    parts = render({ baseUrl, agent, taskId: HOLE, alias }).split(HOLE);
+  let template = templates.get(id);
+  if (template === undefined) {
+    const text = render({ baseUrl, agent, taskId: HOLE, alias });
+    // null: a URL, agent or alias holding the hole itself is rendered each time
+    template = id.includes(HOLE) ? null : {
+      parts: text.split(HOLE),
+      json: asciiJson(text).split(asciiJson(HOLE).slice(1, -1)),
+    };
     if (templates.size >= TEMPLATES_MAX) templates.clear();
-    templates.set(id, parts);
+    templates.set(id, template);
   }
-  return parts.join(taskId);
+  return template;
+}
+
+/** Renders the natural-language instructions for the operator that received a spawn. */
+export function spawnDirective(options: DirectiveOptions): string {
+  return templateOf(options)?.parts.join(options.taskId) ?? render(options);
+}
+
+/** {@link spawnDirective} as {@link asciiJson} writes it. */
+export function spawnDirectiveJson(options: DirectiveOptions): string {
+  const template = templateOf(options);
+  if (template === null) return asciiJson(render(options));
+  return template.json.join(asciiJson(options.taskId).slice(1, -1));
 }
 
 function render({ baseUrl, agent, taskId, alias }: DirectiveOptions): string {

@@ -40,7 +40,7 @@ import type { SeatScope } from "../protocol/operators.ts";
 import type { SeatStore } from "../store/seat_store.ts";
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
-import { spawnDirective } from "./directive.ts";
+import { spawnDirective, spawnDirectiveJson } from "./directive.ts";
 import {
   aliasOf,
   answerOf,
@@ -58,6 +58,10 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import { CLOSE, MAX_FRAME_BYTES } from "../protocol/frames.ts";
 import { type BookEntry, RequestBook, requestKey } from "./request_book.ts";
 import { closeQuietly, sendOn, SocketSlot } from "./socket_slot.ts";
+
+/** A spawn frame's directive key in its JSON text, and the book's empty one. */
+const DIRECTIVE_KEY = '"directive":';
+const EMPTY_DIRECTIVE = `${DIRECTIVE_KEY}""`;
 
 /** What a session needs from its server. */
 export interface SessionEnv {
@@ -398,7 +402,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       : this.#book.open(record);
     if (frame.type === "spawn") entry.lazy = alias === undefined ? {} : { alias };
     this.#report(record);
-    const delivered = this.#slot.send(record.frame);
+    const delivered = this.#send(entry);
     this.#env.log.info("operator request sent", {
       sid: this.sid,
       req_id: reqId,
@@ -415,6 +419,35 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
     const { frame } = entry.record;
     if (!entry.lazy || frame.type !== "spawn") return frame;
     return { ...frame, directive: this.#directive(frame.agent, frame.task_id, entry.lazy.alias) };
+  }
+
+  /**
+   * Sends a pending request's frame. A spawn whose directive the book leaves out
+   * goes as the book's frame text with the directive's ASCII JSON put in its
+   * place: the same value once parsed, one byte a character (its `—` would make
+   * the whole text two), and the directive string itself is not built again.
+   */
+  #send(entry: BookEntry): boolean {
+    const { frame } = entry.record;
+    if (!entry.lazy || frame.type !== "spawn" || frame.directive !== "") {
+      return this.#slot.send(this.#frameOf(entry));
+    }
+    const text = JSON.stringify(frame);
+    // the first `"directive":""` is the frame's own key: every field before it is a
+    // plain value, and quotes inside strings are escaped
+    const at = text.indexOf(EMPTY_DIRECTIVE);
+    if (at < 0) return this.#slot.send(this.#frameOf(entry));
+    const directive = spawnDirectiveJson({
+      baseUrl: this.#env.publicUrl,
+      agent: frame.agent,
+      taskId: frame.task_id,
+      alias: entry.lazy.alias,
+    });
+    return this.#slot.sendText(
+      `${text.slice(0, at + DIRECTIVE_KEY.length)}${directive}${
+        text.slice(at + EMPTY_DIRECTIVE.length)
+      }`,
+    );
   }
 
   #directive(agent: string, taskId: string, alias: string | undefined): string {
@@ -518,7 +551,7 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       replaced,
       pending: this.#book.size,
     });
-    for (const entry of this.#book.entries()) this.#slot.send(this.#frameOf(entry));
+    for (const entry of this.#book.entries()) this.#send(entry);
   }
 
   /** Called when `socket` closes; it detaches only if it is still the live one. */

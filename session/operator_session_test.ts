@@ -69,3 +69,56 @@ Deno.test("forgetRun cancels and drops only that run's waiting requests and repl
   session.forgetRun("run-b");
   assert.equal(session.pendingCount, 0);
 });
+
+Deno.test("a spawn goes out as JSON text that parses to its frame, its directive in ASCII", async () => {
+  const session = new OperatorSession(
+    { sid: "op-1", tokenHash: "h", roles: [], createdAt: 0, lastSeenAt: 0 },
+    {
+      store: createMemorySeatStore(),
+      log: createLogger({ level: "error" }),
+      metrics: createMetrics(),
+      publicUrl: "http://127.0.0.1:7777/",
+      now: () => 0,
+    },
+  );
+  const texts: string[] = [];
+  const socket = {
+    readyState: WebSocket.OPEN,
+    send: (text: string) => texts.push(text),
+    close() {},
+  } as unknown as WebSocket;
+  session.attach(socket);
+  const controller = new AbortController();
+  const result = session.execute(
+    {
+      runId: "run-1",
+      taskId: "T-1",
+      attempt: 1,
+      agent: 'impl "é"',
+      runtime: { project_name_alias: "proj—x" },
+      operator: { kind: "main_ai", id: "http-run" },
+      context: {
+        run_id: "run-1",
+        blueprint_id: "bp",
+        blueprint_version: null,
+        input: 'say "directive":"" — 😀',
+      },
+    },
+    null,
+    "",
+    { capabilityToken: "cap", workerHandle: "wh-1" },
+    controller.signal,
+  );
+  session.attach(socket); // a reconnect replays the pending spawn
+  assert.equal(texts.length, 2);
+  const [frame] = session.pendingFrames();
+  assert.equal(frame.type, "spawn");
+  assert.ok(frame.type === "spawn" && frame.directive.includes("[Data path endpoint — Main"));
+  assert.ok(frame.type === "spawn" && frame.directive.includes("project_name_alias: proj—x"));
+  for (const text of texts) {
+    assert.deepEqual(JSON.parse(text), frame);
+    assert.ok(text.includes("[Data path endpoint \\u2014 MainAgent reminder]"), text);
+  }
+  controller.abort(new Error("done"));
+  await assert.rejects(result);
+});

@@ -10,8 +10,14 @@ import { CLOSE, type ServerFrame } from "../protocol/frames.ts";
 /** Sends a frame if the socket is open; false when it could not. */
 export function sendOn(socket: WebSocket, frame: ServerFrame): boolean {
   if (socket.readyState !== WebSocket.OPEN) return false;
+  return sendTextOn(socket, JSON.stringify(frame));
+}
+
+/** Sends a frame already written as JSON text if the socket is open; false when it could not. */
+export function sendTextOn(socket: WebSocket, text: string): boolean {
+  if (socket.readyState !== WebSocket.OPEN) return false;
   try {
-    socket.send(JSON.stringify(frame));
+    socket.send(text);
     return true;
   } catch {
     return false;
@@ -56,6 +62,11 @@ export class SocketSlot {
   /** Sends on the live socket; false when there is none or it is not open. */
   send(frame: ServerFrame): boolean {
     return this.#socket !== null && sendOn(this.#socket, frame);
+  }
+
+  /** Sends a frame written as JSON text on the live socket (as {@link send}). */
+  sendText(text: string): boolean {
+    return this.#socket !== null && sendTextOn(this.#socket, text);
   }
 
   /** Closes and empties the slot. */
