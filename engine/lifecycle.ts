@@ -85,12 +85,12 @@ function compiled(env: LifecycleEnv, record: RunRecord): Compiled {
   const scope = { runId: record.run_id, blueprintId: record.blueprint.id };
   // the run's own seats first, then its Blueprint's, then unscoped ones
   const resolveOperator = (name: string) => resolveFace(registries, "operators", name, scope);
+  const known = env.compiled.get(record.blueprint);
+  if (known && linkedTo(known, record, resolveOperator)) return known;
   const linked: Compiled["linked"] = record.blueprint.operators.map((o) => [
     o.name,
     resolveOperator(o.name),
   ]);
-  const known = env.compiled.get(record.blueprint);
-  if (known && known.linked.every(([, op], i) => linked[i]?.[1] === op)) return known;
   const stack = compileBlueprint(record.blueprint, {
     ...env,
     operators: registries.operators,
@@ -99,6 +99,20 @@ function compiled(env: LifecycleEnv, record: RunRecord): Compiled {
   const made = { stack, tokenAgents: tokenAgents(record.blueprint, env), linked };
   env.compiled.set(record.blueprint, made);
   return made;
+}
+
+/** True when `known` was linked with the operators the run's names resolve to now. */
+function linkedTo(
+  known: Compiled,
+  record: RunRecord,
+  resolveOperator: (name: string) => Operator | undefined,
+): boolean {
+  const { operators } = record.blueprint;
+  if (operators.length !== known.linked.length) return false;
+  for (let i = 0; i < operators.length; i++) {
+    if (known.linked[i][1] !== resolveOperator(operators[i].name)) return false;
+  }
+  return true;
 }
 
 /** Compiles a run and holds it live. Throws `CompileError`. */
@@ -115,9 +129,9 @@ export function launch(
   const run: LiveRun = {
     record,
     steps,
-    stepsById: new Map(steps.map((s) => [stepId(s.task_id, s.attempt), s])),
+    stepsById: prior ? new Map(steps.map((s) => [stepId(s.task_id, s.attempt), s])) : new Map(),
     journal: prior?.entries.length ? new Map(prior.entries.map((e) => [e.key, e])) : undefined,
-    tasksByKey: new Map((prior?.tasks ?? []).map((t) => [t.key, t])),
+    tasksByKey: prior ? new Map(prior.tasks.map((t) => [t.key, t])) : new Map(),
     log: new RunLog(env.logEnv, runId, prior?.events),
     controller,
     signal: controller.signal,
