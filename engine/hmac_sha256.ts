@@ -144,14 +144,18 @@ function pad(buf: Uint8Array, len: number, prefix: number): number {
   return end;
 }
 
-/** The digest of state `h`, in lowercase hex. */
+const HEX_CODES = encoder.encode(HEX.join(""));
+const hexBytes = new Uint8Array(64);
+const ascii = new TextDecoder();
+
+/** The digest of state `h`, in lowercase hex (one string made, not one per byte). */
 function hexOf(h: Int32Array): string {
-  let out = "";
-  for (let i = 0; i < 8; i++) {
-    const x = h[i];
-    out += HEX[x >>> 24] + HEX[(x >>> 16) & 0xff] + HEX[(x >>> 8) & 0xff] + HEX[x & 0xff];
+  for (let i = 0; i < 32; i++) {
+    const b = (h[i >> 2] >>> (24 - 8 * (i & 3))) & 0xff;
+    hexBytes[i * 2] = HEX_CODES[b * 2];
+    hexBytes[i * 2 + 1] = HEX_CODES[b * 2 + 1];
   }
-  return out;
+  return ascii.decode(hexBytes);
 }
 
 /** A function giving the lowercase hex HMAC-SHA256 of a UTF-8 string under `key`. */
