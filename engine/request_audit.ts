@@ -70,18 +70,18 @@ function replied(reply: ReplyFrame): Json {
   switch (reply.type) {
     case "answer":
       return reply.value;
-    case "hook_ack":
-      return {
-        ok: reply.ok,
-        ...(reply.reason == null ? {} : { reason: reply.reason }),
-        ...(reply.input === undefined ? {} : { input: reply.input }),
-      };
-    case "spawn_ack":
-      return {
-        ok: reply.ok,
-        ...(reply.value === undefined ? {} : { value: reply.value }),
-        ...(reply.error == null ? {} : { error: reply.error }),
-      };
+    case "hook_ack": {
+      const out: JsonObject = { ok: reply.ok };
+      if (reply.reason != null) out.reason = reply.reason;
+      if (reply.input !== undefined) out.input = reply.input;
+      return out;
+    }
+    case "spawn_ack": {
+      const out: JsonObject = { ok: reply.ok };
+      if (reply.value !== undefined) out.value = reply.value;
+      if (reply.error != null) out.error = reply.error;
+      return out;
+    }
   }
 }
 

@@ -19,7 +19,13 @@ const EVENT_TYPE: Record<RequestRecord["state"], RequestEventType> = {
 export function recordRequest(host: RunHost, run: LiveRun, record: RequestRecord): void {
   const runId = run.record.run_id;
   const list = run.requests ??= [];
-  const at = list.findIndex((r) => r.req_id === record.req_id);
+  let at = -1;
+  for (let i = 0; i < list.length; i++) {
+    if (list[i].req_id === record.req_id) {
+      at = i;
+      break;
+    }
+  }
   if (record.state === "cancelled") {
     if (at >= 0) list.splice(at, 1);
   } else {

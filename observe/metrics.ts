@@ -76,14 +76,15 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
   const lag = createLagHistogram();
 
   const bump = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
-  // Label keys by label values, formatted once each (they are few).
-  const keys = new Map<string, string>();
-  const keyOf = (labels: Labels, id: string): string => {
-    let key = keys.get(id);
-    if (key === undefined) {
-      key = labelKey(labels);
-      if (keys.size < 4096) keys.set(id, key);
-    }
+  // Label keys by label value, formatted once each (values are few; a role is one
+  // of a seat's names). Nested maps: no string is built to look one up.
+  const runKeys = new Map<string, string>();
+  const roundtripKeys = new Map<string, string>();
+  const waitKeys = new Map<string, Map<string, string>>();
+  /** Formats the key of `labels` and remembers it under `value` (the label that varies). */
+  const newKey = (map: Map<string, string>, value: string, labels: Labels): string => {
+    const key = labelKey(labels);
+    if (map.size < 4096) map.set(value, key);
     return key;
   };
 
@@ -107,16 +108,19 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       httpDuration.observe(timed, timing.seconds);
     },
     runEnded(status) {
-      bump(runs, keyOf({ status }, `runs\n${status}`));
+      bump(runs, runKeys.get(status) ?? newKey(runKeys, status, { status }));
     },
     hookAfterDropped() {
       dropped++;
     },
     observeRoundtrip(kind, seconds) {
-      roundtrip.observe(keyOf({ kind }, `rt\n${kind}`), seconds);
+      const key = roundtripKeys.get(kind) ?? newKey(roundtripKeys, kind, { kind });
+      roundtrip.observe(key, seconds);
     },
     observeRequestWait(kind, role, seconds) {
-      wait.observe(keyOf({ kind, role }, `wait\n${kind}\n${role}`), seconds);
+      let byRole = waitKeys.get(kind);
+      if (!byRole) waitKeys.set(kind, byRole = new Map());
+      wait.observe(byRole.get(role) ?? newKey(byRole, role, { kind, role }), seconds);
     },
     observeEventLoopLag(seconds) {
       lag.observe("", seconds);
