@@ -146,6 +146,21 @@ function needsObjectLine(key: string): boolean {
   return key === "ts" || key === "level" || key === "msg" || (c >= 48 && c <= 57);
 }
 
+/**
+ * True when JSON.stringify of `fields` is the line's tail as the field loop writes
+ * it: no nested value to walk for secrets, no secret-named key, no key that needs
+ * the whole line through {@link objectLine}.
+ */
+function plainFields(fields: LogFields): boolean {
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    if (value === undefined) continue;
+    if (typeof value === "object" && value !== null) return false;
+    if (prefixOf(key) === undefined || isSecretKey(key)) return false;
+  }
+  return true;
+}
+
 /** The line as one object through JSON.stringify (the reference form). */
 function objectLine(ts: string, level: LogLevel, msg: string, fields: LogFields): string {
   const line: LogFields = { ts, level, msg };
@@ -182,6 +197,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       if (!enabled) return;
       const ts = timestamp();
       let line = `{"ts":"${ts}${head}${quoted(msg)}`;
+      if (plainFields(fields)) {
+        // one JSON.stringify for every field (it drops undefined ones, as below)
+        const json = JSON.stringify(fields);
+        write(json.length === 2 ? `${line}}` : `${line},${json.slice(1)}`);
+        return;
+      }
       for (const key of Object.keys(fields)) {
         const value = fields[key];
         if (value === undefined) continue;

@@ -63,6 +63,7 @@ Deno.test("createLogger writes the same text as one JSON.stringify of the whole 
     { "1": "index key", z: '\u2028"quoted"\n', nothing: null },
     { level: "x", token: "t", nested: { deep: { token: "t", keep: 1 } } },
     {},
+    { a: Number.NaN, s: "é\u2028\u0001", t: true, gone: undefined, zero: -0 },
   ];
   for (const f of fields) log.warn('a "msg"', f);
   const reference = (f: Record<string, unknown>) => {
@@ -86,6 +87,7 @@ Deno.test("createLogger writes the same text as one JSON.stringify of the whole 
   assert.equal(JSON.parse(lines[3]).token, "[redacted]");
   assert.equal(JSON.parse(lines[3]).level, "x");
   assert.equal(lines[4], JSON.stringify(reference({})));
+  assert.equal(lines[5], JSON.stringify(reference(fields[5])));
 });
 
 Deno.test("logsAt says which levels a logger drops, and trusts loggers it did not make", () => {
