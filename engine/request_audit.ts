@@ -12,23 +12,13 @@ import type { Json, JsonObject } from "../protocol/json.ts";
 import type { RunRequest } from "../protocol/operators.ts";
 import type { RequestRecord, RunEvent } from "../protocol/runs.ts";
 import type { ReplyFrame } from "../protocol/frames.ts";
+import { isoTime } from "../observe/iso_time.ts";
 
 /** The three request events. */
 export type RequestEventType =
   | "operator_request_sent"
   | "operator_request_settled"
   | "operator_request_cancelled";
-
-let isoMs = NaN;
-let isoText = "";
-/** ISO text of a time (the last one is remembered: a request's events come within a millisecond). */
-function iso(ms: number): string {
-  if (ms !== isoMs) {
-    isoText = new Date(ms).toISOString();
-    isoMs = ms;
-  }
-  return isoText;
-}
 
 /** The `data` of a request event. */
 export function requestEventData(type: RequestEventType, record: RequestRecord): JsonObject {
@@ -41,7 +31,7 @@ export function requestEventData(type: RequestEventType, record: RequestRecord):
     attempt: record.attempt,
   };
   if (type === "operator_request_sent") {
-    data.sent_at = iso(record.sent_at);
+    data.sent_at = isoTime(record.sent_at);
     if (record.role !== undefined) data.role = record.role;
     if (frame.context !== undefined) data.context = frame.context;
     if (frame.type !== "ask") data.agent = frame.agent;
@@ -54,7 +44,7 @@ export function requestEventData(type: RequestEventType, record: RequestRecord):
   } else if (type === "operator_request_settled" && record.settled) {
     const { by, at, value, ok, edits } = record.settled;
     data.by = { sid: by.sid, roles: [...by.roles], client: by.client };
-    data.at = iso(at);
+    data.at = isoTime(at);
     data.value = value;
     data.ok = ok;
     if (edits !== undefined) data.edits = edits;
@@ -107,7 +97,7 @@ export function requestsOf(events: readonly RunEvent[]): RunRequest[] {
         task_id: String(d.task_id),
         attempt: Number(d.attempt),
         state: "pending",
-        sent_at: typeof d.sent_at === "string" ? d.sent_at : iso(event.at),
+        sent_at: typeof d.sent_at === "string" ? d.sent_at : isoTime(event.at),
       } as RunRequest;
       for (const key of ["parent_req_id", "context", "question", "prompt", "role"] as const) {
         if (d[key] !== undefined) Object.assign(request, { [key]: d[key] });

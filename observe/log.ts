@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isoTime } from "./iso_time.ts";
 
 /** Log levels, in order of severity. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -38,14 +39,22 @@ const FLUSH_CHARS = 32 * 1024;
 /** Lines not yet written to stderr. */
 let pending = "";
 const scratch = new Uint8Array(FLUSH_CHARS * 3);
-let timer: ReturnType<typeof setTimeout> | undefined;
+
+/** What `setTimeout` returns here: a number, or a Node-style `Timeout` (Deno 2.9). */
+type Timer = ReturnType<typeof setTimeout>;
+type NodeTimeout = { refresh?: () => unknown; unref?: () => unknown };
+/**
+ * The flush timer, made once and re-armed with `refresh()` for each batch (a
+ * new `setTimeout` per batch cost ten times more); it never keeps the process
+ * alive: `unload` writes what is left.
+ */
+let timer: Timer | undefined;
+/** True while a flush is due (the timer is armed for the pending lines). */
+let due = false;
 
 /** Writes every pending line to stderr now (the process exit and crash paths call it). */
 export function flushLog(): void {
-  if (timer !== undefined) {
-    clearTimeout(timer);
-    timer = undefined;
-  }
+  due = false;
   if (pending === "") return;
   const text = pending;
   pending = "";
@@ -57,24 +66,32 @@ export function flushLog(): void {
   while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
 }
 
-let hooked = false;
-
 /** Flushes on exit (`unload` fires on `Deno.exit` too) and before an uncaught error is reported. */
 function hookExit(): void {
-  hooked = true;
   globalThis.addEventListener("unload", flushLog);
   globalThis.addEventListener("error", flushLog);
   globalThis.addEventListener("unhandledrejection", flushLog);
 }
 
+/** Arms the flush timer for {@link FLUSH_MS} from now. */
+function armFlush(): void {
+  due = true;
+  const refresh = (timer as NodeTimeout | undefined)?.refresh;
+  if (refresh) {
+    refresh.call(timer);
+    return;
+  }
+  if (timer === undefined) hookExit();
+  else clearTimeout(timer); // a number: no refresh, a new timer each batch
+  timer = setTimeout(flushLog, FLUSH_MS);
+  if (typeof timer === "number") Deno.unrefTimer(timer);
+  else (timer as NodeTimeout).unref?.();
+}
+
 function writeStderr(line: string): void {
   pending += line + "\n";
   if (pending.length >= FLUSH_CHARS) return flushLog();
-  if (timer !== undefined) return;
-  if (!hooked) hookExit();
-  timer = setTimeout(flushLog, FLUSH_MS);
-  // never keeps the process alive: `unload` writes what is left
-  (timer as { unref?: () => void }).unref?.();
+  if (!due) armFlush();
 }
 
 const MAX_DEPTH = 6;
@@ -185,7 +202,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const timestamp = (): string => {
     const ms = now();
     if (ms !== lastMs) {
-      lastTs = new Date(ms).toISOString();
+      lastTs = isoTime(ms);
       lastMs = ms;
     }
     return lastTs;
