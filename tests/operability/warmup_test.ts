@@ -35,13 +35,20 @@ Deno.test("the default warm-up runs at boot and leaves no trace in the store", a
       r: { agent: "id", by: "baseline-identity", echoed: "v" },
     });
 
-    const lines = server.stderr().split("\n").filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logLines = () =>
+      server.stderr().split("\n").filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const ours = (l: Record<string, unknown>) => String(l.path ?? "").startsWith("/v1/tasks");
+    // log lines are written in batches a few milliseconds apart (observe/log.ts FLUSH_MS)
+    for (let i = 0; i < 100 && !logLines().some(ours); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const lines = logLines();
     const done = lines.find((l) => l.msg === "warm-up done");
     assert.ok(done, `no warm-up line in:\n${server.stderr()}`);
     assert.ok(Number(done.rounds) > 0 && Number(done.rounds) <= 300, JSON.stringify(done));
     // the warm-up's own requests and runs are not logged
-    assert.equal(lines.some((l) => String(l.path ?? "").startsWith("/v1/tasks")), true); // ours
+    assert.equal(lines.some(ours), true); // ours
     assert.equal(lines.filter((l) => l.msg === "run started").length, 1);
     await server.kill("SIGTERM");
   }
