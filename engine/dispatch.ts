@@ -179,12 +179,14 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     };
   } else if (faces.backend !== undefined || run.tokenAgents.has(task.agent)) {
     // Only a worker that can call back over HTTP gets a token (never a function step).
-    const minted = await host.tokens.mintWorker(
+    const minting = host.tokens.mintWorker(
       task.id,
       run.record.run_id,
       host.workerTokenTtlSecs,
       host.workerTokenMaxUses,
     );
+    // no turn taken when it was minted at once (the authority holds the raw secret)
+    const minted = minting instanceof Promise ? await minting : minting;
     // frozen, and known to the authority as signed (no decode)
     worker = minted;
     attempt.token = minted.encoded;

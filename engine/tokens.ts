@@ -95,6 +95,20 @@ export function isHandle(bearer: string): boolean {
   return HANDLE.test(bearer);
 }
 
+/** Adds `nonce` to the nonces held under `id`. */
+function addNonce(index: Map<string, string | Set<string>>, id: string, nonce: string): void {
+  const held = index.get(id);
+  if (held === undefined) index.set(id, nonce);
+  else if (typeof held === "string") {
+    if (held !== nonce) index.set(id, new Set([held, nonce]));
+  } else held.add(nonce);
+}
+
+/** The nonces held under one id, as an iterable. */
+function noncesOf(held: string | Set<string> | undefined): Iterable<string> {
+  return held === undefined ? [] : typeof held === "string" ? [held] : held;
+}
+
 /** Creates a token authority. */
 export function createTokenAuthority(options: TokenAuthorityOptions) {
   const { key, now, persist } = options;
@@ -102,8 +116,10 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
   const retiredMax = options.retiredMax ?? RETIRED_TOKENS_MAX;
   const records = new Map<string, TokenRecord>();
   const handles = new Map<string, string>();
-  const byRun = new Map<string, Set<string>>();
-  const byTask = new Map<string, string[]>();
+  // A run's or task's nonces: most have one, held as the string itself (no set or
+  // array a run), more as a Set.
+  const byRun = new Map<string, string | Set<string>>();
+  const byTask = new Map<string, string | Set<string>>();
   // Records of ended runs, oldest first, bounded by RETIRED_TOKENS_MAX.
   const retired = new Map<string, TokenRecord>();
   const retiredHandles = new Map<string, string>();
@@ -112,10 +128,10 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
 
   /** Moves a run's records out of the live maps into the bounded retired ones. */
   const retire = (runId: string) => {
-    const nonces = byRun.get(runId);
-    if (!nonces) return;
+    const held = byRun.get(runId);
+    if (held === undefined) return;
     byRun.delete(runId);
-    for (const nonce of nonces) {
+    for (const nonce of noncesOf(held)) {
       const record = records.get(nonce);
       if (!record) continue;
       records.delete(nonce);
@@ -140,14 +156,10 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
     records.set(record.nonce, record);
     if (record.handle) handles.set(record.handle, record.nonce);
     if (record.run_id) {
-      let set = byRun.get(record.run_id);
-      if (!set) byRun.set(record.run_id, set = new Set());
-      set.add(record.nonce);
+      addNonce(byRun, record.run_id, record.nonce);
     }
     if (record.task_id) {
-      const list = byTask.get(record.task_id);
-      if (list) list.push(record.nonce);
-      else byTask.set(record.task_id, [record.nonce]);
+      addNonce(byTask, record.task_id, record.nonce);
     }
   };
   for (const record of options.records ?? []) remember(record);
@@ -185,14 +197,48 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
     for (const record of ended) await save(record);
   };
 
+  /** Records a just-signed worker token: its handle, record, cache entry and encoding. */
+  const minted = (
+    signed: CapToken,
+    taskId: string,
+    runId: string,
+    maxUses: number | null,
+  ): MintedWorker => {
+    // frozen: the caller, the cache and `verified` share this one object
+    const token = frozenToken(signed);
+    // 128 random bits: a handle cannot be guessed
+    let handle = `wh-${randomHex(16)}`;
+    while (handleNonce(handle) !== undefined) handle = `wh-${randomHex(16)}`;
+    const record: TokenRecord = {
+      nonce: token.nonce,
+      role: "worker",
+      run_id: runId,
+      task_id: taskId,
+      uses_left: maxUses,
+      ended: false,
+      handle,
+      expire_at: token.expire_at,
+    };
+    remember(record);
+    // Written behind (the store keeps call order): the step path never waits on it.
+    save(record).catch(() => {}); // the record in memory is the one that counts until a restart
+    const encoded = encodeToken(token);
+    verified.add(token); // signed here with `key`
+    cache(encoded, token);
+    return { token, encoded, handle };
+  };
+
   return {
-    /** Mints a worker token and handle bound to a task. */
-    async mintWorker(
+    /**
+     * Mints a worker token and handle bound to a task: at once when the authority
+     * holds the raw secret (the step path takes no extra turn), else through WebCrypto.
+     */
+    mintWorker(
       taskId: string,
       runId: string,
       ttlSecs: number,
       maxUses: number | null = null,
-    ): Promise<MintedWorker> {
+    ): MintedWorker | Promise<MintedWorker> {
       const issued = Math.floor(now() / 1000);
       const unsigned = {
         agent_id: `worker-of-${taskId}`,
@@ -203,28 +249,8 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
         max_uses: maxUses,
         nonce: randomHex(16),
       };
-      // frozen: the caller, the cache and `verified` share this one object
-      const token = frozenToken(signSync ? signSync(unsigned) : await signToken(key, unsigned));
-      // 128 random bits: a handle cannot be guessed
-      let handle = `wh-${randomHex(16)}`;
-      while (handleNonce(handle) !== undefined) handle = `wh-${randomHex(16)}`;
-      const record: TokenRecord = {
-        nonce: token.nonce,
-        role: "worker",
-        run_id: runId,
-        task_id: taskId,
-        uses_left: maxUses,
-        ended: false,
-        handle,
-        expire_at: token.expire_at,
-      };
-      remember(record);
-      // Written behind (the store keeps call order): the step path never waits on it.
-      save(record).catch(() => {}); // the record in memory is the one that counts until a restart
-      const encoded = encodeToken(token);
-      verified.add(token); // signed here with `key`
-      cache(encoded, token);
-      return { token, encoded, handle };
+      if (signSync) return minted(signSync(unsigned), taskId, runId, maxUses);
+      return signToken(key, unsigned).then((token) => minted(token, taskId, runId, maxUses));
     },
 
     /** Mints a token not bound to a task (sessions). */
@@ -350,7 +376,7 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
 
     /** Marks every token of a task ended (handles expire with their task). */
     async endTask(taskId: string): Promise<void> {
-      await saveAll(markEnded(byTask.get(taskId)));
+      await saveAll(markEnded(noncesOf(byTask.get(taskId))));
     },
 
     /**
@@ -358,7 +384,7 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
      * leave the live maps (memory stays bounded by {@link RETIRED_TOKENS_MAX}).
      */
     async endRun(runId: string): Promise<void> {
-      const ended = markEnded(byRun.get(runId));
+      const ended = markEnded(noncesOf(byRun.get(runId)));
       retire(runId);
       await saveAll(ended);
     },
