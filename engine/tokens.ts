@@ -95,6 +95,8 @@ export function isHandle(bearer: string): boolean {
   return HANDLE.test(bearer);
 }
 
+const DONE = Promise.resolve();
+
 /** Adds `nonce` to the nonces held under `id`. */
 function addNonce(index: Map<string, string | Set<string>>, id: string, nonce: string): void {
   const held = index.get(id);
@@ -195,6 +197,16 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
   };
   const saveAll = async (ended: TokenRecord[]) => {
     for (const record of ended) await save(record);
+  };
+  /** {@link saveAll} without an async call for none or one record (each step ends a few). */
+  const saveEnded = (ended: TokenRecord[]): Promise<void> => {
+    if (ended.length === 0) return DONE;
+    if (ended.length > 1) return saveAll(ended);
+    try {
+      return save(ended[0]);
+    } catch (err) {
+      return Promise.reject(err); // as the async form would
+    }
   };
 
   /** Records a just-signed worker token: its handle, record, cache entry and encoding. */
@@ -375,18 +387,18 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
     },
 
     /** Marks every token of a task ended (handles expire with their task). */
-    async endTask(taskId: string): Promise<void> {
-      await saveAll(markEnded(noncesOf(byTask.get(taskId))));
+    endTask(taskId: string): Promise<void> {
+      return saveEnded(markEnded(noncesOf(byTask.get(taskId))));
     },
 
     /**
      * Marks every token of a run ended; later uses answer 410. The records then
      * leave the live maps (memory stays bounded by {@link RETIRED_TOKENS_MAX}).
      */
-    async endRun(runId: string): Promise<void> {
+    endRun(runId: string): Promise<void> {
       const ended = markEnded(noncesOf(byRun.get(runId)));
       retire(runId);
-      await saveAll(ended);
+      return saveEnded(ended);
     },
 
     /** How many token records are held in memory: live and retired. */

@@ -24,6 +24,7 @@ export function series(name: string, key: string, value: number): string {
 }
 
 interface HistogramSeries {
+  /** Observations per bucket, not cumulative (`render` adds them up). */
   counts: number[];
   sum: number;
   count: number;
@@ -44,7 +45,10 @@ export function createHistogram(name: string, help: string, buckets: number[]): 
     observe(key, value) {
       let h = all.get(key);
       if (!h) all.set(key, h = { counts: buckets.map(() => 0), sum: 0, count: 0 });
-      for (let i = buckets.length - 1; i >= 0 && value <= buckets[i]; i--) h.counts[i]++;
+      // one bucket counted (the smallest that holds the value), not every larger one
+      let i = 0;
+      while (i < buckets.length && value > buckets[i]) i++;
+      if (i < buckets.length) h.counts[i]++;
       h.sum += value;
       h.count++;
     },
@@ -52,8 +56,10 @@ export function createHistogram(name: string, help: string, buckets: number[]): 
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
       for (const [key, h] of all) {
         const sep = key ? "," : "";
+        let cumulative = 0;
         buckets.forEach((le, i) => {
-          out.push(series(`${name}_bucket`, `${key}${sep}le="${le}"`, h.counts[i]));
+          cumulative += h.counts[i];
+          out.push(series(`${name}_bucket`, `${key}${sep}le="${le}"`, cumulative));
         });
         out.push(
           series(`${name}_bucket`, `${key}${sep}le="+Inf"`, h.count),
