@@ -35,10 +35,9 @@ async function connect(t: Target) {
       out: { op: "path", at: "$.r" },
     },
   };
-  // @ts-ignore Deno accepts headers
-  const ws = new WebSocket(`${t.base.replace("http", "ws")}/v1/operators/${seat.sid}/ws`, {
-    headers: { authorization: `Bearer ${seat.token}` },
-  });
+  // Deno takes `{ headers }` as the second argument (the DOM types do not say so)
+  const init = { headers: { authorization: `Bearer ${seat.token}` } } as unknown as string[];
+  const ws = new WebSocket(`${t.base.replace("http", "ws")}/v1/operators/${seat.sid}/ws`, init);
   await new Promise((r, j) => {
     ws.onopen = r;
     ws.onerror = j;
