@@ -99,11 +99,16 @@ export async function readRunJournal(store: RunStore, runId: string): Promise<Ru
   return { steps, entries, events, tasks, requests };
 }
 
+/** Ended runs an in-memory store keeps; older ones are forgotten whole, oldest ending first. */
+export const MEMORY_ENDED_RUNS_MAX = 10_000;
+
 /**
  * A run store in memory (tests and `:memory:`). Tasks are kept by reference (the
- * engine's live objects), everything else as shallow copies.
+ * engine's live objects), everything else as shallow copies. It keeps the newest
+ * `maxEnded` ended runs: a long-lived `:memory:` server does not grow without end
+ * (and its collector does not mark every run it ever served).
  */
-export function createMemoryRunStore(): RunStore {
+export function createMemoryRunStore(maxEnded = MEMORY_ENDED_RUNS_MAX): RunStore {
   const runs = new Map<string, RunRecord>();
   const steps = new Map<string, Map<number, StepRecord>>();
   const journal = new Map<string, Map<string, JournalEntry>>();
@@ -113,6 +118,25 @@ export function createMemoryRunStore(): RunStore {
   const tokens = new Map<string, TokenRecord>();
   const tokenHandles = new Map<string, string>();
   const requests = new Map<string, Map<string, RequestRecord>>();
+  const tokensByRun = new Map<string, Set<string>>();
+  /** Ended runs in the order they ended (a Map keeps insertion order). */
+  const ended = new Map<string, true>();
+  const forget = (id: string) => {
+    runs.delete(id);
+    steps.delete(id);
+    journal.delete(id);
+    events.delete(id);
+    requests.delete(id);
+    ended.delete(id);
+    for (const taskId of tasksByRun.get(id) ?? []) tasks.delete(taskId);
+    tasksByRun.delete(id);
+    for (const nonce of tokensByRun.get(id) ?? []) {
+      const handle = tokens.get(nonce)?.handle;
+      if (handle) tokenHandles.delete(handle);
+      tokens.delete(nonce);
+    }
+    tokensByRun.delete(id);
+  };
   const inner = <K, V>(map: Map<string, Map<K, V>>, id: string) => {
     let m = map.get(id);
     if (!m) map.set(id, m = new Map());
@@ -123,6 +147,10 @@ export function createMemoryRunStore(): RunStore {
     flushed: () => done,
     putRun(run) {
       runs.set(run.run_id, { ...run });
+      if (run.status !== "running" && !ended.has(run.run_id)) {
+        ended.set(run.run_id, true);
+        if (ended.size > maxEnded) forget(ended.keys().next().value!);
+      }
       return done;
     },
     getRun(runId) {
@@ -187,6 +215,11 @@ export function createMemoryRunStore(): RunStore {
     putToken(record) {
       tokens.set(record.nonce, { ...record });
       if (record.handle) tokenHandles.set(record.handle, record.nonce);
+      if (record.run_id !== undefined) {
+        let set = tokensByRun.get(record.run_id);
+        if (!set) tokensByRun.set(record.run_id, set = new Set());
+        set.add(record.nonce);
+      }
       return done;
     },
     getToken(nonce) {
@@ -205,26 +238,12 @@ export function createMemoryRunStore(): RunStore {
       return Promise.resolve(live.map((t) => ({ ...t })));
     },
     pruneEnded(before, limit) {
-      const ended = [...runs.values()]
+      const old = [...runs.values()]
         .filter((r) => r.status !== "running" && (r.finished_at ?? Infinity) < before)
         .sort((a, b) => a.created_at - b.created_at)
         .slice(0, limit);
-      const gone = new Set(ended.map((r) => r.run_id));
-      for (const id of gone) {
-        runs.delete(id);
-        steps.delete(id);
-        journal.delete(id);
-        events.delete(id);
-        requests.delete(id);
-        for (const taskId of tasksByRun.get(id) ?? []) tasks.delete(taskId);
-        tasksByRun.delete(id);
-      }
-      for (const [nonce, t] of tokens) {
-        if (t.run_id === undefined || !gone.has(t.run_id)) continue;
-        tokens.delete(nonce);
-        if (t.handle) tokenHandles.delete(t.handle);
-      }
-      return Promise.resolve(gone.size);
+      for (const run of old) forget(run.run_id);
+      return Promise.resolve(old.length);
     },
   };
 }
