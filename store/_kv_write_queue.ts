@@ -46,18 +46,6 @@ export interface QueuedWrite {
   fresh?: boolean;
   /** Called when the write is taken into a commit: its value must not change after. */
   seal?(): void;
-  /** The run the write belongs to (see `resumeOnly` and `ends`). */
-  runId?: string;
-  /**
-   * Needed only to resume the run after a restart (its tasks, its step outcomes):
-   * left out of a commit that holds both the run's first record and its end
-   * (nothing of it was stored before, and it will never be resumed).
-   */
-  resumeOnly?: boolean;
-  /** This write is the first record of run `runId`. */
-  starts?: boolean;
-  /** This write ends run `runId` (its final record). */
-  ends?: boolean;
 }
 
 interface Entry extends QueuedWrite {
@@ -71,6 +59,10 @@ interface Entry extends QueuedWrite {
   by?: Entry;
   /** Why the write failed, once it did. */
   failed?: { error: unknown };
+  /** A group not taken yet: makes its writes. */
+  expand?: () => QueuedWrite[];
+  /** A group taken: its writes (queued right after it). */
+  subs?: Entry[];
 }
 
 /** What the queue knows of a key it committed: its versionstamp, and its chunks if any. */
@@ -108,11 +100,21 @@ function sizeOf(e: Entry): number {
 /** A group-commit queue on `kv`; chunks of large values go under `blobs`. */
 export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
   write(write: QueuedWrite): Promise<void>;
+  /**
+   * Queues a group of writes made only when the queue takes it (`expand` is
+   * called once, then): a caller gathers writes that supersede each other (one
+   * run's records) and the queue writes only their last state. The group's
+   * place in the call order is that of this call; its writes may commit over
+   * several commits (KV's limits), and its promise settles once all have.
+   */
+  group(expand: () => QueuedWrite[]): Promise<void>;
   idle(): Promise<void>;
 } {
   /** Queued writes from `head` on (taken writes before it are dropped in bulk). */
   let queue: Entry[] = [];
   let head = 0;
+  /** The writes of a group taken in part: they go before the queue's head. */
+  let front: Entry[] = [];
   let pumping: Promise<void> | undefined;
   /** The promise of the last write queued (writes settle in call order). */
   let last: Promise<void> = Promise.resolve();
@@ -131,24 +133,42 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     let bytes = 0;
     let nChecks = 0;
     let mutations = 0;
-    let n = 0;
-    while (head + n < queue.length && n < MAX_WRITES) {
-      const e = queue[head + n];
+    let real = 0;
+    const batch: Entry[] = [];
+    while (real < MAX_WRITES) {
+      const e = front.length > 0 ? front[0] : queue[head];
+      if (e === undefined) break;
+      if (e.expand) {
+        // a group: its writes are made now and come next (the group stays as a marker)
+        let subs: Entry[] = [];
+        try {
+          subs = e.expand().map(entry);
+        } catch (error) {
+          e.failed = { error };
+        }
+        e.expand = undefined;
+        e.subs = subs;
+        head++;
+        batch.push(e);
+        front = subs;
+        continue;
+      }
       let counted = SMALL;
       if (e.blob && sizeOf(e) <= INLINE_MAX) counted = e.bytes ?? SMALL;
       const c = checks(e) ? 1 : 0;
       const m = 1 + (e.extraMutations ?? 0);
-      if (n > 0) {
+      if (real > 0) {
         if (bytes + counted > MAX_BYTES) break;
         if (nChecks + c > MAX_CHECKS || mutations + m > MAX_MUTATIONS) break;
       }
       bytes += counted;
       nChecks += c;
       mutations += m;
-      n++;
+      real++;
+      batch.push(e);
+      if (front.length > 0) front.shift();
+      else head++;
     }
-    const batch = queue.slice(head, head + n);
-    head += n;
     if (head === queue.length) {
       queue = [];
       head = 0;
@@ -157,28 +177,24 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
       head = 0;
     }
     for (const e of batch) e.seal?.();
-    // a run that starts and ends in this commit will never be resumed: its
-    // resume-only records are left out (their promises settle with the commit)
-    const started = new Set<string>();
-    const ended = new Set<string>();
-    for (const e of batch) {
-      if (e.runId === undefined) continue;
-      if (e.starts) started.add(e.runId);
-      if (e.ends && started.has(e.runId)) ended.add(e.runId);
-    }
     // one write per key: the last one wins, the first for write-once keys
     const byId = new Map<string, Entry>();
     for (const e of batch) {
+      if (e.subs) continue;
       e.by = e;
-      if (e.resumeOnly && e.runId !== undefined && ended.has(e.runId)) continue;
       const seen = byId.get(e.id);
       if (!seen) byId.set(e.id, e);
       else if (seen.onlyIfAbsent) e.by = seen;
       else {
         byId.delete(e.id);
         byId.set(e.id, e);
-        for (const earlier of batch) if (earlier.by === seen) earlier.by = e;
+        seen.by = e; // and whatever `seen` stood for (followed below)
       }
+    }
+    for (const e of batch) {
+      let by = e.by;
+      while (by !== undefined && by.by !== by) by = by.by;
+      e.by = by;
     }
     return { all: batch, writes: [...byId.values()] };
   }
@@ -253,11 +269,11 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     // the next writes queue up, and the next commit starts as soon as it returns.
     await new Promise((resolve) => setImmediate(resolve));
     try {
-      while (queue.length > 0) {
+      while (queue.length > 0 || front.length > 0) {
         const { all, writes } = take();
-        let together = false;
+        let together = writes.length === 0;
         try {
-          together = await commitTogether(writes);
+          if (!together) together = await commitTogether(writes);
         } catch {
           // a KV error (size, lock) in the joint commit: retried one by one below
         }
@@ -272,6 +288,14 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
           }
         }
         for (const e of all) {
+          if (e.subs) {
+            // a group is durable once all its writes are (some may be in later commits)
+            const subs = e.subs;
+            e.subs = [];
+            if (e.failed) e.waiter.reject(e.failed.error);
+            else e.waiter.resolve(Promise.all(subs.map((s) => s.waiter.promise)).then(() => {}));
+            continue;
+          }
           const failed = e.by?.failed;
           if (failed) e.waiter.reject(failed.error);
           else e.waiter.resolve();
@@ -282,13 +306,28 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     }
   }
 
+  /** An entry for a write (its promise is handled: a group's caller sees its failure). */
+  function entry(write: QueuedWrite): Entry {
+    const waiter = Promise.withResolvers<void>();
+    waiter.promise.catch(() => {});
+    return { ...write, id: JSON.stringify(write.key), waiter };
+  }
+
+  function push(e: Entry): Promise<void> {
+    queue.push(e);
+    pumping ??= pump();
+    last = e.waiter.promise;
+    return e.waiter.promise;
+  }
+
   return {
     write(write) {
       const waiter = Promise.withResolvers<void>();
-      queue.push({ ...write, id: JSON.stringify(write.key), waiter });
-      pumping ??= pump();
-      last = waiter.promise;
-      return waiter.promise;
+      return push({ ...write, id: JSON.stringify(write.key), waiter });
+    },
+    group(expand) {
+      const waiter = Promise.withResolvers<void>();
+      return push({ key: [], value: null, blob: false, expand, id: "", waiter });
     },
     /**
      * Resolves once every write queued so far has settled (not the ones queued

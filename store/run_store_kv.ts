@@ -44,7 +44,28 @@ import type {
 import { deleteJson, getJson, readRef } from "./_kv_json.ts";
 import { deleteBlob } from "./kv_blob.ts";
 import { retryKvLocked } from "./kv_retry.ts";
-import { createKvWriteQueue } from "./_kv_write_queue.ts";
+import { createKvWriteQueue, type QueuedWrite } from "./_kv_write_queue.ts";
+
+/** One run's writes not taken by the write queue yet (only their last state is written). */
+interface RunWrites {
+  /** The run's keys are new to the file (a run this process started). */
+  fresh: boolean;
+  /** The run's first record is among these writes. */
+  created: boolean;
+  /** The last record written, and the id of its Blueprint. */
+  record?: RunRecord;
+  blueprintRef?: string;
+  /** A Blueprint object written for the first time. */
+  blueprint?: { id: string; value: BlueprintNorm };
+  steps?: Map<number, StepRecord>;
+  journal?: Map<string, JournalEntry>;
+  events?: RunEvent[];
+  tasks?: Map<string, TaskState>;
+  requests?: Map<string, RequestRecord>;
+  tokens?: Map<string, TokenRecord>;
+  /** Settles once the queue has committed them. */
+  written: Promise<void>;
+}
 
 /** Options of {@link createKvRunStore}. */
 export interface KvRunStoreOptions {
@@ -64,10 +85,140 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   /** Blueprint objects written under an id of their own, by object. */
   const sharedBlueprints = new WeakMap<object, { id: string; written: Promise<void> }>();
   const sharedBpKey = (id: string): Deno.KvKey => [...prefix, "blueprint", id];
-  /** Per run, the event pack queued and not yet taken into a commit (events join it). */
-  const eventPacks = new Map<string, { events: RunEvent[]; written: Promise<void> }>();
   /** Runs this process started and that still run: their keys are new to the file. */
   const fresh = new Set<string>();
+  /** Per run, its writes the queue has not taken yet. */
+  const pending = new Map<string, RunWrites>();
+
+  /** The pending writes of run `runId` (a new group of the queue when none is). */
+  function writesOf(runId: string): RunWrites {
+    let w = pending.get(runId);
+    if (w) return w;
+    const made: RunWrites = { fresh: fresh.has(runId), created: false, written: undefined! };
+    pending.set(runId, made);
+    made.written = queue.group(() => {
+      if (pending.get(runId) === made) pending.delete(runId);
+      return runWrites(runId, made);
+    });
+    return w = made;
+  }
+
+  /** What the queue writes for one run's pending writes: the last state of each key. */
+  function runWrites(runId: string, w: RunWrites): QueuedWrite[] {
+    const out: QueuedWrite[] = [];
+    const isFresh = w.fresh;
+    const run = w.record;
+    // a run that started and ended here is never resumed: what only a resume
+    // reads (its step outcomes, its requests, its tasks without a worker token)
+    // is left out
+    const once = w.created && run !== undefined && run.status !== "running";
+    if (w.blueprint) {
+      out.push({
+        key: sharedBpKey(w.blueprint.id),
+        value: w.blueprint.value,
+        blob: true,
+        fresh: true,
+      });
+    }
+    for (const [seq, step] of w.steps ?? []) {
+      out.push({ key: [...prefix, "step", runId, seq], value: step, blob: true, fresh: isFresh });
+    }
+    if (!once) {
+      for (const [key, entry] of w.journal ?? []) {
+        out.push({
+          key: [...prefix, "journal", runId, key],
+          value: entry,
+          blob: true,
+          fresh: isFresh,
+        });
+      }
+      for (const request of w.requests?.values() ?? []) {
+        out.push({
+          key: [...prefix, "request", runId, request.sent_at, request.req_id],
+          value: request,
+          blob: true,
+          fresh: isFresh,
+        });
+      }
+    }
+    for (const task of w.tasks?.values() ?? []) {
+      // a task whose worker holds a token answers 410 after its run: kept
+      if (once && task.attempts.every((a) => a.nonce === undefined)) continue;
+      out.push({
+        key: taskKey(task.id),
+        value: task,
+        blob: true,
+        fresh: isFresh,
+        extraMutations: 1,
+        extra: (op) => op.set([...prefix, "run_task", runId, task.id], null),
+      });
+    }
+    // The events appended meanwhile are one write per unbroken series: an array
+    // under the first one's id (older files hold one event a key).
+    const events = w.events ?? [];
+    for (let i = 0; i < events.length;) {
+      let j = i + 1;
+      while (j < events.length && events[j].id === events[j - 1].id + 1) j++;
+      out.push({
+        key: [...prefix, "event", runId, events[i].id],
+        value: events.slice(i, j),
+        blob: true,
+        onlyIfAbsent: true,
+        fresh: isFresh,
+      });
+      i = j;
+    }
+    for (const record of w.tokens?.values() ?? []) out.push(tokenWrite(record));
+    if (run !== undefined) out.push(recordWrite(run, w.blueprintRef!, isFresh, once));
+    return out;
+  }
+
+  /** The write of a run record (its checkpoint), with its index keys. */
+  function recordWrite(
+    run: RunRecord,
+    blueprintRef: string,
+    isFresh: boolean,
+    once: boolean,
+  ): QueuedWrite {
+    const runId = run.run_id;
+    const running: Deno.KvKey = [...prefix, "running", run.created_at, runId];
+    const { blueprint: _, ...stored } = run;
+    // the ctx as it is now (the value is serialized when the commit is built)
+    const rest: Omit<RunRecord, "blueprint"> & { blueprint_ref?: string } = stored;
+    rest.blueprint_ref = blueprintRef;
+    return {
+      key: runKey(runId),
+      value: rest,
+      blob: true,
+      fresh: isFresh,
+      extraMutations: 3,
+      extra(op) {
+        op.set(orderKey(run), run.status).set([...prefix, "status", runId], run.status);
+        if (run.status === "running") op.set(running, null);
+        else if (!once) op.delete(running);
+      },
+    };
+  }
+
+  /** The write of a token record, with its index keys. */
+  function tokenWrite(record: TokenRecord): QueuedWrite {
+    const index: Deno.KvKey = record.run_id === undefined
+      ? [...prefix, "free_token", record.nonce]
+      : [...prefix, "run_token", record.run_id, record.nonce];
+    const handle: Deno.KvKey | null = record.handle === undefined
+      ? null
+      : [...prefix, "token_handle", record.handle];
+    return {
+      key: [...prefix, "token", record.nonce],
+      value: record,
+      blob: false,
+      extraMutations: 2,
+      extra: (op) => {
+        op.set(index, null);
+        if (handle) op.set(handle, record.nonce);
+      },
+    };
+  }
 
   /** A stored record with its blueprint (stored beside it, or inline in older records). */
   async function withBlueprint(
@@ -148,49 +299,27 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     putRun(run, options = {}) {
       const runId = run.run_id;
       if (options.created) fresh.add(runId);
-      const isFresh = fresh.has(runId);
-      const ends = run.status !== "running";
-      if (ends) fresh.delete(runId);
-      const running: Deno.KvKey = [...prefix, "running", run.created_at, runId];
-      const { blueprint, ...stored } = run;
-      // the checkpoint as of now: the flow goes on mutating ctx in place
-      // (kept shared with init_ctx while they are one object: stored once)
-      const rest: Omit<RunRecord, "blueprint"> & { blueprint_ref?: string } =
-        stored.ctx === stored.init_ctx
-          ? { ...stored }
-          : { ...stored, ctx: structuredClone(stored.ctx) };
-      // One Blueprint object (runs of one inline or stored Blueprint share it) is
-      // written once, under an id of its own; the record names it.
-      let shared = sharedBlueprints.get(blueprint);
-      if (!shared) {
-        const id = crypto.randomUUID();
-        const written = queue.write({
-          key: sharedBpKey(id),
-          value: blueprint,
-          blob: true,
-          fresh: true,
-        });
-        shared = { id, written };
-        sharedBlueprints.set(blueprint, shared);
-        written.catch(() => sharedBlueprints.delete(blueprint)); // written again next time
+      if (run.status !== "running") fresh.delete(runId);
+      const w = writesOf(runId);
+      if (options.created) {
+        w.created = true;
+        w.fresh = true;
       }
-      rest.blueprint_ref = shared.id;
-      const record = queue.write({
-        key: runKey(runId),
-        value: rest,
-        blob: true,
-        fresh: isFresh,
-        runId,
-        starts: options.created,
-        ends,
-        extraMutations: 3,
-        extra(op) {
-          op.set(orderKey(run), run.status).set([...prefix, "status", runId], run.status);
-          if (run.status === "running") op.set(running, null);
-          else op.delete(running);
-        },
-      });
-      return Promise.all([shared.written, record]).then(() => {});
+      // One Blueprint object (runs of one inline or stored Blueprint share it) is
+      // written once, under an id of its own, with the first run that names it.
+      let shared = sharedBlueprints.get(run.blueprint);
+      if (!shared) {
+        const blueprint = run.blueprint;
+        shared = { id: crypto.randomUUID(), written: w.written };
+        sharedBlueprints.set(blueprint, shared);
+        w.blueprint = { id: shared.id, value: blueprint };
+        w.written.catch(() => sharedBlueprints.delete(blueprint)); // written again next time
+      }
+      w.record = run;
+      w.blueprintRef = shared.id;
+      return shared.written === w.written
+        ? w.written
+        : Promise.all([shared.written, w.written]).then(() => {});
     },
 
     getRun,
@@ -225,12 +354,9 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     },
 
     putStep(runId, step) {
-      return queue.write({
-        key: [...prefix, "step", runId, step.seq],
-        value: step,
-        blob: true,
-        fresh: fresh.has(runId),
-      });
+      const w = writesOf(runId);
+      (w.steps ??= new Map()).set(step.seq, step);
+      return w.written;
     },
 
     listSteps(runId) {
@@ -238,14 +364,9 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     },
 
     putJournal(runId, entry) {
-      return queue.write({
-        key: [...prefix, "journal", runId, entry.key],
-        value: entry,
-        blob: true,
-        fresh: fresh.has(runId),
-        runId,
-        resumeOnly: true,
-      });
+      const w = writesOf(runId);
+      (w.journal ??= new Map()).set(entry.key, entry);
+      return w.written;
     },
 
     listJournal(runId) {
@@ -253,26 +374,9 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     },
 
     appendEvent(runId, event) {
-      // The events a run appends before the queue takes them are one write: an
-      // array under the first one's id (older files hold one event a key).
-      const open = eventPacks.get(runId);
-      if (open && open.events.at(-1)!.id === event.id - 1) {
-        open.events.push(event);
-        return open.written;
-      }
-      const pack = { events: [event], written: Promise.resolve() };
-      eventPacks.set(runId, pack);
-      pack.written = queue.write({
-        key: [...prefix, "event", runId, event.id],
-        value: pack.events,
-        blob: true,
-        onlyIfAbsent: true,
-        fresh: fresh.has(runId),
-        seal: () => {
-          if (eventPacks.get(runId) === pack) eventPacks.delete(runId);
-        },
-      });
-      return pack.written;
+      const w = writesOf(runId);
+      (w.events ??= []).push(event);
+      return w.written;
     },
 
     async listEvents(runId, after = 0) {
@@ -281,14 +385,9 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     },
 
     putRequest(runId, request) {
-      return queue.write({
-        key: [...prefix, "request", runId, request.sent_at, request.req_id],
-        value: request,
-        blob: true,
-        fresh: fresh.has(runId),
-        runId,
-        resumeOnly: true,
-      });
+      const w = writesOf(runId);
+      (w.requests ??= new Map()).set(`${request.sent_at}\n${request.req_id}`, request);
+      return w.written;
     },
 
     listRequests(runId) {
@@ -296,17 +395,9 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     },
 
     putTask(task) {
-      return queue.write({
-        key: taskKey(task.id),
-        value: task,
-        blob: true,
-        fresh: fresh.has(task.run_id),
-        runId: task.run_id,
-        // a task whose worker holds a token answers 410 after its run: kept
-        resumeOnly: task.attempts.every((a) => a.nonce === undefined),
-        extraMutations: 1,
-        extra: (op) => op.set([...prefix, "run_task", task.run_id, task.id], null),
-      });
+      const w = writesOf(task.run_id);
+      (w.tasks ??= new Map()).set(task.id, task);
+      return w.written;
     },
 
     getTask,
@@ -323,22 +414,10 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     },
 
     putToken(record) {
-      const index: Deno.KvKey = record.run_id === undefined
-        ? [...prefix, "free_token", record.nonce]
-        : [...prefix, "run_token", record.run_id, record.nonce];
-      const handle: Deno.KvKey | null = record.handle === undefined
-        ? null
-        : [...prefix, "token_handle", record.handle];
-      return queue.write({
-        key: [...prefix, "token", record.nonce],
-        value: record,
-        blob: false,
-        extraMutations: 2,
-        extra: (op) => {
-          op.set(index, null);
-          if (handle) op.set(handle, record.nonce);
-        },
-      });
+      if (record.run_id === undefined) return queue.write(tokenWrite(record));
+      const w = writesOf(record.run_id);
+      (w.tokens ??= new Map()).set(record.nonce, record);
+      return w.written;
     },
 
     async getToken(nonce) {
