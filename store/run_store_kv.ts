@@ -46,6 +46,19 @@ import { deleteBlob } from "./kv_blob.ts";
 import { retryKvLocked } from "./kv_retry.ts";
 import { createKvWriteQueue, type QueuedWrite } from "./_kv_write_queue.ts";
 
+/** The steps and events kept in the record of a run stored by one commit. */
+interface Embedded {
+  steps: StepRecord[];
+  events: RunEvent[];
+}
+
+/** A run record as stored: its Blueprint beside it (older records hold it inline). */
+type StoredRun = Omit<RunRecord, "blueprint"> & {
+  blueprint?: BlueprintNorm;
+  blueprint_ref?: string;
+  embedded?: Embedded;
+};
+
 /** One run's writes not taken by the write queue yet (only their last state is written). */
 interface RunWrites {
   /** The run's keys are new to the file (a run this process started). */
@@ -111,7 +124,12 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     // a run that started and ended here is never resumed: what only a resume
     // reads (its step outcomes, its requests, its tasks without a worker token)
     // is left out
-    const once = w.created && run !== undefined && run.status !== "running";
+    const ends = run !== undefined && run.status !== "running";
+    const once = w.created && ends;
+    // a run this process started is never resumed once it has ended: the records
+    // only a resume reads (step outcomes, requests, tasks without a worker token)
+    // are left out of the commit that ends it
+    const last = isFresh && ends;
     if (w.blueprint) {
       out.push({
         key: sharedBpKey(w.blueprint.id),
@@ -120,10 +138,19 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         fresh: true,
       });
     }
+    // A run that started and ended here keeps its steps and events in its record
+    // (one value for the whole run: nothing of it is stored yet).
+    const embedded: Embedded | undefined = once ? { steps: [], events: [] } : undefined;
     for (const [seq, step] of w.steps ?? []) {
-      out.push({ key: [...prefix, "step", runId, seq], value: step, blob: true, fresh: isFresh });
+      if (embedded) embedded.steps.push(step);
+      else {out.push({
+          key: [...prefix, "step", runId, seq],
+          value: step,
+          blob: true,
+          fresh: isFresh,
+        });}
     }
-    if (!once) {
+    if (!last) {
       for (const [key, entry] of w.journal ?? []) {
         out.push({
           key: [...prefix, "journal", runId, key],
@@ -143,7 +170,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     }
     for (const task of w.tasks?.values() ?? []) {
       // a task whose worker holds a token answers 410 after its run: kept
-      if (once && task.attempts.every((a) => a.nonce === undefined)) continue;
+      if (last && task.attempts.every((a) => a.nonce === undefined)) continue;
       out.push({
         key: taskKey(task.id),
         value: task,
@@ -156,7 +183,8 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     // The events appended meanwhile are one write per unbroken series: an array
     // under the first one's id (older files hold one event a key).
     const events = w.events ?? [];
-    for (let i = 0; i < events.length;) {
+    if (embedded) embedded.events = events;
+    for (let i = 0; !embedded && i < events.length;) {
       let j = i + 1;
       while (j < events.length && events[j].id === events[j - 1].id + 1) j++;
       out.push({
@@ -169,7 +197,12 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
       i = j;
     }
     for (const record of w.tokens?.values() ?? []) out.push(tokenWrite(record));
-    if (run !== undefined) out.push(recordWrite(run, w.blueprintRef!, isFresh, once));
+    if (run !== undefined) {
+      // A run this process started has its index keys written by its first record;
+      // its checkpoints leave them as they are, its end updates them.
+      const index = !isFresh || w.created || ends;
+      out.push(recordWrite(run, w.blueprintRef!, { isFresh, index, once, embedded }));
+    }
     return out;
   }
 
@@ -177,26 +210,29 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   function recordWrite(
     run: RunRecord,
     blueprintRef: string,
-    isFresh: boolean,
-    once: boolean,
+    how: { isFresh: boolean; index: boolean; once: boolean; embedded?: Embedded },
   ): QueuedWrite {
     const runId = run.run_id;
     const running: Deno.KvKey = [...prefix, "running", run.created_at, runId];
     const { blueprint: _, ...stored } = run;
     // the ctx as it is now (the value is serialized when the commit is built)
-    const rest: Omit<RunRecord, "blueprint"> & { blueprint_ref?: string } = stored;
+    const rest: StoredRun = stored;
     rest.blueprint_ref = blueprintRef;
+    if (how.embedded) rest.embedded = how.embedded;
     return {
       key: runKey(runId),
       value: rest,
       blob: true,
-      fresh: isFresh,
-      extraMutations: 3,
-      extra(op) {
-        op.set(orderKey(run), run.status).set([...prefix, "status", runId], run.status);
-        if (run.status === "running") op.set(running, null);
-        else if (!once) op.delete(running);
-      },
+      fresh: how.isFresh,
+      extraMutations: how.index ? 2 : 0,
+      extra: how.index
+        ? (op) => {
+          // (`status, <run_id>` is no longer written; older files may hold it)
+          op.set(orderKey(run), run.status);
+          if (run.status === "running") op.set(running, null);
+          else if (!how.once) op.delete(running);
+        }
+        : undefined,
     };
   }
 
@@ -221,10 +257,8 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   }
 
   /** A stored record with its blueprint (stored beside it, or inline in older records). */
-  async function withBlueprint(
-    stored: Omit<RunRecord, "blueprint"> & { blueprint?: BlueprintNorm; blueprint_ref?: string },
-  ): Promise<RunRecord> {
-    const { blueprint_ref, ...record } = stored;
+  async function withBlueprint(stored: StoredRun): Promise<RunRecord> {
+    const { blueprint_ref, embedded: _, ...record } = stored;
     // `as RunRecord`: an older record holds its blueprint inline
     if (record.blueprint !== undefined) return record as RunRecord;
     const key = blueprint_ref === undefined ? bpKey(stored.run_id) : sharedBpKey(blueprint_ref);
@@ -234,9 +268,12 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   }
   const getRun = async (id: string) => {
     await queue.idle();
-    const stored = await getJson<RunRecord>(kv, runKey(id), blobs);
+    const stored = await getJson<StoredRun>(kv, runKey(id), blobs);
     return stored && await withBlueprint(stored);
   };
+  /** The steps and events a run's record holds (a run stored by one commit). */
+  const embeddedOf = async (id: string): Promise<Embedded | undefined> =>
+    (await getJson<StoredRun>(kv, runKey(id), blobs))?.embedded;
   const getTask = async (id: string) => {
     await queue.idle();
     return await getJson<TaskState>(kv, taskKey(id), blobs);
@@ -346,7 +383,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         const refs = await kv.getMany<BlobRef[]>(ids.slice(i, i + 10).map(runKey));
         for (const { value } of refs) {
           if (value !== null) {
-            out.push(await withBlueprint(await readRef<RunRecord>(kv, blobs, value)));
+            out.push(await withBlueprint(await readRef<StoredRun>(kv, blobs, value)));
           }
         }
       }
@@ -359,8 +396,14 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
       return w.written;
     },
 
-    listSteps(runId) {
-      return listRefs<StepRecord>(["step", runId]);
+    async listSteps(runId) {
+      const steps = await listRefs<StepRecord>(["step", runId]);
+      const embedded = (await embeddedOf(runId))?.steps;
+      if (!embedded?.length) return steps;
+      // a step written on its own after the run's one commit is the newer
+      const bySeq = new Map(embedded.map((s) => [s.seq, s]));
+      for (const s of steps) bySeq.set(s.seq, s);
+      return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
     },
 
     putJournal(runId, entry) {
@@ -381,7 +424,9 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
 
     async listEvents(runId, after = 0) {
       const packs = await listRefs<RunEvent | RunEvent[]>(["event", runId]);
-      return packs.flat().filter((e) => e.id > after);
+      const embedded = (await embeddedOf(runId))?.events ?? [];
+      const all = embedded.length === 0 ? packs.flat() : [...embedded, ...packs.flat()];
+      return all.filter((e) => e.id > after);
     },
 
     putRequest(runId, request) {
