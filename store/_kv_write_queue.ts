@@ -22,7 +22,14 @@
  */
 import { setImmediate } from "node:timers";
 import type { Json } from "../protocol/json.ts";
-import { type BlobRef, deleteBlob, INLINE_MAX, kvSizeEstimate, putBlob } from "./kv_blob.ts";
+import {
+  type BlobRef,
+  chunksOf,
+  deleteBlob,
+  INLINE_MAX,
+  kvSizeEstimate,
+  putBlob,
+} from "./kv_blob.ts";
 import { putJson } from "./_kv_json.ts";
 import { retryKvLocked } from "./kv_retry.ts";
 
@@ -54,6 +61,8 @@ interface Entry extends QueuedWrite {
   size?: number;
   /** Estimated bytes of the value for the batch limit (twice its JSON length). */
   bytes?: number;
+  /** The value's JSON text, when it is stored as such (a small value). */
+  text?: string;
   waiter: PromiseWithResolvers<void>;
   /** The write of the batch that stores this one (itself, or a later write of its key). */
   by?: Entry;
@@ -91,8 +100,15 @@ const MAX_KNOWN = 8192;
  */
 function sizeOf(e: Entry): number {
   if (e.size !== undefined) return e.size;
-  const length = JSON.stringify(e.value)?.length ?? 4;
+  const text = JSON.stringify(e.value) ?? "null";
+  const length = text.length;
   e.bytes = 2 * length + 64;
+  // Stored as its JSON text (KV copies a string as is, instead of serializing the
+  // object again) when even two bytes a character stay under the inline limit.
+  if (2 * length + 8 <= INLINE_MAX) {
+    e.text = text;
+    return e.size = 2 * length + 8;
+  }
   const quick = 9 * length + 4;
   return e.size = quick <= INLINE_MAX ? quick : kvSizeEstimate(e.value as Json);
 }
@@ -207,7 +223,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
       for (const e of batch) {
         if (!e.blob) refs.push(e.value);
         else if (sizeOf(e) <= INLINE_MAX) {
-          refs.push({ kind: "inline", value: e.value as Json });
+          refs.push(e.text ?? { kind: "inline", value: e.value as Json });
         } else {
           const ref = await putBlob(kv, blobs, e.value as Json, { inlineMax: 0 });
           made.push(ref);
@@ -236,13 +252,10 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
       if (!res.ok) return false;
       committed = true;
       batch.forEach((e, i) => {
-        const ref = refs[i] as BlobRef;
+        const chunks = e.blob ? chunksOf(refs[i] as BlobRef) : null;
         // a fresh key is remembered only for its chunks (nothing to check)
-        if (e.blob && (!e.fresh || ref.kind === "chunked" || known.has(e.id))) {
-          remember(e.id, {
-            versionstamp: res.versionstamp,
-            chunks: ref.kind === "chunked" ? ref : null,
-          });
+        if (e.blob && (!e.fresh || chunks || known.has(e.id))) {
+          remember(e.id, { versionstamp: res.versionstamp, chunks });
         }
       });
       for (const ref of freed) await deleteBlob(kv, blobs, ref);

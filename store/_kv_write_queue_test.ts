@@ -23,8 +23,9 @@ Deno.test("KV write queue commits writes issued together in one commit, settling
     await Promise.all(writes);
     assert.equal(commits, 1);
     assert.deepEqual(settled, ["w0", "w1", "w2", "w3", "w4", "w5"]);
-    assert.deepEqual((await kv.get(["a"])).value, { kind: "inline", value: { n: 2 } });
-    assert.deepEqual((await kv.get(["e"])).value, { kind: "inline", value: "first" });
+    // small values are stored as their JSON text
+    assert.deepEqual((await kv.get(["a"])).value, '{"n":2}');
+    assert.deepEqual((await kv.get(["e"])).value, '"first"');
     assert.deepEqual((await kv.get(["t"])).value, { raw: true });
   } finally {
     Deno.AtomicOperation.prototype.commit = commit;
