@@ -63,15 +63,18 @@ interface Entry extends QueuedWrite {
   bytes?: number;
   /** The value's JSON text, when it is stored as such (a small value). */
   text?: string;
-  waiter: PromiseWithResolvers<void>;
+  /** Settled with the write (a write of a group has none: its group settles). */
+  waiter?: PromiseWithResolvers<void>;
   /** The write of the batch that stores this one (itself, or a later write of its key). */
   by?: Entry;
   /** Why the write failed, once it did. */
   failed?: { error: unknown };
   /** A group not taken yet: makes its writes. */
   expand?: () => QueuedWrite[];
-  /** A group taken: its writes (queued right after it). */
-  subs?: Entry[];
+  /** A group taken: how many of its writes are not committed yet. */
+  left?: number;
+  /** The group this write belongs to. */
+  group?: Entry;
 }
 
 /** What the queue knows of a key it committed: its versionstamp, and its chunks if any. */
@@ -121,7 +124,8 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
    * called once, then): a caller gathers writes that supersede each other (one
    * run's records) and the queue writes only their last state. The group's
    * place in the call order is that of this call; its writes may commit over
-   * several commits (KV's limits), and its promise settles once all have.
+   * several commits (KV's limits), and its promise settles once all have. The
+   * writes `expand` returns become the queue's own (they must be fresh objects).
    */
   group(expand: () => QueuedWrite[]): Promise<void>;
   idle(): Promise<void>;
@@ -158,12 +162,16 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
         // a group: its writes are made now and come next (the group stays as a marker)
         let subs: Entry[] = [];
         try {
-          subs = e.expand().map(entry);
+          subs = e.expand() as Entry[];
         } catch (error) {
           e.failed = { error };
         }
+        for (const sub of subs) {
+          sub.id = JSON.stringify(sub.key);
+          sub.group = e;
+        }
         e.expand = undefined;
-        e.subs = subs;
+        e.left = subs.length;
         head++;
         batch.push(e);
         front = subs;
@@ -196,7 +204,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     // one write per key: the last one wins, the first for write-once keys
     const byId = new Map<string, Entry>();
     for (const e of batch) {
-      if (e.subs) continue;
+      if (e.left !== undefined) continue;
       e.by = e;
       const seen = byId.get(e.id);
       if (!seen) byId.set(e.id, e);
@@ -301,17 +309,18 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
           }
         }
         for (const e of all) {
-          if (e.subs) {
-            // a group is durable once all its writes are (some may be in later commits)
-            const subs = e.subs;
-            e.subs = [];
-            if (e.failed) e.waiter.reject(e.failed.error);
-            else e.waiter.resolve(Promise.all(subs.map((s) => s.waiter.promise)).then(() => {}));
+          if (e.left !== undefined) {
+            // a group: settled with its last write (some may be in later commits)
+            if (e.left === 0) settle(e, e.failed);
             continue;
           }
           const failed = e.by?.failed;
-          if (failed) e.waiter.reject(failed.error);
-          else e.waiter.resolve();
+          const group = e.group;
+          if (!group) settle(e, failed);
+          else {
+            group.failed ??= failed;
+            if (--group.left! === 0) settle(group, group.failed);
+          }
         }
       }
     } finally {
@@ -319,28 +328,26 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     }
   }
 
-  /** An entry for a write (its promise is handled: a group's caller sees its failure). */
-  function entry(write: QueuedWrite): Entry {
-    const waiter = Promise.withResolvers<void>();
-    waiter.promise.catch(() => {});
-    return { ...write, id: JSON.stringify(write.key), waiter };
+  function settle(e: Entry, failed: { error: unknown } | undefined): void {
+    if (failed) e.waiter?.reject(failed.error);
+    else e.waiter?.resolve();
   }
 
   function push(e: Entry): Promise<void> {
+    const waiter = Promise.withResolvers<void>();
+    e.waiter = waiter;
     queue.push(e);
     pumping ??= pump();
-    last = e.waiter.promise;
-    return e.waiter.promise;
+    last = waiter.promise;
+    return waiter.promise;
   }
 
   return {
     write(write) {
-      const waiter = Promise.withResolvers<void>();
-      return push({ ...write, id: JSON.stringify(write.key), waiter });
+      return push({ ...write, id: JSON.stringify(write.key) });
     },
     group(expand) {
-      const waiter = Promise.withResolvers<void>();
-      return push({ key: [], value: null, blob: false, expand, id: "", waiter });
+      return push({ key: [], value: null, blob: false, expand, id: "" });
     },
     /**
      * Resolves once every write queued so far has settled (not the ones queued

@@ -102,6 +102,8 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   const fresh = new Set<string>();
   /** Per run, its writes the queue has not taken yet. */
   const pending = new Map<string, RunWrites>();
+  /** Live tasks and token records whose index keys are written (they never change). */
+  const indexed = new WeakSet<object>();
 
   /** The pending writes of run `runId` (a new group of the queue when none is). */
   function writesOf(runId: string): RunWrites {
@@ -171,13 +173,15 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     for (const task of w.tasks?.values() ?? []) {
       // a task whose worker holds a token answers 410 after its run: kept
       if (last && task.attempts.every((a) => a.nonce === undefined)) continue;
+      const index = !indexed.has(task);
+      indexed.add(task);
       out.push({
         key: taskKey(task.id),
         value: task,
         blob: true,
         fresh: isFresh,
-        extraMutations: 1,
-        extra: (op) => op.set([...prefix, "run_task", runId, task.id], null),
+        extraMutations: index ? 1 : 0,
+        extra: index ? (op) => op.set([...prefix, "run_task", runId, task.id], null) : undefined,
       });
     }
     // The events appended meanwhile are one write per unbroken series: an array
@@ -244,12 +248,15 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     const handle: Deno.KvKey | null = record.handle === undefined
       ? null
       : [...prefix, "token_handle", record.handle];
+    // the index keys of a record this store wrote before are there already
+    const known = indexed.has(record);
+    indexed.add(record);
     return {
       key: [...prefix, "token", record.nonce],
       value: record,
       blob: false,
-      extraMutations: 2,
-      extra: (op) => {
+      extraMutations: known ? 0 : 2,
+      extra: known ? undefined : (op) => {
         op.set(index, null);
         if (handle) op.set(handle, record.nonce);
       },
