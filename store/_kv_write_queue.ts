@@ -7,9 +7,17 @@
  *   (one atomic commit) the last write of a key wins, except for a write-once key
  *   (`onlyIfAbsent`), where the first does. So a caller may issue writes without
  *   awaiting each one: a write is never durable before the writes called before it.
+ * - **Groups:** `group(expand)` holds the place of writes made later, when the
+ *   queue takes it (a run's records: their last state only). Its writes are
+ *   ordered by the group's place, not by when their state was reached: across
+ *   groups (runs), only what one commit holds is atomic.
+ * - **Limits:** a commit holds at most 400 writes, 96 checks, 960 mutations and
+ *   about 640 KiB (KV: 100, 1,000 and 800 KiB); more waits for the next commit.
  * - **Durability:** a write's promise resolves once the commit holding it (or a
- *   later write of the same key) is durable, and rejects when its write failed.
- *   Promises settle in call order.
+ *   later write of the same key) is durable, and rejects when its write failed;
+ *   a group's once all its writes are. `idle()` waits for everything queued.
+ * - **Values:** a small value is stored as its JSON text (computed for its size
+ *   anyway): KV copies a string instead of serializing the object again.
  * - **Replaced values:** each write checks the value it replaces (its chunks are
  *   freed after the commit). The queue remembers the versionstamp and chunks of
  *   the keys it committed (a bounded map), so rewriting a key (the run record, a

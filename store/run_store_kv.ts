@@ -1,31 +1,38 @@
 /**
  * The Deno KV run store. Values that may grow with user data (the run record with
- * its ctx, journal entries, events, tasks) go through `_kv_json.ts`, so a value
- * over 64 KiB is chunked. Keys, below `prefix` (default `["runs"]`):
+ * its ctx, journal entries, events, tasks) are stored as a `BlobRef`
+ * (`kv_blob.ts`): a small one as its JSON text, one over 64 KiB in chunks. Keys,
+ * below `prefix` (default `["runs"]`):
  *
- * - `run, <run_id>` → the run record's `BlobRef`, without its blueprint (older
- *   records hold it inline);
- * - `run_bp, <run_id>` → `BlobRef` of the run's blueprint, written once per run and
- *   process (a checkpoint per step would otherwise rewrite it every time);
+ * - `run, <run_id>` → the run record, without its blueprint (named by
+ *   `blueprint_ref`; older records hold it inline). A run that started and ended
+ *   within one commit keeps its steps and events in it (`embedded`);
+ * - `blueprint, <id>` → a Blueprint object shared by runs, written once per
+ *   process (`run_bp, <run_id>` in older files);
  * - `order, <created_at>, <run_id>` → its status (newest-first listing);
- * - `status, <run_id>` → its status;
  * - `running, <created_at>, <run_id>` → null while it runs (boot reads only these);
- * - `step, <run_id>, <seq>` → `BlobRef` of a {@link StepRecord};
- * - `journal, <run_id>, <step key>` → `BlobRef` of a {@link JournalEntry};
- * - `event, <run_id>, <id>` → `BlobRef` of a {@link RunEvent}, written once;
- * - `task, <task_id>` → `BlobRef` of a `TaskState`; `run_task, <run_id>, <task_id>` → null;
+ * - `step, <run_id>, <seq>` → a {@link StepRecord};
+ * - `journal, <run_id>, <step key>` → a {@link JournalEntry};
+ * - `event, <run_id>, <id>` → the events from `id` on that were appended
+ *   together (one event in older files), written once;
+ * - `task, <task_id>` → a `TaskState`; `run_task, <run_id>, <task_id>` → null;
  * - `token, <nonce>` → a `TokenRecord`, indexed by `run_token, <run_id>, <nonce>`
  *   (or `free_token, <nonce>` without a run) → null, so boot reads only live ones;
  * - `token_handle, <handle>` → the nonce of the worker token behind a handle;
- * - `request, <run_id>, <sent_at>, <req_id>` → `BlobRef` of a `RequestRecord` (its latest state);
+ * - `request, <run_id>, <sent_at>, <req_id>` → a `RequestRecord` (its latest state);
  * - `blob, …` → chunks (store/kv_blob.ts).
  *
+ * Older files may also hold `status, <run_id>` (no longer written nor read).
  * `pruneEnded` (retention) walks `order` oldest first and stops at the cutoff:
  * a run created after it cannot have finished before it.
  *
- * Writes go through a group-commit queue (`_kv_write_queue.ts`): they are applied
- * in call order, many per atomic commit, and reads wait for the writes queued
- * before them.
+ * **Writes.** A run's writes gather in one group of the write queue
+ * (`_kv_write_queue.ts`) until the queue takes it: only the last state of each
+ * key is built and written then, in one commit with the runs around it. What
+ * only a resume reads (step outcomes, requests, tasks without a worker token) is
+ * left out of the commit that ends a run this process started, and a run that
+ * starts and ends within one commit is one value beside its `order` key. Reads
+ * wait for the writes queued before them.
  *
  * @module
  */
