@@ -50,9 +50,10 @@ if (MODE === "spawn") {
       out: { op: "path", at: "$.r" },
     },
   };
-  const ws = new WebSocket(`${BASE.replace("http", "ws")}/v1/operators/${seat.sid}/ws`, {
-    headers: { authorization: `Bearer ${seat.token}` },
-  });
+  const ws = new WebSocket(`${BASE.replace("http", "ws")}/v1/operators/${seat.sid}/ws`, [
+    "bearer",
+    seat.token,
+  ]);
   await new Promise((resolve, reject) => {
     ws.onopen = resolve;
     ws.onerror = reject;
