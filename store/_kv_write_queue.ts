@@ -11,8 +11,9 @@
  *   queue takes it (a run's records: their last state only). Its writes are
  *   ordered by the group's place, not by when their state was reached: across
  *   groups (runs), only what one commit holds is atomic.
- * - **Limits:** a commit holds at most 400 writes, 96 checks, 960 mutations and
- *   about 640 KiB (KV: 100, 1,000 and 800 KiB); more waits for the next commit.
+ * - **Limits:** a commit holds at most 400 writes, 96 checks, 960 mutations,
+ *   about 640 KiB of values and 72 KiB of keys (KV: 100 checks, 1,000
+ *   mutations, 800 KiB in all, 80 KiB of keys); more waits for the next commit.
  * - **Durability:** a write's promise resolves once the commit holding it (or a
  *   later write of the same key) is durable, and rejects when its write failed;
  *   a group's once all its writes are. `idle()` waits for everything queued.
@@ -99,6 +100,8 @@ const MAX_CHECKS = 96;
 const MAX_MUTATIONS = 960;
 /** Estimated bytes per commit, under KV's 800 KiB per commit. */
 const MAX_BYTES = 640 * 1024;
+/** Estimated bytes of the keys of a commit, under KV's 80 KiB. */
+const MAX_KEY_BYTES = 72 * 1024;
 /** What a small record or a chunked ref is counted as. */
 const SMALL = 512;
 /** Keys whose last commit the queue remembers (oldest forgotten first). */
@@ -122,6 +125,20 @@ function sizeOf(e: Entry): number {
   }
   const quick = 9 * length + 4;
   return e.size = quick <= INLINE_MAX ? quick : kvSizeEstimate(e.value as Json);
+}
+
+/** An upper bound of the bytes of a key as KV encodes it (KV limits a commit's keys to 80 KiB). */
+export function keySize(key: Deno.KvKey): number {
+  let size = 0;
+  for (const part of key) {
+    if (typeof part === "string") {
+      // deno-lint-ignore no-control-regex
+      size += 2 + (/^[\x01-\x7f]*$/.test(part) ? part.length : 3 * part.length);
+    } else if (part instanceof Uint8Array) size += 2 + 2 * part.length;
+    else if (typeof part === "bigint") size += 2 + Math.ceil(part.toString(16).length / 2);
+    else size += 9; // a number (a boolean is 1)
+  }
+  return size;
 }
 
 /** A group-commit queue on `kv`; chunks of large values go under `blobs`. */
@@ -161,6 +178,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     let bytes = 0;
     let nChecks = 0;
     let mutations = 0;
+    let keyBytes = 0;
     let real = 0;
     const batch: Entry[] = [];
     while (real < MAX_WRITES) {
@@ -189,11 +207,14 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
       if (e.blob && sizeOf(e) <= INLINE_MAX) counted = e.bytes ?? SMALL;
       const c = checks(e) ? 1 : 0;
       const m = 1 + (e.extraMutations ?? 0);
+      // the index keys of `extra` are taken as the write's own key and 32 bytes more
+      const k = (1 + c) * keySize(e.key) + (m - 1) * (keySize(e.key) + 32);
       if (real > 0) {
-        if (bytes + counted > MAX_BYTES) break;
+        if (bytes + counted > MAX_BYTES || keyBytes + k > MAX_KEY_BYTES) break;
         if (nChecks + c > MAX_CHECKS || mutations + m > MAX_MUTATIONS) break;
       }
       bytes += counted;
+      keyBytes += k;
       nChecks += c;
       mutations += m;
       real++;

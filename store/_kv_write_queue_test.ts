@@ -105,3 +105,35 @@ Deno.test("KV write queue rejects a group when one of its writes fails, and only
   assert.equal(await getJson(kv, ["fine"], ["blob"]), 2); // written again on its own
   assert.equal((await kv.get(["bad"])).value, null);
 });
+
+Deno.test("KV write queue keeps a commit's keys under KV's 80 KiB", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const queue = createKvWriteQueue(kv, ["blob"]);
+  let commits = 0;
+  let failed = 0;
+  const commit = Deno.AtomicOperation.prototype.commit;
+  Deno.AtomicOperation.prototype.commit = async function counted() {
+    commits++;
+    try {
+      return await commit.call(this);
+    } catch (err) {
+      failed++;
+      throw err;
+    }
+  };
+  try {
+    // 200 keys of about 1 KiB: 200 KiB of keys, more than one commit may hold
+    const long = "k".repeat(1000);
+    await Promise.all(
+      Array.from(
+        { length: 200 },
+        (_, i) => queue.write({ key: [long, i], value: i, blob: true, fresh: true }),
+      ),
+    );
+    assert.equal(failed, 0, "no commit was refused");
+    assert.equal(commits, 3);
+    assert.equal(await getJson(kv, [long, 199], ["blob"]), 199);
+  } finally {
+    Deno.AtomicOperation.prototype.commit = commit;
+  }
+});
