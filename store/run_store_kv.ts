@@ -114,15 +114,16 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
 
   /** The pending writes of run `runId` (a new group of the queue when none is). */
   function writesOf(runId: string): RunWrites {
-    let w = pending.get(runId);
-    if (w) return w;
-    const made: RunWrites = { fresh: fresh.has(runId), created: false, written: undefined! };
-    pending.set(runId, made);
-    made.written = queue.group(() => {
+    const known = pending.get(runId);
+    if (known) return known;
+    // (the queue calls this when it takes the group, after `made` exists)
+    const written = queue.group(() => {
       if (pending.get(runId) === made) pending.delete(runId);
       return runWrites(runId, made);
     });
-    return w = made;
+    const made: RunWrites = { fresh: fresh.has(runId), created: false, written };
+    pending.set(runId, made);
+    return made;
   }
 
   /** What the queue writes for one run's pending writes: the last state of each key. */
@@ -130,15 +131,16 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
     const out: QueuedWrite[] = [];
     const isFresh = w.fresh;
     const run = w.record;
-    // a run that started and ended here is never resumed: what only a resume
-    // reads (its step outcomes, its requests, its tasks without a worker token)
-    // is left out
     const ends = run !== undefined && run.status !== "running";
-    const once = w.created && ends;
-    // a run this process started is never resumed once it has ended: the records
-    // only a resume reads (step outcomes, requests, tasks without a worker token)
-    // are left out of the commit that ends it
+    // A run this process started is never resumed once it has ended: what only a
+    // resume reads (step outcomes, requests, tasks without a worker token) is left
+    // out of the commit that ends it.
     const last = isFresh && ends;
+    // A run that started and ended here keeps its steps and events in its record
+    // (one value for the whole run: nothing of it is stored yet).
+    const embedded: Embedded | undefined = w.created && ends
+      ? { steps: [], events: [] }
+      : undefined;
     if (w.blueprint) {
       out.push({
         key: sharedBpKey(w.blueprint.id),
@@ -147,17 +149,12 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         fresh: true,
       });
     }
-    // A run that started and ended here keeps its steps and events in its record
-    // (one value for the whole run: nothing of it is stored yet).
-    const embedded: Embedded | undefined = once ? { steps: [], events: [] } : undefined;
     for (const [seq, step] of w.steps ?? []) {
-      if (embedded) embedded.steps.push(step);
-      else {out.push({
-          key: [...prefix, "step", runId, seq],
-          value: step,
-          blob: true,
-          fresh: isFresh,
-        });}
+      if (embedded) {
+        embedded.steps.push(step);
+        continue;
+      }
+      out.push({ key: [...prefix, "step", runId, seq], value: step, blob: true, fresh: isFresh });
     }
     if (!last) {
       for (const [key, entry] of w.journal ?? []) {
@@ -212,7 +209,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
       // A run this process started has its index keys written by its first record;
       // its checkpoints leave them as they are, its end updates them.
       const index = !isFresh || w.created || ends;
-      out.push(recordWrite(run, w.blueprintRef!, { isFresh, index, once, embedded }));
+      out.push(recordWrite(run, w.blueprintRef!, { isFresh, index, embedded }));
     }
     return out;
   }
@@ -221,7 +218,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   function recordWrite(
     run: RunRecord,
     blueprintRef: string,
-    how: { isFresh: boolean; index: boolean; once: boolean; embedded?: Embedded },
+    how: { isFresh: boolean; index: boolean; embedded?: Embedded },
   ): QueuedWrite {
     const runId = run.run_id;
     const running: Deno.KvKey = [...prefix, "running", run.created_at, runId];
@@ -241,7 +238,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
           // (`status, <run_id>` is no longer written; older files may hold it)
           op.set(orderKey(run), run.status);
           if (run.status === "running") op.set(running, null);
-          else if (!how.once) op.delete(running);
+          else if (!how.embedded) op.delete(running); // (a run stored by one commit has none)
         }
         : undefined,
     };
