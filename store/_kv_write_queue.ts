@@ -128,7 +128,7 @@ function sizeOf(e: Entry): number {
 }
 
 /** An upper bound of the bytes of a key as KV encodes it (KV limits a commit's keys to 80 KiB). */
-export function keySize(key: Deno.KvKey): number {
+function keySize(key: Deno.KvKey): number {
   let size = 0;
   for (const part of key) {
     if (typeof part === "string") {
@@ -160,6 +160,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
   let head = 0;
   /** The writes of a group taken in part: they go before the queue's head. */
   let front: Entry[] = [];
+  let frontAt = 0;
   let pumping: Promise<void> | undefined;
   /** The promise of the last write queued (writes settle in call order). */
   let last: Promise<void> = Promise.resolve();
@@ -182,7 +183,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     let real = 0;
     const batch: Entry[] = [];
     while (real < MAX_WRITES) {
-      const e = front.length > 0 ? front[0] : queue[head];
+      const e = frontAt < front.length ? front[frontAt] : queue[head];
       if (e === undefined) break;
       if (e.expand) {
         // a group: its writes are made now and come next (the group stays as a marker)
@@ -201,6 +202,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
         head++;
         batch.push(e);
         front = subs;
+        frontAt = 0;
         continue;
       }
       let counted = SMALL;
@@ -219,8 +221,12 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
       mutations += m;
       real++;
       batch.push(e);
-      if (front.length > 0) front.shift();
+      if (frontAt < front.length) frontAt++;
       else head++;
+    }
+    if (frontAt >= front.length) {
+      front = [];
+      frontAt = 0;
     }
     if (head === queue.length) {
       queue = [];
@@ -319,7 +325,7 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
     // the next writes queue up, and the next commit starts as soon as it returns.
     await new Promise((resolve) => setImmediate(resolve));
     try {
-      while (queue.length > 0 || front.length > 0) {
+      while (queue.length > 0 || frontAt < front.length) {
         const { all, writes } = take();
         let together = writes.length === 0;
         try {
