@@ -10,14 +10,14 @@
  * - `blueprint, <id>` → a Blueprint object shared by runs, written once per
  *   process (`run_bp, <run_id>` in older files);
  * - `order, <created_at>, <run_id>` → its status (newest-first listing);
- * - `running, <created_at>, <run_id>` → null while it runs (boot reads only these);
+ * - `running, <created_at>, <run_id>` → a mark while it runs (boot reads only these);
  * - `step, <run_id>, <seq>` → a {@link StepRecord};
  * - `journal, <run_id>, <step key>` → a {@link JournalEntry};
  * - `event, <run_id>, <id>` → the events from `id` on that were appended
  *   together (one event in older files), written once;
- * - `task, <task_id>` → a `TaskState`; `run_task, <run_id>, <task_id>` → null;
+ * - `task, <task_id>` → a `TaskState`; `run_task, <run_id>, <task_id>` → a mark;
  * - `token, <nonce>` → a `TokenRecord`, indexed by `run_token, <run_id>, <nonce>`
- *   (or `free_token, <nonce>` without a run) → null, so boot reads only live ones;
+ *   (or `free_token, <nonce>` without a run) → a mark, so boot reads only live ones;
  * - `token_handle, <handle>` → the nonce of the worker token behind a handle;
  * - `request, <run_id>, <sent_at>, <req_id>` → a `RequestRecord` (its latest state);
  * - `blob, …` → chunks (store/kv_blob.ts).
@@ -52,6 +52,13 @@ import { deleteJson, getJson, readRef } from "./_kv_json.ts";
 import { deleteBlob } from "./kv_blob.ts";
 import { retryKvLocked } from "./kv_retry.ts";
 import { createKvWriteQueue, type QueuedWrite } from "./_kv_write_queue.ts";
+
+/**
+ * The value of an index key whose value is never read (`running`, `run_task`,
+ * `run_token`, `free_token`): empty bytes, which KV stores as they are (a `null`
+ * goes through V8's serializer, one call a key). Older files hold `null`.
+ */
+const MARK = new Uint8Array(0);
 
 /** The steps and events kept in the record of a run stored by one commit. */
 interface Embedded {
@@ -185,7 +192,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         blob: true,
         fresh: isFresh,
         extraMutations: index ? 1 : 0,
-        extra: index ? (op) => op.set([...prefix, "run_task", runId, task.id], null) : undefined,
+        extra: index ? (op) => op.set([...prefix, "run_task", runId, task.id], MARK) : undefined,
       });
     }
     // The events appended meanwhile are one write per unbroken series: an array
@@ -237,7 +244,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         ? (op) => {
           // (`status, <run_id>` is no longer written; older files may hold it)
           op.set(orderKey(run), run.status);
-          if (run.status === "running") op.set(running, null);
+          if (run.status === "running") op.set(running, MARK);
           else if (!how.embedded) op.delete(running); // (a run stored by one commit has none)
         }
         : undefined,
@@ -261,7 +268,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
       blob: false,
       extraMutations: known ? 0 : 2,
       extra: known ? undefined : (op) => {
-        op.set(index, null);
+        op.set(index, MARK);
         if (handle) op.set(handle, record.nonce);
       },
     };
@@ -378,7 +385,7 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
       await queue.idle();
       // the running index holds only live runs; the order index holds them all
       const index = status === "running" ? "running" : "order";
-      const iter = kv.list<RunStatus | null>({ prefix: [...prefix, index] }, {
+      const iter = kv.list<RunStatus | Uint8Array | null>({ prefix: [...prefix, index] }, {
         reverse: true,
         batchSize: Math.min(500, Math.max(10, limit)),
       });
