@@ -1,8 +1,9 @@
 /**
  * The boot warm-up: before the server says it is ready, it drives its own hot
  * paths (`POST /v1/tasks` with an operator `spawn`, and a run of in-process
- * steps) over real loopback HTTP and WebSocket, on a second app with in-memory
- * stores and no logs, so V8 has compiled them before the first real request.
+ * steps) over real loopback HTTP and WebSocket, on a second app with no logs and
+ * in-memory stores (KV stores on a throwaway file, removed after, when the
+ * server runs on a KV file), so V8 has compiled them before the first real request.
  * Nothing of it reaches the real stores, metrics or logs. `SWITCHBOARD_WARMUP`
  * sets the rounds (0 turns it off); it stops early after {@link WARMUP_MAX_MS}.
  *
@@ -67,11 +68,32 @@ export async function warmUp(config: Config, rounds: number): Promise<WarmUpRepo
 
 /** A throwaway server on loopback, driven until `rounds` or `deadline`; returns the rounds done. */
 async function drive(config: Config, rounds: number, deadline: number): Promise<number> {
+  // A server on a KV file warms its KV write path too, on a throwaway file.
+  const onKvFile = config.kvPath !== ":memory:" && config.databaseUrl === undefined;
+  const dir = onKvFile ? await Deno.makeTempDir({ prefix: "switchboard-warmup-" }) : undefined;
+  try {
+    return await driveOn(
+      config,
+      dir === undefined ? ":memory:" : `${dir}/warmup.kv`,
+      rounds,
+      deadline,
+    );
+  } finally {
+    if (dir !== undefined) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+async function driveOn(
+  config: Config,
+  kvPath: string,
+  rounds: number,
+  deadline: number,
+): Promise<number> {
   const deps = await openDeps({
     ...config,
     host: "127.0.0.1",
     port: 0,
-    kvPath: ":memory:",
+    kvPath,
     databaseUrl: undefined,
     apiToken: undefined,
     logLevel: "error",

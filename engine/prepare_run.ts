@@ -26,9 +26,10 @@ const VERSIONS_MAX = 256;
  * document, so its runs share the object (and with it a compiled stack and,
  * on KV, one stored copy) instead of a fresh copy from the store each.
  */
-function sharedVersion(version: string, blueprint: BlueprintNorm): BlueprintNorm {
+function sharedVersion(version: string, read: () => BlueprintNorm): BlueprintNorm {
   const known = byVersion.get(version);
   if (known) return known;
+  const blueprint = read();
   if (byVersion.size >= VERSIONS_MAX) byVersion.delete(byVersion.keys().next().value!);
   byVersion.set(version, blueprint);
   return blueprint;
@@ -118,7 +119,7 @@ export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<Start
     try {
       const resolved = await resolveBlueprint(env.blueprints, ref, { warn: env.warn });
       boundVersion = resolved.version;
-      blueprint = sharedVersion(resolved.version, resolved.blueprint);
+      blueprint = sharedVersion(resolved.version, () => resolved.blueprint);
     } catch (err) {
       if (!(err instanceof SwitchboardError) || err.status >= 500) throw err;
       const prefix = body.ttl_secs === undefined ? "bp resolve" : "run";

@@ -81,7 +81,7 @@ Deno.test("concurrent writers of one run record leave exactly one readable value
   assert.equal(chunks, ref?.chunks);
 });
 
-Deno.test("KV run store leaves out the resume-only records of a run that starts and ends in one commit", async () => {
+Deno.test("KV run store leaves out the resume-only records of the commit that ends a run it started", async () => {
   using kv = await Deno.openKv(":memory:");
   const runs = createKvRunStore(kv);
   const task = (runId: string) => ({
@@ -111,12 +111,33 @@ Deno.test("KV run store leaves out the resume-only records of a run that starts 
   assert.deepEqual((await runs.listEvents("run-quick")).map((e) => e.id), [1, 2]);
   assert.deepEqual((await runs.listEvents("run-quick", 1)).map((e) => e.type), ["run_ended"]);
 
-  // a run whose start was committed before keeps them
+  // its steps and events are one value with its record
+  const step = { seq: 1, key: "0", task_id: "T-run-quick", agent: "a", attempt: 1 };
+  const quick2 = sampleRun("run-quick2", 3);
+  runs.putRun(quick2, { created: true });
+  runs.putStep("run-quick2", { ...step, verdict: "running", started_at: 1 });
+  runs.putStep("run-quick2", { ...step, verdict: "pass", started_at: 1, finished_at: 2 });
+  runs.appendEvent("run-quick2", { id: 1, type: "run_started", at: 1, data: null });
+  await runs.putRun({ ...quick2, status: "succeeded", final_ctx: {} });
+  const keys: string[] = [];
+  for await (const { key } of kv.list({ prefix: ["runs"] })) {
+    if (key.includes("run-quick2")) keys.push(String(key[1]));
+  }
+  assert.deepEqual(keys.sort(), ["order", "run"]);
+  assert.deepEqual((await runs.listSteps("run-quick2")).map((s) => s.verdict), ["pass"]);
+  assert.deepEqual((await runs.listEvents("run-quick2")).map((e) => e.type), ["run_started"]);
+  assert.equal((await runs.getRun("run-quick2"))?.status, "succeeded");
+  assert.equal("embedded" in (await runs.getRun("run-quick2"))!, false);
+
+  // a run whose start was committed before keeps the records of its earlier
+  // commits, and not those of the commit that ends it
   const slow = sampleRun("run-slow", 2);
   await runs.putRun(slow, { created: true });
   runs.putTask(task("run-slow"));
-  runs.putJournal("run-slow", { key: "0", ok: true, value: 1 });
+  await runs.putJournal("run-slow", { key: "0", ok: true, value: 1 });
+  runs.putJournal("run-slow", { key: "1", ok: true, value: 2 });
   await runs.putRun({ ...slow, status: "succeeded", final_ctx: {} });
   assert.equal((await runs.listTasks("run-slow")).length, 1);
-  assert.equal((await runs.listJournal("run-slow")).length, 1);
+  assert.deepEqual((await runs.listJournal("run-slow")).map((e) => e.key), ["0"]);
+  assert.deepEqual(await runs.listRuns({ limit: 5, status: "running" }), []);
 });

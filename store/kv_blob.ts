@@ -17,10 +17,21 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import type { Json } from "../protocol/json.ts";
 import { retryKvLocked } from "./kv_retry.ts";
 
-/** Where a JSON value lives: in the ref itself, or in chunks under `id`. JSON-serializable. */
-export type BlobRef =
+/**
+ * Where a JSON value lives: in the ref itself (as its JSON text, or as the value),
+ * or in chunks under `id`. JSON-serializable.
+ */
+export type BlobRef = string | PutRef;
+
+/** What {@link putBlob} makes: the value inline, or a ref to its chunks. */
+export type PutRef =
   | { kind: "inline"; value: Json }
   | { kind: "chunked"; id: string; chunks: number; bytes: number };
+
+/** The chunks a ref points to, if any. */
+export function chunksOf(ref: BlobRef): Extract<PutRef, { kind: "chunked" }> | null {
+  return typeof ref !== "string" && ref.kind === "chunked" ? ref : null;
+}
 
 /** Largest estimated KV size kept inline by default (the record around the ref needs room too). */
 export const INLINE_MAX = 60 * 1024;
@@ -76,7 +87,7 @@ export async function putBlob(
   prefix: Deno.KvKey,
   value: Json,
   options: PutBlobOptions = {},
-): Promise<BlobRef> {
+): Promise<PutRef> {
   const { inlineMax = INLINE_MAX } = options;
   if (kvSizeEstimate(value) <= inlineMax) return { kind: "inline", value };
   const bytes = new TextEncoder().encode(JSON.stringify(value));
@@ -99,6 +110,7 @@ export async function putBlob(
  * {@link deleteBlob}.
  */
 export async function getBlob(kv: Deno.Kv, prefix: Deno.KvKey, ref: BlobRef): Promise<Json> {
+  if (typeof ref === "string") return JSON.parse(ref);
   if (ref.kind === "inline") return ref.value;
   const bytes = new Uint8Array(ref.bytes);
   let count = 0;
@@ -118,7 +130,7 @@ export async function getBlob(kv: Deno.Kv, prefix: Deno.KvKey, ref: BlobRef): Pr
 
 /** Deletes the chunks of a ref (nothing to do for an inline ref). */
 export async function deleteBlob(kv: Deno.Kv, prefix: Deno.KvKey, ref: BlobRef): Promise<void> {
-  if (ref.kind === "inline") return;
+  if (typeof ref === "string" || ref.kind === "inline") return;
   for (let first = 0; first < ref.chunks; first += DELETES_PER_COMMIT) {
     const op = kv.atomic();
     for (let i = first; i < Math.min(ref.chunks, first + DELETES_PER_COMMIT); i++) {

@@ -108,5 +108,11 @@ export async function resolveBlueprint(
       stored = await pickSemver(store, ref.id, selector.req, warn);
       break;
   }
-  return { blueprint: stored.blueprint, version: stored.version };
+  // `blueprint` is read when asked for: a store may copy it only then
+  return {
+    get blueprint() {
+      return stored.blueprint;
+    },
+    version: stored.version,
+  };
 }
