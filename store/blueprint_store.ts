@@ -36,6 +36,22 @@ export interface StoredBlueprint {
   blueprint: BlueprintNorm;
 }
 
+/**
+ * A caller's own copy of a stored body (values a store holds are never shared
+ * with callers), made when it first reads `blueprint`: a run on a version the
+ * engine already holds reads only the version.
+ */
+export function copyOnRead(id: string, version: string, body: BlueprintNorm): StoredBlueprint {
+  let blueprint: BlueprintNorm | undefined;
+  return {
+    id,
+    version,
+    get blueprint() {
+      return blueprint ??= structuredClone(body);
+    },
+  };
+}
+
 /** What {@link BlueprintStore.write} appends. */
 export interface WriteInput {
   /** The version of `blueprint` (64 lowercase hex), computed by engine/blueprint. */

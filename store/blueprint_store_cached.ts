@@ -7,23 +7,11 @@
  *
  * @module
  */
-import type { BlueprintNorm } from "../protocol/blueprint.ts";
-import type { BlueprintStore, StoredBlueprint } from "./blueprint_store.ts";
+import { type BlueprintStore, copyOnRead, type StoredBlueprint } from "./blueprint_store.ts";
 
-/**
- * What a caller gets: its own copy (values read are never shared with callers),
- * made when it first reads `blueprint` (a run on a version it already holds
- * reads only the version).
- */
+/** What a caller gets: its own copy, made when it first reads `blueprint`. */
 function copy(stored: StoredBlueprint): StoredBlueprint {
-  let blueprint: BlueprintNorm | undefined;
-  return {
-    id: stored.id,
-    version: stored.version,
-    get blueprint() {
-      return blueprint ??= structuredClone(stored.blueprint);
-    },
-  };
+  return copyOnRead(stored.id, stored.version, stored.blueprint);
 }
 
 /** Cached reads per series (all forgotten when more series are cached). */

@@ -11,6 +11,7 @@ import {
   type BlueprintStoreOptions,
   checkWriteInput,
   clampLimit,
+  copyOnRead,
   type HistoryEntry,
   type SeriesInfo,
   type StoredBlueprint,
@@ -39,7 +40,7 @@ export function createMemoryBlueprintStore(options: BlueprintStoreOptions = {}):
   function stored(id: string, s: Series, version: string): StoredBlueprint {
     const body = s.bodies.get(version);
     if (body === undefined) throw StoreError.notFound(id, version);
-    return { id, version, blueprint: structuredClone(body) };
+    return copyOnRead(id, version, body);
   }
 
   function mark(id: string, archive: boolean): void {
