@@ -134,7 +134,11 @@ export async function startClusterMode(
     while (!signal.aborted) {
       // listen first, then read: a commit between the two still wakes the loop
       const woke = Promise.withResolvers<void>();
-      const stop = cluster.bus.on(RUN_EVENTS_TOPIC, (id) => id === runId && woke.resolve());
+      // the id of a `run_events` note lists the runs, space separated
+      const stop = cluster.bus.on(
+        RUN_EVENTS_TOPIC,
+        (ids) => ids.split(" ").includes(runId) && woke.resolve(),
+      );
       const timer = setTimeout(woke.resolve, FOLLOW_POLL_MS);
       const onAbort = () => woke.resolve();
       signal.addEventListener("abort", onAbort, { once: true });
