@@ -164,6 +164,13 @@ globalThis.addEventListener("unload", () => {
   }
 });
 
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  console.log(`FAILED: ${e.reason?.message ?? e.reason}`);
+  for (const i of [a, b, mem]) console.log(`--- ${i.id}\n${i.stderr().slice(-4000)}`);
+  Deno.exit(1);
+});
+
 const line = (label: string, r: { p50: number; p99: number }, floor?: number) =>
   console.log(
     `  ${label.padEnd(44)} p50 ${r.p50.toFixed(0).padStart(6)} µs  p99 ${

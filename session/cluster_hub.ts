@@ -15,20 +15,24 @@
 import type { Logger } from "../observe/log.ts";
 import type { Metrics } from "../observe/metrics.ts";
 import type { CancelReason, ReplyFrame } from "../protocol/frames.ts";
+import type { Json } from "../protocol/json.ts";
 import type { Bus } from "../store/pg_bus.ts";
 import {
   allPending,
   cancelRequest,
+  dedupeKey,
   deleteRequest,
   deleteRunRequests,
   getRequest,
-  type Opened,
+  insertHookAfter,
   openRequest,
   REQUEST_TOPICS,
   type RequestRow,
   requestsOfRuns,
   settleRequest,
+  settleUnstored,
 } from "../store/pg_requests.ts";
+import { busNote } from "../store/pg_bus.ts";
 import { FencedError } from "../store/pg_run_owner.ts";
 import { getSeat, listSeatRows, SEAT_TOPICS, type SeatRow } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
@@ -46,6 +50,8 @@ export interface HubSeat {
   cancelled(reqId: string, reason: CancelReason): void;
   /** The seat's socket moved to `instance` at `epoch` (close an older one here). */
   socketMoved(instance: string | null, epoch: number): void;
+  /** True while this instance holds the seat's socket. */
+  readonly holdsSocket: boolean;
 }
 
 /** What the hub needs from the seat table of this instance. */
@@ -74,11 +80,21 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-/** The outcome of {@link ClusterHub.open}. */
+/** The outcome of {@link ClusterHub.open}: a pending request comes with its reply to come. */
 export type OpenOutcome =
-  | { state: "pending"; row: RequestRow; created: boolean }
+  | { state: "pending"; row: RequestRow; created: boolean; reply: Promise<ReplyFrame> }
   | { state: "settled"; row: RequestRow }
   | { state: "cancelled"; row: RequestRow };
+
+/** How many ended req_ids the hub remembers (a late note of one is stale). */
+const ENDED_MEMORY = 4096;
+
+/**
+ * How long a request sent on a socket held here, by a run started here, stays
+ * known to this instance alone before its row is written (a reply before then
+ * settles it here, with no database round trip on the way).
+ */
+const LOCAL_GRACE_MS = 100;
 
 /** Creates the hub; call `start(seats)` once the seats are loaded. */
 export function createClusterHub(options: ClusterHubOptions) {
@@ -97,6 +113,26 @@ export function createClusterHub(options: ClusterHubOptions) {
   /** Runs whose request rows are being dropped. */
   const ending = new Set<string>();
   const stops: Array<() => void> = [];
+  /** Requests of runs started here, by req_id, with their dedupe key, until their row is stored. */
+  const storing = new Map<string, { stored: Promise<unknown>; key: string }>();
+  /**
+   * Requests of runs started here, sent on a socket held here and not written
+   * yet: no other instance knows their req_id, so this one arbitrates their
+   * reply alone. Written after {@link LOCAL_GRACE_MS}, or at once when the
+   * seat's socket leaves this instance.
+   */
+  const local = new Map<
+    string,
+    { row: RequestRow & { run_id: string }; key: string; timer: ReturnType<typeof setTimeout> }
+  >();
+  /** Dedupe keys of the requests opened by runs started here, by run. */
+  const opened = new Map<string, Set<string>>();
+  /** req_ids ended lately (settled, cancelled, dropped): a late note saying pending is stale. */
+  const ended = new Set<string>();
+  const remember = (reqId: string) => {
+    ended.add(reqId);
+    if (ended.size > ENDED_MEMORY) ended.delete(ended.values().next().value!);
+  };
 
   const keep = (row: RequestRow) => {
     let bySid = pending.get(row.sid);
@@ -108,6 +144,7 @@ export function createClusterHub(options: ClusterHubOptions) {
   };
 
   const drop = (reqId: string): RequestRow | undefined => {
+    remember(reqId);
     const sid = sidOf.get(reqId);
     if (sid === undefined) return undefined;
     sidOf.delete(reqId);
@@ -135,6 +172,7 @@ export function createClusterHub(options: ClusterHubOptions) {
       return;
     }
     if (row.state === "pending") {
+      if (ended.has(row.req_id)) return; // a stale note: the request ended since
       keep(row);
       seats?.get(row.sid)?.delivered(row); // the seat sends each req_id once per socket
       return;
@@ -160,10 +198,107 @@ export function createClusterHub(options: ClusterHubOptions) {
     }
   };
 
+  /** Reads a request's row and applies it. */
   const onRequest = (reqId: string) => {
     getRequest(sql, reqId).then((row) => apply(row, reqId)).catch((err) =>
       log.error("cluster request read failed", { req_id: reqId, error: String(err) })
     );
+  };
+
+  /**
+   * A request note: the row it carries is applied as is (notes arrive in commit
+   * order); one without a row is read. This instance's own notes were applied
+   * when it wrote them.
+   */
+  const onRequestNote = (reqId: string, from: string, row: unknown) => {
+    if (row === undefined) return onRequest(reqId);
+    if (from === instanceId) return;
+    apply(row as RequestRow, reqId);
+  };
+
+  /** Registers the waiter of a pending request; its reply (or its end) settles the promise. */
+  const awaitReply = (row: RequestRow): Promise<ReplyFrame> => {
+    const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
+    waiters.set(row.req_id, { sid: row.sid, resolve, reject });
+    promise.catch(() => {}); // its opener may have stopped listening (an aborted wait)
+    return promise;
+  };
+
+  /** The columns of a request row a batch inserts, but its state. */
+  const toInsert = (row: RequestRow & { run_id: string }, key: string) => ({
+    req_id: row.req_id,
+    sid: row.sid,
+    run_id: row.run_id,
+    dedupe: key,
+    kind: row.kind,
+    task_id: row.task_id,
+    attempt: row.attempt,
+    frame: row.frame as unknown as Json,
+    sent_at: row.sent_at,
+  });
+
+  /** Queues the row of a request of a run started here with the run's next batch. */
+  const store = (row: RequestRow & { run_id: string }, key: string) => {
+    const stored = runs.queueRequest({
+      ...toInsert(row, key),
+      state: "pending",
+      note: busNote(REQUEST_TOPICS.opened, row.req_id, instanceId, row),
+    });
+    storing.set(row.req_id, { stored, key });
+    stored.then(
+      (created) => {
+        storing.delete(row.req_id);
+        // not created: a settle stored the row first; the row says how it ended
+        if (!created) onRequest(row.req_id);
+      },
+      (err) => {
+        storing.delete(row.req_id);
+        // not stored (the run was taken over, or the write failed): the request never was
+        const waiter = waiters.get(row.req_id);
+        waiters.delete(row.req_id);
+        waiter?.reject(err);
+        if (drop(row.req_id)) seats?.get(row.sid)?.cancelled(row.req_id, "run_ended");
+      },
+    );
+  };
+
+  /** Writes the rows of a seat's requests known here alone (its socket is leaving). */
+  const publishLocal = (sid: string) => {
+    for (const [reqId, l] of local) {
+      if (l.row.sid !== sid) continue;
+      local.delete(reqId);
+      clearTimeout(l.timer);
+      store(l.row, l.key);
+    }
+  };
+
+  /**
+   * Opens a request of a run started here (`key` is new for it). With the
+   * seat's socket here, it is sent at once and kept here alone for a while;
+   * else its row goes with the run's next batch, and the bus carries it to the
+   * socket's instance.
+   */
+  const openFresh = (row: RequestRow & { run_id: string }, key: string): OpenOutcome => {
+    const reply = awaitReply(row);
+    keep(row);
+    const seat = seats?.get(row.sid);
+    if (seat?.holdsSocket && sockets.get(row.sid)?.instance === instanceId) {
+      const timer = setTimeout(() => {
+        if (local.delete(row.req_id)) store(row, key);
+      }, LOCAL_GRACE_MS);
+      Deno.unrefTimer(Number(timer)); // a number in Deno (TS may see Node's Timeout)
+      local.set(row.req_id, { row, key, timer });
+      seat.delivered(row);
+    } else {
+      store(row, key);
+      seat?.delivered(row);
+    }
+    return { state: "pending", row, created: true, reply };
+  };
+
+  /** Waits for the row of a request opened by a run started here to be stored. */
+  const whenStored = async (reqId: string) => {
+    await storing.get(reqId)?.stored.catch(() => {});
   };
 
   const onSeat = async (sid: string) => {
@@ -186,6 +321,7 @@ export function createClusterHub(options: ClusterHubOptions) {
     const known = sockets.get(row.sid);
     if (known && known.epoch > row.socket_epoch) return;
     sockets.set(row.sid, { instance: row.socket_instance, epoch: row.socket_epoch });
+    if (row.socket_instance !== instanceId) publishLocal(row.sid);
     const seat = seats?.get(row.sid);
     if (!seat) return;
     // activity seen by another instance counts here too (the idle sweep runs everywhere)
@@ -216,7 +352,8 @@ export function createClusterHub(options: ClusterHubOptions) {
   const heal = async () => {
     await syncSeats();
     const now = await allPending(sql);
-    const stillPending = new Set(now.map((r) => r.req_id));
+    // requests known here alone, or still queued, are not in the table yet
+    const stillPending = new Set([...now.map((r) => r.req_id), ...local.keys(), ...storing.keys()]);
     for (const reqId of [...sidOf.keys()]) if (!stillPending.has(reqId)) onRequest(reqId);
     for (const row of now) apply(row, row.req_id);
     for (const reqId of [...waiters.keys()]) if (!stillPending.has(reqId)) onRequest(reqId);
@@ -239,9 +376,9 @@ export function createClusterHub(options: ClusterHubOptions) {
     async start(table: HubSeats): Promise<void> {
       seats = table;
       stops.push(
-        bus.on(REQUEST_TOPICS.opened, onRequest),
-        bus.on(REQUEST_TOPICS.settled, onRequest),
-        bus.on(REQUEST_TOPICS.ended, onRequest),
+        bus.on(REQUEST_TOPICS.opened, onRequestNote),
+        bus.on(REQUEST_TOPICS.settled, onRequestNote),
+        bus.on(REQUEST_TOPICS.ended, onRequestNote),
         bus.on(SEAT_TOPICS.changed, (sid) => void onSeat(sid).catch(() => {})),
         bus.on(SEAT_TOPICS.socket, (sid) => void onSeat(sid).catch(() => {})),
         bus.on(RUN_ENDED_TOPIC, onRunEnded),
@@ -256,6 +393,7 @@ export function createClusterHub(options: ClusterHubOptions) {
     stop(): void {
       // waiters stay: their runs stop with the process, and another instance resumes them
       for (const stop of stops.splice(0)) stop();
+      for (const l of local.values()) clearTimeout(l.timer);
     },
 
     /** Loads one seat now (an operator named a sid this instance has not heard of yet). */
@@ -266,57 +404,76 @@ export function createClusterHub(options: ClusterHubOptions) {
 
     /**
      * Opens a request of a run owned here (or of no run), or finds the one its
-     * run already opened for this attempt.
+     * run already opened for this attempt. A request of a run started here is
+     * sent at once when this instance holds the seat's socket, and its row is
+     * written with the run's next batch (the bus tells the socket's instance
+     * otherwise, with the row); the settle waits for that row.
      */
     async open(row: Omit<RequestRow, "state">): Promise<OpenOutcome> {
-      const epoch = await epochFor(row.run_id);
-      const opened: Opened = await openRequest(
-        sql,
-        row,
-        epoch === undefined ? undefined : { epoch },
-      );
-      if (opened.state === "pending") {
-        keep(opened.row);
-        seats?.get(opened.row.sid)?.delivered(opened.row);
-        if (opened.created) await bus.publish(REQUEST_TOPICS.opened, opened.row.req_id);
+      const runId = row.run_id;
+      if (runId !== undefined && runs.startedHere(runId) && row.kind !== "ha") {
+        const key = dedupeKey(runId, row.task_id, row.attempt, row.kind);
+        let keys = opened.get(runId);
+        if (!keys) opened.set(runId, keys = new Set());
+        if (!keys.has(key)) {
+          keys.add(key);
+          return openFresh({ ...row, run_id: runId, state: "pending" }, key);
+        }
+        // the same attempt asked again: the stored row answers (below)
+        await runs.flushed();
       }
-      return opened;
-    },
-
-    /** Waits for the reply of a pending request; rejects when it is cancelled. */
-    wait(row: RequestRow): Promise<ReplyFrame> {
-      const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
-      waiters.set(row.req_id, { sid: row.sid, resolve, reject });
-      // a reply may have landed between the open and now
-      onRequest(row.req_id);
-      return promise;
+      const epoch = await epochFor(runId);
+      const outcome = await openRequest(sql, row, epoch === undefined ? undefined : { epoch });
+      if (outcome.state !== "pending") return outcome;
+      const reply = awaitReply(outcome.row);
+      keep(outcome.row);
+      seats?.get(outcome.row.sid)?.delivered(outcome.row);
+      if (outcome.created) await bus.publish(REQUEST_TOPICS.opened, outcome.row.req_id);
+      else onRequest(outcome.row.req_id); // a reply may have landed before the waiter
+      return { ...outcome, reply };
     },
 
     /** Cancels a request of a run owned here; false when it was no longer pending. */
     async cancel(row: RequestRow, reason: CancelReason): Promise<boolean> {
       waiters.delete(row.req_id);
+      const mine = local.get(row.req_id);
+      if (mine) {
+        local.delete(row.req_id); // never written: nothing to write
+        clearTimeout(mine.timer);
+        apply({ ...row, state: "cancelled", cancel_reason: reason }, row.req_id);
+        return true;
+      }
+      await whenStored(row.req_id);
+      const after: RequestRow = { ...row, state: "cancelled", cancel_reason: reason };
+      const note = busNote(REQUEST_TOPICS.ended, row.req_id, instanceId, after);
       const done = await epochFor(row.run_id).then((epoch) =>
         cancelRequest(
           sql,
           row.req_id,
           reason,
           epoch === undefined ? undefined : { runId: row.run_id!, epoch },
+          note,
         )
       ).catch(() => undefined);
       if (!done) return false;
       apply(done, row.req_id);
-      await bus.publish(REQUEST_TOPICS.ended, row.req_id);
       return true;
     },
 
     /** Sends a hook_after through the socket holder; false when no socket is live anywhere. */
     async after(row: Omit<RequestRow, "state">): Promise<boolean> {
-      if (!sockets.get(row.sid)?.instance) return false;
-      await sql`INSERT INTO sb_requests
-          (req_id, sid, run_id, kind, task_id, attempt, frame, sent_at, state)
-        VALUES (${row.req_id}, ${row.sid}, ${row.run_id ?? null}, 'ha', ${row.task_id},
-          ${row.attempt}, ${sql.json(row.frame)}, ${row.sent_at}, 'pending')`;
-      await bus.publish(REQUEST_TOPICS.opened, row.req_id);
+      const holder = sockets.get(row.sid)?.instance;
+      if (!holder) return false;
+      const pendingRow: RequestRow = { ...row, state: "pending" };
+      if (holder === instanceId) {
+        seats?.get(row.sid)?.delivered(pendingRow); // the socket is here: no row needed
+        return true;
+      }
+      await insertHookAfter(
+        sql,
+        row,
+        busNote(REQUEST_TOPICS.opened, row.req_id, instanceId, pendingRow),
+      );
       return true;
     },
 
@@ -324,11 +481,38 @@ export function createClusterHub(options: ClusterHubOptions) {
      * Settles a request with a reply that reached this instance, once
      * cluster-wide. Returns the row, or undefined when it was unknown or settled.
      */
-    async settle(reqId: string, reply: ReplyFrame): Promise<RequestRow | undefined> {
-      const row = await settleRequest(sql, reqId, reply, instanceId);
+    async settle(known: RequestRow, reply: ReplyFrame): Promise<RequestRow | undefined> {
+      const reqId = known.req_id;
+      const after: RequestRow = { ...known, state: "settled", reply, settled_by: instanceId };
+      const mine = local.get(reqId);
+      if (mine) {
+        // known here alone: settled here, its row written behind with the run's
+        // (a takeover finds the reply by its dedupe key)
+        local.delete(reqId);
+        clearTimeout(mine.timer);
+        runs.queueRequest({
+          ...toInsert(mine.row, mine.key),
+          state: "settled",
+          reply: reply as unknown as Json,
+          settled_by: instanceId,
+          note: null,
+        }).catch(() => {}); // a lost run: its new owner asks again
+        apply(after, reqId);
+        return after;
+      }
+      const note = busNote(REQUEST_TOPICS.settled, reqId, instanceId, after);
+      // a request of a run started here may still be queued: no need to wait for it
+      const queued = storing.get(reqId);
+      const { state: _, ...fields } = known;
+      const row = queued
+        ? await settleUnstored(sql, fields, queued.key, reply, instanceId, note).catch((err) => {
+          // the queued insert landed meanwhile (its dedupe key ran into ours): settle that row
+          if ((err as { code?: string }).code !== "23505") throw err;
+          return settleRequest(sql, reqId, reply, instanceId, note);
+        })
+        : await settleRequest(sql, reqId, reply, instanceId, note);
       if (!row) return undefined;
       apply(row, reqId);
-      await bus.publish(REQUEST_TOPICS.settled, reqId);
       return row;
     },
 
@@ -379,12 +563,12 @@ export function createClusterHub(options: ClusterHubOptions) {
     /** Forgets what it knows of a run that ended here, and drops its request rows. */
     forgetRun(runId: string): void {
       for (const key of [...attempts]) if (key.startsWith(`${runId}|`)) attempts.delete(key);
+      opened.delete(runId);
       if (ending.has(runId)) return;
       ending.add(runId);
       // the run's final record is written behind: delete once it is stored as ended
       runs.flushed()
-        .then(() => deleteRunRequests(sql, runId))
-        .then((done) => done ? bus.publish(RUN_ENDED_TOPIC, runId) : undefined)
+        .then(() => deleteRunRequests(sql, runId, busNote(RUN_ENDED_TOPIC, runId, instanceId)))
         .catch((err) =>
           log.error("dropping run requests failed", { run_id: runId, error: String(err) })
         )
@@ -392,7 +576,13 @@ export function createClusterHub(options: ClusterHubOptions) {
     },
 
     /** Publishes that this instance now holds (or released) a seat's socket. */
-    announceSocket: (sid: string) => bus.publish(SEAT_TOPICS.socket, sid),
+    announceSocket(sid: string): Promise<void> {
+      // released: what only this instance knew must be in the table for the next holder
+      if (sockets.get(sid)?.instance !== instanceId || !seats?.get(sid)?.holdsSocket) {
+        publishLocal(sid);
+      }
+      return bus.publish(SEAT_TOPICS.socket, sid);
+    },
   };
 }
 

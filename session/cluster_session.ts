@@ -242,7 +242,7 @@ export class ClusterSession extends OperatorSession implements HubSeat {
         delivered: this.connected,
       });
     }
-    const waiting = this.#hub.wait(row);
+    const waiting = opened.reply;
     if (!signal) return await this.#settled(row, waiting);
     const onAbort = () => {
       const { cancel, error } = abortOutcome(signal.reason);
@@ -302,7 +302,8 @@ export class ClusterSession extends OperatorSession implements HubSeat {
 
   delivered(row: RequestRow): void {
     if (!this.#socket || this.#sent.has(row.req_id)) return;
-    if (this.#send(row.frame as ServerFrame)) this.#sent.add(row.req_id);
+    // a hook_after is sent once and never answered: nothing to remember
+    if (this.#send(row.frame as ServerFrame) && row.kind !== "ha") this.#sent.add(row.req_id);
   }
 
   cancelled(reqId: string, reason: CancelReason): void {
@@ -428,7 +429,7 @@ export class ClusterSession extends OperatorSession implements HubSeat {
       );
     }
     checkReply(row.frame, reply); // an invalid answer leaves the ask pending
-    const settled = await this.#hub.settle(reply.req_id, reply);
+    const settled = await this.#hub.settle(row, reply);
     if (!settled) throw unknown();
     this.#sent.delete(reply.req_id);
     const seconds = Math.max(0, (this.#env.now() - row.sent_at) / 1000);

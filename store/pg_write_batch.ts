@@ -36,8 +36,12 @@ export interface RequestInsert {
   attempt: number;
   frame: Json;
   sent_at: number;
-  /** The bus payload announcing it (topic, id and, when it fits, the row). */
-  note: string;
+  /** `pending`, or `settled` (a reply settled it before it was written). */
+  state: "pending" | "settled";
+  reply?: Json;
+  settled_by?: string;
+  /** The bus payload announcing it (topic, id and, when it fits, the row), if any. */
+  note: string | null;
 }
 
 /** One queued write. */
@@ -222,19 +226,20 @@ export async function writeBatch(
       ON CONFLICT (nonce) DO UPDATE SET handle = excluded.handle, record = excluded.record),
     reqs AS (
       INSERT INTO sb_requests
-        (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state)
+        (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state, reply,
+          settled_by)
       SELECT x.req_id, x.sid, x.run_id, x.dedupe, x.kind, x.task_id, x.attempt, x.frame,
-        x.sent_at, 'pending'
+        x.sent_at, x.state, x.reply, x.settled_by
       FROM json_to_recordset(${p.requests}::text::json)
         AS x(req_id text, sid text, run_id text, dedupe text, kind text, task_id text,
-          attempt integer, frame json, sent_at bigint)
+          attempt integer, frame json, sent_at bigint, state text, reply json, settled_by text)
       WHERE x.run_id IN (SELECT run_id FROM held)
       ON CONFLICT DO NOTHING
       RETURNING req_id),
     notes AS (
       SELECT pg_notify(${BUS_CHANNEL}, x.note)
       FROM json_to_recordset(${p.requests}::text::json) AS x(req_id text, note text)
-      WHERE x.req_id IN (SELECT req_id FROM reqs)
+      WHERE x.note IS NOT NULL AND x.req_id IN (SELECT req_id FROM reqs)
       UNION ALL
       SELECT pg_notify(${BUS_CHANNEL}, n)
       FROM json_array_elements_text(${p.notes}::text::json) AS n)

@@ -118,8 +118,11 @@ Deno.test({
         sent_at: 1,
       };
       const note = busNote(REQUEST_TOPICS.opened, row.req_id, "i-a", { ...row, state: "pending" });
-      assert.equal(await runs.queueRequest({ ...row, note }), true);
-      assert.equal(await runs.queueRequest({ ...row, req_id: "op-1-ask-2", note }), false);
+      assert.equal(await runs.queueRequest({ ...row, state: "pending", note }), true);
+      assert.equal(
+        await runs.queueRequest({ ...row, req_id: "op-1-ask-2", state: "pending", note }),
+        false,
+      );
       assert.deepEqual(await heard.promise, { ...row, state: "pending" });
       const stored = await sql`SELECT req_id, state FROM sb_requests`;
       assert.deepEqual(stored.map((r) => [r.req_id, r.state]), [["op-1-ask-1", "pending"]]);
