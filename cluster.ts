@@ -17,6 +17,7 @@ import { type OpenPgStores, RUN_EVENTS_TOPIC } from "./store/open_pg_stores.ts";
 import { beatEveryMs } from "./store/pg_instances.ts";
 import { SEAT_TOPICS } from "./store/pg_seats.ts";
 import { claimOrphanRuns } from "./store/pg_run_owner.ts";
+import { sweepOrphanRequests } from "./store/pg_requests.ts";
 
 /** Bus topic: cancel this run (its owner does). */
 const CANCEL_TOPIC = "cancel_run";
@@ -240,7 +241,8 @@ export async function startClusterMode(
 
   /**
    * Seats whose socket was held by a dead instance have no socket (its operator
-   * reconnects elsewhere); a hook_after nobody delivered for a minute is dropped.
+   * reconnects elsewhere); a hook_after nobody delivered for a minute is dropped,
+   * and so is a request whose run's row never landed.
    */
   const releaseDeadSockets = async () => {
     const freed = await sql`UPDATE sb_seats s SET socket_instance = NULL
@@ -250,6 +252,7 @@ export async function startClusterMode(
       RETURNING sid`;
     for (const r of freed) await cluster.bus.publish(SEAT_TOPICS.socket, r.sid);
     await sql`DELETE FROM sb_requests WHERE kind = 'ha' AND sent_at < ${Date.now() - 60_000}`;
+    await sweepOrphanRequests(sql, Date.now() - 60_000);
   };
 
   /** Drops runs this instance believes it owns that have another owner or epoch now. */

@@ -26,6 +26,7 @@ import {
   getRequest,
   insertHookAfter,
   openRequest,
+  openRunRequest,
   REQUEST_TOPICS,
   type RequestRow,
   requestsOfRuns,
@@ -237,29 +238,37 @@ export function createClusterHub(options: ClusterHubOptions) {
     sent_at: row.sent_at,
   });
 
-  /** Queues the row of a request of a run started here with the run's next batch. */
+  /**
+   * Writes the row of a request of a run started here, at once and announced
+   * with its row (store/pg_requests.ts `openRunRequest`).
+   */
   const store = (row: RequestRow & { run_id: string }, key: string) => {
-    const stored = runs.queueRequest({
-      ...toInsert(row, key),
-      state: "pending",
-      note: busNote(REQUEST_TOPICS.opened, row.req_id, instanceId, row),
-    });
+    const lost = (err: unknown) => {
+      // not stored (the run was taken over, or the write failed): the request never was
+      const waiter = waiters.get(row.req_id);
+      waiters.delete(row.req_id);
+      waiter?.reject(err);
+      if (drop(row.req_id)) seats?.get(row.sid)?.cancelled(row.req_id, "run_ended");
+    };
+    const epoch = runs.epochOf(row.run_id);
+    if (epoch === undefined) return lost(new FencedError(row.run_id));
+    const note = busNote(REQUEST_TOPICS.opened, row.req_id, instanceId, row);
+    const stored = openRunRequest(sql, row, key, { owner: instanceId, epoch }, note);
     storing.set(row.req_id, { stored, key });
     stored.then(
-      (created) => {
+      async (created) => {
         storing.delete(row.req_id);
-        // not created: a settle stored the row first; the row says how it ended
-        if (!created) onRequest(row.req_id);
+        if (created) return;
+        // a settle stored the row first (the row says how it ended), or the run is lost
+        const now = await getRequest(sql, row.req_id);
+        if (now) apply(now, row.req_id);
+        else lost(new FencedError(row.run_id));
       },
       (err) => {
         storing.delete(row.req_id);
-        // not stored (the run was taken over, or the write failed): the request never was
-        const waiter = waiters.get(row.req_id);
-        waiters.delete(row.req_id);
-        waiter?.reject(err);
-        if (drop(row.req_id)) seats?.get(row.sid)?.cancelled(row.req_id, "run_ended");
+        lost(err);
       },
-    );
+    ).catch((err) => log.error("cluster request write failed", { error: String(err) }));
   };
 
   /** Writes the rows of a seat's requests known here alone (its socket is leaving). */

@@ -135,7 +135,9 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   const enqueue = (runId: string | null, op: BatchOp): Promise<void> => {
     const done = Promise.withResolvers<void>();
     queue.push({ runId, op, done });
-    flushing ??= Promise.resolve().then(drain);
+    // the first batch waits for the next macrotask: what a run does at once
+    // (its start, its first steps) goes in one statement
+    flushing ??= new Promise((resolve) => setTimeout(resolve, 0)).then(drain);
     return done.promise;
   };
 

@@ -1,0 +1,114 @@
+/**
+ * A run and its operator's socket on the same instance: the request is sent
+ * and settled there without waiting for the database, yet a second reply is
+ * still refused, the run's record shows the request, and a socket that moves to
+ * another instance before replying gets the request replayed there.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { freshDatabase, PG_IGNORE } from "../_pg.ts";
+import { openSocket } from "../_helpers.ts";
+import {
+  eventually,
+  getJson,
+  type Instance,
+  nextOf,
+  post,
+  runEnded,
+  seatOn,
+  startCluster,
+} from "./_instances.ts";
+
+const ONE_SPAWN = {
+  id: "one-spawn",
+  operators: [{ name: "main-ai" }],
+  agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
+  flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+};
+
+/** Waits until `on` sees the seat's socket held (by the instance that claimed it). */
+async function heldSeen(on: Instance, sid: string, token: string) {
+  await eventually(
+    async () => {
+      const { body } = await getJson<{ connected: boolean }>(
+        on.base,
+        `/v1/operators/${sid}`,
+        token,
+      );
+      return body.connected ? true : undefined;
+    },
+    10_000,
+    `${on.id} sees the socket of ${sid}`,
+  );
+}
+
+Deno.test({
+  name: "a run and its seat's socket on one instance: settled there once, a second reply refused",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      await heldSeen(b, op.sid, op.token);
+      const started = await post(a.base, "/v1/runs", {
+        blueprint: { kind: "inline", value: ONE_SPAWN },
+        init_ctx: {},
+      });
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const runId = started.body!.run_id as string;
+      const spawn = await nextOf(op.ws, "spawn");
+      const ack = { type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "once" };
+      op.ws.send(ack);
+      op.ws.send({ ...ack, value: "twice" });
+      const refused = await nextOf(op.ws, "error");
+      assert.equal(refused.req_id, spawn.req_id);
+      assert.match(refused.error, /unknown or already settled/);
+      const run = await runEnded(b, runId);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.deepEqual(run.final_ctx, { r: "once" });
+      const requests = run.requests as Array<{ req_id: string; state: string }>;
+      assert.deepEqual(requests.map((r) => [r.req_id, r.state]), [[spawn.req_id, "settled"]]);
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a request sent on a socket held by its run's instance is replayed when the socket moves",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      await heldSeen(b, op.sid, op.token);
+      const started = await post(a.base, "/v1/runs", {
+        blueprint: { kind: "inline", value: ONE_SPAWN },
+        init_ctx: {},
+      });
+      const runId = started.body!.run_id as string;
+      const spawn = await nextOf(op.ws, "spawn");
+      // the operator reconnects to B at once, before it replies
+      const moved = await openSocket(`${b.wsBase}/v1/operators/${op.sid}/ws`, {
+        token: op.token,
+      });
+      try {
+        const replayed = await nextOf(moved, "spawn");
+        assert.deepEqual(replayed, spawn, "the same frame, same req_id");
+        moved.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "from-b" });
+        const run = await runEnded(a, runId);
+        assert.equal(run.status, "succeeded", JSON.stringify(run));
+        assert.deepEqual(run.final_ctx, { r: "from-b" });
+      } finally {
+        await moved.close();
+      }
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
