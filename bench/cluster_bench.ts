@@ -124,6 +124,43 @@ async function untilKnown(on: Instance, sid: string, token: string) {
   throw new Error(`${on.id} never heard of seat ${sid}:\n${on.stderr().slice(-3000)}`);
 }
 
+/** CPU time (user + system, ms) used so far by processes `pids`. */
+function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch { /* gone */ }
+  }
+  return ticks * 10; // 100 ticks a second
+}
+
+/** The PostgreSQL server's processes (the postmaster of `url`'s server and its children). */
+async function pgPids(url: string): Promise<number[]> {
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const [{ data_directory: dir }] = await sql`SHOW data_directory`;
+  await sql.end();
+  let master: number;
+  try {
+    master = Number(Deno.readTextFileSync(`${dir}/postmaster.pid`).split("\n")[0]);
+  } catch {
+    return []; // not readable (another user): no figure
+  }
+  const pids = [master];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === master) pids.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return pids;
+}
+
 /** bench/real_server/bare_server.ts as a child process; resolves once it listens. */
 async function startBare() {
   const port = 40000 + Math.floor(Math.random() * 20000);
@@ -250,17 +287,31 @@ if (PARTS.includes("runs")) {
   const body = JSON.stringify({ blueprint: { kind: "id", id }, init_ctx: {} });
   const ok = (j: unknown) =>
     (j as { final_ctx?: { s3?: { echoed?: string } } } | null)?.final_ctx?.s3?.echoed === "v3";
-  const show = (label: string, r: { perSec: number; bad: number }) =>
-    console.log(`  ${label.padEnd(44)} ${r.perSec.toFixed(0).padStart(6)} runs/s (${r.bad} bad)`);
+  let pg: number[] = [];
+  /** Drives `urls` and shows runs/s with the CPU each run cost the instances and PostgreSQL. */
+  const show = async (label: string, on: Instance[], urls: string[]) => {
+    const pids = on.map((i) => i.pid);
+    const [before, pgBefore] = [cpuMs(pids), cpuMs(pg)];
+    const r = await drive(urls, body, ok);
+    const runs = r.perSec * SECS;
+    const cpu = (cpuMs(pids) - before) / runs;
+    const db = pg.length === 0 ? "" : `, PostgreSQL ${((cpuMs(pg) - pgBefore) / runs).toFixed(2)}`;
+    console.log(
+      `  ${label.padEnd(44)} ${r.perSec.toFixed(0).padStart(6)} runs/s (${r.bad} bad); ` +
+        `CPU ms a run: instances ${cpu.toFixed(2)}${on === memOnly ? "" : db}`,
+    );
+  };
+  const memOnly = [mem];
   // warm both instances up first (compile caches, connections)
   await drive([`${a.base}/v1/tasks`, `${b.base}/v1/tasks`], body, ok);
-  show("one instance on :memory: (no database)", await drive([`${mem.base}/v1/tasks`], body, ok));
-  show("one instance on PG: all on A", await drive([`${a.base}/v1/tasks`], body, ok));
-  show(
-    "two instances on PG: half on A, half on B",
-    await drive([`${a.base}/v1/tasks`, `${b.base}/v1/tasks`], body, ok),
-  );
-  show("one instance on PG again: all on A", await drive([`${a.base}/v1/tasks`], body, ok));
+  pg = await pgPids(url); // after the warm-up: the pools' connections are open
+  await show("one instance on :memory: (no database)", memOnly, [`${mem.base}/v1/tasks`]);
+  await show("one instance on PG: all on A", [a], [`${a.base}/v1/tasks`]);
+  await show("two instances on PG: half on A, half on B", [a, b], [
+    `${a.base}/v1/tasks`,
+    `${b.base}/v1/tasks`,
+  ]);
+  await show("one instance on PG again: all on A", [a], [`${a.base}/v1/tasks`]);
   console.log(`# load after: ${load()}`);
 }
 
