@@ -277,7 +277,7 @@ export function createClusterHub(options: ClusterHubOptions) {
       if (l.row.sid !== sid) continue;
       local.delete(reqId);
       clearTimeout(l.timer);
-      store(l.row, l.key);
+      if (waiters.has(reqId)) store(l.row, l.key); // still awaited by its run
     }
   };
 
@@ -293,7 +293,7 @@ export function createClusterHub(options: ClusterHubOptions) {
     const seat = seats?.get(row.sid);
     if (seat?.holdsSocket && sockets.get(row.sid)?.instance === instanceId) {
       const timer = setTimeout(() => {
-        if (local.delete(row.req_id)) store(row, key);
+        if (local.delete(row.req_id) && waiters.has(row.req_id)) store(row, key);
       }, LOCAL_GRACE_MS);
       Deno.unrefTimer(Number(timer)); // a number in Deno (TS may see Node's Timeout)
       local.set(row.req_id, { row, key, timer });
@@ -573,6 +573,11 @@ export function createClusterHub(options: ClusterHubOptions) {
     forgetRun(runId: string): void {
       for (const key of [...attempts]) if (key.startsWith(`${runId}|`)) attempts.delete(key);
       opened.delete(runId);
+      for (const [reqId, l] of local) {
+        if (l.row.run_id !== runId) continue;
+        local.delete(reqId);
+        clearTimeout(l.timer);
+      }
       if (ending.has(runId)) return;
       ending.add(runId);
       // the run's final record is written behind: delete once it is stored as ended
