@@ -28,6 +28,12 @@ const CANCEL_WAIT_MS = 10_000;
 /** How often a follower of a run owned elsewhere reads its events without a notification. */
 const FOLLOW_POLL_MS = 1_000;
 
+/** Bus topic: an instance follows this run's events (its owner notifies it of new ones). */
+const FOLLOW_TOPIC = "follow_run";
+
+/** How long a follow note holds; a follower says it again before then. */
+const FOLLOW_HOLD_MS = 10_000;
+
 /** A running cluster membership. */
 export interface ClusterRuntime {
   /** Seats and runs found at start. */
@@ -128,11 +134,20 @@ export async function startClusterMode(
   cluster.bus.on(CANCEL_TOPIC, (runId) => {
     if (runs.epochOf(runId) !== undefined) deps.engine.cancel(runId).catch(() => {});
   });
+  cluster.bus.on(FOLLOW_TOPIC, (runId) => {
+    if (runs.epochOf(runId) !== undefined) runs.followed(runId, FOLLOW_HOLD_MS);
+  });
 
   /** The stored events of a run owned elsewhere, as they are stored, until it ends. */
   async function* followRun(runId: string, after: number, signal: AbortSignal) {
     let last = after;
+    let told = 0;
     while (!signal.aborted) {
+      if (Date.now() - told > FOLLOW_HOLD_MS / 2) {
+        // the owner notifies followed runs only
+        told = Date.now();
+        await cluster.bus.publish(FOLLOW_TOPIC, runId).catch(() => {});
+      }
       // listen first, then read: a commit between the two still wakes the loop
       const woke = Promise.withResolvers<void>();
       // the id of a `run_events` note lists the runs, space separated

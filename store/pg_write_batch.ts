@@ -10,7 +10,9 @@
  * - runs, steps, journal entries, tasks, events, tokens and operator requests
  *   of held runs are written; nothing of a fenced run is;
  * - the bus notifications go out with the commit (`pg_notify`): a request opened
- *   (with its row when it fits the payload) and the runs whose events changed.
+ *   (with its row when it fits the payload) and the followed runs whose events
+ *   changed (a notifying commit takes PostgreSQL's notification lock, so runs
+ *   nobody follows elsewhere send none).
  *
  * Writes of one batch are collapsed first: a run's record, a step, a task or a
  * token keep their last value, an event its first.
@@ -88,13 +90,15 @@ function eventNotes(runIds: Iterable<string>, from: string): string[] {
 
 /**
  * Writes `items` (in call order) in one statement, as `instanceId` holding
- * `epochOf(run)` for each run it does not insert.
+ * `epochOf(run)` for each run it does not insert. A `run_events` note names the
+ * runs whose events changed and that `followed(run)` says someone follows.
  */
 export async function writeBatch(
   sql: Sql,
   instanceId: string,
   items: readonly BatchItem[],
   epochOf: (runId: string) => number | undefined,
+  followed: (runId: string) => boolean = () => true,
 ): Promise<BatchOutcome> {
   const inserts = new Map<string, RunRecord>();
   const updates = new Map<string, RunRecord>();
@@ -146,7 +150,7 @@ export async function writeBatch(
             body: op.event,
           });
         }
-        withEvents.add(runId!);
+        if (followed(runId!)) withEvents.add(runId!);
         break;
       }
       case "token":

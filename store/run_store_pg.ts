@@ -53,6 +53,11 @@ export interface PgRunStore extends RunStore {
    * its dedupe key; rejects with {@link FencedError} when the run is lost.
    */
   queueRequest(row: RequestInsert): Promise<boolean>;
+  /**
+   * Another instance follows the events of `runId` (owned here) for the next
+   * `ms`: the batches that store its events say so on the bus.
+   */
+  followed(runId: string, ms: number): void;
 }
 
 /** Options of {@link createPgRunStore}. */
@@ -81,6 +86,15 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   const inserting = new Map<string, Promise<void>>();
   let queue: Queued[] = [];
   let flushing: Promise<void> | undefined;
+  /** Runs followed elsewhere, until when (ms). */
+  const followers = new Map<string, number>();
+  const isFollowed = (runId: string) => {
+    const until = followers.get(runId);
+    if (until === undefined) return false;
+    if (until >= Date.now()) return true;
+    followers.delete(runId);
+    return false;
+  };
 
   const lost = (runId: string) => {
     started.delete(runId);
@@ -93,7 +107,7 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   async function commit(items: Queued[]): Promise<void> {
     let outcome;
     try {
-      outcome = await writeBatch(sql, instanceId, items, (id) => epochs.get(id));
+      outcome = await writeBatch(sql, instanceId, items, (id) => epochs.get(id), isFollowed);
     } catch (err) {
       const byRun = new Map<string | null, Queued[]>();
       for (const item of items) {
@@ -158,12 +172,16 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   return {
     epochOf: (runId) => epochs.get(runId),
     startedHere: (runId) => started.has(runId),
+    followed(runId, ms) {
+      followers.set(runId, Date.now() + ms);
+    },
     own(runId, epoch) {
       epochs.set(runId, epoch);
     },
     disown(runId) {
       epochs.delete(runId);
       started.delete(runId);
+      followers.delete(runId);
     },
     owned: () => new Map(epochs),
     stored: (runId) => inserting.get(runId) ?? Promise.resolve(),

@@ -13,6 +13,7 @@ import { claimOrphanRuns, FencedError } from "./pg_run_owner.ts";
 import { migrate } from "./pg_schema.ts";
 import { openSql } from "./pg_sql.ts";
 import { createPgRunStore } from "./run_store_pg.ts";
+import { RUN_EVENTS_TOPIC } from "./pg_write_batch.ts";
 import { REQUEST_TOPICS } from "./pg_requests.ts";
 import { busNote } from "./pg_bus.ts";
 import type { RunEvent, StepRecord } from "../protocol/runs.ts";
@@ -126,6 +127,33 @@ Deno.test({
       assert.deepEqual(await heard.promise, { ...row, state: "pending" });
       const stored = await sql`SELECT req_id, state FROM sb_requests`;
       assert.deepEqual(stored.map((r) => [r.req_id, r.state]), [["op-1-ask-1", "pending"]]);
+      await bus.close();
+    } finally {
+      await sql.end();
+    }
+  },
+});
+
+Deno.test({
+  name: "PG run store: stored events are announced only for runs another instance follows",
+  ignore: PG_IGNORE,
+  async fn() {
+    const sql = openSql(await freshDatabase());
+    try {
+      await migrate(sql);
+      const bus = await openBus(sql, { instanceId: "i-b" });
+      const heard: string[] = [];
+      bus.on(RUN_EVENTS_TOPIC, (ids) => heard.push(ids));
+      const runs = createPgRunStore(sql, { instanceId: "i-a" });
+      await runs.putRun(sampleRun("run-1", 1));
+      await runs.putRun(sampleRun("run-2", 2));
+      await runs.appendEvent("run-1", event(1));
+      runs.followed("run-2", 10_000);
+      await Promise.all([runs.appendEvent("run-1", event(2)), runs.appendEvent("run-2", event(1))]);
+      await runs.appendEvent("run-2", event(2));
+      const until = Date.now() + 5_000;
+      while (heard.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(heard, ["run-2", "run-2"]);
       await bus.close();
     } finally {
       await sql.end();
