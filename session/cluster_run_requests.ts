@@ -109,13 +109,17 @@ export function createRunRequests(options: RunRequestsOptions) {
     ).catch((err) => options.log.error("cluster request write failed", { error: String(err) }));
   };
 
-  /** Ends a request's time as known here alone: its row is written if its run still waits. */
+  /**
+   * Ends a request's time as known here alone. With `write`, its row is written
+   * if its run still waits for it, else it is forgotten (nobody will settle it).
+   */
   const unlocal = (reqId: string, write: boolean) => {
     const mine = local.get(reqId);
     if (!mine) return undefined;
     local.delete(reqId);
     clearTimeout(mine.timer);
     if (write && waiters.has(reqId)) store(mine.row, mine.key);
+    else if (write) pending.drop(reqId);
     return mine;
   };
 
@@ -205,7 +209,9 @@ export function createRunRequests(options: RunRequestsOptions) {
     /** Forgets a run that ended. */
     forgetRun(runId: string): void {
       opened.delete(runId);
-      for (const [reqId, l] of local) if (l.row.run_id === runId) unlocal(reqId, false);
+      for (const [reqId, l] of local) {
+        if (l.row.run_id === runId && unlocal(reqId, false)) pending.drop(reqId);
+      }
     },
 
     stop(): void {

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { openSocket } from "../_helpers.ts";
+import { openSql } from "../../store/pg_sql.ts";
 import {
   eventually,
   getJson,
@@ -109,6 +110,41 @@ Deno.test({
       }
     } finally {
       await op.ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a seat deleted on another instance fails a request known to its run's instance alone",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    await heldSeen(b, op.sid, op.token);
+    const started = await post(a.base, "/v1/runs", {
+      blueprint: { kind: "inline", value: ONE_SPAWN },
+      init_ctx: {},
+    });
+    const runId = started.body!.run_id as string;
+    await nextOf(op.ws, "spawn");
+    const deleted = await fetch(`${b.base}/v1/operators/${op.sid}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${op.token}` },
+    });
+    assert.equal(deleted.status, 204);
+    assert.equal((await op.ws.closed).code, 4001);
+    const run = await runEnded(b, runId);
+    assert.equal(run.status, "failed");
+    assert.match(String(run.error), /operator session deleted/);
+    // past the grace, nothing of the request was written for the deleted seat
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sql = openSql(url, { max: 1 });
+    try {
+      assert.deepEqual([...await sql`SELECT req_id FROM sb_requests`], []);
+    } finally {
+      await sql.end();
     }
   },
 });
