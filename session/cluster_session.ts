@@ -308,7 +308,11 @@ export class ClusterSession extends OperatorSession implements HubSeat {
     try {
       const frame = parseClientFrame(data);
       if (frame.type === "ping") {
-        sendOn(socket, { type: "pong" });
+        // A pong confirms the replies before it: sent once they are durable (a
+        // reply settled on this instance alone is written with its run's writes).
+        const durable = this.#env.journal?.durable();
+        if (durable) durable.then(() => sendOn(socket, { type: "pong" }));
+        else sendOn(socket, { type: "pong" });
         return;
       }
       reqId = frame.req_id;

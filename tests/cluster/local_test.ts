@@ -148,3 +148,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a pong after a reply settled on its run's instance alone means it is stored: a takeover does not ask again",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    await heldSeen(b, op.sid, op.token);
+    const twoSteps = {
+      ...ONE_SPAWN,
+      id: "spawn-then-wait",
+      flow: {
+        kind: "seq",
+        children: [
+          { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+          { kind: "step", ref: "impl", in: "'then Y'", out: "$.s" },
+        ],
+      },
+    };
+    const started = await post(a.base, "/v1/runs", {
+      blueprint: { kind: "inline", value: twoSteps },
+      init_ctx: {},
+    });
+    const runId = started.body!.run_id as string;
+    const first = await nextOf(op.ws, "spawn");
+    op.ws.send({ type: "spawn_ack", req_id: first.req_id, ok: true, value: "x-done" });
+    const second = await nextOf(op.ws, "spawn");
+    op.ws.send({ type: "ping" });
+    await nextOf(op.ws, "pong");
+    await a.kill("SIGKILL");
+    await op.ws.closed;
+    // B takes the run over: the first step is done; the second is asked again (with a new
+    // req_id if A died before writing its request, known to A alone for 100 ms)
+    const ws = await openSocket(`${b.wsBase}/v1/operators/${op.sid}/ws`, { token: op.token });
+    try {
+      const asked = await nextOf(ws, "spawn", 20_000);
+      assert.equal(asked.task_id, second.task_id, "the second step, not the first");
+      ws.send({ type: "spawn_ack", req_id: asked.req_id, ok: true, value: "y-done" });
+      const run = await runEnded(b, runId, 20_000);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.deepEqual(run.final_ctx, { r: "x-done", s: "y-done" });
+      assert.deepEqual(ws.buffered().filter((f) => f.type === "spawn"), [], "no other spawn");
+    } finally {
+      await ws.close();
+    }
+  },
+});
