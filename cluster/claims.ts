@@ -10,7 +10,6 @@ import type { AppDeps } from "../deps.ts";
 import type { TokenRecord } from "../protocol/runs.ts";
 import type { ClusterHub } from "../session/cluster_hub.ts";
 import type { OpenPgStores } from "../store/open_pg_stores.ts";
-import { sweepOrphanRequests } from "../store/pg_requests.ts";
 import { claimOrphanRuns } from "../store/pg_run_owner.ts";
 import { SEAT_TOPICS } from "../store/pg_seats.ts";
 
@@ -63,8 +62,7 @@ export function createClaims(
 
   /**
    * Seats whose socket was held by a dead instance have no socket (its operator
-   * reconnects elsewhere); a hook_after nobody delivered for a minute is dropped,
-   * and so is a request whose run's row never landed.
+   * reconnects elsewhere); a hook_after nobody delivered for a minute is dropped.
    */
   const releaseDeadSockets = async () => {
     const freed = await sql`UPDATE sb_seats s SET socket_instance = NULL
@@ -74,7 +72,6 @@ export function createClaims(
       RETURNING sid`;
     for (const r of freed) await cluster.bus.publish(SEAT_TOPICS.socket, r.sid);
     await sql`DELETE FROM sb_requests WHERE kind = 'ha' AND sent_at < ${Date.now() - 60_000}`;
-    await sweepOrphanRequests(sql, Date.now() - 60_000);
   };
 
   /** Drops runs this instance believes it owns that have another owner or epoch now. */

@@ -8,9 +8,9 @@
  *   memory and writes the settled row behind, with the run's writes. Past the
  *   grace, or when the socket leaves, its row is written (the next socket
  *   holder replays it);
- * - else its row and its notification are one statement, sent at once
- *   (store/pg_requests.ts `openRunRequest`), and a reply arriving before it
- *   landed settles by inserting the row settled.
+ * - else its row goes with the run's next batch of writes (after its worker's
+ *   token and its task, which the frame refers to), announced with the commit;
+ *   a reply arriving before it landed settles by inserting the row settled.
  *
  * @module
  */
@@ -21,13 +21,11 @@ import { busNote } from "../store/pg_bus.ts";
 import {
   dedupeKey,
   getRequest,
-  openRunRequest,
   REQUEST_TOPICS,
   type RequestRow,
   settleRequest,
   settleUnstored,
 } from "../store/pg_requests.ts";
-import { FencedError } from "../store/pg_run_owner.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import type { PgRunStore } from "../store/run_store_pg.ts";
 import type { HubSeat, OpenOutcome } from "./cluster_hub.ts";
@@ -86,21 +84,21 @@ export function createRunRequests(options: RunRequestsOptions) {
     if (pending.drop(row.req_id)) options.seat(row.sid)?.cancelled(row.req_id, "run_ended");
   };
 
-  /** Writes a request's row at once, announced with the row. */
+  /**
+   * Writes a request's row with its run's writes, announced with the row: in
+   * the same statement as the writes queued before it (its worker's token, its
+   * task) or after them, so a takeover finds everything the frame refers to.
+   */
   const store = (row: Row, key: string) => {
-    const epoch = runs.epochOf(row.run_id);
-    if (epoch === undefined) return lost(row, new FencedError(row.run_id));
     const note = busNote(REQUEST_TOPICS.opened, row.req_id, instanceId, row);
-    const stored = openRunRequest(sql, row, key, { owner: instanceId, epoch }, note);
+    const stored = runs.queueRequest({ ...columns(row, key), state: "pending", note });
     storing.set(row.req_id, { stored, key });
     stored.then(
       async (created) => {
         storing.delete(row.req_id);
         if (created) return;
-        // a settle stored the row first (the row says how it ended), or the run is lost
-        const now = await getRequest(sql, row.req_id);
-        if (now) options.apply(now, row.req_id);
-        else lost(row, new FencedError(row.run_id));
+        // a settle stored the row first: the row says how it ended
+        options.apply(await getRequest(sql, row.req_id), row.req_id);
       },
       (err) => {
         storing.delete(row.req_id);

@@ -97,42 +97,6 @@ export async function openRequest(
 }
 
 /**
- * Opens a request of a run this instance started, at once and with its
- * notification, without waiting for the run's own row: fenced by the epoch
- * this instance holds when the run's row is stored, and accepted while it is
- * not stored yet (no other instance can own a run before its row exists; a
- * request of a run whose row never lands is swept later). Returns true when it
- * was inserted, false when it was fenced or its req_id or dedupe key was taken.
- */
-export async function openRunRequest(
-  sql: Sql,
-  row: Omit<RequestRow, "state"> & { run_id: string },
-  dedupe: string,
-  fence: { owner: string; epoch: number },
-  note: string,
-): Promise<boolean> {
-  const [r] = await sql`WITH i AS (INSERT INTO sb_requests
-        (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state)
-      SELECT ${row.req_id}, ${row.sid}, ${row.run_id}, ${dedupe}, ${row.kind}, ${row.task_id},
-        ${row.attempt}::int, ${sql.json(row.frame)}::json, ${row.sent_at}::bigint, 'pending'
-      WHERE EXISTS (SELECT 1 FROM sb_runs WHERE run_id = ${row.run_id}
-          AND epoch = ${fence.epoch} AND owner = ${fence.owner})
-        OR NOT EXISTS (SELECT 1 FROM sb_runs WHERE run_id = ${row.run_id})
-      ON CONFLICT DO NOTHING
-      RETURNING 1)
-    SELECT count(*)::int AS created,
-      CASE WHEN count(*) > 0 THEN pg_notify(${BUS_CHANNEL}, ${note}) END AS noted
-    FROM i`;
-  return r.created === 1;
-}
-
-/** Requests whose run has no row a minute after they were sent (its instance died first). */
-export async function sweepOrphanRequests(sql: Sql, before: number): Promise<void> {
-  await sql`DELETE FROM sb_requests r WHERE r.run_id IS NOT NULL AND r.sent_at < ${before}
-    AND NOT EXISTS (SELECT 1 FROM sb_runs WHERE run_id = r.run_id)`;
-}
-
-/**
  * Settles a pending request with `reply`, once cluster-wide (the conditional
  * update is the arbiter); returns the row, or undefined when it is unknown or
  * no longer pending. With `note`, the bus is told in the same statement (only

@@ -146,12 +146,26 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     flushing = undefined;
   }
 
-  const enqueue = (runId: string | null, op: BatchOp): Promise<void> => {
+  /** Starts a batch that waits for the next macrotask now (undefined once it has started). */
+  let startNow: (() => void) | undefined;
+
+  /** Queues a write; `urgent` starts the next batch at once when none is in flight. */
+  const enqueue = (runId: string | null, op: BatchOp, urgent = false): Promise<void> => {
     const done = Promise.withResolvers<void>();
     queue.push({ runId, op, done });
     // the first batch waits for the next macrotask: what a run does at once
     // (its start, its first steps) goes in one statement
-    flushing ??= new Promise((resolve) => setTimeout(resolve, 0)).then(drain);
+    flushing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 0);
+      startNow = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).then(() => {
+      startNow = undefined;
+      return drain();
+    });
+    if (urgent) startNow?.();
     return done.promise;
   };
 
@@ -223,7 +237,8 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     },
     listEvents: (runId, after = 0) => listRecords<RunEvent>(runId, KIND.event, after),
     queueRequest(row) {
-      return enqueue(row.run_id, { t: "request", row }).then(
+      // someone waits for a pending request's frame: its batch goes now
+      return enqueue(row.run_id, { t: "request", row }, row.state === "pending").then(
         () => true,
         (err) => {
           if (err instanceof Taken) return false;
