@@ -1,31 +1,21 @@
 /**
  * Cluster mode (`SWITCHBOARD_DATABASE_URL`): wires an instance into the
  * cluster after its deps are built. It seats every stored seat as a
- * {@link ClusterSession}, starts the request hub, beats (the lease of every run
- * it owns), claims the runs of dead instances and resumes them from their
- * journal, and stops a run it finds taken over by another instance.
+ * {@link ClusterSession}, starts the request hub, answers for runs owned
+ * elsewhere (cluster/remote.ts), beats (the lease of every run it owns), claims
+ * the runs of dead instances and stops a run it finds taken over by another
+ * instance (cluster/claims.ts).
  *
  * @module
  */
 import type { AppDeps } from "./deps.ts";
-import type { TokenRecord } from "./protocol/runs.ts";
-import { SwitchboardError } from "./protocol/errors.ts";
 import { ClusterSession } from "./session/cluster_session.ts";
 import { createClusterHub } from "./session/cluster_hub.ts";
+import { serveRemoteRuns } from "./cluster/remote.ts";
+import { createClaims } from "./cluster/claims.ts";
 import { register, restoreSeats, unregister } from "./session/seats.ts";
-import { type OpenPgStores, RUN_EVENTS_TOPIC } from "./store/open_pg_stores.ts";
+import type { OpenPgStores } from "./store/open_pg_stores.ts";
 import { beatEveryMs } from "./store/pg_instances.ts";
-import { SEAT_TOPICS } from "./store/pg_seats.ts";
-import { claimOrphanRuns } from "./store/pg_run_owner.ts";
-
-/** Bus topic: cancel this run (its owner does). */
-const CANCEL_TOPIC = "cancel_run";
-
-/** How long `DELETE /v1/runs/:id` on a non-owner waits for the owner to end the run, beyond the lease. */
-const CANCEL_WAIT_MS = 10_000;
-
-/** How often a follower of a run owned elsewhere reads its events without a notification. */
-const FOLLOW_POLL_MS = 1_000;
 
 /** A running cluster membership. */
 export interface ClusterRuntime {
@@ -56,103 +46,7 @@ export async function startClusterMode(
   deps.newSession = (identity) => new ClusterSession(identity, deps.sessionEnv, hub, sql);
   deps.loadSeat = (sid) => hub.loadSeat(sid);
   deps.syncSeats = () => hub.syncSeats();
-  deps.watchRemote = async (runId, after, { signal }) => {
-    if (runs.epochOf(runId) !== undefined) return undefined; // owned here: the engine follows it
-    const record = await runs.getRun(runId);
-    if (!record || record.status !== "running") return undefined;
-    return followRun(runId, after, signal);
-  };
-
-  // a worker route reached on an instance that does not own the worker's run: the owner answers
-  deps.workerProxy = async (req) => {
-    const bearer = req.headers.get("authorization")?.replace(/^Bearer\s+/i, "").trim();
-    if (!bearer) return undefined;
-    let nonce: string | undefined;
-    if (!bearer.startsWith("wh-")) {
-      try {
-        nonce = deps.tokens.decode(bearer).nonce;
-      } catch {
-        return undefined; // the route answers it
-      }
-    }
-    const [row] = nonce === undefined
-      ? await sql`SELECT r.run_id, r.owner, r.status, i.url FROM sb_tokens t
-          JOIN sb_runs r ON r.run_id = t.run_id LEFT JOIN sb_instances i ON i.id = r.owner
-          WHERE t.handle = ${bearer}`
-      : await sql`SELECT r.run_id, r.owner, r.status, i.url FROM sb_tokens t
-          JOIN sb_runs r ON r.run_id = t.run_id LEFT JOIN sb_instances i ON i.id = r.owner
-          WHERE t.nonce = ${nonce}`;
-    if (!row || row.status !== "running" || row.owner === instanceId) return undefined;
-    if (runs.epochOf(row.run_id) !== undefined || !row.url) return undefined;
-    const target = new URL(req.url);
-    const to = new URL(target.pathname + target.search, row.url);
-    const headers = new Headers(req.headers);
-    headers.delete("host");
-    try {
-      return await fetch(to, {
-        method: req.method,
-        headers,
-        body: req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer(),
-        redirect: "manual",
-        signal: AbortSignal.timeout(30_000),
-      });
-    } catch {
-      throw new SwitchboardError(
-        "conflict",
-        "the instance running this task did not answer; retry",
-      );
-    }
-  };
-
-  // DELETE /v1/runs/:id on an instance that does not own the run: its owner cancels it
-  deps.cancelRemote = async (runId) => {
-    if (runs.epochOf(runId) !== undefined) return undefined; // owned here: the engine cancels
-    const record = await runs.getRun(runId);
-    if (!record || record.status !== "running") return undefined;
-    // kept on the row: a dead owner's successor cancels it after the takeover
-    await sql`UPDATE sb_runs SET cancel_requested = true
-      WHERE run_id = ${runId} AND status = 'running'`;
-    await cluster.bus.publish(CANCEL_TOPIC, runId);
-    const until = Date.now() + CANCEL_WAIT_MS + leaseSecs * 1000;
-    while (Date.now() < until) {
-      const now = await runs.getRun(runId);
-      if (now && now.status !== "running") return await deps.engine.view(runId);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new SwitchboardError(
-      "conflict",
-      "the cancel is recorded; the run ends once its owner (or the instance taking it over) acts",
-    );
-  };
-  cluster.bus.on(CANCEL_TOPIC, (runId) => {
-    if (runs.epochOf(runId) !== undefined) deps.engine.cancel(runId).catch(() => {});
-  });
-
-  /** The stored events of a run owned elsewhere, as they are stored, until it ends. */
-  async function* followRun(runId: string, after: number, signal: AbortSignal) {
-    let last = after;
-    while (!signal.aborted) {
-      // listen first, then read: a commit between the two still wakes the loop
-      const woke = Promise.withResolvers<void>();
-      const stop = cluster.bus.on(RUN_EVENTS_TOPIC, (id) => id === runId && woke.resolve());
-      const timer = setTimeout(woke.resolve, FOLLOW_POLL_MS);
-      const onAbort = () => woke.resolve();
-      signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        for (const event of await runs.listEvents(runId, last)) {
-          yield event;
-          last = event.id;
-          if (event.type === "run_ended") return;
-        }
-        await woke.promise;
-      } finally {
-        stop();
-        clearTimeout(timer);
-        signal.removeEventListener("abort", onAbort);
-      }
-    }
-  }
-
+  serveRemoteRuns(deps, stores);
   const seats = await restoreSeats(deps);
   await hub.start({
     get: (sid) => deps.sessions.get(sid) as ClusterSession | undefined,
@@ -199,68 +93,7 @@ export async function startClusterMode(
     (err) => log.error("cluster heartbeat failed", { error: String(err) }),
   );
 
-  let first = true;
-  let claiming: Promise<number> = Promise.resolve(0);
-  const claim = () =>
-    claiming = claiming.then(async () => {
-      // first pass: also the runs this id owned before a restart
-      const claims = await claimOrphanRuns(sql, instanceId, leaseSecs, { own: first });
-      first = false;
-      await releaseDeadSockets();
-      if (claims.length === 0) return 0;
-      for (const c of claims) runs.own(c.run_id, c.epoch);
-      const ids = claims.map((c) => c.run_id);
-      await hub.preload(ids);
-      // the workers of these runs hold tokens minted by the old owner
-      const tokens = await sql`SELECT record FROM sb_tokens WHERE run_id = ANY(${ids})`;
-      deps.tokens.adopt(tokens.map((t) => t.record as TokenRecord));
-      const cancels = await sql`SELECT run_id FROM sb_runs
-        WHERE run_id = ANY(${ids}) AND cancel_requested`;
-      let resumed = 0;
-      for (const c of claims) {
-        const record = await runs.getRun(c.run_id);
-        if (!record || record.status !== "running") continue;
-        try {
-          if (await deps.engine.resume(record)) resumed++;
-        } catch (err) {
-          log.error("run resume failed", { run_id: c.run_id, error: String(err) });
-        }
-      }
-      for (const r of cancels) deps.engine.cancel(r.run_id).catch(() => {});
-      log.info("claimed runs", { count: claims.length, resumed });
-      return resumed;
-    }).catch((err) => {
-      log.error("claiming runs failed", { error: String(err) });
-      return 0;
-    });
-
-  /**
-   * Seats whose socket was held by a dead instance have no socket (its operator
-   * reconnects elsewhere); a hook_after nobody delivered for a minute is dropped.
-   */
-  const releaseDeadSockets = async () => {
-    const freed = await sql`UPDATE sb_seats s SET socket_instance = NULL
-      WHERE socket_instance IS NOT NULL AND socket_instance <> ${instanceId}
-        AND NOT EXISTS (SELECT 1 FROM sb_instances i WHERE i.id = s.socket_instance
-          AND i.heartbeat_at >= now() - make_interval(secs => ${leaseSecs}))
-      RETURNING sid`;
-    for (const r of freed) await cluster.bus.publish(SEAT_TOPICS.socket, r.sid);
-    await sql`DELETE FROM sb_requests WHERE kind = 'ha' AND sent_at < ${Date.now() - 60_000}`;
-  };
-
-  /** Drops runs this instance believes it owns that have another owner or epoch now. */
-  const verify = async () => {
-    const owned = runs.owned();
-    if (owned.size === 0) return;
-    const rows = await sql`SELECT run_id, owner, epoch, status FROM sb_runs
-      WHERE run_id = ANY(${[...owned.keys()]})`;
-    for (const r of rows) {
-      const mine = r.owner === instanceId && Number(r.epoch) === owned.get(r.run_id);
-      if (!mine) lose(r.run_id);
-      else if (r.status !== "running") runs.disown(r.run_id);
-    }
-  };
-
+  const { claim, verify, settled } = createClaims(deps, stores, hub, lose);
   const resumed = await claim();
   const every = beatEveryMs(leaseSecs);
   const timer = setInterval(() => {
@@ -274,7 +107,7 @@ export async function startClusterMode(
     claim,
     async stop() {
       clearInterval(timer);
-      await claiming;
+      await settled();
       hub.stop();
     },
   };

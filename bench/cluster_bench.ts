@@ -1,24 +1,186 @@
 /**
- * Issue 14: cluster mode on PostgreSQL. Instances are child processes started
+ * Issue 14: cluster mode on PostgreSQL, measured as the shared measuring stick
+ * measures a server (bench/real_server/). Instances are child processes started
  * as `deno task start` starts a server (tests/cluster/_instances.ts), on one
  * throwaway database (tests/_pg.ts); the clients live in this process.
  *
- * - Spawn round trip through `POST /v1/tasks`: the operator's seat (a raw
- *   client that answers `spawn_ack` at once) is on instance A; the run is
- *   started on A (one instance, same database) or on B (cross-instance).
- *   Baseline: the bare WebSocket echo of a spawn-sized frame.
- * - Runs per second: 16 runs of a 3-step `identity` blueprint through
- *   `POST /v1/tasks`, all on A, or 8 on A and 8 on B.
- * - For scale under the same load: the same server on `:memory:` (no database).
+ * - Spawn round trip, as bench/real_server/spawn_roundtrip.ts: sequential
+ *   `POST /v1/tasks` of a one-step operator blueprint whose seat answers
+ *   `spawn_ack` at once; p50 and p99 of N round trips after 30 warm-ups. The
+ *   floor is bench/real_server/bare_server.ts (HTTP in, one JSON frame over an
+ *   open WebSocket, the reply matched by req_id, JSON out), measured in the
+ *   same run with the same loop. Cases: the seat and the run on one instance
+ *   on `:memory:` (no database); on PostgreSQL, both on A; cross-instance, the
+ *   seat on A and `POST /v1/tasks` on B.
+ * - Runs per second, as bench/real_server/runs_throughput.ts: C clients loop
+ *   `POST /v1/tasks` on a stored 3-step identity blueprint for SECS seconds,
+ *   all on one instance, or split over A and B on one database.
  *
- * The takeover time (SIGKILL of an owner to its runs resuming) is measured by
- * bench/cluster_takeover.ts.
+ * Run it with `deno run -A bench/cluster_bench.ts` (env: N, SECS, C, PARTS =
+ * `spawn,runs`). The takeover time is measured by bench/cluster_takeover.ts.
  *
  * @module
  */
 import { freshDatabase } from "../tests/_pg.ts";
 import { type Instance, startInstance } from "../tests/cluster/_instances.ts";
-import { openAnsweringOperator, operatorTask, startBareEcho } from "./_bench_helpers.ts";
+
+const N = Number(Deno.env.get("N") ?? 300);
+const SECS = Number(Deno.env.get("SECS") ?? 3);
+const C = Number(Deno.env.get("C") ?? 16);
+const PARTS = (Deno.env.get("PARTS") ?? "spawn,runs").split(",");
+
+const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
+const post = (url: string, body: string) =>
+  fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+
+/** The stick's spawn loop: sequential POSTs answered by a seat on `wsUrl`; p50/p99 in µs. */
+async function roundTrips(postUrl: string, wsUrl: string, token: string | null, body: string) {
+  // `as`: Deno's WebSocket takes an options object with headers (not in the DOM typing)
+  const init = token === null
+    ? undefined
+    : { headers: { authorization: `Bearer ${token}` } } as unknown as string[];
+  const ws = new WebSocket(wsUrl, init);
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  ws.onmessage = (e) => {
+    const f = JSON.parse(e.data);
+    if (f.type === "spawn") {
+      ws.send(JSON.stringify({ type: "spawn_ack", req_id: f.req_id, value: { ok: 1 }, ok: true }));
+    }
+  };
+  const times: number[] = [];
+  for (let i = 0; i < N + 30; i++) {
+    const t = performance.now();
+    const r = await post(postUrl, body);
+    const j = await r.json();
+    if (r.status !== 200 || JSON.stringify(j.final_ctx) !== '{"r":{"ok":1}}') {
+      throw new Error(`bad answer ${r.status} ${JSON.stringify(j)}`);
+    }
+    if (i >= 30) times.push(performance.now() - t);
+  }
+  ws.close();
+  times.sort((a, b) => a - b);
+  return {
+    p50: times[Math.floor(times.length / 2)] * 1000,
+    p99: times[Math.floor(times.length * 0.99)] * 1000,
+  };
+}
+
+/** The stick's throughput loop: C clients, each POSTing `body` to one of `urls` in turn. */
+async function drive(urls: string[], body: string, check: (j: unknown) => boolean) {
+  let n = 0, bad = 0;
+  const end = performance.now() + SECS * 1000;
+  await Promise.all(Array.from({ length: C }, async (_, i) => {
+    const url = urls[i % urls.length];
+    while (performance.now() < end) {
+      const r = await post(url, body);
+      const j = await r.json().catch(() => null);
+      if (r.status === 200 && check(j)) n++;
+      else bad++;
+    }
+  }));
+  return { perSec: n / SECS, bad };
+}
+
+/** Mints a seat for a fresh role on `on`. */
+async function mint(on: Instance) {
+  const role = `perf-${crypto.randomUUID().slice(0, 6)}`;
+  const r = await post(`${on.base}/v1/operators`, JSON.stringify({ roles: [role] }));
+  if (r.status !== 200) throw new Error(`mint on ${on.id}: ${r.status} ${await r.text()}`);
+  const m = await r.json() as { sid: string; token: string };
+  return { ...m, role };
+}
+
+/** The stick's one-step operator blueprint for `role`, as a task body. */
+function spawnTask(role: string): string {
+  const bp = {
+    id: "perf",
+    operators: [{ name: role }],
+    agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
+    flow: {
+      kind: "step",
+      ref: "impl",
+      in: { op: "lit", value: "x" },
+      out: { op: "path", at: "$.r" },
+    },
+  };
+  return JSON.stringify({ blueprint: { kind: "inline", value: bp }, init_ctx: {} });
+}
+
+/** Waits until `on` knows the seat of `role` (it was minted on another instance). */
+async function untilKnown(on: Instance, sid: string, token: string) {
+  for (let i = 0; i < 200; i++) {
+    const r = await fetch(`${on.base}/v1/operators/${sid}`, {
+      headers: { authorization: `Bearer ${token}` },
+    }).catch((err) => {
+      throw new Error(`${on.id}: ${err}\n${on.stderr().slice(-3000)}`);
+    });
+    await r.body?.cancel();
+    if (r.status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${on.id} never heard of seat ${sid}:\n${on.stderr().slice(-3000)}`);
+}
+
+/** CPU time (user + system, ms) used so far by processes `pids`. */
+function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch { /* gone */ }
+  }
+  return ticks * 10; // 100 ticks a second
+}
+
+/** The PostgreSQL server's processes (the postmaster of `url`'s server and its children). */
+async function pgPids(url: string): Promise<number[]> {
+  const { default: postgres } = await import("postgres");
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  const [{ data_directory: dir }] = await sql`SHOW data_directory`;
+  await sql.end();
+  let master: number;
+  try {
+    master = Number(Deno.readTextFileSync(`${dir}/postmaster.pid`).split("\n")[0]);
+  } catch {
+    return []; // not readable (another user): no figure
+  }
+  const pids = [master];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === master) pids.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return pids;
+}
+
+/** bench/real_server/bare_server.ts as a child process; resolves once it listens. */
+async function startBare() {
+  const port = 40000 + Math.floor(Math.random() * 20000);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./real_server/bare_server.ts", import.meta.url).pathname],
+    env: { PORT: String(port) },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.getReader();
+  await reader.read();
+  reader.releaseLock();
+  return {
+    base: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill();
+      await child.status;
+    },
+  };
+}
 
 const url = await freshDatabase();
 const quiet = { leaseSecs: 10, env: { LOG_LEVEL: "error" } };
@@ -39,110 +201,119 @@ globalThis.addEventListener("unload", () => {
   }
 });
 
-const minted = await fetch(`${a.base}/v1/operators`, {
-  method: "POST",
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify({ roles: ["main-ai"] }),
-}).then((r) => r.json()) as { sid: string; token: string };
-await openAnsweringOperator(`${a.wsBase}/v1/operators/${minted.sid}/ws`, minted.token);
-const memSeat = await fetch(`${mem.base}/v1/operators`, {
-  method: "POST",
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify({ roles: ["main-ai"] }),
-}).then((r) => r.json()) as { sid: string; token: string };
-await openAnsweringOperator(`${mem.wsBase}/v1/operators/${memSeat.sid}/ws`, memSeat.token);
-const bare = await startBareEcho({ client: "raw" });
-
-const spawnBody = JSON.stringify(operatorTask("bench-cluster-spawn"));
-const identityBody = JSON.stringify({
-  blueprint: {
-    kind: "inline",
-    value: {
-      id: "bench-cluster-steps",
-      agents: [{ name: "step", kind: "rust_fn", spec: { fn_id: "identity" } }],
-      flow: {
-        kind: "seq",
-        children: [1, 2, 3].map((n) => ({ kind: "step", ref: "step", in: "'x'", out: `$.s${n}` })),
-      },
-    },
-  },
-  init_ctx: {},
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  console.log(`FAILED: ${e.reason?.message ?? e.reason}`);
+  for (const i of [a, b, mem]) console.log(`--- ${i.id}\n${i.stderr().slice(-4000)}`);
+  Deno.exit(1);
 });
 
-async function task(on: Instance, body: string): Promise<void> {
-  const res = await fetch(`${on.base}/v1/tasks`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body,
+const line = (label: string, r: { p50: number; p99: number }, floor?: number) =>
+  console.log(
+    `  ${label.padEnd(44)} p50 ${r.p50.toFixed(0).padStart(6)} µs  p99 ${
+      r.p99.toFixed(0).padStart(6)
+    } µs${floor === undefined ? "" : `  ×${(r.p50 / floor).toFixed(2)} of the floor`}`,
+  );
+
+if (PARTS.includes("spawn")) {
+  console.log(`# spawn round trip (N=${N}), load ${load()}`);
+  const bare = await startBare();
+  const floor = await roundTrips(
+    `${bare.base}/run`,
+    `${bare.base.replace("http", "ws")}/ws`,
+    null,
+    JSON.stringify({ flow: { in: { value: "x" } } }),
+  );
+  await bare.stop();
+  line("bare_server.ts (the floor)", floor);
+  const m = await mint(mem);
+  line(
+    "one instance on :memory: (no database)",
+    await roundTrips(
+      `${mem.base}/v1/tasks`,
+      `${mem.wsBase}/v1/operators/${m.sid}/ws`,
+      m.token,
+      spawnTask(m.role),
+    ),
+    floor.p50,
+  );
+  const one = await mint(a);
+  line(
+    "one instance on PG: seat on A, run on A",
+    await roundTrips(
+      `${a.base}/v1/tasks`,
+      `${a.wsBase}/v1/operators/${one.sid}/ws`,
+      one.token,
+      spawnTask(one.role),
+    ),
+    floor.p50,
+  );
+  const cross = await mint(a);
+  await untilKnown(b, cross.sid, cross.token);
+  line(
+    "cross-instance: seat on A, run on B",
+    await roundTrips(
+      `${b.base}/v1/tasks`,
+      `${a.wsBase}/v1/operators/${cross.sid}/ws`,
+      cross.token,
+      spawnTask(cross.role),
+    ),
+    floor.p50,
+  );
+  console.log(`# load after: ${load()}`);
+}
+
+if (PARTS.includes("runs")) {
+  console.log(
+    `# runs/s: ${C} clients loop POST /v1/tasks (stored 3-step identity blueprint) for ${SECS} s, load ${load()}`,
+  );
+  const id = `tp-${crypto.randomUUID().slice(0, 8)}`;
+  const ident = (i: number) => ({
+    kind: "step",
+    ref: "identity",
+    in: { op: "lit", value: `v${i}` },
+    out: { op: "path", at: `$.s${i}` },
   });
-  if (res.status !== 200) {
-    throw new Error(`POST /v1/tasks on ${on.id}: ${res.status} ${await res.text()}`);
+  const bp = JSON.stringify({
+    id,
+    agents: [{ name: "identity", kind: "rust_fn", spec: { fn_id: "identity" } }],
+    flow: { kind: "seq", children: [ident(1), ident(2), ident(3)] },
+  });
+  for (const on of [a, mem]) {
+    const r = await post(`${on.base}/v1/blueprints/${id}`, bp);
+    if (r.status !== 201 && r.status !== 200) throw new Error(`blueprint on ${on.id}: ${r.status}`);
+    await r.body?.cancel();
   }
-  await res.body?.cancel();
+  const body = JSON.stringify({ blueprint: { kind: "id", id }, init_ctx: {} });
+  const ok = (j: unknown) =>
+    (j as { final_ctx?: { s3?: { echoed?: string } } } | null)?.final_ctx?.s3?.echoed === "v3";
+  let pg: number[] = [];
+  /** Drives `urls` and shows runs/s with the CPU each run cost the instances and PostgreSQL. */
+  const show = async (label: string, on: Instance[], urls: string[]) => {
+    const pids = on.map((i) => i.pid);
+    const [before, pgBefore] = [cpuMs(pids), cpuMs(pg)];
+    const r = await drive(urls, body, ok);
+    const runs = r.perSec * SECS;
+    const cpu = (cpuMs(pids) - before) / runs;
+    const db = pg.length === 0 ? "" : `, PostgreSQL ${((cpuMs(pg) - pgBefore) / runs).toFixed(2)}`;
+    console.log(
+      `  ${label.padEnd(44)} ${r.perSec.toFixed(0).padStart(6)} runs/s (${r.bad} bad); ` +
+        `CPU ms a run: instances ${cpu.toFixed(2)}${on === memOnly ? "" : db}`,
+    );
+  };
+  const memOnly = [mem];
+  // warm both instances up first (compile caches, connections)
+  await drive([`${a.base}/v1/tasks`, `${b.base}/v1/tasks`], body, ok);
+  pg = await pgPids(url); // after the warm-up: the pools' connections are open
+  await show("one instance on :memory: (no database)", memOnly, [`${mem.base}/v1/tasks`]);
+  await show("one instance on PG: all on A", [a], [`${a.base}/v1/tasks`]);
+  await show("two instances on PG: half on A, half on B", [a, b], [
+    `${a.base}/v1/tasks`,
+    `${b.base}/v1/tasks`,
+  ]);
+  await show("one instance on PG again: all on A", [a], [`${a.base}/v1/tasks`]);
+  console.log(`# load after: ${load()}`);
 }
 
-// wait until B has heard of the seat minted on A
-for (let i = 0; i < 100; i++) {
-  try {
-    await task(b, spawnBody);
-    break;
-  } catch {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const TOKEN = "x".repeat(380);
-Deno.bench({
-  group: "cluster spawn round trip",
-  name: "bare WS spawn/spawn_ack echo",
-  baseline: true,
-}, async () => {
-  await bare.request((reqId) => ({
-    type: "spawn",
-    req_id: reqId,
-    task_id: "T-0000000000000001",
-    agent: "impl",
-    attempt: 1,
-    capability_token: TOKEN,
-    worker_handle: "wh-00000000000000000000000000000000",
-    directive: `Fetch your prompt with GET ${a.base}/v1/worker/prompt`.repeat(6),
-  }));
-});
-Deno.bench({
-  group: "cluster spawn round trip",
-  name: "one instance on :memory: (no database), same load",
-}, async () => {
-  await task(mem, spawnBody);
-});
-Deno.bench({
-  group: "cluster spawn round trip",
-  name: "one instance (PG): POST /v1/tasks on A, seat on A",
-}, async () => {
-  await task(a, spawnBody);
-});
-Deno.bench({
-  group: "cluster spawn round trip",
-  name: "cross-instance: POST /v1/tasks on B, seat on A",
-}, async () => {
-  await task(b, spawnBody);
-});
-
-Deno.bench({
-  group: "cluster runs/s (16 runs of 3 steps)",
-  name: "one instance: 16 on A",
-  baseline: true,
-}, async () => {
-  await Promise.all(Array.from({ length: 16 }, () => task(a, identityBody)));
-});
-Deno.bench({
-  group: "cluster runs/s (16 runs of 3 steps)",
-  name: "one instance on :memory: (no database)",
-}, async () => {
-  await Promise.all(Array.from({ length: 16 }, () => task(mem, identityBody)));
-});
-Deno.bench(
-  { group: "cluster runs/s (16 runs of 3 steps)", name: "two instances: 8 on A, 8 on B" },
-  async () => {
-    await Promise.all(Array.from({ length: 16 }, (_, i) => task(i % 2 ? b : a, identityBody)));
-  },
-);
+for (const i of [a, b, mem]) await i.kill("SIGKILL");
+Deno.exit(0);

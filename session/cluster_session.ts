@@ -4,8 +4,8 @@
  * take it unchanged), but its requests are rows shared by the cluster
  * (session/cluster_hub.ts):
  *
- * - a run on this instance opens a row and waits for it to settle, wherever
- *   the reply lands;
+ * - a run on this instance opens a request and waits for it to settle,
+ *   wherever the reply lands (session/cluster_seat_requests.ts);
  * - the instance holding the socket sends each pending row once per socket,
  *   replays them all on (re)connect, and settles rows with the replies it gets
  *   (at most once cluster-wide; a second reply gets an `error` frame);
@@ -21,7 +21,6 @@ import type {
   WorkerGrant,
   WorkerResult,
 } from "../engine/faces.ts";
-import { RunEnded } from "../engine/faces.ts";
 import type { Json } from "../protocol/json.ts";
 import {
   type CancelReason,
@@ -39,6 +38,7 @@ import { claimSocket, releaseSocket } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import type { ClusterHub, HubSeat } from "./cluster_hub.ts";
 import { spawnDirective } from "./directive.ts";
+import { seatRequests } from "./cluster_seat_requests.ts";
 import { OperatorSession, type SeatIdentity, type SessionEnv } from "./operator_session.ts";
 import {
   aliasOf,
@@ -50,7 +50,7 @@ import {
   spawnFrame,
   spawnResult,
 } from "./request_frames.ts";
-import { checkReply, settlementOf } from "./reply_audit.ts";
+import { checkReply } from "./reply_audit.ts";
 import { requestRole } from "../observe/seat_counts.ts";
 import { parseClientFrame } from "./parse_client_frame.ts";
 import { sendOn } from "./socket_slot.ts";
@@ -62,16 +62,6 @@ const REPLY_TYPE: Record<Kind, ReplyFrame["type"]> = {
   hb: "hook_ack",
   spawn: "spawn_ack",
 };
-
-/** The `cancel` reason and the rejection for an aborted wait. */
-function abortOutcome(reason: unknown): { cancel: CancelReason; error: unknown } {
-  if (reason instanceof RunEnded) {
-    return reason.why === "timeout"
-      ? { cancel: "timeout", error: new Error("operator request timed out") }
-      : { cancel: "run_ended", error: reason };
-  }
-  return { cancel: "run_ended", error: reason };
-}
 
 /** A seat of a cluster instance. */
 export class ClusterSession extends OperatorSession implements HubSeat {
@@ -86,12 +76,33 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   #inbox: Promise<void> = Promise.resolve();
   /** What the socket held here declared with `?client=` (audit). */
   #client: string | null = null;
+  /** Opens a request of a run through the hub and waits for its reply. */
+  #request: ReturnType<typeof seatRequests>;
 
   constructor(identity: SeatIdentity, env: SessionEnv, hub: ClusterHub, sql: Sql) {
     super(identity, env);
     this.#env = env;
     this.#hub = hub;
     this.#sql = sql;
+    // deno-lint-ignore no-this-alias
+    const seat = this; // read live: its roles, whether it is closed or connected
+    this.#request = seatRequests(
+      {
+        sid: this.sid,
+        get roles() {
+          return seat.roles;
+        },
+        get closed() {
+          return seat.closed;
+        },
+        get connected() {
+          return seat.connected;
+        },
+        client: () => this.#client,
+      },
+      env,
+      hub,
+    );
   }
 
   override get connected(): boolean {
@@ -199,110 +210,13 @@ export class ClusterSession extends OperatorSession implements HubSeat {
     return spawnResult(reply);
   }
 
-  async #request(
-    kind: Kind,
-    taskId: string,
-    attempt: number,
-    options: FaceCallOptions,
-    build: (reqId: string) => RequestFrame,
-  ): Promise<ReplyFrame> {
-    if (this.#closed) throw new Error("operator session deleted");
-    const { signal, runId } = options;
-    if (signal?.aborted) throw abortOutcome(signal.reason).error;
-    const reqId = `${this.sid}-${kind}-${crypto.randomUUID()}`;
-    const opened = await this.#hub.open({
-      req_id: reqId,
-      sid: this.sid,
-      kind,
-      ...(runId === undefined ? {} : { run_id: runId }),
-      task_id: taskId,
-      attempt,
-      frame: build(reqId),
-      sent_at: this.#env.now(),
-      ...(options.role === undefined ? {} : { role: options.role }),
-      ...(options.deadlineAt === undefined ? {} : { deadline_at: options.deadlineAt }),
-    });
-    const row = opened.row;
-    if (opened.state === "settled") return row.reply!;
-    if (opened.state === "cancelled") {
-      throw new Error(
-        row.cancel_reason === "session_deleted"
-          ? "operator session deleted"
-          : "operator request cancelled",
-      );
-    }
-    if (opened.created) {
-      this.#observe("operator_request_sent", row);
-      this.#env.log.info("operator request sent", {
-        sid: this.sid,
-        req_id: row.req_id,
-        kind: row.frame.type,
-        run_id: runId,
-        task_id: taskId,
-        delivered: this.connected,
-      });
-    }
-    const waiting = this.#hub.wait(row);
-    if (!signal) return await this.#settled(row, waiting);
-    const onAbort = () => {
-      const { cancel, error } = abortOutcome(signal.reason);
-      this.#hub.cancel(row, cancel).then((done) => {
-        if (done) {
-          this.#observe("operator_request_cancelled", row);
-          this.#env.log.info("operator request cancelled", {
-            sid: this.sid,
-            req_id: row.req_id,
-            run_id: row.run_id,
-            reason: cancel,
-          });
-        }
-      });
-      aborted.reject(error);
-    };
-    const aborted = Promise.withResolvers<never>();
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      return await Promise.race([this.#settled(row, waiting), aborted.promise]);
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
-  }
-
-  async #settled(row: RequestRow, waiting: Promise<ReplyFrame>): Promise<ReplyFrame> {
-    const reply = await waiting;
-    this.#observe("operator_request_settled", row, reply);
-    return reply;
-  }
-
-  /** Tells the engine's journal about a request of a run owned here (its event log). */
-  #observe(
-    type: "operator_request_sent" | "operator_request_settled" | "operator_request_cancelled",
-    row: RequestRow,
-    reply?: ReplyFrame,
-  ) {
-    if (row.kind === "ha" || row.run_id === undefined) return;
-    const state = type === "operator_request_sent"
-      ? "pending"
-      : type === "operator_request_settled"
-      ? "settled"
-      : "cancelled";
-    const { settled_by: _s, cancel_reason: _c, ...rest } = row;
-    const record: RequestRecord = { ...rest, kind: row.kind, state };
-    if (reply) {
-      record.reply = reply;
-      // who: this seat; its client is known when this instance holds its socket
-      const by = { sid: this.sid, roles: [...this.roles], client: this.#client };
-      record.settled = settlementOf(reply, by, this.#env.now());
-    }
-    this.#env.journal?.record(record);
-  }
-
   // -------------------------------------------------------------------------
   // the hub's news (the socket side)
 
   delivered(row: RequestRow): void {
     if (!this.#socket || this.#sent.has(row.req_id)) return;
-    if (this.#send(row.frame as ServerFrame)) this.#sent.add(row.req_id);
+    // a hook_after is sent once and never answered: nothing to remember
+    if (this.#send(row.frame as ServerFrame) && row.kind !== "ha") this.#sent.add(row.req_id);
   }
 
   cancelled(reqId: string, reason: CancelReason): void {
@@ -394,7 +308,11 @@ export class ClusterSession extends OperatorSession implements HubSeat {
     try {
       const frame = parseClientFrame(data);
       if (frame.type === "ping") {
-        sendOn(socket, { type: "pong" });
+        // A pong confirms the replies before it: sent once they are durable (a
+        // reply settled on this instance alone is written with its run's writes).
+        const durable = this.#env.journal?.durable();
+        if (durable) durable.then(() => sendOn(socket, { type: "pong" }));
+        else sendOn(socket, { type: "pong" });
         return;
       }
       reqId = frame.req_id;
@@ -428,7 +346,7 @@ export class ClusterSession extends OperatorSession implements HubSeat {
       );
     }
     checkReply(row.frame, reply); // an invalid answer leaves the ask pending
-    const settled = await this.#hub.settle(reply.req_id, reply);
+    const settled = await this.#hub.settle(row, reply);
     if (!settled) throw unknown();
     this.#sent.delete(reply.req_id);
     const seconds = Math.max(0, (this.#env.now() - row.sent_at) / 1000);

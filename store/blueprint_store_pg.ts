@@ -1,7 +1,9 @@
 /**
- * The PostgreSQL Blueprint store, shared by every instance of a cluster. Nothing
- * is cached: every read goes to the database. A compare-and-append holds a
- * transaction-scoped advisory lock on the id, so writers of one id queue up.
+ * The PostgreSQL Blueprint store, shared by every instance of a cluster. A head
+ * is read from the database every time (another instance may have moved it),
+ * in one statement; a version's body is written once and never changes, so
+ * bodies read are kept in memory (a bounded cache). A compare-and-append holds
+ * a transaction-scoped advisory lock on the id, so writers of one id queue up.
  *
  * Tables (store/pg_schema.ts): `sb_bp_series` (id → last commit number, head,
  * archived), `sb_bp_commits` (id, n → the commit, no body) and
@@ -36,6 +38,25 @@ export function createPgBlueprintStore(
   options: BlueprintStoreOptions = {},
 ): BlueprintStore {
   const { now = Date.now } = options;
+  /** Bodies by id, then version (immutable once written); all forgotten when full. */
+  const bodies = new Map<string, Map<string, BlueprintNorm>>();
+  let held = 0;
+  const MAX_BODIES = 512;
+  const remember = (id: string, version: string, blueprint: BlueprintNorm) => {
+    if (held >= MAX_BODIES) {
+      bodies.clear();
+      held = 0;
+    }
+    let versions = bodies.get(id);
+    if (!versions) bodies.set(id, versions = new Map());
+    if (!versions.has(version)) held++;
+    versions.set(version, blueprint);
+  };
+  /** A caller's own copy (values read are never shared with callers). */
+  const cached = (id: string, version: string) => {
+    const known = bodies.get(id)?.get(version);
+    return known === undefined ? undefined : structuredClone(known);
+  };
 
   async function series(id: string): Promise<SeriesRecord | null> {
     const [row] = await sql`SELECT seq, head, archived FROM sb_bp_series WHERE id = ${id}`;
@@ -43,12 +64,18 @@ export function createPgBlueprintStore(
   }
 
   async function body(id: string, version: string): Promise<BlueprintNorm> {
+    const known = cached(id, version);
+    if (known) return known;
     const [row] =
       await sql`SELECT body FROM sb_bp_versions WHERE id = ${id} AND version = ${version}`;
     if (!row) throw StoreError.notFound(id, version);
     // the store only ever writes normalized Blueprints under a version
+    remember(id, version, structuredClone(row.body as BlueprintNorm));
     return row.body as BlueprintNorm;
   }
+
+  /** The versions of `id` whose body this instance holds. */
+  const knownVersions = (id: string): string[] => [...(bodies.get(id)?.keys() ?? [])];
 
   async function appendMarker(id: string, archive: boolean): Promise<void> {
     await sql.begin(async (tx) => {
@@ -67,10 +94,19 @@ export function createPgBlueprintStore(
     kind: "pg",
 
     async readHead(id) {
-      const s = await series(id);
-      if (s === null) throw StoreError.headEmpty(id);
-      if (s.archived) throw StoreError.archived(id);
-      return { id, version: s.head, blueprint: await body(id, s.head) };
+      // one statement: the head, and its body unless this instance has it already
+      const [row] = await sql`SELECT s.head, s.archived, v.body FROM sb_bp_series s
+        LEFT JOIN sb_bp_versions v ON v.id = s.id AND v.version = s.head
+          AND NOT (s.head = ANY(${knownVersions(id)}::text[]))
+        WHERE s.id = ${id}`;
+      if (!row) throw StoreError.headEmpty(id);
+      if (row.archived) throw StoreError.archived(id);
+      const version = row.head as string;
+      if (row.body !== null) {
+        remember(id, version, structuredClone(row.body as BlueprintNorm));
+        return { id, version, blueprint: row.body as BlueprintNorm };
+      }
+      return { id, version, blueprint: await body(id, version) };
     },
 
     async readVersion(id, version, { allowArchived = false } = {}) {

@@ -28,8 +28,7 @@ import { runsByOwner } from "./pg_run_owner.ts";
 import { seatsByInstance } from "./pg_seats.ts";
 import { openSql, type Sql } from "./pg_sql.ts";
 
-/** Bus topic: events of a run were stored (the id is the run's). */
-export const RUN_EVENTS_TOPIC = "run_events";
+export { RUN_EVENTS_TOPIC } from "./pg_write_batch.ts";
 
 /** The cluster side of a PostgreSQL-backed server. */
 export interface PgCluster {
@@ -99,7 +98,6 @@ export async function openPgStores(config: PgStoresConfig): Promise<OpenPgStores
   const runs = createPgRunStore(sql, {
     instanceId: config.instanceId,
     onFenced: (runId) => lostHandlers.forEach((h) => h(runId)),
-    onEvents: (runId) => void openedBus.publish(RUN_EVENTS_TOPIC, runId).catch(() => {}),
   });
   return {
     kind: "pg",

@@ -16,6 +16,7 @@ import type { CancelReason, ReplyFrame, RequestFrame } from "../protocol/frames.
 import type { RequestRecord } from "./seat_store.ts";
 import type { Sql, TxSql } from "./pg_sql.ts";
 import { FencedError } from "./pg_run_owner.ts";
+import { BUS_CHANNEL } from "./pg_bus.ts";
 
 /** Bus topics: a request opened (for the socket holder) or settled/ended (for the run's owner). */
 export const REQUEST_TOPICS = { opened: "req_opened", settled: "req_settled", ended: "req_ended" };
@@ -96,35 +97,93 @@ export async function openRequest(
 }
 
 /**
- * Settles a pending request with `reply`, once cluster-wide; returns the row,
- * or undefined when it is unknown or no longer pending.
+ * Settles a pending request with `reply`, once cluster-wide (the conditional
+ * update is the arbiter); returns the row, or undefined when it is unknown or
+ * no longer pending. With `note`, the bus is told in the same statement (only
+ * when it settled).
  */
 export async function settleRequest(
   sql: Sql,
   reqId: string,
   reply: ReplyFrame,
   by: string,
+  note: string | null = null,
 ): Promise<RequestRow | undefined> {
-  const rows = await sql`UPDATE sb_requests
-    SET state = 'settled', reply = ${sql.json(reply)}, settled_by = ${by}
-    WHERE req_id = ${reqId} AND state = 'pending'
-    RETURNING *`;
+  const rows = await sql`WITH s AS (UPDATE sb_requests
+      SET state = 'settled', reply = ${sql.json(reply)}, settled_by = ${by}
+      WHERE req_id = ${reqId} AND state = 'pending'
+      RETURNING *)
+    SELECT s.*, CASE WHEN ${note}::text IS NOT NULL THEN pg_notify(${BUS_CHANNEL}, ${note}) END AS noted
+    FROM s`;
   return rows.length === 1 ? toRow(rows[0]) : undefined;
 }
 
-/** Ends a pending request without a reply; returns it, or undefined if it was not pending. */
+/**
+ * Settles a request whose pending row may not be stored yet (its insert is
+ * queued with its run's writes): inserts it settled, or settles the stored row
+ * if it is still pending, once cluster-wide (the primary key and the
+ * conditional update are the arbiters). The queued insert then finds the row
+ * and writes nothing. Returns the row, or undefined when it was settled or
+ * cancelled already. With `note`, the bus is told in the same statement.
+ */
+export async function settleUnstored(
+  sql: Sql,
+  row: Omit<RequestRow, "state">,
+  dedupe: string | null,
+  reply: ReplyFrame,
+  by: string,
+  note: string | null = null,
+): Promise<RequestRow | undefined> {
+  const rows = await sql`WITH s AS (INSERT INTO sb_requests
+        (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state, reply,
+          settled_by)
+      VALUES (${row.req_id}, ${row.sid}, ${row.run_id ?? null}, ${dedupe}, ${row.kind},
+        ${row.task_id}, ${row.attempt}, ${sql.json(row.frame)}, ${row.sent_at}, 'settled',
+        ${sql.json(reply)}, ${by})
+      ON CONFLICT (req_id) DO UPDATE SET state = 'settled', reply = excluded.reply,
+        settled_by = excluded.settled_by
+      WHERE sb_requests.state = 'pending'
+      RETURNING *)
+    SELECT s.*, CASE WHEN ${note}::text IS NOT NULL THEN pg_notify(${BUS_CHANNEL}, ${note}) END AS noted
+    FROM s`;
+  return rows.length === 1 ? toRow(rows[0]) : undefined;
+}
+
+/**
+ * Ends a pending request without a reply; returns it, or undefined if it was
+ * not pending (or its run is fenced). With `note`, the bus is told in the same
+ * statement.
+ */
 export async function cancelRequest(
   sql: Q,
   reqId: string,
   reason: CancelReason,
   fence?: { runId: string; epoch: number },
+  note: string | null = null,
 ): Promise<RequestRow | undefined> {
-  const rows = await sql`UPDATE sb_requests SET state = 'cancelled', cancel_reason = ${reason}
-    WHERE req_id = ${reqId} AND state = 'pending'
-      AND (${fence === undefined} OR EXISTS (SELECT 1 FROM sb_runs
-        WHERE run_id = ${fence?.runId ?? null} AND epoch = ${fence?.epoch ?? -1}))
-    RETURNING *`;
+  const rows = await sql`WITH s AS (UPDATE sb_requests
+      SET state = 'cancelled', cancel_reason = ${reason}
+      WHERE req_id = ${reqId} AND state = 'pending'
+        AND (${fence === undefined} OR EXISTS (SELECT 1 FROM sb_runs
+          WHERE run_id = ${fence?.runId ?? null} AND epoch = ${fence?.epoch ?? -1}))
+      RETURNING *)
+    SELECT s.*, CASE WHEN ${note}::text IS NOT NULL THEN pg_notify(${BUS_CHANNEL}, ${note}) END AS noted
+    FROM s`;
   return rows.length === 1 ? toRow(rows[0]) : undefined;
+}
+
+/** Stores a hook_after for the socket holder and tells the bus, in one statement. */
+export async function insertHookAfter(
+  sql: Sql,
+  row: Omit<RequestRow, "state">,
+  note: string,
+): Promise<void> {
+  await sql`WITH i AS (INSERT INTO sb_requests
+        (req_id, sid, run_id, kind, task_id, attempt, frame, sent_at, state)
+      VALUES (${row.req_id}, ${row.sid}, ${row.run_id ?? null}, 'ha', ${row.task_id},
+        ${row.attempt}, ${sql.json(row.frame)}, ${row.sent_at}, 'pending')
+      RETURNING 1)
+    SELECT pg_notify(${BUS_CHANNEL}, ${note}) FROM i`;
 }
 
 /** One request by id. */
@@ -168,12 +227,18 @@ export async function deleteRequest(sql: Sql, reqId: string): Promise<void> {
 
 /**
  * Deletes every request of a run that has ended (not of a run still running:
- * an old owner that lost the run must not delete the new owner's requests);
- * true when it did.
+ * an old owner that lost the run must not delete the new owner's requests) and,
+ * when it deleted some, sends `note` in the same statement; true when it did.
  */
-export async function deleteRunRequests(sql: Sql, runId: string): Promise<boolean> {
-  const rows = await sql`DELETE FROM sb_requests WHERE run_id = ${runId}
-    AND NOT EXISTS (SELECT 1 FROM sb_runs WHERE run_id = ${runId} AND status = 'running')
-    RETURNING 1`;
+export async function deleteRunRequests(
+  sql: Sql,
+  runId: string,
+  note: string | null = null,
+): Promise<boolean> {
+  const rows = await sql`WITH d AS (DELETE FROM sb_requests WHERE run_id = ${runId}
+      AND NOT EXISTS (SELECT 1 FROM sb_runs WHERE run_id = ${runId} AND status = 'running')
+      RETURNING 1)
+    SELECT CASE WHEN ${note}::text IS NOT NULL THEN pg_notify(${BUS_CHANNEL}, ${note}) END AS noted
+    WHERE EXISTS (SELECT 1 FROM d)`;
   return rows.length > 0;
 }

@@ -7,8 +7,9 @@
  * stop the run without touching what the new owner writes.
  *
  * Writes are grouped (write-behind): every write called while a batch is in
- * flight joins the next batch, which commits one transaction per run, in call
- * order. Reads wait for the writes called before them.
+ * flight joins the next batch, which is one statement for all its runs
+ * (store/pg_write_batch.ts): batches commit one after the other, in call order.
+ * Reads wait for the writes called before them.
  *
  * Tables: `sb_runs` (record, status, owner, epoch), `sb_run_records` (steps,
  * journal entries, events and tasks of a run: kind, key, order `n`, body) and
@@ -16,7 +17,6 @@
  *
  * @module
  */
-import type { Json } from "../protocol/json.ts";
 import type {
   JournalEntry,
   RequestRecord,
@@ -29,12 +29,15 @@ import type {
 import type { RunStore } from "./run_store.ts";
 import { requestsOfRuns } from "./pg_requests.ts";
 import { FencedError } from "./pg_run_owner.ts";
-import type { Sql, TxSql } from "./pg_sql.ts";
+import type { Sql } from "./pg_sql.ts";
+import { type BatchItem, type BatchOp, type RequestInsert, writeBatch } from "./pg_write_batch.ts";
 
 /** A run store that knows which runs it owns. */
 export interface PgRunStore extends RunStore {
   /** The epoch this instance holds for `runId`, or undefined when it does not own it. */
   epochOf(runId: string): number | undefined;
+  /** True while this instance owns `runId` because it started it (not a claimed run). */
+  startedHere(runId: string): boolean;
   /** Records a claim (before resuming a claimed run). */
   own(runId: string, epoch: number): void;
   /** Forgets a run (it ended, or was lost). */
@@ -43,6 +46,18 @@ export interface PgRunStore extends RunStore {
   owned(): Map<string, number>;
   /** Resolves once the run's row is stored (a run started here is written behind). */
   stored(runId: string): Promise<void>;
+  /**
+   * Opens an operator request of a run owned here with the run's next batch
+   * (fenced like its other writes, announced on the bus with the commit).
+   * Resolves true once stored, false when the run already had a request with
+   * its dedupe key; rejects with {@link FencedError} when the run is lost.
+   */
+  queueRequest(row: RequestInsert): Promise<boolean>;
+  /**
+   * Another instance follows the events of `runId` (owned here) for the next
+   * `ms`: the batches that store its events say so on the bus.
+   */
+  followed(runId: string, ms: number): void;
 }
 
 /** Options of {@link createPgRunStore}. */
@@ -50,95 +65,107 @@ export interface PgRunStoreOptions {
   instanceId: string;
   /** Told once when a write finds that the run has another owner now. */
   onFenced?: (runId: string) => void;
-  /** Told after a commit that stored events of a run (watchers elsewhere follow them). */
-  onEvents?: (runId: string) => void;
 }
 
-type Write = (tx: TxSql) => Promise<unknown>;
-
-interface Queued {
-  runId: string | null;
-  write: Write;
-  /** For a new run: inserted (with epoch 1) instead of fenced. */
-  insert?: boolean;
-  /** An event append. */
-  event?: boolean;
+interface Queued extends BatchItem {
   done: PromiseWithResolvers<void>;
 }
+
+/** Thrown into a queued request whose dedupe key was taken. */
+class Taken extends Error {}
 
 const KIND = { step: "step", journal: "journal", event: "event", task: "task" } as const;
 
 /** Creates the store on `sql` (migrated). The caller owns `sql`. */
 export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunStore {
-  const { instanceId, onFenced, onEvents } = options;
+  const { instanceId, onFenced } = options;
   const epochs = new Map<string, number>();
+  /** Runs started here (owned from their first write, at epoch 1). */
+  const started = new Set<string>();
   /** The first write of runs started here, until it is stored. */
   const inserting = new Map<string, Promise<void>>();
   let queue: Queued[] = [];
   let flushing: Promise<void> | undefined;
+  /** Runs followed elsewhere, until when (ms). */
+  const followers = new Map<string, number>();
+  const isFollowed = (runId: string) => {
+    const until = followers.get(runId);
+    if (until === undefined) return false;
+    if (until >= Date.now()) return true;
+    followers.delete(runId);
+    return false;
+  };
 
   const lost = (runId: string) => {
+    started.delete(runId);
     if (!epochs.has(runId)) return;
     onFenced?.(runId); // the handler disowns it
     epochs.delete(runId);
   };
 
-  async function commitRun(runId: string | null, items: Queued[]): Promise<void> {
+  /** Writes `items` as one statement; a failed statement of several runs is retried per run. */
+  async function commit(items: Queued[]): Promise<void> {
+    let outcome;
     try {
-      await sql.begin(async (tx) => {
-        // every statement is sent at once (pipelined) and checked after: a failed
-        // fence or insert throws, and the transaction rolls back
-        const checks: Array<PromiseLike<ArrayLike<unknown>>> = [];
-        const rest: Array<PromiseLike<unknown>> = [];
-        let fenced = runId === null;
-        for (const item of items) {
-          if (item.insert) {
-            checks.push(item.write(tx) as PromiseLike<ArrayLike<unknown>>);
-            continue;
-          }
-          if (!fenced && runId !== null) {
-            fenced = true;
-            const epoch = epochs.get(runId) ?? -1;
-            checks.push(tx`SELECT 1 FROM sb_runs
-              WHERE run_id = ${runId} AND epoch = ${epoch} AND owner = ${instanceId} FOR SHARE`);
-          }
-          rest.push(item.write(tx));
-        }
-        const [held] = await Promise.all([Promise.all(checks), Promise.all(rest)]);
-        if (held.some((rows) => rows.length === 0)) throw new FencedError(runId!);
-      });
-      for (const item of items) item.done.resolve();
-      if (runId !== null && items.some((i) => i.event)) onEvents?.(runId);
+      outcome = await writeBatch(sql, instanceId, items, (id) => epochs.get(id), isFollowed);
     } catch (err) {
-      if (err instanceof FencedError && runId !== null) lost(runId);
+      const byRun = new Map<string | null, Queued[]>();
+      for (const item of items) {
+        const list = byRun.get(item.runId);
+        if (list) list.push(item);
+        else byRun.set(item.runId, [item]);
+      }
+      if (byRun.size > 1) {
+        // one run's bad write must not fail the others
+        await Promise.all([...byRun.values()].map(commit));
+        return;
+      }
       for (const item of items) item.done.reject(err);
+      return;
     }
+    const fenced = new Set<string>();
+    for (const item of items) {
+      if (item.runId !== null && !outcome.held.has(item.runId)) {
+        fenced.add(item.runId);
+        item.done.reject(new FencedError(item.runId));
+      } else if (item.op.t === "request" && !outcome.opened.has(item.op.row.req_id)) {
+        item.done.reject(new Taken());
+      } else {
+        item.done.resolve();
+      }
+    }
+    for (const runId of fenced) lost(runId);
   }
 
   async function drain(): Promise<void> {
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
-      const byRun = new Map<string | null, Queued[]>();
-      for (const item of batch) {
-        const list = byRun.get(item.runId);
-        if (list) list.push(item);
-        else byRun.set(item.runId, [item]);
-      }
-      await Promise.all([...byRun].map(([runId, items]) => commitRun(runId, items)));
+      await commit(batch);
     }
     flushing = undefined;
   }
 
-  const enqueue = (
-    runId: string | null,
-    write: Write,
-    insert = false,
-    event = false,
-  ): Promise<void> => {
+  /** Starts a batch that waits for the next macrotask now (undefined once it has started). */
+  let startNow: (() => void) | undefined;
+
+  /** Queues a write; `urgent` starts the next batch at once when none is in flight. */
+  const enqueue = (runId: string | null, op: BatchOp, urgent = false): Promise<void> => {
     const done = Promise.withResolvers<void>();
-    queue.push({ runId, write, insert, event, done });
-    flushing ??= Promise.resolve().then(drain);
+    queue.push({ runId, op, done });
+    // the first batch waits for the next macrotask: what a run does at once
+    // (its start, its first steps) goes in one statement
+    flushing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 0);
+      startNow = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    }).then(() => {
+      startNow = undefined;
+      return drain();
+    });
+    if (urgent) startNow?.();
     return done.promise;
   };
 
@@ -147,10 +174,7 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   };
 
   const putRecord = (runId: string, kind: string, key: string, n: number, body: unknown) =>
-    enqueue(runId, (tx) =>
-      tx`INSERT INTO sb_run_records (run_id, kind, key, n, body)
-        VALUES (${runId}, ${kind}, ${key}, ${n}, ${tx.json(body as Json)})
-        ON CONFLICT (run_id, kind, key) DO UPDATE SET n = excluded.n, body = excluded.body`);
+    enqueue(runId, { t: "record", kind, key, n, body });
 
   const listRecords = async <T>(runId: string, kind: string, after = -1): Promise<T[]> => {
     await settled();
@@ -161,11 +185,17 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
 
   return {
     epochOf: (runId) => epochs.get(runId),
+    startedHere: (runId) => started.has(runId),
+    followed(runId, ms) {
+      followers.set(runId, Date.now() + ms);
+    },
     own(runId, epoch) {
       epochs.set(runId, epoch);
     },
     disown(runId) {
       epochs.delete(runId);
+      started.delete(runId);
+      followers.delete(runId);
     },
     owned: () => new Map(epochs),
     stored: (runId) => inserting.get(runId) ?? Promise.resolve(),
@@ -176,24 +206,12 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
       if (!epochs.has(runId)) {
         // a new run: this instance owns it from its first write, at epoch 1
         epochs.set(runId, 1);
-        const inserted = enqueue(
-          runId,
-          (tx) =>
-            tx`INSERT INTO sb_runs (run_id, status, created_at, owner, epoch, record)
-            VALUES (${runId}, ${run.status}, ${run.created_at}, ${instanceId}, 1,
-              ${tx.json(run as unknown as Json)})
-            ON CONFLICT (run_id) DO NOTHING RETURNING 1`,
-          true,
-        );
+        started.add(runId);
+        const inserted = enqueue(runId, { t: "insert", run });
         inserting.set(runId, inserted.catch(() => {}).finally(() => inserting.delete(runId)));
         return inserted;
       }
-      return enqueue(
-        runId,
-        (tx) =>
-          tx`UPDATE sb_runs SET status = ${run.status}, record = ${tx.json(run as unknown as Json)}
-          WHERE run_id = ${runId}`,
-      );
+      return enqueue(runId, { t: "run", run });
     },
     async getRun(runId) {
       await settled();
@@ -215,18 +233,19 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     listJournal: (runId) => listRecords<JournalEntry>(runId, KIND.journal),
     appendEvent(runId, event) {
       // written once: a replayed append of the same id keeps the first
-      return enqueue(
-        runId,
-        (tx) =>
-          tx`INSERT INTO sb_run_records (run_id, kind, key, n, body)
-          VALUES (${runId}, ${KIND.event}, ${String(event.id)}, ${event.id},
-            ${tx.json(event as unknown as Json)})
-          ON CONFLICT DO NOTHING`,
-        false,
-        true,
-      );
+      return enqueue(runId, { t: "event", event });
     },
     listEvents: (runId, after = 0) => listRecords<RunEvent>(runId, KIND.event, after),
+    queueRequest(row) {
+      // someone waits for a pending request's frame: its batch goes now
+      return enqueue(row.run_id, { t: "request", row }, row.state === "pending").then(
+        () => true,
+        (err) => {
+          if (err instanceof Taken) return false;
+          throw err;
+        },
+      );
+    },
     putRequest() {
       // a cluster's requests are rows of their own (store/pg_requests.ts), written
       // (fenced) by the seat that opens, settles or cancels them
@@ -250,11 +269,7 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     listTasks: (runId) => listRecords<TaskState>(runId, KIND.task),
     putToken(record) {
       const runId = record.run_id !== undefined && epochs.has(record.run_id) ? record.run_id : null;
-      return enqueue(runId, (tx) =>
-        tx`INSERT INTO sb_tokens (nonce, handle, run_id, record)
-          VALUES (${record.nonce}, ${record.handle ?? null}, ${record.run_id ?? null},
-            ${tx.json(record as unknown as Json)})
-          ON CONFLICT (nonce) DO UPDATE SET handle = excluded.handle, record = excluded.record`);
+      return enqueue(runId, { t: "token", record, fenced: runId !== null });
     },
     async getToken(nonce) {
       await settled();

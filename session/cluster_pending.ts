@@ -1,0 +1,118 @@
+/**
+ * What one cluster instance knows of the operator requests in flight: every
+ * pending request of the cluster, by seat, in the order seen (the instance
+ * holding a seat's socket delivers and replays them, any instance lists them),
+ * the req_ids that ended lately (a late note saying one is pending is stale),
+ * and the waiters of the requests opened by runs of this instance.
+ *
+ * @module
+ */
+import type { ReplyFrame } from "../protocol/frames.ts";
+import type { RequestRow } from "../store/pg_requests.ts";
+
+/** How many ended req_ids are remembered. */
+const ENDED_MEMORY = 4096;
+
+/** The pending requests of the cluster as this instance knows them. */
+export interface PendingView {
+  /** Keeps a pending row (replacing what was known of it). */
+  keep(row: RequestRow): void;
+  /** Forgets a request that ended; returns its row if it was known. */
+  drop(reqId: string): RequestRow | undefined;
+  /** True when the request ended lately. */
+  ended(reqId: string): boolean;
+  get(reqId: string): RequestRow | undefined;
+  /** The pending rows of a seat, in the order first seen. */
+  of(sid: string): RequestRow[];
+  /** The pending rows of a run. */
+  ofRun(runId: string): RequestRow[];
+  reqIds(): string[];
+}
+
+/** Creates an empty view. */
+export function createPendingView(): PendingView {
+  const bySeat = new Map<string, Map<string, RequestRow>>();
+  const sidOf = new Map<string, string>();
+  const ended = new Set<string>();
+  return {
+    keep(row) {
+      let rows = bySeat.get(row.sid);
+      if (!rows) bySeat.set(row.sid, rows = new Map());
+      rows.set(row.req_id, row);
+      sidOf.set(row.req_id, row.sid);
+    },
+    drop(reqId) {
+      ended.add(reqId);
+      if (ended.size > ENDED_MEMORY) ended.delete(ended.values().next().value!);
+      const sid = sidOf.get(reqId);
+      if (sid === undefined) return undefined;
+      sidOf.delete(reqId);
+      const rows = bySeat.get(sid);
+      const row = rows?.get(reqId);
+      rows?.delete(reqId);
+      if (rows?.size === 0) bySeat.delete(sid);
+      return row;
+    },
+    ended: (reqId) => ended.has(reqId),
+    get(reqId) {
+      const sid = sidOf.get(reqId);
+      return sid === undefined ? undefined : bySeat.get(sid)?.get(reqId);
+    },
+    of: (sid) => [...(bySeat.get(sid)?.values() ?? [])],
+    ofRun(runId) {
+      const out: RequestRow[] = [];
+      for (const rows of bySeat.values()) {
+        for (const row of rows.values()) if (row.run_id === runId) out.push(row);
+      }
+      return out;
+    },
+    reqIds: () => [...sidOf.keys()],
+  };
+}
+
+/** The runs' side of requests of this instance: who waits for which reply. */
+export interface Waiters {
+  /** Waits for the reply of a pending request; rejects when it ends without one. */
+  add(row: RequestRow): Promise<ReplyFrame>;
+  has(reqId: string): boolean;
+  /** Stops waiting (the opener gave up): nothing settles the promise any more. */
+  forget(reqId: string): void;
+  resolve(reqId: string, reply: ReplyFrame): void;
+  reject(reqId: string, err: unknown): void;
+  /** Rejects every waiter of a seat. */
+  rejectSeat(sid: string, err: unknown): void;
+  reqIds(): string[];
+}
+
+/** Creates the waiters of one instance. */
+export function createWaiters(): Waiters {
+  const waiters = new Map<
+    string,
+    { sid: string; resolve(reply: ReplyFrame): void; reject(err: unknown): void }
+  >();
+  const take = (reqId: string) => {
+    const waiter = waiters.get(reqId);
+    waiters.delete(reqId);
+    return waiter;
+  };
+  return {
+    add(row) {
+      const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
+      waiters.set(row.req_id, { sid: row.sid, resolve, reject });
+      promise.catch(() => {}); // its opener may have stopped listening (an aborted wait)
+      return promise;
+    },
+    has: (reqId) => waiters.has(reqId),
+    forget(reqId) {
+      waiters.delete(reqId);
+    },
+    resolve: (reqId, reply) => take(reqId)?.resolve(reply),
+    reject: (reqId, err) => take(reqId)?.reject(err),
+    rejectSeat(sid, err) {
+      for (const [reqId, waiter] of waiters) {
+        if (waiter.sid === sid) take(reqId)?.reject(err);
+      }
+    },
+    reqIds: () => [...waiters.keys()],
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The run side of a cluster seat's requests: opening one through the hub,
+ * waiting for its reply (or giving it up when the run's signal aborts), and
+ * telling the run's journal what became of it (its event log).
+ *
+ * @module
+ */
+import type { FaceCallOptions } from "../engine/faces.ts";
+import { RunEnded } from "../engine/faces.ts";
+import type { CancelReason, ReplyFrame, RequestFrame } from "../protocol/frames.ts";
+import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
+import type { RequestRow } from "../store/pg_requests.ts";
+import type { ClusterHub } from "./cluster_hub.ts";
+import type { SessionEnv } from "./operator_session.ts";
+import { settlementOf } from "./reply_audit.ts";
+
+/** The `cancel` reason and the rejection for an aborted wait. */
+function abortOutcome(reason: unknown): { cancel: CancelReason; error: unknown } {
+  if (reason instanceof RunEnded) {
+    return reason.why === "timeout"
+      ? { cancel: "timeout", error: new Error("operator request timed out") }
+      : { cancel: "run_ended", error: reason };
+  }
+  return { cancel: "run_ended", error: reason };
+}
+
+/** What the requests of one seat need to know of it. */
+export interface SeatOfRequests {
+  readonly sid: string;
+  readonly roles: readonly string[];
+  readonly closed: boolean;
+  readonly connected: boolean;
+  /** What the socket held here declared with `?client=` (the audit), if any. */
+  client(): string | null;
+}
+
+/** Opens the requests of `seat` through `hub`; resolves with their replies. */
+export function seatRequests(seat: SeatOfRequests, env: SessionEnv, hub: ClusterHub) {
+  /** Tells the engine's journal about a request of a run owned here (its event log). */
+  const observe = (
+    type: "operator_request_sent" | "operator_request_settled" | "operator_request_cancelled",
+    row: RequestRow,
+    reply?: ReplyFrame,
+  ) => {
+    if (row.kind === "ha" || row.run_id === undefined) return;
+    const state = type === "operator_request_sent"
+      ? "pending"
+      : type === "operator_request_settled"
+      ? "settled"
+      : "cancelled";
+    const { settled_by: _s, cancel_reason: _c, ...rest } = row;
+    const record: RequestRecord = { ...rest, kind: row.kind, state };
+    if (reply) {
+      record.reply = reply;
+      // who: this seat; its client is known when this instance holds its socket
+      const by = { sid: seat.sid, roles: [...seat.roles], client: seat.client() };
+      record.settled = settlementOf(reply, by, env.now());
+    }
+    env.journal?.record(record);
+  };
+
+  const settled = async (row: RequestRow, waiting: Promise<ReplyFrame>) => {
+    const reply = await waiting;
+    observe("operator_request_settled", row, reply);
+    return reply;
+  };
+
+  /** Opens a request of `kind` and resolves with its reply. */
+  return async function request(
+    kind: RequestKind,
+    taskId: string,
+    attempt: number,
+    options: FaceCallOptions,
+    build: (reqId: string) => RequestFrame,
+  ): Promise<ReplyFrame> {
+    if (seat.closed) throw new Error("operator session deleted");
+    const { signal, runId } = options;
+    if (signal?.aborted) throw abortOutcome(signal.reason).error;
+    const reqId = `${seat.sid}-${kind}-${crypto.randomUUID()}`;
+    const opened = await hub.open({
+      req_id: reqId,
+      sid: seat.sid,
+      kind,
+      ...(runId === undefined ? {} : { run_id: runId }),
+      task_id: taskId,
+      attempt,
+      frame: build(reqId),
+      sent_at: env.now(),
+      ...(options.role === undefined ? {} : { role: options.role }),
+      ...(options.deadlineAt === undefined ? {} : { deadline_at: options.deadlineAt }),
+    });
+    const row = opened.row;
+    if (opened.state === "settled") return row.reply!;
+    if (opened.state === "cancelled") {
+      throw new Error(
+        row.cancel_reason === "session_deleted"
+          ? "operator session deleted"
+          : "operator request cancelled",
+      );
+    }
+    if (opened.created) {
+      observe("operator_request_sent", row);
+      env.log.info("operator request sent", {
+        sid: seat.sid,
+        req_id: row.req_id,
+        kind: row.frame.type,
+        run_id: runId,
+        task_id: taskId,
+        delivered: seat.connected,
+      });
+    }
+    const waiting = opened.reply;
+    if (!signal) return await settled(row, waiting);
+    const aborted = Promise.withResolvers<never>();
+    const onAbort = () => {
+      const { cancel, error } = abortOutcome(signal.reason);
+      hub.cancel(row, cancel).then((done) => {
+        if (!done) return;
+        observe("operator_request_cancelled", row);
+        env.log.info("operator request cancelled", {
+          sid: seat.sid,
+          req_id: row.req_id,
+          run_id: row.run_id,
+          reason: cancel,
+        });
+      });
+      aborted.reject(error);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await Promise.race([settled(row, waiting), aborted.promise]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  };
+}

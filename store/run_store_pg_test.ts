@@ -1,0 +1,162 @@
+/**
+ * The PostgreSQL run store on a real database: batched writes land as one
+ * statement with the last value of each record, a run lost to a takeover writes
+ * nothing more, and a queued request is announced with its row on the bus.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { freshDatabase, PG_IGNORE } from "../tests/_pg.ts";
+import { sampleRun } from "./_durable_store_cases.ts";
+import { openBus } from "./pg_bus.ts";
+import { claimOrphanRuns, FencedError } from "./pg_run_owner.ts";
+import { migrate } from "./pg_schema.ts";
+import { openSql } from "./pg_sql.ts";
+import { createPgRunStore } from "./run_store_pg.ts";
+import { RUN_EVENTS_TOPIC } from "./pg_write_batch.ts";
+import { REQUEST_TOPICS } from "./pg_requests.ts";
+import { busNote } from "./pg_bus.ts";
+import type { RunEvent, StepRecord } from "../protocol/runs.ts";
+
+const event = (id: number): RunEvent => ({ id, at: id, type: "run_started", data: { n: id } });
+const step = (seq: number, verdict: string) =>
+  ({
+    seq,
+    key: "/",
+    agent: "a",
+    attempt: 1,
+    task_id: "T-1",
+    verdict,
+    started_at: 1,
+  }) as unknown as StepRecord;
+
+Deno.test({
+  name: "PG run store: one batch keeps call order, the last record, the first event",
+  ignore: PG_IGNORE,
+  async fn() {
+    const sql = openSql(await freshDatabase());
+    try {
+      await migrate(sql);
+      const runs = createPgRunStore(sql, { instanceId: "i-a" });
+      const run = sampleRun("run-1", 1);
+      // all in one tick: one batch, the run inserted with its last record
+      const writes = [
+        runs.putRun(run),
+        runs.putStep("run-1", step(1, "running")),
+        runs.appendEvent("run-1", event(1)),
+        runs.appendEvent("run-1", { ...event(1), data: { n: 99 } }),
+        runs.putStep("run-1", step(1, "pass")),
+        runs.putRun({ ...run, status: "succeeded" }),
+        runs.putToken({ nonce: "n-1", run_id: "run-1" } as never),
+      ];
+      await Promise.all(writes);
+      assert.equal((await runs.getRun("run-1"))?.status, "succeeded");
+      assert.deepEqual((await runs.listSteps("run-1")).map((s) => s.verdict), ["pass"]);
+      assert.deepEqual((await runs.listEvents("run-1")).map((e) => e.data), [{ n: 1 }]);
+      assert.equal((await runs.getToken("n-1"))?.nonce, "n-1");
+      // a later batch updates the stored run
+      await runs.appendEvent("run-1", event(2));
+      assert.deepEqual((await runs.listEvents("run-1", 1)).map((e) => e.id), [2]);
+      assert.equal(runs.startedHere("run-1"), true);
+    } finally {
+      await sql.end();
+    }
+  },
+});
+
+Deno.test({
+  name: "PG run store: after a takeover the old owner's batch writes nothing and reports the loss",
+  ignore: PG_IGNORE,
+  async fn() {
+    const sql = openSql(await freshDatabase());
+    try {
+      await migrate(sql);
+      const lost: string[] = [];
+      const old = createPgRunStore(sql, { instanceId: "i-old", onFenced: (id) => lost.push(id) });
+      await old.putRun(sampleRun("run-1", 1));
+      await old.putRun(sampleRun("run-2", 2));
+      // i-old never beat: another instance claims both
+      const claims = await claimOrphanRuns(sql, "i-new", 10);
+      assert.deepEqual(claims.map((c) => c.epoch), [2, 2]);
+      const late = [
+        old.appendEvent("run-1", event(5)),
+        old.putRun({ ...sampleRun("run-1", 1), status: "failed" }),
+        old.putToken({ nonce: "n-1", run_id: "run-1" } as never),
+      ];
+      for (const w of late) await assert.rejects(w, FencedError);
+      assert.deepEqual(lost, ["run-1"]);
+      assert.equal(old.epochOf("run-1"), undefined);
+      assert.equal((await old.getRun("run-1"))?.status, "running");
+      assert.deepEqual(await old.listEvents("run-1"), []);
+      assert.equal(await old.getToken("n-1"), undefined);
+    } finally {
+      await sql.end();
+    }
+  },
+});
+
+Deno.test({
+  name: "PG run store: a queued request is stored once per dedupe key and announced with its row",
+  ignore: PG_IGNORE,
+  async fn() {
+    const sql = openSql(await freshDatabase());
+    try {
+      await migrate(sql);
+      const bus = await openBus(sql, { instanceId: "i-b" });
+      const heard = Promise.withResolvers<unknown>();
+      bus.on(REQUEST_TOPICS.opened, (_id, _from, row) => heard.resolve(row));
+      const runs = createPgRunStore(sql, { instanceId: "i-a" });
+      void runs.putRun(sampleRun("run-1", 1));
+      const row = {
+        req_id: "op-1-ask-1",
+        sid: "op-1",
+        run_id: "run-1",
+        dedupe: "run-1|T-1|1|ask",
+        kind: "ask",
+        task_id: "T-1",
+        attempt: 1,
+        frame: { type: "ask", req_id: "op-1-ask-1", task_id: "T-1", question: 1 },
+        sent_at: 1,
+      };
+      const note = busNote(REQUEST_TOPICS.opened, row.req_id, "i-a", { ...row, state: "pending" });
+      assert.equal(await runs.queueRequest({ ...row, state: "pending", note }), true);
+      assert.equal(
+        await runs.queueRequest({ ...row, req_id: "op-1-ask-2", state: "pending", note }),
+        false,
+      );
+      assert.deepEqual(await heard.promise, { ...row, state: "pending" });
+      const stored = await sql`SELECT req_id, state FROM sb_requests`;
+      assert.deepEqual(stored.map((r) => [r.req_id, r.state]), [["op-1-ask-1", "pending"]]);
+      await bus.close();
+    } finally {
+      await sql.end();
+    }
+  },
+});
+
+Deno.test({
+  name: "PG run store: stored events are announced only for runs another instance follows",
+  ignore: PG_IGNORE,
+  async fn() {
+    const sql = openSql(await freshDatabase());
+    try {
+      await migrate(sql);
+      const bus = await openBus(sql, { instanceId: "i-b" });
+      const heard: string[] = [];
+      bus.on(RUN_EVENTS_TOPIC, (ids) => heard.push(ids));
+      const runs = createPgRunStore(sql, { instanceId: "i-a" });
+      await runs.putRun(sampleRun("run-1", 1));
+      await runs.putRun(sampleRun("run-2", 2));
+      await runs.appendEvent("run-1", event(1));
+      runs.followed("run-2", 10_000);
+      await Promise.all([runs.appendEvent("run-1", event(2)), runs.appendEvent("run-2", event(1))]);
+      await runs.appendEvent("run-2", event(2));
+      const until = Date.now() + 5_000;
+      while (heard.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(heard, ["run-2", "run-2"]);
+      await bus.close();
+    } finally {
+      await sql.end();
+    }
+  },
+});

@@ -1,0 +1,200 @@
+/**
+ * A run and its operator's socket on the same instance: the request is sent
+ * and settled there without waiting for the database, yet a second reply is
+ * still refused, the run's record shows the request, and a socket that moves to
+ * another instance before replying gets the request replayed there.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { freshDatabase, PG_IGNORE } from "../_pg.ts";
+import { openSocket } from "../_helpers.ts";
+import { openSql } from "../../store/pg_sql.ts";
+import {
+  eventually,
+  getJson,
+  type Instance,
+  nextOf,
+  post,
+  runEnded,
+  seatOn,
+  startCluster,
+} from "./_instances.ts";
+
+const ONE_SPAWN = {
+  id: "one-spawn",
+  operators: [{ name: "main-ai" }],
+  agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
+  flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+};
+
+/** Waits until `on` sees the seat's socket held (by the instance that claimed it). */
+async function heldSeen(on: Instance, sid: string, token: string) {
+  await eventually(
+    async () => {
+      const { body } = await getJson<{ connected: boolean }>(
+        on.base,
+        `/v1/operators/${sid}`,
+        token,
+      );
+      return body.connected ? true : undefined;
+    },
+    10_000,
+    `${on.id} sees the socket of ${sid}`,
+  );
+}
+
+Deno.test({
+  name: "a run and its seat's socket on one instance: settled there once, a second reply refused",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      await heldSeen(b, op.sid, op.token);
+      const started = await post(a.base, "/v1/runs", {
+        blueprint: { kind: "inline", value: ONE_SPAWN },
+        init_ctx: {},
+      });
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const runId = started.body!.run_id as string;
+      const spawn = await nextOf(op.ws, "spawn");
+      const ack = { type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "once" };
+      op.ws.send(ack);
+      op.ws.send({ ...ack, value: "twice" });
+      const refused = await nextOf(op.ws, "error");
+      assert.equal(refused.req_id, spawn.req_id);
+      assert.match(refused.error, /unknown or already settled/);
+      const run = await runEnded(b, runId);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.deepEqual(run.final_ctx, { r: "once" });
+      const requests = run.requests as Array<{ req_id: string; state: string }>;
+      assert.deepEqual(requests.map((r) => [r.req_id, r.state]), [[spawn.req_id, "settled"]]);
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a request sent on a socket held by its run's instance is replayed when the socket moves",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    try {
+      await heldSeen(b, op.sid, op.token);
+      const started = await post(a.base, "/v1/runs", {
+        blueprint: { kind: "inline", value: ONE_SPAWN },
+        init_ctx: {},
+      });
+      const runId = started.body!.run_id as string;
+      const spawn = await nextOf(op.ws, "spawn");
+      // the operator reconnects to B at once, before it replies
+      const moved = await openSocket(`${b.wsBase}/v1/operators/${op.sid}/ws`, {
+        token: op.token,
+      });
+      try {
+        const replayed = await nextOf(moved, "spawn");
+        assert.deepEqual(replayed, spawn, "the same frame, same req_id");
+        moved.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "from-b" });
+        const run = await runEnded(a, runId);
+        assert.equal(run.status, "succeeded", JSON.stringify(run));
+        assert.deepEqual(run.final_ctx, { r: "from-b" });
+      } finally {
+        await moved.close();
+      }
+    } finally {
+      await op.ws.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a seat deleted on another instance fails a request known to its run's instance alone",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    await heldSeen(b, op.sid, op.token);
+    const started = await post(a.base, "/v1/runs", {
+      blueprint: { kind: "inline", value: ONE_SPAWN },
+      init_ctx: {},
+    });
+    const runId = started.body!.run_id as string;
+    await nextOf(op.ws, "spawn");
+    const deleted = await fetch(`${b.base}/v1/operators/${op.sid}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${op.token}` },
+    });
+    assert.equal(deleted.status, 204);
+    assert.equal((await op.ws.closed).code, 4001);
+    const run = await runEnded(b, runId);
+    assert.equal(run.status, "failed");
+    assert.match(String(run.error), /operator session deleted/);
+    // past the grace, nothing of the request was written for the deleted seat
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const sql = openSql(url, { max: 1 });
+    try {
+      assert.deepEqual([...await sql`SELECT req_id FROM sb_requests`], []);
+    } finally {
+      await sql.end();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a pong after a reply settled on its run's instance alone means it is stored: a takeover does not ask again",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const op = await seatOn(a, ["main-ai"]);
+    await heldSeen(b, op.sid, op.token);
+    const twoSteps = {
+      ...ONE_SPAWN,
+      id: "spawn-then-wait",
+      flow: {
+        kind: "seq",
+        children: [
+          { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+          { kind: "step", ref: "impl", in: "'then Y'", out: "$.s" },
+        ],
+      },
+    };
+    const started = await post(a.base, "/v1/runs", {
+      blueprint: { kind: "inline", value: twoSteps },
+      init_ctx: {},
+    });
+    const runId = started.body!.run_id as string;
+    const first = await nextOf(op.ws, "spawn");
+    op.ws.send({ type: "spawn_ack", req_id: first.req_id, ok: true, value: "x-done" });
+    const second = await nextOf(op.ws, "spawn");
+    op.ws.send({ type: "ping" });
+    await nextOf(op.ws, "pong");
+    await a.kill("SIGKILL");
+    await op.ws.closed;
+    // B takes the run over: the first step is done; the second is asked again (with a new
+    // req_id if A died before writing its request, known to A alone for 100 ms)
+    const ws = await openSocket(`${b.wsBase}/v1/operators/${op.sid}/ws`, { token: op.token });
+    try {
+      const asked = await nextOf(ws, "spawn", 20_000);
+      assert.equal(asked.task_id, second.task_id, "the second step, not the first");
+      ws.send({ type: "spawn_ack", req_id: asked.req_id, ok: true, value: "y-done" });
+      const run = await runEnded(b, runId, 20_000);
+      assert.equal(run.status, "succeeded", JSON.stringify(run));
+      assert.deepEqual(run.final_ctx, { r: "x-done", s: "y-done" });
+      assert.deepEqual(ws.buffered().filter((f) => f.type === "spawn"), [], "no other spawn");
+    } finally {
+      await ws.close();
+    }
+  },
+});
