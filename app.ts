@@ -82,6 +82,7 @@ export function createApp(deps: AppDeps) {
       syncSeats: deps.syncSeats,
       watchRemote: deps.watchRemote,
       cancelRemote: deps.cancelRemote,
+      runFeed: deps.runFeed,
     }),
   );
   app.route(

@@ -31,6 +31,7 @@ import { createMemorySeatStore, type SeatStore } from "./store/seat_store.ts";
 import { createMemorySecretStore, type SecretStore } from "./store/secret_store.ts";
 import type { PgCluster } from "./store/open_pg_stores.ts";
 import type { RemoteRuns } from "./routes/runs.ts";
+import { createRunFeed, type RunFeed } from "./routes/_run_feed.ts";
 
 /** The stores of one server. */
 export interface Stores {
@@ -50,6 +51,8 @@ export interface AppDeps extends SeatDeps, RemoteRuns {
   config: Config;
   stores: Stores;
   engine: Engine;
+  /** Runs started and ended, for `GET /v1/runs/feed`. */
+  runFeed: RunFeed;
   tokens: TokenAuthority;
   /** The HMAC key of capability tokens. */
   key: CryptoKey;
@@ -137,6 +140,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
 
   const roles = new Map<string, string>();
   const seats = { ...registries, sessions, roles };
+  const runFeed = createRunFeed();
   const engine = createEngine({
     registries,
     functions,
@@ -152,6 +156,8 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     budgets: config.budgets,
     maxStops: config.maxStops,
     onRunEnded: (runId, sids) => {
+      // every run that ends here, also one resumed after a restart
+      runFeed.tell("run_ended", runId, () => engine.view(runId));
       forgetRunRequests(seats, runId, sids);
       // a run's own seats end with it
       releaseRunSeats(deps, runId).catch((err) =>
@@ -174,6 +180,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     config,
     stores,
     engine,
+    runFeed,
     tokens,
     key,
     functions,

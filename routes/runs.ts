@@ -66,6 +66,8 @@ export interface RunRoutesDeps extends PrepareEnv, RemoteRuns {
   loadSeat?: (sid: string) => Promise<void>;
   /** In a cluster: reads every seat again (a role named by a run may be new). */
   syncSeats?: () => Promise<void>;
+  /** The run feed (deps.ts tells it when runs end); a new one when absent. */
+  runFeed?: RunFeed;
 }
 
 /** How often an idle event stream sends a keep-alive comment. */
@@ -94,19 +96,10 @@ async function startRun(deps: RunRoutesDeps, body: TaskBody, feed: RunFeed) {
   }
 }
 
-/** Starts a prepared run and tells the feed when it starts and ends. */
+/** Starts a prepared run and tells the feed (its end is told by the engine's run-end hook, deps.ts). */
 function launched(deps: RunRoutesDeps, request: StartRunRequest, feed: RunFeed): StartedRun {
   const run = startOrThrow(deps, request);
-  const tell = async (type: RunFeedEvent["type"]) => {
-    const view = await deps.engine.view(run.run_id);
-    if (view) feed.publish({ type, run: view });
-  };
-  // no view is built for nobody (most runs start and end with no one watching)
-  const started = feed.watched ? tell("run_started").catch(() => {}) : undefined;
-  run.done.then(async () => {
-    await started;
-    if (feed.watched) await tell("run_ended");
-  }).catch(() => {});
+  feed.tell("run_started", run.run_id, () => deps.engine.view(run.run_id));
   return run;
 }
 
@@ -241,7 +234,7 @@ export function runRoutes(deps: RunRoutesDeps) {
   const admin = adminGuard(deps.apiToken);
   const tickets = ticketSigner(deps.apiToken ?? "");
   const tags = ["runs"];
-  const feed = createRunFeed();
+  const feed = deps.runFeed ?? createRunFeed();
   return new Hono()
     .post(
       "/v1/tasks",

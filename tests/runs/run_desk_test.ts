@@ -6,8 +6,9 @@
 import assert from "node:assert/strict";
 import { type OpenDeps, openDeps } from "../../boot.ts";
 import { defaultConfig } from "../../deps.ts";
-import { startServer } from "../_helpers.ts";
-import { get, post, runEnded, startRun } from "../engine/_loop.ts";
+import { openSocket, startServer } from "../_helpers.ts";
+import { get, nextOf, operatorAgentBlueprint, post, runEnded, startRun } from "../engine/_loop.ts";
+import { call, spawnServer, tempKv } from "../durable/_child.ts";
 
 async function kvServer() {
   const deps: OpenDeps = await openDeps(defaultConfig({ kvPath: ":memory:" }));
@@ -138,35 +139,72 @@ Deno.test("POST /v1/runs/:id/rerun starts the same Blueprint with the same input
   assert.equal((await post(server, "/v1/runs/run-nope/rerun", {})).status, 404);
 });
 
-Deno.test("GET /v1/runs/feed pushes runs as they start and end", async () => {
-  await using kv = await kvServer();
-  const { server } = kv;
+/** Follows `GET /v1/runs/feed` and returns its events once `count` have come (or 5 s passed). */
+async function followFeed(server: { base: string }) {
   const ctl = new AbortController();
   const res = await fetch(`${server.base}/v1/runs/feed`, { signal: ctl.signal });
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type") ?? "", /text\/event-stream/);
   const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
-  const runId = await startRun(server, { blueprint: { kind: "id", id: "main" }, init_ctx: {} });
   const seen: Array<{ type: string; run: Run }> = [];
-  const deadline = AbortSignal.timeout(5_000);
-  while (seen.length < 2 && !deadline.aborted) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buf += value;
-    let end;
-    while ((end = buf.indexOf("\n\n")) >= 0) {
-      const data = buf.slice(0, end).split("\n").find((l) => l.startsWith("data:"));
-      buf = buf.slice(end + 2);
-      if (data) seen.push(JSON.parse(data.slice(5)));
+  return async (count: number) => {
+    const deadline = AbortSignal.timeout(5_000);
+    while (seen.length < count && !deadline.aborted) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buf += value;
+      let end;
+      while ((end = buf.indexOf("\n\n")) >= 0) {
+        const data = buf.slice(0, end).split("\n").find((l) => l.startsWith("data:"));
+        buf = buf.slice(end + 2);
+        if (data) seen.push(JSON.parse(data.slice(5)));
+      }
     }
-  }
-  ctl.abort();
-  await reader.cancel().catch(() => {});
+    ctl.abort();
+    await reader.cancel().catch(() => {});
+    return seen;
+  };
+}
+
+Deno.test("GET /v1/runs/feed pushes runs as they start and end", async () => {
+  await using kv = await kvServer();
+  const { server } = kv;
+  const feed = await followFeed(server);
+  const runId = await startRun(server, { blueprint: { kind: "id", id: "main" }, init_ctx: {} });
+  const seen = await feed(2);
   assert.deepEqual(seen.map((e) => [e.type, e.run.run_id]), [
     ["run_started", runId],
     ["run_ended", runId],
   ]);
   assert.equal(seen[1].run.status, "succeeded");
   assert.equal(seen[1].run.blueprint_id, "main");
+});
+
+Deno.test("the run feed tells the end of a run resumed after a restart", async () => {
+  await using kvFile = await tempKv();
+  const first = await spawnServer(kvFile.path);
+  const minted = await call(first, "POST", "/v1/operators", { roles: ["main-ai"] });
+  const { sid, token } = minted.body as { sid: string; token: string };
+  const ws1 = await openSocket(`${first.wsBase}/v1/operators/${sid}/ws`, { token });
+  const started = await call(first, "POST", "/v1/runs", {
+    blueprint: { kind: "inline", value: operatorAgentBlueprint() },
+    init_ctx: {},
+  });
+  assert.equal(started.status, 202);
+  const runId = started.body!.run_id as string;
+  await nextOf(ws1, "spawn");
+  await first.kill("SIGTERM"); // the run stays running in the store
+  await ws1.closed;
+
+  await using second = await spawnServer(kvFile.path);
+  const feed = await followFeed(second);
+  const ws2 = await openSocket(`${second.wsBase}/v1/operators/${sid}/ws`, { token });
+  const spawn = await nextOf(ws2, "spawn");
+  ws2.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "done" });
+  const seen = await feed(1);
+  assert.deepEqual(seen.map((e) => [e.type, e.run.run_id, e.run.status]), [
+    ["run_ended", runId, "succeeded"],
+  ]);
+  await ws2.close();
 });
