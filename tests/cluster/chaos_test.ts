@@ -9,15 +9,9 @@ import type { ServerFrame } from "../../protocol/frames.ts";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { openSocket } from "../_helpers.ts";
 import { eventually, getJson, post, startCluster, startInstance } from "./_instances.ts";
+import { oneSpawn } from "./_spawn_run.ts";
 
 const RUNS = 200;
-
-const ONE_SPAWN = {
-  id: "chaos",
-  operators: [{ name: "main-ai" }],
-  agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
-  flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
-};
 
 Deno.test({
   name:
@@ -61,7 +55,7 @@ Deno.test({
         if (i === RUNS / 2) await c.kill("SIGKILL"); // mid-way: C dies with its runs
         const on = i >= RUNS / 2 ? starters[i % 2] : starters[i % 3];
         const res = await post(on.base, "/v1/runs", {
-          blueprint: { kind: "inline", value: ONE_SPAWN },
+          blueprint: { kind: "inline", value: oneSpawn("chaos") },
           init_ctx: {},
         });
         assert.equal(res.status, 202, JSON.stringify(res.body));

@@ -10,39 +10,8 @@ import assert from "node:assert/strict";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { openSocket } from "../_helpers.ts";
 import { openSql } from "../../store/pg_sql.ts";
-import {
-  eventually,
-  getJson,
-  type Instance,
-  nextOf,
-  post,
-  runEnded,
-  seatOn,
-  startCluster,
-} from "./_instances.ts";
-
-const ONE_SPAWN = {
-  id: "one-spawn",
-  operators: [{ name: "main-ai" }],
-  agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
-  flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
-};
-
-/** Waits until `on` sees the seat's socket held (by the instance that claimed it). */
-async function heldSeen(on: Instance, sid: string, token: string) {
-  await eventually(
-    async () => {
-      const { body } = await getJson<{ connected: boolean }>(
-        on.base,
-        `/v1/operators/${sid}`,
-        token,
-      );
-      return body.connected ? true : undefined;
-    },
-    10_000,
-    `${on.id} sees the socket of ${sid}`,
-  );
-}
+import { nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
+import { heldSeen, oneSpawn, startSpawnRun } from "./_spawn_run.ts";
 
 Deno.test({
   name: "a run and its seat's socket on one instance: settled there once, a second reply refused",
@@ -54,12 +23,7 @@ Deno.test({
     const op = await seatOn(a, ["main-ai"]);
     try {
       await heldSeen(b, op.sid, op.token);
-      const started = await post(a.base, "/v1/runs", {
-        blueprint: { kind: "inline", value: ONE_SPAWN },
-        init_ctx: {},
-      });
-      assert.equal(started.status, 202, JSON.stringify(started.body));
-      const runId = started.body!.run_id as string;
+      const runId = await startSpawnRun(a);
       const spawn = await nextOf(op.ws, "spawn");
       const ack = { type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "once" };
       op.ws.send(ack);
@@ -88,11 +52,7 @@ Deno.test({
     const op = await seatOn(a, ["main-ai"]);
     try {
       await heldSeen(b, op.sid, op.token);
-      const started = await post(a.base, "/v1/runs", {
-        blueprint: { kind: "inline", value: ONE_SPAWN },
-        init_ctx: {},
-      });
-      const runId = started.body!.run_id as string;
+      const runId = await startSpawnRun(a);
       const spawn = await nextOf(op.ws, "spawn");
       // the operator reconnects to B at once, before it replies
       const moved = await openSocket(`${b.wsBase}/v1/operators/${op.sid}/ws`, {
@@ -123,11 +83,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     await heldSeen(b, op.sid, op.token);
-    const started = await post(a.base, "/v1/runs", {
-      blueprint: { kind: "inline", value: ONE_SPAWN },
-      init_ctx: {},
-    });
-    const runId = started.body!.run_id as string;
+    const runId = await startSpawnRun(a);
     await nextOf(op.ws, "spawn");
     const deleted = await fetch(`${b.base}/v1/operators/${op.sid}`, {
       method: "DELETE",
@@ -160,7 +116,7 @@ Deno.test({
     const op = await seatOn(a, ["main-ai"]);
     await heldSeen(b, op.sid, op.token);
     const twoSteps = {
-      ...ONE_SPAWN,
+      ...oneSpawn(),
       id: "spawn-then-wait",
       flow: {
         kind: "seq",

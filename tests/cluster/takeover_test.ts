@@ -20,23 +20,7 @@ import {
   seatOn,
   startCluster,
 } from "./_instances.ts";
-
-/** One operator agent: a spawn, answered by spawn_ack. */
-const ONE_SPAWN = {
-  id: "one-spawn",
-  operators: [{ name: "main-ai" }],
-  agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
-  flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
-};
-
-async function startSpawnRun(on: Instance) {
-  const started = await post(on.base, "/v1/runs", {
-    blueprint: { kind: "inline", value: ONE_SPAWN },
-    init_ctx: {},
-  });
-  assert.equal(started.status, 202, JSON.stringify(started.body));
-  return started.body!.run_id as string;
-}
+import { oneSpawn, startSpawnRun } from "./_spawn_run.ts";
 
 function dump(cluster: Instance[]) {
   for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
@@ -225,7 +209,7 @@ Deno.test({
     const op = await seatOn(a, ["main-ai"]);
     try {
       const started = await post(b.base, "/v1/runs", {
-        blueprint: { kind: "inline", value: ONE_SPAWN },
+        blueprint: { kind: "inline", value: oneSpawn() },
         init_ctx: {},
         ttl_secs: 3,
       });

@@ -1,0 +1,43 @@
+/**
+ * The one-spawn run most cluster scenarios start, and the waits around it.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { eventually, getJson, type Instance, post } from "./_instances.ts";
+
+/** One operator agent behind `main-ai`: a spawn, answered by spawn_ack. */
+export function oneSpawn(id = "one-spawn") {
+  return {
+    id,
+    operators: [{ name: "main-ai" }],
+    agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
+    flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+  };
+}
+
+/** Starts a one-spawn run on `on` (`POST /v1/runs`, 202) and returns its id. */
+export async function startSpawnRun(on: Instance, blueprint: unknown = oneSpawn()) {
+  const started = await post(on.base, "/v1/runs", {
+    blueprint: { kind: "inline", value: blueprint },
+    init_ctx: {},
+  });
+  assert.equal(started.status, 202, JSON.stringify(started.body));
+  return started.body!.run_id as string;
+}
+
+/** Waits until `on` sees the seat's socket held (by the instance that claimed it). */
+export async function heldSeen(on: Instance, sid: string, token: string) {
+  await eventually(
+    async () => {
+      const { body } = await getJson<{ connected: boolean }>(
+        on.base,
+        `/v1/operators/${sid}`,
+        token,
+      );
+      return body.connected ? true : undefined;
+    },
+    10_000,
+    `${on.id} sees the socket of ${sid}`,
+  );
+}
