@@ -4,7 +4,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { eventually, getJson, type Instance, post } from "./_instances.ts";
+import type { ServerFrame } from "../../protocol/frames.ts";
+import { openSocket } from "../_helpers.ts";
+import { eventually, getJson, type Instance, nextOf, post, runEnded } from "./_instances.ts";
 
 /** One operator agent behind `main-ai`: a spawn, answered by spawn_ack. */
 export function oneSpawn(id = "one-spawn") {
@@ -40,4 +42,30 @@ export async function heldSeen(on: Instance, sid: string, token: string) {
     10_000,
     `${on.id} sees the socket of ${sid}`,
   );
+}
+
+/**
+ * Reconnects the seat to `on`, checks that `spawn` is replayed unchanged (same
+ * req_id), acks it with `value`, and checks that the run, read on `reader`,
+ * succeeds with it.
+ */
+export async function ackReplayed(
+  on: Instance,
+  op: { sid: string; token: string },
+  spawn: Extract<ServerFrame, { type: "spawn" }>,
+  reader: Instance,
+  runId: string,
+  value: string,
+) {
+  const ws = await openSocket(`${on.wsBase}/v1/operators/${op.sid}/ws`, { token: op.token });
+  try {
+    const replayed = await nextOf(ws, "spawn");
+    assert.deepEqual(replayed, spawn, "the same frame, same req_id");
+    ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value });
+    const run = await runEnded(reader, runId);
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    assert.deepEqual(run.final_ctx, { r: value });
+  } finally {
+    await ws.close();
+  }
 }

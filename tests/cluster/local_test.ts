@@ -11,7 +11,7 @@ import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { openSocket } from "../_helpers.ts";
 import { openSql } from "../../store/pg_sql.ts";
 import { nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
-import { heldSeen, oneSpawn, startSpawnRun } from "./_spawn_run.ts";
+import { ackReplayed, heldSeen, oneSpawn, startSpawnRun } from "./_spawn_run.ts";
 
 Deno.test({
   name: "a run and its seat's socket on one instance: settled there once, a second reply refused",
@@ -55,19 +55,7 @@ Deno.test({
       const runId = await startSpawnRun(a);
       const spawn = await nextOf(op.ws, "spawn");
       // the operator reconnects to B at once, before it replies
-      const moved = await openSocket(`${b.wsBase}/v1/operators/${op.sid}/ws`, {
-        token: op.token,
-      });
-      try {
-        const replayed = await nextOf(moved, "spawn");
-        assert.deepEqual(replayed, spawn, "the same frame, same req_id");
-        moved.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "from-b" });
-        const run = await runEnded(a, runId);
-        assert.equal(run.status, "succeeded", JSON.stringify(run));
-        assert.deepEqual(run.final_ctx, { r: "from-b" });
-      } finally {
-        await moved.close();
-      }
+      await ackReplayed(b, op, spawn, a, runId, "from-b");
     } finally {
       await op.ws.close();
     }

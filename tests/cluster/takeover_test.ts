@@ -20,7 +20,7 @@ import {
   seatOn,
   startCluster,
 } from "./_instances.ts";
-import { oneSpawn, startSpawnRun } from "./_spawn_run.ts";
+import { ackReplayed, oneSpawn, startSpawnRun } from "./_spawn_run.ts";
 
 function dump(cluster: Instance[]) {
   for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
@@ -85,17 +85,7 @@ Deno.test({
       await a.kill("SIGKILL");
       await op.ws.closed;
       // at once, no wait for the dead instance's lease
-      const ws = await openSocket(`${b.wsBase}/v1/operators/${op.sid}/ws`, { token: op.token });
-      try {
-        const replayed = await nextOf(ws, "spawn");
-        assert.deepEqual(replayed, spawn, "the same frame, same req_id");
-        ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "done" });
-        const run = await runEnded(b, runId);
-        assert.equal(run.status, "succeeded", JSON.stringify(run));
-        assert.deepEqual(run.final_ctx, { r: "done" });
-      } finally {
-        await ws.close();
-      }
+      await ackReplayed(b, op, spawn, b, runId, "done");
     } catch (err) {
       dump(cluster);
       throw err;
