@@ -183,14 +183,15 @@ async function startBare() {
 }
 
 const url = await freshDatabase();
-const quiet = { leaseSecs: 10, env: { LOG_LEVEL: "error" } };
+// as `deno task start` runs them: logs at info, the boot warm-up on ("" = its default)
+const asUser = { leaseSecs: 10, env: { SWITCHBOARD_WARMUP: "" } };
 const [a, b, mem] = await Promise.all([
-  startInstance(url, "bench-a", quiet),
-  startInstance(url, "bench-b", quiet),
+  startInstance(url, "bench-a", asUser),
+  startInstance(url, "bench-b", asUser),
   // the same server without a database, for scale under the same load
   startInstance(url, "bench-mem", {
-    ...quiet,
-    env: { ...quiet.env, SWITCHBOARD_DATABASE_URL: "", SWITCHBOARD_KV: ":memory:" },
+    ...asUser,
+    env: { ...asUser.env, SWITCHBOARD_DATABASE_URL: "", SWITCHBOARD_KV: ":memory:" },
   }),
 ]);
 globalThis.addEventListener("unload", () => {
