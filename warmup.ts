@@ -96,6 +96,8 @@ async function driveOn(
     kvPath,
     databaseUrl: undefined,
     apiToken: undefined,
+    // a key of its own: no token it mints is signed with the server's
+    secretHex: undefined,
     logLevel: "error",
     allowedHosts: undefined,
   });
