@@ -9,6 +9,7 @@
  */
 import type { AppDeps } from "../deps.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
+import { MAX_ASK_WAIT_SECS } from "../protocol/worker.ts";
 import { type OpenPgStores, RUN_EVENTS_TOPIC } from "../store/open_pg_stores.ts";
 
 /** Bus topic: cancel this run (its owner does). */
@@ -63,13 +64,15 @@ export function serveRemoteRuns(deps: AppDeps, stores: OpenPgStores): void {
     const to = new URL(target.pathname + target.search, row.url);
     const headers = new Headers(req.headers);
     headers.delete("host");
+    // a nested ask may wait up to MAX_ASK_WAIT_SECS on its owner before it answers
+    const waits = target.pathname.startsWith("/v1/worker/ask");
     try {
       return await fetch(to, {
         method: req.method,
         headers,
         body: req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer(),
         redirect: "manual",
-        signal: AbortSignal.timeout(30_000),
+        signal: AbortSignal.timeout(waits ? (MAX_ASK_WAIT_SECS + 30) * 1000 : 30_000),
       });
     } catch {
       throw new SwitchboardError(

@@ -50,6 +50,8 @@ export interface HubSeat {
   delivered(row: RequestRow): void;
   /** A request of this seat ended without a reply (cancel it on the socket here). */
   cancelled(reqId: string, reason: CancelReason): void;
+  /** A request of this seat is no longer pending (its nested asks end with it). */
+  requestEnded(reqId: string): void;
   /** The seat's socket moved to `instance` at `epoch` (close an older one here). */
   socketMoved(instance: string | null, epoch: number): void;
   /** True while this instance holds the seat's socket. */
@@ -104,7 +106,10 @@ export function createClusterHub(options: ClusterHubOptions) {
   const apply = (row: RequestRow | undefined, reqId: string) => {
     if (!row) {
       const gone = pending.drop(reqId);
-      if (gone) seats?.get(gone.sid)?.cancelled(reqId, "run_ended");
+      if (gone) {
+        seats?.get(gone.sid)?.cancelled(reqId, "run_ended");
+        seats?.get(gone.sid)?.requestEnded(reqId);
+      }
       return;
     }
     if (row.kind === "ha") {
@@ -122,6 +127,7 @@ export function createClusterHub(options: ClusterHubOptions) {
       return;
     }
     const had = pending.drop(row.req_id);
+    seats?.get(row.sid)?.requestEnded(row.req_id);
     if (row.state === "settled") {
       if (row.reply) waiters.resolve(row.req_id, row.reply);
       return;
@@ -308,6 +314,23 @@ export function createClusterHub(options: ClusterHubOptions) {
 
     /** The pending rows of a seat, in the order first sent. */
     pendingOf: (sid: string): RequestRow[] => pending.of(sid),
+
+    /** A pending row as this instance knows it. */
+    pendingRow: (reqId: string): RequestRow | undefined => pending.get(reqId),
+
+    /**
+     * Waits again for the reply of a pending request of a run owned here that
+     * nothing here waits on (a nested ask made before a takeover).
+     */
+    follow(row: RequestRow): Promise<ReplyFrame> {
+      const reply = waiters.add(row);
+      // it may have ended before the waiter; a row gone with its run ends the wait too
+      getRequest(sql, row.req_id).then((now) => {
+        if (now) apply(now, row.req_id);
+        else waiters.reject(row.req_id, new Error("operator request cancelled"));
+      }).catch((err) => waiters.reject(row.req_id, err));
+      return reply;
+    },
 
     /** The seat's socket holder as last read. */
     socketOf: (sid: string) => sync.socketOf(sid),

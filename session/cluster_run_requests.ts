@@ -130,7 +130,7 @@ export function createRunRequests(options: RunRequestsOptions) {
     open(request: Omit<RequestRow, "state">): OpenOutcome | undefined {
       const runId = request.run_id;
       if (runId === undefined || request.kind === "ha" || !runs.startedHere(runId)) return;
-      const key = dedupeKey(runId, request.task_id, request.attempt, request.kind);
+      const key = dedupeKey(runId, request.task_id, request.attempt, request.kind, request.slot);
       let keys = opened.get(runId);
       if (!keys) opened.set(runId, keys = new Set());
       if (keys.has(key)) return;

@@ -11,11 +11,12 @@ import type { CancelReason, ReplyFrame, RequestFrame } from "../protocol/frames.
 import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
-import type { SessionEnv } from "./operator_session.ts";
+import { ParentEnded, type SessionEnv } from "./operator_session.ts";
 import { settlementOf } from "./reply_audit.ts";
 
 /** The `cancel` reason and the rejection for an aborted wait. */
 function abortOutcome(reason: unknown): { cancel: CancelReason; error: unknown } {
+  if (reason instanceof ParentEnded) return { cancel: "parent_ended", error: reason };
   if (reason instanceof RunEnded) {
     return reason.why === "timeout"
       ? { cancel: "timeout", error: new Error("operator request timed out") }
@@ -65,8 +66,46 @@ export function seatRequests(seat: SeatOfRequests, env: SessionEnv, hub: Cluster
     return reply;
   };
 
+  /** Waits for the reply of `row`, or cancels it when `signal` aborts. */
+  const wait = async (
+    row: RequestRow,
+    waiting: Promise<ReplyFrame>,
+    signal: AbortSignal | undefined,
+  ): Promise<ReplyFrame> => {
+    if (!signal) return await settled(row, waiting);
+    const aborted = Promise.withResolvers<never>();
+    const onAbort = () => {
+      const { cancel, error } = abortOutcome(signal.reason);
+      hub.cancel(row, cancel).then((done) => {
+        if (!done) return;
+        observe("operator_request_cancelled", row);
+        env.log.info("operator request cancelled", {
+          sid: seat.sid,
+          req_id: row.req_id,
+          run_id: row.run_id,
+          reason: cancel,
+        });
+      });
+      aborted.reject(error);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    if (signal.aborted) onAbort(); // it aborted while the request was being opened
+    try {
+      return await Promise.race([settled(row, waiting), aborted.promise]);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  };
+
+  /**
+   * Waits again for a pending request of a run owned here that nothing here
+   * waits on (a nested ask made before a takeover), as {@link request} does.
+   */
+  const follow = (row: RequestRow, signal: AbortSignal): Promise<ReplyFrame> =>
+    wait(row, hub.follow(row), signal);
+
   /** Opens a request of `kind` and resolves with its reply. */
-  return async function request(
+  async function request(
     kind: RequestKind,
     taskId: string,
     attempt: number,
@@ -88,6 +127,7 @@ export function seatRequests(seat: SeatOfRequests, env: SessionEnv, hub: Cluster
       sent_at: env.now(),
       ...(options.role === undefined ? {} : { role: options.role }),
       ...(options.deadlineAt === undefined ? {} : { deadline_at: options.deadlineAt }),
+      ...(options.slot === undefined ? {} : { slot: options.slot }),
     });
     const row = opened.row;
     if (opened.state === "settled") return row.reply!;
@@ -109,28 +149,7 @@ export function seatRequests(seat: SeatOfRequests, env: SessionEnv, hub: Cluster
         delivered: seat.connected,
       });
     }
-    const waiting = opened.reply;
-    if (!signal) return await settled(row, waiting);
-    const aborted = Promise.withResolvers<never>();
-    const onAbort = () => {
-      const { cancel, error } = abortOutcome(signal.reason);
-      hub.cancel(row, cancel).then((done) => {
-        if (!done) return;
-        observe("operator_request_cancelled", row);
-        env.log.info("operator request cancelled", {
-          sid: seat.sid,
-          req_id: row.req_id,
-          run_id: row.run_id,
-          reason: cancel,
-        });
-      });
-      aborted.reject(error);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      return await Promise.race([settled(row, waiting), aborted.promise]);
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
-  };
+    return await wait(row, opened.reply, signal);
+  }
+  return Object.assign(request, { follow });
 }

@@ -39,6 +39,7 @@ import type { Sql } from "../store/pg_sql.ts";
 import type { ClusterHub, HubSeat } from "./cluster_hub.ts";
 import { spawnDirective } from "./directive.ts";
 import { seatRequests } from "./cluster_seat_requests.ts";
+import { clusterNestedAsks } from "./cluster_nested_asks.ts";
 import { OperatorSession, type SeatIdentity, type SessionEnv } from "./operator_session.ts";
 import {
   aliasOf,
@@ -78,6 +79,8 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   #client: string | null = null;
   /** Opens a request of a run through the hub and waits for its reply. */
   #request: ReturnType<typeof seatRequests>;
+  /** Nested asks of the workers of this seat's spawns (session/cluster_nested_asks.ts). */
+  #nested: ReturnType<typeof clusterNestedAsks>;
 
   constructor(identity: SeatIdentity, env: SessionEnv, hub: ClusterHub, sql: Sql) {
     super(identity, env);
@@ -103,6 +106,7 @@ export class ClusterSession extends OperatorSession implements HubSeat {
       env,
       hub,
     );
+    this.#nested = clusterNestedAsks(this.sid, hub, this.#request);
   }
 
   override get connected(): boolean {
@@ -200,14 +204,37 @@ export class ClusterSession extends OperatorSession implements HubSeat {
       taskId: ctx.taskId,
       alias: aliasOf(ctx),
     });
-    const reply = await this.#request(
-      "spawn",
-      ctx.taskId,
-      ctx.attempt,
-      { runId: ctx.runId, signal, deadlineAt: ctx.deadlineAt },
-      (reqId) => spawnFrame(reqId, ctx, grant, directive),
-    );
-    return spawnResult(reply);
+    // the run gives the spawn up: its nested asks end first (`parent_ended`)
+    const onAbort = () => this.#nested.spawnAborted(ctx.runId, ctx.taskId, ctx.attempt);
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const reply = await this.#request(
+        "spawn",
+        ctx.taskId,
+        ctx.attempt,
+        { runId: ctx.runId, signal, deadlineAt: ctx.deadlineAt },
+        (reqId) => spawnFrame(reqId, ctx, grant, directive),
+      );
+      return spawnResult(reply);
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  override pendingSpawn(runId: string, taskId: string, attempt: number): string | undefined {
+    return this.#nested.pendingSpawn(runId, taskId, attempt);
+  }
+
+  override askNested(
+    parentReqId: string,
+    question: Json,
+    options: { schema?: Record<string, Json>; signal?: AbortSignal } = {},
+  ): { reqId: string; answer: Promise<Json> } {
+    return this.#nested.ask(parentReqId, question, options);
+  }
+
+  override adoptNested(reqId: string, taskId: string): Promise<Json> | undefined {
+    return this.#nested.adopt(reqId, taskId);
   }
 
   // -------------------------------------------------------------------------
@@ -222,6 +249,10 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   cancelled(reqId: string, reason: CancelReason): void {
     if (!this.#sent.delete(reqId)) return;
     this.#send({ type: "cancel", req_id: reqId, reason });
+  }
+
+  requestEnded(reqId: string): void {
+    this.#nested.requestEnded(reqId);
   }
 
   socketMoved(instance: string | null, epoch: number): void {
@@ -240,6 +271,7 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   }
 
   override forgetRun(runId: string): void {
+    this.#nested.runEnded(runId);
     this.#hub.forgetRun(runId);
   }
 

@@ -40,9 +40,19 @@ export type Opened =
   | { state: "settled"; row: RequestRow }
   | { state: "cancelled"; row: RequestRow };
 
-/** The dedupe key of a run's request. */
-export function dedupeKey(runId: string, taskId: string, attempt: number, kind: string): string {
-  return `${runId}|${taskId}|${attempt}|${kind}`;
+/**
+ * The dedupe key of a run's request. `slot` tells apart requests one attempt
+ * may make several of (nested asks), as in session/request_book.ts.
+ */
+export function dedupeKey(
+  runId: string,
+  taskId: string,
+  attempt: number,
+  kind: string,
+  slot?: string,
+): string {
+  const key = `${runId}|${taskId}|${attempt}|${kind}`;
+  return slot === undefined ? key : `${key}|${slot}`;
 }
 
 // deno-lint-ignore no-explicit-any
@@ -75,7 +85,7 @@ export async function openRequest(
 ): Promise<Opened> {
   const dedupe = record.run_id === undefined || record.kind === "ha"
     ? null
-    : dedupeKey(record.run_id, record.task_id, record.attempt, record.kind);
+    : dedupeKey(record.run_id, record.task_id, record.attempt, record.kind, record.slot);
   // one statement: inserted only while the run's epoch is still `fence.epoch`
   const inserted = await sql`INSERT INTO sb_requests
       (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state)

@@ -1,0 +1,170 @@
+/**
+ * Nested asks of a cluster seat (SPEC §10): the worker of a pending spawn asks
+ * the seat that received it. The ask is a request of the spawn's run like any
+ * other (a row opened through the hub by the run's owner, delivered by the
+ * socket holder, settled once wherever the reply lands), with
+ * `parent_req_id` set to the spawn's req_id and a slot of its own in the
+ * run's dedupe keys. It is cancelled (`parent_ended`) when the spawn ends:
+ * settled or cancelled anywhere (the hub says so), aborted by its run here,
+ * or with its run.
+ *
+ * The worker routes of a run are answered by its owner (cluster/remote.ts
+ * hands them over), so the owner opens, follows and cancels its nested asks.
+ *
+ * @module
+ */
+import type { FaceCallOptions } from "../engine/faces.ts";
+import type { Json } from "../protocol/json.ts";
+import type { RequestFrame } from "../protocol/frames.ts";
+import { SwitchboardError } from "../protocol/errors.ts";
+import type { RequestRow } from "../store/pg_requests.ts";
+import type { ClusterHub } from "./cluster_hub.ts";
+import type { seatRequests } from "./cluster_seat_requests.ts";
+import { ParentEnded } from "./operator_session.ts";
+
+/** The nested asks of one spawn: aborted (`ParentEnded`) when it ends. */
+interface Children {
+  runId: string | undefined;
+  taskId: string;
+  attempt: number;
+  controllers: Set<AbortController>;
+}
+
+/** The nested asks of the seat `sid`, opened with its `request`. */
+export function clusterNestedAsks(
+  sid: string,
+  hub: ClusterHub,
+  request: ReturnType<typeof seatRequests>,
+) {
+  /** By the req_id of their spawn. */
+  const children = new Map<string, Children>();
+
+  /** A signal that aborts when the spawn `parent` ends. */
+  const childOf = (parent: RequestRow) => {
+    const controller = new AbortController();
+    let group = children.get(parent.req_id);
+    if (!group) {
+      group = {
+        runId: parent.run_id,
+        taskId: parent.task_id,
+        attempt: parent.attempt,
+        controllers: new Set(),
+      };
+      children.set(parent.req_id, group);
+    }
+    const set = group.controllers;
+    set.add(controller);
+    return {
+      signal: controller.signal,
+      release: () => {
+        set.delete(controller);
+        if (set.size === 0 && children.get(parent.req_id) === group) {
+          children.delete(parent.req_id);
+        }
+      },
+    };
+  };
+
+  /** The spawn `parentReqId` ended: its nested asks end with it. */
+  const end = (parentReqId: string) => {
+    const group = children.get(parentReqId);
+    if (!group) return;
+    children.delete(parentReqId);
+    for (const controller of group.controllers) controller.abort(new ParentEnded());
+  };
+
+  /** The pending spawn `reqId` of this seat, as this instance knows it. */
+  const spawnRow = (reqId: string) => {
+    const row = hub.pendingRow(reqId);
+    return row?.sid === sid && row.kind === "spawn" ? row : undefined;
+  };
+
+  const valueOf = (reply: { type: string; value?: Json }) =>
+    reply.type === "answer" ? reply.value ?? null : null;
+
+  return {
+    /** The req_id of the pending spawn of an attempt of a run, if this seat holds one. */
+    pendingSpawn(runId: string, taskId: string, attempt: number): string | undefined {
+      for (const row of hub.pendingOf(sid)) {
+        if (
+          row.kind === "spawn" && row.run_id === runId && row.task_id === taskId &&
+          row.attempt === attempt
+        ) return row.req_id;
+      }
+      return undefined;
+    },
+
+    /** Asks this seat for the worker of the pending spawn `parentReqId`. */
+    ask(
+      parentReqId: string,
+      question: Json,
+      options: { schema?: Record<string, Json>; signal?: AbortSignal } = {},
+    ): { reqId: string; answer: Promise<Json> } {
+      const parent = spawnRow(parentReqId);
+      if (!parent) throw new SwitchboardError("conflict", "the spawn of this task is not pending");
+      const child = childOf(parent);
+      const signal = options.signal
+        ? AbortSignal.any([child.signal, options.signal])
+        : child.signal;
+      const context = parent.frame.context;
+      const face: FaceCallOptions = {
+        signal,
+        runId: parent.run_id,
+        attempt: parent.attempt,
+        schema: options.schema,
+        parentReqId,
+        context,
+        deadlineAt: parent.deadline_at,
+        slot: `nested-${crypto.randomUUID()}`,
+      };
+      let reqId = "";
+      // the frame is built before the request's first await: its req_id is known at once
+      const answer = request("ask", parent.task_id, parent.attempt, face, (id) => {
+        reqId = id;
+        const frame: RequestFrame = {
+          type: "ask",
+          req_id: id,
+          task_id: parent.task_id,
+          question,
+          parent_req_id: parentReqId,
+        };
+        if (options.schema !== undefined) frame.schema = options.schema;
+        if (context !== undefined) frame.context = context;
+        return frame;
+      }).then(valueOf).finally(child.release);
+      return { reqId, answer };
+    },
+
+    /**
+     * Waits again for a pending nested ask of task `taskId` that nothing here
+     * waits on (its run was taken over); undefined when `reqId` is no such ask
+     * of this seat, or its spawn is no longer pending.
+     */
+    adopt(reqId: string, taskId: string): Promise<Json> | undefined {
+      const row = hub.pendingRow(reqId);
+      const frame = row?.frame;
+      if (!row || row.sid !== sid || frame?.type !== "ask" || row.task_id !== taskId) return;
+      const parent = frame.parent_req_id === undefined ? undefined : spawnRow(frame.parent_req_id);
+      if (!parent) return undefined;
+      const child = childOf(parent);
+      return request.follow(row, child.signal).then(valueOf).finally(child.release);
+    },
+
+    /** A request of this seat is no longer pending (the hub's news). */
+    requestEnded: end,
+
+    /** The run waiting on a spawn of this seat gave it up. */
+    spawnAborted(runId: string, taskId: string, attempt: number): void {
+      for (const [parentReqId, group] of children) {
+        if (group.runId === runId && group.taskId === taskId && group.attempt === attempt) {
+          end(parentReqId);
+        }
+      }
+    },
+
+    /** A run has ended: the nested asks of its spawns end too. */
+    runEnded(runId: string): void {
+      for (const [parentReqId, group] of children) if (group.runId === runId) end(parentReqId);
+    },
+  };
+}
