@@ -40,6 +40,14 @@ interface NestedAsk {
   done: Promise<void>;
 }
 
+/**
+ * A seat that can also find a nested ask in a shared store (a cluster seat: an
+ * ask answered while its run's owner was dead is a stored row, not pending).
+ */
+interface StoredNestedAsks {
+  storedNested(reqId: string, taskId: string): Promise<{ answer: Promise<Json> } | undefined>;
+}
+
 /** Ended nested asks kept for polling; older ones are dropped first. */
 const MAX_ENDED = 10_000;
 
@@ -109,11 +117,19 @@ export function workerAskRoutes(deps: WorkerAskDeps) {
     );
   }
 
-  /** Follows a nested ask made before a restart, pending at one of the seats. */
-  function adopt(reqId: string, taskId: string): NestedAsk | undefined {
+  /**
+   * Follows a nested ask made before a restart (or a takeover), pending at one
+   * of the seats, or ended and stored.
+   */
+  async function adopt(reqId: string, taskId: string): Promise<NestedAsk | undefined> {
     for (const session of deps.sessions.values()) {
       const answer = session.adoptNested(reqId, taskId);
       if (answer) return track(reqId, taskId, answer);
+    }
+    for (const session of deps.sessions.values()) {
+      const find = (session as Partial<StoredNestedAsks>).storedNested;
+      const stored = await find?.call(session, reqId, taskId);
+      if (stored) return asks.get(reqId) ?? track(reqId, taskId, stored.answer);
     }
     return undefined;
   }
@@ -204,7 +220,7 @@ export function workerAskRoutes(deps: WorkerAskDeps) {
         const entry = asks.get(reqId);
         // The bearer is checked first, so an unknown id tells a stranger nothing.
         const taskId = await taskOf(c);
-        const known = entry ?? adopt(reqId, taskId);
+        const known = entry ?? await adopt(reqId, taskId);
         if (!known || known.taskId !== taskId) {
           throw new SwitchboardError("not_found", `no nested ask ${reqId} for this task`);
         }

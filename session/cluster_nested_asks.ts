@@ -15,7 +15,7 @@
  */
 import type { FaceCallOptions } from "../engine/faces.ts";
 import type { Json } from "../protocol/json.ts";
-import type { RequestFrame } from "../protocol/frames.ts";
+import type { CancelReason, RequestFrame } from "../protocol/frames.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
@@ -28,6 +28,14 @@ interface Children {
   taskId: string;
   attempt: number;
   controllers: Set<AbortController>;
+}
+
+/** The rejection of a nested ask that ended without an answer, for its `reason`. */
+function cancelError(reason: CancelReason | undefined): Error {
+  if (reason === "parent_ended") return new ParentEnded();
+  if (reason === "timeout") return new Error("operator request timed out");
+  if (reason === "session_deleted") return new Error("operator session deleted");
+  return new Error(reason ?? "run_ended");
 }
 
 /** The nested asks of the seat `sid`, opened with its `request`. */
@@ -148,6 +156,32 @@ export function clusterNestedAsks(
       if (!parent) return undefined;
       const child = childOf(parent);
       return request.follow(row, child.signal).then(valueOf).finally(child.release);
+    },
+
+    /**
+     * A nested ask of task `taskId` of this seat that ended while nothing here
+     * waited on it (answered while its run's owner was dead), as stored; a
+     * pending one is followed as {@link adopt} does. Undefined when `reqId` is
+     * no such ask.
+     */
+    async stored(reqId: string, taskId: string): Promise<{ answer: Promise<Json> } | undefined> {
+      if (!reqId.startsWith(`${sid}-ask-`)) return undefined; // not a request of this seat
+      const row = await hub.find(reqId);
+      const frame = row?.frame;
+      if (
+        !row || row.sid !== sid || frame?.type !== "ask" || frame.parent_req_id === undefined ||
+        row.task_id !== taskId
+      ) return undefined;
+      if (row.state === "pending") {
+        const answer = this.adopt(reqId, taskId);
+        return answer && { answer };
+      }
+      if (row.state === "settled" && row.reply) {
+        return { answer: Promise.resolve(valueOf(row.reply)) };
+      }
+      const answer = Promise.reject(cancelError(row.cancel_reason));
+      answer.catch(() => {}); // its poller reads the rejection
+      return { answer };
     },
 
     /** A request of this seat is no longer pending (the hub's news). */

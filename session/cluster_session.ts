@@ -237,6 +237,11 @@ export class ClusterSession extends OperatorSession implements HubSeat {
     return this.#nested.adopt(reqId, taskId);
   }
 
+  /** A nested ask of this seat as stored (the worker routes' poll after a takeover). */
+  storedNested(reqId: string, taskId: string): Promise<{ answer: Promise<Json> } | undefined> {
+    return this.#nested.stored(reqId, taskId);
+  }
+
   // -------------------------------------------------------------------------
   // the hub's news (the socket side)
 

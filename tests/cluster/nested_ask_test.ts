@@ -199,7 +199,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "SIGKILL of the run's owner with a nested ask pending: after the takeover the worker's poll follows it",
+    "SIGKILL of the run's owner with nested asks pending: after the takeover the worker's poll finds one answered meanwhile and follows the other",
   ignore: PG_IGNORE,
   async fn() {
     const url = await freshDatabase();
@@ -213,27 +213,38 @@ Deno.test({
       });
       const runId = started.body!.run_id as string;
       const spawn = await nextOf(op.ws, "spawn");
-      const asked = await post(b.base, "/v1/worker/ask", { question: "wait?", wait_secs: 0 }, {
-        authorization: `Bearer ${spawn.capability_token}`,
-      });
-      assert.equal(asked.status, 202, JSON.stringify(asked.body));
-      const reqId = asked.body!.req_id as string;
-      assert.equal((await nextOf(op.ws, "ask")).req_id, reqId);
+      const auth = { authorization: `Bearer ${spawn.capability_token}` };
+      const ids: string[] = [];
+      for (const question of ["first?", "second?"]) {
+        const asked = await post(b.base, "/v1/worker/ask", { question, wait_secs: 0 }, auth);
+        assert.equal(asked.status, 202, JSON.stringify(asked.body));
+        ids.push(asked.body!.req_id as string);
+        assert.equal((await nextOf(op.ws, "ask")).req_id, ids.at(-1));
+      }
+      const [answered, open] = ids;
       await b.kill("SIGKILL");
-      // A takes the run over; until then the poll answers 409 (the owner does not answer)
-      const path = `/v1/worker/ask/${reqId}`;
-      const pending = await eventually(
-        async () => {
-          const polled = await getJson(a.base, path, spawn.worker_handle);
-          return polled.status === 200 ? polled.body : undefined;
-        },
-        15_000,
-        "the poll answered by the new owner",
-      );
-      assert.deepEqual(pending, { req_id: reqId, state: "pending" });
-      const polling = getJson(a.base, `${path}?wait_secs=8`, spawn.worker_handle);
-      op.ws.send({ type: "answer", req_id: reqId, value: "yes" });
-      assert.deepEqual((await polling).body, { req_id: reqId, state: "settled", value: "yes" });
+      // answered while the run's owner is dead: stored, and found by the poll after the takeover
+      op.ws.send({ type: "answer", req_id: answered, value: "early" });
+      const pollOf = (reqId: string) =>
+        eventually(
+          async () => {
+            const polled = await getJson(a.base, `/v1/worker/ask/${reqId}`, spawn.worker_handle);
+            // 409 until A has taken the run over (the dead owner does not answer)
+            return polled.status === 200 ? polled.body : undefined;
+          },
+          15_000,
+          `the poll of ${reqId} answered by the new owner`,
+        );
+      assert.deepEqual(await pollOf(answered), {
+        req_id: answered,
+        state: "settled",
+        value: "early",
+      });
+      // still pending: the new owner follows it
+      assert.deepEqual(await pollOf(open), { req_id: open, state: "pending" });
+      const polling = getJson(a.base, `/v1/worker/ask/${open}?wait_secs=8`, spawn.worker_handle);
+      op.ws.send({ type: "answer", req_id: open, value: "yes" });
+      assert.deepEqual((await polling).body, { req_id: open, state: "settled", value: "yes" });
       op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "done" });
       const flowAsk = await nextOf(op.ws, "ask");
       assert.equal(flowAsk.parent_req_id, undefined);
