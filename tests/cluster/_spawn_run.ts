@@ -18,11 +18,19 @@ export function oneSpawn(id = "one-spawn") {
   };
 }
 
-/** Starts a one-spawn run on `on` (`POST /v1/runs`, 202) and returns its id. */
-export async function startSpawnRun(on: Instance, blueprint: unknown = oneSpawn()) {
+/**
+ * Starts a run of an inline `blueprint` (default: one spawn) on `on` with an
+ * empty ctx and `extra` body fields (`POST /v1/runs`, 202); returns its id.
+ */
+export async function startRunOn(
+  on: Instance,
+  blueprint: unknown = oneSpawn(),
+  extra: Record<string, unknown> = {},
+) {
   const started = await post(on.base, "/v1/runs", {
     blueprint: { kind: "inline", value: blueprint },
     init_ctx: {},
+    ...extra,
   });
   assert.equal(started.status, 202, JSON.stringify(started.body));
   return started.body!.run_id as string;

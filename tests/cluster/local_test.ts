@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { openSocket } from "../_helpers.ts";
 import { openSql } from "../../store/pg_sql.ts";
-import { nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
-import { ackReplayed, heldSeen, oneSpawn, startSpawnRun } from "./_spawn_run.ts";
+import { nextOf, runEnded, seatOn, startCluster } from "./_instances.ts";
+import { ackReplayed, heldSeen, oneSpawn, startRunOn } from "./_spawn_run.ts";
 
 Deno.test({
   name: "a run and its seat's socket on one instance: settled there once, a second reply refused",
@@ -23,7 +23,7 @@ Deno.test({
     const op = await seatOn(a, ["main-ai"]);
     try {
       await heldSeen(b, op.sid, op.token);
-      const runId = await startSpawnRun(a);
+      const runId = await startRunOn(a);
       const spawn = await nextOf(op.ws, "spawn");
       const ack = { type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "once" };
       op.ws.send(ack);
@@ -52,7 +52,7 @@ Deno.test({
     const op = await seatOn(a, ["main-ai"]);
     try {
       await heldSeen(b, op.sid, op.token);
-      const runId = await startSpawnRun(a);
+      const runId = await startRunOn(a);
       const spawn = await nextOf(op.ws, "spawn");
       // the operator reconnects to B at once, before it replies
       await ackReplayed(b, op, spawn, a, runId, "from-b");
@@ -71,7 +71,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     await heldSeen(b, op.sid, op.token);
-    const runId = await startSpawnRun(a);
+    const runId = await startRunOn(a);
     await nextOf(op.ws, "spawn");
     const deleted = await fetch(`${b.base}/v1/operators/${op.sid}`, {
       method: "DELETE",
@@ -114,11 +114,7 @@ Deno.test({
         ],
       },
     };
-    const started = await post(a.base, "/v1/runs", {
-      blueprint: { kind: "inline", value: twoSteps },
-      init_ctx: {},
-    });
-    const runId = started.body!.run_id as string;
+    const runId = await startRunOn(a, twoSteps);
     const first = await nextOf(op.ws, "spawn");
     op.ws.send({ type: "spawn_ack", req_id: first.req_id, ok: true, value: "x-done" });
     const second = await nextOf(op.ws, "spawn");

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import type { ServerFrame } from "../../protocol/frames.ts";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { eventually, getJson, nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
+import { startRunOn } from "./_spawn_run.ts";
 
 /** An operator spawn, then (so the run outlives the spawn) an ask node to the same role. */
 const SPAWN_THEN_ASK = {
@@ -38,12 +39,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     try {
-      const started = await post(b.base, "/v1/runs", {
-        blueprint: { kind: "inline", value: SPAWN_THEN_ASK },
-        init_ctx: {},
-      });
-      assert.equal(started.status, 202, JSON.stringify(started.body));
-      const runId = started.body!.run_id as string;
+      const runId = await startRunOn(b, SPAWN_THEN_ASK);
       const spawn = await nextOf(op.ws, "spawn");
       const auth = { authorization: `Bearer ${spawn.capability_token}` };
       const handle = { authorization: `Bearer ${spawn.worker_handle}` };
@@ -157,11 +153,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(b, ["main-ai"]);
     try {
-      const started = await post(b.base, "/v1/runs", {
-        blueprint: { kind: "inline", value: SPAWN_THEN_ASK },
-        init_ctx: {},
-      });
-      const runId = started.body!.run_id as string;
+      const runId = await startRunOn(b, SPAWN_THEN_ASK);
       const spawn = await nextOf(op.ws, "spawn");
       const auth = { authorization: `Bearer ${spawn.capability_token}` };
       const asking = post(a.base, "/v1/worker/ask", { question: "ok?", wait_secs: 8 }, auth);
@@ -207,11 +199,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     try {
-      const started = await post(b.base, "/v1/runs", {
-        blueprint: { kind: "inline", value: SPAWN_THEN_ASK },
-        init_ctx: {},
-      });
-      const runId = started.body!.run_id as string;
+      const runId = await startRunOn(b, SPAWN_THEN_ASK);
       const spawn = await nextOf(op.ws, "spawn");
       const auth = { authorization: `Bearer ${spawn.capability_token}` };
       const ids: string[] = [];

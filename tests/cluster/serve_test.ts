@@ -10,6 +10,7 @@ import type { DoctorReport } from "../../protocol/operability.ts";
 import { openSql } from "../../store/pg_sql.ts";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { getJson, nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
+import { startRunOn } from "./_spawn_run.ts";
 
 /** One operator agent behind a spawn hook and a senior bridge. */
 const EVERY_KIND = {
@@ -30,13 +31,9 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     try {
-      const started = await post(b.base, "/v1/runs", {
-        blueprint: { kind: "inline", value: EVERY_KIND },
-        init_ctx: {},
+      const runId = await startRunOn(b, EVERY_KIND, {
         operator: { kind: "main_ai", spawn_hook_id: op.sid, senior_bridge_id: op.sid },
       });
-      assert.equal(started.status, 202, JSON.stringify(started.body));
-      const runId = started.body!.run_id as string;
 
       const hb = await nextOf(op.ws, "hook_before");
       // the doctor of any instance: B owns the run, A holds the seat's socket

@@ -15,12 +15,11 @@ import {
   getJson,
   type Instance,
   nextOf,
-  post,
   runEnded,
   seatOn,
   startCluster,
 } from "./_instances.ts";
-import { ackReplayed, oneSpawn, startSpawnRun } from "./_spawn_run.ts";
+import { ackReplayed, oneSpawn, startRunOn } from "./_spawn_run.ts";
 
 function dump(cluster: Instance[]) {
   for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
@@ -43,7 +42,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     try {
-      const runId = await startSpawnRun(b);
+      const runId = await startRunOn(b);
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGKILL");
       const killedAt = Date.now();
@@ -80,7 +79,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     try {
-      const runId = await startSpawnRun(b);
+      const runId = await startRunOn(b);
       const spawn = await nextOf(op.ws, "spawn");
       await a.kill("SIGKILL");
       await op.ws.closed;
@@ -102,7 +101,7 @@ Deno.test({
     const [a, b, c] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     try {
-      const runId = await startSpawnRun(c);
+      const runId = await startRunOn(c);
       const spawn = await nextOf(op.ws, "spawn");
       // a second socket on B replaces A's; both send the ack before A's closes
       const second = await openSocket(`${b.wsBase}/v1/operators/${op.sid}/ws`, {
@@ -145,7 +144,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     try {
-      const runId = await startSpawnRun(b);
+      const runId = await startRunOn(b);
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGSTOP");
       await eventually(
@@ -198,13 +197,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     try {
-      const started = await post(b.base, "/v1/runs", {
-        blueprint: { kind: "inline", value: oneSpawn() },
-        init_ctx: {},
-        ttl_secs: 3,
-      });
-      assert.equal(started.status, 202);
-      const runId = started.body!.run_id as string;
+      const runId = await startRunOn(b, oneSpawn(), { ttl_secs: 3 });
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGKILL");
       const cancel = await nextOf(op.ws, "cancel", 15_000);
@@ -235,7 +228,7 @@ Deno.test({
     const [a, b, c] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     try {
-      const runId = await startSpawnRun(b);
+      const runId = await startRunOn(b);
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGKILL");
       // C forwards to the run's owner: B while it is dead (refused, retry), then whoever took it
@@ -313,7 +306,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
     try {
-      const runId = await startSpawnRun(b);
+      const runId = await startRunOn(b);
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGKILL");
       const res = await fetch(`${a.base}/v1/runs/${runId}`, { method: "DELETE" });
