@@ -6,7 +6,17 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../protocol/frames.ts";
 import { openSocket } from "../_helpers.ts";
-import { eventually, getJson, type Instance, nextOf, post, runEnded } from "./_instances.ts";
+import { freshDatabase } from "../_pg.ts";
+import {
+  eventually,
+  getJson,
+  type Instance,
+  nextOf,
+  post,
+  runEnded,
+  seatOn,
+  startCluster,
+} from "./_instances.ts";
 
 /** One operator agent behind `main-ai`: a spawn, answered by spawn_ack. */
 export function oneSpawn(id = "one-spawn") {
@@ -75,5 +85,28 @@ export async function ackReplayed(
     assert.deepEqual(run.final_ctx, { r: value });
   } finally {
     await ws.close();
+  }
+}
+
+/**
+ * A scenario on a fresh database: instances `ids`, a seat for `roles` on the
+ * first; runs `body`, prints every instance's log when it throws, and closes the
+ * seat's socket.
+ */
+export async function withCluster(
+  ids: string[],
+  roles: string[],
+  body: (cluster: Instance[], op: Awaited<ReturnType<typeof seatOn>>) => Promise<void>,
+) {
+  const url = await freshDatabase();
+  await using cluster = await startCluster(url, ids);
+  const op = await seatOn(cluster[0], roles);
+  try {
+    await body(cluster, op);
+  } catch (err) {
+    for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
+    throw err;
+  } finally {
+    await op.ws.close();
   }
 }

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import type { ServerFrame } from "../../protocol/frames.ts";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { eventually, getJson, nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
-import { startRunOn } from "./_spawn_run.ts";
+import { startRunOn, withCluster } from "./_spawn_run.ts";
 
 /** An operator spawn, then (so the run outlives the spawn) an ask node to the same role. */
 const SPAWN_THEN_ASK = {
@@ -33,12 +33,9 @@ Deno.test({
   name:
     "a worker asks across instances: the operator on A answers a nested ask of a run on B, in time or polled; settling the spawn cancels the rest",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b"]);
-    const [a, b] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op) => {
+      const [a, b] = cluster;
       const runId = await startRunOn(b, SPAWN_THEN_ASK);
       const spawn = await nextOf(op.ws, "spawn");
       const auth = { authorization: `Bearer ${spawn.capability_token}` };
@@ -134,13 +131,7 @@ Deno.test({
       const run = await runEnded(a, runId);
       assert.equal(run.status, "succeeded", JSON.stringify(run));
       assert.deepEqual(run.final_ctx, { r: "done", n: "stop" });
-    } catch (err) {
-      for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
-      throw err;
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -193,12 +184,9 @@ Deno.test({
   name:
     "SIGKILL of the run's owner with nested asks pending: after the takeover the worker's poll finds one answered meanwhile and follows the other",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b"]);
-    const [a, b] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op) => {
+      const [a, b] = cluster;
       const runId = await startRunOn(b, SPAWN_THEN_ASK);
       const spawn = await nextOf(op.ws, "spawn");
       const auth = { authorization: `Bearer ${spawn.capability_token}` };
@@ -240,11 +228,5 @@ Deno.test({
       const run = await runEnded(a, runId);
       assert.equal(run.status, "succeeded", JSON.stringify(run));
       assert.deepEqual(run.final_ctx, { r: "done", n: "end" });
-    } catch (err) {
-      for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
-      throw err;
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });

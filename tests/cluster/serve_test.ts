@@ -10,7 +10,7 @@ import type { DoctorReport } from "../../protocol/operability.ts";
 import { openSql } from "../../store/pg_sql.ts";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { getJson, nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
-import { startRunOn } from "./_spawn_run.ts";
+import { startRunOn, withCluster } from "./_spawn_run.ts";
 
 /** One operator agent behind a spawn hook and a senior bridge. */
 const EVERY_KIND = {
@@ -25,12 +25,9 @@ Deno.test({
   name:
     "an operator on instance A serves a run started on B: hook_before, spawn (worker on A and B), ask, hook_after",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b"]);
-    const [a, b] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op) => {
+      const [a, b] = cluster;
       const runId = await startRunOn(b, EVERY_KIND, {
         operator: { kind: "main_ai", spawn_hook_id: op.sid, senior_bridge_id: op.sid },
       });
@@ -86,13 +83,7 @@ Deno.test({
         const { body } = await getJson<{ runs: Array<{ run_id: string }> }>(on.base, "/v1/runs");
         assert.ok(body.runs.some((r) => r.run_id === runId), on.id);
       }
-    } catch (err) {
-      for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
-      throw err;
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });
 
 Deno.test({

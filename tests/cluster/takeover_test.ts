@@ -19,7 +19,7 @@ import {
   seatOn,
   startCluster,
 } from "./_instances.ts";
-import { ackReplayed, oneSpawn, startRunOn } from "./_spawn_run.ts";
+import { ackReplayed, oneSpawn, startRunOn, withCluster } from "./_spawn_run.ts";
 
 function dump(cluster: Instance[]) {
   for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
@@ -36,12 +36,9 @@ Deno.test({
   name:
     "SIGKILL of a run's owner during a pending spawn: another instance resumes it and the ack lands once",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b"]);
-    const [a, b] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op) => {
+      const [a, b] = cluster;
       const runId = await startRunOn(b);
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGKILL");
@@ -60,13 +57,7 @@ Deno.test({
       assert.deepEqual(op.ws.buffered().filter((f) => f.type === "spawn"), [], "no second spawn");
       const { body } = await getJson<{ status: string }>(a.base, `/v1/runs/${runId}`);
       assert.equal(body.status, "succeeded");
-    } catch (err) {
-      dump(cluster);
-      throw err;
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -138,12 +129,9 @@ Deno.test({
 Deno.test({
   name: "a SIGSTOPped owner that outlives its lease cannot write after the takeover",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b"]);
-    const [a, b] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op) => {
+      const [a, b] = cluster;
       const runId = await startRunOn(b);
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGSTOP");
@@ -179,24 +167,15 @@ Deno.test({
       assert.equal(after.body.status, "succeeded");
       assert.deepEqual(after.body.final_ctx, { r: "by-a" });
       assert.deepEqual(await events(), before, "B wrote no event after the takeover");
-    } catch (err) {
-      dump(cluster);
-      throw err;
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "a run's deadline fires once, on the instance that took the run over",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b"]);
-    const [a, b] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op) => {
+      const [a, b] = cluster;
       const runId = await startRunOn(b, oneSpawn(), { ttl_secs: 3 });
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGKILL");
@@ -210,24 +189,15 @@ Deno.test({
       assert.equal(ended.length, 1, "one end");
       await new Promise((r) => setTimeout(r, 300));
       assert.deepEqual(op.ws.buffered().filter((f) => f.type === "cancel"), [], "one cancel");
-    } catch (err) {
-      dump(cluster);
-      throw err;
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "after a takeover the worker's token works on the new owner, reached through any instance",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b", "i-c"]);
-    const [a, b, c] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b", "i-c"], ["main-ai"], async (cluster, op) => {
+      const [a, b, c] = cluster;
       const runId = await startRunOn(b);
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGKILL");
@@ -253,13 +223,7 @@ Deno.test({
       const run = await runEnded(a, runId);
       assert.equal(run.status, "succeeded", JSON.stringify(run));
       assert.deepEqual(run.final_ctx, { r: { shipped: true } });
-    } catch (err) {
-      dump(cluster);
-      throw err;
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -300,12 +264,9 @@ Deno.test({
   name:
     "a cancel sent while a run's owner is dead is kept and applied by the instance that takes it over",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b"]);
-    const [a, b] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op) => {
+      const [a, b] = cluster;
       const runId = await startRunOn(b);
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGKILL");
@@ -329,11 +290,5 @@ Deno.test({
         "no pending request left",
       );
       assert.deepEqual(left, []);
-    } catch (err) {
-      dump(cluster);
-      throw err;
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });
