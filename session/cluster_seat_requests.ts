@@ -6,24 +6,12 @@
  * @module
  */
 import type { FaceCallOptions } from "../engine/faces.ts";
-import { RunEnded } from "../engine/faces.ts";
-import type { CancelReason, ReplyFrame, RequestFrame } from "../protocol/frames.ts";
+import type { ReplyFrame, RequestFrame } from "../protocol/frames.ts";
 import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
-import { ParentEnded, type SessionEnv } from "./operator_session.ts";
+import { abortOutcome, type SessionEnv } from "./operator_session.ts";
 import { settlementOf } from "./reply_audit.ts";
-
-/** The `cancel` reason and the rejection for an aborted wait. */
-function abortOutcome(reason: unknown): { cancel: CancelReason; error: unknown } {
-  if (reason instanceof ParentEnded) return { cancel: "parent_ended", error: reason };
-  if (reason instanceof RunEnded) {
-    return reason.why === "timeout"
-      ? { cancel: "timeout", error: new Error("operator request timed out") }
-      : { cancel: "run_ended", error: reason };
-  }
-  return { cancel: "run_ended", error: reason };
-}
 
 /** What the requests of one seat need to know of it. */
 export interface SeatOfRequests {

@@ -25,7 +25,6 @@ import type { Json } from "../protocol/json.ts";
 import {
   type CancelReason,
   CLOSE,
-  MAX_FRAME_BYTES,
   type ReplyFrame,
   REQUEST_KINDS,
   type RequestFrame,
@@ -55,6 +54,7 @@ import { checkReply } from "./reply_audit.ts";
 import { requestRole } from "../observe/seat_counts.ts";
 import { parseClientFrame } from "./parse_client_frame.ts";
 import { sendOn } from "./socket_slot.ts";
+import { answerPing, frameFailed, frameText } from "./client_frames.ts";
 
 type Kind = RequestKind;
 
@@ -328,43 +328,22 @@ export class ClusterSession extends OperatorSession implements HubSeat {
   }
 
   override receive(socket: WebSocket, data: unknown): void {
-    if (typeof data !== "string") {
-      closeQuietly(socket, CLOSE.unsupportedData, "binary frames are not supported");
-      return;
-    }
-    if (new TextEncoder().encode(data).length > MAX_FRAME_BYTES) {
-      closeQuietly(socket, CLOSE.tooBig, "frame larger than 1 MiB");
-      return;
-    }
+    const text = frameText(socket, data);
+    if (text === undefined) return;
     this.lastSeenAt = this.#env.now();
-    this.#inbox = this.#inbox.then(() => this.#handle(socket, data));
+    this.#inbox = this.#inbox.then(() => this.#handle(socket, text));
   }
 
   async #handle(socket: WebSocket, data: string): Promise<void> {
     let reqId: string | undefined;
     try {
       const frame = parseClientFrame(data);
-      if (frame.type === "ping") {
-        // A pong confirms the replies before it: sent once they are durable (a
-        // reply settled on this instance alone is written with its run's writes).
-        const durable = this.#env.journal?.durable();
-        if (durable) durable.then(() => sendOn(socket, { type: "pong" }));
-        else sendOn(socket, { type: "pong" });
-        return;
-      }
+      // (a reply settled on this instance alone is written with its run's writes)
+      if (frame.type === "ping") return answerPing(socket, this.#env.journal?.durable());
       reqId = frame.req_id;
       await this.#settle(frame);
     } catch (err) {
-      if (err instanceof SwitchboardError) {
-        const out: ServerFrame = { type: "error", error: err.message };
-        if (reqId !== undefined) out.req_id = reqId;
-        const issues = err.extra?.issues;
-        if (Array.isArray(issues)) out.issues = issues;
-        sendOn(socket, out);
-        return;
-      }
-      this.#env.log.error("operator frame failed", { sid: this.sid, error: String(err) });
-      closeQuietly(socket, CLOSE.internalError, "internal error");
+      frameFailed(socket, err, reqId, this.#env.log, this.sid);
     }
   }
 

@@ -55,9 +55,10 @@ import { checkReply, settlementOf } from "./reply_audit.ts";
 import { requestRole } from "../observe/seat_counts.ts";
 import { parseClientFrame } from "./parse_client_frame.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
-import { CLOSE, MAX_FRAME_BYTES } from "../protocol/frames.ts";
+import { CLOSE } from "../protocol/frames.ts";
 import { type BookEntry, RequestBook, requestKey } from "./request_book.ts";
-import { closeQuietly, sendOn, SocketSlot } from "./socket_slot.ts";
+import { SocketSlot } from "./socket_slot.ts";
+import { answerPing, frameFailed, frameText } from "./client_frames.ts";
 
 /** A spawn frame's directive key in its JSON text, and the book's empty one. */
 const DIRECTIVE_KEY = '"directive":';
@@ -89,12 +90,6 @@ export interface SeatIdentity {
   releaseAfterSecs?: number;
 }
 
-const encoder = new TextEncoder();
-
-function byteLength(text: string): number {
-  return text.length * 3 <= MAX_FRAME_BYTES ? text.length : encoder.encode(text).length;
-}
-
 /** The abort reason of a nested ask whose spawn was settled or cancelled. */
 export class ParentEnded extends Error {
   constructor() {
@@ -104,7 +99,7 @@ export class ParentEnded extends Error {
 }
 
 /** The `cancel` reason and the rejection for an aborted wait. */
-function abortOutcome(reason: unknown): { cancel: CancelReason; error: unknown } {
+export function abortOutcome(reason: unknown): { cancel: CancelReason; error: unknown } {
   if (reason instanceof ParentEnded) return { cancel: "parent_ended", error: reason };
   if (reason instanceof RunEnded) {
     return reason.why === "timeout"
@@ -565,38 +560,17 @@ export class OperatorSession implements SeniorBridge, SpawnHook, Operator {
 
   /** Handles one message from `socket`. Never throws. */
   receive(socket: WebSocket, data: unknown): void {
-    if (typeof data !== "string") {
-      closeQuietly(socket, CLOSE.unsupportedData, "binary frames are not supported");
-      return;
-    }
-    if (byteLength(data) > MAX_FRAME_BYTES) {
-      closeQuietly(socket, CLOSE.tooBig, "frame larger than 1 MiB");
-      return;
-    }
+    const text = frameText(socket, data);
+    if (text === undefined) return;
     this.lastSeenAt = this.#env.now();
     let reqId: string | undefined;
     try {
-      const frame = parseClientFrame(data);
-      if (frame.type === "ping") {
-        // A pong confirms the replies before it: sent once they are durable.
-        const durable = this.#env.journal?.durable();
-        if (durable) durable.then(() => sendOn(socket, { type: "pong" }));
-        else sendOn(socket, { type: "pong" });
-        return;
-      }
+      const frame = parseClientFrame(text);
+      if (frame.type === "ping") return answerPing(socket, this.#env.journal?.durable());
       reqId = frame.req_id;
       this.#settle(frame);
     } catch (err) {
-      if (err instanceof SwitchboardError) {
-        const frame: ServerFrame = { type: "error", error: err.message };
-        if (reqId !== undefined) frame.req_id = reqId;
-        const issues = err.extra?.issues;
-        if (Array.isArray(issues)) frame.issues = issues;
-        sendOn(socket, frame);
-        return;
-      }
-      this.#env.log.error("operator frame failed", { sid: this.sid, error: String(err) });
-      closeQuietly(socket, CLOSE.internalError, "internal error");
+      frameFailed(socket, err, reqId, this.#env.log, this.sid);
     }
   }
 
