@@ -103,8 +103,9 @@ async function driveOn(
   });
   const stop = new AbortController();
   let socket: WebSocket | undefined;
+  let server: Deno.HttpServer<Deno.NetAddr> | undefined;
   try {
-    const server = Deno.serve({
+    server = Deno.serve({
       hostname: "127.0.0.1",
       port: 0,
       signal: stop.signal,
@@ -124,13 +125,11 @@ async function driveOn(
       await post(`${base}/v1/tasks`, identity);
       done++;
     }
-    socket.close();
-    stop.abort();
-    await server.finished;
     return done;
   } finally {
     socket?.close();
     stop.abort();
+    await server?.finished;
     await deps.close();
   }
 }

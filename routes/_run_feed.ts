@@ -23,11 +23,6 @@ export function createRunFeed() {
     for (const watcher of watchers) watcher(event);
   };
   return {
-    /** True while someone watches (a run's view is built only then). */
-    get watched(): boolean {
-      return watchers.size > 0;
-    },
-    publish,
     /**
      * Tells watchers that run `runId` started or ended, with the view `view()`
      * reads (built only while someone watches). A run's end is told after its start.
