@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { freshDatabase, PG_IGNORE } from "../tests/_pg.ts";
+import { freshDatabase, PG_IGNORE, withMigratedSql } from "../tests/_pg.ts";
 import { put, runBlueprintStoreCases, sampleBlueprint } from "./_blueprint_store_cases.ts";
 import { createPgBlueprintStore } from "./blueprint_store_pg.ts";
 import { migrate } from "./pg_schema.ts";
@@ -10,9 +10,7 @@ Deno.test({
   ignore: PG_IGNORE,
   async fn(t) {
     // one database; each case starts from empty tables
-    const sql = openSql(await freshDatabase());
-    try {
-      await migrate(sql);
+    await withMigratedSql(async (sql) => {
       await runBlueprintStoreCases(t, {
         async open(options) {
           await sql`TRUNCATE sb_bp_series, sb_bp_commits, sb_bp_versions`;
@@ -20,9 +18,7 @@ Deno.test({
         },
         close: () => {},
       });
-    } finally {
-      await sql.end();
-    }
+    });
   },
 });
 

@@ -6,12 +6,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { freshDatabase, PG_IGNORE } from "../tests/_pg.ts";
+import { PG_IGNORE, withMigratedSql } from "../tests/_pg.ts";
 import { sampleRun } from "./_durable_store_cases.ts";
 import { openBus } from "./pg_bus.ts";
 import { claimOrphanRuns, FencedError } from "./pg_run_owner.ts";
-import { migrate } from "./pg_schema.ts";
-import { openSql } from "./pg_sql.ts";
 import { createPgRunStore } from "./run_store_pg.ts";
 import { RUN_EVENTS_TOPIC } from "./pg_write_batch.ts";
 import { REQUEST_TOPICS } from "./pg_requests.ts";
@@ -34,9 +32,7 @@ Deno.test({
   name: "PG run store: one batch keeps call order, the last record, the first event",
   ignore: PG_IGNORE,
   async fn() {
-    const sql = openSql(await freshDatabase());
-    try {
-      await migrate(sql);
+    await withMigratedSql(async (sql) => {
       const runs = createPgRunStore(sql, { instanceId: "i-a" });
       const run = sampleRun("run-1", 1);
       // all in one tick: one batch, the run inserted with its last record
@@ -58,9 +54,7 @@ Deno.test({
       await runs.appendEvent("run-1", event(2));
       assert.deepEqual((await runs.listEvents("run-1", 1)).map((e) => e.id), [2]);
       assert.equal(runs.startedHere("run-1"), true);
-    } finally {
-      await sql.end();
-    }
+    });
   },
 });
 
@@ -68,9 +62,7 @@ Deno.test({
   name: "PG run store: after a takeover the old owner's batch writes nothing and reports the loss",
   ignore: PG_IGNORE,
   async fn() {
-    const sql = openSql(await freshDatabase());
-    try {
-      await migrate(sql);
+    await withMigratedSql(async (sql) => {
       const lost: string[] = [];
       const old = createPgRunStore(sql, { instanceId: "i-old", onFenced: (id) => lost.push(id) });
       await old.putRun(sampleRun("run-1", 1));
@@ -89,9 +81,7 @@ Deno.test({
       assert.equal((await old.getRun("run-1"))?.status, "running");
       assert.deepEqual(await old.listEvents("run-1"), []);
       assert.equal(await old.getToken("n-1"), undefined);
-    } finally {
-      await sql.end();
-    }
+    });
   },
 });
 
@@ -99,9 +89,7 @@ Deno.test({
   name: "PG run store: a queued request is stored once per dedupe key and announced with its row",
   ignore: PG_IGNORE,
   async fn() {
-    const sql = openSql(await freshDatabase());
-    try {
-      await migrate(sql);
+    await withMigratedSql(async (sql) => {
       const bus = await openBus(sql, { instanceId: "i-b" });
       const heard = Promise.withResolvers<unknown>();
       bus.on(REQUEST_TOPICS.opened, (_id, _from, row) => heard.resolve(row));
@@ -128,9 +116,7 @@ Deno.test({
       const stored = await sql`SELECT req_id, state FROM sb_requests`;
       assert.deepEqual(stored.map((r) => [r.req_id, r.state]), [["op-1-ask-1", "pending"]]);
       await bus.close();
-    } finally {
-      await sql.end();
-    }
+    });
   },
 });
 
@@ -138,9 +124,7 @@ Deno.test({
   name: "PG run store: stored events are announced only for runs another instance follows",
   ignore: PG_IGNORE,
   async fn() {
-    const sql = openSql(await freshDatabase());
-    try {
-      await migrate(sql);
+    await withMigratedSql(async (sql) => {
       const bus = await openBus(sql, { instanceId: "i-b" });
       const heard: string[] = [];
       bus.on(RUN_EVENTS_TOPIC, (ids) => heard.push(ids));
@@ -155,8 +139,6 @@ Deno.test({
       while (heard.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       assert.deepEqual(heard, ["run-2", "run-2"]);
       await bus.close();
-    } finally {
-      await sql.end();
-    }
+    });
   },
 });

@@ -11,6 +11,8 @@
  * @module
  */
 import { join } from "node:path";
+import { openSql, type Sql } from "../store/pg_sql.ts";
+import { migrate } from "../store/pg_schema.ts";
 
 /** Folders searched for `initdb`, `pg_ctl` and `postgres`, newest version first. */
 function binDirs(): string[] {
@@ -197,4 +199,15 @@ export async function freshDatabase(): Promise<string> {
     `CREATE DATABASE ${name}`,
   ]);
   return url.replace(/\/postgres$/, `/${name}`);
+}
+
+/** A fresh database with the server's schema, open as `sql` for `fn`, closed after. */
+export async function withMigratedSql(fn: (sql: Sql) => Promise<void>): Promise<void> {
+  const sql = openSql(await freshDatabase());
+  try {
+    await migrate(sql);
+    await fn(sql);
+  } finally {
+    await sql.end();
+  }
 }
