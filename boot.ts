@@ -17,7 +17,7 @@ import {
 } from "./session/seats.ts";
 import { openStores } from "./store/open_stores.ts";
 import { cachedBlueprintStore } from "./store/blueprint_store_cached.ts";
-import { pruneEndedRuns, RUN_RETENTION_SECS } from "./store/run_retention.ts";
+import { pruneEndedRuns, pruneExpiredTokens, RUN_RETENTION_SECS } from "./store/run_retention.ts";
 import { type OpenPgStores, openPgStores } from "./store/open_pg_stores.ts";
 import { startClusterMode } from "./cluster.ts";
 import type { RunRecord } from "./store/run_store.ts";
@@ -174,6 +174,8 @@ export function startBackground(deps: AppDeps): Background {
       const retention = deps.config.runRetentionSecs ?? RUN_RETENTION_SECS;
       const pruned = await pruneEndedRuns(deps.stores.runs, retention, deps.now());
       if (pruned > 0) deps.log.info("ended runs pruned", { runs: pruned });
+      const tokens = await pruneExpiredTokens(deps.stores.runs, deps.now());
+      if (tokens > 0) deps.log.info("expired session tokens pruned", { tokens });
       return await sweepIdleSeats(deps, idleMs);
     }).catch((err) => {
       deps.log.error("idle sweep failed", { error: String(err) });

@@ -277,7 +277,13 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
         max_uses: null,
         nonce: randomHex(16),
       });
-      const record: TokenRecord = { nonce: token.nonce, role, uses_left: null, ended: false };
+      const record: TokenRecord = {
+        nonce: token.nonce,
+        role,
+        uses_left: null,
+        ended: false,
+        expire_at: token.expire_at, // so retention can delete it once it has expired
+      };
       remember(record);
       await save(record);
       return token;
@@ -369,11 +375,14 @@ export function createTokenAuthority(options: TokenAuthorityOptions) {
 
     /**
      * Drops a session token's record from memory (a detached or expired
-     * `/v1/sessions` session); the token stops verifying.
+     * `/v1/sessions` session); the token stops verifying. The stored record is
+     * marked ended (written behind), so it does not verify again after a restart.
      */
     forget(nonce: string): void {
       const record = records.get(nonce);
-      if (record && record.run_id === undefined) records.delete(nonce);
+      if (!record || record.run_id !== undefined) return;
+      records.delete(nonce);
+      if (!record.ended) save({ ...record, ended: true }).catch(() => {});
     },
 
     /** Takes over stored records minted elsewhere (a run claimed from another instance). */

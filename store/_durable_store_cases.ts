@@ -318,6 +318,47 @@ const CASES: Case[] = [
     },
   ],
 
+  [
+    "pruneExpiredTokens deletes expired session tokens only",
+    async ({ runs }) => {
+      const session = (nonce: string, expire_at?: number) => ({
+        nonce,
+        role: "operator" as const,
+        uses_left: null,
+        ended: false,
+        ...(expire_at === undefined ? {} : { expire_at }),
+      });
+      await runs.putToken(session("s-old", 100));
+      await runs.putToken(session("s-new", 5_000));
+      await runs.putToken(session("s-legacy")); // written before records carried an expiry
+      await runs.putRun(sampleRun("run-live", 1));
+      await runs.putToken({
+        nonce: "w-1",
+        role: "worker",
+        run_id: "run-live",
+        uses_left: null,
+        ended: false,
+        expire_at: 100,
+      });
+      assert.equal(await runs.pruneExpiredTokens(1_000, 100), 1);
+      assert.equal(await runs.getToken("s-old"), undefined);
+      assert.equal((await runs.getToken("s-new"))?.expire_at, 5_000);
+      assert.equal((await runs.getToken("s-legacy"))?.nonce, "s-legacy");
+      assert.equal((await runs.getToken("w-1"))?.nonce, "w-1"); // a run's go with the run
+      assert.deepEqual((await runs.listLiveTokens()).map((t) => t.nonce).sort(), [
+        "s-legacy",
+        "s-new",
+        "w-1",
+      ]);
+      assert.equal(await runs.pruneExpiredTokens(1_000, 100), 0);
+      await runs.putToken(session("s-a", 10));
+      await runs.putToken(session("s-b", 10));
+      assert.equal(await runs.pruneExpiredTokens(1_000, 1), 1); // the limit holds
+      assert.equal(await runs.pruneExpiredTokens(1_000, 1), 1);
+      assert.equal(await runs.pruneExpiredTokens(1_000, 1), 0);
+    },
+  ],
+
   ["tasks are kept by id and listed per run", async ({ runs }) => {
     await runs.putTask(sampleTask("T-1", "run-a"));
     await runs.putTask({ ...sampleTask("T-1", "run-a"), status: "pass" });

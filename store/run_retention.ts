@@ -13,6 +13,22 @@ export const RUN_RETENTION_SECS = 7 * 86_400;
 const BATCH = 200;
 const BATCHES_PER_SWEEP = 10;
 
+/**
+ * Deletes the stored records of session tokens (no run) that expired before
+ * `now`, in bounded batches; resolves with how many were deleted. Records
+ * written before they carried an expiry stay.
+ */
+export async function pruneExpiredTokens(runs: RunStore, now: number): Promise<number> {
+  const before = Math.floor(now / 1000);
+  let total = 0;
+  for (let i = 0; i < BATCHES_PER_SWEEP; i++) {
+    const n = await runs.pruneExpiredTokens(before, BATCH);
+    total += n;
+    if (n < BATCH) break;
+  }
+  return total;
+}
+
 /** Deletes ended runs older than `retentionSecs`; resolves with how many were deleted. */
 export async function pruneEndedRuns(
   runs: RunStore,

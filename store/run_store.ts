@@ -76,6 +76,11 @@ export interface RunStore {
    * tasks and tokens. Resolves with how many were deleted (retention).
    */
   pruneEnded(before: number, limit: number): Promise<number>;
+  /**
+   * Deletes up to `limit` token records of no run (session tokens) that expired
+   * before `before` (unix seconds). Resolves with how many were deleted.
+   */
+  pruneExpiredTokens(before: number, limit: number): Promise<number>;
 }
 
 /** Everything a run's journal holds beside its record (read once to resume it). */
@@ -97,6 +102,12 @@ export async function readRunJournal(store: RunStore, runId: string): Promise<Ru
     store.listRequests(runId),
   ]);
   return { steps, entries, events, tasks, requests };
+}
+
+/** True for a token record of no run (a session's) that expired before `before` (unix seconds). */
+export function expiredFree(record: TokenRecord, before: number): boolean {
+  return record.run_id === undefined && record.expire_at !== undefined &&
+    record.expire_at < before;
 }
 
 /** Ended runs an in-memory store keeps; older ones are forgotten whole, oldest ending first. */
@@ -244,6 +255,16 @@ export function createMemoryRunStore(maxEnded = MEMORY_ENDED_RUNS_MAX): RunStore
         .slice(0, limit);
       for (const run of old) forget(run.run_id);
       return Promise.resolve(old.length);
+    },
+    pruneExpiredTokens(before, limit) {
+      let pruned = 0;
+      for (const [nonce, record] of tokens) {
+        if (pruned >= limit) break;
+        if (!expiredFree(record, before)) continue;
+        tokens.delete(nonce);
+        pruned++;
+      }
+      return Promise.resolve(pruned);
     },
   };
 }

@@ -48,6 +48,7 @@ import type {
   RunStore,
   StepRecord,
 } from "./run_store.ts";
+import { expiredFree } from "./run_store.ts";
 import { deleteJson, getJson, readRef } from "./_kv_json.ts";
 import { deleteBlob } from "./kv_blob.ts";
 import { retryKvLocked } from "./kv_retry.ts";
@@ -536,6 +537,33 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
         pruned++;
       }
       return pruned;
+    },
+
+    async pruneExpiredTokens(before, limit) {
+      await queue.idle();
+      const expired: string[] = [];
+      let batch: string[] = [];
+      const check = async () => {
+        const keys = batch.map((n): Deno.KvKey => [...prefix, "token", n]);
+        const found = await kv.getMany<TokenRecord[]>(keys);
+        found.forEach(({ value }, i) => {
+          if (value !== null && expiredFree(value, before)) expired.push(batch[i]);
+        });
+        batch = [];
+      };
+      for await (const { key } of kv.list({ prefix: [...prefix, "free_token"] })) {
+        const nonce = key.at(-1);
+        if (typeof nonce === "string") batch.push(nonce);
+        if (batch.length === 10) await check();
+        if (expired.length >= limit) break;
+      }
+      if (batch.length > 0) await check();
+      const gone = expired.slice(0, limit);
+      await deleteAll(gone.flatMap((n): Deno.KvKey[] => [
+        [...prefix, "token", n],
+        [...prefix, "free_token", n],
+      ]));
+      return gone.length;
     },
   };
 }

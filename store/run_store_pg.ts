@@ -296,6 +296,14 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
         return ids.length;
       });
     },
+    async pruneExpiredTokens(before, limit) {
+      await settled();
+      const rows = await sql`DELETE FROM sb_tokens WHERE nonce IN (
+        SELECT nonce FROM sb_tokens WHERE run_id IS NULL
+          AND (record->>'expire_at')::bigint < ${before} LIMIT ${limit})
+        RETURNING nonce`;
+      return rows.length;
+    },
     async listLiveTokens() {
       await settled();
       const rows = await sql`SELECT t.record FROM sb_tokens t

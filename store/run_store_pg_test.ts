@@ -142,3 +142,44 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "PG run store: pruneExpiredTokens deletes expired session tokens only, up to the limit",
+  ignore: PG_IGNORE,
+  async fn() {
+    await withMigratedSql(async (sql) => {
+      const runs = createPgRunStore(sql, { instanceId: "i-a" });
+      const session = (nonce: string, expire_at?: number) =>
+        runs.putToken({
+          nonce,
+          role: "operator",
+          uses_left: null,
+          ended: false,
+          ...(expire_at === undefined ? {} : { expire_at }),
+        });
+      await Promise.all([
+        session("s-old", 100),
+        session("s-old-2", 200),
+        session("s-new", 5_000),
+        session("s-legacy"),
+        runs.putRun(sampleRun("run-1", 1)),
+        runs.putToken({
+          nonce: "w-1",
+          role: "worker",
+          run_id: "run-1",
+          uses_left: null,
+          ended: false,
+          expire_at: 100,
+        }),
+      ]);
+      assert.equal(await runs.pruneExpiredTokens(1_000, 1), 1);
+      assert.equal(await runs.pruneExpiredTokens(1_000, 100), 1);
+      assert.equal(await runs.pruneExpiredTokens(1_000, 100), 0);
+      assert.deepEqual((await runs.listLiveTokens()).map((t) => t.nonce).sort(), [
+        "s-legacy",
+        "s-new",
+        "w-1",
+      ]);
+    });
+  },
+});

@@ -51,3 +51,43 @@ Deno.test("the sweep deletes ended runs past their retention, with their events,
     await deps.close();
   }
 });
+
+Deno.test("a detached session's token stays ended in the store, and the sweep deletes expired session tokens", async () => {
+  await using kv = await tempKvPath();
+  let clock = Date.now();
+  const deps = await openDeps(defaultConfig({ kvPath: kv.path }), { now: () => clock });
+  try {
+    await using server = await startServer({ deps });
+    const attach = async (ttl: number) => {
+      const res = await fetch(`${server.base}/v1/sessions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ agent_id: "a", role: "observer", ttl_secs: ttl }),
+      });
+      assert.equal(res.status, 200);
+      return (await res.json()).session_id as string;
+    };
+    const short = await attach(60);
+    const long = await attach(86_400);
+    const detached = await attach(86_400);
+    const res = await fetch(`${server.base}/v1/sessions`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${detached}` },
+    });
+    assert.equal(res.status, 204);
+    await deps.stores.runs.flushed();
+    // a restart reads the stored record: it must not verify again
+    assert.equal((await deps.stores.runs.getToken(detached))?.ended, true);
+    assert.equal((await deps.stores.runs.getToken(short))?.ended, false);
+    clock += 120_000; // the 60 s session has expired
+    const background = startBackground(deps);
+    await background.sweep();
+    await background.stop();
+    assert.equal(await deps.stores.runs.getToken(short), undefined);
+    assert.equal((await deps.stores.runs.getToken(long))?.nonce, long);
+    const live = (await deps.stores.runs.listLiveTokens()).map((t) => t.nonce);
+    assert.ok(!live.includes(short) && live.includes(long));
+  } finally {
+    await deps.close();
+  }
+});
