@@ -7,6 +7,7 @@
  */
 import process from "node:process";
 import { createHistogram, type Histogram, series } from "./histogram.ts";
+import { unrefTimer } from "../engine/long_timeout.ts";
 
 /** Upper bounds of the event-loop lag histogram, in seconds. */
 export const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -57,15 +58,14 @@ export function monitorEventLoopLag(
 ): void {
   const { intervalMs = 500, signal } = options;
   if (signal?.aborted) return;
-  let timer: number;
+  let timer: ReturnType<typeof setTimeout>;
   const arm = () => {
     const due = performance.now() + intervalMs;
-    // Number(): with node:process imported, TS sees Node's Timeout; Deno returns a number.
-    timer = Number(setTimeout(() => {
+    timer = setTimeout(() => {
       observe(Math.max(0, performance.now() - due) / 1000);
       arm();
-    }, intervalMs));
-    Deno.unrefTimer(timer);
+    }, intervalMs);
+    unrefTimer(timer); // a Node-style Timeout once node: modules are loaded
   };
   arm();
   signal?.addEventListener("abort", () => clearTimeout(timer), { once: true });

@@ -24,3 +24,20 @@ Deno.test("monitorEventLoopLag measures how long the loop was blocked, until abo
   await new Promise((r) => setTimeout(r, 50)); // no sample arrives after the abort
   assert.equal(samples.length, before);
 });
+
+Deno.test("monitorEventLoopLag does not keep the process alive (node: modules loaded, as in the server)", async () => {
+  const url = new URL("./process_metrics.ts", import.meta.url).href;
+  const started = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { monitorEventLoopLag } from ${JSON.stringify(url)};
+       monitorEventLoopLag(() => {}, { intervalMs: 20_000 });`,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  // the 20 s timer would hold it that long
+  assert.ok(performance.now() - started < 15_000, "the process waited for the timer");
+});

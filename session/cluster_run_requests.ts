@@ -27,6 +27,7 @@ import {
   settleUnstored,
 } from "../store/pg_requests.ts";
 import type { Sql } from "../store/pg_sql.ts";
+import { unrefTimer } from "../engine/long_timeout.ts";
 import type { PgRunStore } from "../store/run_store_pg.ts";
 import type { HubSeat, OpenOutcome } from "./cluster_hub.ts";
 import type { PendingView, Waiters } from "./cluster_pending.ts";
@@ -141,7 +142,7 @@ export function createRunRequests(options: RunRequestsOptions) {
       const seat = options.seat(row.sid);
       if (seat?.holdsSocket && options.socketHere(row.sid)) {
         const timer = setTimeout(() => unlocal(row.req_id, true), LOCAL_GRACE_MS);
-        Deno.unrefTimer(Number(timer)); // a number in Deno (TS may see Node's Timeout)
+        unrefTimer(timer);
         local.set(row.req_id, { row, key, timer });
       } else {
         store(row, key);
