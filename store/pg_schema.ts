@@ -105,6 +105,9 @@ export const MIGRATIONS: readonly string[][] = [
   ],
   // 3: a cancel asked while the run's owner was dead, kept for the instance taking it over
   [`ALTER TABLE sb_runs ADD COLUMN cancel_requested boolean NOT NULL DEFAULT false`],
+  // 4: the steps, journal entries and events of a run that started and ended in one
+  // batch, kept in its row ({kind, key, n, body} items) instead of one row each
+  [`ALTER TABLE sb_runs ADD COLUMN bundle json`],
 ];
 
 /** The schema version this code writes. */

@@ -15,7 +15,11 @@
  *   nobody follows elsewhere send none).
  *
  * Writes of one batch are collapsed first: a run's record, a step, a task or a
- * token keep their last value, an event its first.
+ * token keep their last value, an event its first. A run that starts and ends
+ * in one batch (a short run: most of them) is one row: its steps, journal
+ * entries and events go into its `bundle` column, not a row of `sb_run_records`
+ * each (with three indexes, they were most of what a run cost the database).
+ * Its tasks stay rows: they are found by task id alone.
  *
  * @module
  */
@@ -69,6 +73,41 @@ export interface BatchOutcome {
 
 /** The most bytes of a notification this code sends (PostgreSQL's limit is 8000). */
 const NOTE_BYTES = 7_800;
+
+/** A step, journal entry or event kept in its run's row. */
+export interface BundleItem {
+  kind: string;
+  key: string;
+  n: number;
+  body: unknown;
+}
+
+/**
+ * Moves the steps, journal entries and events of the runs this batch inserts
+ * already ended out of `records` and `events`, into one bundle a run.
+ */
+function bundleShortRuns(
+  inserts: Map<string, RunRecord>,
+  records: Map<string, { run_id: string; kind: string; key: string; n: number; body: unknown }>,
+  events: Map<string, { run_id: string; key: string; n: number; body: RunEvent }>,
+): Map<string, BundleItem[]> {
+  const bundles = new Map<string, BundleItem[]>();
+  for (const [id, run] of inserts) if (run.status !== "running") bundles.set(id, []);
+  if (bundles.size === 0) return bundles;
+  for (const [k, r] of records) {
+    const bundle = bundles.get(r.run_id);
+    if (bundle === undefined || r.kind === "task") continue;
+    bundle.push({ kind: r.kind, key: r.key, n: r.n, body: r.body });
+    records.delete(k);
+  }
+  for (const [k, e] of events) {
+    const bundle = bundles.get(e.run_id);
+    if (bundle === undefined) continue;
+    bundle.push({ kind: "event", key: e.key, n: e.n, body: e.body });
+    events.delete(k);
+  }
+  return bundles;
+}
 
 /** Groups run ids into `run_events` notes under the payload limit. */
 function eventNotes(runIds: Iterable<string>, from: string): string[] {
@@ -167,6 +206,7 @@ export async function writeBatch(
         break;
     }
   }
+  const bundles = bundleShortRuns(inserts, records, events);
   const fences = [...runs].filter((id) => !inserts.has(id))
     .map((run_id) => ({ run_id, epoch: epochOf(run_id) ?? -1 }));
   const runRows = (m: Map<string, RunRecord>) =>
@@ -175,6 +215,7 @@ export async function writeBatch(
       status: r.status,
       created_at: r.created_at,
       record: r,
+      bundle: bundles.get(r.run_id) ?? null,
     })));
   // each set is one json parameter (as text: the driver would encode a string again)
   const p = {
@@ -189,10 +230,10 @@ export async function writeBatch(
   };
   const [row] = await sql`
     WITH new_runs AS (
-      INSERT INTO sb_runs (run_id, status, created_at, owner, epoch, record)
-      SELECT i.run_id, i.status, i.created_at, ${instanceId}, 1, i.record
+      INSERT INTO sb_runs (run_id, status, created_at, owner, epoch, record, bundle)
+      SELECT i.run_id, i.status, i.created_at, ${instanceId}, 1, i.record, i.bundle
       FROM json_to_recordset(${p.inserts}::text::json)
-        AS i(run_id text, status text, created_at bigint, record json)
+        AS i(run_id text, status text, created_at bigint, record json, bundle json)
       ON CONFLICT (run_id) DO NOTHING
       RETURNING run_id),
     fenced AS (

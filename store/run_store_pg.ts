@@ -176,11 +176,29 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   const putRecord = (runId: string, kind: string, key: string, n: number, body: unknown) =>
     enqueue(runId, { t: "record", kind, key, n, body });
 
+  /**
+   * A run's records of one kind, in order: its rows, and the items of its row's
+   * bundle (a run that started and ended in one batch). Should a key be in both
+   * (a write after the run ended), the row wins, and for an event the bundle (an
+   * event is written once).
+   */
   const listRecords = async <T>(runId: string, kind: string, after = -1): Promise<T[]> => {
     await settled();
-    const rows = await sql`SELECT body FROM sb_run_records
-      WHERE run_id = ${runId} AND kind = ${kind} AND n > ${after} ORDER BY n, key`;
-    return rows.map((r) => r.body as T);
+    const rows = await sql`
+      SELECT body, n, key, false AS bundled FROM sb_run_records
+        WHERE run_id = ${runId} AND kind = ${kind} AND n > ${after}
+      UNION ALL
+      SELECT x.body, x.n, x.key, true FROM sb_runs r
+        CROSS JOIN json_to_recordset(r.bundle) AS x(kind text, key text, n bigint, body json)
+        WHERE r.run_id = ${runId} AND r.bundle IS NOT NULL AND x.kind = ${kind} AND x.n > ${after}
+      ORDER BY 2, 3`;
+    if (!rows.some((r) => r.bundled)) return rows.map((r) => r.body as T);
+    const winner = new Map<string, boolean>(); // key → from the bundle
+    for (const r of rows) {
+      const key = r.key as string;
+      if (!winner.has(key) || (r.bundled === (kind === KIND.event))) winner.set(key, r.bundled);
+    }
+    return rows.filter((r) => winner.get(r.key) === r.bundled).map((r) => r.body as T);
   };
 
   return {

@@ -183,3 +183,67 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "PG run store: a run that starts and ends in one batch is one row, read back as rows are",
+  ignore: PG_IGNORE,
+  async fn() {
+    await withMigratedSql(async (sql) => {
+      const runs = createPgRunStore(sql, { instanceId: "i-a" });
+      const run = sampleRun("run-short", 1);
+      const task = { id: "T-short", run_id: "run-short", created_at: 1 } as never;
+      await Promise.all([
+        runs.putRun(run),
+        runs.putStep("run-short", step(1, "running")),
+        runs.appendEvent("run-short", event(1)),
+        runs.putTask(task),
+        runs.putJournal("run-short", { key: "0", ok: true, value: { a: 1 } }),
+        runs.putStep("run-short", step(1, "pass")),
+        runs.putStep("run-short", step(2, "pass")),
+        runs.appendEvent("run-short", event(2)),
+        runs.putRun({ ...run, status: "succeeded", finished_at: 5 }),
+      ]);
+      const kinds = await sql`SELECT kind FROM sb_run_records WHERE run_id = 'run-short'`;
+      assert.deepEqual(kinds.map((r) => r.kind), ["task"]); // found by task id alone
+      assert.deepEqual((await runs.listSteps("run-short")).map((s) => [s.seq, s.verdict]), [
+        [1, "pass"],
+        [2, "pass"],
+      ]);
+      assert.deepEqual(await runs.listJournal("run-short"), [{
+        key: "0",
+        ok: true,
+        value: { a: 1 },
+      }]);
+      assert.deepEqual((await runs.listEvents("run-short")).map((e) => e.id), [1, 2]);
+      assert.deepEqual((await runs.listEvents("run-short", 1)).map((e) => e.id), [2]);
+      assert.equal((await runs.getTask("T-short"))?.id, "T-short");
+      // a later write of the ended run: a row, read with the bundle (the row wins
+      // for a step, the bundle for an event, written once)
+      await Promise.all([
+        runs.appendEvent("run-short", event(3)),
+        runs.appendEvent("run-short", { ...event(2), data: { n: 99 } }),
+        runs.putStep("run-short", step(2, "failed")),
+      ]);
+      assert.deepEqual((await runs.listEvents("run-short")).map((e) => e.data), [
+        { n: 1 },
+        { n: 2 },
+        { n: 3 },
+      ]);
+      assert.deepEqual((await runs.listSteps("run-short")).map((s) => s.verdict), [
+        "pass",
+        "failed",
+      ]);
+      // a run still running after its first batch keeps one row a record
+      await Promise.all([
+        runs.putRun(sampleRun("run-long", 2)),
+        runs.putStep("run-long", step(1, "running")),
+      ]);
+      const [{ n }] =
+        await sql`SELECT count(*)::int AS n FROM sb_run_records WHERE run_id = 'run-long'`;
+      assert.equal(n, 1);
+      // retention deletes the bundle with its run
+      assert.equal(await runs.pruneEnded(10, 10), 1);
+      assert.deepEqual(await runs.listEvents("run-short"), []);
+    });
+  },
+});
