@@ -18,8 +18,10 @@ import {
   type BlueprintStoreOptions,
   checkWriteInput,
   clampLimit,
+  copyOnRead,
   type HistoryEntry,
   type SeriesInfo,
+  type StoredBlueprint,
   StoreError,
 } from "./blueprint_store.ts";
 import type { CommitRecord, SeriesRecord } from "./blueprint_store_kv.ts";
@@ -31,6 +33,20 @@ async function lockSeries(tx: TxSql, id: string): Promise<SeriesRecord | null> {
   const [row] = await tx`SELECT seq, head, archived FROM sb_bp_series WHERE id = ${id}`;
   return row ? { seq: row.seq, head: row.head, archived: row.archived } : null;
 }
+
+/** A series' head as read. */
+interface Head {
+  version: string;
+  archived: boolean;
+}
+
+/** The head query of one id in flight, and the one queued after it. */
+interface HeadReads {
+  current: Promise<Head | null>;
+  next: Promise<Head | null> | undefined;
+}
+
+const noop = () => {};
 
 /** Creates a {@link BlueprintStore} on `sql`. The caller owns `sql` and closes it. */
 export function createPgBlueprintStore(
@@ -52,30 +68,72 @@ export function createPgBlueprintStore(
     if (!versions.has(version)) held++;
     versions.set(version, blueprint);
   };
-  /** A caller's own copy (values read are never shared with callers). */
-  const cached = (id: string, version: string) => {
-    const known = bodies.get(id)?.get(version);
-    return known === undefined ? undefined : structuredClone(known);
-  };
 
   async function series(id: string): Promise<SeriesRecord | null> {
     const [row] = await sql`SELECT seq, head, archived FROM sb_bp_series WHERE id = ${id}`;
     return row ? { seq: row.seq, head: row.head, archived: row.archived } : null;
   }
 
-  async function body(id: string, version: string): Promise<BlueprintNorm> {
-    const known = cached(id, version);
-    if (known) return known;
+  /**
+   * The stored version, read from the database once: later reads share the
+   * body held here, and the caller's copy is made only if it reads it (a run on
+   * a version the engine holds compiled does not).
+   */
+  async function stored(id: string, version: string): Promise<StoredBlueprint> {
+    const known = bodies.get(id)?.get(version);
+    if (known) return copyOnRead(id, version, known);
     const [row] =
       await sql`SELECT body FROM sb_bp_versions WHERE id = ${id} AND version = ${version}`;
     if (!row) throw StoreError.notFound(id, version);
     // the store only ever writes normalized Blueprints under a version
     remember(id, version, structuredClone(row.body as BlueprintNorm));
-    return row.body as BlueprintNorm;
+    return { id, version, blueprint: row.body as BlueprintNorm };
   }
 
   /** The versions of `id` whose body this instance holds. */
   const knownVersions = (id: string): string[] => [...(bodies.get(id)?.keys() ?? [])];
+
+  /** One statement: the head of `id`, and its body (remembered) unless this instance has it. */
+  async function queryHead(id: string): Promise<Head | null> {
+    const [row] = await sql`SELECT s.head, s.archived, v.body FROM sb_bp_series s
+      LEFT JOIN sb_bp_versions v ON v.id = s.id AND v.version = s.head
+        AND NOT (s.head = ANY(${knownVersions(id)}::text[]))
+      WHERE s.id = ${id}`;
+    if (!row) return null;
+    const version = row.head as string;
+    if (row.body !== null) remember(id, version, row.body as BlueprintNorm);
+    return { version, archived: row.archived as boolean };
+  }
+
+  /** Head reads by id: the one in flight, and the one the callers since then share. */
+  const heads = new Map<string, HeadReads>();
+  /**
+   * The head of `id`, read by at most one query at a time: the callers that come
+   * while one is in flight share the next, which starts after all of their calls
+   * (so it sees every commit made before any of them asked).
+   */
+  function sharedHead(id: string): Promise<Head | null> {
+    const slot = heads.get(id);
+    if (slot === undefined) {
+      const reads: HeadReads = { current: queryHead(id), next: undefined };
+      heads.set(id, reads);
+      forgetWhenDone(id, reads);
+      return reads.current;
+    }
+    return slot.next ??= slot.current.then(noop, noop).then(() => {
+      slot.current = queryHead(id);
+      slot.next = undefined;
+      forgetWhenDone(id, slot);
+      return slot.current;
+    });
+  }
+  /** Drops the slot once its query is done and nobody waits for a next one. */
+  function forgetWhenDone(id: string, reads: HeadReads): void {
+    const query = reads.current;
+    query.then(noop, noop).then(() => {
+      if (reads.current === query && reads.next === undefined) heads.delete(id);
+    });
+  }
 
   async function appendMarker(id: string, archive: boolean): Promise<void> {
     await sql.begin(async (tx) => {
@@ -94,19 +152,10 @@ export function createPgBlueprintStore(
     kind: "pg",
 
     async readHead(id) {
-      // one statement: the head, and its body unless this instance has it already
-      const [row] = await sql`SELECT s.head, s.archived, v.body FROM sb_bp_series s
-        LEFT JOIN sb_bp_versions v ON v.id = s.id AND v.version = s.head
-          AND NOT (s.head = ANY(${knownVersions(id)}::text[]))
-        WHERE s.id = ${id}`;
-      if (!row) throw StoreError.headEmpty(id);
-      if (row.archived) throw StoreError.archived(id);
-      const version = row.head as string;
-      if (row.body !== null) {
-        remember(id, version, structuredClone(row.body as BlueprintNorm));
-        return { id, version, blueprint: row.body as BlueprintNorm };
-      }
-      return { id, version, blueprint: await body(id, version) };
+      const head = await sharedHead(id);
+      if (head === null) throw StoreError.headEmpty(id);
+      if (head.archived) throw StoreError.archived(id);
+      return await stored(id, head.version);
     },
 
     async readVersion(id, version, { allowArchived = false } = {}) {
@@ -114,7 +163,7 @@ export function createPgBlueprintStore(
       const s = await series(id);
       if (s === null) throw StoreError.notFound(id, v);
       if (s.archived && !allowArchived) throw StoreError.archived(id);
-      return { id, version: v, blueprint: await body(id, v) };
+      return await stored(id, v);
     },
 
     async write(id, input) {

@@ -46,3 +46,36 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "concurrent head reads share queries, each caller gets its own copy, and a read sees the writes before it",
+  ignore: PG_IGNORE,
+  async fn() {
+    await withMigratedSql(async (sql) => {
+      let queries = 0;
+      const counted = new Proxy(sql, {
+        apply(target, self, args) {
+          queries++;
+          return Reflect.apply(target, self, args);
+        },
+      });
+      const store = createPgBlueprintStore(counted);
+      const v1 = await put(store, sampleBlueprint("a", "one"));
+      await store.readHead("a");
+      queries = 0;
+      const reads = await Promise.all(Array.from({ length: 20 }, () => store.readHead("a")));
+      assert.ok(queries <= 2, `${queries} queries for 20 concurrent reads`);
+      assert.ok(reads.every((r) => r.version === v1.version));
+      reads[0].blueprint.agents.length = 0; // a caller's copy is its own
+      assert.notEqual(reads[1].blueprint.agents.length, 0);
+      // a read that starts after a write returns (here, while one is in flight) sees it
+      const inFlight = store.readHead("a");
+      const v2 = await put(store, sampleBlueprint("a", "two"));
+      const after = await store.readHead("a");
+      assert.equal(after.version, v2.version);
+      assert.notEqual(v2.version, v1.version);
+      await inFlight;
+    });
+  },
+});

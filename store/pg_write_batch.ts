@@ -19,12 +19,14 @@
  * in one batch (a short run: most of them) is one row: its steps, journal
  * entries and events go into its `bundle` column, not a row of `sb_run_records`
  * each (with three indexes, they were most of what a run cost the database).
- * Its tasks stay rows: they are found by task id alone.
+ * A run that ends is never resumed, so the batch that ends one leaves out what
+ * only a resume reads: its journal entries, and its tasks whose worker holds no
+ * token (one that does answers 410 after the run: kept, as a row, found by id).
  *
  * @module
  */
 import type { Json } from "../protocol/json.ts";
-import type { RunEvent, RunRecord, TokenRecord } from "../protocol/runs.ts";
+import type { RunEvent, RunRecord, TaskState, TokenRecord } from "../protocol/runs.ts";
 import { BUS_CHANNEL, busNote } from "./pg_bus.ts";
 import type { Sql } from "./pg_sql.ts";
 
@@ -80,6 +82,29 @@ export interface BundleItem {
   key: string;
   n: number;
   body: unknown;
+}
+
+/** Drops the journal entries and token-less tasks of the runs this batch ends (never resumed). */
+function dropResumeOnly(
+  inserts: Map<string, RunRecord>,
+  updates: Map<string, RunRecord>,
+  records: Map<string, { run_id: string; kind: string; body: unknown }>,
+): void {
+  const ends = (id: string) => {
+    const run = inserts.get(id) ?? updates.get(id);
+    return run !== undefined && run.status !== "running";
+  };
+  for (const [k, r] of records) {
+    if (!ends(r.run_id)) continue;
+    if (r.kind === "journal" || (r.kind === "task" && !holdsToken(r.body as TaskState))) {
+      records.delete(k);
+    }
+  }
+}
+
+/** True when a worker of the task was given a token (it may still call after the run). */
+function holdsToken(task: TaskState): boolean {
+  return task.attempts.some((a) => a.nonce !== undefined);
 }
 
 /**
@@ -206,6 +231,7 @@ export async function writeBatch(
         break;
     }
   }
+  dropResumeOnly(inserts, updates, records);
   const bundles = bundleShortRuns(inserts, records, events);
   const fences = [...runs].filter((id) => !inserts.has(id))
     .map((run_id) => ({ run_id, epoch: epochOf(run_id) ?? -1 }));
