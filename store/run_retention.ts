@@ -13,34 +13,33 @@ export const RUN_RETENTION_SECS = 7 * 86_400;
 const BATCH = 200;
 const BATCHES_PER_SWEEP = 10;
 
-/**
- * Deletes the stored records of session tokens (no run) that expired before
- * `now`, in bounded batches; resolves with how many were deleted. Records
- * written before they carried an expiry stay.
- */
-export async function pruneExpiredTokens(runs: RunStore, now: number): Promise<number> {
-  const before = Math.floor(now / 1000);
+/** Calls `prune(BATCH)` until it deletes fewer, at most BATCHES_PER_SWEEP times; the total. */
+async function inBatches(prune: (limit: number) => Promise<number>): Promise<number> {
   let total = 0;
   for (let i = 0; i < BATCHES_PER_SWEEP; i++) {
-    const n = await runs.pruneExpiredTokens(before, BATCH);
+    const n = await prune(BATCH);
     total += n;
     if (n < BATCH) break;
   }
   return total;
 }
 
+/**
+ * Deletes the stored records of session tokens (no run) that expired before
+ * `now`, in bounded batches; resolves with how many were deleted. Records
+ * written before they carried an expiry stay.
+ */
+export function pruneExpiredTokens(runs: RunStore, now: number): Promise<number> {
+  const before = Math.floor(now / 1000);
+  return inBatches((limit) => runs.pruneExpiredTokens(before, limit));
+}
+
 /** Deletes ended runs older than `retentionSecs`; resolves with how many were deleted. */
-export async function pruneEndedRuns(
+export function pruneEndedRuns(
   runs: RunStore,
   retentionSecs: number,
   now: number,
 ): Promise<number> {
   const before = now - retentionSecs * 1000;
-  let total = 0;
-  for (let i = 0; i < BATCHES_PER_SWEEP; i++) {
-    const n = await runs.pruneEnded(before, BATCH);
-    total += n;
-    if (n < BATCH) break;
-  }
-  return total;
+  return inBatches((limit) => runs.pruneEnded(before, limit));
 }
