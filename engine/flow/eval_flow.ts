@@ -113,32 +113,36 @@ type Scope = { ctx: Json; root: boolean; signal: AbortSignal; cancellable: boole
  * `options.signal.reason` when cancelled, and with anything else the dispatcher
  * throws that is not a `StepError`, unchanged.
  */
-export async function evalFlow(
+export function evalFlow(
   node: FlowNodeNorm,
   ctx: Json,
   options: EvalFlowOptions,
 ): Promise<Json> {
-  const signal = options.signal ?? new AbortController().signal;
-  if (signal.aborted) throw signal.reason;
-  const run: Run = {
-    dispatch: options.dispatch,
-    ask: options.ask,
-    afterStep: options.afterStep,
-    budgets: { ...DEFAULT_BUDGETS, ...options.budgets },
-    iterations: 0,
-    steps: 0,
-    sliceStart: performance.now(),
-  };
-  const start = copyJson(ctx);
-  checkCtx(start, run.budgets);
-  const scope: Scope = {
-    ctx: start,
-    root: true,
-    signal,
-    cancellable: options.signal !== undefined,
-  };
-  await exec(node, scope, "", run);
-  return scope.ctx;
+  // Not an async function: a run parked on a step holds no suspended frame of it.
+  try {
+    const signal = options.signal ?? new AbortController().signal;
+    if (signal.aborted) throw signal.reason;
+    const run: Run = {
+      dispatch: options.dispatch,
+      ask: options.ask,
+      afterStep: options.afterStep,
+      budgets: { ...DEFAULT_BUDGETS, ...options.budgets },
+      iterations: 0,
+      steps: 0,
+      sliceStart: performance.now(),
+    };
+    const start = copyJson(ctx);
+    checkCtx(start, run.budgets);
+    const scope: Scope = {
+      ctx: start,
+      root: true,
+      signal,
+      cancellable: options.signal !== undefined,
+    };
+    return exec(node, scope, "", run).then(() => scope.ctx);
+  } catch (err) {
+    return Promise.reject(err); // as the async form would
+  }
 }
 
 // `ptr` is the node's JSON pointer in the flow document, with `~<n>` after each
@@ -148,7 +152,7 @@ async function exec(node: FlowNodeNorm, scope: Scope, ptr: string, run: Run): Pr
   if (performance.now() - run.sliceStart >= SLICE_MS) await nextTurn(run, scope.signal);
   switch (node.kind) {
     case "step":
-      return await step(node, scope, ptr, run);
+      return step(node, scope, ptr, run); // no await: no suspended frame of exec a parked step
     case "seq":
       for (let i = 0; i < node.children.length; i++) {
         await exec(node.children[i], scope, `${ptr}/children/${i}`, run);
