@@ -1,7 +1,7 @@
 /**
  * Cluster mode (`SWITCHBOARD_DATABASE_URL`): wires an instance into the
  * cluster after its deps are built. It seats every stored seat as a
- * {@link ClusterSession}, starts the request hub, answers for runs owned
+ * {@link ClusterSeat}, starts the request hub, answers for runs owned
  * elsewhere (cluster/remote.ts), beats (the lease of every run it owns), claims
  * the runs of dead instances and stops a run it finds taken over by another
  * instance (cluster/claims.ts).
@@ -9,7 +9,7 @@
  * @module
  */
 import type { AppDeps } from "./deps.ts";
-import { ClusterSession } from "./session/cluster_session.ts";
+import { ClusterSeat } from "./session/cluster_seat.ts";
 import { createClusterHub } from "./session/cluster_hub.ts";
 import { serveRemoteRuns } from "./cluster/remote.ts";
 import { createClaims } from "./cluster/claims.ts";
@@ -43,13 +43,16 @@ export async function startClusterMode(
     log,
     metrics: deps.metrics,
   });
-  deps.newSession = (identity) => new ClusterSession(identity, deps.sessionEnv, hub, sql);
+  deps.newSession = (identity) => new ClusterSeat(identity, deps.sessionEnv, hub, sql);
   deps.loadSeat = (sid) => hub.loadSeat(sid);
   deps.syncSeats = () => hub.syncSeats();
   serveRemoteRuns(deps, stores);
   const seats = await restoreSeats(deps);
   await hub.start({
-    get: (sid) => deps.sessions.get(sid) as ClusterSession | undefined,
+    get: (sid) => {
+      const seat = deps.sessions.get(sid);
+      return seat instanceof ClusterSeat ? seat : undefined;
+    },
     add(row) {
       if (deps.sessions.has(row.sid)) return;
       register(
@@ -87,7 +90,7 @@ export async function startClusterMode(
       runs: runs.owned().size,
       seats:
         [...deps.sessions.values()].filter((s) =>
-          s instanceof ClusterSession && !s.closed && s.holdsSocket
+          s instanceof ClusterSeat && !s.closed && s.holdsSocket
         ).length,
     }),
     (err) => log.error("cluster heartbeat failed", { error: String(err) }),

@@ -16,7 +16,7 @@ import { parseWebhooks, type WebhookConfig } from "./engine/workers/webhook.ts";
 import { ensureSeed } from "./engine/blueprint/mod.ts";
 import { createLogger, type Logger } from "./observe/log.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
-import type { OperatorSession } from "./session/operator_session.ts";
+import type { Seat } from "./session/seat.ts";
 import {
   forgetRunRequests,
   releaseRunSeats,
@@ -134,7 +134,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     records: await stores.runs.listLiveTokens(),
   });
   const registries = createRegistries();
-  const sessions = new Map<string, OperatorSession>();
+  const sessions = new Map<string, Seat>();
   const functions = createFunctionRegistry(options.functions);
   const webhooks = parseWebhooks(config.webhooksJson, config.webhookDefaults);
 

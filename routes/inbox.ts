@@ -6,13 +6,13 @@
  */
 import { Hono } from "hono";
 import { Inbox, type InboxItem, InboxQuery } from "../protocol/operators.ts";
-import type { OperatorSession } from "../session/operator_session.ts";
+import type { Seat } from "../session/seat.ts";
 import { adminGuard, queryOf } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
 
 /** What the inbox route needs. */
 export interface InboxRoutesDeps {
-  sessions: ReadonlyMap<string, OperatorSession>;
+  sessions: ReadonlyMap<string, Seat>;
   now(): number;
   apiToken?: string;
 }
@@ -21,7 +21,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Every pending request of `sessions` that passes `query`, oldest first. */
 export function inboxItems(
-  sessions: Iterable<OperatorSession>,
+  sessions: Iterable<Seat>,
   query: InboxQuery,
   now: number,
 ): InboxItem[] {

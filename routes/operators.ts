@@ -21,7 +21,7 @@ import {
   type SeatDeps,
   type SeatLimits,
 } from "../session/seats.ts";
-import type { OperatorSession } from "../session/operator_session.ts";
+import type { Seat } from "../session/seat.ts";
 import { checkHandshake, subprotocolBearer, upgradeToSession } from "../session/ws.ts";
 import { adminGuard, jsonBody, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
@@ -35,7 +35,7 @@ export interface OperatorRoutesDeps extends SeatDeps {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** `GET /v1/operators/:sid` of a seat. */
-function seatInfo(s: OperatorSession): OperatorInfo {
+function seatInfo(s: Seat): OperatorInfo {
   const info: OperatorInfo = {
     sid: s.sid,
     roles: [...s.roles],

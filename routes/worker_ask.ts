@@ -21,7 +21,8 @@ import {
 import { AnswerSchemaError, checkAnswerSchema, type Engine, isTerminal } from "../engine/mod.ts";
 import type { TokenAuthority } from "../engine/tokens.ts";
 import { messageOf } from "../engine/spawner.ts";
-import { type OperatorSession, ParentEnded } from "../session/operator_session.ts";
+import { ParentEnded } from "../session/abort_outcome.ts";
+import type { Seat } from "../session/seat.ts";
 import { jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
 import { parserS, workerRecord } from "./_worker_auth.ts";
@@ -30,7 +31,7 @@ import { parserS, workerRecord } from "./_worker_auth.ts";
 export interface WorkerAskDeps {
   engine: Engine;
   tokens: TokenAuthority;
-  sessions: ReadonlyMap<string, OperatorSession>;
+  sessions: ReadonlyMap<string, Seat>;
 }
 
 /** One nested ask, as the polling route sees it. */
@@ -98,7 +99,7 @@ export function workerAskRoutes(deps: WorkerAskDeps) {
   }
 
   /** The seat holding the pending spawn of the task's current attempt. */
-  async function spawnOf(taskId: string): Promise<{ session: OperatorSession; reqId: string }> {
+  async function spawnOf(taskId: string): Promise<{ session: Seat; reqId: string }> {
     const task = await deps.engine.task(taskId);
     if (!task) {
       throw new SwitchboardError("not_found", `engine: worker_ask: task not found: ${taskId}`);

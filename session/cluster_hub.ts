@@ -10,7 +10,8 @@
  *   delivers new requests, replays them on reconnect and checks replies, and
  *   any instance can list them;
  * - keeps every seat registered on every instance (session/cluster_seat_sync.ts);
- * - heals after its listener reconnects by reading the tables again.
+ * - hears of rows changed elsewhere, and heals after its listener reconnects by
+ *   reading the tables again (session/cluster_hub_notes.ts).
  *
  * @module
  */
@@ -19,54 +20,24 @@ import type { Metrics } from "../observe/metrics.ts";
 import type { CancelReason, ReplyFrame } from "../protocol/frames.ts";
 import type { Bus } from "../store/pg_bus.ts";
 import {
-  allPending,
-  cancelRequest,
-  deleteRequest,
   deleteRunRequests,
   getRequest,
   insertHookAfter,
-  openRequest,
   REQUEST_TOPICS,
   type RequestRow,
   requestsOfRuns,
-  settleRequest,
 } from "../store/pg_requests.ts";
 import { busNote } from "../store/pg_bus.ts";
-import { FencedError } from "../store/pg_run_owner.ts";
-import { SEAT_TOPICS, type SeatRow } from "../store/pg_seats.ts";
+import { SEAT_TOPICS } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import type { PgRunStore } from "../store/run_store_pg.ts";
 import { RUN_ENDED_TOPIC } from "../store/seat_store_pg.ts";
 import { createPendingView, createWaiters } from "./cluster_pending.ts";
 import { createRunRequests } from "./cluster_run_requests.ts";
 import { createSeatSync } from "./cluster_seat_sync.ts";
-
-/** What the hub tells the seat objects of this instance. */
-export interface HubSeat {
-  readonly sid: string;
-  /** The seat's last activity seen here (the idle sweep reads it). */
-  lastSeenAt: number;
-  /** A pending request of this seat appeared (deliver it if the socket is here). */
-  delivered(row: RequestRow): void;
-  /** A request of this seat ended without a reply (cancel it on the socket here). */
-  cancelled(reqId: string, reason: CancelReason): void;
-  /** A request of this seat is no longer pending (its nested asks end with it). */
-  requestEnded(reqId: string): void;
-  /** The seat's socket moved to `instance` at `epoch` (close an older one here). */
-  socketMoved(instance: string | null, epoch: number): void;
-  /** True while this instance holds the seat's socket. */
-  readonly holdsSocket: boolean;
-}
-
-/** What the hub needs from the seat table of this instance. */
-export interface HubSeats {
-  get(sid: string): HubSeat | undefined;
-  /** Registers a seat minted elsewhere. */
-  add(row: SeatRow): void;
-  /** Tears down a seat deleted elsewhere. */
-  remove(sid: string): void;
-  sids(): string[];
-}
+import { createHubNotes } from "./cluster_hub_notes.ts";
+import { createTableRequests } from "./cluster_table_requests.ts";
+import type { HubSeats } from "./hub_seat.ts";
 
 /** Options of {@link createClusterHub}. */
 export interface ClusterHubOptions {
@@ -102,45 +73,18 @@ export function createClusterHub(options: ClusterHubOptions) {
     seatGone: (sid) => waiters.rejectSeat(sid, new Error("operator session deleted")),
   });
 
-  /** Applies what a request's row now says (undefined: the row is gone). */
-  const apply = (row: RequestRow | undefined, reqId: string) => {
-    if (!row) {
-      const gone = pending.drop(reqId);
-      if (gone) {
-        seats?.get(gone.sid)?.cancelled(reqId, "run_ended");
-        seats?.get(gone.sid)?.requestEnded(reqId);
-      }
-      return;
-    }
-    if (row.kind === "ha") {
-      // a hook_after: the socket holder sends it once and deletes the row
-      if (sync.here(row.sid)) {
-        seats?.get(row.sid)?.delivered(row);
-        deleteRequest(sql, row.req_id).catch(() => {});
-      }
-      return;
-    }
-    if (row.state === "pending") {
-      if (pending.ended(row.req_id)) return; // a stale note: the request ended since
-      pending.keep(row);
-      seats?.get(row.sid)?.delivered(row); // the seat sends each req_id once per socket
-      return;
-    }
-    const had = pending.drop(row.req_id);
-    seats?.get(row.sid)?.requestEnded(row.req_id);
-    if (row.state === "settled") {
-      if (row.reply) waiters.resolve(row.req_id, row.reply);
-      return;
-    }
-    const reason = row.cancel_reason ?? "run_ended";
-    if (had) seats?.get(row.sid)?.cancelled(row.req_id, reason);
-    waiters.reject(
-      row.req_id,
-      reason === "session_deleted"
-        ? new Error("operator session deleted")
-        : new Error(`operator request ${reason === "timeout" ? "timed out" : "cancelled"}`),
-    );
-  };
+  const notes = createHubNotes({
+    sql,
+    bus,
+    instanceId,
+    log,
+    pending,
+    waiters,
+    sync,
+    seats: () => seats,
+    unwritten: () => mine.unwritten(),
+  });
+  const { apply } = notes;
 
   const mine = createRunRequests({
     sql,
@@ -154,68 +98,26 @@ export function createClusterHub(options: ClusterHubOptions) {
     apply,
   });
 
-  /** Reads a request's row and applies it. */
-  const onRequest = (reqId: string) => {
-    getRequest(sql, reqId).then((row) => apply(row, reqId)).catch((err) =>
-      log.error("cluster request read failed", { req_id: reqId, error: String(err) })
-    );
-  };
-
-  /**
-   * A request note: the row it carries is applied as is (notes arrive in commit
-   * order); one without a row is read. This instance's own notes were applied
-   * when it wrote them.
-   */
-  const onRequestNote = (reqId: string, from: string, row: unknown) => {
-    if (row === undefined) return onRequest(reqId);
-    if (from === instanceId) return;
-    apply(row as RequestRow, reqId);
-  };
-
-  const onRunEnded = (runId: string) => {
-    for (const row of pending.ofRun(runId)) apply(undefined, row.req_id);
-  };
-
-  /** Reads seats and pending rows again (after a listener reconnect, and at start). */
-  const heal = async () => {
-    await sync.syncAll();
-    const now = await allPending(sql);
-    // requests known here alone, or still being written, are not in the table yet
-    const stillPending = new Set([...now.map((r) => r.req_id), ...mine.unwritten()]);
-    for (const reqId of pending.reqIds()) if (!stillPending.has(reqId)) onRequest(reqId);
-    for (const row of now) apply(row, row.req_id);
-    for (const reqId of waiters.reqIds()) if (!stillPending.has(reqId)) onRequest(reqId);
-  };
-
-  /** The epoch this instance holds for a run of a request (undefined: a request of no run). */
-  const epochFor = async (runId: string | undefined) => {
-    if (runId === undefined) return undefined;
-    // a run started here may still have its row queued (write-behind): the fence reads it
-    await runs.stored(runId);
-    const epoch = runs.epochOf(runId);
-    if (epoch === undefined) throw new FencedError(runId);
-    return epoch;
-  };
+  const table = createTableRequests({
+    sql,
+    bus,
+    instanceId,
+    runs,
+    pending,
+    waiters,
+    seat: (sid) => seats?.get(sid),
+    apply,
+    read: notes.read,
+  });
 
   return {
     instanceId,
 
     /** Subscribes to the bus and reads the tables once. */
-    async start(table: HubSeats): Promise<void> {
-      seats = table;
-      stops.push(
-        bus.on(REQUEST_TOPICS.opened, onRequestNote),
-        bus.on(REQUEST_TOPICS.settled, onRequestNote),
-        bus.on(REQUEST_TOPICS.ended, onRequestNote),
-        bus.on(SEAT_TOPICS.changed, (sid) => void sync.read(sid).catch(() => {})),
-        bus.on(SEAT_TOPICS.socket, (sid) => void sync.read(sid).catch(() => {})),
-        bus.on(RUN_ENDED_TOPIC, onRunEnded),
-        bus.onHeal(() => {
-          log.warn("cluster bus reconnected: reading the tables again");
-          heal().catch((err) => log.error("cluster heal failed", { error: String(err) }));
-        }),
-      );
-      await heal();
+    async start(seatTable: HubSeats): Promise<void> {
+      seats = seatTable;
+      stops.push(...notes.listen());
+      await notes.heal();
     },
 
     stop(): void {
@@ -234,20 +136,8 @@ export function createClusterHub(options: ClusterHubOptions) {
      * Opens a request of a run owned here (or of no run), or finds the one its
      * run already opened for this attempt (a claimed run asking again).
      */
-    async open(row: Omit<RequestRow, "state">): Promise<OpenOutcome> {
-      const fresh = mine.open(row);
-      if (fresh) return fresh;
-      // an attempt of a run started here asked twice: its first row answers once written
-      if (row.run_id !== undefined && runs.startedHere(row.run_id)) await runs.flushed();
-      const epoch = await epochFor(row.run_id);
-      const outcome = await openRequest(sql, row, epoch === undefined ? undefined : { epoch });
-      if (outcome.state !== "pending") return outcome;
-      const reply = waiters.add(outcome.row);
-      pending.keep(outcome.row);
-      seats?.get(outcome.row.sid)?.delivered(outcome.row);
-      if (outcome.created) await bus.publish(REQUEST_TOPICS.opened, outcome.row.req_id);
-      else onRequest(outcome.row.req_id); // a reply may have landed before the waiter
-      return { ...outcome, reply };
+    open(row: Omit<RequestRow, "state">): Promise<OpenOutcome> {
+      return Promise.resolve(mine.open(row) ?? table.open(row));
     },
 
     /** Cancels a request of a run owned here; false when it was no longer pending. */
@@ -255,20 +145,7 @@ export function createClusterHub(options: ClusterHubOptions) {
       waiters.forget(row.req_id);
       if (mine.cancel(row, reason)) return true;
       await mine.stored(row.req_id);
-      const after: RequestRow = { ...row, state: "cancelled", cancel_reason: reason };
-      const note = busNote(REQUEST_TOPICS.ended, row.req_id, instanceId, after);
-      const done = await epochFor(row.run_id).then((epoch) =>
-        cancelRequest(
-          sql,
-          row.req_id,
-          reason,
-          epoch === undefined ? undefined : { runId: row.run_id!, epoch },
-          note,
-        )
-      ).catch(() => undefined);
-      if (!done) return false;
-      apply(done, row.req_id);
-      return true;
+      return await table.cancel(row, reason);
     },
 
     /** Sends a hook_after through the socket holder; false when no socket is live anywhere. */
@@ -291,18 +168,7 @@ export function createClusterHub(options: ClusterHubOptions) {
      */
     async settle(known: RequestRow, reply: ReplyFrame): Promise<RequestRow | undefined> {
       const reqId = known.req_id;
-      const row = await (mine.settle(known, reply) ?? settleRequest(
-        sql,
-        reqId,
-        reply,
-        instanceId,
-        busNote(REQUEST_TOPICS.settled, reqId, instanceId, {
-          ...known,
-          state: "settled",
-          reply,
-          settled_by: instanceId,
-        }),
-      ));
+      const row = await (mine.settle(known, reply) ?? table.settle(known, reply));
       if (row) apply(row, reqId);
       return row;
     },
@@ -322,15 +188,7 @@ export function createClusterHub(options: ClusterHubOptions) {
      * Waits again for the reply of a pending request of a run owned here that
      * nothing here waits on (a nested ask made before a takeover).
      */
-    follow(row: RequestRow): Promise<ReplyFrame> {
-      const reply = waiters.add(row);
-      // it may have ended before the waiter; a row gone with its run ends the wait too
-      getRequest(sql, row.req_id).then((now) => {
-        if (now) apply(now, row.req_id);
-        else waiters.reject(row.req_id, new Error("operator request cancelled"));
-      }).catch((err) => waiters.reject(row.req_id, err));
-      return reply;
-    },
+    follow: (row: RequestRow): Promise<ReplyFrame> => table.follow(row),
 
     /** The seat's socket holder as last read. */
     socketOf: (sid: string) => sync.socketOf(sid),

@@ -15,20 +15,15 @@
  */
 import type { FaceCallOptions } from "../engine/faces.ts";
 import type { Json } from "../protocol/json.ts";
-import type { CancelReason, RequestFrame } from "../protocol/frames.ts";
+import type { CancelReason } from "../protocol/frames.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
-import type { seatRequests } from "./cluster_seat_requests.ts";
-import { ParentEnded } from "./operator_session.ts";
-
-/** The nested asks of one spawn: aborted (`ParentEnded`) when it ends. */
-interface Children {
-  runId: string | undefined;
-  taskId: string;
-  attempt: number;
-  controllers: Set<AbortController>;
-}
+import type { ClusterRequests } from "./cluster_seat_requests.ts";
+import { ParentEnded } from "./abort_outcome.ts";
+import { createNestedSignals } from "./nested_signals.ts";
+import { nestedAskFrame } from "./request_frames.ts";
+import type { NestedAskOptions } from "./seat.ts";
 
 /** The rejection of a nested ask that ended without an answer, for its `reason`. */
 function cancelError(reason: CancelReason | undefined): Error {
@@ -38,48 +33,18 @@ function cancelError(reason: CancelReason | undefined): Error {
   return new Error(reason ?? "run_ended");
 }
 
-/** The nested asks of the seat `sid`, opened with its `request`. */
-export function clusterNestedAsks(
-  sid: string,
-  hub: ClusterHub,
-  request: ReturnType<typeof seatRequests>,
-) {
+/** The nested asks of the seat `sid`, opened with its `requests`. */
+export function clusterNestedAsks(sid: string, hub: ClusterHub, requests: ClusterRequests) {
   /** By the req_id of their spawn. */
-  const children = new Map<string, Children>();
+  const children = createNestedSignals();
 
   /** A signal that aborts when the spawn `parent` ends. */
-  const childOf = (parent: RequestRow) => {
-    const controller = new AbortController();
-    let group = children.get(parent.req_id);
-    if (!group) {
-      group = {
-        runId: parent.run_id,
-        taskId: parent.task_id,
-        attempt: parent.attempt,
-        controllers: new Set(),
-      };
-      children.set(parent.req_id, group);
-    }
-    const set = group.controllers;
-    set.add(controller);
-    return {
-      signal: controller.signal,
-      release: () => {
-        set.delete(controller);
-        if (set.size === 0 && children.get(parent.req_id) === group) {
-          children.delete(parent.req_id);
-        }
-      },
-    };
-  };
-
-  /** The spawn `parentReqId` ended: its nested asks end with it. */
-  const end = (parentReqId: string) => {
-    const group = children.get(parentReqId);
-    if (!group) return;
-    children.delete(parentReqId);
-    for (const controller of group.controllers) controller.abort(new ParentEnded());
-  };
+  const childOf = (parent: RequestRow) =>
+    children.child(parent.req_id, {
+      runId: parent.run_id,
+      taskId: parent.task_id,
+      attempt: parent.attempt,
+    });
 
   /** The pending spawn `reqId` of this seat, as this instance knows it. */
   const spawnRow = (reqId: string) => {
@@ -106,7 +71,7 @@ export function clusterNestedAsks(
     ask(
       parentReqId: string,
       question: Json,
-      options: { schema?: Record<string, Json>; signal?: AbortSignal } = {},
+      options: NestedAskOptions = {},
     ): { reqId: string; answer: Promise<Json> } {
       const parent = spawnRow(parentReqId);
       if (!parent) throw new SwitchboardError("conflict", "the spawn of this task is not pending");
@@ -114,31 +79,21 @@ export function clusterNestedAsks(
       const signal = options.signal
         ? AbortSignal.any([child.signal, options.signal])
         : child.signal;
-      const context = parent.frame.context;
       const face: FaceCallOptions = {
         signal,
         runId: parent.run_id,
         attempt: parent.attempt,
         schema: options.schema,
         parentReqId,
-        context,
+        context: parent.frame.context,
         deadlineAt: parent.deadline_at,
         slot: `nested-${crypto.randomUUID()}`,
       };
       let reqId = "";
       // the frame is built before the request's first await: its req_id is known at once
-      const answer = request("ask", parent.task_id, parent.attempt, face, (id) => {
+      const answer = requests.request("ask", parent.task_id, parent.attempt, face, (id) => {
         reqId = id;
-        const frame: RequestFrame = {
-          type: "ask",
-          req_id: id,
-          task_id: parent.task_id,
-          question,
-          parent_req_id: parentReqId,
-        };
-        if (options.schema !== undefined) frame.schema = options.schema;
-        if (context !== undefined) frame.context = context;
-        return frame;
+        return nestedAskFrame(id, parent, parentReqId, question, options.schema);
       }).then(valueOf).finally(child.release);
       return { reqId, answer };
     },
@@ -155,7 +110,7 @@ export function clusterNestedAsks(
       const parent = frame.parent_req_id === undefined ? undefined : spawnRow(frame.parent_req_id);
       if (!parent) return undefined;
       const child = childOf(parent);
-      return request.follow(row, child.signal).then(valueOf).finally(child.release);
+      return requests.follow(row, child.signal).then(valueOf).finally(child.release);
     },
 
     /**
@@ -185,20 +140,18 @@ export function clusterNestedAsks(
     },
 
     /** A request of this seat is no longer pending (the hub's news). */
-    requestEnded: end,
+    requestEnded: children.end,
 
     /** The run waiting on a spawn of this seat gave it up. */
     spawnAborted(runId: string, taskId: string, attempt: number): void {
-      for (const [parentReqId, group] of children) {
-        if (group.runId === runId && group.taskId === taskId && group.attempt === attempt) {
-          end(parentReqId);
-        }
-      }
+      children.endWhere((spawn) =>
+        spawn.runId === runId && spawn.taskId === taskId && spawn.attempt === attempt
+      );
     },
 
     /** A run has ended: the nested asks of its spawns end too. */
     runEnded(runId: string): void {
-      for (const [parentReqId, group] of children) if (group.runId === runId) end(parentReqId);
+      children.endWhere((spawn) => spawn.runId === runId);
     },
   };
 }

@@ -29,7 +29,8 @@ import {
 import type { Sql } from "../store/pg_sql.ts";
 import { unrefTimer } from "../engine/long_timeout.ts";
 import type { PgRunStore } from "../store/run_store_pg.ts";
-import type { HubSeat, OpenOutcome } from "./cluster_hub.ts";
+import type { OpenOutcome } from "./cluster_hub.ts";
+import type { HubSeat } from "./hub_seat.ts";
 import type { PendingView, Waiters } from "./cluster_pending.ts";
 
 /**

@@ -10,8 +10,10 @@ import type { ReplyFrame, RequestFrame } from "../protocol/frames.ts";
 import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
-import { abortOutcome, type SessionEnv } from "./operator_session.ts";
-import { settlementOf } from "./reply_audit.ts";
+import { abortOutcome } from "./abort_outcome.ts";
+import type { SessionEnv } from "./seat.ts";
+import { requestCancelled, requestSent } from "./seat_log.ts";
+import { settledBy, settlementOf } from "./reply_audit.ts";
 
 /** What the requests of one seat need to know of it. */
 export interface SeatOfRequests {
@@ -20,11 +22,32 @@ export interface SeatOfRequests {
   readonly closed: boolean;
   readonly connected: boolean;
   /** What the socket held here declared with `?client=` (the audit), if any. */
-  client(): string | null;
+  readonly client: string | null;
+}
+
+/** The requests of a cluster seat: open one and wait for its reply, or follow one again. */
+export interface ClusterRequests {
+  /** Opens a request of `kind` and resolves with its reply. */
+  request(
+    kind: RequestKind,
+    taskId: string,
+    attempt: number,
+    options: FaceCallOptions,
+    build: (reqId: string) => RequestFrame,
+  ): Promise<ReplyFrame>;
+  /**
+   * Waits again for a pending request of a run owned here that nothing here
+   * waits on (a nested ask made before a takeover), as `request` does.
+   */
+  follow(row: RequestRow, signal: AbortSignal): Promise<ReplyFrame>;
 }
 
 /** Opens the requests of `seat` through `hub`; resolves with their replies. */
-export function seatRequests(seat: SeatOfRequests, env: SessionEnv, hub: ClusterHub) {
+export function clusterSeatRequests(
+  seat: SeatOfRequests,
+  env: SessionEnv,
+  hub: ClusterHub,
+): ClusterRequests {
   /** Tells the engine's journal about a request of a run owned here (its event log). */
   const observe = (
     type: "operator_request_sent" | "operator_request_settled" | "operator_request_cancelled",
@@ -42,8 +65,7 @@ export function seatRequests(seat: SeatOfRequests, env: SessionEnv, hub: Cluster
     if (reply) {
       record.reply = reply;
       // who: this seat; its client is known when this instance holds its socket
-      const by = { sid: seat.sid, roles: [...seat.roles], client: seat.client() };
-      record.settled = settlementOf(reply, by, env.now());
+      record.settled = settlementOf(reply, settledBy(seat, seat.client), env.now());
     }
     env.journal?.record(record);
   };
@@ -67,12 +89,7 @@ export function seatRequests(seat: SeatOfRequests, env: SessionEnv, hub: Cluster
       hub.cancel(row, cancel).then((done) => {
         if (!done) return;
         observe("operator_request_cancelled", row);
-        env.log.info("operator request cancelled", {
-          sid: seat.sid,
-          req_id: row.req_id,
-          run_id: row.run_id,
-          reason: cancel,
-        });
+        requestCancelled(env, seat.sid, row, cancel);
       });
       aborted.reject(error);
     };
@@ -85,14 +102,9 @@ export function seatRequests(seat: SeatOfRequests, env: SessionEnv, hub: Cluster
     }
   };
 
-  /**
-   * Waits again for a pending request of a run owned here that nothing here
-   * waits on (a nested ask made before a takeover), as {@link request} does.
-   */
   const follow = (row: RequestRow, signal: AbortSignal): Promise<ReplyFrame> =>
     wait(row, hub.follow(row), signal);
 
-  /** Opens a request of `kind` and resolves with its reply. */
   async function request(
     kind: RequestKind,
     taskId: string,
@@ -128,16 +140,9 @@ export function seatRequests(seat: SeatOfRequests, env: SessionEnv, hub: Cluster
     }
     if (opened.created) {
       observe("operator_request_sent", row);
-      env.log.info("operator request sent", {
-        sid: seat.sid,
-        req_id: row.req_id,
-        kind: row.frame.type,
-        run_id: runId,
-        task_id: taskId,
-        delivered: seat.connected,
-      });
+      requestSent(env, seat.sid, row, seat.connected);
     }
     return await wait(row, opened.reply, signal);
   }
-  return Object.assign(request, { follow });
+  return { request, follow };
 }

@@ -9,7 +9,7 @@
  */
 import { getSeat, listSeatRows, type SeatRow } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
-import type { HubSeats } from "./cluster_hub.ts";
+import type { HubSeats } from "./hub_seat.ts";
 
 /** Where a seat's socket is, as last read. */
 export interface SocketHolder {

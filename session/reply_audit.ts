@@ -47,6 +47,14 @@ export function checkReply(frame: RequestFrame, reply: ReplyFrame): void {
   );
 }
 
+/** Who settles a request: the seat, and the client its socket declared (`?client=`), if any. */
+export function settledBy(
+  seat: { sid: string; roles: readonly string[] },
+  client: string | null,
+): SettledBy {
+  return { sid: seat.sid, roles: [...seat.roles], client };
+}
+
 /** The audit of `reply`, settled by `by` at `at`. */
 export function settlementOf(reply: ReplyFrame, by: SettledBy, at: number): Settlement {
   switch (reply.type) {

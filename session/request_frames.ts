@@ -34,6 +34,29 @@ export function askFrame(
   return frame;
 }
 
+/**
+ * A nested `ask`: the worker of the spawn `parentReqId` asks, with the spawn's
+ * task and context.
+ */
+export function nestedAskFrame(
+  reqId: string,
+  parent: { task_id: string; frame: RequestFrame },
+  parentReqId: string,
+  question: Json,
+  schema: Record<string, Json> | undefined,
+): RequestFrame {
+  const frame: RequestFrame = {
+    type: "ask",
+    req_id: reqId,
+    task_id: parent.task_id,
+    question,
+    parent_req_id: parentReqId,
+  };
+  if (schema !== undefined) frame.schema = schema;
+  if (parent.frame.context !== undefined) frame.context = parent.frame.context;
+  return frame;
+}
+
 /** The value an `ask` resolves with. */
 export function answerOf(reply: ReplyFrame): Json {
   return reply.type === "answer" ? reply.value : null;

@@ -13,25 +13,26 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import type { MintedOperator, SeatScope } from "../protocol/operators.ts";
 import type { RequestRecord } from "../protocol/runs.ts";
 import type { SeatRecord } from "../store/seat_store.ts";
-import { OperatorSession, type SeatIdentity, type SessionEnv } from "./operator_session.ts";
+import { OperatorSession } from "./operator_session.ts";
+import type { Seat, SeatIdentity, SessionEnv } from "./seat.ts";
 import { bearerOf } from "../protocol/bearer.ts";
 
 /** What the seat functions need: the registries, the seat and role tables, the env. */
 export interface SeatDeps extends FaceRegistries {
-  /** sid → session. */
-  sessions: Map<string, OperatorSession>;
+  /** sid → seat. */
+  sessions: Map<string, Seat>;
   /** role → owning sid. */
   roles: Map<string, string>;
   sessionEnv: SessionEnv;
   /** Builds a seat object; a cluster builds its own kind. Default: an {@link OperatorSession}. */
-  newSession?: (identity: SeatIdentity) => OperatorSession;
+  newSession?: (identity: SeatIdentity) => Seat;
   /** In a cluster: loads a seat minted on another instance that this one has not seen yet. */
   loadSeat?: (sid: string) => Promise<void>;
   /** In a cluster: reads every seat again. */
   syncSeats?: () => Promise<void>;
 }
 
-function makeSession(deps: SeatDeps, identity: SeatIdentity): OperatorSession {
+function makeSession(deps: SeatDeps, identity: SeatIdentity): Seat {
   return deps.newSession?.(identity) ?? new OperatorSession(identity, deps.sessionEnv);
 }
 
@@ -55,7 +56,7 @@ export const SEAT_LIMITS: Required<SeatLimits> = { maxSeats: 100_000, maxRolesPe
 export const MAX_ROLE_LENGTH = 256;
 
 /** Puts a seat into the seat table and the face registries. */
-export function register(deps: SeatDeps, session: OperatorSession): void {
+export function register(deps: SeatDeps, session: Seat): void {
   deps.sessions.set(session.sid, session);
   deps.seniorBridges.set(session.sid, session);
   deps.spawnHooks.set(session.sid, session);
@@ -95,7 +96,7 @@ function checkRoles(deps: SeatDeps, roles: string[], max: number): void {
 }
 
 /** Takes a seat out of the seat table and the face registries. */
-export function unregister(deps: SeatDeps, session: OperatorSession): void {
+export function unregister(deps: SeatDeps, session: Seat): void {
   const drop = <T>(map: Map<string, T>, name: string) => {
     if ((map.get(name) as unknown) === session) map.delete(name);
   };
@@ -126,7 +127,7 @@ function heldRoles(deps: SeatDeps, roles: readonly string[], scope?: SeatScope):
 }
 
 /** The stored form of a seat. */
-export function seatRecord(session: OperatorSession): SeatRecord {
+export function seatRecord(session: Seat): SeatRecord {
   const record: SeatRecord = {
     sid: session.sid,
     token_hash: session.tokenHash,
@@ -219,7 +220,7 @@ export async function authorizeSeat(
   sid: string,
   token: string | null,
   options: { apiToken?: string } = {},
-): Promise<OperatorSession> {
+): Promise<Seat> {
   if (token === null) throw new SwitchboardError("unauthorized", "missing or empty Bearer token");
   if (!deps.sessions.has(sid)) await deps.loadSeat?.(sid);
   const session = deps.sessions.get(sid);
@@ -235,7 +236,7 @@ export async function authorizeSeat(
 /** Tears a seat down: 4001 to its socket, pending requests fail, roles released. */
 export async function deleteSeat(
   deps: SeatDeps,
-  session: OperatorSession,
+  session: Seat,
   why: "deleted" | "idle" | "released" | "run ended",
 ) {
   unregister(deps, session);
@@ -309,10 +310,10 @@ export async function restoreSeats(deps: SeatDeps): Promise<number> {
 }
 
 /** Seat tables of servers that are stopping: their seats are not released any more. */
-const stopped = new WeakSet<Map<string, OperatorSession>>();
+const stopped = new WeakSet<Map<string, Seat>>();
 
 /** Pending release timers of `release_on_close` seats whose socket closed. */
-const releaseTimers = new WeakMap<OperatorSession, ReturnType<typeof setTimeout>>();
+const releaseTimers = new WeakMap<Seat, ReturnType<typeof setTimeout>>();
 
 /**
  * Called when a seat's socket closed: a `release_on_close` seat is deleted when
@@ -321,7 +322,7 @@ const releaseTimers = new WeakMap<OperatorSession, ReturnType<typeof setTimeout>
  */
 export function scheduleRelease(
   deps: SeatDeps,
-  session: OperatorSession,
+  session: Seat,
   afterSecs = session.releaseAfterSecs,
 ): void {
   const secs = session.releaseAfterSecs;

@@ -44,6 +44,11 @@ export class SocketSlot {
     return this.#socket !== null;
   }
 
+  /** True while `socket` is the live one. */
+  holds(socket: WebSocket): boolean {
+    return this.#socket === socket;
+  }
+
   /** Makes `socket` the live one and closes an older one; true when one was replaced. */
   attach(socket: WebSocket): boolean {
     const old = this.#socket;

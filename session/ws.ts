@@ -5,7 +5,7 @@
  * @module
  */
 import { SwitchboardError } from "../protocol/errors.ts";
-import type { OperatorSession } from "./operator_session.ts";
+import type { Seat } from "./seat.ts";
 
 /** Throws 400 when `req` is not a valid WebSocket upgrade (checked before any auth). */
 export function checkHandshake(req: Request): void {
@@ -45,7 +45,7 @@ export function subprotocolBearer(req: Request): string | null {
 /** Upgrades `req` and hands the socket to `session`. */
 export function upgradeToSession(
   req: Request,
-  session: OperatorSession,
+  session: Seat,
   options: { protocol?: string; client?: string; onClose?: () => void } = {},
 ): Response {
   const { socket, response } = Deno.upgradeWebSocket(

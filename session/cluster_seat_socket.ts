@@ -1,0 +1,192 @@
+/**
+ * The socket side of a cluster seat, on the instance that holds its socket:
+ *
+ * - on (re)connect it takes the seat's socket cluster-wide (a newer epoch),
+ *   then replays every pending row, in order;
+ * - it sends each pending row once per socket, and a `cancel` for one it sent
+ *   that ended without a reply;
+ * - it handles the frames a client sends one after another, so a `pong` is
+ *   sent only after the replies before it are stored, and settles a reply at
+ *   most once cluster-wide (a second one gets an `error` frame);
+ * - it closes its socket as replaced when a newer one opens elsewhere.
+ *
+ * @module
+ */
+import { type CancelReason, CLOSE, type ReplyFrame, type ServerFrame } from "../protocol/frames.ts";
+import { SwitchboardError } from "../protocol/errors.ts";
+import type { RequestRow } from "../store/pg_requests.ts";
+import { claimSocket, releaseSocket } from "../store/pg_seats.ts";
+import type { Sql } from "../store/pg_sql.ts";
+import type { ClusterHub } from "./cluster_hub.ts";
+import { answerPing, frameFailed, frameText } from "./client_frames.ts";
+import { parseClientFrame } from "./parse_client_frame.ts";
+import { checkReply } from "./reply_audit.ts";
+import { REPLY_TYPE } from "./request_book.ts";
+import type { SessionEnv } from "./seat.ts";
+import { requestSettled } from "./seat_log.ts";
+import { SocketSlot } from "./socket_slot.ts";
+
+/** The seat a socket side serves, read and written live. */
+export interface SocketSeat {
+  readonly sid: string;
+  readonly roles: readonly string[];
+  /** Set on every socket event (the idle sweep reads it). */
+  lastSeenAt: number;
+}
+
+/** The socket of one cluster seat, as this instance holds it. */
+export class ClusterSeatSocket {
+  #seat: SocketSeat;
+  #env: SessionEnv;
+  #hub: ClusterHub;
+  #sql: Sql;
+  #slot = new SocketSlot();
+  #epoch = 0;
+  /** req_ids sent on the current socket. */
+  #sent = new Set<string>();
+  #inbox: Promise<void> = Promise.resolve();
+  /** What the socket held here declared with `?client=` (audit). */
+  #client: string | null = null;
+
+  constructor(seat: SocketSeat, env: SessionEnv, hub: ClusterHub, sql: Sql) {
+    this.#seat = seat;
+    this.#env = env;
+    this.#hub = hub;
+    this.#sql = sql;
+  }
+
+  /** True while this instance holds the seat's socket. */
+  get held(): boolean {
+    return this.#slot.connected;
+  }
+
+  /** What the socket held here declared with `?client=`, if any. */
+  get client(): string | null {
+    return this.#client;
+  }
+
+  /** Makes `socket` the live one here, takes it cluster-wide and replays what is pending. */
+  attach(socket: WebSocket, client?: string): void {
+    const sid = this.#seat.sid;
+    const hub = this.#hub;
+    const replaced = this.#slot.attach(socket);
+    this.#client = client ?? null;
+    this.#sent = new Set();
+    this.#seat.lastSeenAt = this.#env.now();
+    this.#inbox = this.#inbox.then(async () => {
+      const epoch = await claimSocket(this.#sql, sid, hub.instanceId);
+      if (epoch === undefined || !this.#slot.holds(socket)) return;
+      this.#epoch = epoch;
+      hub.socketWritten(sid, hub.instanceId, epoch);
+      await hub.announceSocket(sid);
+      const pending = hub.pendingOf(sid);
+      this.#env.log.info("operator socket connected", {
+        sid,
+        replaced,
+        pending: pending.length,
+      });
+      for (const row of pending) this.delivered(row);
+    }).catch((err) => {
+      this.#env.log.error("operator socket claim failed", { sid, error: String(err) });
+    });
+  }
+
+  /** Called when `socket` closes: releases the seat's socket if it still held it. */
+  detach(socket: WebSocket, code?: number): void {
+    if (!this.#slot.detach(socket)) return;
+    const seat = this.#seat;
+    this.#client = null;
+    this.#sent.clear();
+    seat.lastSeenAt = this.#env.now();
+    this.#env.log.info("operator socket closed", { sid: seat.sid, code });
+    const epoch = this.#epoch;
+    const hub = this.#hub;
+    this.#inbox = this.#inbox.then(async () => {
+      await releaseSocket(this.#sql, seat.sid, hub.instanceId, epoch, seat.lastSeenAt);
+      await hub.announceSocket(seat.sid);
+    }).catch(() => {});
+  }
+
+  /** Queues one message from `socket` behind the ones before it. Never throws. */
+  receive(socket: WebSocket, data: unknown): void {
+    const text = frameText(socket, data);
+    if (text === undefined) return;
+    this.#seat.lastSeenAt = this.#env.now();
+    this.#inbox = this.#inbox.then(() => this.#handle(socket, text));
+  }
+
+  /** A pending row of this seat: sent once per socket (a hook_after is never answered). */
+  delivered(row: RequestRow): void {
+    if (!this.#slot.connected || this.#sent.has(row.req_id)) return;
+    if (this.#slot.send(row.frame as ServerFrame) && row.kind !== "ha") this.#sent.add(row.req_id);
+  }
+
+  /** A request sent on this socket ended without a reply. */
+  cancelled(reqId: string, reason: CancelReason): void {
+    if (!this.#sent.delete(reqId)) return;
+    this.#slot.send({ type: "cancel", req_id: reqId, reason });
+  }
+
+  /** The seat's socket moved to `instance` at `epoch`: an older socket here closes. */
+  moved(instance: string | null, epoch: number): void {
+    if (!this.#slot.connected || epoch <= this.#epoch) return;
+    if (instance === this.#hub.instanceId) return;
+    this.#client = null;
+    this.#sent.clear();
+    this.#slot.close(CLOSE.replaced, "replaced");
+  }
+
+  /** The seat is gone: `cancel` what was sent here and close the socket with 4001. */
+  teardown(): void {
+    for (const reqId of this.#sent) {
+      this.#slot.send({ type: "cancel", req_id: reqId, reason: "session_deleted" });
+    }
+    this.#sent.clear();
+    this.#slot.close(CLOSE.sessionDeleted, "session deleted");
+  }
+
+  /** Closes the socket held here with `code`. */
+  close(code: number, reason: string): void {
+    this.#slot.close(code, reason);
+  }
+
+  /** Resolves once the frames received so far are handled. */
+  flush(): Promise<void> {
+    return this.#inbox;
+  }
+
+  async #handle(socket: WebSocket, data: string): Promise<void> {
+    let reqId: string | undefined;
+    try {
+      const frame = parseClientFrame(data);
+      // (a reply settled on this instance alone is written with its run's writes)
+      if (frame.type === "ping") return answerPing(socket, this.#env.journal?.durable());
+      reqId = frame.req_id;
+      await this.#settle(frame);
+    } catch (err) {
+      frameFailed(socket, err, reqId, this.#env.log, this.#seat.sid);
+    }
+  }
+
+  async #settle(reply: ReplyFrame): Promise<void> {
+    const sid = this.#seat.sid;
+    const unknown = () =>
+      new SwitchboardError("conflict", `unknown or already settled req_id: ${reply.req_id}`);
+    const row = await this.#hub.find(reply.req_id);
+    if (!row || row.sid !== sid || row.state !== "pending" || row.kind === "ha") {
+      throw unknown();
+    }
+    const expected = REPLY_TYPE[row.kind];
+    if (reply.type !== expected) {
+      throw new SwitchboardError(
+        "bad_request",
+        `unexpected ${reply.type} reply to ${row.frame.type} (expected ${expected})`,
+      );
+    }
+    checkReply(row.frame, reply); // an invalid answer leaves the ask pending
+    const settled = await this.#hub.settle(row, reply);
+    if (!settled) throw unknown();
+    this.#sent.delete(reply.req_id);
+    requestSettled(this.#env, this.#seat, row, this.#env.now());
+  }
+}
