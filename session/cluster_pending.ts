@@ -8,6 +8,7 @@
  * @module
  */
 import type { ReplyFrame } from "../protocol/frames.ts";
+import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
 
 /** How many ended req_ids are remembered. */
@@ -68,6 +69,24 @@ export function createPendingView(): PendingView {
     },
     reqIds: () => [...sidOf.keys()],
   };
+}
+
+/** Pending rows as request records (a hook_after is no request of a run's). */
+export function pendingRecordsOf(rows: readonly RequestRow[]): RequestRecord[] {
+  const out: RequestRecord[] = [];
+  for (const row of rows) {
+    if (row.kind === "ha") continue;
+    const { settled_by: _s, cancel_reason: _c, ...rest } = row;
+    out.push({ ...rest, kind: row.kind, state: "pending" });
+  }
+  return out;
+}
+
+/** Pending rows counted by kind (hook_afters left out). */
+export function countByKind(rows: readonly RequestRow[]): Record<RequestKind, number> {
+  const counts: Record<RequestKind, number> = { ask: 0, hb: 0, spawn: 0 };
+  for (const r of rows) if (r.kind !== "ha") counts[r.kind]++;
+  return counts;
 }
 
 /** The runs' side of requests of this instance: who waits for which reply. */

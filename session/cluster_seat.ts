@@ -32,6 +32,7 @@ import type { Sql } from "../store/pg_sql.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
 import type { HubSeat } from "./hub_seat.ts";
 import { clusterNestedAsks } from "./cluster_nested_asks.ts";
+import { countByKind, pendingRecordsOf } from "./cluster_pending.ts";
 import { type ClusterRequests, clusterSeatRequests } from "./cluster_seat_requests.ts";
 import { ClusterSeatSocket } from "./cluster_seat_socket.ts";
 import { directiveOf } from "./pending_frames.ts";
@@ -102,19 +103,11 @@ export class ClusterSeat implements Seat, HubSeat {
   }
 
   pendingRecords(): RequestRecord[] {
-    const out: RequestRecord[] = [];
-    for (const row of this.#hub.pendingOf(this.sid)) {
-      if (row.kind === "ha") continue;
-      const { settled_by: _s, cancel_reason: _c, ...rest } = row;
-      out.push({ ...rest, kind: row.kind, state: "pending" });
-    }
-    return out;
+    return pendingRecordsOf(this.#hub.pendingOf(this.sid));
   }
 
   pendingByKind(): Record<RequestKind, number> {
-    const counts: Record<RequestKind, number> = { ask: 0, hb: 0, spawn: 0 };
-    for (const r of this.#hub.pendingOf(this.sid)) if (r.kind !== "ha") counts[r.kind]++;
-    return counts;
+    return countByKind(this.#hub.pendingOf(this.sid));
   }
 
   // -------------------------------------------------------------------------
@@ -252,10 +245,5 @@ export class ClusterSeat implements Seat, HubSeat {
 
   closeSocket(code: number, reason: string): void {
     this.#socket.close(code, reason);
-  }
-
-  /** Resolves once the frames received so far are handled. */
-  flush(): Promise<void> {
-    return this.#socket.flush();
   }
 }

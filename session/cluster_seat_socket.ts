@@ -150,11 +150,6 @@ export class ClusterSeatSocket {
     this.#slot.close(code, reason);
   }
 
-  /** Resolves once the frames received so far are handled. */
-  flush(): Promise<void> {
-    return this.#inbox;
-  }
-
   async #handle(socket: WebSocket, data: string): Promise<void> {
     let reqId: string | undefined;
     try {
