@@ -41,14 +41,6 @@ interface NestedAsk {
   done: Promise<void>;
 }
 
-/**
- * A seat that can also find a nested ask in a shared store (a cluster seat: an
- * ask answered while its run's owner was dead is a stored row, not pending).
- */
-interface StoredNestedAsks {
-  storedNested(reqId: string, taskId: string): Promise<{ answer: Promise<Json> } | undefined>;
-}
-
 /** Ended nested asks kept for polling; older ones are dropped first. */
 const MAX_ENDED = 10_000;
 
@@ -128,8 +120,7 @@ export function workerAskRoutes(deps: WorkerAskDeps) {
       if (answer) return track(reqId, taskId, answer);
     }
     for (const session of deps.sessions.values()) {
-      const find = (session as Partial<StoredNestedAsks>).storedNested;
-      const stored = await find?.call(session, reqId, taskId);
+      const stored = await session.storedNested?.(reqId, taskId);
       if (stored) return asks.get(reqId) ?? track(reqId, taskId, stored.answer);
     }
     return undefined;
