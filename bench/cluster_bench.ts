@@ -289,14 +289,27 @@ if (PARTS.includes("runs")) {
   const ok = (j: unknown) =>
     (j as { final_ctx?: { s3?: { echoed?: string } } } | null)?.final_ctx?.s3?.echoed === "v3";
   let pg: number[] = [];
-  /** Drives `urls` and shows runs/s with the CPU each run cost the instances and PostgreSQL. */
+  const { default: postgres } = await import("postgres");
+  const stats = postgres(url, { max: 1, onnotice: () => {} });
+  /** Transactions committed in the bench's database so far (a write batch or a read each). */
+  const commits = async () =>
+    Number(
+      (await stats`SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`)[0]
+        .xact_commit,
+    );
+  /**
+   * Drives `urls` and shows runs/s with the CPU each run cost the instances and
+   * PostgreSQL, and the transactions a run cost (runs share their batches).
+   */
   const show = async (label: string, on: Instance[], urls: string[]) => {
     const pids = on.map((i) => i.pid);
-    const [before, pgBefore] = [cpuMs(pids), cpuMs(pg)];
+    const [before, pgBefore, txBefore] = [cpuMs(pids), cpuMs(pg), await commits()];
     const r = await drive(urls, body, ok);
     const runs = r.perSec * SECS;
     const cpu = (cpuMs(pids) - before) / runs;
-    const db = pg.length === 0 ? "" : `, PostgreSQL ${((cpuMs(pg) - pgBefore) / runs).toFixed(2)}`;
+    const tx = (await commits() - txBefore) / runs;
+    const db = `, PostgreSQL ${((cpuMs(pg) - pgBefore) / runs).toFixed(2)}; ` +
+      `transactions a run ${tx.toFixed(2)}`;
     console.log(
       `  ${label.padEnd(44)} ${r.perSec.toFixed(0).padStart(6)} runs/s (${r.bad} bad); ` +
         `CPU ms a run: instances ${cpu.toFixed(2)}${on === memOnly ? "" : db}`,
@@ -314,6 +327,7 @@ if (PARTS.includes("runs")) {
   ]);
   await show("one instance on PG again: all on A", [a], [`${a.base}/v1/tasks`]);
   console.log(`# load after: ${load()}`);
+  await stats.end();
 }
 
 for (const i of [a, b, mem]) await i.kill("SIGKILL");

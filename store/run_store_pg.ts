@@ -142,6 +142,9 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
       const batch = queue;
       queue = [];
       await commit(batch);
+      // one turn of the event loop before the next batch: the requests and replies
+      // that came in with the commit's answer join it (no timer delay)
+      if (queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
     }
     flushing = undefined;
   }
