@@ -14,7 +14,11 @@ import { limitBody, MAX_BODY_BYTES } from "./routes/_http.ts";
 import { allowedMethodsOf, unmatched } from "./routes/_fallback.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { operatorRoutes } from "./routes/operators.ts";
-import { runRoutes } from "./routes/runs.ts";
+import type { RunRoutesDeps } from "./routes/_runs.ts";
+import { runStartRoutes } from "./routes/run_start.ts";
+import { runReadRoutes } from "./routes/run_reads.ts";
+import { runCancelRoutes } from "./routes/run_cancel.ts";
+import { runEventRoutes } from "./routes/run_events.ts";
 import { workerRoutes } from "./routes/worker.ts";
 import { inboxRoutes } from "./routes/inbox.ts";
 import { workerAskRoutes } from "./routes/worker_ask.ts";
@@ -66,25 +70,27 @@ export function createApp(deps: AppDeps) {
   app.route("/", healthRoutes());
   const apiToken = deps.config.apiToken;
   app.route("/", operatorRoutes({ ...deps, apiToken, seatLimits: deps.config.seatLimits }));
-  app.route(
-    "/",
-    runRoutes({
-      engine: deps.engine,
-      runs: deps.stores.runs,
-      operators: deps.operators,
-      registries: deps,
-      seats: deps,
-      blueprints: deps.stores.blueprints,
-      warn: (message) => deps.log.warn(message),
-      apiToken,
-      now: deps.now,
-      loadSeat: deps.loadSeat,
-      syncSeats: deps.syncSeats,
-      watchRemote: deps.watchRemote,
-      cancelRemote: deps.cancelRemote,
-      runFeed: deps.runFeed,
-    }),
-  );
+  const runDeps: RunRoutesDeps = {
+    engine: deps.engine,
+    runs: deps.stores.runs,
+    operators: deps.operators,
+    registries: deps,
+    seats: deps,
+    blueprints: deps.stores.blueprints,
+    warn: (message) => deps.log.warn(message),
+    apiToken,
+    now: deps.now,
+    loadSeat: deps.loadSeat,
+    syncSeats: deps.syncSeats,
+    watchRemote: deps.watchRemote,
+    cancelRemote: deps.cancelRemote,
+    runFeed: deps.runFeed,
+  };
+  // the order of the routes (and of the OpenAPI document) as when they were one module
+  app.route("/", runStartRoutes(runDeps));
+  app.route("/", runReadRoutes(runDeps));
+  app.route("/", runCancelRoutes(runDeps));
+  app.route("/", runEventRoutes(runDeps));
   app.route(
     "/",
     blueprintRoutes({

@@ -30,7 +30,7 @@ import { createMemoryRunStore, type RunStore } from "./store/run_store.ts";
 import { createMemorySeatStore, type SeatStore } from "./store/seat_store.ts";
 import { createMemorySecretStore, type SecretStore } from "./store/secret_store.ts";
 import type { PgCluster } from "./store/open_pg_stores.ts";
-import type { RemoteRuns } from "./routes/runs.ts";
+import type { RemoteRuns } from "./routes/_runs.ts";
 import { createRunFeed, type RunFeed } from "./routes/_run_feed.ts";
 
 /** The stores of one server. */
