@@ -1,0 +1,148 @@
+/**
+ * The reads of the KV run store: runs (by id, or listed newest first), and a
+ * run's steps, journal, events, requests and tasks. A run stored by one commit
+ * holds its steps and events in its record (`embedded`). Every read waits for
+ * the writes queued before it.
+ *
+ * @module
+ */
+import type { BlueprintNorm } from "../protocol/blueprint.ts";
+import type { TaskState } from "../protocol/runs.ts";
+import type { BlobRef } from "./kv_blob.ts";
+import type {
+  JournalEntry,
+  RequestRecord,
+  RunEvent,
+  RunRecord,
+  RunStatus,
+  RunStore,
+  StepRecord,
+} from "./run_store.ts";
+import { getJson, readRef } from "./_kv_json.ts";
+import type { Embedded, KvRunKeys, StoredRun } from "./_kv_run_keys.ts";
+
+/** The run reads of a {@link RunStore}. */
+export type KvRunReads = Pick<
+  RunStore,
+  | "getRun"
+  | "listRuns"
+  | "listSteps"
+  | "listJournal"
+  | "listEvents"
+  | "listRequests"
+  | "getTask"
+  | "listTasks"
+>;
+
+/** The run reads of a KV run store under `keys`, each after `idle()`. */
+export function createKvRunReads(
+  kv: Deno.Kv,
+  keys: KvRunKeys,
+  idle: () => Promise<void>,
+): KvRunReads {
+  const { blobs } = keys;
+
+  /** A stored record with its blueprint (stored beside it, or inline in older records). */
+  async function withBlueprint(stored: StoredRun): Promise<RunRecord> {
+    const { blueprint_ref, embedded: _, ...record } = stored;
+    // `as RunRecord`: an older record holds its blueprint inline
+    if (record.blueprint !== undefined) return record as RunRecord;
+    const key = blueprint_ref === undefined
+      ? keys.runBlueprint(stored.run_id)
+      : keys.blueprint(blueprint_ref);
+    const blueprint = await getJson<BlueprintNorm>(kv, key, blobs);
+    if (blueprint === undefined) throw new Error(`store: blueprint of ${stored.run_id} missing`);
+    return { ...record, blueprint };
+  }
+  /** The steps and events a run's record holds (a run stored by one commit). */
+  const embeddedOf = async (id: string): Promise<Embedded | undefined> =>
+    (await getJson<StoredRun>(kv, keys.run(id), blobs))?.embedded;
+  const getTask = async (id: string) => {
+    await idle();
+    return await getJson<TaskState>(kv, keys.task(id), blobs);
+  };
+
+  async function listRefs<T>(sub: Deno.KvKey): Promise<T[]> {
+    await idle();
+    const out: T[] = [];
+    for await (const { value } of kv.list<BlobRef>({ prefix: keys.at(...sub) })) {
+      out.push(await readRef<T>(kv, blobs, value));
+    }
+    return out;
+  }
+
+  return {
+    async getRun(id) {
+      await idle();
+      const stored = await getJson<StoredRun>(kv, keys.run(id), blobs);
+      return stored && await withBlueprint(stored);
+    },
+
+    async listRuns({ limit, status }) {
+      const out: RunRecord[] = [];
+      if (limit <= 0) return out;
+      await idle();
+      // the running index holds only live runs; the order index holds them all
+      const index = status === "running" ? "running" : "order";
+      const iter = kv.list<RunStatus | Uint8Array | null>({ prefix: keys.at(index) }, {
+        reverse: true,
+        batchSize: Math.min(500, Math.max(10, limit)),
+      });
+      const ids: string[] = [];
+      for await (const { key, value } of iter) {
+        if (status !== undefined && index === "order" && value !== status) continue;
+        const id = key.at(-1);
+        if (typeof id === "string") ids.push(id);
+        if (ids.length >= limit) break;
+      }
+      // read the records ten keys at a time (KV's getMany limit)
+      for (let i = 0; i < ids.length; i += 10) {
+        const refs = await kv.getMany<BlobRef[]>(ids.slice(i, i + 10).map(keys.run));
+        for (const { value } of refs) {
+          if (value !== null) {
+            out.push(await withBlueprint(await readRef<StoredRun>(kv, blobs, value)));
+          }
+        }
+      }
+      return out;
+    },
+
+    async listSteps(runId) {
+      const steps = await listRefs<StepRecord>(["step", runId]);
+      const embedded = (await embeddedOf(runId))?.steps;
+      if (!embedded?.length) return steps;
+      // a step written on its own after the run's one commit is the newer
+      const bySeq = new Map(embedded.map((s) => [s.seq, s]));
+      for (const s of steps) bySeq.set(s.seq, s);
+      return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+    },
+
+    listJournal(runId) {
+      return listRefs<JournalEntry>(["journal", runId]);
+    },
+
+    async listEvents(runId, after = 0) {
+      const packs = await listRefs<RunEvent | RunEvent[]>(["event", runId]);
+      const embedded = (await embeddedOf(runId))?.events ?? [];
+      const all = embedded.length === 0 ? packs.flat() : [...embedded, ...packs.flat()];
+      return all.filter((e) => e.id > after);
+    },
+
+    listRequests(runId) {
+      return listRefs<RequestRecord>(["request", runId]);
+    },
+
+    getTask,
+
+    async listTasks(runId) {
+      const out: TaskState[] = [];
+      await idle();
+      for await (const { key } of kv.list({ prefix: keys.at("run_task", runId) })) {
+        const id = key.at(-1);
+        const task = typeof id === "string" ? await getTask(id) : undefined;
+        if (task) out.push(task);
+      }
+      return out;
+    },
+  };
+}
