@@ -77,6 +77,14 @@ export interface KvRunKeys {
   tokenHandle(handle: string): Deno.KvKey;
 }
 
+/** What the reads and retention of a KV run store work with. */
+export interface KvRunAccess {
+  kv: Deno.Kv;
+  keys: KvRunKeys;
+  /** Resolves once the writes queued so far are committed. */
+  idle(): Promise<void>;
+}
+
 /** The key layout below `prefix`. */
 export function kvRunKeys(prefix: Deno.KvKey): KvRunKeys {
   return {

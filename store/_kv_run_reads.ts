@@ -19,7 +19,7 @@ import type {
   StepRecord,
 } from "./run_store.ts";
 import { getJson, readRef } from "./_kv_json.ts";
-import type { Embedded, KvRunKeys, StoredRun } from "./_kv_run_keys.ts";
+import type { Embedded, KvRunAccess, StoredRun } from "./_kv_run_keys.ts";
 
 /** The run reads of a {@link RunStore}. */
 export type KvRunReads = Pick<
@@ -34,12 +34,9 @@ export type KvRunReads = Pick<
   | "listTasks"
 >;
 
-/** The run reads of a KV run store under `keys`, each after `idle()`. */
-export function createKvRunReads(
-  kv: Deno.Kv,
-  keys: KvRunKeys,
-  idle: () => Promise<void>,
-): KvRunReads {
+/** The run reads of a KV run store, each after `idle()`. */
+export function createKvRunReads(access: KvRunAccess): KvRunReads {
+  const { kv, keys, idle } = access;
   const { blobs } = keys;
 
   /** A stored record with its blueprint (stored beside it, or inline in older records). */

@@ -12,17 +12,14 @@ import { expiredFree } from "./run_store.ts";
 import { deleteJson, getJson } from "./_kv_json.ts";
 import { deleteBlob } from "./kv_blob.ts";
 import { retryKvLocked } from "./kv_retry.ts";
-import type { KvRunKeys } from "./_kv_run_keys.ts";
+import type { KvRunAccess } from "./_kv_run_keys.ts";
 
 /** The retention methods of a {@link RunStore}. */
 export type KvRunRetention = Pick<RunStore, "pruneEnded" | "pruneExpiredTokens">;
 
-/** Retention for a KV run store under `keys`, each pass after `idle()`. */
-export function createKvRunRetention(
-  kv: Deno.Kv,
-  keys: KvRunKeys,
-  idle: () => Promise<void>,
-): KvRunRetention {
+/** Retention for a KV run store, each pass after `idle()`. */
+export function createKvRunRetention(access: KvRunAccess): KvRunRetention {
+  const { kv, keys, idle } = access;
   const { blobs } = keys;
 
   /** Deletes keys in commits of at most 500, then the chunks of their refs. */

@@ -7,17 +7,14 @@
  */
 import type { TokenRecord } from "../protocol/runs.ts";
 import type { RunStore } from "./run_store.ts";
-import type { KvRunKeys } from "./_kv_run_keys.ts";
+import type { KvRunAccess } from "./_kv_run_keys.ts";
 
 /** The token reads of a {@link RunStore}. */
 export type KvTokenReads = Pick<RunStore, "getToken" | "getTokenByHandle" | "listLiveTokens">;
 
-/** The token reads of a KV run store under `keys`, each after `idle()`. */
-export function createKvTokenReads(
-  kv: Deno.Kv,
-  keys: KvRunKeys,
-  idle: () => Promise<void>,
-): KvTokenReads {
+/** The token reads of a KV run store, each after `idle()`. */
+export function createKvTokenReads(access: KvRunAccess): KvTokenReads {
+  const { kv, keys, idle } = access;
   return {
     async getToken(nonce) {
       await idle();

@@ -31,12 +31,12 @@ export function createKvRunStore(kv: Deno.Kv, options: KvRunStoreOptions = {}): 
   const { prefix = ["runs"] } = options;
   const keys = kvRunKeys(prefix);
   const queue = createKvWriteQueue(kv, keys.blobs);
-  const idle = () => queue.idle();
+  const access = { kv, keys, idle: () => queue.idle() };
   return {
-    flushed: idle,
+    flushed: access.idle,
     ...createKvRunWrites(keys, queue),
-    ...createKvRunReads(kv, keys, idle),
-    ...createKvTokenReads(kv, keys, idle),
-    ...createKvRunRetention(kv, keys, idle),
+    ...createKvRunReads(access),
+    ...createKvTokenReads(access),
+    ...createKvRunRetention(access),
   };
 }
