@@ -71,7 +71,8 @@ export function sampleRequest(sid: string, n: number, runId?: string, question: 
   return record;
 }
 
-function sampleTask(id: string, runId: string, tail = ""): TaskState {
+/** A running task of `runId`, with `tail` as the note of its one attempt. */
+export function sampleTask(id: string, runId: string, tail = ""): TaskState {
   return {
     id,
     run_id: runId,
