@@ -54,9 +54,11 @@ export interface PutBlobOptions {
  */
 export function kvSizeEstimate(value: Json): number {
   let size = 4; // serializer header
-  const stack: Json[] = [value];
-  for (let v = stack.pop(); v !== undefined; v = stack.pop()) {
-    if (v === null || typeof v === "boolean") size += 1;
+  // (values may hold `undefined` fields: they are counted, not taken for the end)
+  const stack: (Json | undefined)[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === undefined || v === null || typeof v === "boolean") size += 1;
     else if (typeof v === "number") size += 9;
     else if (typeof v === "string") size += stringSize(v);
     else if (Array.isArray(v)) {
