@@ -13,7 +13,6 @@
  *
  * @module
  */
-import type { FaceCallOptions } from "../engine/faces.ts";
 import type { Json } from "../protocol/json.ts";
 import type { CancelReason } from "../protocol/frames.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
@@ -21,7 +20,7 @@ import type { RequestRow } from "../store/pg_requests.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
 import type { ClusterRequests } from "./cluster_seat_requests.ts";
 import { ParentEnded } from "./abort_outcome.ts";
-import { createNestedSignals } from "./nested_signals.ts";
+import { createNestedSignals, nestedAskFace } from "./nested_signals.ts";
 import { nestedAskFrame } from "./request_frames.ts";
 import type { NestedAskOptions } from "./seat.ts";
 
@@ -76,19 +75,7 @@ export function clusterNestedAsks(sid: string, hub: ClusterHub, requests: Cluste
       const parent = spawnRow(parentReqId);
       if (!parent) throw new SwitchboardError("conflict", "the spawn of this task is not pending");
       const child = childOf(parent);
-      const signal = options.signal
-        ? AbortSignal.any([child.signal, options.signal])
-        : child.signal;
-      const face: FaceCallOptions = {
-        signal,
-        runId: parent.run_id,
-        attempt: parent.attempt,
-        schema: options.schema,
-        parentReqId,
-        context: parent.frame.context,
-        deadlineAt: parent.deadline_at,
-        slot: `nested-${crypto.randomUUID()}`,
-      };
+      const face = nestedAskFace(parent, parentReqId, child.signal, options);
       let reqId = "";
       // the frame is built before the request's first await: its req_id is known at once
       const answer = requests.request("ask", parent.task_id, parent.attempt, face, (id) => {

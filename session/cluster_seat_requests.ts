@@ -14,6 +14,7 @@ import { abortOutcome } from "./abort_outcome.ts";
 import type { SessionEnv } from "./seat.ts";
 import { requestCancelled, requestSent } from "./seat_log.ts";
 import { settledBy, settlementOf } from "./reply_audit.ts";
+import type { RequestSender } from "./seat_faces.ts";
 
 /** What the requests of one seat need to know of it. */
 export interface SeatOfRequests {
@@ -26,15 +27,7 @@ export interface SeatOfRequests {
 }
 
 /** The requests of a cluster seat: open one and wait for its reply, or follow one again. */
-export interface ClusterRequests {
-  /** Opens a request of `kind` and resolves with its reply. */
-  request(
-    kind: RequestKind,
-    taskId: string,
-    attempt: number,
-    options: FaceCallOptions,
-    build: (reqId: string) => RequestFrame,
-  ): Promise<ReplyFrame>;
+export interface ClusterRequests extends RequestSender {
   /**
    * Waits again for a pending request of a run owned here that nothing here
    * waits on (a nested ask made before a takeover), as `request` does.

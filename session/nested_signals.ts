@@ -5,7 +5,33 @@
  *
  * @module
  */
+import type { FaceCallOptions } from "../engine/faces.ts";
+import type { RequestRecord } from "../protocol/runs.ts";
 import { ParentEnded } from "./abort_outcome.ts";
+import type { NestedAskOptions } from "./seat.ts";
+
+/**
+ * The face options of a nested ask for the worker of spawn `parent`: it ends
+ * with `child` (the spawn's end) or the caller's own signal, carries the
+ * spawn's context and deadline, and takes a dedupe slot of its own.
+ */
+export function nestedAskFace(
+  parent: Pick<RequestRecord, "run_id" | "attempt" | "frame" | "deadline_at">,
+  parentReqId: string,
+  child: AbortSignal,
+  options: NestedAskOptions,
+): FaceCallOptions {
+  return {
+    signal: options.signal ? AbortSignal.any([child, options.signal]) : child,
+    runId: parent.run_id,
+    attempt: parent.attempt,
+    schema: options.schema,
+    parentReqId,
+    context: parent.frame.context,
+    deadlineAt: parent.deadline_at,
+    slot: `nested-${crypto.randomUUID()}`,
+  };
+}
 
 /** The spawn a group of nested asks belongs to. */
 export interface SpawnOfAsks {

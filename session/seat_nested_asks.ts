@@ -6,13 +6,13 @@
  *
  * @module
  */
-import type { FaceCallOptions } from "../engine/faces.ts";
 import type { Json } from "../protocol/json.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { answerOf, nestedAskFrame } from "./request_frames.ts";
 import { requestKey } from "./request_book.ts";
 import type { NestedAskOptions } from "./seat.ts";
 import type { SeatRequests } from "./seat_requests.ts";
+import { nestedAskFace } from "./nested_signals.ts";
 
 /** The req_id of the pending spawn of an attempt of a run, if `requests` hold one. */
 export function pendingSpawn(
@@ -43,18 +43,8 @@ export function askNested(
     taskId: parent.task_id,
     attempt: parent.attempt,
   });
-  const signal = options.signal ? AbortSignal.any([child.signal, options.signal]) : child.signal;
   let reqId = "";
-  const face: FaceCallOptions = {
-    signal,
-    runId: parent.run_id,
-    attempt: parent.attempt,
-    schema: options.schema,
-    parentReqId,
-    context: parent.frame.context,
-    deadlineAt: parent.deadline_at,
-    slot: `nested-${crypto.randomUUID()}`,
-  };
+  const face = nestedAskFace(parent, parentReqId, child.signal, options);
   const answer = requests.request("ask", parent.task_id, parent.attempt, face, (id) => {
     reqId = id;
     return nestedAskFrame(id, parent, parentReqId, question, options.schema);
