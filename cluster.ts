@@ -46,7 +46,8 @@ export async function startClusterMode(
   deps.newSession = (identity) => new ClusterSeat(identity, deps.sessionEnv, hub, sql);
   deps.loadSeat = (sid) => hub.loadSeat(sid);
   deps.syncSeats = () => hub.syncSeats();
-  serveRemoteRuns(deps, stores);
+  let claimed = (): Promise<unknown> => Promise.resolve();
+  serveRemoteRuns(deps, stores, () => claimed());
   const seats = await restoreSeats(deps);
   await hub.start({
     get: (sid) => {
@@ -97,6 +98,7 @@ export async function startClusterMode(
   );
 
   const { claim, verify, settled } = createClaims(deps, stores, hub, lose);
+  claimed = settled;
   const resumed = await claim();
   const every = beatEveryMs(leaseSecs);
   const timer = setInterval(() => {

@@ -27,8 +27,16 @@ const FOLLOW_TOPIC = "follow_run";
 /** How long a follow note holds; a follower says it again before then. */
 const FOLLOW_HOLD_MS = 10_000;
 
-/** Sets `deps.watchRemote`, `deps.workerProxy` and `deps.cancelRemote` for the cluster of `stores`. */
-export function serveRemoteRuns(deps: AppDeps, stores: OpenPgStores): void {
+/**
+ * Sets `deps.watchRemote`, `deps.workerProxy` and `deps.cancelRemote` for the
+ * cluster of `stores`. `claimed` resolves once the runs this instance is
+ * claiming (if any) are resumed.
+ */
+export function serveRemoteRuns(
+  deps: AppDeps,
+  stores: OpenPgStores,
+  claimed: () => Promise<unknown>,
+): void {
   const { cluster, runs } = stores;
   const { sql, instanceId, leaseSecs } = cluster;
 
@@ -58,7 +66,13 @@ export function serveRemoteRuns(deps: AppDeps, stores: OpenPgStores): void {
       : await sql`SELECT r.run_id, r.owner, r.status, i.url FROM sb_tokens t
           JOIN sb_runs r ON r.run_id = t.run_id LEFT JOIN sb_instances i ON i.id = r.owner
           WHERE t.nonce = ${nonce}`;
-    if (!row || row.status !== "running" || row.owner === instanceId) return undefined;
+    if (!row || row.status !== "running") return undefined;
+    if (row.owner === instanceId) {
+      // claimed here a moment ago: the route needs the run live, not its stored copy
+      // (a result applied to that copy would be lost when the resume reads the journal)
+      await claimed();
+      return undefined;
+    }
     if (runs.epochOf(row.run_id) !== undefined || !row.url) return undefined;
     const target = new URL(req.url);
     const to = new URL(target.pathname + target.search, row.url);

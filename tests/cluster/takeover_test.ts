@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { openSocket } from "../_helpers.ts";
+import type { ServerFrame } from "../../protocol/frames.ts";
 import {
   eventually,
   getJson,
@@ -223,6 +224,48 @@ Deno.test({
       const run = await runEnded(a, runId);
       assert.equal(run.status, "succeeded", JSON.stringify(run));
       assert.deepEqual(run.final_ctx, { r: { shipped: true } });
+    }),
+});
+
+Deno.test({
+  name: "worker results posted while the new owner is still resuming its claimed runs are kept",
+  ignore: PG_IGNORE,
+  fn: () =>
+    withCluster(["i-a", "i-b", "i-c"], ["main-ai"], async (cluster, op) => {
+      const [a, b, c] = cluster;
+      // many runs: the new owner claims them in one statement, then resumes them one
+      // by one, so most results reach it after the claim and before their run is live
+      const N = 24;
+      const runIds: string[] = [];
+      for (let i = 0; i < N; i++) runIds.push(await startRunOn(b));
+      const spawns: Extract<ServerFrame, { type: "spawn" }>[] = [];
+      for (let i = 0; i < N; i++) spawns.push(await nextOf(op.ws, "spawn"));
+      await b.kill("SIGKILL");
+      await Promise.all(spawns.map((spawn, i) =>
+        eventually(
+          async () => {
+            const res = await fetch(`${c.base}/v1/worker/result`, {
+              method: "POST",
+              headers: {
+                "content-type": "application/json",
+                authorization: `Bearer ${spawn.capability_token}`,
+              },
+              body: JSON.stringify({ task_id: spawn.task_id, value: { n: i }, ok: true }),
+            });
+            await res.body?.cancel();
+            return res.status === 204 ? true : undefined;
+          },
+          15_000,
+          `the worker's result ${i} is taken`,
+        )
+      ));
+      for (const spawn of spawns) op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
+      for (const [i, runId] of runIds.entries()) {
+        const run = await runEnded(a, runId);
+        const posted = spawns.findIndex((s) => s.context?.run_id === runId);
+        assert.equal(run.status, "succeeded", JSON.stringify(run));
+        assert.deepEqual(run.final_ctx, { r: { n: posted } }, `run ${i}`);
+      }
     }),
 });
 
