@@ -197,7 +197,15 @@ export function createEngine(deps: EngineDeps): Engine {
       };
       const run = launch(env, record);
       begin(env, run);
-      return { run_id: record.run_id, status: "running", done: run.done, durable: durable() };
+      return {
+        run_id: record.run_id,
+        status: "running",
+        done: run.done,
+        // asked only by a caller that waits for it (POST /v1/runs), not on every start
+        get durable() {
+          return durable();
+        },
+      };
     },
 
     async resume(record) {

@@ -71,6 +71,9 @@ interface Queued extends BatchItem {
   done: PromiseWithResolvers<void>;
 }
 
+/** Runs in a batch from which the next batch waits for more writes (group commit). */
+const GATHER_RUNS = 3;
+
 /** Thrown into a queued request whose dedupe key was taken. */
 class Taken extends Error {}
 
@@ -137,43 +140,87 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     for (const runId of fenced) lost(runId);
   }
 
+  /** The batch being committed, until it is (retries included). */
+  let inflight: Promise<void> | undefined;
+  /** A request waits for the queued writes (its frame goes out once its row is stored). */
+  let hurry = false;
+  /** Ends the wait for more writes now (undefined while there is no such wait). */
+  let startNow: (() => void) | undefined;
+
+  /**
+   * Waits for more writes to join the next batch: until the next macrotask
+   * (about 1 ms), or one turn once a request waits for them ({@link hurry}).
+   */
+  const gather = () =>
+    new Promise<void>((resolve) => {
+      if (hurry) return void setImmediate(resolve);
+      const timer = setTimeout(resolve, 0);
+      startNow = () => {
+        clearTimeout(timer);
+        // the next turn, not now: the frame or the response of whoever hurried
+        // goes out before the batch is built
+        setImmediate(resolve);
+      };
+    }).finally(() => {
+      startNow = undefined;
+    });
+
   async function drain(): Promise<void> {
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
-      await commit(batch);
-      // one turn of the event loop before the next batch: the requests and replies
-      // that came in with the commit's answer join it (no timer delay)
-      if (queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
+      hurry = false;
+      inflight = commit(batch);
+      await inflight;
+      inflight = undefined;
+      if (queue.length === 0) break;
+      // Group commit under load: when the batch just written held runs of
+      // several clients (three or more), the writes of the next turns join the
+      // next batch while nobody waits for them (two instances each get half the
+      // runs: without the wait their batches were half as large, and a run cost
+      // twice the statements). A lone client (its run's end and the next one's
+      // start) goes on after one turn: a wait there only lands on its next request.
+      if (runsOf(batch) >= GATHER_RUNS) await gather();
+      else await new Promise((resolve) => setImmediate(resolve));
     }
     flushing = undefined;
   }
 
-  /** Starts a batch that waits for the next macrotask now (undefined once it has started). */
-  let startNow: (() => void) | undefined;
+  /** How many runs a batch writes, counted up to {@link GATHER_RUNS}. */
+  const runsOf = (batch: Queued[]) => {
+    const seen = new Set<string | null>();
+    for (const q of batch) {
+      seen.add(q.runId);
+      if (seen.size >= GATHER_RUNS) break;
+    }
+    return seen.size;
+  };
 
-  /** Queues a write; `urgent` starts the next batch at once when none is in flight. */
+  /** Queues a write; `urgent` starts the next batch without waiting for more. */
   const enqueue = (runId: string | null, op: BatchOp, urgent = false): Promise<void> => {
     const done = Promise.withResolvers<void>();
     queue.push({ runId, op, done });
-    // the first batch waits for the next macrotask: what a run does at once
-    // (its start, its first steps) goes in one statement
-    flushing ??= new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, 0);
-      startNow = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    }).then(() => {
-      startNow = undefined;
-      return drain();
-    });
-    if (urgent) startNow?.();
+    // the first batch waits too: what a run does at once (its start, its first
+    // steps) goes in one statement
+    flushing ??= gather().then(drain);
+    if (urgent) hasten();
     return done.promise;
   };
 
+  /** A request waits for the queued writes: the next batch goes after one turn. */
+  const hasten = () => {
+    hurry = true;
+    startNow?.();
+  };
+
+  /**
+   * Resolves once every write queued so far is committed (or failed): the
+   * queued ones go in the next batch, which starts once the one in flight is done.
+   */
   const settled = async () => {
-    while (flushing) await flushing;
+    const last = queue.at(-1);
+    if (last === undefined) return await inflight?.catch(() => {});
+    await last.done.promise.catch(() => {});
   };
 
   const putRecord = (runId: string, kind: string, key: string, n: number, body: unknown) =>
