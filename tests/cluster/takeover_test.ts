@@ -193,6 +193,30 @@ Deno.test({
     }),
 });
 
+/** Posts the worker's result of `spawn` through `via` until it is taken (204). */
+function resultTaken(
+  via: Instance,
+  spawn: Extract<ServerFrame, { type: "spawn" }>,
+  value: unknown,
+) {
+  return eventually(
+    async () => {
+      const res = await fetch(`${via.base}/v1/worker/result`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${spawn.capability_token}`,
+        },
+        body: JSON.stringify({ task_id: spawn.task_id, value, ok: true }),
+      });
+      await res.body?.cancel();
+      return res.status === 204 ? true : undefined;
+    },
+    15_000,
+    `the worker's result for ${spawn.task_id} is taken`,
+  );
+}
+
 Deno.test({
   name: "after a takeover the worker's token works on the new owner, reached through any instance",
   ignore: PG_IGNORE,
@@ -203,23 +227,7 @@ Deno.test({
       const spawn = await nextOf(op.ws, "spawn");
       await b.kill("SIGKILL");
       // C forwards to the run's owner: B while it is dead (refused, retry), then whoever took it
-      const posted = await eventually(
-        async () => {
-          const res = await fetch(`${c.base}/v1/worker/result`, {
-            method: "POST",
-            headers: {
-              "content-type": "application/json",
-              authorization: `Bearer ${spawn.capability_token}`,
-            },
-            body: JSON.stringify({ task_id: spawn.task_id, value: { shipped: true }, ok: true }),
-          });
-          await res.body?.cancel();
-          return res.status === 204 ? res.status : undefined;
-        },
-        15_000,
-        "the worker's result is taken",
-      );
-      assert.equal(posted, 204);
+      await resultTaken(c, spawn, { shipped: true });
       op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
       const run = await runEnded(a, runId);
       assert.equal(run.status, "succeeded", JSON.stringify(run));
@@ -241,24 +249,7 @@ Deno.test({
       const spawns: Extract<ServerFrame, { type: "spawn" }>[] = [];
       for (let i = 0; i < N; i++) spawns.push(await nextOf(op.ws, "spawn"));
       await b.kill("SIGKILL");
-      await Promise.all(spawns.map((spawn, i) =>
-        eventually(
-          async () => {
-            const res = await fetch(`${c.base}/v1/worker/result`, {
-              method: "POST",
-              headers: {
-                "content-type": "application/json",
-                authorization: `Bearer ${spawn.capability_token}`,
-              },
-              body: JSON.stringify({ task_id: spawn.task_id, value: { n: i }, ok: true }),
-            });
-            await res.body?.cancel();
-            return res.status === 204 ? true : undefined;
-          },
-          15_000,
-          `the worker's result ${i} is taken`,
-        )
-      ));
+      await Promise.all(spawns.map((spawn, i) => resultTaken(c, spawn, { n: i })));
       for (const spawn of spawns) op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
       for (const [i, runId] of runIds.entries()) {
         const run = await runEnded(a, runId);
