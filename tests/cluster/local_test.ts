@@ -11,17 +11,14 @@ import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { openSocket } from "../_helpers.ts";
 import { openSql } from "../../store/pg_sql.ts";
 import { nextOf, runEnded, seatOn, startCluster } from "./_instances.ts";
-import { ackReplayed, heldSeen, oneSpawn, startRunOn } from "./_spawn_run.ts";
+import { ackReplayed, heldSeen, oneSpawn, startRunOn, withCluster } from "./_spawn_run.ts";
 
 Deno.test({
   name: "a run and its seat's socket on one instance: settled there once, a second reply refused",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b"]);
-    const [a, b] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op) => {
+      const [a, b] = cluster;
       await heldSeen(b, op.sid, op.token);
       const runId = await startRunOn(a);
       const spawn = await nextOf(op.ws, "spawn");
@@ -36,30 +33,21 @@ Deno.test({
       assert.deepEqual(run.final_ctx, { r: "once" });
       const requests = run.requests as Array<{ req_id: string; state: string }>;
       assert.deepEqual(requests.map((r) => [r.req_id, r.state]), [[spawn.req_id, "settled"]]);
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "a request sent on a socket held by its run's instance is replayed when the socket moves",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b"]);
-    const [a, b] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op) => {
+      const [a, b] = cluster;
       await heldSeen(b, op.sid, op.token);
       const runId = await startRunOn(a);
       const spawn = await nextOf(op.ws, "spawn");
       // the operator reconnects to B at once, before it replies
       await ackReplayed(b, op, spawn, a, runId, "from-b");
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });
 
 Deno.test({

@@ -131,12 +131,9 @@ Deno.test({
 Deno.test({
   name: "DELETE /v1/runs/:id on an instance that does not own the run cancels it on its owner",
   ignore: PG_IGNORE,
-  async fn() {
-    const url = await freshDatabase();
-    await using cluster = await startCluster(url, ["i-a", "i-b"]);
-    const [a, b] = cluster;
-    const op = await seatOn(a, ["main-ai"]);
-    try {
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op) => {
+      const [a, b] = cluster;
       const started = await post(b.base, "/v1/runs", {
         blueprint: { kind: "inline", value: { ...EVERY_KIND, spawner_hints: { layers: [] } } },
         init_ctx: {},
@@ -152,10 +149,7 @@ Deno.test({
       const again = await fetch(`${a.base}/v1/runs/${runId}`, { method: "DELETE" });
       assert.equal(again.status, 410);
       await again.body?.cancel();
-    } finally {
-      await op.ws.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
