@@ -23,6 +23,7 @@
  */
 import { freshDatabase } from "../tests/_pg.ts";
 import { type Instance, startInstance } from "../tests/cluster/_instances.ts";
+import { identityBlueprint, spawnBlueprint } from "./_blueprints.ts";
 
 const N = Number(Deno.env.get("N") ?? 300);
 const SECS = Number(Deno.env.get("SECS") ?? 3);
@@ -95,18 +96,10 @@ async function mint(on: Instance) {
 
 /** The stick's one-step operator blueprint for `role`, as a task body. */
 function spawnTask(role: string): string {
-  const bp = {
-    id: "perf",
-    operators: [{ name: role }],
-    agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
-    flow: {
-      kind: "step",
-      ref: "impl",
-      in: { op: "lit", value: "x" },
-      out: { op: "path", at: "$.r" },
-    },
-  };
-  return JSON.stringify({ blueprint: { kind: "inline", value: bp }, init_ctx: {} });
+  return JSON.stringify({
+    blueprint: { kind: "inline", value: spawnBlueprint("perf", role) },
+    init_ctx: {},
+  });
 }
 
 /** Waits until `on` knows the seat of `role` (it was minted on another instance). */
@@ -269,17 +262,7 @@ if (PARTS.includes("runs")) {
     `# runs/s: ${C} clients loop POST /v1/tasks (stored 3-step identity blueprint) for ${SECS} s, load ${load()}`,
   );
   const id = `tp-${crypto.randomUUID().slice(0, 8)}`;
-  const ident = (i: number) => ({
-    kind: "step",
-    ref: "identity",
-    in: { op: "lit", value: `v${i}` },
-    out: { op: "path", at: `$.s${i}` },
-  });
-  const bp = JSON.stringify({
-    id,
-    agents: [{ name: "identity", kind: "rust_fn", spec: { fn_id: "identity" } }],
-    flow: { kind: "seq", children: [ident(1), ident(2), ident(3)] },
-  });
+  const bp = JSON.stringify(identityBlueprint(id));
   for (const on of [a, mem]) {
     const r = await post(`${on.base}/v1/blueprints/${id}`, bp);
     if (r.status !== 201 && r.status !== 200) throw new Error(`blueprint on ${on.id}: ${r.status}`);

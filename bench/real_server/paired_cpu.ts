@@ -7,6 +7,8 @@ interface Target {
   base: string;
   pid: string;
 }
+import { spawnBlueprint } from "../_blueprints.ts";
+
 const targets = JSON.parse(Deno.env.get("TARGETS")!) as Target[];
 const N = Number(Deno.env.get("N") ?? 1000);
 
@@ -24,17 +26,7 @@ async function connect(t: Target) {
   });
   const seat = await minted.json();
   const role = seat.roles[0];
-  const blueprint = {
-    id: "paired-cpu",
-    operators: [{ name: role }],
-    agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
-    flow: {
-      kind: "step",
-      ref: "impl",
-      in: { op: "lit", value: "x" },
-      out: { op: "path", at: "$.r" },
-    },
-  };
+  const blueprint = spawnBlueprint("paired-cpu", role);
   // Deno takes `{ headers }` as the second argument (the DOM types do not say so)
   const init = { headers: { authorization: `Bearer ${seat.token}` } } as unknown as string[];
   const ws = new WebSocket(`${t.base.replace("http", "ws")}/v1/operators/${seat.sid}/ws`, init);

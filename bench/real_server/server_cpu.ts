@@ -4,6 +4,8 @@
 // threads (GC, compiler) and of Deno KV's SQLite thread, in µs a run.
 //   SB_KV=file MODE=spawn bench/real_server/perf.sh server_cpu       # sequential spawn round trips
 //   SB_KV=file MODE=throughput bench/real_server/perf.sh server_cpu  # 16 clients, 3-step runs
+import { identityBlueprint, spawnBlueprint } from "../_blueprints.ts";
+
 const BASE = Deno.env.get("BASE")!;
 const PID = Deno.env.get("SERVER_PID")!;
 const MODE = Deno.env.get("MODE") ?? "spawn";
@@ -39,17 +41,7 @@ if (MODE === "spawn") {
   });
   const seat = await mr.json();
   const role = seat.roles[0];
-  const bp = {
-    id: "cpu",
-    operators: [{ name: role }],
-    agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
-    flow: {
-      kind: "step",
-      ref: "impl",
-      in: { op: "lit", value: "x" },
-      out: { op: "path", at: "$.r" },
-    },
-  };
+  const bp = spawnBlueprint("cpu", role);
   const ws = new WebSocket(`${BASE.replace("http", "ws")}/v1/operators/${seat.sid}/ws`, [
     "bearer",
     seat.token,
@@ -76,17 +68,7 @@ if (MODE === "spawn") {
   close = () => ws.close();
 } else {
   const id = `cpu-${crypto.randomUUID().slice(0, 8)}`;
-  const step = (i: number) => ({
-    kind: "step",
-    ref: "identity",
-    in: { op: "lit", value: `v${i}` },
-    out: { op: "path", at: `$.s${i}` },
-  });
-  const bp = {
-    id,
-    agents: [{ name: "identity", kind: "rust_fn", spec: { fn_id: "identity" } }],
-    flow: { kind: "seq", children: [step(1), step(2), step(3)] },
-  };
+  const bp = identityBlueprint(id);
   const put = await fetch(`${BASE}/v1/blueprints/${id}`, {
     method: "POST",
     headers: json,
