@@ -158,6 +158,7 @@ export function createClusterHub(options: ClusterHubOptions) {
         return true;
       }
       const note = busNote(REQUEST_TOPICS.opened, row.req_id, instanceId, pendingRow);
+      if (row.run_id !== undefined) runs.noteRequestRow(row.run_id);
       await insertHookAfter(sql, row, note);
       return true;
     },
@@ -206,12 +207,21 @@ export function createClusterHub(options: ClusterHubOptions) {
 
     /** Forgets what it knows of a run that ended here, and drops its request rows. */
     forgetRun(runId: string): void {
-      mine.forgetRun(runId);
+      const startedHere = mine.forgetRun(runId);
       if (ending.has(runId)) return;
       ending.add(runId);
       // the run's final record is written behind: delete once it is stored as ended
       runs.flushed()
-        .then(() => deleteRunRequests(sql, runId, busNote(RUN_ENDED_TOPIC, runId, instanceId)))
+        .then(() => {
+          if (startedHere && !runs.hasRequestRows(runId)) {
+            // none of its requests reached the table (the batch that ended it left
+            // them out): no other instance knows of them, nothing to delete
+            for (const row of pending.ofRun(runId)) apply(undefined, row.req_id);
+            return;
+          }
+          runs.forgetRequestRows(runId);
+          return deleteRunRequests(sql, runId, busNote(RUN_ENDED_TOPIC, runId, instanceId));
+        })
         .catch((err) =>
           log.error("dropping run requests failed", { run_id: runId, error: String(err) })
         )

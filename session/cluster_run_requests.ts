@@ -176,6 +176,7 @@ export function createRunRequests(options: RunRequestsOptions) {
       }
       const queued = storing.get(reqId);
       if (!queued) return undefined;
+      runs.noteRequestRow(known.run_id!);
       // its row may not have landed yet: insert it settled, or settle it if it landed
       const note = busNote(REQUEST_TOPICS.settled, reqId, instanceId, after);
       const { state: _, ...fields } = known;
@@ -206,12 +207,13 @@ export function createRunRequests(options: RunRequestsOptions) {
     /** The req_ids not in the table yet (known here alone, or being written). */
     unwritten: (): string[] => [...local.keys(), ...storing.keys()],
 
-    /** Forgets a run that ended. */
-    forgetRun(runId: string): void {
-      opened.delete(runId);
+    /** Forgets a run that ended; true when it opened its requests here (a run started here). */
+    forgetRun(runId: string): boolean {
+      const known = opened.delete(runId);
       for (const [reqId, l] of local) {
         if (l.row.run_id === runId && unlocal(reqId, false)) pending.drop(reqId);
       }
+      return known;
     },
 
     stop(): void {

@@ -58,6 +58,7 @@ export function createTableRequests(options: TableRequestsOptions) {
       // an attempt of a run started here asked twice: its first row answers once written
       if (row.run_id !== undefined && runs.startedHere(row.run_id)) await runs.flushed();
       const epoch = await epochFor(row.run_id);
+      if (row.run_id !== undefined) runs.noteRequestRow(row.run_id);
       const outcome = await openRequest(sql, row, epoch === undefined ? undefined : { epoch });
       if (outcome.state !== "pending") return outcome;
       const reply = waiters.add(outcome.row);

@@ -20,8 +20,10 @@
  * entries and events go into its `bundle` column, not a row of `sb_run_records`
  * each (with three indexes, they were most of what a run cost the database).
  * A run that ends is never resumed, so the batch that ends one leaves out what
- * only a resume reads: its journal entries, and its tasks whose worker holds no
- * token (one that does answers 410 after the run: kept, as a row, found by id).
+ * only a resume reads: its journal entries, its tasks whose worker holds no
+ * token (one that does answers 410 after the run: kept, as a row, found by id),
+ * and its operator requests (a run's request rows are deleted when it ends; one
+ * settled on the instance that sent it is written only for a takeover to find).
  *
  * @module
  */
@@ -67,10 +69,15 @@ export interface BatchItem {
   op: BatchOp;
 }
 
-/** What a batch held: the runs it wrote (the rest were fenced) and the requests it opened. */
+/**
+ * What a batch held: the runs it wrote (the rest were fenced), the requests it
+ * opened (their rows are stored), and the requests it left out because their
+ * run ended in the same batch (no row: see {@link writeBatch}).
+ */
 export interface BatchOutcome {
   held: Set<string>;
   opened: Set<string>;
+  skipped: Set<string>;
 }
 
 /** The most bytes of a notification this code sends (PostgreSQL's limit is 8000). */
@@ -85,17 +92,23 @@ export interface BundleItem {
 }
 
 /** Drops the journal entries and token-less tasks of the runs this batch ends (never resumed). */
+/** True when the batch's last record of run `id` says it ended. */
+function ends(
+  inserts: Map<string, RunRecord>,
+  updates: Map<string, RunRecord>,
+  id: string,
+): boolean {
+  const run = inserts.get(id) ?? updates.get(id);
+  return run !== undefined && run.status !== "running";
+}
+
 function dropResumeOnly(
   inserts: Map<string, RunRecord>,
   updates: Map<string, RunRecord>,
   records: Map<string, { run_id: string; kind: string; body: unknown }>,
 ): void {
-  const ends = (id: string) => {
-    const run = inserts.get(id) ?? updates.get(id);
-    return run !== undefined && run.status !== "running";
-  };
   for (const [k, r] of records) {
-    if (!ends(r.run_id)) continue;
+    if (!ends(inserts, updates, r.run_id)) continue;
     if (r.kind === "journal" || (r.kind === "task" && !holdsToken(r.body as TaskState))) {
       records.delete(k);
     }
@@ -232,6 +245,12 @@ export async function writeBatch(
     }
   }
   dropResumeOnly(inserts, updates, records);
+  const skipped = new Set<string>();
+  for (let i = requests.length - 1; i >= 0; i--) {
+    if (!ends(inserts, updates, requests[i].run_id)) continue;
+    skipped.add(requests[i].req_id);
+    requests.splice(i, 1);
+  }
   const bundles = bundleShortRuns(inserts, records, events);
   const fences = [...runs].filter((id) => !inserts.has(id))
     .map((run_id) => ({ run_id, epoch: epochOf(run_id) ?? -1 }));
@@ -318,5 +337,9 @@ export async function writeBatch(
       (SELECT coalesce(json_agg(run_id), '[]') FROM held) AS held,
       (SELECT coalesce(json_agg(req_id), '[]') FROM reqs) AS opened,
       (SELECT count(*) FROM notes) AS notified`;
-  return { held: new Set(row.held as string[]), opened: new Set(row.opened as string[]) };
+  return {
+    held: new Set(row.held as string[]),
+    opened: new Set(row.opened as string[]),
+    skipped,
+  };
 }

@@ -54,6 +54,16 @@ export interface PgRunStore extends RunStore {
    */
   queueRequest(row: RequestInsert): Promise<boolean>;
   /**
+   * True when a request row of `runId` may be in the table: one of its batches
+   * stored one, or {@link noteRequestRow} was told. (A batch that ends a run
+   * leaves its requests out, so a short run started here often has none.)
+   */
+  hasRequestRows(runId: string): boolean;
+  /** Notes a request row of `runId` written outside the batches. */
+  noteRequestRow(runId: string): void;
+  /** Forgets what {@link hasRequestRows} knows of `runId` (its rows were deleted). */
+  forgetRequestRows(runId: string): void;
+  /**
    * Another instance follows the events of `runId` (owned here) for the next
    * `ms`: the batches that store its events say so on the bus.
    */
@@ -89,6 +99,8 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   const inserting = new Map<string, Promise<void>>();
   let queue: Queued[] = [];
   let flushing: Promise<void> | undefined;
+  /** Runs with a request row in the table, as far as this instance wrote them. */
+  const requestRows = new Set<string>();
   /** Runs followed elsewhere, until when (ms). */
   const followers = new Map<string, number>();
   const isFollowed = (runId: string) => {
@@ -132,8 +144,11 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
         fenced.add(item.runId);
         item.done.reject(new FencedError(item.runId));
       } else if (item.op.t === "request" && !outcome.opened.has(item.op.row.req_id)) {
-        item.done.reject(new Taken());
+        // left out with its run's end: nothing to store, nobody else knows of it
+        if (outcome.skipped.has(item.op.row.req_id)) item.done.resolve();
+        else item.done.reject(new Taken());
       } else {
+        if (item.op.t === "request") requestRows.add(item.op.row.run_id);
         item.done.resolve();
       }
     }
@@ -304,6 +319,13 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
       return enqueue(runId, { t: "event", event });
     },
     listEvents: (runId, after = 0) => listRecords<RunEvent>(runId, KIND.event, after),
+    hasRequestRows: (runId) => requestRows.has(runId),
+    noteRequestRow(runId) {
+      requestRows.add(runId);
+    },
+    forgetRequestRows(runId) {
+      requestRows.delete(runId);
+    },
     queueRequest(row) {
       // someone waits for a pending request's frame: its batch goes now
       return enqueue(row.run_id, { t: "request", row }, row.state === "pending").then(

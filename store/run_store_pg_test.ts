@@ -118,6 +118,42 @@ pgTest(
 );
 
 pgTest(
+  "PG run store: the batch that ends a run leaves its requests out; a later request is stored",
+  async (sql) => {
+    const runs = createPgRunStore(sql, { instanceId: "i-a" });
+    await runs.putRun(sampleRun("run-1", 1));
+    await runs.putRun(sampleRun("run-2", 2));
+    const row = (runId: string, n: number) => ({
+      req_id: `op-1-ask-${n}`,
+      sid: "op-1",
+      run_id: runId,
+      dedupe: `${runId}|T-1|1|ask`,
+      kind: "ask",
+      task_id: "T-1",
+      attempt: 1,
+      frame: { type: "ask", req_id: `op-1-ask-${n}`, task_id: "T-1", question: 1 },
+      sent_at: 1,
+      note: null,
+    });
+    // run-1: settled and ended in one batch; run-2: settled, still running
+    const writes = [
+      runs.queueRequest({ ...row("run-1", 1), state: "settled", reply: { ok: 1 } }),
+      runs.putRun({ ...sampleRun("run-1", 1), status: "succeeded" }),
+      runs.queueRequest({ ...row("run-2", 2), state: "settled", reply: { ok: 2 } }),
+    ];
+    assert.deepEqual(await Promise.all(writes), [true, undefined, true]);
+    const stored = await sql`SELECT req_id, state FROM sb_requests ORDER BY req_id`;
+    assert.deepEqual(stored.map((r) => [r.req_id, r.state]), [["op-1-ask-2", "settled"]]);
+    assert.equal(runs.hasRequestRows("run-1"), false);
+    assert.equal(runs.hasRequestRows("run-2"), true);
+    runs.forgetRequestRows("run-2");
+    assert.equal(runs.hasRequestRows("run-2"), false);
+    runs.noteRequestRow("run-1");
+    assert.equal(runs.hasRequestRows("run-1"), true);
+  },
+);
+
+pgTest(
   "PG run store: stored events are announced only for runs another instance follows",
   async (sql) => {
     const bus = await openBus(sql, { instanceId: "i-b" });
