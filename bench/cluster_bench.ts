@@ -202,11 +202,49 @@ globalThis.addEventListener("unhandledrejection", (e) => {
   Deno.exit(1);
 });
 
-const line = (label: string, r: { p50: number; p99: number }, floor?: number) =>
+const { default: postgres } = await import("postgres");
+const stats = postgres(url, { max: 1, onnotice: () => {} });
+/** Transactions committed in the bench's database so far (a write batch or a read each). */
+const commits = async () =>
+  Number(
+    (await stats`SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`)[0]
+      .xact_commit,
+  );
+/**
+ * Write transactions so far, counted by transaction ids (exact at once, unlike
+ * the statistics, which a backend flushes at most once a second; this call
+ * takes an id too).
+ */
+const writes = async () => Number((await stats`SELECT pg_current_xact_id()::text AS x`)[0].x);
+
+/**
+ * The stick's spawn loop on `on` (instances serving it), with the CPU a round
+ * trip cost them and PostgreSQL, and the write transactions it cost.
+ */
+async function measuredTrips(on: Instance[], ...args: Parameters<typeof roundTrips>) {
+  const pg = await pgPids(url);
+  const pids = on.map((i) => i.pid);
+  const [before, pgBefore, txBefore] = [cpuMs(pids), cpuMs(pg), await writes()];
+  const r = await roundTrips(...args);
+  const n = N + 30;
+  const [cpu, pgCpu, tx] = [cpuMs(pids), cpuMs(pg), await writes()];
+  const extra = `CPU µs a round trip: instances ${((cpu - before) * 1000 / n).toFixed(0)}` +
+    (on[0] === mem ? "" : `, PostgreSQL ${((pgCpu - pgBefore) * 1000 / n).toFixed(0)}; ` +
+      `write transactions ${((tx - txBefore - 1) / n).toFixed(2)}`);
+  return { ...r, extra };
+}
+
+const line = (
+  label: string,
+  r: { p50: number; p99: number; extra?: string },
+  floor?: number,
+) =>
   console.log(
     `  ${label.padEnd(44)} p50 ${r.p50.toFixed(0).padStart(6)} µs  p99 ${
       r.p99.toFixed(0).padStart(6)
-    } µs${floor === undefined ? "" : `  ×${(r.p50 / floor).toFixed(2)} of the floor`}`,
+    } µs${floor === undefined ? "" : `  ×${(r.p50 / floor).toFixed(2)} of the floor`}${
+      r.extra ? `\n    ${r.extra}` : ""
+    }`,
   );
 
 if (PARTS.includes("spawn")) {
@@ -223,7 +261,8 @@ if (PARTS.includes("spawn")) {
   const m = await mint(mem);
   line(
     "one instance on :memory: (no database)",
-    await roundTrips(
+    await measuredTrips(
+      [mem],
       `${mem.base}/v1/tasks`,
       `${mem.wsBase}/v1/operators/${m.sid}/ws`,
       m.token,
@@ -234,7 +273,8 @@ if (PARTS.includes("spawn")) {
   const one = await mint(a);
   line(
     "one instance on PG: seat on A, run on A",
-    await roundTrips(
+    await measuredTrips(
+      [a],
       `${a.base}/v1/tasks`,
       `${a.wsBase}/v1/operators/${one.sid}/ws`,
       one.token,
@@ -246,7 +286,8 @@ if (PARTS.includes("spawn")) {
   await untilKnown(b, cross.sid, cross.token);
   line(
     "cross-instance: seat on A, run on B",
-    await roundTrips(
+    await measuredTrips(
+      [a, b],
       `${b.base}/v1/tasks`,
       `${a.wsBase}/v1/operators/${cross.sid}/ws`,
       cross.token,
@@ -272,14 +313,6 @@ if (PARTS.includes("runs")) {
   const ok = (j: unknown) =>
     (j as { final_ctx?: { s3?: { echoed?: string } } } | null)?.final_ctx?.s3?.echoed === "v3";
   let pg: number[] = [];
-  const { default: postgres } = await import("postgres");
-  const stats = postgres(url, { max: 1, onnotice: () => {} });
-  /** Transactions committed in the bench's database so far (a write batch or a read each). */
-  const commits = async () =>
-    Number(
-      (await stats`SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`)[0]
-        .xact_commit,
-    );
   /**
    * Drives `urls` and shows runs/s with the CPU each run cost the instances and
    * PostgreSQL, and the transactions a run cost (runs share their batches).
@@ -310,8 +343,8 @@ if (PARTS.includes("runs")) {
   ]);
   await show("one instance on PG again: all on A", [a], [`${a.base}/v1/tasks`]);
   console.log(`# load after: ${load()}`);
-  await stats.end();
 }
 
+await stats.end();
 for (const i of [a, b, mem]) await i.kill("SIGKILL");
 Deno.exit(0);
