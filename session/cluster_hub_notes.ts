@@ -42,7 +42,11 @@ export interface HubNotesOptions {
 export function createHubNotes(options: HubNotesOptions) {
   const { sql, bus, instanceId, log, pending, waiters, sync } = options;
 
-  /** Applies what a request's row now says (undefined: the row is gone). */
+  /**
+   * Applies what a request's row now says (undefined: the row is gone). The row
+   * of a settled or cancelled request may come without its frame (a note's row:
+   * store/pg_requests.ts `endedNote`): only a pending row's frame is used.
+   */
   const apply = (row: RequestRow | undefined, reqId: string) => {
     const seats = options.seats();
     if (!row) {

@@ -20,6 +20,7 @@ import type { Logger } from "../observe/log.ts";
 import { busNote } from "../store/pg_bus.ts";
 import {
   dedupeKey,
+  endedNote,
   getRequest,
   REQUEST_TOPICS,
   type RequestRow,
@@ -178,7 +179,7 @@ export function createRunRequests(options: RunRequestsOptions) {
       if (!queued) return undefined;
       runs.noteRequestRow(known.run_id!);
       // its row may not have landed yet: insert it settled, or settle it if it landed
-      const note = busNote(REQUEST_TOPICS.settled, reqId, instanceId, after);
+      const note = endedNote(REQUEST_TOPICS.settled, instanceId, after);
       const { state: _, ...fields } = known;
       return settleUnstored(sql, fields, queued.key, reply, instanceId, note).catch((err) => {
         // the row landed meanwhile (its dedupe key ran into ours): settle that row

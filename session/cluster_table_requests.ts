@@ -7,9 +7,10 @@
  * @module
  */
 import type { CancelReason, ReplyFrame } from "../protocol/frames.ts";
-import { type Bus, busNote } from "../store/pg_bus.ts";
+import type { Bus } from "../store/pg_bus.ts";
 import {
   cancelRequest,
+  endedNote,
   getRequest,
   openRequest,
   REQUEST_TOPICS,
@@ -72,7 +73,7 @@ export function createTableRequests(options: TableRequestsOptions) {
     /** Cancels a stored request; false when it was no longer pending. */
     async cancel(row: RequestRow, reason: CancelReason): Promise<boolean> {
       const after: RequestRow = { ...row, state: "cancelled", cancel_reason: reason };
-      const note = busNote(REQUEST_TOPICS.ended, row.req_id, instanceId, after);
+      const note = endedNote(REQUEST_TOPICS.ended, instanceId, after);
       const done = await epochFor(row.run_id).then((epoch) =>
         cancelRequest(
           sql,
@@ -95,7 +96,7 @@ export function createTableRequests(options: TableRequestsOptions) {
         reqId,
         reply,
         instanceId,
-        busNote(REQUEST_TOPICS.settled, reqId, instanceId, {
+        endedNote(REQUEST_TOPICS.settled, instanceId, {
           ...known,
           state: "settled",
           reply,

@@ -16,10 +16,24 @@ import type { CancelReason, ReplyFrame, RequestFrame } from "../protocol/frames.
 import type { RequestRecord } from "./seat_store.ts";
 import type { Sql, TxSql } from "./pg_sql.ts";
 import { FencedError } from "./pg_run_owner.ts";
-import { BUS_CHANNEL } from "./pg_bus.ts";
+import { BUS_CHANNEL, busNote } from "./pg_bus.ts";
 
 /** Bus topics: a request opened (for the socket holder) or settled/ended (for the run's owner). */
 export const REQUEST_TOPICS = { opened: "req_opened", settled: "req_settled", ended: "req_ended" };
+
+/**
+ * The bus note of a request that was settled or cancelled: its row without the
+ * frame (nobody sends an ended request again, and a spawn's frame is most of
+ * the row), so the note stays small and carries its row.
+ */
+export function endedNote(
+  topic: string,
+  from: string,
+  row: Omit<RequestRow, "frame"> & { frame?: unknown },
+): string {
+  const { frame: _, ...rest } = row;
+  return busNote(topic, row.req_id, from, rest);
+}
 
 /** A request row. */
 export interface RequestRow extends Omit<RequestRecord, "state" | "kind"> {

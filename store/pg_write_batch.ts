@@ -270,7 +270,11 @@ export async function writeBatch(
     records: JSON.stringify([...records.values()]),
     events: JSON.stringify([...events.values()]),
     tokens: JSON.stringify([...tokens.values()]),
-    requests: JSON.stringify(requests),
+    // the rows without their notes, and the notes apart (a note holds its row: sent once each)
+    requests: JSON.stringify(requests.map(({ note: _, ...row }) => row)),
+    requestNotes: JSON.stringify(
+      requests.flatMap((r) => r.note === null ? [] : [{ req_id: r.req_id, note: r.note }]),
+    ),
     notes: JSON.stringify(eventNotes(withEvents, instanceId)),
   };
   const [row] = await sql`
@@ -328,8 +332,8 @@ export async function writeBatch(
       RETURNING req_id),
     notes AS (
       SELECT pg_notify(${BUS_CHANNEL}, x.note)
-      FROM json_to_recordset(${p.requests}::text::json) AS x(req_id text, note text)
-      WHERE x.note IS NOT NULL AND x.req_id IN (SELECT req_id FROM reqs)
+      FROM json_to_recordset(${p.requestNotes}::text::json) AS x(req_id text, note text)
+      WHERE x.req_id IN (SELECT req_id FROM reqs)
       UNION ALL
       SELECT pg_notify(${BUS_CHANNEL}, n)
       FROM json_array_elements_text(${p.notes}::text::json) AS n)
