@@ -144,7 +144,11 @@ export function createClusterHub(options: ClusterHubOptions) {
     async cancel(row: RequestRow, reason: CancelReason): Promise<boolean> {
       waiters.forget(row.req_id);
       if (mine.cancel(row, reason)) return true;
-      await mine.stored(row.req_id);
+      if (await mine.stored(row.req_id) === "skipped") {
+        // its run ended in the batch that was to write it: it ends here
+        apply({ ...row, state: "cancelled", cancel_reason: reason }, row.req_id);
+        return true;
+      }
       return await table.cancel(row, reason);
     },
 

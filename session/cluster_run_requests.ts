@@ -66,7 +66,10 @@ export function createRunRequests(options: RunRequestsOptions) {
   /** Requests known here alone, by req_id. */
   const local = new Map<string, { row: Row; key: string; timer: ReturnType<typeof setTimeout> }>();
   /** Requests whose row is being written, by req_id, with their dedupe key. */
-  const storing = new Map<string, { stored: Promise<unknown>; key: string }>();
+  const storing = new Map<
+    string,
+    { stored: Promise<"stored" | "taken" | "skipped">; key: string }
+  >();
 
   /** The columns of a request row, but its state. */
   const columns = (row: Row, key: string) => ({
@@ -97,9 +100,10 @@ export function createRunRequests(options: RunRequestsOptions) {
     const stored = runs.queueRequest({ ...columns(row, key), state: "pending", note });
     storing.set(row.req_id, { stored, key });
     stored.then(
-      async (created) => {
+      async (outcome) => {
         storing.delete(row.req_id);
-        if (created) return;
+        // skipped: its run ended in the same batch (its cancel and its end say so)
+        if (outcome !== "taken") return;
         // a settle stored the row first: the row says how it ended
         options.apply(await getRequest(sql, row.req_id), row.req_id);
       },
@@ -195,9 +199,12 @@ export function createRunRequests(options: RunRequestsOptions) {
       return true;
     },
 
-    /** Waits until the row of a request being written has landed (or failed). */
-    async stored(reqId: string): Promise<void> {
-      await storing.get(reqId)?.stored.catch(() => {});
+    /**
+     * Waits until the row of a request being written has landed (or failed);
+     * `skipped` when the batch that ended its run left it out (no row).
+     */
+    async stored(reqId: string): Promise<"stored" | "taken" | "skipped" | undefined> {
+      return await storing.get(reqId)?.stored.catch(() => undefined);
     },
 
     /** Writes the rows of a seat's requests known here alone (its socket left). */

@@ -79,10 +79,11 @@ export function clusterSeatRequests(
     const aborted = Promise.withResolvers<never>();
     const onAbort = () => {
       const { cancel, error } = abortOutcome(signal.reason);
+      // the run stops waiting now: its journal says so before the run goes on
+      // or ends (as on a single server), while the row is cancelled behind
+      observe("operator_request_cancelled", row);
       hub.cancel(row, cancel).then((done) => {
-        if (!done) return;
-        observe("operator_request_cancelled", row);
-        requestCancelled(env, seat.sid, row, cancel);
+        if (done) requestCancelled(env, seat.sid, row, cancel);
       });
       aborted.reject(error);
     };

@@ -49,10 +49,12 @@ export interface PgRunStore extends RunStore {
   /**
    * Opens an operator request of a run owned here with the run's next batch
    * (fenced like its other writes, announced on the bus with the commit).
-   * Resolves true once stored, false when the run already had a request with
-   * its dedupe key; rejects with {@link FencedError} when the run is lost.
+   * Resolves `stored` once stored, `taken` when the run already had a request
+   * with its dedupe key, `skipped` when the batch ended its run (no row: the
+   * request ends with the run); rejects with {@link FencedError} when the run
+   * is lost.
    */
-  queueRequest(row: RequestInsert): Promise<boolean>;
+  queueRequest(row: RequestInsert): Promise<"stored" | "taken" | "skipped">;
   /**
    * True when a request row of `runId` may be in the table: one of its batches
    * stored one, or {@link noteRequestRow} was told. (A batch that ends a run
@@ -86,6 +88,9 @@ const GATHER_RUNS = 3;
 
 /** Thrown into a queued request whose dedupe key was taken. */
 class Taken extends Error {}
+
+/** Thrown into a queued request left out by the batch that ended its run. */
+class Skipped extends Error {}
 
 const KIND = { step: "step", journal: "journal", event: "event", task: "task" } as const;
 
@@ -145,8 +150,7 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
         item.done.reject(new FencedError(item.runId));
       } else if (item.op.t === "request" && !outcome.opened.has(item.op.row.req_id)) {
         // left out with its run's end: nothing to store, nobody else knows of it
-        if (outcome.skipped.has(item.op.row.req_id)) item.done.resolve();
-        else item.done.reject(new Taken());
+        item.done.reject(outcome.skipped.has(item.op.row.req_id) ? new Skipped() : new Taken());
       } else {
         if (item.op.t === "request") requestRows.add(item.op.row.run_id);
         item.done.resolve();
@@ -329,9 +333,10 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     queueRequest(row) {
       // someone waits for a pending request's frame: its batch goes now
       return enqueue(row.run_id, { t: "request", row }, row.state === "pending").then(
-        () => true,
+        () => "stored" as const,
         (err) => {
-          if (err instanceof Taken) return false;
+          if (err instanceof Taken) return "taken" as const;
+          if (err instanceof Skipped) return "skipped" as const;
           throw err;
         },
       );

@@ -105,10 +105,10 @@ pgTest(
       sent_at: 1,
     };
     const note = busNote(REQUEST_TOPICS.opened, row.req_id, "i-a", { ...row, state: "pending" });
-    assert.equal(await runs.queueRequest({ ...row, state: "pending", note }), true);
+    assert.equal(await runs.queueRequest({ ...row, state: "pending", note }), "stored");
     assert.equal(
       await runs.queueRequest({ ...row, req_id: "op-1-ask-2", state: "pending", note }),
-      false,
+      "taken",
     );
     assert.deepEqual(await heard.promise, { ...row, state: "pending" });
     const stored = await sql`SELECT req_id, state FROM sb_requests`;
@@ -141,7 +141,7 @@ pgTest(
       runs.putRun({ ...sampleRun("run-1", 1), status: "succeeded" }),
       runs.queueRequest({ ...row("run-2", 2), state: "settled", reply: { ok: 2 } }),
     ];
-    assert.deepEqual(await Promise.all(writes), [true, undefined, true]);
+    assert.deepEqual(await Promise.all(writes), ["skipped", undefined, "stored"]);
     const stored = await sql`SELECT req_id, state FROM sb_requests ORDER BY req_id`;
     assert.deepEqual(stored.map((r) => [r.req_id, r.state]), [["op-1-ask-2", "settled"]]);
     assert.equal(runs.hasRequestRows("run-1"), false);

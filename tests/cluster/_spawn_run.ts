@@ -96,13 +96,17 @@ export async function ackReplayed(
 export async function withCluster(
   ids: string[],
   roles: string[],
-  body: (cluster: Instance[], op: Awaited<ReturnType<typeof seatOn>>) => Promise<void>,
+  body: (
+    cluster: Instance[],
+    op: Awaited<ReturnType<typeof seatOn>>,
+    url: string,
+  ) => Promise<void>,
 ) {
   const url = await freshDatabase();
   await using cluster = await startCluster(url, ids);
   const op = await seatOn(cluster[0], roles);
   try {
-    await body(cluster, op);
+    await body(cluster, op, url);
   } catch (err) {
     for (const i of cluster) console.error(`--- ${i.id}\n${i.stderr()}`);
     throw err;

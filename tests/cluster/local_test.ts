@@ -126,3 +126,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a request of a run that ends in the batch that was to store it ends with its cancel, never pending",
+  ignore: PG_IGNORE,
+  fn: () =>
+    withCluster(["i-a", "i-b"], ["main-ai"], async (cluster, op, url) => {
+      const [a, b] = cluster;
+      await heldSeen(b, op.sid, op.token);
+      // two branches at once: `true` asks A's seat, `1` fails the branch (a non-boolean
+      // cond) and with it the run, before the batch that would store the request
+      const failing = {
+        ...oneSpawn(),
+        id: "ask-and-fail",
+        flow: {
+          kind: "fanout",
+          items: "[true, 1]",
+          bind: "$.item",
+          join: "all",
+          out: "$.out",
+          body: {
+            kind: "branch",
+            cond: "$.item",
+            then: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+            else: { kind: "assign", at: "$.r", value: "'no'" },
+          },
+        },
+      };
+      const runId = await startRunOn(b, failing);
+      const run = await runEnded(b, runId);
+      assert.equal(run.status, "failed", JSON.stringify(run));
+      const text = await fetch(`${a.base}/v1/runs/${runId}/events`).then((r) => r.text());
+      const types = text.split("\n").filter((l) => l.startsWith("event:")).map((l) => l.slice(7));
+      const sent = types.filter((t) => t === "operator_request_sent").length;
+      const ended = types.filter((t) =>
+        t === "operator_request_cancelled" || t === "operator_request_settled"
+      ).length;
+      assert.equal(ended, sent, `every request sent ends: ${types.join(", ")}`);
+      const sql = openSql(url, { max: 1 });
+      try {
+        const rows = await sql`SELECT state FROM sb_requests WHERE run_id = ${runId}`;
+        assert.deepEqual(rows.map((r) => r.state), []);
+      } finally {
+        await sql.end();
+      }
+      // the operator got nothing of it, or the spawn and its cancel
+      const frames = op.ws.buffered().map((f) => f.type);
+      assert.ok(frames.length === 0 || frames.join() === "spawn,cancel", frames.join());
+    }),
+});
