@@ -53,8 +53,13 @@ export async function workerPrompt(host: RunHost, taskId: string): Promise<Worke
 /** What {@link postResult} takes. */
 export interface PostedResult {
   taskId: string;
-  /** The attempt the worker means; default the current one. */
+  /** The attempt the worker means; default the one of its credential, else the current one. */
   attempt?: number;
+  /**
+   * The nonce of the token (or the handle's token) that posts: a credential minted
+   * for an earlier attempt (one cut off by a restart) posts for that attempt.
+   */
+  nonce?: string;
   value: Json;
   ok: boolean;
   /** The 0.1.2 operation name in error texts (`post_result`, `submit_worker_result`). */
@@ -68,13 +73,17 @@ export interface PostedResult {
 export async function postResult(host: RunHost, posted: PostedResult): Promise<void> {
   const { context } = posted;
   const task = await liveTask(host, posted.taskId, context);
-  const n = posted.attempt ?? task.attempt;
-  if (n !== task.attempt) {
+  const own = posted.nonce === undefined
+    ? undefined
+    : task.attempts.find((a) => a.nonce === posted.nonce)?.n;
+  const stale = [posted.attempt, own].find((m) => m !== undefined && m !== task.attempt);
+  if (stale !== undefined) {
     throw new SwitchboardError(
       "conflict",
-      `engine: ${context}: attempt ${n} is not the current attempt ${task.attempt} of ${task.id}`,
+      `engine: ${context}: attempt ${stale} is not the current attempt ${task.attempt} of ${task.id}`,
     );
   }
+  const n = task.attempt;
   const attempt = attemptOf(task, n);
   if (!attempt) {
     throw new SwitchboardError("conflict", `engine: ${context}: ${task.id} has no attempt ${n}`);

@@ -133,6 +133,7 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
         await engine.postResult({
           taskId: body.task_id,
           attempt: body.attempt,
+          nonce: token.nonce,
           value: body.value,
           ok: body.ok,
           context: "post_result",
@@ -159,8 +160,11 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
           empty: "Bearer is empty",
         });
         let taskId: string;
+        let nonce: string;
         if (isHandle(bearer)) {
-          taskId = (await workerRecord(tokens, bearer, "post_result", undefined, "")).task_id!;
+          const record = await workerRecord(tokens, bearer, "post_result", undefined, "");
+          taskId = record.task_id!;
+          nonce = record.nonce;
         } else {
           const token = decodeBearer(tokens, bearer);
           const record = tokens.record(token.nonce);
@@ -172,11 +176,18 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
             );
           }
           taskId = record.task_id;
+          nonce = token.nonce;
           await verifyBearer(tokens, token, "post_result", taskId, "task_id_from_token");
         }
         const text = utf8.decode(new Uint8Array(await c.req.arrayBuffer())).trimEnd();
         // the 204 confirms a durable result; the run goes on at once
-        await engine.postResult({ taskId, value: text, ok, context: "submit_worker_result" });
+        await engine.postResult({
+          taskId,
+          nonce,
+          value: text,
+          ok,
+          context: "submit_worker_result",
+        });
         return c.body(null, 204);
       },
     );

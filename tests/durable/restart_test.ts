@@ -277,6 +277,81 @@ Deno.test("SIGKILL during an in-process step: the step runs again as a new attem
   assert.deepEqual(steps.map((s) => [s.attempt, s.verdict]), [[1, "failed"], [2, "pass"]]);
 });
 
+Deno.test("SIGKILL during a callback worker: the interrupted attempt's credentials get 409, the new attempt's complete it", async () => {
+  await using kvFile = await tempKv();
+  const bodies: Array<Record<string, string | number>> = [];
+  const called = [Promise.withResolvers<void>(), Promise.withResolvers<void>()];
+  await using hook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    bodies.push(await req.json());
+    called[bodies.length - 1]?.resolve();
+    return new Response(null, { status: 202 }); // "I will post back"
+  });
+  const env = {
+    SWITCHBOARD_WEBHOOKS: JSON.stringify({
+      cb: { url: `http://127.0.0.1:${hook.addr.port}/`, mode: "callback", timeout_ms: 60_000 },
+    }),
+  };
+  const first = await spawnServer(kvFile.path, { env });
+  const started = await call(first, "POST", "/v1/runs", {
+    blueprint: {
+      kind: "inline",
+      value: {
+        id: "cb",
+        agents: [{ name: "cb", kind: "rust_fn", spec: { fn_id: "cb" } }],
+        flow: { kind: "step", ref: "cb", in: "'go'", out: "$.r" },
+      },
+    },
+    init_ctx: {},
+  });
+  const runId = started.body!.run_id as string;
+  await called[0].promise;
+  await readEvents(first, runId, { stopAfter: 2 }); // the attempt's start is durable
+  await first.kill("SIGKILL");
+
+  await using second = await spawnServer(kvFile.path, { env });
+  await called[1].promise;
+  const [old, current] = bodies;
+  assert.deepEqual([old.attempt, current.attempt], [1, 2]);
+  assert.equal(current.task_id, old.task_id);
+  const bearer = (b: string | number) => ({ authorization: `Bearer ${b}` });
+  const text = { "content-type": "text/plain" };
+  // SPEC §5: a post for an attempt that is not the current one answers 409.
+  const stale = [
+    await call(second, "POST", "/v1/worker/result", {
+      task_id: old.task_id,
+      value: "late",
+    }, bearer(old.capability_token)),
+    await call(second, "POST", "/v1/worker/result", {
+      task_id: old.task_id,
+      value: "late",
+      attempt: 2,
+    }, bearer(old.capability_token)),
+    await fetch(`${second.base}/v1/worker/submit`, {
+      method: "POST",
+      headers: { ...bearer(old.capability_token), ...text },
+      body: "late",
+    }).then(async (r) => ({ status: r.status, body: await r.json() })),
+    await fetch(`${second.base}/v1/worker/submit`, {
+      method: "POST",
+      headers: { ...bearer(old.worker_handle), ...text },
+      body: "late",
+    }).then(async (r) => ({ status: r.status, body: await r.json() })),
+  ];
+  for (const res of stale) {
+    assert.equal(res.status, 409, JSON.stringify(res.body));
+    assert.match(String(res.body!.error), /attempt 1 is not the current attempt 2/);
+  }
+  const posted = await call(second, "POST", "/v1/worker/result", {
+    task_id: current.task_id,
+    value: "done by attempt 2",
+  }, bearer(current.capability_token));
+  assert.equal(posted.status, 204, JSON.stringify(posted.body));
+  await readEvents(second, runId);
+  const run = await call(second, "GET", `/v1/runs/${runId}`);
+  assert.equal(run.body!.status, "succeeded", JSON.stringify(run.body));
+  assert.deepEqual(run.body!.final_ctx, { r: "done by attempt 2" });
+});
+
 Deno.test("SIGKILL during a pending hook_before: the gate is replayed and its approval lets the step run once", async () => {
   await using kvFile = await tempKv();
   const first = await spawnServer(kvFile.path);
