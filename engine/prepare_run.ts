@@ -9,7 +9,7 @@ import { type BlueprintNorm, OperatorKind } from "../protocol/blueprint.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { TaskBody } from "../protocol/tasks.ts";
 import type { RunOperator, TtlSource } from "../store/run_store.ts";
-import type { BlueprintStore } from "../store/blueprint_store.ts";
+import { type BlueprintStore, isBlueprintId } from "../store/blueprint_store.ts";
 import { normalizeBlueprint, resolveBlueprint } from "./blueprint/mod.ts";
 import type { StartRunRequest } from "./engine.ts";
 import { type FaceRegistries, type Operator, resolveFace } from "./faces.ts";
@@ -116,13 +116,17 @@ export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<Start
       normalizeBlueprint(ref.value, { staticChecks: false });
     if (Object.isFrozen(ref)) normalizedInline.set(ref, blueprint);
   } else {
+    const prefix = body.ttl_secs === undefined ? "bp resolve" : "run";
+    // reference/blueprint.md §4.1: task resolution with an invalid id answers 404
+    if (!isBlueprintId(ref.id)) {
+      throw new SwitchboardError("not_found", `${prefix}: invalid blueprint id`);
+    }
     try {
       const resolved = await resolveBlueprint(env.blueprints, ref, { warn: env.warn });
       boundVersion = resolved.version;
       blueprint = sharedVersion(resolved.version, () => resolved.blueprint);
     } catch (err) {
       if (!(err instanceof SwitchboardError) || err.status >= 500) throw err;
-      const prefix = body.ttl_secs === undefined ? "bp resolve" : "run";
       throw new SwitchboardError("bad_request", `${prefix}: ${err.message}`, { cause: err });
     }
   }

@@ -81,7 +81,7 @@ export const ERROR_CODE_RULES = [
     "The path id differs from the document's id.",
     /^path id=.* != body\.id=/,
   ],
-  ["blueprint_id_invalid", "Not a valid Blueprint id.", /^invalid blueprint id$/],
+  ["blueprint_id_invalid", "Not a valid Blueprint id.", /(^|: )invalid blueprint id$/],
   ["blueprint_busy", "Another write to this Blueprint is in progress; retry.", /lock busy; retry$/],
   [
     "version_invalid",

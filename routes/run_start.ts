@@ -37,9 +37,10 @@ export function runStartRoutes(deps: RunRoutesDeps) {
       runDoc({
         summary: "Run a Blueprint and wait for it (0.1.2)",
         description: "Synchronous: answers when the run ends. If the client goes away the run " +
-          "goes on; read it from `/v1/runs`. Every failure after body parsing is 400.",
+          "goes on; read it from `/v1/runs`. Every failure after body parsing is 400, but " +
+          "an invalid Blueprint id, which is 404.",
         responses: { 200: json(TaskResult, "The run succeeded.") },
-        errors: [400, 401, 413, 415, 422],
+        errors: [400, 401, 404, 413, 415, 422],
       }),
       admin,
       requireJson,
@@ -76,7 +77,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
           "`seats: [{role}]` mints seats for this run alone (scoped to it, deleted when it " +
           "ends); the 202 returns them as `seats: [{sid, token, role}]`.",
         responses: { 202: json(RunAccepted, "The run started.") },
-        errors: [400, 401, 413, 415, 422],
+        errors: [400, 401, 404, 413, 415, 422],
       }),
       admin,
       requireJson,

@@ -653,6 +653,27 @@ Deno.test("Blueprint routes answer 404 for unknown or invalid ids", async () => 
   assertError(withTtl, 400, "run: store: head ref empty: id=nobody");
 });
 
+Deno.test("a run naming an invalid Blueprint id answers 404 (reference §4.1)", async () => {
+  await using server = await startServer();
+  for (const path of ["/v1/tasks", "/v1/runs"]) {
+    for (const id of ["../etc", "bad id", "-x", ""]) {
+      const res = await call(server, "POST", path, {
+        type: "application/json",
+        body: { blueprint: { kind: "id", id }, init_ctx: {} },
+      });
+      assertError(res, 404, "bp resolve: invalid blueprint id");
+      assert.equal(res.body!.code, "blueprint_id_invalid");
+    }
+    const withTtl = await call(server, "POST", path, {
+      type: "application/json",
+      body: { blueprint: { kind: "id", id: "a/b" }, init_ctx: {}, ttl_secs: 5 },
+    });
+    assertError(withTtl, 404, "run: invalid blueprint id");
+  }
+  // nothing was started
+  assert.deepEqual((await read(server, "/v1/runs")).body!.runs, []);
+});
+
 Deno.test("Blueprint routes answer 405 with Allow for a wrong method", async () => {
   await using server = await startServer();
   const res = await call(server, "PUT", "/v1/blueprints/main");
