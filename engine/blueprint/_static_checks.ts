@@ -102,14 +102,19 @@ function semverFinding(at: string, what: string, text: string): Finding[] {
   }
 }
 
-/** Checks that `schema_version` and `metadata.version_label` are strict semver. */
-export function checkLabels(bp: BlueprintNorm): Finding[] {
-  const out = semverFinding("/schema_version", "schema_version", bp.schema_version);
+/**
+ * Checks that `schema_version` is strict semver: a parse check in 0.1.2 (stage
+ * P), so inline Blueprints get it too.
+ */
+export function checkSchemaVersion(bp: BlueprintNorm): Finding[] {
+  return semverFinding("/schema_version", "schema_version", bp.schema_version);
+}
+
+/** Checks that `metadata.version_label` is strict semver (a registration check). */
+export function checkVersionLabel(bp: BlueprintNorm): Finding[] {
   const label = bp.metadata.version_label;
-  if (label !== undefined) {
-    out.push(...semverFinding("/metadata/version_label", "metadata.version_label", label));
-  }
-  return out;
+  if (label === undefined) return [];
+  return semverFinding("/metadata/version_label", "metadata.version_label", label);
 }
 
 /**

@@ -16,7 +16,12 @@ import {
   normalizeMetadata,
   normalizeOperator,
 } from "./_norm_parts.ts";
-import { checkAgents, checkLabels, checkTemplates } from "./_static_checks.ts";
+import {
+  checkAgents,
+  checkSchemaVersion,
+  checkTemplates,
+  checkVersionLabel,
+} from "./_static_checks.ts";
 
 /** The deepest accepted JSON nesting (arrays and objects) of a document. */
 export const MAX_JSON_DEPTH = 128;
@@ -158,7 +163,8 @@ export function normalizeBlueprint(input: unknown, options: NormalizeOptions = {
     findings.push(...checkAgents(bp, (doc.agents ?? []).map((a) => a.kind !== undefined)));
   }
   findings.push(...flowFindings);
-  if (checks) findings.push(...checkLabels(bp), ...checkTemplates(bp));
+  findings.push(...checkSchemaVersion(bp));
+  if (checks) findings.push(...checkVersionLabel(bp), ...checkTemplates(bp));
   throwFindings("blueprint invalid", findings);
   return bp;
 }

@@ -674,6 +674,25 @@ Deno.test("a run naming an invalid Blueprint id answers 404 (reference §4.1)", 
   assert.deepEqual((await read(server, "/v1/runs")).body!.runs, []);
 });
 
+Deno.test("an inline Blueprint's schema_version is strict semver too (stage P, reference §1.2)", async () => {
+  await using server = await startServer();
+  const inline = (schema_version: string) =>
+    call(server, "POST", "/v1/tasks", {
+      type: "application/json",
+      body: { blueprint: { kind: "inline", value: { ...doc("v"), schema_version } }, init_ctx: {} },
+    });
+  for (const bad of ["v1", "1.0", "latest"]) {
+    const res = await inline(bad);
+    assert.equal(res.status, 422, JSON.stringify(res.body));
+    assert.match(
+      String(res.body!.error),
+      /^blueprint invalid: schema_version '.*' is not semver: /,
+    );
+  }
+  // never compared with the engine's own version (Gap in 0.1.2)
+  assert.equal((await inline("9.9.9")).status, 200);
+});
+
 Deno.test("Blueprint routes answer 405 with Allow for a wrong method", async () => {
   await using server = await startServer();
   const res = await call(server, "PUT", "/v1/blueprints/main");
