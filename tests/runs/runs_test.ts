@@ -189,3 +189,23 @@ Deno.test("a /v1/tasks client that goes away does not stop the run", async () =>
   assert.deepEqual(run.final_ctx, { k: 1, r: "still done" });
   await op.ws.close();
 });
+
+Deno.test("GET /v1/runs lists newest first, runs started in the same millisecond too", async () => {
+  await using s = await kvServer();
+  const { server } = s;
+  const started: string[] = [];
+  const body = {
+    blueprint: inline({ id: "q", flow: { kind: "seq", children: [] } }),
+    init_ctx: {},
+  };
+  // one after the other, as fast as the loopback goes: many share a millisecond
+  for (let i = 0; i < 30; i++) started.push(await startRun(server, body));
+  const list = await get(server, "/v1/runs?limit=30");
+  const runs = list.body!.runs as Array<{ run_id: string; created_at: string }>;
+  assert.deepEqual(runs.map((r) => r.run_id), started.toReversed());
+  const limited = await get(server, "/v1/runs?limit=3");
+  assert.deepEqual(
+    (limited.body!.runs as Array<{ run_id: string }>).map((r) => r.run_id),
+    started.toReversed().slice(0, 3),
+  );
+});
