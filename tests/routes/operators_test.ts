@@ -26,7 +26,8 @@ Deno.test("GET /v1/healthz answers ok as text", async () => {
   const res = await app.request("/v1/healthz");
   assert.equal(res.status, 200);
   assert.equal(await res.text(), "ok");
-  assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
+  // the 0.1.2 header, byte for byte (reference/http.md §3.1)
+  assert.equal(res.headers.get("content-type"), "text/plain; charset=utf-8");
 });
 
 Deno.test("POST /v1/operators mints a sid, a 128-bit+ token and echoes the roles", async () => {
