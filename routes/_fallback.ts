@@ -9,6 +9,8 @@ import { SwitchboardError } from "../protocol/errors.ts";
 interface RoutePattern {
   regex: RegExp;
   methods: Set<string>;
+  /** No `:param` or `*` segment. */
+  static: boolean;
 }
 
 function toRegex(path: string): RegExp {
@@ -20,7 +22,10 @@ function toRegex(path: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-/** Builds a function that names the methods a path allows (empty when unknown). */
+/**
+ * Builds a function that names the methods a path allows (empty when unknown).
+ * When a route's path is the request path itself, only such routes count.
+ */
 export function allowedMethodsOf(app: Hono): (path: string) => string[] {
   let patterns: RoutePattern[] | undefined;
   const build = () => {
@@ -32,12 +37,21 @@ export function allowedMethodsOf(app: Hono): (path: string) => string[] {
       if (route.method === "GET") set.add("HEAD");
       byPath.set(route.path, set);
     }
-    return [...byPath].map(([path, methods]) => ({ regex: toRegex(path), methods }));
+    return [...byPath].map(([path, methods]) => ({
+      regex: toRegex(path),
+      methods,
+      static: !/(^|\/)[:*]/.test(path),
+    }));
   };
   return (path) => {
     patterns ??= build();
+    const matching = patterns.filter((p) => p.regex.test(path));
+    // a static path beats a parameter (reference/http.md §2.1): /v1/data/emit is POST only
+    const statics = matching.filter((p) => p.static);
     const methods = new Set<string>();
-    for (const p of patterns) if (p.regex.test(path)) p.methods.forEach((m) => methods.add(m));
+    for (const p of statics.length > 0 ? statics : matching) {
+      p.methods.forEach((m) => methods.add(m));
+    }
     return [...methods].sort();
   };
 }

@@ -20,6 +20,7 @@ import { isHandle, type TokenAuthority } from "../engine/tokens.ts";
 import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
 import { parserD, workerRecord } from "./_worker_auth.ts";
+import { unmatched } from "./_fallback.ts";
 
 /** What the data routes need. */
 export interface DataRoutesDeps {
@@ -108,9 +109,17 @@ export function dataRoutes(deps: DataRoutesDeps) {
         tags,
         summary: "Read an output record by id, else by producer name (latest)",
         responses: { 200: json(OutputRecord, "The record.") },
-        errors: [401, 404, 429],
+        errors: [401, 404, 405, 429],
         admin: true,
       }),
+      async function staticEmitWins(c, next) {
+        // `/v1/data/emit` is the POST route's own path, so GET there is 405 as in
+        // 0.1.2, before any auth (reference/http.md §2.1, §6.4)
+        if (c.req.param("key") === "emit") {
+          throw unmatched(["POST"], c.req.method, c.req.path);
+        }
+        await next();
+      },
       adminGuard(deps.apiToken),
       async (c) => {
         const key = c.req.param("key");

@@ -227,6 +227,23 @@ Deno.test("unknown paths are 404 and wrong methods 405 with Allow, both as JSON"
   assert.equal(trailing.status, 404, "paths match exactly");
 });
 
+Deno.test("a static path beats a parameter: /v1/data/emit allows only POST (0.1.2)", async () => {
+  for (const apiToken of [undefined, "admin-secret"]) {
+    const { app } = await appWith({ apiToken });
+    for (const method of ["GET", "HEAD", "DELETE"]) {
+      const res = await app.request("/v1/data/emit", { method });
+      assert.equal(res.status, 405, `${method} /v1/data/emit (api token ${apiToken})`);
+      assert.equal(res.headers.get("allow"), "POST");
+      if (method !== "HEAD") assert.equal((await res.json()).code, "method_not_allowed");
+    }
+    // any other key is read by GET (and is not found here)
+    const other = await app.request("/v1/data/emitted", {
+      headers: apiToken ? { authorization: `Bearer ${apiToken}` } : {},
+    });
+    assert.equal(other.status, 404);
+  }
+});
+
 Deno.test("SWITCHBOARD_API_TOKEN guards mint and list but not the seat's own routes", async () => {
   const { app } = await appWith({ apiToken: "admin-secret" });
   assert.equal((await post(app, "/v1/operators", {})).status, 401);
