@@ -213,7 +213,7 @@ export class OperatorSession implements Seat {
 
   /**
    * Tears the seat down: pending requests fail at once (`operator session deleted`,
-   * or `operator session expired` for idle expiry) and a live socket gets 4001.
+   * with `(idle expiry)` after it for idle expiry) and a live socket gets 4001.
    */
   teardown(why: "deleted" | "expired" = "deleted"): void {
     if (this.closed) return;

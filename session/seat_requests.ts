@@ -237,13 +237,19 @@ export class SeatRequests {
     }
   }
 
-  /** Fails every pending request (`operator session <why>`) and opens no new one. */
+  /**
+   * Fails every pending request and opens no new one: `operator session deleted`,
+   * for idle expiry too (SPEC §3: it does what DELETE does), which is named.
+   */
   close(why: "deleted" | "expired"): void {
+    const error = why === "expired"
+      ? "operator session deleted (idle expiry)"
+      : "operator session deleted";
     this.#closed = true;
     for (const entry of this.#book.clear()) {
       this.#report({ ...entry.record, state: "cancelled", cancelled: "session_deleted" });
       this.#slot.send({ type: "cancel", req_id: entry.record.req_id, reason: "session_deleted" });
-      entry.waiter?.reject(new Error(`operator session ${why}`));
+      entry.waiter?.reject(new Error(error));
     }
     this.#children = undefined;
   }

@@ -91,7 +91,7 @@ Deno.test("SeatRequests closed fails what is pending and opens nothing more", as
   const { requests, sent, ask } = setup();
   const reply = ask();
   requests.close("expired");
-  await assert.rejects(reply, /operator session expired/);
+  await assert.rejects(reply, /operator session deleted \(idle expiry\)/);
   assert.deepEqual(sent[1], { type: "cancel", req_id: sent[0].req_id, reason: "session_deleted" });
   await assert.rejects(ask(), /operator session deleted/);
   assert.equal(sent.length, 2);

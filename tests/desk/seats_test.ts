@@ -88,7 +88,7 @@ Deno.test("the API token reads and deletes any seat; other bearers stay refused"
   assert.equal((await get(server, path, admin)).status, 404);
 });
 
-Deno.test("idle expiry sweeps every min(300, IDLE_SECS/10) s and fails requests with 'operator session expired'", async () => {
+Deno.test("idle expiry sweeps every min(300, IDLE_SECS/10) s and fails requests as a DELETE does, naming the expiry", async () => {
   assert.equal(sweepEveryMs(86_400), 300_000);
   assert.equal(sweepEveryMs(600), 60_000);
   assert.equal(sweepEveryMs(5), 1_000);
@@ -108,7 +108,8 @@ Deno.test("idle expiry sweeps every min(300, IDLE_SECS/10) s and fails requests 
   assert.deepEqual(await sweepIdleSeats(server.deps, 60_000), [minted.sid]);
   const run = await runEnded(server, runId);
   assert.equal(run.status, "failed");
-  assert.match(run.error!, /operator session expired/);
+  // SPEC §3: idle expiry does what DELETE does (`operator session deleted`)
+  assert.match(run.error!, /operator session deleted \(idle expiry\)/);
 });
 
 Deno.test("scoped seats hold roles only within their scope", async () => {
