@@ -198,6 +198,9 @@ export function createClusterHub(options: ClusterHubOptions) {
     /** The seat's socket holder as last read. */
     socketOf: (sid: string) => sync.socketOf(sid),
 
+    /** A seat of this instance was deleted (here or elsewhere): it is never read back. */
+    seatDeleted: (sid: string) => sync.deleted(sid),
+
     /** Notes the socket holder this instance just wrote. */
     socketWritten: (sid: string, instance: string | null, epoch: number) =>
       sync.written(sid, instance, epoch),

@@ -240,6 +240,7 @@ export class ClusterSeat implements Seat, HubSeat {
   teardown(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#hub.seatDeleted(this.sid);
     this.#socket.teardown();
   }
 

@@ -29,10 +29,27 @@ export interface SeatSyncOptions {
   seatGone(sid: string): void;
 }
 
+/**
+ * How long the sid of a deleted seat is remembered: a read of its row begun
+ * before the deletion must not register it again (its roles would look held).
+ */
+const GONE_KEEP_MS = 5 * 60_000;
+
 /** Follows the cluster's seats for one instance. */
 export function createSeatSync(options: SeatSyncOptions) {
   const { sql, instanceId } = options;
   const sockets = new Map<string, SocketHolder>();
+  /** Sids of seats deleted, by when (sids are never reused). */
+  const gone = new Map<string, number>();
+
+  const deleted = (sid: string) => {
+    const now = Date.now();
+    gone.set(sid, now);
+    for (const [old, at] of gone) {
+      if (now - at < GONE_KEEP_MS) break;
+      gone.delete(old);
+    }
+  };
 
   const socketRead = (row: SeatRow) => {
     const known = sockets.get(row.sid);
@@ -50,7 +67,9 @@ export function createSeatSync(options: SeatSyncOptions) {
   const read = async (sid: string): Promise<void> => {
     const row = await getSeat(sql, sid);
     const seats = options.seats();
+    if (gone.has(sid)) return; // deleted while it was read
     if (!row) {
+      deleted(sid);
       sockets.delete(sid);
       seats?.remove(sid);
       options.seatGone(sid);
@@ -69,10 +88,14 @@ export function createSeatSync(options: SeatSyncOptions) {
       const live = new Set(rows.map((r) => r.sid));
       for (const sid of options.seats()?.sids() ?? []) if (!live.has(sid)) await read(sid);
       for (const row of rows) {
+        if (gone.has(row.sid)) continue;
         if (!options.seats()?.get(row.sid)) options.seats()?.add(row);
         socketRead(row);
       }
     },
+
+    /** A seat was deleted here: a read of its row in flight does not bring it back. */
+    deleted,
 
     /** The seat's socket holder as last read. */
     socketOf: (sid: string): SocketHolder | undefined => sockets.get(sid),
