@@ -67,8 +67,8 @@ export function createSeatSync(options: SeatSyncOptions) {
   const read = async (sid: string): Promise<void> => {
     const row = await getSeat(sql, sid);
     const seats = options.seats();
-    if (gone.has(sid)) return; // deleted while it was read
-    if (!row) {
+    // a row read before the seat's deletion here is gone too (its waiters fail)
+    if (!row || gone.has(sid)) {
       deleted(sid);
       sockets.delete(sid);
       seats?.remove(sid);
