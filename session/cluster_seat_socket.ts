@@ -42,6 +42,8 @@ export class ClusterSeatSocket {
   #sql: Sql;
   #slot = new SocketSlot();
   #epoch = 0;
+  /** Sockets attached here whose claim cluster-wide is not done yet. */
+  #claiming = 0;
   /** req_ids sent on the current socket. */
   #sent = new Set<string>();
   #inbox: Promise<void> = Promise.resolve();
@@ -73,11 +75,18 @@ export class ClusterSeatSocket {
     this.#client = client ?? null;
     this.#sent = new Set();
     this.#seat.lastSeenAt = this.#env.now();
+    this.#claiming++;
     this.#inbox = this.#inbox.then(async () => {
-      const epoch = await claimSocket(this.#sql, sid, hub.instanceId);
+      const epoch = await claimSocket(this.#sql, sid, hub.instanceId).finally(() => {
+        this.#claiming--;
+      });
       if (epoch === undefined || !this.#slot.holds(socket)) return;
       this.#epoch = epoch;
       hub.socketWritten(sid, hub.instanceId, epoch);
+      // a newer socket elsewhere, read while this one was being claimed
+      const holder = hub.socketOf(sid);
+      if (holder && holder.epoch > epoch) this.moved(holder.instance, holder.epoch);
+      if (!this.#slot.holds(socket)) return;
       await hub.announceSocket(sid);
       const pending = hub.pendingOf(sid);
       this.#env.log.info("operator socket connected", {
@@ -129,7 +138,9 @@ export class ClusterSeatSocket {
 
   /** The seat's socket moved to `instance` at `epoch`: an older socket here closes. */
   moved(instance: string | null, epoch: number): void {
-    if (!this.#slot.connected || epoch <= this.#epoch) return;
+    // while a new socket here is being claimed, what is read is older than its claim
+    // (the last socket's release, say): the claim checks for newer ones when done
+    if (!this.#slot.connected || this.#claiming > 0 || epoch <= this.#epoch) return;
     if (instance === this.#hub.instanceId) return;
     this.#client = null;
     this.#sent.clear();

@@ -64,6 +64,30 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a socket closed on one instance and opened at once on the other stays open (the old one's release is older)",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const minted = await post(cluster[0].base, "/v1/operators", { roles: ["main-ai"] });
+    const { sid, token } = minted.body as { sid: string; token: string };
+    // the release of the closed socket, read on the new socket's instance before its own
+    // claim had returned, closed the new socket as `replaced` (a reply sent on it was lost)
+    for (let i = 0; i < 16; i++) {
+      const on = cluster[i % 2];
+      const ws = await openSocket(`${on.wsBase}/v1/operators/${sid}/ws`, { token });
+      ws.send({ type: "ping" });
+      const early = await Promise.race([ws.closed, nextOf(ws, "pong", 5_000).then(() => null)]);
+      assert.equal(early, null, `socket ${i} on ${on.id} closed before its pong`);
+      await new Promise((resolve) => setTimeout(resolve, 150)); // room for a late close
+      assert.equal(ws.ws.readyState, WebSocket.OPEN, `socket ${i} on ${on.id} is open`);
+      await ws.close();
+    }
+  },
+});
+
+Deno.test({
   name: "a seat deleted on instance B closes its socket on A with 4001 and fails its run's request",
   ignore: PG_IGNORE,
   async fn() {
