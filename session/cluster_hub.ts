@@ -32,7 +32,7 @@ import { SEAT_TOPICS } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import type { PgRunStore } from "../store/run_store_pg.ts";
 import { RUN_ENDED_TOPIC } from "../store/seat_store_pg.ts";
-import { createPendingView, createWaiters } from "./cluster_pending.ts";
+import { createPendingView, createWaiters, RequestCancelled } from "./cluster_pending.ts";
 import { createRunRequests } from "./cluster_run_requests.ts";
 import { createSeatSync } from "./cluster_seat_sync.ts";
 import { createHubNotes } from "./cluster_hub_notes.ts";
@@ -70,7 +70,7 @@ export function createClusterHub(options: ClusterHubOptions) {
     instanceId,
     seats: () => seats,
     socketAway: (sid) => mine.socketLeft(sid),
-    seatGone: (sid) => waiters.rejectSeat(sid, new Error("operator session deleted")),
+    seatGone: (sid) => waiters.rejectSeat(sid, new RequestCancelled("session_deleted")),
   });
 
   const notes = createHubNotes({

@@ -19,7 +19,7 @@ import {
 import { SEAT_TOPICS } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import { RUN_ENDED_TOPIC } from "../store/seat_store_pg.ts";
-import type { PendingView, Waiters } from "./cluster_pending.ts";
+import { type PendingView, RequestCancelled, type Waiters } from "./cluster_pending.ts";
 import type { SeatSync } from "./cluster_seat_sync.ts";
 import type { HubSeats } from "./hub_seat.ts";
 
@@ -79,12 +79,7 @@ export function createHubNotes(options: HubNotesOptions) {
     }
     const reason = row.cancel_reason ?? "run_ended";
     if (had) seats?.get(row.sid)?.cancelled(row.req_id, reason);
-    waiters.reject(
-      row.req_id,
-      reason === "session_deleted"
-        ? new Error("operator session deleted")
-        : new Error(`operator request ${reason === "timeout" ? "timed out" : "cancelled"}`),
-    );
+    waiters.reject(row.req_id, new RequestCancelled(reason));
   };
 
   /** Reads a request's row and applies it. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { ReplyFrame } from "../protocol/frames.ts";
+import type { CancelReason, ReplyFrame } from "../protocol/frames.ts";
 import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
 
@@ -87,6 +87,24 @@ export function countByKind(rows: readonly RequestRow[]): Record<RequestKind, nu
   const counts: Record<RequestKind, number> = { ask: 0, hb: 0, spawn: 0 };
   for (const r of rows) if (r.kind !== "ha") counts[r.kind]++;
   return counts;
+}
+
+/**
+ * Why a request a run waits on ended without a reply, elsewhere (its seat was
+ * deleted, it timed out or was cancelled): the run's error, and the reason its
+ * journal records, as a single server's does.
+ */
+export class RequestCancelled extends Error {
+  readonly reason: CancelReason;
+  constructor(reason: CancelReason) {
+    super(
+      reason === "session_deleted"
+        ? "operator session deleted"
+        : `operator request ${reason === "timeout" ? "timed out" : "cancelled"}`,
+    );
+    this.name = "RequestCancelled";
+    this.reason = reason;
+  }
 }
 
 /** The runs' side of requests of this instance: who waits for which reply. */

@@ -6,11 +6,12 @@
  * @module
  */
 import type { FaceCallOptions } from "../engine/faces.ts";
-import type { ReplyFrame, RequestFrame } from "../protocol/frames.ts";
+import type { CancelReason, ReplyFrame, RequestFrame } from "../protocol/frames.ts";
 import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
 import { abortOutcome } from "./abort_outcome.ts";
+import { RequestCancelled } from "./cluster_pending.ts";
 import type { SessionEnv } from "./seat.ts";
 import { requestCancelled, requestSent } from "./seat_log.ts";
 import { settledBy, settlementOf } from "./reply_audit.ts";
@@ -46,6 +47,7 @@ export function clusterSeatRequests(
     type: "operator_request_sent" | "operator_request_settled" | "operator_request_cancelled",
     row: RequestRow,
     reply?: ReplyFrame,
+    cancelled?: CancelReason,
   ) => {
     if (row.kind === "ha" || row.run_id === undefined) return;
     const state = type === "operator_request_sent"
@@ -60,40 +62,58 @@ export function clusterSeatRequests(
       // who: this seat; its client is known when this instance holds its socket
       record.settled = settlementOf(reply, settledBy(seat, seat.client), env.now());
     }
+    if (cancelled) record.cancelled = cancelled; // the reason, as a single server journals it
     env.journal?.record(record);
   };
 
-  const settled = async (row: RequestRow, waiting: Promise<ReplyFrame>) => {
-    const reply = await waiting;
-    observe("operator_request_settled", row, reply);
-    return reply;
-  };
-
-  /** Waits for the reply of `row`, or cancels it when `signal` aborts. */
-  const wait = async (
+  /**
+   * Waits for the reply of `row`, or cancels it when `signal` aborts. Not async:
+   * an abort rejects the run's wait as directly as on a single server, so the run
+   * sees it in the same order among its other work (a fanout's abandoned branch).
+   */
+  const wait = (
     row: RequestRow,
     waiting: Promise<ReplyFrame>,
     signal: AbortSignal | undefined,
   ): Promise<ReplyFrame> => {
-    if (!signal) return await settled(row, waiting);
-    const aborted = Promise.withResolvers<never>();
+    const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
+    let over = false;
     const onAbort = () => {
-      const { cancel, error } = abortOutcome(signal.reason);
+      if (over) return;
+      over = true;
+      const { cancel, error } = abortOutcome(signal!.reason); // only listened to with a signal
       // the run stops waiting now: its journal says so before the run goes on
       // or ends (as on a single server), while the row is cancelled behind
-      observe("operator_request_cancelled", row);
+      observe("operator_request_cancelled", row, undefined, cancel);
       hub.cancel(row, cancel).then((done) => {
         if (done) requestCancelled(env, seat.sid, row, cancel);
       });
-      aborted.reject(error);
+      reject(error);
     };
-    signal.addEventListener("abort", onAbort, { once: true });
-    if (signal.aborted) onAbort(); // it aborted while the request was being opened
-    try {
-      return await Promise.race([settled(row, waiting), aborted.promise]);
-    } finally {
-      signal.removeEventListener("abort", onAbort);
+    waiting.then(
+      (reply) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (over) return;
+        over = true;
+        observe("operator_request_settled", row, reply);
+        resolve(reply);
+      },
+      (err) => {
+        signal?.removeEventListener("abort", onAbort);
+        if (over) return;
+        over = true;
+        // ended elsewhere (its seat deleted, say): the journal says why, as on one server
+        if (err instanceof RequestCancelled) {
+          observe("operator_request_cancelled", row, undefined, err.reason);
+        }
+        reject(err);
+      },
+    );
+    if (signal) {
+      signal.addEventListener("abort", onAbort, { once: true });
+      if (signal.aborted) onAbort(); // it aborted while the request was being opened
     }
+    return promise;
   };
 
   const follow = (row: RequestRow, signal: AbortSignal): Promise<ReplyFrame> =>
