@@ -108,7 +108,13 @@ export function serveRemoteRuns(
     const until = Date.now() + CANCEL_WAIT_MS + leaseSecs * 1000;
     while (Date.now() < until) {
       const now = await runs.getRun(runId);
-      if (now && now.status !== "running") return await deps.engine.view(runId);
+      if (now && now.status !== "running") {
+        const view = await deps.engine.view(runId);
+        if (!view) return undefined;
+        // the run as its owner's cancel answers it: without the requests a GET lists
+        const { requests: _, ...ended } = view;
+        return ended;
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new SwitchboardError(
