@@ -15,7 +15,7 @@
 import { type CancelReason, CLOSE, type ReplyFrame, type ServerFrame } from "../protocol/frames.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
-import { claimSocket, releaseSocket } from "../store/pg_seats.ts";
+import { claimSocket, giveSocketBack, releaseSocket } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
 import { answerPing, frameFailed, frameText } from "./client_frames.ts";
@@ -77,10 +77,23 @@ export class ClusterSeatSocket {
     this.#seat.lastSeenAt = this.#env.now();
     this.#claiming++;
     this.#inbox = this.#inbox.then(async () => {
-      const epoch = await claimSocket(this.#sql, sid, hub.instanceId).finally(() => {
+      // a socket that closes while it is claimed rolls its claim back: a newer socket
+      // elsewhere must never read a claim of a socket that is gone
+      const live = () => this.#slot.holds(socket) && socket.readyState === WebSocket.OPEN;
+      const claim = await claimSocket(this.#sql, sid, hub.instanceId, live).finally(() => {
         this.#claiming--;
       });
-      if (epoch === undefined || !this.#slot.holds(socket)) return;
+      if (claim === undefined) return;
+      const { epoch, previous } = claim;
+      if (!this.#slot.holds(socket)) {
+        // it closed between the check and the commit: the seat goes back to where it was
+        // (a newer socket elsewhere keeps it); one replaced here is claimed next
+        if (this.#slot.connected) return;
+        const back = previous === hub.instanceId ? null : previous;
+        await giveSocketBack(this.#sql, sid, hub.instanceId, epoch, back);
+        await hub.announceSocket(sid);
+        return;
+      }
       this.#epoch = epoch;
       hub.socketWritten(sid, hub.instanceId, epoch);
       // a newer socket elsewhere, read while this one was being claimed
@@ -140,11 +153,28 @@ export class ClusterSeatSocket {
   moved(instance: string | null, epoch: number): void {
     // while a new socket here is being claimed, what is read is older than its claim
     // (the last socket's release, say): the claim checks for newer ones when done
-    if (!this.#slot.connected || this.#claiming > 0 || epoch <= this.#epoch) return;
-    if (instance === this.#hub.instanceId) return;
+    if (this.#claiming > 0 || epoch <= this.#epoch) return;
+    if (instance === this.#hub.instanceId) return this.#handedBack(epoch);
+    if (!this.#slot.connected) return;
     this.#client = null;
     this.#sent.clear();
     this.#slot.close(CLOSE.replaced, "replaced");
+  }
+
+  /**
+   * The seat's socket was given back here at `epoch` (a claim elsewhere landed
+   * after its socket had closed): the socket here holds it at that epoch, or,
+   * gone meanwhile, lets it go.
+   */
+  #handedBack(epoch: number): void {
+    this.#epoch = epoch;
+    if (this.#slot.connected) return;
+    const seat = this.#seat;
+    const hub = this.#hub;
+    this.#inbox = this.#inbox.then(async () => {
+      await releaseSocket(this.#sql, seat.sid, hub.instanceId, epoch, seat.lastSeenAt);
+      await hub.announceSocket(seat.sid);
+    }).catch(() => {});
   }
 
   /** The seat is gone: `cancel` what was sent here and close the socket with 4001. */

@@ -19,7 +19,14 @@ import {
   pendingOfSeat,
   settleRequest,
 } from "./pg_requests.ts";
-import { claimSocket, deleteSeatRow, getSeat, insertSeat, releaseSocket } from "./pg_seats.ts";
+import {
+  claimSocket,
+  deleteSeatRow,
+  getSeat,
+  giveSocketBack,
+  insertSeat,
+  releaseSocket,
+} from "./pg_seats.ts";
 import type { RequestRecord } from "./seat_store.ts";
 
 async function withPools(n: number, fn: (pools: Sql[]) => Promise<void>): Promise<void> {
@@ -204,11 +211,21 @@ Deno.test({
       assert.ok(await deleteSeatRow(b, holder));
       await insertSeat(a, seat("op-4", ["lead"]));
 
-      assert.equal(await claimSocket(a, "op-4", "i-a"), 1);
-      assert.equal(await claimSocket(b, "op-4", "i-b"), 2);
+      assert.deepEqual(await claimSocket(a, "op-4", "i-a"), { epoch: 1, previous: null });
+      assert.deepEqual(await claimSocket(b, "op-4", "i-b"), { epoch: 2, previous: "i-a" });
       await releaseSocket(a, "op-4", "i-a", 1, 5); // stale: i-b holds it now
       assert.equal((await getSeat(a, "op-4"))?.socket_instance, "i-b");
-      await releaseSocket(b, "op-4", "i-b", 2, 5);
+      // a socket that closed while it was claimed: rolled back, as if never claimed
+      assert.equal(await claimSocket(a, "op-4", "i-a", () => false), undefined);
+      const after = await getSeat(a, "op-4");
+      assert.deepEqual([after?.socket_instance, after?.socket_epoch], ["i-b", 2]);
+      // one that closed just after its commit gives the seat back
+      assert.deepEqual(await claimSocket(a, "op-4", "i-a"), { epoch: 3, previous: "i-b" });
+      await giveSocketBack(a, "op-4", "i-a", 3, "i-b");
+      const back = await getSeat(a, "op-4");
+      assert.deepEqual([back?.socket_instance, back?.socket_epoch], ["i-b", 4]);
+      await releaseSocket(a, "op-4", "i-b", 2, 5); // stale: i-b holds it at 4
+      await releaseSocket(b, "op-4", "i-b", 4, 5);
       assert.deepEqual(
         [(await getSeat(a, "op-4"))?.socket_instance, (await getSeat(a, "op-4"))?.last_seen_at],
         [null, 5],

@@ -96,20 +96,61 @@ export async function deleteSeatRow(sql: Sql, sid: string): Promise<boolean> {
   return rows.length === 1;
 }
 
+/** A socket claim: its epoch and the instance that held the seat's socket before. */
+export interface SocketClaim {
+  epoch: number;
+  previous: string | null;
+}
+
+/** Thrown inside a claim's transaction to roll it back. */
+const SOCKET_GONE = new Error("socket closed during its claim");
+
 /**
  * Makes `instanceId` the holder of the seat's socket and returns the new socket
- * epoch (undefined when the seat is gone). An older holder sees the bigger epoch
- * and closes its socket with 4000 `replaced`.
+ * epoch with the holder before (undefined when the seat is gone, or when `live`
+ * says the socket closed while it was claimed: the claim is rolled back, so no
+ * other instance ever reads it). An older holder sees the bigger epoch and
+ * closes its socket with 4000 `replaced`.
  */
 export async function claimSocket(
   sql: Sql,
   sid: string,
   instanceId: string,
-): Promise<number | undefined> {
-  const rows = await sql`UPDATE sb_seats
-    SET socket_instance = ${instanceId}, socket_epoch = socket_epoch + 1
-    WHERE sid = ${sid} RETURNING socket_epoch`;
-  return rows.length === 1 ? Number(rows[0].socket_epoch) : undefined;
+  live: () => boolean = () => true,
+): Promise<SocketClaim | undefined> {
+  try {
+    return await sql.begin(async (tx) => {
+      const rows = await tx`WITH old AS (
+          SELECT sid, socket_instance FROM sb_seats WHERE sid = ${sid} FOR UPDATE
+        )
+        UPDATE sb_seats s
+        SET socket_instance = ${instanceId}, socket_epoch = s.socket_epoch + 1
+        FROM old WHERE s.sid = old.sid
+        RETURNING s.socket_epoch, old.socket_instance AS previous`;
+      if (rows.length !== 1) return undefined;
+      if (!live()) throw SOCKET_GONE;
+      return { epoch: Number(rows[0].socket_epoch), previous: rows[0].previous ?? null };
+    });
+  } catch (err) {
+    if (err === SOCKET_GONE) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Gives the seat's socket back to `previous` (at a new epoch) if `instanceId`
+ * still holds it at `epoch`: a claim that landed after its socket had closed
+ * must not take the seat from a newer socket elsewhere.
+ */
+export async function giveSocketBack(
+  sql: Sql,
+  sid: string,
+  instanceId: string,
+  epoch: number,
+  previous: string | null,
+): Promise<void> {
+  await sql`UPDATE sb_seats SET socket_instance = ${previous}, socket_epoch = socket_epoch + 1
+    WHERE sid = ${sid} AND socket_instance = ${instanceId} AND socket_epoch = ${epoch}`;
 }
 
 /** Clears the socket holder if it is still `instanceId` at `epoch` (the socket closed). */

@@ -88,6 +88,42 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "a socket closed as soon as it opened does not take the seat from the one opened next on the other instance",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const minted = await post(cluster[0].base, "/v1/operators", { roles: ["main-ai"] });
+    const { sid, token } = minted.body as { sid: string; token: string };
+    const connected = async (on: (typeof cluster)[number]) =>
+      (await getJson<{ connected: boolean }>(on.base, `/v1/operators/${sid}`, token)).body
+        .connected;
+    // the first socket's claim can land after it closed and after the second socket's
+    // claim: it took the seat (the second socket was closed as replaced, and the seat
+    // looked held by an instance with no socket); the late claim now gives it back
+    for (let i = 0; i < 12; i++) {
+      const [first, next] = i % 2 ? [cluster[1], cluster[0]] : [cluster[0], cluster[1]];
+      const gone = await openSocket(`${first.wsBase}/v1/operators/${sid}/ws`, { token });
+      await gone.close();
+      const ws = await openSocket(`${next.wsBase}/v1/operators/${sid}/ws`, { token });
+      ws.send({ type: "ping" });
+      const early = await Promise.race([ws.closed, nextOf(ws, "pong", 5_000).then(() => null)]);
+      assert.equal(early, null, `socket ${i} on ${next.id} closed before its pong`);
+      await new Promise((resolve) => setTimeout(resolve, 200)); // room for a late claim
+      assert.equal(ws.ws.readyState, WebSocket.OPEN, `socket ${i} on ${next.id} is open`);
+      assert.equal(await connected(first), true, `${first.id} sees the seat held (${i})`);
+      await ws.close();
+      await eventually(
+        async () => (await connected(first)) || (await connected(next)) ? undefined : true,
+        5_000,
+        `the seat free everywhere after socket ${i}`,
+      );
+    }
+  },
+});
+
+Deno.test({
   name: "a seat deleted on instance B closes its socket on A with 4001 and fails its run's request",
   ignore: PG_IGNORE,
   async fn() {
