@@ -46,6 +46,8 @@ export class ClusterSeatSocket {
   #claiming = 0;
   /** req_ids sent on the current socket. */
   #sent = new Set<string>();
+  /** req_ids whose reply is being settled, with a cancel that came meanwhile. */
+  #settling = new Map<string, CancelReason | undefined>();
   #inbox: Promise<void> = Promise.resolve();
   /** What the socket held here declared with `?client=` (audit). */
   #client: string | null = null;
@@ -145,6 +147,12 @@ export class ClusterSeatSocket {
 
   /** A request sent on this socket ended without a reply. */
   cancelled(reqId: string, reason: CancelReason): void {
+    if (this.#settling.has(reqId)) {
+      // a reply to it is being settled: its run may have ended on the settle's news
+      // before the settle returned here; the cancel goes out only if the reply lost
+      this.#settling.set(reqId, reason);
+      return;
+    }
     if (!this.#sent.delete(reqId)) return;
     this.#slot.send({ type: "cancel", req_id: reqId, reason });
   }
@@ -220,7 +228,16 @@ export class ClusterSeatSocket {
       );
     }
     checkReply(row.frame, reply); // an invalid answer leaves the ask pending
-    const settled = await this.#hub.settle(row, reply);
+    const reqId = reply.req_id;
+    this.#settling.set(reqId, undefined);
+    let settled;
+    try {
+      settled = await this.#hub.settle(row, reply);
+    } finally {
+      const cancel = this.#settling.get(reqId);
+      this.#settling.delete(reqId);
+      if (!settled && cancel) this.cancelled(reqId, cancel);
+    }
     if (!settled) throw unknown();
     this.#sent.delete(reply.req_id);
     requestSettled(this.#env, this.#seat, row, this.#env.now());
