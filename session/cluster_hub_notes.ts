@@ -72,11 +72,13 @@ export function createHubNotes(options: HubNotesOptions) {
       return;
     }
     const had = pending.drop(row.req_id);
-    seats?.get(row.sid)?.requestEnded(row.req_id);
     if (row.state === "settled") {
       if (row.reply) waiters.resolve(row.req_id, row.reply);
+      // its nested asks end after the run's journal has the settle, as on one server
+      queueMicrotask(() => seats?.get(row.sid)?.requestEnded(row.req_id));
       return;
     }
+    seats?.get(row.sid)?.requestEnded(row.req_id);
     const reason = row.cancel_reason ?? "run_ended";
     if (had) seats?.get(row.sid)?.cancelled(row.req_id, reason);
     waiters.reject(row.req_id, new RequestCancelled(reason));

@@ -341,4 +341,21 @@ export const SCENARIOS: Scenario[] = [
       op.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "merged" });
     },
   },
+  {
+    name: "a nested ask left unanswered, cancelled when its spawn is acked",
+    async script({ start, op, call, mode }) {
+      await start(operatorAgent("diff-nested-cancel", SPAWN_STEP));
+      const spawn = await op.next("spawn");
+      const auth = { authorization: `Bearer ${spawn.worker_handle}` };
+      const asked = await call(mode.worker, "/v1/worker/ask", {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ question: "still there?", wait_secs: 0 }),
+      });
+      await op.next("ask");
+      op.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "alone" });
+      await op.next("cancel");
+      await call(mode.run, `/v1/worker/ask/${asked?.req_id}`, { headers: auth });
+    },
+  },
 ];
