@@ -183,6 +183,21 @@ export function createClusterHub(options: ClusterHubOptions) {
       return pending.get(reqId) ?? await getRequest(sql, reqId);
     },
 
+    /**
+     * A request this instance has not read yet, which may be on its way: one
+     * known to its run's instance alone until the seat's socket left it there
+     * (a reply held through the reconnect may come before its row). Waits up to
+     * `ms` for it, unless it is known to have ended.
+     */
+    async findSoon(reqId: string, ms = ROW_WAIT_MS): Promise<RequestRow | undefined> {
+      const until = Date.now() + ms;
+      while (true) {
+        const row = pending.get(reqId) ?? await getRequest(sql, reqId);
+        if (row || pending.ended(reqId) || Date.now() >= until) return row;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+
     /** The pending rows of a seat, in the order first sent. */
     pendingOf: (sid: string): RequestRow[] => pending.of(sid),
 
@@ -243,6 +258,9 @@ export function createClusterHub(options: ClusterHubOptions) {
     },
   };
 }
+
+/** How long a reply waits for the row of a request not read here yet (hub.findSoon). */
+const ROW_WAIT_MS = 2_000;
 
 /** The hub's type. */
 export type ClusterHub = ReturnType<typeof createClusterHub>;

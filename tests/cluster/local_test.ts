@@ -12,6 +12,7 @@ import { openSocket } from "../_helpers.ts";
 import { openSql } from "../../store/pg_sql.ts";
 import { nextOf, runEnded, seatOn, startCluster } from "./_instances.ts";
 import { ackReplayed, heldSeen, oneSpawn, startRunOn, withCluster } from "./_spawn_run.ts";
+import { endedRun, liveOn, seatOperator } from "./_observe.ts";
 
 Deno.test({
   name: "a run and its seat's socket on one instance: settled there once, a second reply refused",
@@ -175,4 +176,36 @@ Deno.test({
       const frames = op.ws.buffered().map((f) => f.type);
       assert.ok(frames.length === 0 || frames.join() === "spawn,cancel", frames.join());
     }),
+});
+
+Deno.test({
+  name:
+    "a reply held through a move to another instance is accepted there before the request's row is read",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster.map((i) => ({ name: i.id, base: i.base, wsBase: i.wsBase }));
+    // the spawn is known to A alone (run and socket there); when the socket leaves, A
+    // writes its row, and B may get the held reply first: it answered `unknown or
+    // already settled req_id` and the run waited for a second reply
+    for (let i = 0; i < 15; i++) {
+      const role = `main-ai-${i}`;
+      const op = await seatOperator(a, [role]);
+      await liveOn(b, op); // the claim is done: the request stays on A
+      const runId = await startRunOn(cluster[0], {
+        ...oneSpawn(),
+        operators: [{ name: role }],
+        agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
+      });
+      const spawn = await op.next("spawn");
+      await op.close();
+      await op.connect(b);
+      op.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: "held" });
+      const run = await endedRun(a, runId, 10_000);
+      assert.deepEqual(op.log.filter((f) => f.type === "error"), [], `run ${i}`);
+      assert.equal(run.status, "succeeded", `run ${i}`);
+      await op.close();
+    }
+  },
 });
