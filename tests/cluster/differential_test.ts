@@ -35,8 +35,8 @@ async function observe(mode: Mode, scenario: Scenario): Promise<Observation> {
     op,
     runId: () => runId!,
     async start(blueprint, extra = {}) {
-      if (op.live()) await liveOn(mode.run, op);
-      else await liveOn(mode.run, op, false);
+      // every instance sees the socket as it is (its claim, or its release, is done)
+      for (const reader of mode.readers) await liveOn(reader, op, op.live());
       const res = await fetch(`${mode.run.base}/v1/runs`, {
         method: "POST",
         headers: { "content-type": "application/json" },
@@ -62,15 +62,17 @@ async function observe(mode: Mode, scenario: Scenario): Promise<Observation> {
       return body;
     },
   };
+  /** A failure with the frames seen so far. */
+  const withFrames = (err: unknown) => {
+    const seen = op.sockets.map((l) =>
+      l.map((f) => "code" in f ? `closed ${f.code}` : f.type === "error" ? f.error : f.type)
+    );
+    throw new Error(`${err instanceof Error ? err.message : err}; frames ${JSON.stringify(seen)}`);
+  };
   try {
-    await scenario.script(stage).catch((err) => {
-      const seen = op.sockets.map((l) => l.map((f) => "code" in f ? `closed ${f.code}` : f.type));
-      throw new Error(
-        `${err instanceof Error ? err.message : err}; frames ${JSON.stringify(seen)}`,
-      );
-    });
+    await scenario.script(stage).catch(withFrames);
     assert.ok(runId, "the script started a run");
-    await endedRun(mode.run, runId);
+    await endedRun(mode.run, runId).catch(withFrames);
     await op.settle();
     const normalize = normalizer();
     const frames = normalize(op.sockets);
