@@ -163,6 +163,7 @@ function readBudgets(env: EnvSource): Partial<RunBudgets> {
   read("maxValueBytes", "SWITCHBOARD_RUN_MAX_VALUE_BYTES", 1024 ** 3);
   read("maxLoopIterations", "SWITCHBOARD_RUN_MAX_LOOP_ITERATIONS", 1e9);
   read("maxFanout", "SWITCHBOARD_RUN_MAX_FANOUT", 1e6);
+  read("maxBranches", "SWITCHBOARD_RUN_MAX_BRANCHES", 1e9);
   read("maxSteps", "SWITCHBOARD_RUN_MAX_STEPS", 1e9);
   return out;
 }

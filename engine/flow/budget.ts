@@ -19,6 +19,8 @@ export interface RunBudgets {
   maxLoopIterations: number;
   /** Items of one fanout (`SWITCHBOARD_RUN_MAX_FANOUT`). */
   maxFanout: number;
+  /** Fanout branches of the run alive at once, all fanouts together: nested fanouts multiply (`SWITCHBOARD_RUN_MAX_BRANCHES`). */
+  maxBranches: number;
   /** Step executions of the run; each writes a step record and its events to the run's history (`SWITCHBOARD_RUN_MAX_STEPS`). */
   maxSteps: number;
 }
@@ -29,6 +31,7 @@ export const DEFAULT_BUDGETS: Readonly<RunBudgets> = {
   maxValueBytes: 4 * 1024 * 1024,
   maxLoopIterations: 100_000,
   maxFanout: 1_000,
+  maxBranches: 10_000,
   maxSteps: 10_000,
 };
 

@@ -96,9 +96,10 @@ type Run = {
   ask?: Ask;
   afterStep?: EvalFlowOptions["afterStep"];
   budgets: RunBudgets;
-  /** Loop passes and step executions so far. */
+  /** Loop passes and step executions so far; fanout branches alive now. */
   iterations: number;
   steps: number;
+  branches: number;
   /** When the evaluator last let the event loop run (`performance.now()`). */
   sliceStart: number;
   /** The event-loop turn every branch of the run waits for, while one is pending. */
@@ -129,6 +130,7 @@ export function evalFlow(
       budgets: { ...DEFAULT_BUDGETS, ...options.budgets },
       iterations: 0,
       steps: 0,
+      branches: 0,
       sliceStart: performance.now(),
     };
     const start = copyJson(ctx);
@@ -323,6 +325,13 @@ async function fanout(
       "SWITCHBOARD_RUN_MAX_FANOUT",
     );
   }
+  if (run.branches + items.length > run.budgets.maxBranches) {
+    throw budgetError(
+      `${run.branches + items.length} fanout branches at once`,
+      run.budgets.maxBranches,
+      "SWITCHBOARD_RUN_MAX_BRANCHES",
+    );
+  }
   let result: Json = [];
   if (items.length > 0) {
     // The join abandons every pending branch at once, so one signal serves them all.
@@ -334,12 +343,17 @@ async function fanout(
       signal,
       cancellable: true,
     }));
-    const runs = branches.map(async (branch, i) => {
-      await exec(node.body, branch, `${ptr}/body~${i}`, run);
-      return branch.ctx;
-    });
-    const abandon = () => abandoned.abort(new DOMException(ABANDONED, "AbortError"));
-    result = await joinBranches(node.join, runs, abandon);
+    run.branches += items.length;
+    try {
+      const runs = branches.map(async (branch, i) => {
+        await exec(node.body, branch, `${ptr}/body~${i}`, run);
+        return branch.ctx;
+      });
+      const abandon = () => abandoned.abort(new DOMException(ABANDONED, "AbortError"));
+      result = await joinBranches(node.join, runs, abandon);
+    } finally {
+      run.branches -= items.length;
+    }
   }
   if (scope.signal.aborted) throw scope.signal.reason;
   write(scope, node.out.at, result, run);

@@ -97,6 +97,45 @@ Deno.test("evalFlow() refuses a fanout wider than its budget, even under all_set
   );
 });
 
+Deno.test("evalFlow() fails nested fanouts whose branches alive at once pass the branch budget, quickly", async () => {
+  // Each fanout is within SWITCHBOARD_RUN_MAX_FANOUT, but 1,000 x 1,000 branches took
+  // 15 s, held the event loop for 10 s and 2.7 GB before the ctx budget stopped them.
+  const nested = (depth: number): FlowNodeInput =>
+    depth === 0 ? { kind: "assign", at: "$.z", value: "$.i" } : {
+      kind: "fanout",
+      items: "$.items",
+      bind: "$.i",
+      join: "all",
+      out: "$.o",
+      body: nested(depth - 1),
+    };
+  const items = Array.from({ length: 1_000 }, (_, i) => i);
+  const started = performance.now();
+  await budgetFailure(run(nested(2), { items }), "SWITCHBOARD_RUN_MAX_BRANCHES");
+  await budgetFailure(run(nested(3), { items }), "fanout branches at once");
+  assert.ok(performance.now() - started < 2_000, `${performance.now() - started} ms`);
+  // 10 x 100 fits in 1,010; the branches of a fanout that ended no longer count
+  const small = { items: Array.from({ length: 10 }, (_, i) => i) };
+  assert.equal(((await run(nested(2), small, { maxBranches: 110 })) as { o: Json[] }).o.length, 10);
+  await budgetFailure(run(nested(2), small, { maxBranches: 109 }), "110 fanout branches");
+  const loop: FlowNodeInput = {
+    kind: "loop",
+    counter: "$.n",
+    cond: "true",
+    max: 5,
+    body: {
+      kind: "fanout",
+      items: "$.items",
+      bind: "$",
+      join: "all",
+      out: "$.o",
+      body: { kind: "assign", at: "$.z", value: "1" },
+    },
+  };
+  const objects = { items: items.map((k) => ({ k })) };
+  assert.equal((await run(loop, objects, { maxBranches: 1_000 }) as { n: number }).n, 5);
+});
+
 Deno.test("evalFlow() counts steps against the step budget", async () => {
   const flow: FlowNodeInput = {
     kind: "loop",
