@@ -7,7 +7,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import YAML from "yaml";
+import { parseYamlBody } from "./_yaml_body.ts";
 import { z } from "zod";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { VersionSelector } from "../protocol/blueprint.ts";
@@ -47,13 +47,13 @@ async function readBody(c: Context): Promise<unknown> {
     );
   }
   const text = await c.req.text();
+  if (isYaml) return parseYamlBody(text);
   try {
-    return isYaml ? YAML.parse(text, { maxAliasCount: 64 }) : JSON.parse(text);
+    return JSON.parse(text);
   } catch (err) {
-    const what = isYaml ? "YAML" : "JSON";
     throw new SwitchboardError(
       "bad_request",
-      `Failed to parse the request body as ${what}: ${err instanceof Error ? err.message : err}`,
+      `Failed to parse the request body as JSON: ${err instanceof Error ? err.message : err}`,
     );
   }
 }

@@ -131,6 +131,35 @@ Deno.test("POST /v1/blueprints/:id takes YAML when the content type says so", as
   assert.deepEqual((badShape.body!.issues as Body[])[0].path, "/flow");
 });
 
+Deno.test("POST /v1/blueprints/:id refuses YAML that would hold the event loop, in ms", async () => {
+  await using server = await startServer();
+  const yaml = (body: string) => register(server, "bomb", body, "application/yaml");
+  const keys = (n: number) => Array.from({ length: n }, (_, i) => `k${i}: 1\n`).join("");
+  const started = performance.now();
+  // 20,000 keys (190 kB): the pairwise key check took 8 s (100,000 keys: 200 s)
+  const big = await yaml(keys(20_000));
+  assert.equal(big.status, 413, JSON.stringify(big.body).slice(0, 200));
+  assert.match(big.body!.error as string, /^YAML body larger than 65536 bytes/);
+  // nesting that overflowed the parser's stack after 0.3 to 1.5 s, and said so
+  for (const deep of ["[".repeat(50_000), "- ".repeat(20_000) + "x", "? ".repeat(200) + "x"]) {
+    const res = await yaml(deep);
+    assert.equal(res.status, 422, JSON.stringify(res.body).slice(0, 200));
+    assert.equal(res.body!.error, "blueprint parse: YAML nesting deeper than 128 levels");
+  }
+  // 5,000 keys within the cap: one pass, not 12.5 million comparisons
+  const many = await yaml(keys(5_000));
+  assert.equal(many.status, 422);
+  assert.ok(performance.now() - started < 1_500, `${performance.now() - started} ms`);
+  // duplicate keys are still refused, and 128 levels are still allowed
+  const dup = await yaml("a: 1\nb: 2\na: 3\n");
+  assert.equal(dup.status, 400);
+  assert.match(dup.body!.error as string, /YAML: Map keys must be unique: a$/);
+  const deepOk = await yaml("x: " + "[".repeat(120) + "]".repeat(120));
+  assert.equal(deepOk.status, 422);
+  assert.equal(deepOk.body!.code, "invalid_blueprint");
+  assert.doesNotMatch(deepOk.body!.error as string, /nesting/);
+});
+
 Deno.test("POST /v1/blueprints/:id answers 415, 400 and 413 for bodies it cannot read", async () => {
   await using server = await startServer();
   const plain = await register(server, "x", JSON.stringify(doc("x")), "text/plain");
