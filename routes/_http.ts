@@ -10,7 +10,7 @@ import { validator } from "hono-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { SwitchboardError } from "../protocol/errors.ts";
-import { jsonProblem, parsedJsonFits } from "../protocol/json.ts";
+import { jsonProblem, jsonTextTooDeep, MAX_JSON_DEPTH, parsedJsonFits } from "../protocol/json.ts";
 import { timingSafeEqual } from "../engine/crypto.ts";
 import { bearerOf } from "../protocol/bearer.ts";
 
@@ -67,6 +67,14 @@ export const requireJson: MiddlewareHandler = createMiddleware(async function re
     );
   }
   const text = await c.req.text();
+  if (jsonTextTooDeep(text)) {
+    const message = `JSON nesting deeper than ${MAX_JSON_DEPTH} levels`;
+    throw new SwitchboardError(
+      "invalid",
+      `Failed to deserialize the JSON body into the target type: ${message}`,
+      { extra: { issues: [{ path: "", message }] } },
+    );
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

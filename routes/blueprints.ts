@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { parseYamlBody } from "./_yaml_body.ts";
+import { jsonTextTooDeep, MAX_JSON_DEPTH } from "../protocol/json.ts";
 import { z } from "zod";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { VersionSelector } from "../protocol/blueprint.ts";
@@ -48,6 +49,12 @@ async function readBody(c: Context): Promise<unknown> {
   }
   const text = await c.req.text();
   if (isYaml) return parseYamlBody(text);
+  if (jsonTextTooDeep(text)) {
+    throw new SwitchboardError(
+      "invalid",
+      `blueprint parse: JSON nesting deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -5,7 +5,7 @@
  */
 import { ClientFrame } from "../protocol/frames.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
-import type { Json } from "../protocol/json.ts";
+import { type Json, jsonTextTooDeep, MAX_JSON_DEPTH } from "../protocol/json.ts";
 
 const TYPES = new Set(["answer", "hook_ack", "spawn_ack", "ping"]);
 
@@ -88,6 +88,13 @@ function fastFrame(type: string, o: Record<string, unknown>): ClientFrame | unde
  * ```
  */
 export function parseClientFrame(text: string): ClientFrame {
+  // a frame's values may nest MAX_JSON_DEPTH levels below the frame object
+  if (jsonTextTooDeep(text, MAX_JSON_DEPTH + 1)) {
+    throw new SwitchboardError(
+      "bad_request",
+      `frame rejected: JSON nesting deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
