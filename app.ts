@@ -54,6 +54,14 @@ export function toSwitchboardError(err: unknown): SwitchboardError {
       ? new SwitchboardError("not_found", "not found: the id or key is too long", { cause: err })
       : new SwitchboardError("bad_request", "an id or key is too long", { cause: err });
   }
+  // the client went away, or broke its chunked body, while the body was read
+  if (
+    err instanceof Deno.errors.BadResource && /^Cannot read (request )?body/.test(err.message)
+  ) {
+    return new SwitchboardError("bad_request", "the request body could not be read", {
+      cause: err,
+    });
+  }
   return new SwitchboardError("internal", "internal error", { cause: err });
 }
 
