@@ -63,7 +63,7 @@ export function kvSizeEstimate(value: Json): number {
     else if (typeof v === "string") size += stringSize(v);
     else if (Array.isArray(v)) {
       size += 16;
-      stack.push(...v);
+      for (let i = 0; i < v.length; i++) stack.push(v[i]); // a spread overflows on 150,000 items
     } else {
       size += 12;
       for (const [k, x] of Object.entries(v)) {

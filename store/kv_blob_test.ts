@@ -147,3 +147,11 @@ Deno.test("kvSizeEstimate counts what follows an undefined field (it once stoppe
   const ref = await putBlob(kv, PREFIX, value);
   assert.equal(ref.kind, "chunked");
 });
+
+Deno.test("kvSizeEstimate walks an array of 500,000 items (spreading it overflowed the stack)", () => {
+  // a run's ctx may hold such an array; the throw came from the KV write queue and
+  // ended the server process
+  const items = Array.from({ length: 500_000 }, (_, i) => i);
+  assert.equal(kvSizeEstimate(items), 4 + 16 + 9 * 500_000);
+  assert.equal(kvSizeEstimate({ a: [items] }), 4 + 12 + 6 + 1 + 16 + 16 + 9 * 500_000);
+});
