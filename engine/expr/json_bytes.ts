@@ -9,10 +9,21 @@
 import type { Json } from "../../protocol/json.ts";
 
 const sizes = new WeakMap<object, number>();
-/** Sizes of long strings (a shared 1 MB string is scanned once, not per holder). */
+/**
+ * Sizes of long strings (a shared 1 MB string is scanned once, not per holder).
+ * The map holds its strings, so it is bounded by their total length too: 4,096
+ * distinct 2 MB strings from clients' runs once stayed pinned here (8 GB).
+ */
 const stringSizes = new Map<string, number>();
 const LONG_STRING = 4096;
 const MAX_STRING_SIZES = 4096;
+const MAX_CACHED_CHARS = 32 * 1024 * 1024;
+let cachedChars = 0;
+
+/** Characters of the long strings whose sizes are remembered (for tests). */
+export function cachedStringChars(): number {
+  return cachedChars;
+}
 
 /**
  * Bytes of `JSON.stringify(v)` encoded as UTF-8 (lone surrogates count as their
@@ -49,8 +60,13 @@ function longStringBytes(s: string): number {
   const known = stringSizes.get(s);
   if (known !== undefined) return known;
   const n = stringBytes(s);
-  if (stringSizes.size >= MAX_STRING_SIZES) stringSizes.clear();
+  if (s.length > MAX_CACHED_CHARS) return n;
+  if (stringSizes.size >= MAX_STRING_SIZES || cachedChars + s.length > MAX_CACHED_CHARS) {
+    stringSizes.clear();
+    cachedChars = 0;
+  }
   stringSizes.set(s, n);
+  cachedChars += s.length;
   return n;
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Json } from "../../protocol/json.ts";
-import { jsonBytes } from "./json_bytes.ts";
+import { cachedStringChars, jsonBytes } from "./json_bytes.ts";
 import { writeShared } from "./write_path.ts";
 
 const utf8 = (v: Json) => new TextEncoder().encode(JSON.stringify(v)).length;
@@ -46,4 +46,17 @@ Deno.test("writeShared() copies only the written path and mutates nothing", () =
   const proto = writeShared({}, "$.__proto__.p", 1);
   assert.equal(Object.getPrototypeOf(proto), Object.prototype);
   assert.equal(Object.hasOwn(proto as object, "__proto__"), true);
+});
+
+Deno.test("jsonBytes() remembers long strings only up to 32 Mi characters in all", () => {
+  // each run's distinct 2 MB string stayed pinned by the size cache (4,096 of them: 8 GB)
+  for (let i = 0; i < 20; i++) {
+    const s = `${i}`.padEnd(2_000_000, "x");
+    assert.equal(jsonBytes({ s }), 2_000_000 + 8);
+    assert.ok(cachedStringChars() <= 32 * 1024 * 1024, `${cachedStringChars()} characters`);
+  }
+  const huge = "y".repeat(33 * 1024 * 1024); // larger than the bound: measured, not kept
+  const before = cachedStringChars();
+  assert.equal(jsonBytes(huge), huge.length + 2);
+  assert.equal(cachedStringChars(), before);
 });
