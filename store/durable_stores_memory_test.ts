@@ -45,3 +45,30 @@ Deno.test("the memory run store keeps its newest ended runs and forgets older on
   assert.ok(await runs.getTokenByHandle("wh-run-c"));
   assert.equal((await runs.listEvents("run-c")).length, 1);
 });
+
+Deno.test("the memory run store also bounds the bytes of its ended runs, keeping the newest", async () => {
+  // 500 ended runs with 2 MB ctxs held 1.3 GB; 10,000 of them would be 20 GB
+  const runs = createMemoryRunStore(10_000, 10 * 1024 * 1024);
+  const big = (i: number) => `${i}`.padEnd(2_000_000, "x");
+  for (let i = 0; i < 20; i++) {
+    const id = `run-${String(i).padStart(2, "0")}`;
+    await runs.putRun({ ...sampleRun(id, i), init_ctx: { s: big(i) } });
+    await runs.putRun({
+      ...sampleRun(id, i),
+      init_ctx: { s: big(i) },
+      status: "succeeded",
+      final_ctx: { s: big(i) },
+      finished_at: i + 1,
+    });
+  }
+  const kept = (await runs.listRuns({ limit: 100 })).map((r) => r.run_id);
+  assert.ok(kept.length >= 1 && kept.length <= 3, kept.join());
+  assert.equal(kept[0], "run-19");
+  // one run over the bound on its own is still kept until the next one ends
+  const tiny = createMemoryRunStore(10_000, 1_000);
+  await tiny.putRun({ ...sampleRun("run-big", 1), status: "failed", init_ctx: { s: big(1) } });
+  assert.ok(await tiny.getRun("run-big"));
+  await tiny.putRun({ ...sampleRun("run-next", 2), status: "failed" });
+  assert.equal(await tiny.getRun("run-big"), undefined);
+  assert.ok(await tiny.getRun("run-next"));
+});

@@ -15,6 +15,8 @@ import type {
   TaskState,
   TokenRecord,
 } from "../protocol/runs.ts";
+import type { Json } from "../protocol/json.ts";
+import { kvSizeEstimate } from "./kv_blob.ts";
 
 export type {
   JournalEntry,
@@ -114,12 +116,21 @@ export function expiredFree(record: TokenRecord, before: number): boolean {
 export const MEMORY_ENDED_RUNS_MAX = 10_000;
 
 /**
+ * Estimated bytes of ended runs (their ctxs, steps, journal and events) an in-memory
+ * store keeps: 10,000 runs of 2 MB ctxs each would be 20 GB.
+ */
+export const MEMORY_ENDED_BYTES_MAX = 256 * 1024 * 1024;
+
+/**
  * A run store in memory (tests and `:memory:`). Tasks are kept by reference (the
  * engine's live objects), everything else as shallow copies. It keeps the newest
  * `maxEnded` ended runs: a long-lived `:memory:` server does not grow without end
  * (and its collector does not mark every run it ever served).
  */
-export function createMemoryRunStore(maxEnded = MEMORY_ENDED_RUNS_MAX): RunStore {
+export function createMemoryRunStore(
+  maxEnded = MEMORY_ENDED_RUNS_MAX,
+  maxEndedBytes = MEMORY_ENDED_BYTES_MAX,
+): RunStore {
   const runs = new Map<string, RunRecord>();
   const steps = new Map<string, Map<number, StepRecord>>();
   const journal = new Map<string, Map<string, JournalEntry>>();
@@ -130,9 +141,21 @@ export function createMemoryRunStore(maxEnded = MEMORY_ENDED_RUNS_MAX): RunStore
   const tokenHandles = new Map<string, string>();
   const requests = new Map<string, Map<string, RequestRecord>>();
   const tokensByRun = new Map<string, Set<string>>();
-  /** Ended runs in the order they ended (a Map keeps insertion order). */
-  const ended = new Map<string, true>();
+  /** Ended runs in the order they ended (a Map keeps insertion order), with their bytes. */
+  const ended = new Map<string, number>();
+  let endedBytes = 0;
+  // an upper bound (shared parts of the ctxs count each time they appear)
+  const bytesOf = (run: RunRecord): number => {
+    const id = run.run_id;
+    // `as Json`: records of JSON fields (zod-checked types with optional members)
+    let n = kvSizeEstimate(run as unknown as Json);
+    for (const s of steps.get(id)?.values() ?? []) n += kvSizeEstimate(s as unknown as Json);
+    for (const e of journal.get(id)?.values() ?? []) n += kvSizeEstimate(e as unknown as Json);
+    for (const e of events.get(id) ?? []) n += kvSizeEstimate(e as unknown as Json);
+    return n;
+  };
   const forget = (id: string) => {
+    endedBytes -= ended.get(id) ?? 0;
     runs.delete(id);
     steps.delete(id);
     journal.delete(id);
@@ -159,8 +182,13 @@ export function createMemoryRunStore(maxEnded = MEMORY_ENDED_RUNS_MAX): RunStore
     putRun(run) {
       runs.set(run.run_id, { ...run });
       if (run.status !== "running" && !ended.has(run.run_id)) {
-        ended.set(run.run_id, true);
-        if (ended.size > maxEnded) forget(ended.keys().next().value!);
+        const bytes = bytesOf(run);
+        ended.set(run.run_id, bytes);
+        endedBytes += bytes;
+        // the run that just ended is kept, whatever its size
+        while (ended.size > 1 && (ended.size > maxEnded || endedBytes > maxEndedBytes)) {
+          forget(ended.keys().next().value!);
+        }
       }
       return done;
     },
