@@ -221,7 +221,14 @@ export function watchRss(pid: number) {
     stop() {
       clearInterval(timer);
       read();
-      return { first: samples[0] ?? 0, peak: Math.max(0, ...samples), last: samples.at(-1) ?? 0 };
+      // one sample every ~10 s, to see whether memory levels off
+      const every10s = samples.filter((_, i) => i % 40 === 0).map((m) => Math.round(m));
+      return {
+        first: samples[0] ?? 0,
+        peak: Math.max(0, ...samples),
+        last: samples.at(-1) ?? 0,
+        every10s,
+      };
     },
   };
 }

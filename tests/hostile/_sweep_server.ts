@@ -29,7 +29,7 @@ export interface SweepServerOptions extends Omit<SweepOptions, "base" | "hooks">
 /** The whole result: the sweep's, the canary's, memory, and the server's fate. */
 export interface SweepServerReport extends SweepReport {
   canary: CanaryReport;
-  rssMiB: { first: number; peak: number; last: number };
+  rssMiB: { first: number; peak: number; last: number; every10s: number[] };
   internalErrors: string[];
   /** Set when the server died during the sweep: how, its last words, and what was thrown just before. */
   exited?: string;
