@@ -112,8 +112,13 @@ function hostileFlow(r: Rng): { flow: unknown; init: unknown; agents?: unknown[]
         flow: { kind: "assign", at: "$.y", value: { op: "lit", value: "L".repeat(2 * MiB - 400) } },
         init: {},
       };
-    case 8: // huge init ctx, copied by a step
-      return { flow: step, init: { x: Array.from({ length: 150_000 }, (_, i) => i) } };
+    case 8: // huge init ctx, copied by a step: a wide array, or a distinct 1.9 MB string
+      return {
+        flow: step,
+        init: r.chance(0.5)
+          ? { x: Array.from({ length: 150_000 }, (_, i) => i) }
+          : { x: `${r.next()}`.padEnd(1_900_000, "x") },
+      };
     case 9: // a fanout of 100,000 items
       return {
         flow: {
