@@ -11,7 +11,7 @@
  * @module
  */
 import { z } from "zod";
-import { Json } from "../../protocol/json.ts";
+import { Json, jsonTextTooDeep, MAX_JSON_DEPTH } from "../../protocol/json.ts";
 import {
   grantOf,
   inlineFinal,
@@ -133,6 +133,10 @@ export function webhookWorker(config: WebhookConfig, baseUrl: string): Spawner {
           return failed(`body read failed: ${messageOf(err)}`, err);
         }
         if (!res.ok) return failed(`answered ${res.status}`);
+        // the reply's `value` may nest MAX_JSON_DEPTH levels below the reply object
+        if (jsonTextTooDeep(text, MAX_JSON_DEPTH + 1)) {
+          return failed(`answered JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+        }
         let raw: unknown;
         try {
           raw = JSON.parse(text);

@@ -135,3 +135,24 @@ Deno.test("webhooks to private and link-local addresses are refused before any c
     );
   }
 });
+
+Deno.test("a webhook reply nested 200,000 deep fails its step unparsed; 128 levels still pass", async () => {
+  // JSON.parse built 200,000 arrays per reply before the depth check (20 such
+  // replies held the event loop ~0.6 s)
+  const nest = (n: number) => `{"value":${"[".repeat(n)}${"]".repeat(n)}}`;
+  await using hook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.body?.cancel();
+    return new Response(new URL(req.url).pathname === "/deep" ? nest(200_000) : nest(128));
+  });
+  const url = (path: string) => `http://127.0.0.1:${hook.addr.port}${path}`;
+  await using server = await startServer({
+    config: {
+      webhooksJson: JSON.stringify({ deep: { url: url("/deep") }, ok: { url: url("/ok") } }),
+    },
+  });
+  const deep = await runTask(server.base, "deep");
+  assert.equal(deep.status, 400);
+  assert.match(deep.body.error!, /webhook answered JSON nested deeper than 128 levels/);
+  const ok = await runTask(server.base, "ok");
+  assert.equal(ok.status, 200, JSON.stringify(ok.body).slice(0, 300));
+});
