@@ -222,14 +222,17 @@ const writes = async () => Number((await stats`SELECT pg_current_xact_id()::text
  * trip cost them and PostgreSQL, and the write transactions it cost.
  */
 async function measuredTrips(on: Instance[], ...args: Parameters<typeof roundTrips>) {
-  const pg = await pgPids(url);
+  // PostgreSQL's processes by pid: a backend the pools open meanwhile counts from zero
+  const pgEach = async () => new Map((await pgPids(url)).map((pid) => [pid, cpuMs([pid])]));
   const pids = on.map((i) => i.pid);
-  const [before, pgBefore, txBefore] = [cpuMs(pids), cpuMs(pg), await writes()];
+  const [before, pgBefore, txBefore] = [cpuMs(pids), await pgEach(), await writes()];
   const r = await roundTrips(...args);
   const n = N + 30;
-  const [cpu, pgCpu, tx] = [cpuMs(pids), cpuMs(pg), await writes()];
+  const [cpu, pgAfter, tx] = [cpuMs(pids), await pgEach(), await writes()];
+  let pgCpu = 0;
+  for (const [pid, ms] of pgAfter) pgCpu += ms - (pgBefore.get(pid) ?? 0);
   const extra = `CPU µs a round trip: instances ${((cpu - before) * 1000 / n).toFixed(0)}` +
-    (on[0] === mem ? "" : `, PostgreSQL ${((pgCpu - pgBefore) * 1000 / n).toFixed(0)}; ` +
+    (on[0] === mem ? "" : `, PostgreSQL ${(pgCpu * 1000 / n).toFixed(0)}; ` +
       `write transactions ${((tx - txBefore - 1) / n).toFixed(2)}`);
   return { ...r, extra };
 }
