@@ -224,3 +224,15 @@ export function ctxView(taskId = "T-0000000000000001", overrides: Partial<CtxVie
     ...overrides,
   };
 }
+
+/** The events of an SSE text (a replayed `/v1/runs/:id/events` stream), in order. */
+export function sseEvents(text: string): Array<{ type: string; data: Record<string, unknown> }> {
+  const out: Array<{ type: string; data: Record<string, unknown> }> = [];
+  for (const block of text.split("\n\n")) {
+    const line = block.split("\n").find((l) => l.startsWith("data:"));
+    if (!line) continue;
+    const event = JSON.parse(line.slice(5));
+    out.push({ type: event.type, data: event.data });
+  }
+  return out;
+}

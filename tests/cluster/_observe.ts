@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../protocol/frames.ts";
-import { abortable } from "../_helpers.ts";
+import { abortable, sseEvents } from "../_helpers.ts";
 import { eventually, getJson, post } from "./_instances.ts";
 
 /** One server (or one instance of a cluster) as a client reaches it. */
@@ -220,15 +220,7 @@ export async function eventsOn(on: Side, runId: string) {
     signal: AbortSignal.timeout(15_000),
   });
   assert.equal(res.status, 200);
-  const text = await res.text();
-  const out: Array<{ type: string; data: unknown }> = [];
-  for (const block of text.split("\n\n")) {
-    const line = block.split("\n").find((l) => l.startsWith("data:"));
-    if (!line) continue;
-    const event = JSON.parse(line.slice(5));
-    out.push({ type: event.type, data: event.data });
-  }
-  return out;
+  return sseEvents(await res.text());
 }
 
 const TIME_KEYS = new Set([

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { openSocket, type TestServer, until } from "../_helpers.ts";
+import { openSocket, sseEvents, type TestServer, until } from "../_helpers.ts";
 import type { Seat } from "../engine/_loop.ts";
 
 /** Mints a seat (body as given) and connects it with `?client=`. */
@@ -49,13 +49,5 @@ export async function eventsOf(
   runId: string,
 ): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
   const res = await fetch(`${server.base}/v1/runs/${runId}/events`);
-  const text = await res.text();
-  const out: Array<{ type: string; data: Record<string, unknown> }> = [];
-  for (const block of text.split("\n\n")) {
-    const line = block.split("\n").find((l) => l.startsWith("data:"));
-    if (!line) continue;
-    const event = JSON.parse(line.slice(5));
-    out.push({ type: event.type, data: event.data });
-  }
-  return out;
+  return sseEvents(await res.text());
 }
