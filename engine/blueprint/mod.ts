@@ -27,7 +27,6 @@
 export type { Issue } from "./_issues.ts";
 export {
   MAX_BLUEPRINT_BYTES,
-  MAX_JSON_DEPTH,
   normalizeBlueprint,
   type NormalizeOptions,
   validateBlueprintId,

@@ -6,6 +6,7 @@
  * @module
  */
 import { type AgentKind, Blueprint, type BlueprintNorm } from "../../protocol/blueprint.ts";
+import { MAX_JSON_DEPTH } from "../../protocol/json.ts";
 import { isBlueprintId } from "../../store/blueprint_store.ts";
 import { type Finding, invalidDocument, throwFindings } from "./_findings.ts";
 import { pointer, zodIssues } from "./_issues.ts";
@@ -23,8 +24,6 @@ import {
   checkVersionLabel,
 } from "./_static_checks.ts";
 
-/** The deepest accepted JSON nesting (arrays and objects) of a document. */
-export const MAX_JSON_DEPTH = 128;
 /** The largest accepted document, in bytes of compact UTF-8 JSON. */
 export const MAX_BLUEPRINT_BYTES = 1024 * 1024;
 
