@@ -86,6 +86,10 @@ export function createClusterHub(options: ClusterHubOptions) {
   });
   const { apply } = notes;
 
+  /** A pending row as this instance knows it, else as stored. */
+  const find = async (reqId: string): Promise<RequestRow | undefined> =>
+    pending.get(reqId) ?? await getRequest(sql, reqId);
+
   const mine = createRunRequests({
     sql,
     instanceId,
@@ -179,12 +183,10 @@ export function createClusterHub(options: ClusterHubOptions) {
     },
 
     /** A pending row as this instance knows it, else as stored. */
-    async find(reqId: string): Promise<RequestRow | undefined> {
-      return pending.get(reqId) ?? await getRequest(sql, reqId);
-    },
+    find,
 
     /**
-     * A request this instance has not read yet, which may be on its way: one
+     * {@link find}, for a request this instance may not have read yet: one
      * known to its run's instance alone until the seat's socket left it there
      * (a reply held through the reconnect may come before its row). Waits up to
      * `ms` for it, unless it is known to have ended.
@@ -192,7 +194,7 @@ export function createClusterHub(options: ClusterHubOptions) {
     async findSoon(reqId: string, ms = ROW_WAIT_MS): Promise<RequestRow | undefined> {
       const until = Date.now() + ms;
       while (true) {
-        const row = pending.get(reqId) ?? await getRequest(sql, reqId);
+        const row = await find(reqId);
         if (row || pending.ended(reqId) || Date.now() >= until) return row;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

@@ -217,8 +217,9 @@ export class ClusterSeatSocket {
     const unknown = () =>
       new SwitchboardError("conflict", `unknown or already settled req_id: ${reply.req_id}`);
     // a req_id of this seat not read here yet may be on its way (its row is being written)
-    const row = await this.#hub.find(reply.req_id) ??
-      (reply.req_id.startsWith(`${sid}-`) ? await this.#hub.findSoon(reply.req_id) : undefined);
+    const row = reply.req_id.startsWith(`${sid}-`)
+      ? await this.#hub.findSoon(reply.req_id)
+      : await this.#hub.find(reply.req_id);
     if (!row || row.sid !== sid || row.state !== "pending" || row.kind === "ha") {
       throw unknown();
     }
