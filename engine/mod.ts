@@ -33,6 +33,6 @@ export type { RunView } from "./views.ts";
 export type { PostedResult } from "./worker_results.ts";
 export { CompileError } from "./compile.ts";
 export { lastFinal } from "./tasks.ts";
-export { type PrepareEnv, prepareRun } from "./prepare_run.ts";
+export { type PrepareEnv, prepareRun, UnheldSeatError } from "./prepare_run.ts";
 export { isTerminal } from "./tasks.ts";
 export { AnswerSchemaError, checkAnswerSchema } from "./answer_schema.ts";

@@ -35,6 +35,18 @@ function sharedVersion(version: string, read: () => BlueprintNorm): BlueprintNor
   return blueprint;
 }
 
+/**
+ * The cause of the 400 for a `spawn_hook_id` or `senior_bridge_id` that no seat
+ * holds here (in a cluster, a seat minted a moment ago elsewhere may not have
+ * reached this instance yet).
+ */
+export class UnheldSeatError extends Error {
+  constructor(readonly seat: string) {
+    super(`no operator seat holds '${seat}'`);
+    this.name = "UnheldSeatError";
+  }
+}
+
 /** The TTL when neither the request nor the Blueprint names one. */
 export const DEFAULT_TTL_SECS = 1800;
 
@@ -81,6 +93,7 @@ function checkGates(
     throw new SwitchboardError(
       "bad_request",
       `${field}: no operator seat holds '${name}' (give a seat's sid or one of its roles)`,
+      { cause: new UnheldSeatError(name) },
     );
   }
 }

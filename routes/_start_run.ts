@@ -13,6 +13,7 @@ import {
   prepareRun,
   type StartedRun,
   type StartRunRequest,
+  UnheldSeatError,
 } from "../engine/mod.ts";
 import { mintSeat, releaseRunSeats } from "../session/seats.ts";
 import type { RunRoutesDeps } from "./_runs.ts";
@@ -26,21 +27,33 @@ export async function startRun(
   for (const sid of named) {
     if (sid !== undefined && deps.loadSeat && !deps.operators.has(sid)) await deps.loadSeat(sid);
   }
-  const request = await prepareRun(deps, body);
+  const request = await seatsSynced(deps, UnheldSeatError, () => prepareRun(deps, body));
   const seats = await mintRunSeats(deps, body, request);
   try {
-    try {
-      return { run: launchRun(deps, request), seats };
-    } catch (err) {
-      if (!(err instanceof SwitchboardError && err.cause instanceof CompileError)) throw err;
-      if (!deps.syncSeats) throw err;
-      // in a cluster, a seat minted a moment ago elsewhere may not have reached this instance
-      await deps.syncSeats();
-      return { run: launchRun(deps, request), seats };
-    }
+    return { run: await seatsSynced(deps, CompileError, () => launchRun(deps, request)), seats };
   } catch (err) {
     if (deps.seats && request.runId) await releaseRunSeats(deps.seats, request.runId);
     throw err;
+  }
+}
+
+/**
+ * `attempt()`, and in a cluster once more after a seat sync when it failed with a
+ * 400 caused by `missed`: a seat minted a moment ago elsewhere may not have
+ * reached this instance yet.
+ */
+async function seatsSynced<T>(
+  deps: RunRoutesDeps,
+  missed: typeof UnheldSeatError | typeof CompileError,
+  attempt: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await attempt();
+  } catch (err) {
+    if (!(err instanceof SwitchboardError && err.cause instanceof missed)) throw err;
+    if (!deps.syncSeats) throw err;
+    await deps.syncSeats();
+    return await attempt();
   }
 }
 

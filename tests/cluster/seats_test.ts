@@ -223,3 +223,40 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a run started on B right after its seat's mint on A finds the seat by role (gates and operator_ref)",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    // the seat reaches B through a note a few ms after the mint answers; a run naming it
+    // by role in that window was a 400 (gates) before B read the seat rows again
+    for (let i = 0; i < 10; i++) {
+      const role = `gate-${i}`;
+      const minted = await post(a.base, "/v1/operators", { roles: [role] });
+      assert.equal(minted.status, 200, JSON.stringify(minted.body));
+      const started = await post(b.base, "/v1/runs", {
+        blueprint: {
+          kind: "inline",
+          value: {
+            id: `fresh-${i}`,
+            operators: [{ name: role }],
+            agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
+            flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+          },
+        },
+        init_ctx: {},
+        operator: { kind: "main_ai", spawn_hook_id: role, senior_bridge_id: role },
+      });
+      assert.equal(started.status, 202, `run ${i}: ${JSON.stringify(started.body)}`);
+      const cancelled = await fetch(`${b.base}/v1/runs/${started.body!.run_id}`, {
+        method: "DELETE",
+      });
+      assert.equal(cancelled.status, 200);
+      await cancelled.body?.cancel();
+    }
+  },
+});
