@@ -20,6 +20,7 @@ import type { RequestRow } from "../store/pg_requests.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
 import type { ClusterRequests } from "./cluster_seat_requests.ts";
 import { ParentEnded } from "./abort_outcome.ts";
+import { RequestCancelled } from "./cluster_pending.ts";
 import { createNestedSignals, nestedAskFace } from "./nested_signals.ts";
 import { nestedAskFrame } from "./request_frames.ts";
 import type { NestedAskOptions } from "./seat.ts";
@@ -27,8 +28,7 @@ import type { NestedAskOptions } from "./seat.ts";
 /** The rejection of a nested ask that ended without an answer, for its `reason`. */
 function cancelError(reason: CancelReason | undefined): Error {
   if (reason === "parent_ended") return new ParentEnded();
-  if (reason === "timeout") return new Error("operator request timed out");
-  if (reason === "session_deleted") return new Error("operator session deleted");
+  if (reason === "timeout" || reason === "session_deleted") return new RequestCancelled(reason);
   return new Error(reason ?? "run_ended");
 }
 

@@ -145,13 +145,7 @@ export function clusterSeatRequests(
     });
     const row = opened.row;
     if (opened.state === "settled") return row.reply!;
-    if (opened.state === "cancelled") {
-      throw new Error(
-        row.cancel_reason === "session_deleted"
-          ? "operator session deleted"
-          : "operator request cancelled",
-      );
-    }
+    if (opened.state === "cancelled") throw new RequestCancelled(row.cancel_reason ?? "run_ended");
     if (opened.created) {
       observe("operator_request_sent", row);
       requestSent(env, seat.sid, row, seat.connected);
