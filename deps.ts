@@ -165,6 +165,8 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
       );
     },
     onRequestsRecovered: (requests) => restoreRequests(seats, requests),
+    // set by cluster.ts once the cluster's hub runs
+    syncSeats: () => deps.syncSeats?.() ?? Promise.resolve(),
   });
 
   const deps: AppDeps = {

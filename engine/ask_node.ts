@@ -26,6 +26,8 @@ export interface AskNodeHost {
   now(): number;
   /** Records a node's outcome in the run's journal (written behind the run). */
   journal(run: LiveRun, entry: JournalEntry): void;
+  /** Reads the cluster's seats again (a cluster), before a `to` no seat here holds fails. */
+  syncSeats?(): Promise<void>;
 }
 
 /** The task id of an ask node's requests: `ask` + its key. */
@@ -119,7 +121,12 @@ async function askOnce(
   { to, timeoutSecs, attempt }: AskTarget,
 ): Promise<Json | typeof TIMED_OUT> {
   const scope = { runId: run.record.run_id, blueprintId: run.record.blueprint.id };
-  const bridge = resolveFace(host.registries, "seniorBridges", to, scope);
+  let bridge = resolveFace(host.registries, "seniorBridges", to, scope);
+  if (!bridge && host.syncSeats) {
+    // in a cluster, a seat minted a moment ago elsewhere may not have reached this instance
+    await host.syncSeats();
+    bridge = resolveFace(host.registries, "seniorBridges", to, scope);
+  }
   if (!bridge) throw new StepError(`no operator seat holds '${to}'`);
   // The timeout counts from when the request was first sent, also across a restart.
   const sentAt = earlier(run, req.key, attempt)?.sent_at ?? host.now();

@@ -53,6 +53,12 @@ export interface EngineDeps {
   onRunEnded?(runId: string, sids: ReadonlySet<string>): void;
   /** Told at resume about a run's requests still pending or settled. */
   onRequestsRecovered?(requests: RequestRecord[]): void;
+  /**
+   * Reads the cluster's seats again (a cluster): an `ask` whose `to` no seat here
+   * holds tries once more after it, since a seat minted a moment ago on another
+   * instance may not have reached this one.
+   */
+  syncSeats?(): Promise<void>;
 }
 
 /** What starting a run takes. */
@@ -156,6 +162,7 @@ export function createEngine(deps: EngineDeps): Engine {
     finalWaiters: new Map(),
     workerTokenTtlSecs: deps.workerTokenTtlSecs ?? 1800,
     workerTokenMaxUses: deps.workerTokenMaxUses ?? null,
+    syncSeats: deps.syncSeats,
     write(runId, write) {
       let issued: Promise<void>;
       try {

@@ -162,6 +162,7 @@ function askHost(host: RunHost): AskNodeHost {
   return {
     registries: host.registries,
     now: host.now,
+    syncSeats: host.syncSeats,
     journal(run, entry) {
       const runId = run.record.run_id;
       (run.journal ??= new Map()).set(entry.key, entry);

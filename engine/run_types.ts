@@ -73,4 +73,6 @@ export interface RunHost {
   write(runId: string, write: () => Promise<void>): void;
   /** Wakes the waiters of an attempt's `final`. */
   finalWaiters: Map<string, Array<() => void>>;
+  /** Reads the cluster's seats again (see `EngineDeps.syncSeats`). */
+  syncSeats?(): Promise<void>;
 }

@@ -65,3 +65,53 @@ Deno.test({
     await op.ws.close();
   },
 });
+
+Deno.test({
+  name: "an ask node on B right after its seat's mint on A reaches the seat by role",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    // the seat reaches B through a note a few ms after the mint answers; an ask to its
+    // role in that window failed the run (`no operator seat holds …`)
+    for (let i = 0; i < 10; i++) {
+      const role = `reviewer-${i}`;
+      const minted = await post(a.base, "/v1/operators", { roles: [role] });
+      assert.equal(minted.status, 200, JSON.stringify(minted.body));
+      const { sid, token } = minted.body as { sid: string; token: string };
+      const started = await post(b.base, "/v1/runs", {
+        blueprint: {
+          kind: "inline",
+          value: {
+            id: `ask-${i}`,
+            flow: { kind: "ask", to: role, question: "'ship?'", out: "$.v" },
+          },
+        },
+        init_ctx: {},
+      });
+      assert.equal(started.status, 202, JSON.stringify(started.body));
+      const runId = started.body!.run_id as string;
+      await eventually(
+        async () => {
+          const run = await getJson<{ status: string; error?: string }>(
+            b.base,
+            `/v1/runs/${runId}`,
+          );
+          assert.equal(run.body.status, "running", `run ${i}: ${JSON.stringify(run.body)}`);
+          const { body } = await getJson<{ pending: unknown[] }>(
+            a.base,
+            `/v1/operators/${sid}/pending`,
+            token,
+          );
+          return body.pending.length === 1 ? true : undefined;
+        },
+        10_000,
+        `the ask of run ${i} is pending`,
+      );
+      const cancelled = await fetch(`${b.base}/v1/runs/${runId}`, { method: "DELETE" });
+      assert.equal(cancelled.status, 200);
+      await cancelled.body?.cancel();
+    }
+  },
+});
