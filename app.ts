@@ -93,6 +93,7 @@ export function createApp(deps: AppDeps) {
     watchRemote: deps.watchRemote,
     cancelRemote: deps.cancelRemote,
     runFeed: deps.runFeed,
+    storage: deps.storage,
   };
   // the order of the routes (and of the OpenAPI document) as when they were one module
   app.route("/", runStartRoutes(runDeps));
@@ -105,6 +106,7 @@ export function createApp(deps: AppDeps) {
       blueprints: deps.stores.blueprints,
       warn: (message) => deps.log.warn(message),
       apiToken,
+      storage: deps.storage,
     }),
   );
   const throttle = authThrottle({ now: deps.now });
@@ -123,7 +125,13 @@ export function createApp(deps: AppDeps) {
   app.route("/", inboxRoutes({ sessions: deps.sessions, now: deps.now, apiToken }));
   app.route(
     "/",
-    dataRoutes({ data: deps.stores.data, tokens: deps.tokens, now: deps.now, apiToken }),
+    dataRoutes({
+      data: deps.stores.data,
+      tokens: deps.tokens,
+      now: deps.now,
+      apiToken,
+      storage: deps.storage,
+    }),
   );
   app.route("/", sessionRoutes({ ...deps, apiToken }));
   app.route("/", consoleRoutes());
@@ -135,16 +143,17 @@ export function createApp(deps: AppDeps) {
   });
   app.onError((err, c) => {
     const known = toSwitchboardError(err);
-    if (known.status >= 500) {
+    // a 5xx's text is shown only when it says what to do (not implemented, storage full)
+    const shown = known.status < 500 || known.code === "not_implemented" ||
+      known.code === "storage_full";
+    if (!shown) {
       deps.log.error("internal error", {
         method: c.req.method,
         path: c.req.path,
         error: err instanceof Error ? (err.stack ?? err.message) : String(err),
       });
     }
-    const error = known.status < 500 || known.code === "not_implemented"
-      ? known.message
-      : "internal error";
+    const error = shown ? known.message : "internal error";
     return c.json(
       { error, code: errorCodeOf(known), ...known.extra },
       known.status as ContentfulStatusCode,

@@ -5,7 +5,9 @@
  *
  * @module
  */
-import type { Config } from "./config.ts";
+import { type Config, KV_MAX_MB } from "./config.ts";
+import { createDiskBudget, type DiskBudget } from "./store/disk_budget.ts";
+import { kvFileUsage } from "./store/kv_file_usage.ts";
 import { type AppDeps, createDeps, type CreateDepsOptions, memoryStores } from "./deps.ts";
 import { CLOSE } from "./protocol/frames.ts";
 import {
@@ -74,6 +76,7 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
       status: "running",
     });
     const deps = await createDeps({ ...options, config, stores });
+    if (stores.kind === "kv" && stores.path) deps.storage = kvDiskBudget(deps, stores.path);
     const cluster = stores.kind === "pg"
       ? await startClusterMode(deps, stores as OpenPgStores)
       : undefined;
@@ -103,6 +106,17 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     await stores.close();
     throw err;
   }
+}
+
+/** The byte bound of a KV file (`SWITCHBOARD_KV_MAX_MB`), checked by the background loop. */
+function kvDiskBudget(deps: AppDeps, path: string): DiskBudget {
+  return createDiskBudget({
+    maxBytes: (deps.config.kvMaxMb ?? KV_MAX_MB) * 1024 * 1024,
+    usage: () => kvFileUsage(path),
+    // any ended run, oldest first, before its retention is up
+    pruneOldest: (limit) => deps.stores.runs.pruneEnded(deps.now() + 1, limit),
+    log: deps.log,
+  });
 }
 
 /** Runs resumed at once at boot (their store reads overlap). */
@@ -185,11 +199,23 @@ export function startBackground(deps: AppDeps): Background {
   };
   sweep();
   const timer = setInterval(sweep, sweepEveryMs(deps.config.idleSecs));
+  let checking: Promise<void> | undefined;
+  const checkStorage = () => {
+    checking = deps.storage?.check().catch((err) =>
+      deps.log.error("KV file check failed", { error: String(err) })
+    );
+  };
+  checkStorage();
+  const storageTimer = deps.storage
+    ? setInterval(checkStorage, (deps.config.kvCheckSecs ?? 10) * 1000)
+    : undefined;
   return {
     sweep,
     async stop() {
       clearInterval(timer);
+      clearInterval(storageTimer);
       await running;
+      await checking;
       await touchSeats(deps, saved).catch((err) =>
         deps.log.error("saving seat activity failed", { error: String(err) })
       );

@@ -14,6 +14,10 @@ export interface Config {
   port: number;
   /** Deno KV file, or `:memory:`. */
   kvPath: string;
+  /** `SWITCHBOARD_KV_MAX_MB`: the KV file's bound in MiB of data (default {@link KV_MAX_MB}). */
+  kvMaxMb?: number;
+  /** `SWITCHBOARD_KV_CHECK_SECS`: how often the KV file's use is read (default 10). */
+  kvCheckSecs?: number;
   /** Hex HMAC key for capability tokens; undefined = generated (and kept in KV). */
   secretHex?: string;
   publicUrl: string;
@@ -50,6 +54,9 @@ export interface Config {
   warmupRounds: number;
 }
 
+/** The default bound of the KV file's data, in MiB (4 GiB). */
+export const KV_MAX_MB = 4096;
+
 /** Reads environment variables. */
 export interface EnvSource {
   get(name: string): string | undefined;
@@ -78,6 +85,14 @@ export function readConfig(env: EnvSource = Deno.env): Config {
     host,
     port,
     kvPath: env.get("SWITCHBOARD_KV")?.trim() || "./data/switchboard.kv",
+    kvMaxMb: intIn("SWITCHBOARD_KV_MAX_MB", env.get("SWITCHBOARD_KV_MAX_MB"), KV_MAX_MB, 1, 1e8),
+    kvCheckSecs: intIn(
+      "SWITCHBOARD_KV_CHECK_SECS",
+      env.get("SWITCHBOARD_KV_CHECK_SECS"),
+      10,
+      1,
+      3600,
+    ),
     secretHex,
     publicUrl: (env.get("SWITCHBOARD_PUBLIC_URL")?.trim() || `http://${hostForUrl}:${port}`)
       .replace(/\/+$/, ""),

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { DiskBudget } from "./store/disk_budget.ts";
 import type { Config } from "./config.ts";
 import { createRegistries } from "./engine/faces.ts";
 import { createEngine, type Engine } from "./engine/mod.ts";
@@ -71,6 +72,8 @@ export interface AppDeps extends SeatDeps, RemoteRuns {
    * run (cluster.ts); undefined when this instance should answer.
    */
   workerProxy?: (req: Request) => Promise<Response | undefined>;
+  /** The KV file's byte bound (a KV file only; boot.ts). */
+  storage?: DiskBudget;
 }
 
 /** A config for tests and embedding: loopback, in memory, quiet. */

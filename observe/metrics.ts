@@ -18,6 +18,8 @@ export interface GaugeSource {
   pending(): Array<{ labels: Labels; value: number }>;
   /** Runs executing now. */
   runsInProgress?(): number;
+  /** `switchboard_kv_file_bytes{kind}`: a KV file's bytes used, on disk, and its bound. */
+  storeBytes?(): Array<{ labels: Labels; value: number }>;
   /** `switchboard_oldest_pending_seconds{role}`: the age of the oldest pending request. */
   oldestPending?(): Array<{ labels: Labels; value: number }>;
 }
@@ -152,6 +154,17 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       }
       head("switchboard_runs_in_progress", "gauge", "Runs executing now.");
       out.push(series("switchboard_runs_in_progress", "", gauges?.runsInProgress?.() ?? 0));
+      const stored = gauges?.storeBytes?.() ?? [];
+      if (stored.length > 0) {
+        head(
+          "switchboard_kv_file_bytes",
+          "gauge",
+          "The KV file: bytes used, on disk, and its bound.",
+        );
+        for (const { labels, value } of stored) {
+          out.push(series("switchboard_kv_file_bytes", labelKey(labels), value));
+        }
+      }
       head("switchboard_runs_total", "counter", "Runs that ended, by final status.");
       for (const [key, value] of runs) out.push(series("switchboard_runs_total", key, value));
       head(

@@ -47,6 +47,14 @@ export const DoctorReport = z.object({
   store: z.object({
     kind: z.enum(["memory", "kv", "pg"]),
     path: z.string().nullable(),
+    usage: z.object({
+      used_bytes: Count.meta({
+        description: "Bytes of data in the file (its free pages left out).",
+      }),
+      file_bytes: Count,
+      max_bytes: Count.meta({ description: "SWITCHBOARD_KV_MAX_MB." }),
+      full: z.boolean().meta({ description: "Over the bound: new work answers 507." }),
+    }).optional().meta({ description: "A KV file's use, as last read (every 10 s)." }),
   }),
   sessions: z.object({ total: Count, connected: Count, disconnected: Count }),
   pending: z.object({ total: Count, ask: Count, hook_before: Count, spawn: Count }),

@@ -13,6 +13,7 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import { jsonProblem, jsonTextTooDeep, MAX_JSON_DEPTH, parsedJsonFits } from "../protocol/json.ts";
 import { timingSafeEqual } from "../engine/crypto.ts";
 import { bearerOf } from "../protocol/bearer.ts";
+import type { DiskBudget } from "../store/disk_budget.ts";
 
 /** The largest request body the server reads (2 MiB). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -193,4 +194,16 @@ export function adminGuard(apiToken: string | undefined): MiddlewareHandler {
     }
     await next();
   });
+}
+
+/** Refuses new work (507 `storage_full`) while the KV file is over its bound (store/disk_budget.ts). */
+export function assertStorageRoom(storage: DiskBudget | undefined): void {
+  if (!storage?.full()) return;
+  const mib = (bytes: number) => Math.ceil(bytes / (1024 * 1024));
+  throw new SwitchboardError(
+    "storage_full",
+    `storage full: the KV file uses ${mib(storage.usage()?.usedBytes ?? 0)} MiB of its ${
+      mib(storage.maxBytes)
+    } MiB bound (SWITCHBOARD_KV_MAX_MB); ended runs are deleted oldest first to make room`,
+  );
 }

@@ -162,6 +162,16 @@ export const ERROR_EXAMPLES: Readonly<Record<number, Record<string, NamedExample
       },
     },
   },
+  507: {
+    storage_full: {
+      summary: "The KV file over its bound",
+      value: {
+        error: "storage full: the KV file uses 4100 MiB of its 4096 MiB bound " +
+          "(SWITCHBOARD_KV_MAX_MB); ended runs are deleted oldest first to make room",
+        code: "storage_full",
+      },
+    },
+  },
   422: {
     invalid_body: {
       summary: "JSON of the wrong shape",

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { DiskBudget } from "../store/disk_budget.ts";
 import type { MiddlewareHandler } from "hono";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { RunEvent } from "../protocol/runs.ts";
@@ -42,6 +43,8 @@ export interface RunRoutesDeps extends PrepareEnv, RemoteRuns {
   syncSeats?: () => Promise<void>;
   /** The run feed (deps.ts tells it when runs end), one for all the run routes. */
   runFeed: RunFeed;
+  /** The KV file's byte bound: no new run while it is over (507). */
+  storage?: DiskBudget;
 }
 
 /** How often an idle event stream sends a keep-alive comment. */

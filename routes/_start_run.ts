@@ -17,12 +17,14 @@ import {
 } from "../engine/mod.ts";
 import { mintSeat, releaseRunSeats } from "../session/seats.ts";
 import type { RunRoutesDeps } from "./_runs.ts";
+import { assertStorageRoom } from "./_http.ts";
 
 /** Starts the run `body` asks for, with its own seats (released if it cannot start). */
 export async function startRun(
   deps: RunRoutesDeps,
   body: TaskBody,
 ): Promise<{ run: StartedRun; seats: RunSeat[] | undefined }> {
+  assertStorageRoom(deps.storage);
   const named = [body.operator_sid, body.operator?.spawn_hook_id, body.operator?.senior_bridge_id];
   for (const sid of named) {
     if (sid !== undefined && deps.loadSeat && !deps.operators.has(sid)) await deps.loadSeat(sid);
@@ -59,6 +61,7 @@ async function seatsSynced<T>(
 
 /** Starts a prepared run and tells the feed (its end is told by the engine's run-end hook, deps.ts). */
 export function launchRun(deps: RunRoutesDeps, request: StartRunRequest): StartedRun {
+  assertStorageRoom(deps.storage);
   const run = startOrThrow(deps, request);
   deps.runFeed.tell("run_started", run.run_id, () => deps.engine.view(run.run_id));
   return run;

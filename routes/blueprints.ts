@@ -25,7 +25,8 @@ import {
   resolveBlueprint,
   validateBlueprintId,
 } from "../engine/blueprint/mod.ts";
-import { adminGuard, isJsonContentType, queryOf } from "./_http.ts";
+import { adminGuard, assertStorageRoom, isJsonContentType, queryOf } from "./_http.ts";
+import type { DiskBudget } from "../store/disk_budget.ts";
 import { doc, empty, json } from "./_doc.ts";
 
 /** What the Blueprint routes need. */
@@ -33,6 +34,8 @@ export interface BlueprintRoutesDeps {
   blueprints: BlueprintStore;
   warn(message: string): void;
   apiToken?: string;
+  /** The KV file's byte bound: no new version while it is over (507). */
+  storage?: DiskBudget;
 }
 
 const YAML_TYPES = new Set(["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"]);
@@ -123,7 +126,7 @@ export function blueprintRoutes(deps: BlueprintRoutesDeps) {
           201: json(BlueprintRegistered, "A new version was written."),
           200: json(BlueprintRegistered, "Same content as the head; nothing written."),
         },
-        errors: [400, 401, 409, 413, 415, 422],
+        errors: [400, 401, 409, 413, 415, 422, 507],
         admin: true,
       }),
       admin,
@@ -133,6 +136,7 @@ export function blueprintRoutes(deps: BlueprintRoutesDeps) {
         if (!validateBlueprintId(id)) {
           throw new SwitchboardError("bad_request", "invalid blueprint id");
         }
+        assertStorageRoom(deps.storage);
         const result = await registerBlueprint(blueprints, id, body);
         return c.json(result, result.seeded ? 201 : 200);
       },

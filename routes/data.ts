@@ -17,7 +17,8 @@ import {
 import type { DataStore, StoredOutput } from "../store/data_store.ts";
 import { randomHex } from "../engine/crypto.ts";
 import { isHandle, type TokenAuthority } from "../engine/tokens.ts";
-import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
+import { adminGuard, assertStorageRoom, jsonBody, queryOf, requireJson } from "./_http.ts";
+import type { DiskBudget } from "../store/disk_budget.ts";
 import { doc, json } from "./_doc.ts";
 import { parserD, workerRecord } from "./_worker_auth.ts";
 import { unmatched } from "./_fallback.ts";
@@ -28,6 +29,8 @@ export interface DataRoutesDeps {
   tokens: TokenAuthority;
   now(): number;
   apiToken?: string;
+  /** The KV file's byte bound: no new record while it is over (507). */
+  storage?: DiskBudget;
 }
 
 function publicRecord(r: StoredOutput): OutputRecord {
@@ -59,6 +62,7 @@ export function dataRoutes(deps: DataRoutesDeps) {
         `engine: data_emit verify: token task mismatch: not bound to ${body.task_id}`,
       );
     }
+    assertStorageRoom(deps.storage);
     const stored: StoredOutput = {
       id: `out-${randomHex(5)}`,
       task_id: body.task_id,
@@ -79,7 +83,7 @@ export function dataRoutes(deps: DataRoutesDeps) {
       description: "Auth: `Authorization: Bearer <capability token or wh- handle>` (wins) or " +
         "`?token=`. Only a worker credential bound to `task_id` passes.",
       responses: { 200: json(DataEmitted, "The new record's id.") },
-      errors: [400, 401, 403, 410, 413, 415, 422, 429],
+      errors: [400, 401, 403, 410, 413, 415, 422, 429, 507],
       security: ["workerToken"],
     });
 

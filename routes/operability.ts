@@ -44,7 +44,7 @@ export async function doctorReport(deps: AppDeps): Promise<DoctorReport> {
     seed_blueprint_id: SEED_BLUEPRINT_ID,
     registered_blueprint_ids: ids,
     registered_blueprint_count: ids.length,
-    store: { kind: stores.kind, path: stores.path },
+    store: { kind: stores.kind, path: stores.path, ...storageUsage(deps) },
     sessions: { total: seats.total, connected: seats.connected, disconnected: seats.disconnected },
     pending: seats.pending,
     live_runs: deps.engine.stats().live_runs,
@@ -52,6 +52,20 @@ export async function doctorReport(deps: AppDeps): Promise<DoctorReport> {
     started_at: new Date(deps.startedAt).toISOString(),
     uptime_secs: Math.max(0, Math.round(now - deps.startedAt) / 1000),
     ...(stores.cluster && { cluster: await clusterReport(stores.cluster) }),
+  };
+}
+
+/** The KV file's use as last read (none before the first read, and on other stores). */
+function storageUsage({ storage }: AppDeps): Pick<DoctorReport["store"], "usage"> {
+  const usage = storage?.usage();
+  if (!storage || !usage) return {};
+  return {
+    usage: {
+      used_bytes: usage.usedBytes,
+      file_bytes: usage.fileBytes,
+      max_bytes: storage.maxBytes,
+      full: storage.full(),
+    },
   };
 }
 
@@ -73,6 +87,15 @@ export function mountOperability(app: Hono, deps: AppDeps): void {
   const gauges = {
     ...seatGauges(() => deps.sessions.values(), deps.now),
     runsInProgress: () => deps.engine.stats().live_runs,
+    storeBytes: () => {
+      const usage = deps.storage?.usage();
+      if (!deps.storage || !usage) return [];
+      return [
+        { labels: { kind: "used" }, value: usage.usedBytes },
+        { labels: { kind: "file" }, value: usage.fileBytes },
+        { labels: { kind: "max" }, value: deps.storage.maxBytes },
+      ];
+    },
   };
   let document: Promise<OpenApiDocument> | undefined;
   let asyncDocument: AsyncApiDocument | undefined;
@@ -100,7 +123,8 @@ export function mountOperability(app: Hono, deps: AppDeps): void {
         "switchboard_http_requests_total{route,status} (route is the pattern, or `unmatched`), " +
         "switchboard_http_request_duration_seconds{method,route,status} (histogram), " +
         "switchboard_runs_in_progress, switchboard_build_info{version}, " +
-        "switchboard_event_loop_lag_seconds (histogram), process_resident_memory_bytes, " +
+        "switchboard_event_loop_lag_seconds (histogram), switchboard_kv_file_bytes{kind} " +
+        "(used, file, max; a KV file), process_resident_memory_bytes, " +
         "process_cpu_seconds_total, process_start_time_seconds.",
       responses: {
         200: {
