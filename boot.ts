@@ -19,7 +19,12 @@ import {
 } from "./session/seats.ts";
 import { openStores } from "./store/open_stores.ts";
 import { cachedBlueprintStore } from "./store/blueprint_store_cached.ts";
-import { pruneEndedRuns, pruneExpiredTokens, RUN_RETENTION_SECS } from "./store/run_retention.ts";
+import {
+  pruneDataRecords,
+  pruneEndedRuns,
+  pruneExpiredTokens,
+  RUN_RETENTION_SECS,
+} from "./store/run_retention.ts";
 import { type OpenPgStores, openPgStores } from "./store/open_pg_stores.ts";
 import { startClusterMode } from "./cluster.ts";
 import type { RunRecord } from "./store/run_store.ts";
@@ -113,8 +118,12 @@ function kvDiskBudget(deps: AppDeps, path: string): DiskBudget {
   return createDiskBudget({
     maxBytes: (deps.config.kvMaxMb ?? KV_MAX_MB) * 1024 * 1024,
     usage: () => kvFileUsage(path),
-    // any ended run, oldest first, before its retention is up
-    pruneOldest: (limit) => deps.stores.runs.pruneEnded(deps.now() + 1, limit),
+    // any ended run, oldest first, before its retention is up; then data records
+    pruneOldest: async (limit) => {
+      const runs = await deps.stores.runs.pruneEnded(deps.now() + 1, limit);
+      if (runs >= limit) return runs;
+      return runs + await deps.stores.data.pruneBefore(deps.now() + 1, limit - runs);
+    },
     log: deps.log,
   });
 }
@@ -188,6 +197,8 @@ export function startBackground(deps: AppDeps): Background {
       const retention = deps.config.runRetentionSecs ?? RUN_RETENTION_SECS;
       const pruned = await pruneEndedRuns(deps.stores.runs, retention, deps.now());
       if (pruned > 0) deps.log.info("ended runs pruned", { runs: pruned });
+      const records = await pruneDataRecords(deps.stores.data, retention, deps.now());
+      if (records > 0) deps.log.info("data records pruned", { records });
       const tokens = await pruneExpiredTokens(deps.stores.runs, deps.now());
       if (tokens > 0) deps.log.info("expired session tokens pruned", { tokens });
       return await sweepIdleSeats(deps, idleMs);

@@ -431,6 +431,8 @@ const CASES: Case[] = [
     assert.equal(await data.getOutput("o9"), undefined);
   }],
 
+  ["data records past their retention go oldest first", ({ data }) => dataRetentionCase(data)],
+
   ["the first secret stored wins", async ({ secrets }) => {
     const results = await Promise.all(["aa", "bb", "cc"].map((c) => secrets.getOrCreateSecret(c)));
     assert.equal(new Set(results).size, 1);
@@ -439,6 +441,34 @@ const CASES: Case[] = [
 ];
 
 /** Runs every case as a step of `t`, each on fresh stores. */
+/**
+ * Data records written before a time go oldest first, `limit` at a time; a
+ * producer whose latest record goes has none (also run on PostgreSQL).
+ */
+export async function dataRetentionCase(data: DataStore): Promise<void> {
+  const out = (id: string, producer: string, at: number): StoredOutput => ({
+    id,
+    task_id: "T-1",
+    attempt: 1,
+    producer_agent: producer,
+    event: { type: "final", content: { kind: "inline", value: id }, ok: true },
+    parent_refs: [],
+    created_at: at,
+  });
+  await data.putOutput(out("r1", "p", 100));
+  await data.putOutput(out("r2", "p", 200));
+  await data.putOutput(out("r3", "q", 300));
+  await data.putOutput(out("r4", "p", 400));
+  assert.equal(await data.pruneBefore(250, 1), 1, "the limit holds");
+  assert.equal(await data.getOutput("r1"), undefined, "the oldest went first");
+  assert.equal((await data.getOutput("r2"))?.id, "r2");
+  assert.equal(await data.pruneBefore(350, 10), 2);
+  assert.equal(await data.latestByProducer("q"), undefined, "q's latest record went");
+  assert.equal((await data.latestByProducer("p"))?.id, "r4", "p's latest stays");
+  assert.equal(await data.pruneBefore(350, 10), 0);
+  assert.equal((await data.getOutput("r4"))?.id, "r4");
+}
+
 export async function runDurableStoreCases(
   t: Deno.TestContext,
   factory: DurableStoreFactory,

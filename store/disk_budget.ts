@@ -2,16 +2,18 @@
  * A byte bound on the KV file (`SWITCHBOARD_KV_MAX_MB`). An SQLite file never
  * shrinks, so the bound is on the bytes in use (store/kv_file_usage.ts). Past
  * 90% of it, each check deletes the oldest ended runs, before their retention
- * is up. Past the bound, new work is refused (507 `storage_full`) until the
- * deletions bring the file back under it.
+ * is up, until it is under 90% again. Past the bound, new work is refused (507
+ * `storage_full`) until the deletions bring the file back under it.
  *
  * @module
  */
 import type { Logger } from "../observe/log.ts";
 import type { KvFileUsage } from "./kv_file_usage.ts";
 
-/** The share of the bound past which the oldest ended runs are deleted. */
+/** The share of the bound past which the oldest ended runs are deleted, and down to which. */
 export const PRUNE_AT = 0.9;
+/** Ended runs deleted between two readings of the usage. */
+export const PRUNE_STEP = 25;
 /** Ended runs deleted by one check at most (the next check deletes more if needed). */
 export const PRUNE_PER_CHECK = 1_000;
 
@@ -28,7 +30,7 @@ export interface DiskBudgetOptions {
 /** The byte bound of one KV file. */
 export interface DiskBudget {
   readonly maxBytes: number;
-  /** Reads the usage, and deletes the oldest ended runs past 90% of the bound. */
+  /** Reads the usage, and deletes the oldest ended runs until it is under 90% of the bound. */
   check(): Promise<void>;
   /** True while the file was over its bound at the last check: new work is refused. */
   full(): boolean;
@@ -47,25 +49,25 @@ export function createDiskBudget(options: DiskBudgetOptions): DiskBudget {
   let running: Promise<void> | undefined;
 
   const check = async () => {
-    const usage = await options.usage();
+    let usage = await options.usage();
     if (!usage) return;
+    // deleted a few at a time, the usage read again after each: no more than needed go
+    let deleted = 0;
+    while (usage.usedBytes > maxBytes * PRUNE_AT && deleted < PRUNE_PER_CHECK) {
+      const n = await options.pruneOldest(PRUNE_STEP);
+      if (n === 0) break;
+      deleted += n;
+      usage = await options.usage() ?? usage;
+    }
     last = usage;
+    const fields = { used_mb: mib(usage.usedBytes), max_mb: mib(maxBytes) };
+    if (deleted > 0) {
+      log.warn("KV file near its bound: oldest ended runs deleted", { ...fields, deleted });
+    }
     const over = usage.usedBytes > maxBytes;
-    if (over !== full) {
-      const fields = { used_mb: mib(usage.usedBytes), max_mb: mib(maxBytes) };
-      if (over) log.error("KV file over its bound: new runs are refused", fields);
-      else log.info("KV file back under its bound: new runs are accepted", fields);
-    }
+    if (over && !full) log.error("KV file over its bound: new runs are refused", fields);
+    if (!over && full) log.info("KV file back under its bound: new runs are accepted", fields);
     full = over;
-    if (usage.usedBytes <= maxBytes * PRUNE_AT) return;
-    const runs = await options.pruneOldest(PRUNE_PER_CHECK);
-    if (runs > 0) {
-      log.warn("KV file near its bound: oldest ended runs deleted", {
-        runs,
-        used_mb: mib(usage.usedBytes),
-        max_mb: mib(maxBytes),
-      });
-    }
   };
 
   return {

@@ -1,14 +1,16 @@
 import assert from "node:assert/strict";
-import { createDiskBudget, PRUNE_PER_CHECK } from "./disk_budget.ts";
+import { createDiskBudget, PRUNE_PER_CHECK, PRUNE_STEP } from "./disk_budget.ts";
 import type { KvFileUsage } from "./kv_file_usage.ts";
 import { createLogger } from "../observe/log.ts";
 
 const MB = 1024 * 1024;
 
-function budget(used: number[]) {
+/** A bound of 100 MB over a file whose readings are `used` (MB, -1: unreadable), in turn. */
+function budget(used: number[], prunable = Infinity) {
   const pruned: number[] = [];
   const lines: string[] = [];
   let i = 0;
+  let left = prunable;
   const b = createDiskBudget({
     maxBytes: 100 * MB,
     usage: (): Promise<KvFileUsage | undefined> => {
@@ -16,8 +18,10 @@ function budget(used: number[]) {
       return Promise.resolve(u < 0 ? undefined : { usedBytes: u * MB, fileBytes: 200 * MB });
     },
     pruneOldest: (limit) => {
-      pruned.push(limit);
-      return Promise.resolve(3);
+      const n = Math.min(limit, left);
+      left -= n;
+      pruned.push(n);
+      return Promise.resolve(n);
     },
     log: createLogger({ level: "info", write: (line) => lines.push(line) }),
   });
@@ -33,26 +37,35 @@ Deno.test("under 90% of the bound a check deletes nothing and refuses nothing", 
   assert.equal(b.usage()!.usedBytes, 90 * MB);
 });
 
-Deno.test("past 90% a check deletes the oldest ended runs; past the bound new work is refused until it is back under", async () => {
-  const { b, pruned, lines } = budget([95, 120, 99, 80]);
+Deno.test("past 90% a check deletes the oldest ended runs a few at a time, until it is under 90%", async () => {
+  const { b, pruned, lines } = budget([97, 94, 91, 89]);
   await b.check();
-  assert.deepEqual(pruned, [PRUNE_PER_CHECK]);
+  assert.deepEqual(pruned, [PRUNE_STEP, PRUNE_STEP, PRUNE_STEP], "read again after each step");
+  assert.equal(b.usage()!.usedBytes, 89 * MB);
   assert.equal(b.full(), false);
-  await b.check();
+  assert.match(lines.join("\n"), /oldest ended runs deleted.*"deleted":75/);
+});
+
+Deno.test("past the bound with nothing left to delete, new work is refused until it is back under", async () => {
+  const { b, lines } = budget([120, 120, 99], 10);
+  await b.check(); // 10 deleted, then nothing left: still over
   assert.equal(b.full(), true);
-  assert.equal(pruned.length, 2);
   await b.check();
   assert.equal(b.full(), false, "under the bound again");
-  await b.check();
-  assert.equal(pruned.length, 3, "nothing deleted under 90%");
   const text = lines.join("\n");
-  assert.match(text, /oldest ended runs deleted/);
   assert.match(text, /over its bound: new runs are refused/);
   assert.match(text, /back under its bound/);
 });
 
+Deno.test("one check deletes at most PRUNE_PER_CHECK runs", async () => {
+  const { b, pruned } = budget([150]);
+  await b.check();
+  assert.equal(pruned.reduce((a, n) => a + n, 0), PRUNE_PER_CHECK);
+  assert.equal(b.full(), true);
+});
+
 Deno.test("a usage that cannot be read keeps the last reading; checks do not overlap", async () => {
-  const { b } = budget([120, -1]);
+  const { b } = budget([120, -1], 0);
   await b.check();
   assert.equal(b.full(), true);
   const [one, two] = [b.check(), b.check()];

@@ -1,3 +1,4 @@
+import { dataRetentionCase } from "./_durable_store_cases.ts";
 import assert from "node:assert/strict";
 import { freshDatabase, PG_IGNORE } from "../tests/_pg.ts";
 import { createPgDataStore } from "./data_store_pg.ts";
@@ -75,6 +76,8 @@ Deno.test({
       assert.equal((await b.latestByProducer("p"))?.id, "o2");
       assert.deepEqual((await a.getOutput("o2"))?.event, out("o2", "p", "é".repeat(100_000)).event);
       assert.equal(await a.getOutput("o9"), undefined);
+      assert.equal(await b.pruneBefore(50, 10), 3, "the records above, all written at 1");
+      await dataRetentionCase(b);
 
       const secrets = pools.map((p) => createPgSecretStore(p));
       const got = await Promise.all(

@@ -108,6 +108,12 @@ export const MIGRATIONS: readonly string[][] = [
   // 4: the steps, journal entries and events of a run that started and ended in one
   // batch, kept in its row ({kind, key, n, body} items) instead of one row each
   [`ALTER TABLE sb_runs ADD COLUMN bundle json`],
+  // 5: data records by age, for retention (the records before it get theirs from the record)
+  [
+    `ALTER TABLE sb_data ADD COLUMN created_at bigint NOT NULL DEFAULT 0`,
+    `UPDATE sb_data SET created_at = COALESCE((record->>'created_at')::bigint, 0)`,
+    `CREATE INDEX sb_data_created ON sb_data (created_at)`,
+  ],
 ];
 
 /** The schema version this code writes. */

@@ -1,11 +1,13 @@
 /**
  * Retention: ended runs are deleted, with their steps, journal, events, requests,
  * tasks and tokens, once they finished more than `SWITCHBOARD_RUN_RETENTION_SECS`
- * ago (7 days by default). Run by the background sweep, in bounded batches.
+ * ago (7 days by default), and data records that long after they were written.
+ * Run by the background sweep, in bounded batches.
  *
  * @module
  */
 import type { RunStore } from "./run_store.ts";
+import type { DataStore } from "./data_store.ts";
 
 /** The default retention of ended runs, in seconds (7 days). */
 export const RUN_RETENTION_SECS = 7 * 86_400;
@@ -42,4 +44,17 @@ export function pruneEndedRuns(
 ): Promise<number> {
   const before = now - retentionSecs * 1000;
   return inBatches((limit) => runs.pruneEnded(before, limit));
+}
+
+/**
+ * Deletes data records written more than `retentionSecs` ago (the runs'
+ * retention); resolves with how many were deleted.
+ */
+export function pruneDataRecords(
+  data: DataStore,
+  retentionSecs: number,
+  now: number,
+): Promise<number> {
+  const before = now - retentionSecs * 1000;
+  return inBatches((limit) => data.pruneBefore(before, limit));
 }

@@ -2,6 +2,7 @@
  * Finding 12: run history is pruned. Ended runs older than
  * SWITCHBOARD_RUN_RETENTION_SECS are deleted by the background sweep, with
  * their events, steps and tokens, from the KV file; newer and running ones stay.
+ * Data records go after the same retention.
  *
  * @module
  */
@@ -34,9 +35,20 @@ Deno.test("the sweep deletes ended runs past their retention, with their events,
       }
       throw new Error("run did not end");
     };
+    const record = (id: string) => ({
+      id,
+      task_id: "T-1",
+      attempt: 1,
+      producer_agent: "p",
+      event: { type: "final" as const, content: { kind: "inline" as const, value: id }, ok: true },
+      parent_refs: [],
+      created_at: clock,
+    });
     const old = await run();
+    await deps.stores.data.putOutput(record("out-old"));
     clock += 2 * 3600_000; // two hours later
     const recent = await run();
+    await deps.stores.data.putOutput(record("out-new"));
     const background = startBackground(deps);
     await background.sweep();
     await background.stop();
@@ -47,6 +59,10 @@ Deno.test("the sweep deletes ended runs past their retention, with their events,
     assert.equal(kept.status, 200);
     assert.equal((await kept.json()).status, "succeeded");
     assert.ok((await deps.stores.runs.listEvents(recent)).length > 0);
+    // data records go after the same retention
+    assert.equal(await deps.stores.data.getOutput("out-old"), undefined);
+    assert.equal((await deps.stores.data.getOutput("out-new"))?.id, "out-new");
+    assert.equal((await deps.stores.data.latestByProducer("p"))?.id, "out-new");
   } finally {
     await deps.close();
   }
