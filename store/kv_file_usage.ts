@@ -8,7 +8,7 @@
  * @module
  */
 
-/** The bytes of a KV file: in use, and the file's size on disk. */
+/** The bytes of a KV file: in use, and on disk (the file and its write-ahead log). */
 export interface KvFileUsage {
   usedBytes: number;
   fileBytes: number;
@@ -36,7 +36,10 @@ export async function kvFileUsage(path: string): Promise<KvFileUsage | undefined
   if (!counts) return undefined;
   const wal = await readHead(`${path}-wal`, WAL_READ_MAX);
   const latest = wal ? walPages(wal.bytes, counts) : counts;
-  return { usedBytes: (latest.pages - latest.free) * latest.pageSize, fileBytes: read.size };
+  return {
+    usedBytes: (latest.pages - latest.free) * latest.pageSize,
+    fileBytes: read.size + (wal?.size ?? 0),
+  };
 }
 
 /** The first `max` bytes of a file and its size; undefined when it cannot be read. */
