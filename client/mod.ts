@@ -59,7 +59,6 @@ export {
   waitRun,
 } from "./http.ts";
 export type {
-  AnswerIssue,
   AskFrame,
   CancelFrame,
   HookAfterFrame,
@@ -93,4 +92,5 @@ export {
 } from "./blueprint.ts";
 export type { ErrorBodyCode } from "../protocol/error_codes.ts";
 export type { Json } from "../protocol/json.ts";
+export type { Issue, IssueKey } from "../protocol/issues.ts";
 export { isSwitchboardError, SwitchboardError } from "../protocol/errors.ts";

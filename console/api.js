@@ -98,16 +98,16 @@ export async function call(method, path, options = {}) {
   return body;
 }
 
-/** Adds zod issues or role conflicts to an error text. @param {string} message @param {unknown} body */
+/** Adds the first issue (at its pointer) or the role conflicts to an error text. @param {string} message @param {unknown} body */
 function withDetail(message, body) {
   const b =
-    /** @type {{ issues?: Array<{ path?: unknown[], message?: string }>, conflicts?: string[] }} */ (
+    /** @type {{ issues?: Array<{ pointer?: string, message?: string }>, conflicts?: string[] }} */ (
       body && typeof body === "object" ? body : {}
     );
   if (Array.isArray(b.issues) && b.issues.length > 0) {
     const first = b.issues[0];
-    const where = Array.isArray(first.path) && first.path.length > 0
-      ? `${first.path.join(".")}: `
+    const where = typeof first.pointer === "string" && first.pointer !== ""
+      ? `${first.pointer}: `
       : "";
     return `${message} (${where}${first.message})`;
   }

@@ -13,9 +13,10 @@ import { fieldError, freshId, h, isSendKey, parseJsonInput, prettyJson } from ".
 import { schemaForm } from "./schema_form.js";
 
 /** @typedef {(reply: Record<string, unknown>) => void} Send */
+/** @typedef {import("./schema_form.js").Issue} Issue */
 /**
  * @typedef {{ el: HTMLElement, setDisabled: (disabled: boolean) => void,
- *   showIssues?: (issues: Array<{ path: string, message: string }>) => void }} ReplyForm
+ *   showIssues?: (issues: Issue[]) => void }} ReplyForm
  */
 
 /**

@@ -17,7 +17,7 @@ import { age, contextBlock } from "./context_view.js";
  * @property {Record<string, unknown>} frame
  * @property {number} generation the connection it was last received on
  * @property {(sent: boolean) => void} setSent
- * @property {(text: string, issues?: Array<{ path: string, message: string }>) => void} showError
+ * @property {(text: string, issues?: import("./schema_form.js").Issue[]) => void} showError
  * @property {() => void} tick updates the waiting time
  * @property {string} sid the seat the request came to
  * @property {ReturnType<typeof setTimeout>} [removal] set while a sent card lingers

@@ -177,7 +177,7 @@ export function createBoard(options) {
             card.removal = undefined;
             card.showError(
               `The server refused this reply: ${frame.error}`,
-              /** @type {Array<{ path: string, message: string }> | undefined} */ (frame.issues),
+              /** @type {import("./schema_form.js").Issue[] | undefined} */ (frame.issues),
             );
             refresh();
           } else showNotice(`The server refused a frame: ${frame.error}`);

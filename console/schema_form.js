@@ -13,7 +13,11 @@
 import { fieldError, freshId, h, parseJsonInput, prettyJson } from "./dom.js";
 
 /** @typedef {Record<string, any>} Schema */
-/** @typedef {{ path: string, message: string }} Issue */
+/**
+ * A server issue (protocol/issues.ts): zod's `path`, the same place as a JSON
+ * `pointer` (`""` for the answer itself), and a message.
+ * @typedef {{ path: Array<string | number>, pointer: string, message: string }} Issue
+ */
 
 /**
  * @typedef {object} FieldNode
@@ -474,9 +478,9 @@ export function schemaForm(schema, options) {
     showIssues(issues) {
       const loose = [];
       for (const issue of issues) {
-        const target = !usingRaw() && root ? root.find(issue.path) : undefined;
-        if (target && issue.path !== "") target.showError(issue.message);
-        else loose.push(`${issue.path || "answer"}: ${issue.message}`);
+        const target = !usingRaw() && root ? root.find(issue.pointer) : undefined;
+        if (target && issue.pointer !== "") target.showError(issue.message);
+        else loose.push(`${issue.pointer || "answer"}: ${issue.message}`);
       }
       fieldError(formError, loose.length > 0 ? loose.join("; ") : null);
       const first = /** @type {HTMLElement | null} */ (el.querySelector("[aria-invalid=true]"));

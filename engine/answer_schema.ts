@@ -7,7 +7,7 @@
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { Json } from "../protocol/json.ts";
-import type { AnswerIssue } from "../protocol/frames.ts";
+import { type Issue, issueAt, pointerPath } from "../protocol/issues.ts";
 
 /** The largest answer schema accepted, as JSON text (64 KiB). */
 export const MAX_SCHEMA_BYTES = 64 * 1024;
@@ -23,7 +23,7 @@ export class AnswerSchemaError extends Error {
   }
 }
 
-type Validate = (value: unknown) => AnswerIssue[];
+type Validate = (value: unknown) => Issue[];
 
 // No remote `$ref`s are loaded (no `loadSchema`), unknown keywords are ignored
 // (`strict: false`), and every problem is listed (`allErrors`).
@@ -53,10 +53,10 @@ function compile(text: string, schema: Json): Validate {
   }
   const validate: Validate = (value) => {
     if (check(value)) return [];
-    return (check.errors ?? []).map((e) => ({
-      path: e.instancePath === "" ? "/" : e.instancePath,
-      message: e.message ?? "is invalid",
-    }));
+    // Ajv's `instancePath` is a JSON pointer into the value; "" is the value itself.
+    return (check.errors ?? []).map((e) =>
+      issueAt(pointerPath(e.instancePath, value), e.message ?? "is invalid")
+    );
   };
   cache.set(text, validate);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
@@ -88,9 +88,9 @@ export function checkAnswerSchema(schema: Json): void {
  * import { answerIssues } from "./answer_schema.ts";
  * const schema = { type: "object", required: ["ok"], properties: { ok: { type: "boolean" } } };
  * assert.deepEqual(answerIssues(schema, { ok: true }), []);
- * assert.equal(answerIssues(schema, { ok: "yes" })[0].path, "/ok");
+ * assert.deepEqual(answerIssues(schema, { ok: "yes" })[0].path, ["ok"]);
  * ```
  */
-export function answerIssues(schema: Json, value: Json): AnswerIssue[] {
+export function answerIssues(schema: Json, value: Json): Issue[] {
   return compile(JSON.stringify(schema), schema)(value);
 }

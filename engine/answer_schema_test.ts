@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { answerIssues, AnswerSchemaError, checkAnswerSchema } from "./answer_schema.ts";
 
-Deno.test("answerIssues() lists every issue with its JSON pointer", () => {
+Deno.test("answerIssues() lists every issue with zod's path and its JSON pointer", () => {
   const schema = {
     type: "object",
     required: ["decision", "note"],
@@ -12,8 +12,32 @@ Deno.test("answerIssues() lists every issue with its JSON pointer", () => {
   };
   assert.deepEqual(answerIssues(schema, { decision: "ship", note: "fine" }), []);
   const issues = answerIssues(schema, { decision: "maybe" });
-  assert.deepEqual(issues.map((i) => i.path).sort(), ["/", "/decision"]);
-  assert.equal(answerIssues({ type: "integer" }, "x")[0].path, "/");
+  assert.deepEqual(issues.map(({ path, pointer }) => ({ path, pointer })), [
+    { path: [], pointer: "" }, // `required` is reported on the object that lacks the key
+    { path: ["decision"], pointer: "/decision" },
+  ]);
+  assert.deepEqual(answerIssues({ type: "integer" }, "x"), [
+    { path: [], pointer: "", message: "must be integer" },
+  ]);
+});
+
+Deno.test("answerIssues() writes array indexes as numbers and unescapes keys", () => {
+  const schema = {
+    type: "object",
+    properties: {
+      items: { type: "array", items: { type: "object", properties: { n: { type: "integer" } } } },
+      "a/b~c": { type: "boolean" },
+      "": { type: "string" },
+      "0": { type: "string" },
+    },
+  };
+  const issues = answerIssues(schema, { items: [{ n: 1 }, { n: "x" }], "a/b~c": 1, "": 2, "0": 3 });
+  assert.deepEqual(issues.map(({ path, pointer }) => ({ path, pointer })), [
+    { path: ["0"], pointer: "/0" }, // an object's key stays a string (listed first, as JS orders keys)
+    { path: ["items", 1, "n"], pointer: "/items/1/n" },
+    { path: ["a/b~c"], pointer: "/a~1b~0c" },
+    { path: [""], pointer: "/" }, // the key "", not the root
+  ]);
 });
 
 Deno.test("checkAnswerSchema() refuses a broken schema and lets two schemas share an $id", () => {

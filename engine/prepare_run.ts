@@ -126,7 +126,7 @@ export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<Start
   if (ref.kind === "inline") {
     // A checked reference reused across requests (a frozen object) is normalized once.
     blueprint = (Object.isFrozen(ref) ? normalizedInline.get(ref) : undefined) ??
-      normalizeBlueprint(ref.value, { staticChecks: false });
+      normalizeBlueprint(ref.value, { staticChecks: false, at: ["blueprint", "value"] });
     if (Object.isFrozen(ref)) normalizedInline.set(ref, blueprint);
   } else {
     const prefix = body.ttl_secs === undefined ? "bp resolve" : "run";

@@ -7,6 +7,7 @@
  */
 import { z } from "./zod.ts";
 import { Json } from "./json.ts";
+import { Issue } from "./issues.ts";
 
 const ReqId = z.string().min(1);
 
@@ -117,10 +118,6 @@ export const CancelFrame = z.object({
 });
 export type CancelFrame = z.infer<typeof CancelFrame>;
 
-/** One reason an answer does not validate against its `schema`. */
-export const AnswerIssue = z.object({ path: z.string(), message: z.string() });
-export type AnswerIssue = z.infer<typeof AnswerIssue>;
-
 /**
  * The client's last frame was refused; the socket stays open. `issues` lists why
  * an answer does not validate against its ask's `schema` (the ask stays pending).
@@ -129,7 +126,7 @@ export const ErrorFrame = z.object({
   type: z.literal("error"),
   error: z.string(),
   req_id: z.string().optional(),
-  issues: z.array(AnswerIssue).optional().meta({
+  issues: z.array(Issue).optional().meta({
     description: "Why an answer does not validate against its ask's schema.",
   }),
 });

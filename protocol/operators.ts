@@ -8,6 +8,7 @@ import { Json } from "./json.ts";
 import { CancelReason, RequestContext, RequestFrame } from "./frames.ts";
 import { ERROR_CODE_RULES } from "./error_codes.ts";
 import { ERROR_STATUS, type ErrorCode } from "./errors.ts";
+import { Issue } from "./issues.ts";
 
 const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[]; // keys of a const table
 
@@ -153,6 +154,9 @@ export const ErrorBody = z.object({
   code: z.enum([...ERROR_CODE_RULES.map(([code]) => code), ...ERROR_CODES]).meta({
     description: "Stable machine-readable code: a specific condition, or the generic code of " +
       "the status when there is no specific one.",
+  }),
+  issues: z.array(Issue).optional().meta({
+    description: "Why the body (422) or the query (400) was refused: one entry per problem.",
   }),
 }).catchall(z.unknown());
 export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -11,6 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { jsonProblem, jsonTextTooDeep, MAX_JSON_DEPTH, parsedJsonFits } from "../protocol/json.ts";
+import { issueAt } from "../protocol/issues.ts";
 import { timingSafeEqual } from "../engine/crypto.ts";
 import { bearerOf } from "../protocol/bearer.ts";
 import type { DiskBudget } from "../store/disk_budget.ts";
@@ -25,14 +26,8 @@ export function isJsonContentType(contentType: string | undefined): boolean {
   return JSON_TYPE.test((contentType ?? "").split(";")[0].trim());
 }
 
-/** Renders issue paths as JSON pointers. */
-export function issuePath(path: StandardSchemaV1.Issue["path"]): string {
-  if (!path || path.length === 0) return "";
-  return path.map((p) => "/" + String(typeof p === "object" ? p.key : p)).join("");
-}
-
 function issuesOf(issues: readonly StandardSchemaV1.Issue[]) {
-  return issues.map((i) => ({ path: issuePath(i.path), message: i.message }));
+  return issues.map((i) => issueAt(i.path ?? [], i.message));
 }
 
 /**
@@ -73,7 +68,7 @@ export const requireJson: MiddlewareHandler = createMiddleware(async function re
     throw new SwitchboardError(
       "invalid",
       `Failed to deserialize the JSON body into the target type: ${message}`,
-      { extra: { issues: [{ path: "", message }] } },
+      { extra: { issues: [issueAt([], message)] } },
     );
   }
   let parsed: unknown;
@@ -90,7 +85,7 @@ export const requireJson: MiddlewareHandler = createMiddleware(async function re
     throw new SwitchboardError(
       "invalid",
       `Failed to deserialize the JSON body into the target type: ${problem.message}`,
-      { extra: { issues: [{ path: issuePath(problem.path), message: problem.message }] } },
+      { extra: { issues: [issueAt(problem.path, problem.message)] } },
     );
   }
   c.req.bodyCache.json = Promise.resolve(parsed);
@@ -101,7 +96,7 @@ export const requireJson: MiddlewareHandler = createMiddleware(async function re
 function failWith(target: keyof ValidationTargets, issues: readonly StandardSchemaV1.Issue[]) {
   const list = issuesOf(issues);
   const first = list[0];
-  const where = first?.path ? `${first.path}: ` : "";
+  const where = first?.pointer ? `${first.pointer}: ` : "";
   if (target === "json") {
     throw new SwitchboardError(
       "invalid",

@@ -178,7 +178,7 @@ export const ERROR_EXAMPLES: Readonly<Record<number, Record<string, NamedExample
       value: {
         error: "Failed to deserialize the JSON body into the target type: /init_ctx: Invalid input",
         code: "invalid_body",
-        issues: [{ path: "/init_ctx", message: "Invalid input" }],
+        issues: [{ path: ["init_ctx"], pointer: "/init_ctx", message: "Invalid input" }],
       },
     },
   },

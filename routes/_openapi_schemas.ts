@@ -14,6 +14,7 @@ import { loadVendor } from "hono-openapi";
 import * as blueprint from "../protocol/blueprint.ts";
 import * as blueprintStore from "../protocol/blueprint_store.ts";
 import * as frames from "../protocol/frames.ts";
+import * as issues from "../protocol/issues.ts";
 import * as json from "../protocol/json.ts";
 import * as operability from "../protocol/operability.ts";
 import * as operators from "../protocol/operators.ts";
@@ -26,6 +27,7 @@ export type SchemaObject = Record<string, unknown>;
 
 const MODULES = [
   json,
+  issues,
   frames,
   operators,
   tasks,

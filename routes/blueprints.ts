@@ -121,7 +121,7 @@ export function blueprintRoutes(deps: BlueprintRoutesDeps) {
         tags,
         summary: "Register a Blueprint (JSON, or YAML with a YAML content type)",
         description: "201 when a new version was written, 200 when the content equals the " +
-          "head. 422 with `issues` (JSON pointers) for a bad document; 409 when archived.",
+          "head. 422 with `issues` (path and pointer of each fault) for a bad document; 409 when archived.",
         responses: {
           201: json(BlueprintRegistered, "A new version was written."),
           200: json(BlueprintRegistered, "Same content as the head; nothing written."),

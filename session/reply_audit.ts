@@ -41,7 +41,7 @@ export function checkReply(frame: RequestFrame, reply: ReplyFrame): void {
   throw new SwitchboardError(
     "invalid",
     `answer does not match the ask's schema: ${
-      issues.map((i) => `${i.path} ${i.message}`).join("; ")
+      issues.map((i) => `${i.pointer || "/"} ${i.message}`).join("; ")
     }`,
     { extra: { issues } },
   );

@@ -1,24 +1,12 @@
 /**
- * Readable issues for Blueprint documents: JSON pointers, and zod issues without
- * the union noise (an Expr position that got an object reports the tree's problem,
- * not "expected string").
+ * Readable issues for Blueprint documents: zod issues without the union noise (an
+ * Expr position that got an object reports the tree's problem, not "expected
+ * string").
  *
  * @module
  */
 import type { z } from "zod";
-
-/** One problem in a document: a JSON pointer (`/flow/children/2/cond`) and a message. */
-export interface Issue {
-  path: string;
-  message: string;
-}
-
-type Key = string | number;
-
-/** A JSON pointer (RFC 6901) from path keys; the root is `""`. */
-export function pointer(keys: readonly PropertyKey[]): string {
-  return keys.map((k) => "/" + String(k).replaceAll("~", "~0").replaceAll("/", "~1")).join("");
-}
+import { type Issue, issueAt, type IssueKey as Key } from "../../protocol/issues.ts";
 
 /** Readable issues for a failed zod parse of `input`, in zod's order. */
 export function zodIssues(error: z.ZodError, input: unknown): Issue[] {
@@ -53,23 +41,21 @@ function flatten(issue: z.core.$ZodIssue, base: readonly Key[], input: unknown):
     case "invalid_union":
       return flattenUnion(issue, keys, input, value);
     case "invalid_type": {
-      if (value === undefined) return [{ path: pointer(keys), message: "required" }];
+      if (value === undefined) return [issueAt(keys, "required")];
       const expected = issue.expected === "record" ? "object" : issue.expected;
-      return [{ path: pointer(keys), message: `expected ${expected}, got ${typeName(value)}` }];
+      return [issueAt(keys, `expected ${expected}, got ${typeName(value)}`)];
     }
     case "unrecognized_keys":
-      return issue.keys.map((key) => ({ path: pointer([...keys, key]), message: "unknown key" }));
+      return issue.keys.map((key) => issueAt([...keys, key], "unknown key"));
     case "invalid_value": {
       const options = issue.values.map((v) => JSON.stringify(v)).join(", ");
-      return [{
-        path: pointer(keys),
-        message: `invalid value ${
-          JSON.stringify(value) ?? "undefined"
-        }: expected one of ${options}`,
-      }];
+      const message = `invalid value ${
+        JSON.stringify(value) ?? "undefined"
+      }: expected one of ${options}`;
+      return [issueAt(keys, message)];
     }
     default:
-      return [{ path: pointer(keys), message: issue.message }];
+      return [issueAt(keys, issue.message)];
   }
 }
 
@@ -88,14 +74,14 @@ function flattenUnion(
     const message = value === undefined
       ? `missing tag '${tag}' (one of: ${options})`
       : `unknown ${tag} ${JSON.stringify(value)} (expected one of: ${options})`;
-    return [{ path: pointer(keys), message }];
+    return [issueAt(keys, message)];
   }
   // drop the options that failed only because the value had another type
   const fits = issue.errors.filter((branch) =>
     !branch.every((i) => i.code === "invalid_type" && i.path.length === 0)
   );
   if (fits.length === 0) {
-    if (value === undefined) return [{ path: pointer(keys), message: "required" }];
+    if (value === undefined) return [issueAt(keys, "required")];
     const expected = new Set<string>();
     for (const branch of issue.errors) {
       for (const i of branch) {
@@ -107,14 +93,14 @@ function flattenUnion(
     const what = JSON_TYPES.every((t) => expected.has(t))
       ? "a JSON value"
       : [...expected].join(" or ");
-    return [{ path: pointer(keys), message: `expected ${what}, got ${typeName(value)}` }];
+    return [issueAt(keys, `expected ${what}, got ${typeName(value)}`)];
   }
   // of the options that fit, report the one whose first problem lies deepest
   let best: Issue[] = [];
   let bestDepth = -1;
   for (const branch of fits) {
     const flat = branch.flatMap((i) => flatten(i, keys, input));
-    const depth = flat.length === 0 ? -1 : flat[0].path.split("/").length;
+    const depth = flat.length === 0 ? -1 : flat[0].path.length;
     if (depth > bestDepth) {
       best = flat;
       bestDepth = depth;

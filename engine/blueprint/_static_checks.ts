@@ -8,6 +8,7 @@
  * @module
  */
 import type { AgentDefNorm, BlueprintNorm } from "../../protocol/blueprint.ts";
+import type { IssueKey } from "../../protocol/issues.ts";
 import type { Json } from "../../protocol/json.ts";
 import { parseSemverStrict, SemverSyntaxError } from "../semver/mod.ts";
 import { checkTemplate, TemplateError } from "../template/mod.ts";
@@ -27,26 +28,26 @@ function field(spec: Json | undefined, key: string): Json | undefined {
   return Object.hasOwn(spec, key) ? spec[key] : undefined;
 }
 
-/** The spec problem of one agent, as `[sub-pointer, message]`, or undefined. */
+/** The spec problem of one agent, as `[spec key, message]`, or undefined. */
 function specProblem(a: AgentDefNorm): [string, string] | undefined {
   switch (a.kind) {
     case "rust_fn":
       if (typeof field(a.spec, "fn_id") !== "string") {
-        return ["/fn_id", "rust_fn spec: 'fn_id' (string) required"];
+        return ["fn_id", "rust_fn spec: 'fn_id' (string) required"];
       }
       return undefined;
     case "operator":
       if (typeof field(a.spec, "operator_ref") !== "string") {
-        return ["/operator_ref", "operator spec: 'operator_ref' (string) required"];
+        return ["operator_ref", "operator spec: 'operator_ref' (string) required"];
       }
       return undefined;
     case "subprocess": {
       if (typeof field(a.spec, "program") !== "string") {
-        return ["/program", "shell spec: 'program' (string) required"];
+        return ["program", "shell spec: 'program' (string) required"];
       }
       const mode = field(a.spec, "stream_mode");
       if (typeof mode === "string" && !STREAM_MODES.has(mode)) {
-        return ["/stream_mode", `unknown stream_mode: ${mode}`];
+        return ["stream_mode", `unknown stream_mode: ${mode}`];
       }
       return undefined;
     }
@@ -63,7 +64,7 @@ export function checkAgents(bp: BlueprintNorm, explicitKind: readonly boolean[])
     const ref = field(a.spec, "operator_ref");
     if (a.kind === "operator" && typeof ref === "string" && !operatorNames.includes(ref)) {
       out.push(finding(
-        `/agents/${i}/spec/operator_ref`,
+        ["agents", i, "spec", "operator_ref"],
         `agent '${a.name}' operator_ref '${ref}' does not match any OperatorDef.name in ` +
           `Blueprint.operators (defined: [${operatorNames.join(", ")}])`,
       ));
@@ -73,26 +74,26 @@ export function checkAgents(bp: BlueprintNorm, explicitKind: readonly boolean[])
   bp.agents.forEach((a, i) => {
     const unsupported = UNSUPPORTED_KIND[a.kind];
     if (unsupported !== undefined) {
-      const at = explicitKind[i] ? `/agents/${i}/kind` : `/agents/${i}`;
+      const at = explicitKind[i] ? ["agents", i, "kind"] : ["agents", i];
       out.push(finding(at, `${unsupported} (agent '${a.name}')`));
     }
     if (seen.has(a.name)) {
-      out.push(finding(`/agents/${i}/name`, `duplicate AgentDef name: ${a.name}`));
+      out.push(finding(["agents", i, "name"], `duplicate AgentDef name: ${a.name}`));
     }
     seen.add(a.name);
     const problem = unsupported === undefined ? specProblem(a) : undefined;
     if (problem !== undefined) {
       const [sub, message] = problem;
       const at = typeof a.spec === "object" && a.spec !== null && !Array.isArray(a.spec)
-        ? `/agents/${i}/spec${sub}`
-        : `/agents/${i}/spec`;
+        ? ["agents", i, "spec", sub]
+        : ["agents", i, "spec"];
       out.push(finding(at, `agent '${a.name}' spec invalid: ${message}`));
     }
   });
   return out;
 }
 
-function semverFinding(at: string, what: string, text: string): Finding[] {
+function semverFinding(at: readonly IssueKey[], what: string, text: string): Finding[] {
   try {
     parseSemverStrict(text);
     return [];
@@ -107,14 +108,14 @@ function semverFinding(at: string, what: string, text: string): Finding[] {
  * P), so inline Blueprints get it too.
  */
 export function checkSchemaVersion(bp: BlueprintNorm): Finding[] {
-  return semverFinding("/schema_version", "schema_version", bp.schema_version);
+  return semverFinding(["schema_version"], "schema_version", bp.schema_version);
 }
 
 /** Checks that `metadata.version_label` is strict semver (a registration check). */
 export function checkVersionLabel(bp: BlueprintNorm): Finding[] {
   const label = bp.metadata.version_label;
   if (label === undefined) return [];
-  return semverFinding("/metadata/version_label", "metadata.version_label", label);
+  return semverFinding(["metadata", "version_label"], "metadata.version_label", label);
 }
 
 /**
@@ -130,7 +131,7 @@ export function checkTemplates(bp: BlueprintNorm): Finding[] {
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       const message = `agent '${a.name}' profile.system_prompt: ${err.message}`;
-      out.push(finding(`/agents/${i}/profile/system_prompt`, message));
+      out.push(finding(["agents", i, "profile", "system_prompt"], message));
     }
   });
   return out;

@@ -24,7 +24,6 @@
  *
  * @module
  */
-export type { Issue } from "./_issues.ts";
 export {
   MAX_BLUEPRINT_BYTES,
   normalizeBlueprint,

@@ -6,10 +6,11 @@
  * @module
  */
 import { type AgentKind, Blueprint, type BlueprintNorm } from "../../protocol/blueprint.ts";
+import { issueAt, type IssueKey } from "../../protocol/issues.ts";
 import { MAX_JSON_DEPTH } from "../../protocol/json.ts";
 import { isBlueprintId } from "../../store/blueprint_store.ts";
-import { type Finding, invalidDocument, throwFindings } from "./_findings.ts";
-import { pointer, zodIssues } from "./_issues.ts";
+import { type Finding, invalidDocument, issuesUnder, throwFindings } from "./_findings.ts";
+import { zodIssues } from "./_issues.ts";
 import { normalizeFlow } from "./_norm_flow.ts";
 import {
   normalizeAgent,
@@ -37,6 +38,13 @@ export interface NormalizeOptions {
    * stage reports those faults with the 0.1.2 texts and statuses instead.
    */
   staticChecks?: boolean;
+  /**
+   * Where the document sits in the request that carried it (`["blueprint", "value"]`
+   * for an inline Blueprint), so that the paths of `issues` start at the request
+   * body, as the body's own 422s do. Default `[]`. Error texts keep the document's
+   * pointers.
+   */
+  at?: readonly IssueKey[];
 }
 
 /** True when `id` is a valid Blueprint series id (`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`). */
@@ -49,21 +57,21 @@ export function validateBlueprintId(id: string): boolean {
  * Throws the `blueprint parse:` 422.
  */
 function checkLimits(input: unknown): void {
-  const stack: { v: unknown; depth: number; path: readonly (string | number)[] }[] = [
+  const stack: { v: unknown; depth: number; path: readonly IssueKey[] }[] = [
     { v: input, depth: 0, path: [] },
   ];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
     const { v, depth, path } = top;
     if (typeof v === "string" && !v.isWellFormed()) {
-      throw parseError(pointer(path), "string is not well-formed Unicode (lone surrogate)");
+      throw parseError(path, "string is not well-formed Unicode (lone surrogate)");
     }
     if (typeof v !== "object" || v === null) continue;
     if (depth + 1 > MAX_JSON_DEPTH) {
-      throw parseError(pointer(path), `JSON nesting deeper than ${MAX_JSON_DEPTH} levels`);
+      throw parseError(path, `JSON nesting deeper than ${MAX_JSON_DEPTH} levels`);
     }
     for (const [k, x] of Object.entries(v)) {
       if (!k.isWellFormed()) {
-        throw parseError(pointer(path), "key is not well-formed Unicode (lone surrogate)");
+        throw parseError(path, "key is not well-formed Unicode (lone surrogate)");
       }
       stack.push({ v: x, depth: depth + 1, path: [...path, Array.isArray(v) ? Number(k) : k] });
     }
@@ -74,19 +82,20 @@ function checkLimits(input: unknown): void {
   } catch {
     text = undefined;
   }
-  if (text === undefined) throw parseError("", "not a JSON value");
+  if (text === undefined) throw parseError([], "not a JSON value");
   const bytes = new TextEncoder().encode(text).length;
   if (bytes > MAX_BLUEPRINT_BYTES) {
     throw parseError(
-      "",
+      [],
       `document is ${bytes} bytes, more than the ${MAX_BLUEPRINT_BYTES} allowed`,
     );
   }
 }
 
-function parseError(path: string, message: string) {
-  const where = path === "" ? "" : `${path}: `;
-  return invalidDocument("blueprint parse", `${where}${message}`, [{ path, message }]);
+function parseError(path: readonly IssueKey[], message: string) {
+  const issue = issueAt(path, message);
+  const where = issue.pointer === "" ? "" : `${issue.pointer}: `;
+  return invalidDocument("blueprint parse", `${where}${message}`, [issue]);
 }
 
 /**
@@ -94,7 +103,7 @@ function parseError(path: string, message: string) {
  * (reference/blueprint.md §4.2 steps 1–6).
  *
  * Throws `SwitchboardError` (`invalid`, 422) with `extra.issues`
- * (`[{path, message}]`, paths as JSON pointers):
+ * (`[{path, pointer, message}]`, protocol/issues.ts):
  * - `blueprint parse: <pointer>: <message>` when the document is too deep
  *   (> 128), too large (> 1 MiB) or not of the schema's shape;
  * - `blueprint invalid: <detail>` when an expression does not compile or a static
@@ -120,12 +129,22 @@ function parseError(path: string, message: string) {
  * ```
  */
 export function normalizeBlueprint(input: unknown, options: NormalizeOptions = {}): BlueprintNorm {
+  const at = options.at ?? [];
+  if (at.length === 0) return normalizeDocument(input, options);
+  try {
+    return normalizeDocument(input, options);
+  } catch (err) {
+    throw issuesUnder(err, at);
+  }
+}
+
+function normalizeDocument(input: unknown, options: NormalizeOptions): BlueprintNorm {
   checkLimits(input);
   const parsed = Blueprint.safeParse(input);
   if (!parsed.success) {
     const issues = zodIssues(parsed.error, input);
-    const first = issues[0] ?? { path: "", message: "invalid document" };
-    const where = first.path === "" ? "" : `${first.path}: `;
+    const first = issues[0] ?? issueAt([], "invalid document");
+    const where = first.pointer === "" ? "" : `${first.pointer}: `;
     throw invalidDocument("blueprint parse", `${where}${first.message}`, issues);
   }
   // Read the document itself from here on: it has just been validated, and zod's
@@ -141,7 +160,7 @@ export function normalizeBlueprint(input: unknown, options: NormalizeOptions = {
   const checks = options.staticChecks ?? true;
   const names = checks && strategy.strict_refs ? new Set(agents.map((a) => a.name)) : null;
   const flowFindings: Finding[] = [];
-  const flow = normalizeFlow(doc.flow, "/flow", {
+  const flow = normalizeFlow(doc.flow, ["flow"], {
     agents: names,
     findings: flowFindings,
   });

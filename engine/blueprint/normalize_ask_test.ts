@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { isSwitchboardError } from "../../protocol/errors.ts";
-import type { Issue } from "./_issues.ts";
+import type { Issue } from "../../protocol/issues.ts";
 import { normalizeBlueprint } from "./normalize.ts";
 
 const ask = (extra: Record<string, unknown> = {}) => ({
@@ -48,7 +48,7 @@ Deno.test("normalizeBlueprint() answers 422 naming the place of a bad ask node",
       assert.throws(() => normalizeBlueprint(ask(extra)), (err) => {
         assert.ok(isSwitchboardError(err, "invalid"), `expected a 422, got ${err}`);
         assert.match(err.message, message);
-        assert.equal((err.extra as { issues: Issue[] }).issues[0].path, path);
+        assert.equal((err.extra as { issues: Issue[] }).issues[0].pointer, path);
         return true;
       });
     });

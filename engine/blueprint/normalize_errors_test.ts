@@ -1,17 +1,29 @@
 import assert from "node:assert/strict";
 import { isSwitchboardError } from "../../protocol/errors.ts";
-import type { Issue } from "./_issues.ts";
+import { type Issue, jsonPointer } from "../../protocol/issues.ts";
 import { normalizeBlueprint, type NormalizeOptions } from "./normalize.ts";
 
-/** Asserts a 422 with exactly `message` and `issues[0]` at `path`; returns all issues. */
-function rejects(doc: unknown, message: string | RegExp, path: string, options?: NormalizeOptions) {
+/**
+ * Asserts a 422 with exactly `message` and `issues[0]` at `pointer` (every issue's
+ * `path` an array naming the same place as its `pointer`); returns all issues.
+ */
+function rejects(
+  doc: unknown,
+  message: string | RegExp,
+  pointer: string,
+  options?: NormalizeOptions,
+) {
   let issues: Issue[] = [];
   assert.throws(() => normalizeBlueprint(doc, options), (err) => {
     assert.ok(isSwitchboardError(err, "invalid"), `expected a 422, got ${err}`);
     if (typeof message === "string") assert.equal(err.message, message);
     else assert.match(err.message, message);
     issues = (err.extra as { issues: Issue[] }).issues;
-    assert.equal(issues[0].path, path);
+    assert.equal(issues[0].pointer, pointer);
+    for (const issue of issues) {
+      assert.ok(Array.isArray(issue.path), JSON.stringify(issue));
+      assert.equal(jsonPointer(issue.path), issue.pointer);
+    }
     return true;
   });
   return issues;
@@ -386,6 +398,12 @@ Deno.test("every finding is listed in issues, the first one in the message", () 
     "/agents/1/name",
   );
   assert.deepEqual(issues.map((i) => i.path), [
+    ["agents", 1, "name"],
+    ["flow", "ref"],
+    ["flow", "in"],
+    ["metadata", "version_label"],
+  ]);
+  assert.deepEqual(issues.map((i) => i.pointer), [
     "/agents/1/name",
     "/flow/ref",
     "/flow/in",

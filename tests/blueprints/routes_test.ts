@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import canonicalize from "canonicalize";
 import { openDeps } from "../../boot.ts";
 import { defaultConfig } from "../../deps.ts";
+import type { Issue } from "../../protocol/issues.ts";
 import { startServer, type TestServer } from "../_helpers.ts";
 
 type Body = Record<string, unknown>;
@@ -128,7 +129,8 @@ Deno.test("POST /v1/blueprints/:id takes YAML when the content type says so", as
   assert.match(broken.body!.error as string, /^Failed to parse the request body as YAML: /);
   const badShape = await register(server, "yam", "id: yam\nflow: 3\n", "application/yaml");
   assert.equal(badShape.status, 422);
-  assert.deepEqual((badShape.body!.issues as Body[])[0].path, "/flow");
+  assert.deepEqual((badShape.body!.issues as Issue[])[0].path, ["flow"]);
+  assert.equal((badShape.body!.issues as Issue[])[0].pointer, "/flow");
 });
 
 Deno.test("POST /v1/blueprints/:id refuses YAML that would hold the event loop, in ms", async () => {
@@ -191,34 +193,34 @@ Deno.test("POST /v1/blueprints/:id checks ids: invalid ids 400, a mismatch 400",
   assertError(await register(server, "ok", doc("other")), 400, "path id=ok != body.id=other");
 });
 
-/** Bad documents: the error text and the JSON pointer of the fault. */
-const BAD_DOCUMENTS: [string, unknown, string, string][] = [
-  ["not an object", [1], "blueprint parse: expected object, got array", ""],
-  ["missing flow", { id: "bad" }, "blueprint parse: /flow: required", "/flow"],
+/** Bad documents: name, body, the error text, and zod's path of the first issue. */
+const BAD_DOCUMENTS: [string, unknown, string, (string | number)[]][] = [
+  ["not an object", [1], "blueprint parse: expected object, got array", []],
+  ["missing flow", { id: "bad" }, "blueprint parse: /flow: required", ["flow"]],
   [
     "unknown top-level key",
     { ...doc("bad"), name: "x" },
     "blueprint parse: /name: unknown key",
-    "/name",
+    ["name"],
   ],
   [
     "agents null",
     { ...doc("bad"), agents: null },
     "blueprint parse: /agents: expected array, got null",
-    "/agents",
+    ["agents"],
   ],
   [
     "unknown node kind",
     { ...doc("bad"), flow: { kind: "seq", children: [{ kind: "switch" }] } },
     `blueprint parse: /flow/children/0/kind: unknown kind "switch" (expected one of: step, seq, ` +
     "branch, fanout, loop, try, assign, ask)",
-    "/flow/children/0/kind",
+    ["flow", "children", 0, "kind"],
   ],
   [
     "unknown key in a node",
     { ...doc("bad"), flow: { kind: "seq", children: [], extra: 1 } },
     "blueprint parse: /flow/extra: unknown key",
-    "/flow/extra",
+    ["flow", "extra"],
   ],
   [
     "negative loop max",
@@ -233,7 +235,7 @@ const BAD_DOCUMENTS: [string, unknown, string, string][] = [
       },
     },
     "blueprint parse: /flow/max: Too small: expected number to be >=0",
-    "/flow/max",
+    ["flow", "max"],
   ],
   [
     "unknown op",
@@ -241,25 +243,25 @@ const BAD_DOCUMENTS: [string, unknown, string, string][] = [
     `blueprint parse: /flow/value/op: unknown op "regex" (expected one of: path, lit, eq, ne, ` +
     "lt, le, gt, ge, add, sub, mul, div, not, and, or, exists, len, in, if, coalesce, concat, " +
     "array, object)",
-    "/flow/value/op",
+    ["flow", "value", "op"],
   ],
   [
     "write target not a path",
     { ...doc("bad"), flow: { kind: "assign", at: "'x'", value: "1" } },
     "blueprint invalid: /flow/at: write target must be a path expression",
-    "/flow/at",
+    ["flow", "at"],
   ],
   [
     "bad path syntax",
     { ...doc("bad"), flow: { kind: "assign", at: { op: "path", at: "$.a..b" }, value: "1" } },
     "blueprint invalid: /flow/at: invalid path syntax: $.a..b",
-    "/flow/at",
+    ["flow", "at"],
   ],
   [
     "write target with an array index",
     { ...doc("bad"), flow: { kind: "assign", at: "$.a[0]", value: "1" } },
     "blueprint invalid: /flow/at: write target cannot use an array index: $.a[0]",
-    "/flow/at",
+    ["flow", "at"],
   ],
   [
     "expression syntax error deep in the flow",
@@ -276,28 +278,28 @@ const BAD_DOCUMENTS: [string, unknown, string, string][] = [
       },
     },
     "blueprint invalid: /flow/children/1/cond: expression syntax error at 7: unexpected end of input",
-    "/flow/children/1/cond",
+    ["flow", "children", 1, "cond"],
   ],
   [
     "unknown agent kind",
     { ...doc("bad"), agents: [{ name: "echo", kind: "python", spec: {} }] },
     `blueprint parse: /agents/0/kind: invalid value "python": expected one of "lua", ` +
     `"rust_fn", "agent_block", "subprocess", "operator"`,
-    "/agents/0/kind",
+    ["agents", 0, "kind"],
   ],
   [
     "agent kind lua",
     { ...doc("bad"), agents: [{ name: "echo", kind: "lua", spec: { fn_id: "x" } }] },
     "blueprint invalid: agent kind 'lua' is not supported: Switchboard has no Lua; use rust_fn " +
     "with a registered TypeScript function (agent 'echo')",
-    "/agents/0/kind",
+    ["agents", 0, "kind"],
   ],
   [
     "agent kind agent_block",
     { ...doc("bad"), agents: [{ name: "echo", kind: "agent_block" }] },
     "blueprint invalid: agent kind 'agent_block' is not supported: Switchboard has no " +
     "agent_block workers; use operator or rust_fn (agent 'echo')",
-    "/agents/0/kind",
+    ["agents", 0, "kind"],
   ],
   [
     "duplicate agent names",
@@ -309,13 +311,13 @@ const BAD_DOCUMENTS: [string, unknown, string, string][] = [
       ],
     },
     "blueprint invalid: duplicate AgentDef name: echo",
-    "/agents/1/name",
+    ["agents", 1, "name"],
   ],
   [
     "unknown step ref",
     { ...doc("bad"), flow: { kind: "step", ref: "ghost", in: "'hi'", out: "$.out" } },
     "blueprint invalid: flow references agent 'ghost' but no AgentDef matches",
-    "/flow/ref",
+    ["flow", "ref"],
   ],
   [
     "unknown ref in an untaken branch",
@@ -329,7 +331,7 @@ const BAD_DOCUMENTS: [string, unknown, string, string][] = [
       },
     },
     "blueprint invalid: flow references agent 'ghost' but no AgentDef matches",
-    "/flow/else/ref",
+    ["flow", "else", "ref"],
   ],
   [
     "unresolved operator_ref",
@@ -340,26 +342,26 @@ const BAD_DOCUMENTS: [string, unknown, string, string][] = [
     },
     "blueprint invalid: agent 'echo' operator_ref 'senior' does not match any OperatorDef.name " +
     "in Blueprint.operators (defined: [main-ai])",
-    "/agents/0/spec/operator_ref",
+    ["agents", 0, "spec", "operator_ref"],
   ],
   [
     "rust_fn without fn_id",
     { ...doc("bad"), agents: [{ name: "echo", kind: "rust_fn", spec: {} }] },
     "blueprint invalid: agent 'echo' spec invalid: rust_fn spec: 'fn_id' (string) required",
-    "/agents/0/spec/fn_id",
+    ["agents", 0, "spec", "fn_id"],
   ],
   [
     "non-semver version_label",
     { ...doc("bad"), metadata: { version_label: "v1" } },
     "blueprint invalid: metadata.version_label 'v1' is not semver: unexpected character 'v' " +
     "while parsing major version number",
-    "/metadata/version_label",
+    ["metadata", "version_label"],
   ],
   [
     "zero default_run_ttl_secs",
     { ...doc("bad"), metadata: { default_run_ttl_secs: 0 } },
     "blueprint parse: /metadata/default_run_ttl_secs: Too small: expected number to be >=1",
-    "/metadata/default_run_ttl_secs",
+    ["metadata", "default_run_ttl_secs"],
   ],
 ];
 
@@ -371,9 +373,10 @@ Deno.test("POST /v1/blueprints/:id answers 422 with the path of the fault", asyn
       assert.equal(res.status, 422, JSON.stringify(res.body));
       const text = res.body!.error as string;
       assert.equal(text, error);
-      const issues = res.body!.issues as { path: string; message: string }[];
+      const issues = res.body!.issues as Issue[];
       assert.ok(Array.isArray(issues) && issues.length > 0, JSON.stringify(res.body));
-      assert.equal(issues[0].path, path, JSON.stringify(issues));
+      assert.deepEqual(issues[0].path, path, JSON.stringify(issues));
+      assert.equal(issues[0].pointer, path.map((k) => `/${k}`).join(""));
       assert.equal(typeof issues[0].message, "string");
     });
   }
@@ -396,10 +399,15 @@ Deno.test("POST /v1/blueprints/:id lists every fault of a document in issues", a
     flow: { kind: "step", ref: "ghost", in: "'hi'", out: "$.out" },
   });
   assert.equal(res.status, 422);
-  const paths = (res.body!.issues as Body[]).map((i) => i.path);
-  assert.ok(paths.includes("/agents/1/kind"), JSON.stringify(paths));
-  assert.ok(paths.includes("/agents/1/name"), JSON.stringify(paths));
-  assert.ok(paths.includes("/flow/ref"), JSON.stringify(paths));
+  const issues = res.body!.issues as Issue[];
+  const has = (path: (string | number)[], pointer: string) =>
+    assert.ok(
+      issues.some((i) => JSON.stringify(i.path) === JSON.stringify(path) && i.pointer === pointer),
+      JSON.stringify(issues),
+    );
+  has(["agents", 1, "kind"], "/agents/1/kind");
+  has(["agents", 1, "name"], "/agents/1/name");
+  has(["flow", "ref"], "/flow/ref");
 });
 
 Deno.test("GET /v1/blueprints lists ids with head and archive flag; 400 on a bad query", async () => {

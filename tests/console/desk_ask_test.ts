@@ -44,7 +44,8 @@ function decisionRun(to: string) {
                 minimum: 1,
                 maximum: 5,
               },
-              note: { type: "string", title: "Note" },
+              // a rule the form leaves to the server (Ajv), whose issue lands on the field
+              note: { type: "string", title: "Note", not: { const: "tbd" } },
             },
           },
           out: "$.decision",
@@ -108,15 +109,23 @@ Deno.test({
       assert.match(await text(page, `${card} .sf-summary`), /approved/);
       assert.equal(server.deps.sessions.get(sid)?.pendingCount, 1);
 
-      // Back to the form, fixed: the answer is the form's object.
+      // Back to the form: a field the server refuses shows the issue under that field
+      // (found by the issue's pointer), and the ask stays.
       await page.click(`${card} .sf-toggle input`);
       const score = `${card} input[type=number]`;
       await page.$eval(score, (el) => ((el as unknown as { value: string }).value = ""));
       await page.type(score, "4");
-      await page.type(
-        `${card} .sf-field textarea, ${card} .sf-field input[type=text]`,
-        "looks fine",
-      );
+      const note = `${card} .sf-field[data-path="/note"] :is(textarea, input[type=text])`;
+      await page.type(note, "tbd");
+      await page.click(`${card} button[type=submit]`);
+      const noteError = `${card} .sf-field[data-path="/note"] .field-error:not([hidden])`;
+      await page.waitForSelector(noteError, TIMEOUT);
+      assert.equal(await text(page, noteError), "must NOT be valid");
+      assert.equal(server.deps.sessions.get(sid)?.pendingCount, 1);
+
+      // Fixed: the answer is the form's object.
+      await page.$eval(note, (el) => ((el as unknown as { value: string }).value = ""));
+      await page.type(note, "looks fine");
       await page.click(`${card} button[type=submit]`);
       const run = await runEnded(server, runId);
       assert.equal(run.status, "succeeded", JSON.stringify(run));

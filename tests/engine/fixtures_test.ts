@@ -6,6 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import type { Issue } from "../../protocol/issues.ts";
 import type { Json } from "../../protocol/json.ts";
 import type { WorkerFn } from "../../engine/workers/function.ts";
 import { startServer, type TestServer } from "../_helpers.ts";
@@ -289,8 +290,9 @@ Deno.test("§5.4 expression cases run end to end through Blueprints", async (t) 
         // A syntax error is a load-time 422 that points at the string.
         assert.equal(reg.status, 422, JSON.stringify(reg.body));
         matches(reg.body!.error, c.error!, "blueprint invalid: /flow/value: ");
-        const issues = reg.body!.issues as { path: string; message: string }[];
-        assert.equal(issues[0].path, "/flow/value");
+        const issues = reg.body!.issues as Issue[];
+        assert.deepEqual(issues[0].path, ["flow", "value"]);
+        assert.equal(issues[0].pointer, "/flow/value");
         matches(issues[0].message, c.error!);
         const run = await post(server, "/v1/tasks", {
           blueprint: inline(exprBlueprint(id, c.text)),

@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import type { Issue } from "../../protocol/issues.ts";
 import type { Json } from "../../protocol/json.ts";
 import type { WorkerFn } from "../../engine/workers/function.ts";
 import { startServer, type TestServer } from "../_helpers.ts";
@@ -578,8 +579,9 @@ Deno.test("POST /v1/tasks answers 422 for an inline Blueprint of the wrong shape
     body({ kind: "loop", counter: "$.n", cond: "true", body: NOOP }),
   );
   assert.equal(res.status, 422, JSON.stringify(res.body));
-  const issues = res.body!.issues as { path: string }[];
-  assert.ok(issues.some((i) => i.path.endsWith("/flow/max")), JSON.stringify(issues));
+  const issues = res.body!.issues as Issue[];
+  const max = issues.find((i) => i.pointer === "/blueprint/value/flow/max");
+  assert.deepEqual(max?.path, ["blueprint", "value", "flow", "max"], JSON.stringify(issues));
   const bad = await post(server, "/v1/tasks", body(assign("$.r", "$.a ==")));
   assert.equal(bad.status, 422);
 });

@@ -95,7 +95,8 @@ Deno.test("POST /v1/operators rejects bad bodies with 415, 400, 422 and 413", as
     const res = await post(app, "/v1/operators", { roles: null });
     assert.equal(res.status, 422);
     const body = await res.json();
-    assert.equal(body.issues[0].path, "/roles");
+    assert.deepEqual(body.issues[0].path, ["roles"]);
+    assert.equal(body.issues[0].pointer, "/roles");
   });
   await t.step("roles of numbers is 422", async () => {
     assert.equal((await post(app, "/v1/operators", { roles: [1] })).status, 422);
