@@ -234,8 +234,10 @@ export function createReplyBook(env: ReplyBookEnv) {
       entry.settle = undefined;
       entry.barrier = undefined;
     }
+    // an answer its ask's schema refuses: the server's issues go with the error
+    const extra = frame.issues === undefined ? undefined : { issues: frame.issues };
     settle.reject(
-      new SwitchboardError(unknown ? "conflict" : "bad_request", frame.error),
+      new SwitchboardError(unknown ? "conflict" : "bad_request", frame.error, { extra }),
     );
   };
 

@@ -10,12 +10,13 @@ import {
   createRestClient,
   getRun,
   inbox,
+  isSwitchboardError,
   mintSeat,
   startRun,
   waitRun,
   workerFromSpawn,
 } from "../../client/mod.ts";
-import type { FrameContext, Json } from "../../client/mod.ts";
+import type { FrameContext, Issue, Json } from "../../client/mod.ts";
 import { startServer, until } from "../_helpers.ts";
 import { spawningRun } from "./_fixtures.ts";
 
@@ -67,6 +68,47 @@ Deno.test("onAsk receives the context and schema; the audit names the client", a
   await op.close();
   // release_on_close: the seat goes away once the client is gone
   await until(() => !server.deps.sessions.has(seat.sid));
+});
+
+Deno.test("answer() rejects a refused answer with the server's issues; the ask stays to answer again", async () => {
+  await using server = await startServer();
+  const url = server.base;
+  const seat = await mintSeat({ url, roles: ["reviewer"] });
+  await using op = await connectOperator({ url, ...seat, heartbeatMs: 0 });
+  const schema = {
+    type: "object",
+    required: ["decision"],
+    properties: { decision: { type: "string", enum: ["ship", "hold"] } },
+  };
+  const { run_id } = await startRun({
+    url,
+    body: {
+      blueprint: {
+        kind: "inline",
+        value: {
+          id: "client-refused",
+          flow: { kind: "ask", to: "reviewer", question: "'ship?'", schema, out: "$.review" },
+        },
+      },
+      init_ctx: {},
+    },
+  });
+  await until(() => op.pending().length === 1);
+  const reqId = op.pending()[0].req_id;
+  const refused = await op.answer(reqId, { decision: "maybe" }).then(
+    () => assert.fail("the server accepted an answer its schema refuses"),
+    (err: unknown) => err,
+  );
+  assert.ok(isSwitchboardError(refused, "bad_request"), String(refused));
+  const issues: Issue[] | undefined = refused.extra?.issues as Issue[] | undefined; // the frame's list
+  assert.deepEqual(issues, [{
+    path: ["decision"],
+    pointer: "/decision",
+    message: "must be equal to one of the allowed values",
+  }]);
+  await op.answer(reqId, { decision: "hold" });
+  const run = await waitRun({ url, runId: run_id });
+  assert.deepEqual(run.final_ctx, { review: { decision: "hold" } });
 });
 
 Deno.test("approve() with edits replaces the input, and worker.ask() asks the spawn's operator", async () => {
