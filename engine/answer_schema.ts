@@ -54,9 +54,13 @@ function compile(text: string, schema: Json): Validate {
   const validate: Validate = (value) => {
     if (check(value)) return [];
     // Ajv's `instancePath` is a JSON pointer into the value; "" is the value itself.
-    return (check.errors ?? []).map((e) =>
-      issueAt(pointerPath(e.instancePath, value), e.message ?? "is invalid")
-    );
+    // A missing key is placed on the key itself, as zod places it (and a form shows it there).
+    return (check.errors ?? []).map((e) => {
+      const path = pointerPath(e.instancePath, value);
+      const missing = e.keyword === "required" ? e.params.missingProperty : undefined;
+      if (typeof missing === "string") path.push(missing);
+      return issueAt(path, e.message ?? "is invalid");
+    });
   };
   cache.set(text, validate);
   if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);

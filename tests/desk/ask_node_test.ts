@@ -59,7 +59,7 @@ Deno.test("an ask node sends its question, schema and context; an invalid answer
   const missing = await nextOf(op.ws, "error");
   assert.equal(missing.req_id, ask.req_id);
   assert.deepEqual(missing.issues, [
-    { path: [], pointer: "", message: "must have required property 'decision'" },
+    { path: ["decision"], pointer: "/decision", message: "must have required property 'decision'" },
   ]);
   // a problem of one field: its key
   op.ws.send({ type: "answer", req_id: ask.req_id, value: { decision: "maybe" } });
