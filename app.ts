@@ -77,7 +77,15 @@ export function createApp(deps: AppDeps) {
 
   app.route("/", healthRoutes());
   const apiToken = deps.config.apiToken;
-  app.route("/", operatorRoutes({ ...deps, apiToken, seatLimits: deps.config.seatLimits }));
+  app.route(
+    "/",
+    operatorRoutes({
+      ...deps,
+      apiToken,
+      seatLimits: deps.config.seatLimits,
+      frameRate: deps.config.wsFrameRate,
+    }),
+  );
   const runDeps: RunRoutesDeps = {
     engine: deps.engine,
     runs: deps.stores.runs,

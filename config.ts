@@ -7,6 +7,7 @@ import { type LogLevel, parseLogLevel } from "./observe/log.ts";
 import type { RunBudgets } from "./engine/flow/mod.ts";
 import type { WebhookDefaults } from "./engine/workers/webhook.ts";
 import type { SeatLimits } from "./session/seats.ts";
+import { DEFAULT_FRAME_RATE, type FrameRateLimit } from "./session/frame_bucket.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -52,6 +53,11 @@ export interface Config {
   runLeaseSecs: number;
   /** `SWITCHBOARD_WARMUP`: boot warm-up rounds of the hot paths before ready (300; 0 = off). */
   warmupRounds: number;
+  /**
+   * `SWITCHBOARD_WS_FRAMES_PER_SEC` and `SWITCHBOARD_WS_FRAME_BURST`: client frames a
+   * seat's socket may send (5,000/s, bursts of 20,000); over them it is closed 1008.
+   */
+  wsFrameRate?: FrameRateLimit;
 }
 
 /** The default bound of the KV file's data, in MiB (4 GiB). */
@@ -142,6 +148,22 @@ export function readConfig(env: EnvSource = Deno.env): Config {
       100 * 365 * 86_400,
     ),
     warmupRounds: intIn("SWITCHBOARD_WARMUP", env.get("SWITCHBOARD_WARMUP"), 300, 0, 100_000),
+    wsFrameRate: {
+      perSec: intIn(
+        "SWITCHBOARD_WS_FRAMES_PER_SEC",
+        env.get("SWITCHBOARD_WS_FRAMES_PER_SEC"),
+        DEFAULT_FRAME_RATE.perSec,
+        1,
+        1e9,
+      ),
+      burst: intIn(
+        "SWITCHBOARD_WS_FRAME_BURST",
+        env.get("SWITCHBOARD_WS_FRAME_BURST"),
+        DEFAULT_FRAME_RATE.burst,
+        1,
+        1e9,
+      ),
+    },
     maxStops: intIn("SWITCHBOARD_RUN_MAX_STOPS", env.get("SWITCHBOARD_RUN_MAX_STOPS"), 3, 1, 1000),
     allowedHosts: (env.get("SWITCHBOARD_ALLOWED_HOSTS") ?? "").split(",").map((h) => h.trim())
       .filter((h) => h !== ""),

@@ -100,6 +100,7 @@ async function driveOn(
     secretHex: undefined,
     logLevel: "error",
     allowedHosts: undefined,
+    wsFrameRate: undefined, // its own socket, at full speed: never held to a low limit
   });
   const stop = new AbortController();
   let socket: WebSocket | undefined;

@@ -38,6 +38,8 @@ export interface Metrics {
   runEnded(status: string): void;
   /** Counts a `hook_after` dropped because no socket was live. */
   hookAfterDropped(): void;
+  /** Counts an operator socket closed 1008: over its frame rate, or not reading its frames. */
+  socketPolicyClosed(reason: SocketPolicyReason): void;
   /** Observes an operator round trip (sent → settled), by request kind. */
   observeRoundtrip(kind: string, seconds: number): void;
   /** Observes the time a request waited for its answer, by kind and addressed role. */
@@ -47,6 +49,9 @@ export interface Metrics {
   /** Renders the text exposition, with gauges from `gauges`. */
   render(gauges?: GaugeSource): string;
 }
+
+/** Why an operator socket was closed 1008 (the `reason` label). */
+export type SocketPolicyReason = "frame_rate" | "slow_consumer";
 
 /** Options of {@link createMetrics}. */
 export interface CreateMetricsOptions {
@@ -60,6 +65,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
   const http = new Map<string, number>();
   const runs = new Map<string, number>();
   let dropped = 0;
+  const policyCloses: Record<SocketPolicyReason, number> = { frame_rate: 0, slow_consumer: 0 };
   const roundtrip = createHistogram(
     "switchboard_operator_roundtrip_seconds",
     "Time from sending an operator request to its settlement.",
@@ -114,6 +120,9 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     },
     hookAfterDropped() {
       dropped++;
+    },
+    socketPolicyClosed(reason) {
+      policyCloses[reason]++;
     },
     observeRoundtrip(kind, seconds) {
       const key = roundtripKeys.get(kind) ?? newKey(roundtripKeys, kind, { kind });
@@ -173,6 +182,16 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
         "hook_after frames dropped because the operator had no live socket.",
       );
       out.push(series("switchboard_hook_after_dropped_total", "", dropped));
+      head(
+        "switchboard_operator_socket_policy_closes_total",
+        "counter",
+        "Operator sockets closed 1008, by reason (frame_rate, slow_consumer).",
+      );
+      for (const [reason, value] of Object.entries(policyCloses)) {
+        out.push(
+          series("switchboard_operator_socket_policy_closes_total", labelKey({ reason }), value),
+        );
+      }
       head(
         "switchboard_http_requests_total",
         "counter",

@@ -11,6 +11,7 @@ const FAMILIES = {
   switchboard_oldest_pending_seconds: "gauge",
   switchboard_runs_total: "counter",
   switchboard_hook_after_dropped_total: "counter",
+  switchboard_operator_socket_policy_closes_total: "counter",
   switchboard_http_requests_total: "counter",
   switchboard_runs_in_progress: "gauge",
   switchboard_http_request_duration_seconds: "histogram",
@@ -24,6 +25,20 @@ Deno.test("createMetrics renders every family with its TYPE, even when empty", (
   const m = parsePrometheus(createMetrics().render());
   assert.deepEqual(Object.fromEntries(m.types), FAMILIES);
   assert.equal(m.value("switchboard_hook_after_dropped_total"), 0);
+  const policy = "switchboard_operator_socket_policy_closes_total";
+  assert.equal(m.value(policy, { reason: "frame_rate" }), 0);
+  assert.equal(m.value(policy, { reason: "slow_consumer" }), 0);
+});
+
+Deno.test("createMetrics counts operator sockets closed 1008 by reason", () => {
+  const metrics = createMetrics();
+  metrics.socketPolicyClosed("frame_rate");
+  metrics.socketPolicyClosed("frame_rate");
+  metrics.socketPolicyClosed("slow_consumer");
+  const m = parsePrometheus(metrics.render());
+  const policy = "switchboard_operator_socket_policy_closes_total";
+  assert.equal(m.value(policy, { reason: "frame_rate" }), 2);
+  assert.equal(m.value(policy, { reason: "slow_consumer" }), 1);
 });
 
 Deno.test("createMetrics counts by label and keeps histogram buckets cumulative", () => {

@@ -223,6 +223,8 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 export const CLOSE = {
   goingAway: 1001,
   unsupportedData: 1003,
+  /** Over the frame rate limit (`frame rate limit`) or not reading (`slow consumer`). */
+  policyViolation: 1008,
   internalError: 1011,
   tooBig: 1009,
   replaced: 4000,

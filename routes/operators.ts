@@ -23,6 +23,13 @@ import {
 } from "../session/seats.ts";
 import type { Seat } from "../session/seat.ts";
 import { checkHandshake, subprotocolBearer, upgradeToSession } from "../session/ws.ts";
+import {
+  createFrameBucket,
+  DEFAULT_FRAME_RATE,
+  type FrameBucket,
+  type FrameRateLimit,
+} from "../session/frame_bucket.ts";
+import { CLOSE } from "../protocol/frames.ts";
 import { adminGuard, jsonBody, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
 
@@ -30,6 +37,8 @@ import { doc, empty, json } from "./_doc.ts";
 export interface OperatorRoutesDeps extends SeatDeps {
   apiToken?: string;
   seatLimits?: SeatLimits;
+  /** Client frames per seat (default {@link DEFAULT_FRAME_RATE}). */
+  frameRate?: FrameRateLimit;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -57,6 +66,24 @@ function clientName(raw: string | undefined): string | undefined {
 /** Routes under `/v1/operators`. */
 export function operatorRoutes(deps: OperatorRoutesDeps) {
   const admin = adminGuard(deps.apiToken);
+  const frameRate = deps.frameRate ?? DEFAULT_FRAME_RATE;
+  // one bucket per seat, so a socket closed for its rate gains nothing by reconnecting
+  const frameBuckets = new WeakMap<Seat, FrameBucket>();
+  const bucketOf = (seat: Seat): FrameBucket => {
+    let bucket = frameBuckets.get(seat);
+    if (!bucket) frameBuckets.set(seat, bucket = createFrameBucket(frameRate));
+    return bucket;
+  };
+  const frameLimited = (seat: Seat) => {
+    const { metrics, log } = deps.sessionEnv;
+    metrics.socketPolicyClosed("frame_rate");
+    log.warn("operator socket over its frame rate limit", {
+      sid: seat.sid,
+      code: CLOSE.policyViolation,
+      frames_per_sec: frameRate.perSec,
+      burst: frameRate.burst,
+    });
+  };
   const tags = ["operators"];
   /** The seat named by `:sid`, checked against the request's bearer. */
   const seatOf = (c: Context) =>
@@ -181,6 +208,8 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
           protocol: fromProtocol === null ? undefined : "bearer",
           client: clientName(c.req.query("client")),
           onClose: () => scheduleRelease(deps, session),
+          frames: bucketOf(session),
+          onFrameLimit: () => frameLimited(session),
         });
       },
     );

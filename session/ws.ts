@@ -5,7 +5,10 @@
  * @module
  */
 import { SwitchboardError } from "../protocol/errors.ts";
+import { CLOSE } from "../protocol/frames.ts";
 import type { Seat } from "./seat.ts";
+import type { FrameBucket } from "./frame_bucket.ts";
+import { closeQuietly } from "./socket_slot.ts";
 
 /** Throws 400 when `req` is not a valid WebSocket upgrade (checked before any auth). */
 export function checkHandshake(req: Request): void {
@@ -42,11 +45,29 @@ export function subprotocolBearer(req: Request): string | null {
   return at >= 0 && offered[at + 1] ? offered[at + 1] : null;
 }
 
-/** Upgrades `req` and hands the socket to `session`. */
+/** Options of {@link upgradeToSession}. */
+export interface UpgradeOptions {
+  protocol?: string;
+  client?: string;
+  onClose?: () => void;
+  /** Every client frame takes a token first, before any parsing (none: no limit). */
+  frames?: FrameBucket;
+  /** Called once when the socket is closed 1008 for its frame rate. */
+  onFrameLimit?: () => void;
+}
+
+/** The close reason of a socket over its frame rate limit (code 1008). */
+export const FRAME_RATE_REASON = "frame rate limit";
+
+/**
+ * Upgrades `req` and hands the socket to `session`. A frame that finds
+ * `options.frames` empty closes the socket 1008 `frame rate limit`; it and every
+ * later frame are dropped unread.
+ */
 export function upgradeToSession(
   req: Request,
   session: Seat,
-  options: { protocol?: string; client?: string; onClose?: () => void } = {},
+  options: UpgradeOptions = {},
 ): Response {
   const { socket, response } = Deno.upgradeWebSocket(
     req,
@@ -54,7 +75,15 @@ export function upgradeToSession(
   );
   socket.binaryType = "arraybuffer";
   socket.onopen = () => session.attach(socket, options.client);
-  socket.onmessage = (event) => session.receive(socket, event.data);
+  const frames = options.frames;
+  let limited = false;
+  socket.onmessage = (event) => {
+    if (limited) return;
+    if (frames === undefined || frames.take()) return session.receive(socket, event.data);
+    limited = true;
+    closeQuietly(socket, CLOSE.policyViolation, FRAME_RATE_REASON);
+    options.onFrameLimit?.();
+  };
   socket.onclose = (event) => {
     session.detach(socket, event.code);
     options.onClose?.();
