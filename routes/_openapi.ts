@@ -190,8 +190,8 @@ function finish(paths: Record<string, Record<string, unknown>>) {
 const WS_DESCRIPTION = "Frames are JSON text messages tagged by `type`, described by the " +
   "AsyncAPI 3.0 document at `/v1/asyncapi.json`. The server sends ask, hook_before, " +
   "hook_after, spawn, cancel, error and pong; the client sends answer, hook_ack, spawn_ack and " +
-  "ping. Close codes: 1001 shutdown, 1003 binary frame, 1009 frame over 1 MiB, 4000 replaced " +
-  "by a newer socket, 4001 session deleted.";
+  "ping. Close codes: 1001 shutdown, 1003 binary frame, 1008 frame rate limit, 1009 frame " +
+  "over 1 MiB, 4000 replaced by a newer socket, 4001 session deleted.";
 
 /** `/v1/data/{name}` → `/v1/data/{}`: paths OpenAPI treats as the same. */
 function template(path: string): string {
