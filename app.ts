@@ -84,6 +84,7 @@ export function createApp(deps: AppDeps) {
       apiToken,
       seatLimits: deps.config.seatLimits,
       frameRate: deps.config.wsFrameRate,
+      sendBacklog: deps.config.wsSendBacklog,
     }),
   );
   const runDeps: RunRoutesDeps = {

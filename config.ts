@@ -8,6 +8,7 @@ import type { RunBudgets } from "./engine/flow/mod.ts";
 import type { WebhookDefaults } from "./engine/workers/webhook.ts";
 import type { SeatLimits } from "./session/seats.ts";
 import { DEFAULT_FRAME_RATE, type FrameRateLimit } from "./session/frame_bucket.ts";
+import type { BacklogLimit } from "./session/send_backlog.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -58,6 +59,8 @@ export interface Config {
    * seat's socket may send (5,000/s, bursts of 20,000); over them it is closed 1008.
    */
   wsFrameRate?: FrameRateLimit;
+  /** What an operator socket may leave unread before it is closed 1008 (16 MiB for 10 s; not from the environment). */
+  wsSendBacklog?: BacklogLimit;
 }
 
 /** The default bound of the KV file's data, in MiB (4 GiB). */

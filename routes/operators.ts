@@ -30,6 +30,7 @@ import {
   type FrameRateLimit,
 } from "../session/frame_bucket.ts";
 import { CLOSE } from "../protocol/frames.ts";
+import { type BacklogLimit, DEFAULT_BACKLOG_LIMIT } from "../session/send_backlog.ts";
 import { adminGuard, jsonBody, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
 
@@ -39,6 +40,8 @@ export interface OperatorRoutesDeps extends SeatDeps {
   seatLimits?: SeatLimits;
   /** Client frames per seat (default {@link DEFAULT_FRAME_RATE}). */
   frameRate?: FrameRateLimit;
+  /** What a socket may leave unread (default {@link DEFAULT_BACKLOG_LIMIT}). */
+  sendBacklog?: BacklogLimit;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -82,6 +85,17 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
       code: CLOSE.policyViolation,
       frames_per_sec: frameRate.perSec,
       burst: frameRate.burst,
+    });
+  };
+  const backlog = deps.sendBacklog ?? DEFAULT_BACKLOG_LIMIT;
+  const slowConsumer = (seat: Seat) => {
+    const { metrics, log } = deps.sessionEnv;
+    metrics.socketPolicyClosed("slow_consumer");
+    log.warn("operator socket not reading its frames", {
+      sid: seat.sid,
+      code: CLOSE.policyViolation,
+      max_backlog_bytes: backlog.maxBytes,
+      grace_ms: backlog.graceMs,
     });
   };
   const tags = ["operators"];
@@ -210,6 +224,8 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
           onClose: () => scheduleRelease(deps, session),
           frames: bucketOf(session),
           onFrameLimit: () => frameLimited(session),
+          backlog,
+          onSlowConsumer: () => slowConsumer(session),
         });
       },
     );

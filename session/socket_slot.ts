@@ -13,9 +13,37 @@ export function sendOn(socket: WebSocket, frame: ServerFrame): boolean {
   return sendTextOn(socket, JSON.stringify(frame));
 }
 
+/** What each send on a socket is checked against (see {@link guardSends}). */
+export interface SendGuard {
+  /** True when the socket's backlog (`bufferedAmount`) has grown too big for too long. */
+  over(buffered: number): boolean;
+  /** Called once when the socket is closed for it. */
+  onOver(): void;
+}
+
+/** The close reason of a socket that does not read what it is sent (code 1008). */
+export const SLOW_CONSUMER_REASON = "slow consumer";
+
+const guards = new WeakMap<WebSocket, SendGuard>();
+
+/**
+ * Checks every later send on `socket` against `guard`: when it says the backlog
+ * is over, that send is dropped and the socket is closed 1008 `slow consumer`.
+ */
+export function guardSends(socket: WebSocket, guard: SendGuard): void {
+  guards.set(socket, guard);
+}
+
 /** Sends a frame already written as JSON text if the socket is open; false when it could not. */
 export function sendTextOn(socket: WebSocket, text: string): boolean {
   if (socket.readyState !== WebSocket.OPEN) return false;
+  const guard = guards.get(socket);
+  if (guard !== undefined && guard.over(socket.bufferedAmount)) {
+    guards.delete(socket);
+    closeQuietly(socket, CLOSE.policyViolation, SLOW_CONSUMER_REASON);
+    guard.onOver();
+    return false;
+  }
   try {
     socket.send(text);
     return true;

@@ -8,7 +8,8 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import { CLOSE } from "../protocol/frames.ts";
 import type { Seat } from "./seat.ts";
 import type { FrameBucket } from "./frame_bucket.ts";
-import { closeQuietly } from "./socket_slot.ts";
+import { closeQuietly, guardSends } from "./socket_slot.ts";
+import { type BacklogLimit, createBacklogWatch } from "./send_backlog.ts";
 
 /** Throws 400 when `req` is not a valid WebSocket upgrade (checked before any auth). */
 export function checkHandshake(req: Request): void {
@@ -54,6 +55,10 @@ export interface UpgradeOptions {
   frames?: FrameBucket;
   /** Called once when the socket is closed 1008 for its frame rate. */
   onFrameLimit?: () => void;
+  /** What the socket may leave unread (none: no limit). */
+  backlog?: BacklogLimit;
+  /** Called once when the socket is closed 1008 `slow consumer`. */
+  onSlowConsumer?: () => void;
 }
 
 /** The close reason of a socket over its frame rate limit (code 1008). */
@@ -62,7 +67,8 @@ export const FRAME_RATE_REASON = "frame rate limit";
 /**
  * Upgrades `req` and hands the socket to `session`. A frame that finds
  * `options.frames` empty closes the socket 1008 `frame rate limit`; it and every
- * later frame are dropped unread.
+ * later frame are dropped unread. A send that finds the socket's backlog over
+ * `options.backlog` for too long closes it 1008 `slow consumer`.
  */
 export function upgradeToSession(
   req: Request,
@@ -74,6 +80,18 @@ export function upgradeToSession(
     options.protocol ? { protocol: options.protocol } : {},
   );
   socket.binaryType = "arraybuffer";
+  if (options.backlog) {
+    const watch = createBacklogWatch(options.backlog);
+    guardSends(socket, {
+      over: watch.over,
+      onOver() {
+        // its close frame waits behind the backlog, so `close` may come much later:
+        // the seat lets go of it now (after the send that found it over returns)
+        queueMicrotask(() => session.detach(socket, CLOSE.policyViolation));
+        options.onSlowConsumer?.();
+      },
+    });
+  }
   socket.onopen = () => session.attach(socket, options.client);
   const frames = options.frames;
   let limited = false;
