@@ -16,14 +16,19 @@ export interface FrameRateLimit {
 }
 
 /**
- * The defaults. No honest client comes near them: the largest burst this repo
- * sends is 10,000 `spawn_ack`s at once (bench/real_server/waiting_runs.ts at
- * N=10000), and the fastest sustained rate is ~2,000 replies/s on one socket
- * (spawn_roundtrip), which client/ doubles with a `ping` after each reply. A
- * bad frame costs the server 20–35 µs, so a seat held at the limit takes at
- * most ~17 % of one core, and its burst (once per seat) under 0.7 s of CPU.
+ * The defaults: 2,000 frames at once, and 2,000 a second after that.
+ *
+ * The burst bounds how long a flood holds the event loop: Deno hands a socket's
+ * frames that have already arrived to JS one after another without letting other
+ * sockets in, and a bad frame costs the server 20–50 µs, so 2,000 of them are
+ * 40–100 ms. It still takes what client/ sends when a reconnect replays 1,000
+ * pending requests (a reply and a `ping` each): a whole fanout at its default
+ * width. The rate is above the fastest honest client measured here (~2,000
+ * sequential spawn round trips a second on one socket, bench/real_server/
+ * spawn_roundtrip.ts, burst to spare), and bounds a seat held at the limit to
+ * ~7 % of one core.
  */
-export const DEFAULT_FRAME_RATE: FrameRateLimit = { perSec: 5_000, burst: 20_000 };
+export const DEFAULT_FRAME_RATE: FrameRateLimit = { perSec: 2_000, burst: 2_000 };
 
 /** Options of {@link createFrameBucket}. */
 export interface FrameBucketOptions {
