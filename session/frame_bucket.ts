@@ -1,8 +1,9 @@
 /**
- * A token bucket for client→server frames on an operator socket: every frame
- * takes one token before it is parsed, tokens come back at `perSec` up to
- * `burst`, and a frame that finds the bucket empty is over the limit (the
- * socket is closed 1008 `frame rate limit`, see session/ws.ts).
+ * A token bucket for client→server frames on an operator socket. Every frame
+ * takes tokens before it is parsed (one, plus one per 4 KiB of text: a big frame
+ * costs the server more), tokens come back at `perSec` up to `burst`, and a frame
+ * that finds too few is over the limit (the socket is closed 1008
+ * `frame rate limit`, see session/ws.ts).
  *
  * @module
  */
@@ -11,24 +12,37 @@
 export interface FrameRateLimit {
   /** Tokens returned per second (`SWITCHBOARD_WS_FRAMES_PER_SEC`). */
   perSec: number;
-  /** The bucket's size: frames that may arrive at once (`SWITCHBOARD_WS_FRAME_BURST`). */
+  /** The bucket's size: small frames that may arrive at once (`SWITCHBOARD_WS_FRAME_BURST`). */
   burst: number;
 }
 
 /**
- * The defaults: 2,000 frames at once, and 2,000 a second after that.
+ * The defaults: 2,000 small frames at once, and 2,000 a second after that.
  *
  * The burst bounds how long a flood holds the event loop: Deno hands a socket's
  * frames that have already arrived to JS one after another without letting other
- * sockets in, and a bad frame costs the server 20–50 µs, so 2,000 of them are
- * 40–100 ms. It still takes what client/ sends when a reconnect replays 1,000
- * pending requests (a reply and a `ping` each): a whole fanout at its default
- * width. The rate is above the fastest honest client measured here (~2,000
- * sequential spawn round trips a second on one socket, bench/real_server/
- * spawn_roundtrip.ts, burst to spare), and bounds a seat held at the limit to
- * ~7 % of one core.
+ * sockets in, and a token's worth of bad frame costs the server 20–50 µs, so a
+ * full bucket is 40–100 ms. It still takes what client/ sends when a reconnect
+ * replays 1,000 pending requests (a reply and a `ping` each): a whole fanout at
+ * its default width. The rate is above the fastest honest client measured here
+ * (~2,000 sequential spawn round trips a second on one socket,
+ * bench/real_server/spawn_roundtrip.ts), and bounds a seat held at the limit to
+ * under 10 % of one core.
  */
 export const DEFAULT_FRAME_RATE: FrameRateLimit = { perSec: 2_000, burst: 2_000 };
+
+/** Characters of frame text per extra token (a 1 MiB frame of text costs ~7 ms to refuse). */
+export const CHARS_PER_TOKEN = 4096;
+
+/** The tokens one frame takes: 1, plus 1 per {@link CHARS_PER_TOKEN} characters (or bytes). */
+export function frameCost(data: unknown): number {
+  const size = typeof data === "string"
+    ? data.length
+    : data instanceof ArrayBuffer
+    ? data.byteLength
+    : 0;
+  return 1 + Math.floor(size / CHARS_PER_TOKEN);
+}
 
 /** Options of {@link createFrameBucket}. */
 export interface FrameBucketOptions {
@@ -38,8 +52,12 @@ export interface FrameBucketOptions {
 
 /** One seat's bucket. */
 export interface FrameBucket {
-  /** Takes a token for one frame; false when the bucket is empty (over the limit). */
-  take(): boolean;
+  /**
+   * Takes `cost` tokens for one frame; false when there are too few (over the
+   * limit). A frame dearer than the whole bucket passes when it is full, and
+   * leaves it in debt.
+   */
+  take(cost?: number): boolean;
 }
 
 /** A full bucket for `limit`. */
@@ -52,14 +70,14 @@ export function createFrameBucket(
   let tokens = limit.burst;
   let last = now();
   return {
-    take: function takeFrameToken() {
+    take: function takeFrameTokens(cost = 1) {
       const t = now();
       if (t > last) {
         tokens = Math.min(limit.burst, tokens + (t - last) * perMs);
         last = t;
       }
-      if (tokens < 1) return false;
-      tokens -= 1;
+      if (tokens < Math.min(cost, limit.burst)) return false;
+      tokens -= cost;
       return true;
     },
   };

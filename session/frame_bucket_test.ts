@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createFrameBucket, DEFAULT_FRAME_RATE } from "./frame_bucket.ts";
+import { createFrameBucket, DEFAULT_FRAME_RATE, frameCost } from "./frame_bucket.ts";
 
 function clock(start = 1_000) {
   let t = start;
@@ -77,4 +77,34 @@ Deno.test("DEFAULT_FRAME_RATE takes 2,000 frames at once and 2,000/s sustained, 
       assert.ok(bucket.take());
     }
   }
+});
+
+Deno.test("frameCost is 1 a frame, plus 1 per 4 KiB of text", () => {
+  assert.equal(frameCost("{}"), 1);
+  assert.equal(frameCost("x".repeat(4095)), 1);
+  assert.equal(frameCost("x".repeat(4096)), 2);
+  assert.equal(frameCost("x".repeat(1_000_000)), 245);
+  assert.equal(frameCost(new ArrayBuffer(8192)), 3);
+  assert.equal(frameCost(undefined), 1);
+});
+
+Deno.test("createFrameBucket charges a frame its cost", () => {
+  const c = clock();
+  const bucket = createFrameBucket({ perSec: 1, burst: 100 }, { now: c.now });
+  assert.equal(bucket.take(60), true);
+  assert.equal(bucket.take(41), false); // 40 left
+  assert.equal(bucket.take(40), true);
+  assert.equal(bucket.take(), false);
+});
+
+Deno.test("createFrameBucket lets a frame dearer than the bucket through only when it is full, then is in debt", () => {
+  const c = clock();
+  const bucket = createFrameBucket({ perSec: 10, burst: 5 }, { now: c.now });
+  assert.equal(bucket.take(245), true); // a 1 MiB frame under a burst of 5
+  c.advance(1_000); // +10 tokens: still 230 in debt
+  assert.equal(bucket.take(), false);
+  assert.equal(bucket.take(245), false);
+  c.advance(24_000); // back to full (capped at 5)
+  assert.equal(bucket.take(2), true);
+  assert.equal(bucket.take(245), false, "not full any more");
 });

@@ -7,7 +7,7 @@
 import { SwitchboardError } from "../protocol/errors.ts";
 import { CLOSE } from "../protocol/frames.ts";
 import type { Seat } from "./seat.ts";
-import type { FrameBucket } from "./frame_bucket.ts";
+import { type FrameBucket, frameCost } from "./frame_bucket.ts";
 import { closeQuietly, guardSends } from "./socket_slot.ts";
 import { type BacklogLimit, createBacklogWatch } from "./send_backlog.ts";
 
@@ -51,7 +51,7 @@ export interface UpgradeOptions {
   protocol?: string;
   client?: string;
   onClose?: () => void;
-  /** Every client frame takes a token first, before any parsing (none: no limit). */
+  /** Every client frame takes its tokens first, before any parsing (none: no limit). */
   frames?: FrameBucket;
   /** Called once when the socket is closed 1008 for its frame rate. */
   onFrameLimit?: () => void;
@@ -97,7 +97,9 @@ export function upgradeToSession(
   let limited = false;
   socket.onmessage = (event) => {
     if (limited) return;
-    if (frames === undefined || frames.take()) return session.receive(socket, event.data);
+    if (frames === undefined || frames.take(frameCost(event.data))) {
+      return session.receive(socket, event.data);
+    }
     limited = true;
     closeQuietly(socket, CLOSE.policyViolation, FRAME_RATE_REASON);
     options.onFrameLimit?.();

@@ -91,6 +91,17 @@ Deno.test("under the default limit a flood of 5,000 bad frames is closed 1008 wh
   await honest.ws.close();
 });
 
+Deno.test("under the default limit big bad frames cost by their size: 40 of 512 KiB are cut off", async () => {
+  await using server = await startServer();
+  const flooder = await seated(server);
+  const big = "x".repeat(512 * 1024); // 129 tokens each: the bucket of 2,000 holds 15
+  for (let i = 0; i < 40; i++) flooder.ws.sendRaw(big);
+  await closedForRate(flooder.ws, 10_000);
+  const errors = flooder.ws.buffered().filter((f) => f.type === "error").length;
+  assert.ok(errors < 30, `${errors} error frames`);
+  assert.equal(await policyCloses(server, "frame_rate"), 1);
+});
+
 Deno.test("one frame over the burst, then silence: the client reads close 1008 `frame rate limit`", async () => {
   const wsFrameRate: FrameRateLimit = { perSec: 1, burst: 10 };
   await using server = await startServer({ config: { wsFrameRate } });
