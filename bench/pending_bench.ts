@@ -16,12 +16,12 @@
  */
 import { startServer } from "../tests/_helpers.ts";
 import { OperatorSession } from "../session/operator_session.ts";
-import { QUESTION } from "./_bench_helpers.ts";
+import { BENCH_FRAME_RATE, QUESTION } from "./_bench_helpers.ts";
 
 const SIZES = [1_000, 10_000, 100_000];
 const TASK = "T-0000000000000001";
 
-const server = await startServer();
+const server = await startServer({ config: { wsFrameRate: BENCH_FRAME_RATE } });
 
 /** The server side of a real socket; `receive` only writes to it to report a bad frame. */
 async function serverSideSocket(): Promise<WebSocket> {

@@ -23,6 +23,7 @@ import { createLogger } from "../observe/log.ts";
 import { openStores } from "../store/open_stores.ts";
 import {
   answerEverything,
+  BENCH_FRAME_RATE,
   connectRawSeat,
   connectSeat,
   QUESTION,
@@ -32,7 +33,7 @@ import {
 const IN_FLIGHT = 64;
 const TASK = "T-0000000000000001";
 
-const server = await startServer();
+const server = await startServer({ config: { wsFrameRate: BENCH_FRAME_RATE } });
 const denoSeat = await connectSeat(server);
 answerEverything(denoSeat.socket.ws);
 const rawSeat = await connectRawSeat(server);
@@ -42,10 +43,16 @@ const rawBridge: SeniorBridge = server.deps.seniorBridges.get(rawSeat.sid)!;
 // here, so the row shows building them, not the terminal).
 const kvPath = await Deno.makeTempFile({ prefix: "switchboard-bench-", suffix: ".kv" });
 const kvStores = await openStores({ kvPath });
-const kvServer = await startServer({ config: defaultConfig({ kvPath }), stores: kvStores });
+const kvServer = await startServer({
+  config: defaultConfig({ kvPath, wsFrameRate: BENCH_FRAME_RATE }),
+  stores: kvStores,
+});
 const kvSeat = await connectRawSeat(kvServer);
 const kvBridge: SeniorBridge = kvServer.deps.seniorBridges.get(kvSeat.sid)!;
-const infoServer = await startServer({ log: createLogger({ level: "info", write() {} }) });
+const infoServer = await startServer({
+  config: { wsFrameRate: BENCH_FRAME_RATE },
+  log: createLogger({ level: "info", write() {} }),
+});
 const infoSeat = await connectRawSeat(infoServer);
 const infoBridge: SeniorBridge = infoServer.deps.seniorBridges.get(infoSeat.sid)!;
 // The KV stays open to the end (its write-behind queue may still be draining);

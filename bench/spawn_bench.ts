@@ -16,6 +16,7 @@
  */
 import { startServer } from "../tests/_helpers.ts";
 import {
+  BENCH_FRAME_RATE,
   connectRawSeat,
   operatorTask,
   sampleSequential,
@@ -26,7 +27,7 @@ import {
 
 const SAMPLES = 1_000;
 
-const server = await startServer();
+const server = await startServer({ config: { wsFrameRate: BENCH_FRAME_RATE } });
 await connectRawSeat(server, { roles: ["main-ai"] });
 const bare = await startBareEcho({ client: "raw" });
 

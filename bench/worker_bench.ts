@@ -18,12 +18,17 @@ import { Hono } from "hono";
 import { startServer } from "../tests/_helpers.ts";
 import type { StartedRun } from "../engine/mod.ts";
 import type { SpawnFrame } from "../protocol/frames.ts";
-import { connectQueuedSeat, operatorTask, startInProcess } from "./_bench_helpers.ts";
+import {
+  BENCH_FRAME_RATE,
+  connectQueuedSeat,
+  operatorTask,
+  startInProcess,
+} from "./_bench_helpers.ts";
 
 const IN_FLIGHT = 16;
 const RESULT = { shipped: true, files: ["engine/flow/eval_flow.ts"], notes: "all tests pass" };
 
-const server = await startServer();
+const server = await startServer({ config: { wsFrameRate: BENCH_FRAME_RATE } });
 const operator = await connectQueuedSeat(server, ["main-ai"]);
 
 const body = operatorTask("bench-worker");
