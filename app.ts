@@ -83,8 +83,7 @@ export function createApp(deps: AppDeps) {
       ...deps,
       apiToken,
       seatLimits: deps.config.seatLimits,
-      frameRate: deps.config.wsFrameRate,
-      sendBacklog: deps.config.wsSendBacklog,
+      socketLimits: { frameRate: deps.config.wsFrameRate, backlog: deps.config.wsSendBacklog },
     }),
   );
   const runDeps: RunRoutesDeps = {

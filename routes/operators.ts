@@ -23,14 +23,7 @@ import {
 } from "../session/seats.ts";
 import type { Seat } from "../session/seat.ts";
 import { checkHandshake, subprotocolBearer, upgradeToSession } from "../session/ws.ts";
-import {
-  createFrameBucket,
-  DEFAULT_FRAME_RATE,
-  type FrameBucket,
-  type FrameRateLimit,
-} from "../session/frame_bucket.ts";
-import { CLOSE } from "../protocol/frames.ts";
-import { type BacklogLimit, DEFAULT_BACKLOG_LIMIT } from "../session/send_backlog.ts";
+import { createSocketLimits, type SocketLimitsOptions } from "../session/socket_limits.ts";
 import { adminGuard, jsonBody, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
 
@@ -38,10 +31,8 @@ import { doc, empty, json } from "./_doc.ts";
 export interface OperatorRoutesDeps extends SeatDeps {
   apiToken?: string;
   seatLimits?: SeatLimits;
-  /** Client frames per seat (default {@link DEFAULT_FRAME_RATE}). */
-  frameRate?: FrameRateLimit;
-  /** What a socket may leave unread (default {@link DEFAULT_BACKLOG_LIMIT}). */
-  sendBacklog?: BacklogLimit;
+  /** The frame rate and unread backlog allowed on operator sockets (defaults if absent). */
+  socketLimits?: SocketLimitsOptions;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -69,35 +60,7 @@ function clientName(raw: string | undefined): string | undefined {
 /** Routes under `/v1/operators`. */
 export function operatorRoutes(deps: OperatorRoutesDeps) {
   const admin = adminGuard(deps.apiToken);
-  const frameRate = deps.frameRate ?? DEFAULT_FRAME_RATE;
-  // one bucket per seat, so a socket closed for its rate gains nothing by reconnecting
-  const frameBuckets = new WeakMap<Seat, FrameBucket>();
-  const bucketOf = (seat: Seat): FrameBucket => {
-    let bucket = frameBuckets.get(seat);
-    if (!bucket) frameBuckets.set(seat, bucket = createFrameBucket(frameRate));
-    return bucket;
-  };
-  const frameLimited = (seat: Seat) => {
-    const { metrics, log } = deps.sessionEnv;
-    metrics.socketPolicyClosed("frame_rate");
-    log.warn("operator socket over its frame rate limit", {
-      sid: seat.sid,
-      code: CLOSE.policyViolation,
-      frames_per_sec: frameRate.perSec,
-      burst: frameRate.burst,
-    });
-  };
-  const backlog = deps.sendBacklog ?? DEFAULT_BACKLOG_LIMIT;
-  const slowConsumer = (seat: Seat) => {
-    const { metrics, log } = deps.sessionEnv;
-    metrics.socketPolicyClosed("slow_consumer");
-    log.warn("operator socket not reading its frames", {
-      sid: seat.sid,
-      code: CLOSE.policyViolation,
-      max_backlog_bytes: backlog.maxBytes,
-      grace_ms: backlog.graceMs,
-    });
-  };
+  const socketLimits = createSocketLimits(deps.sessionEnv, deps.socketLimits);
   const tags = ["operators"];
   /** The seat named by `:sid`, checked against the request's bearer. */
   const seatOf = (c: Context) =>
@@ -222,10 +185,7 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
           protocol: fromProtocol === null ? undefined : "bearer",
           client: clientName(c.req.query("client")),
           onClose: () => scheduleRelease(deps, session),
-          frames: bucketOf(session),
-          onFrameLimit: () => frameLimited(session),
-          backlog,
-          onSlowConsumer: () => slowConsumer(session),
+          ...socketLimits(session),
         });
       },
     );
