@@ -13,8 +13,8 @@ import { startTask } from "./_task_start.ts";
 
 const env = (vars: Record<string, string>) => ({ get: (name: string) => vars[name] });
 
-Deno.test("readConfig reads the frame rate limit, with defaults 2,000/s and bursts of 2,000", () => {
-  assert.deepEqual(readConfig(env({})).wsFrameRate, { perSec: 2_000, burst: 2_000 });
+Deno.test("readConfig reads the frame rate limit, with defaults 5,000/s and bursts of 20,000", () => {
+  assert.deepEqual(readConfig(env({})).wsFrameRate, { perSec: 5_000, burst: 20_000 });
   assert.deepEqual(
     readConfig(env({ SWITCHBOARD_WS_FRAMES_PER_SEC: "50", SWITCHBOARD_WS_FRAME_BURST: " 7 " }))
       .wsFrameRate,
@@ -23,7 +23,7 @@ Deno.test("readConfig reads the frame rate limit, with defaults 2,000/s and burs
   assert.deepEqual(
     readConfig(env({ SWITCHBOARD_WS_FRAMES_PER_SEC: "", SWITCHBOARD_WS_FRAME_BURST: "" }))
       .wsFrameRate,
-    { perSec: 2_000, burst: 2_000 },
+    { perSec: 5_000, burst: 20_000 },
   );
 });
 

@@ -47,7 +47,7 @@ Deno.test("under the default limit a flood of 5,000 bad frames is closed 1008 wh
   assert.equal(asked.type, "ask");
 
   const started = performance.now();
-  for (let i = 0; i < 5_000; i++) flooder.ws.sendRaw(i % 2 ? "not json" : "{}");
+  for (let i = 0; i < 30_000; i++) flooder.ws.sendRaw(i % 2 ? "not json" : "{}");
   const closing = closedForRate(flooder.ws, 10_000);
 
   // the other seat's ask round trip, during the flood
@@ -58,13 +58,14 @@ Deno.test("under the default limit a flood of 5,000 bad frames is closed 1008 wh
   honest.ws.send({ type: "answer", req_id: frame.type === "ask" ? frame.req_id : "", value: 1 });
   assert.equal(await answer, 1);
   const roundTripMs = performance.now() - askAt;
-  assert.ok(roundTripMs < 2_000, `the other seat's round trip took ${roundTripMs.toFixed(0)} ms`);
+  // the burst (20,000 bad frames, 0.4–1 s of server CPU) is what the other seat may wait
+  assert.ok(roundTripMs < 5_000, `the other seat's round trip took ${roundTripMs.toFixed(0)} ms`);
 
   await closing;
   const closeMs = performance.now() - started;
-  // at most the bucket (2,000, and 2,000/s more) was answered, never the whole flood
+  // at most the bucket (20,000, and 5,000/s more) was answered, never the whole flood
   const errors = flooder.ws.buffered().filter((f) => f.type === "error").length;
-  assert.ok(errors <= 3_000, `${errors} error frames`);
+  assert.ok(errors < 30_000, `${errors} error frames`);
   console.log(
     `flood closed after ${closeMs.toFixed(0)} ms, ${errors} error frames; ` +
       `other seat's round trip ${roundTripMs.toFixed(0)} ms`,
@@ -91,8 +92,9 @@ Deno.test("under the default limit a flood of 5,000 bad frames is closed 1008 wh
   await honest.ws.close();
 });
 
-Deno.test("under the default limit big bad frames cost by their size: 40 of 512 KiB are cut off", async () => {
-  await using server = await startServer();
+Deno.test("big bad frames cost by their size: 40 of 512 KiB are cut off by a bucket of 2,000", async () => {
+  const wsFrameRate: FrameRateLimit = { perSec: 2_000, burst: 2_000 };
+  await using server = await startServer({ config: { wsFrameRate } });
   const flooder = await seated(server);
   const big = "x".repeat(512 * 1024); // 129 tokens each: the bucket of 2,000 holds 15
   for (let i = 0; i < 40; i++) flooder.ws.sendRaw(big);
@@ -157,23 +159,24 @@ Deno.test("the frame bucket belongs to the seat: reconnecting at once does not r
   assert.equal(await policyCloses(server, "frame_rate"), 2);
 });
 
-Deno.test("the default frame limit leaves a burst of 2,000 replies and pings alone", async () => {
+Deno.test("the default frame limit leaves a burst of 10,000 replies and pings alone", async () => {
   await using server = await startServer();
   const seat = await seated(server);
-  // what client/ sends after a reconnect that replays 1,000 pending requests
-  for (let i = 0; i < 1_000; i++) {
+  // what client/ sends after a reconnect that replays 5,000 pending requests (the shared
+  // measuring stick acks 10,000 parked spawns in one go)
+  for (let i = 0; i < 5_000; i++) {
     seat.ws.send({ type: "answer", req_id: `${seat.sid}-ask-${i}`, value: i });
     seat.ws.send({ type: "ping" });
   }
   let pongs = 0;
   let errors = 0;
   const signal = AbortSignal.timeout(20_000);
-  while (pongs < 1_000) {
+  while (pongs < 5_000) {
     const f = await seat.ws.next({ signal });
     if (f.type === "pong") pongs++;
     else if (f.type === "error") errors++;
   }
-  assert.equal(errors, 1_000);
+  assert.equal(errors, 5_000);
   assert.equal(seat.ws.ws.readyState, WebSocket.OPEN);
   assert.equal(await policyCloses(server, "frame_rate"), 0);
   await seat.ws.close();
