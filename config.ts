@@ -56,7 +56,7 @@ export interface Config {
   warmupRounds: number;
   /**
    * `SWITCHBOARD_WS_FRAMES_PER_SEC` and `SWITCHBOARD_WS_FRAME_BURST`: client frames a
-   * seat's socket may send (2,000 at once, 2,000/s after); over them it is closed 1008.
+   * seat's socket may send (20,000 at once, 5,000/s after); over them it is closed 1008.
    */
   wsFrameRate?: FrameRateLimit;
   /** What an operator socket may leave unread before it is closed 1008 (16 MiB for 10 s; not from the environment). */
