@@ -240,7 +240,7 @@ export function createClusterHub(options: ClusterHubOptions) {
           if (startedHere && !runs.hasRequestRows(runId)) {
             // none of its requests reached the table (the batch that ended it left
             // them out): no other instance knows of them, nothing to delete
-            for (const row of pending.ofRun(runId)) apply(undefined, row.req_id);
+            notes.runEnded(runId);
             return;
           }
           runs.forgetRequestRows(runId);

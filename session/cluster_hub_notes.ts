@@ -21,6 +21,7 @@ import type { Sql } from "../store/pg_sql.ts";
 import { RUN_ENDED_TOPIC } from "../store/seat_store_pg.ts";
 import { type PendingView, RequestCancelled, type Waiters } from "./cluster_pending.ts";
 import type { SeatSync } from "./cluster_seat_sync.ts";
+import type { CancelReason } from "../protocol/frames.ts";
 import type { HubSeats } from "./hub_seat.ts";
 
 /** What {@link createHubNotes} works with. */
@@ -47,12 +48,16 @@ export function createHubNotes(options: HubNotesOptions) {
    * of a settled or cancelled request may come without its frame (a note's row:
    * store/pg_requests.ts `endedNote`): only a pending row's frame is used.
    */
-  const apply = (row: RequestRow | undefined, reqId: string) => {
+  const apply = (
+    row: RequestRow | undefined,
+    reqId: string,
+    goneBecause: CancelReason = "run_ended",
+  ) => {
     const seats = options.seats();
     if (!row) {
       const gone = pending.drop(reqId);
       if (gone) {
-        seats?.get(gone.sid)?.cancelled(reqId, "run_ended");
+        seats?.get(gone.sid)?.cancelled(reqId, goneBecause);
         seats?.get(gone.sid)?.requestEnded(reqId);
       }
       return;
@@ -102,8 +107,23 @@ export function createHubNotes(options: HubNotesOptions) {
     apply(row as RequestRow, reqId);
   };
 
+  /**
+   * A run ended: its requests still pending here are gone. A nested ask whose
+   * spawn had already ended is cancelled for that (`parent_ended`), as one server
+   * does at the spawn's reply, before its run can end: here the run's end may be
+   * read before the ask's own cancel lands.
+   */
   const onRunEnded = (runId: string) => {
-    for (const row of pending.ofRun(runId)) apply(undefined, row.req_id);
+    const rows = pending.ofRun(runId);
+    const open = new Set(rows.map((r) => r.req_id));
+    for (const row of rows) {
+      const parent = row.frame?.type === "ask" ? row.frame.parent_req_id : undefined;
+      apply(
+        undefined,
+        row.req_id,
+        parent !== undefined && !open.has(parent) ? "parent_ended" : "run_ended",
+      );
+    }
   };
 
   /** Reads seats and pending rows again (after a listener reconnect, and at start). */
@@ -121,6 +141,7 @@ export function createHubNotes(options: HubNotesOptions) {
     apply,
     read,
     heal,
+    runEnded: onRunEnded,
 
     /** Subscribes to the bus; returns the unsubscribers. */
     listen(): Array<() => void> {
