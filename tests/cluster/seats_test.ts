@@ -226,23 +226,21 @@ Deno.test({
 
 Deno.test({
   name:
-    "a run started on B right after its seat's mint on A finds the seat by role (gates and operator_ref)",
+    "a run started on B right after its seat's mint on A finds the seat by role (gates, operator_ref, an ask's to)",
   ignore: PG_IGNORE,
   async fn() {
     const url = await freshDatabase();
     await using cluster = await startCluster(url, ["i-a", "i-b"]);
     const [a, b] = cluster;
     // the seat reaches B through a note a few ms after the mint answers; a run naming it
-    // by role in that window was a 400 (gates) before B read the seat rows again
-    for (let i = 0; i < 10; i++) {
-      const role = `gate-${i}`;
-      const minted = await post(a.base, "/v1/operators", { roles: [role] });
-      assert.equal(minted.status, 200, JSON.stringify(minted.body));
-      const started = await post(b.base, "/v1/runs", {
+    // by role in that window was a 400 (gates) or failed (`no operator seat holds …`)
+    // before B read the seat rows again
+    const bodies: Record<string, (role: string) => unknown> = {
+      gates: (role) => ({
         blueprint: {
           kind: "inline",
           value: {
-            id: `fresh-${i}`,
+            id: "fresh-spawn",
             operators: [{ name: role }],
             agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
             flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
@@ -250,11 +248,43 @@ Deno.test({
         },
         init_ctx: {},
         operator: { kind: "main_ai", spawn_hook_id: role, senior_bridge_id: role },
-      });
-      assert.equal(started.status, 202, `run ${i}: ${JSON.stringify(started.body)}`);
-      const cancelled = await fetch(`${b.base}/v1/runs/${started.body!.run_id}`, {
-        method: "DELETE",
-      });
+      }),
+      ask: (role) => ({
+        blueprint: {
+          kind: "inline",
+          value: {
+            id: "fresh-ask",
+            flow: { kind: "ask", to: role, question: "'ship?'", out: "$.v" },
+          },
+        },
+        init_ctx: {},
+      }),
+    };
+    for (let i = 0; i < 16; i++) {
+      const what = i % 2 === 0 ? "gates" : "ask";
+      const role = `fresh-${i}`;
+      const minted = await post(a.base, "/v1/operators", { roles: [role] });
+      assert.equal(minted.status, 200, JSON.stringify(minted.body));
+      const { sid, token } = minted.body as { sid: string; token: string };
+      const started = await post(b.base, "/v1/runs", bodies[what](role));
+      assert.equal(started.status, 202, `${what} ${i}: ${JSON.stringify(started.body)}`);
+      const runId = started.body!.run_id as string;
+      // its first request waits on the seat (a spawn, or the ask): the run did not fail
+      await eventually(
+        async () => {
+          const run = await getJson<{ status: string }>(b.base, `/v1/runs/${runId}`);
+          assert.equal(run.body.status, "running", `${what} ${i}: ${JSON.stringify(run.body)}`);
+          const { body } = await getJson<{ pending: unknown[] }>(
+            a.base,
+            `/v1/operators/${sid}/pending`,
+            token,
+          );
+          return body.pending.length === 1 ? true : undefined;
+        },
+        10_000,
+        `the first request of ${what} run ${i} is pending`,
+      );
+      const cancelled = await fetch(`${b.base}/v1/runs/${runId}`, { method: "DELETE" });
       assert.equal(cancelled.status, 200);
       await cancelled.body?.cancel();
     }
