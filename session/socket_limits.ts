@@ -7,6 +7,7 @@
  */
 import { CLOSE } from "../protocol/frames.ts";
 import type { Seat, SessionEnv } from "./seat.ts";
+import type { SocketPolicyReason } from "../observe/metrics.ts";
 import {
   createFrameBucket,
   DEFAULT_FRAME_RATE,
@@ -44,27 +45,28 @@ export function createSocketLimits(
   return function socketLimits(seat) {
     let frames = buckets.get(seat);
     if (!frames) buckets.set(seat, frames = createFrameBucket(frameRate));
+    /** A 1008 close: counted by `reason`, and one warning line. */
+    const closed = (
+      reason: SocketPolicyReason,
+      message: string,
+      fields: Record<string, number>,
+    ) => {
+      env.metrics.socketPolicyClosed(reason);
+      env.log.warn(message, { sid: seat.sid, code: CLOSE.policyViolation, ...fields });
+    };
     return {
       frames,
-      onFrameLimit() {
-        env.metrics.socketPolicyClosed("frame_rate");
-        env.log.warn("operator socket over its frame rate limit", {
-          sid: seat.sid,
-          code: CLOSE.policyViolation,
+      onFrameLimit: () =>
+        closed("frame_rate", "operator socket over its frame rate limit", {
           frames_per_sec: frameRate.perSec,
           burst: frameRate.burst,
-        });
-      },
+        }),
       backlog,
-      onSlowConsumer() {
-        env.metrics.socketPolicyClosed("slow_consumer");
-        env.log.warn("operator socket not reading its frames", {
-          sid: seat.sid,
-          code: CLOSE.policyViolation,
+      onSlowConsumer: () =>
+        closed("slow_consumer", "operator socket not reading its frames", {
           max_backlog_bytes: backlog.maxBytes,
           grace_ms: backlog.graceMs,
-        });
-      },
+        }),
     };
   };
 }
