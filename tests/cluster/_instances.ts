@@ -171,6 +171,16 @@ export async function seatOn(on: Instance, roles: string[] = []) {
   return { sid, token, ws };
 }
 
+/** The seat's pending requests, as `on` lists them. */
+export async function pendingOf(on: Instance, sid: string, token: string): Promise<unknown[]> {
+  const { body } = await getJson<{ pending: unknown[] }>(
+    on.base,
+    `/v1/operators/${sid}/pending`,
+    token,
+  );
+  return body.pending;
+}
+
 /** Waits until the run has ended, read from `on`. */
 export async function runEnded(on: Instance, runId: string, ms = 20_000) {
   return await eventually(

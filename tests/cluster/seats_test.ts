@@ -8,7 +8,16 @@
 import assert from "node:assert/strict";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
 import { openSocket } from "../_helpers.ts";
-import { eventually, getJson, nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
+import {
+  eventually,
+  getJson,
+  nextOf,
+  pendingOf,
+  post,
+  runEnded,
+  seatOn,
+  startCluster,
+} from "./_instances.ts";
 
 Deno.test({
   name: "a role held on instance A is refused on B, and free again once the seat is deleted on B",
@@ -147,12 +156,8 @@ Deno.test({
     const runId = started.body!.run_id as string;
     await eventually(
       async () => {
-        const { body } = await getJson<{ pending: unknown[] }>(
-          a.base,
-          `/v1/operators/${op.sid}/pending`,
-          op.token,
-        );
-        return body.pending.length === 1 ? true : undefined;
+        const pending = await pendingOf(a, op.sid, op.token);
+        return pending.length === 1 ? true : undefined;
       },
       10_000,
       "the spawn is pending",
@@ -201,12 +206,8 @@ Deno.test({
     const runId = started.body!.run_id as string;
     await eventually(
       async () => {
-        const { body } = await getJson<{ pending: unknown[] }>(
-          a.base,
-          `/v1/operators/${sid}/pending`,
-          token,
-        );
-        return body.pending.length === 1 ? true : undefined;
+        const pending = await pendingOf(a, sid, token);
+        return pending.length === 1 ? true : undefined;
       },
       10_000,
       "the spawn waits",
@@ -274,12 +275,8 @@ Deno.test({
         async () => {
           const run = await getJson<{ status: string }>(b.base, `/v1/runs/${runId}`);
           assert.equal(run.body.status, "running", `${what} ${i}: ${JSON.stringify(run.body)}`);
-          const { body } = await getJson<{ pending: unknown[] }>(
-            a.base,
-            `/v1/operators/${sid}/pending`,
-            token,
-          );
-          return body.pending.length === 1 ? true : undefined;
+          const pending = await pendingOf(a, sid, token);
+          return pending.length === 1 ? true : undefined;
         },
         10_000,
         `the first request of ${what} run ${i} is pending`,

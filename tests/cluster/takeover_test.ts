@@ -16,6 +16,7 @@ import {
   getJson,
   type Instance,
   nextOf,
+  pendingOf,
   runEnded,
   seatOn,
   startCluster,
@@ -313,12 +314,8 @@ Deno.test({
       // nothing of the run is left pending, to be replayed on a reconnect
       const left = await eventually(
         async () => {
-          const { body } = await getJson<{ pending: unknown[] }>(
-            a.base,
-            `/v1/operators/${op.sid}/pending`,
-            op.token,
-          );
-          return body.pending.length === 0 ? body.pending : undefined;
+          const pending = await pendingOf(a, op.sid, op.token);
+          return pending.length === 0 ? pending : undefined;
         },
         5_000,
         "no pending request left",
