@@ -70,7 +70,8 @@ export function createClusterHub(options: ClusterHubOptions) {
     instanceId,
     seats: () => seats,
     socketAway: (sid) => mine.socketLeft(sid),
-    seatGone: (sid) => waiters.rejectSeat(sid, new RequestCancelled("session_deleted")),
+    seatGone: (sid) =>
+      waiters.rejectSeat(sid, new RequestCancelled("session_deleted", sync.expired(sid))),
   });
 
   const notes = createHubNotes({
@@ -216,7 +217,7 @@ export function createClusterHub(options: ClusterHubOptions) {
     socketOf: (sid: string) => sync.socketOf(sid),
 
     /** A seat of this instance was deleted (here or elsewhere): it is never read back. */
-    seatDeleted: (sid: string) => sync.deleted(sid),
+    seatDeleted: (sid: string, byIdleSweep?: boolean) => sync.deleted(sid, byIdleSweep),
 
     /** Notes the socket holder this instance just wrote. */
     socketWritten: (sid: string, instance: string | null, epoch: number) =>

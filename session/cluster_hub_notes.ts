@@ -86,7 +86,7 @@ export function createHubNotes(options: HubNotesOptions) {
     seats?.get(row.sid)?.requestEnded(row.req_id);
     const reason = row.cancel_reason ?? "run_ended";
     if (had) seats?.get(row.sid)?.cancelled(row.req_id, reason);
-    waiters.reject(row.req_id, new RequestCancelled(reason));
+    waiters.reject(row.req_id, new RequestCancelled(reason, sync.expired(row.sid)));
   };
 
   /** Reads a request's row and applies it. */
@@ -150,6 +150,10 @@ export function createHubNotes(options: HubNotesOptions) {
         bus.on(REQUEST_TOPICS.settled, onRequestNote),
         bus.on(REQUEST_TOPICS.ended, onRequestNote),
         bus.on(SEAT_TOPICS.changed, (sid) => void sync.read(sid).catch(() => {})),
+        bus.on(SEAT_TOPICS.expired, (sid) => {
+          sync.deleted(sid, true);
+          void sync.read(sid).catch(() => {});
+        }),
         bus.on(SEAT_TOPICS.socket, (sid) => void sync.read(sid).catch(() => {})),
         bus.on(RUN_ENDED_TOPIC, onRunEnded),
         bus.onHeal(() => {

@@ -96,10 +96,11 @@ export function countByKind(rows: readonly RequestRow[]): Record<RequestKind, nu
  */
 export class RequestCancelled extends Error {
   readonly reason: CancelReason;
-  constructor(reason: CancelReason) {
+  /** `expired`: the seat was deleted by the idle sweep (the text says so, as on one server). */
+  constructor(reason: CancelReason, expired = false) {
     super(
       reason === "session_deleted"
-        ? "operator session deleted"
+        ? `operator session deleted${expired ? " (idle expiry)" : ""}`
         : `operator request ${reason === "timeout" ? "timed out" : "cancelled"}`,
     );
     this.name = "RequestCancelled";

@@ -237,10 +237,10 @@ export class ClusterSeat implements Seat, HubSeat {
     this.#socket.receive(socket, data);
   }
 
-  teardown(): void {
+  teardown(why: "deleted" | "expired" = "deleted"): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#hub.seatDeleted(this.sid);
+    this.#hub.seatDeleted(this.sid, why === "expired");
     this.#socket.teardown();
   }
 

@@ -41,13 +41,17 @@ export function createSeatSync(options: SeatSyncOptions) {
   const sockets = new Map<string, SocketHolder>();
   /** Sids of seats deleted, by when (sids are never reused). */
   const gone = new Map<string, number>();
+  /** Those of them the idle sweep deleted (here or elsewhere). */
+  const expired = new Set<string>();
 
-  const deleted = (sid: string) => {
+  const deleted = (sid: string, byIdleSweep = false) => {
     const now = Date.now();
-    gone.set(sid, now);
+    if (byIdleSweep) expired.add(sid);
+    if (!gone.has(sid)) gone.set(sid, now);
     for (const [old, at] of gone) {
       if (now - at < GONE_KEEP_MS) break;
       gone.delete(old);
+      expired.delete(old);
     }
   };
 
@@ -94,8 +98,14 @@ export function createSeatSync(options: SeatSyncOptions) {
       }
     },
 
-    /** A seat was deleted here: a read of its row in flight does not bring it back. */
+    /**
+     * A seat was deleted (`byIdleSweep`: by the idle sweep): a read of its row in
+     * flight does not bring it back.
+     */
     deleted,
+
+    /** True when the idle sweep deleted the seat (its requests fail with `(idle expiry)`). */
+    expired: (sid: string): boolean => expired.has(sid),
 
     /** The seat's socket holder as last read. */
     socketOf: (sid: string): SocketHolder | undefined => sockets.get(sid),

@@ -21,7 +21,7 @@ export async function deleteSeat(
   clearTimeout(releaseTimers.get(session));
   releaseTimers.delete(session);
   session.teardown(why === "idle" ? "expired" : "deleted");
-  await deps.sessionEnv.store.deleteSeat(session.sid);
+  await deps.sessionEnv.store.deleteSeat(session.sid, { expired: why === "idle" });
   deps.sessionEnv.log.info("operator deleted", { sid: session.sid, why });
 }
 

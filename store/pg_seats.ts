@@ -10,8 +10,8 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import type { SeatRecord } from "./seat_store.ts";
 import type { Sql } from "./pg_sql.ts";
 
-/** Bus topics: a seat changed (minted, deleted) or its socket moved. */
-export const SEAT_TOPICS = { changed: "seat", socket: "seat_socket" };
+/** Bus topics: a seat changed (minted, deleted), was deleted by the idle sweep, or its socket moved. */
+export const SEAT_TOPICS = { changed: "seat", expired: "seat_expired", socket: "seat_socket" };
 
 /** A seat row: the record, and where its socket is. */
 export interface SeatRow extends SeatRecord {

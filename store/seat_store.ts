@@ -26,7 +26,8 @@ export type { RequestRecord };
  */
 export interface SeatStore {
   putSeat(seat: SeatRecord): Promise<void>;
-  deleteSeat(sid: string): Promise<void>;
+  /** Deletes a seat; `expired`: the idle sweep deleted it (a cluster says so to the others). */
+  deleteSeat(sid: string, options?: { expired?: boolean }): Promise<void>;
   listSeats(): Promise<SeatRecord[]>;
 }
 

@@ -30,10 +30,10 @@ export function createPgSeatStore(sql: Sql, bus: Bus): SeatStore {
       await insertSeat(sql, seat);
       await bus.publish(SEAT_TOPICS.changed, seat.sid);
     },
-    async deleteSeat(sid) {
+    async deleteSeat(sid, options) {
       const cancelled = await cancelSeatRequests(sql, sid);
       await deleteSeatRow(sql, sid);
-      await bus.publish(SEAT_TOPICS.changed, sid);
+      await bus.publish(options?.expired ? SEAT_TOPICS.expired : SEAT_TOPICS.changed, sid);
       for (const row of cancelled) await bus.publish(REQUEST_TOPICS.ended, row.req_id);
     },
     async listSeats() {

@@ -287,3 +287,35 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "a seat the idle sweep deletes fails a run's request on another instance with `(idle expiry)`, as one server does",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"], {
+      env: { SWITCHBOARD_SESSION_IDLE_SECS: "2" },
+    });
+    const [a, b] = cluster;
+    // a seat with no socket, minted on A: idle from its mint on, swept within ~1 s of 2 s
+    const minted = await post(a.base, "/v1/operators", { roles: ["sleepy"] });
+    assert.equal(minted.status, 200);
+    const started = await post(b.base, "/v1/runs", {
+      blueprint: {
+        kind: "inline",
+        value: {
+          id: "idle",
+          operators: [{ name: "sleepy" }],
+          agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "sleepy" } }],
+          flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+        },
+      },
+      init_ctx: {},
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const run = await runEnded(b, started.body!.run_id as string, 15_000);
+    assert.equal(run.status, "failed");
+    assert.match(String(run.error), /operator session deleted \(idle expiry\)/);
+  },
+});
