@@ -18,8 +18,12 @@ const HEADER_BYTES = 100;
 const MAGIC = "SQLite format 3\0";
 const WAL_HEADER_BYTES = 32;
 const FRAME_HEADER_BYTES = 24;
-/** A larger log (checkpoints held back) is not read: the file's header is used alone. */
-const WAL_READ_MAX = 64 * 1024 * 1024;
+/**
+ * The most of the log read: SQLite copies it into the file every ~4 MB and then
+ * writes it again from its start, so its live part is at its start; past this
+ * (checkpoints held back a long time) the figures lag.
+ */
+const WAL_READ_MAX = 16 * 1024 * 1024;
 
 /** Page counts of a database: its pages and its free pages. */
 interface Pages {
