@@ -153,15 +153,27 @@ export function createSeatHolder(options: SeatOptions) {
       return [...tokens.values()];
     },
 
-    /** Waits up to `secs` for a request when none is pending. */
+    /**
+     * Waits up to `secs` until a request is visible. An ask that goes to the
+     * user as a form wakes the wait without being visible: it goes on waiting
+     * (for the form to be declined, or another request).
+     */
     async wait(secs: number) {
       const { op } = this.need();
-      if (this.visible().length > 0 || secs <= 0) return;
-      arrived = Promise.withResolvers<void>();
+      const shown = () => op.pending().some((f) => forms.get(f.req_id) !== "open");
+      if (shown() || secs <= 0) return;
+      let over = false;
       const timer = Promise.withResolvers<void>();
       const t = setTimeout(timer.resolve, secs * 1000);
-      await Promise.race([arrived.promise, timer.promise, op.closed]);
-      clearTimeout(t);
+      const end = Promise.race([timer.promise, op.closed]).then(() => over = true);
+      try {
+        while (!over && !shown()) {
+          arrived = Promise.withResolvers<void>();
+          await Promise.race([arrived.promise, end]);
+        }
+      } finally {
+        clearTimeout(t);
+      }
     },
 
     /** Pending requests, with what each expects; asks shown as a form to the user are marked. */

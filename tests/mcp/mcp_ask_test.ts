@@ -116,6 +116,25 @@ Deno.test("a declined form leaves the ask to the agent", async () => {
   assert.deepEqual(run.final_ctx.decision, { approved: false });
 });
 
+Deno.test("an agent already waiting when an ask goes to a form gets the ask once the form is declined", async () => {
+  await using server = await startServer();
+  await using client = await mcpClient(server.base, () => ({ action: "decline" }));
+  await call(client, "operator_join", { roles: ["reviewer"] });
+  // the wait begins before the run exists: the ask's arrival wakes it while its form is
+  // open (not for the agent), and the wait returned an empty list instead of waiting on
+  const waiting = call(client, "operator_pending", { wait_secs: 20 });
+  const started = await call(client, "run_start", {
+    blueprint: askingBlueprint(),
+    init_ctx: { change: "v5" },
+  });
+  const pending = await waiting;
+  const ask = pending.pending[0];
+  assert.equal(ask?.type, "ask", JSON.stringify(pending));
+  await call(client, "operator_reply", { req_id: ask.req_id, value: { approved: true } });
+  const run = await call(client, "run_status", { run_id: started.run_id, wait_secs: 20 });
+  assert.deepEqual(run.final_ctx.decision, { approved: true });
+});
+
 Deno.test("without elicitation the pending ask carries its schema and context, and a reply is checked", async () => {
   await using server = await startServer();
   await using client = await mcpClient(server.base);
