@@ -42,6 +42,7 @@ export async function startClusterMode(
     runs,
     log,
     metrics: deps.metrics,
+    localGraceMs: deps.config.clusterGraceMs,
   });
   deps.newSession = (identity) => new ClusterSeat(identity, deps.sessionEnv, hub, sql);
   deps.loadSeat = (sid) => hub.loadSeat(sid);

@@ -52,6 +52,11 @@ export interface Config {
   instanceId: string;
   /** `SWITCHBOARD_RUN_LEASE_SECS`: how long a run's owner may go silent before others take it (10). */
   runLeaseSecs: number;
+  /**
+   * `SWITCHBOARD_CLUSTER_GRACE_MS`: how long a request of a run started here, sent on a
+   * socket held here, stays known to this instance alone before its row is written (100).
+   */
+  clusterGraceMs?: number;
   /** `SWITCHBOARD_WARMUP`: boot warm-up rounds of the hot paths before ready (300; 0 = off). */
   warmupRounds: number;
   /**
@@ -188,6 +193,13 @@ export function readConfig(env: EnvSource = Deno.env): Config {
       10,
       1,
       86400,
+    ),
+    clusterGraceMs: intIn(
+      "SWITCHBOARD_CLUSTER_GRACE_MS",
+      env.get("SWITCHBOARD_CLUSTER_GRACE_MS"),
+      100,
+      0,
+      60_000,
     ),
   };
 }

@@ -47,6 +47,8 @@ export interface ClusterHubOptions {
   runs: PgRunStore;
   log: Logger;
   metrics: Metrics;
+  /** How long a request of a run started here stays known here alone (cluster_run_requests.ts). */
+  localGraceMs?: number;
 }
 
 /** The outcome of {@link ClusterHub.open}: a pending request comes with its reply to come. */
@@ -101,6 +103,7 @@ export function createClusterHub(options: ClusterHubOptions) {
     seat: (sid) => seats?.get(sid),
     socketHere: (sid) => sync.here(sid),
     apply,
+    graceMs: options.localGraceMs,
   });
 
   const table = createTableRequests({

@@ -3,7 +3,8 @@
  * written without holding the run up:
  *
  * - with the seat's socket on this instance, the frame goes out at once and
- *   the request stays known to this instance alone for {@link LOCAL_GRACE_MS}:
+ *   the request stays known to this instance alone for {@link LOCAL_GRACE_MS}
+ *   (`SWITCHBOARD_CLUSTER_GRACE_MS`):
  *   no other instance has seen its req_id, so this one settles a reply in
  *   memory and writes the settled row behind, with the run's writes. Past the
  *   grace, or when the socket leaves, its row is written (the next socket
@@ -56,11 +57,13 @@ export interface RunRequestsOptions {
   socketHere(sid: string): boolean;
   /** Applies what a request's row now says (the hub's `apply`). */
   apply(row: RequestRow | undefined, reqId: string): void;
+  /** How long a request stays known here alone (default {@link LOCAL_GRACE_MS}). */
+  graceMs?: number;
 }
 
 /** The requests of the runs this instance started. */
 export function createRunRequests(options: RunRequestsOptions) {
-  const { sql, instanceId, runs, pending, waiters } = options;
+  const { sql, instanceId, runs, pending, waiters, graceMs = LOCAL_GRACE_MS } = options;
   /** Dedupe keys of the requests opened so far, by run. */
   const opened = new Map<string, Set<string>>();
   /** Requests known here alone, by req_id. */
@@ -147,7 +150,7 @@ export function createRunRequests(options: RunRequestsOptions) {
       pending.keep(row);
       const seat = options.seat(row.sid);
       if (seat?.holdsSocket && options.socketHere(row.sid)) {
-        const timer = setTimeout(() => unlocal(row.req_id, true), LOCAL_GRACE_MS);
+        const timer = setTimeout(() => unlocal(row.req_id, true), graceMs);
         unrefTimer(timer);
         local.set(row.req_id, { row, key, timer });
       } else {
