@@ -47,6 +47,7 @@ export async function startClusterMode(
   deps.newSession = (identity) => new ClusterSeat(identity, deps.sessionEnv, hub, sql);
   deps.loadSeat = (sid) => hub.loadSeat(sid);
   deps.syncSeats = () => hub.syncSeats();
+  deps.runEnded = (runId) => hub.runEnded(runId);
   let claimed = (): Promise<unknown> => Promise.resolve();
   serveRemoteRuns(deps, stores, () => claimed());
   const seats = await restoreSeats(deps);

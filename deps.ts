@@ -161,7 +161,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     onRunEnded: (runId, sids) => {
       // every run that ends here, also one resumed after a restart
       runFeed.tell("run_ended", runId, () => engine.view(runId));
-      forgetRunRequests(seats, runId, sids);
+      forgetRunRequests(deps, runId, sids);
       // a run's own seats end with it
       releaseRunSeats(deps, runId).catch((err) =>
         log.error("releasing run seats failed", { run_id: runId, error: String(err) })

@@ -65,6 +65,11 @@ export function createClusterHub(options: ClusterHubOptions) {
   let seats: HubSeats | undefined;
   /** Runs whose request rows are being dropped. */
   const ending = new Set<string>();
+  /**
+   * Runs owned here that sent a request, until forgotten: at its end, a run whose
+   * requests all ended early (its seat deleted, a sibling branch failed) is no seat's.
+   */
+  const asking = new Set<string>();
   const stops: Array<() => void> = [];
 
   const sync = createSeatSync({
@@ -132,6 +137,7 @@ export function createClusterHub(options: ClusterHubOptions) {
       // waiters stay: their runs stop with the process, and another instance resumes them
       for (const stop of stops.splice(0)) stop();
       mine.stop();
+      asking.clear();
     },
 
     /** Loads one seat now (an operator named a sid this instance has not heard of yet). */
@@ -145,6 +151,7 @@ export function createClusterHub(options: ClusterHubOptions) {
      * run already opened for this attempt (a claimed run asking again).
      */
     open(row: Omit<RequestRow, "state">): Promise<OpenOutcome> {
+      if (row.run_id !== undefined) asking.add(row.run_id);
       return Promise.resolve(mine.open(row) ?? table.open(row));
     },
 
@@ -170,7 +177,10 @@ export function createClusterHub(options: ClusterHubOptions) {
         return true;
       }
       const note = busNote(REQUEST_TOPICS.opened, row.req_id, instanceId, pendingRow);
-      if (row.run_id !== undefined) runs.noteRequestRow(row.run_id);
+      if (row.run_id !== undefined) {
+        runs.noteRequestRow(row.run_id);
+        asking.add(row.run_id);
+      }
       await insertHookAfter(sql, row, note);
       return true;
     },
@@ -233,8 +243,14 @@ export function createClusterHub(options: ClusterHubOptions) {
       }
     },
 
+    /** A run ended here: forgets it (below) unless a seat did, if it sent a request. */
+    runEnded(runId: string): void {
+      if (asking.has(runId)) this.forgetRun(runId);
+    },
+
     /** Forgets what it knows of a run that ended here, and drops its request rows. */
     forgetRun(runId: string): void {
+      asking.delete(runId);
       const startedHere = mine.forgetRun(runId);
       if (ending.has(runId)) return;
       ending.add(runId);

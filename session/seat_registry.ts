@@ -28,6 +28,11 @@ export interface SeatDeps extends FaceRegistries {
   loadSeat?: (sid: string) => Promise<void>;
   /** In a cluster: reads every seat again. */
   syncSeats?: () => Promise<void>;
+  /**
+   * In a cluster: a run ended. The seats of its requests forget it (and drop its
+   * request rows); this covers a run whose requests all ended before it.
+   */
+  runEnded?: (runId: string) => void;
 }
 
 /** Puts a seat into the seat table and the face registries. */

@@ -162,11 +162,14 @@ export function restoreRequests(
 
 /** Makes the seats that held requests of an ended run forget them. */
 export function forgetRunRequests(
-  deps: Pick<SeatDeps, "sessions">,
+  deps: Pick<SeatDeps, "sessions" | "runEnded">,
   runId: string,
   sids: Iterable<string>,
 ): void {
   for (const sid of sids) deps.sessions.get(sid)?.forgetRun(runId);
+  // (a request that ended before its run, cancelled or failed by its seat's deletion,
+  // is not the run's any more: `sids` may leave its seat out)
+  deps.runEnded?.(runId);
 }
 
 /** Loads stored seats into the tables (at boot; their requests come back with their runs). */
