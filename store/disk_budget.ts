@@ -12,8 +12,12 @@ import type { KvFileUsage } from "./kv_file_usage.ts";
 
 /** The share of the bound past which the oldest ended runs are deleted, and down to which. */
 export const PRUNE_AT = 0.9;
-/** Ended runs deleted between two readings of the usage. */
-export const PRUNE_STEP = 25;
+/**
+ * Ended runs deleted between two readings of the usage: one at first, twice as
+ * many each time up to this, so a few big runs or many small ones go without
+ * deleting much more than needed.
+ */
+export const PRUNE_STEP_MAX = 64;
 /** Ended runs deleted by one check at most (the next check deletes more if needed). */
 export const PRUNE_PER_CHECK = 1_000;
 
@@ -53,10 +57,12 @@ export function createDiskBudget(options: DiskBudgetOptions): DiskBudget {
     if (!usage) return;
     // deleted a few at a time, the usage read again after each: no more than needed go
     let deleted = 0;
+    let step = 1;
     while (usage.usedBytes > maxBytes * PRUNE_AT && deleted < PRUNE_PER_CHECK) {
-      const n = await options.pruneOldest(PRUNE_STEP);
+      const n = await options.pruneOldest(Math.min(step, PRUNE_PER_CHECK - deleted));
       if (n === 0) break;
       deleted += n;
+      step = Math.min(step * 2, PRUNE_STEP_MAX);
       usage = await options.usage() ?? usage;
     }
     last = usage;

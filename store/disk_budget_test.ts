@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createDiskBudget, PRUNE_PER_CHECK, PRUNE_STEP } from "./disk_budget.ts";
+import { createDiskBudget, PRUNE_PER_CHECK, PRUNE_STEP_MAX } from "./disk_budget.ts";
 import type { KvFileUsage } from "./kv_file_usage.ts";
 import { createLogger } from "../observe/log.ts";
 
@@ -37,18 +37,27 @@ Deno.test("under 90% of the bound a check deletes nothing and refuses nothing", 
   assert.equal(b.usage()!.usedBytes, 90 * MB);
 });
 
-Deno.test("past 90% a check deletes the oldest ended runs a few at a time, until it is under 90%", async () => {
+Deno.test("past 90% a check deletes the oldest ended runs, one, then twice as many each time, until it is under 90%", async () => {
   const { b, pruned, lines } = budget([97, 94, 91, 89]);
   await b.check();
-  assert.deepEqual(pruned, [PRUNE_STEP, PRUNE_STEP, PRUNE_STEP], "read again after each step");
+  assert.deepEqual(pruned, [1, 2, 4], "read again after each step");
   assert.equal(b.usage()!.usedBytes, 89 * MB);
   assert.equal(b.full(), false);
-  assert.match(lines.join("\n"), /oldest ended runs deleted.*"deleted":75/);
+  assert.match(lines.join("\n"), /oldest ended runs deleted.*"deleted":7/);
+});
+
+Deno.test("the steps grow to PRUNE_STEP_MAX at most", async () => {
+  const { b, pruned } = budget([150]);
+  await b.check();
+  assert.deepEqual(
+    pruned.slice(0, 8),
+    [1, 2, 4, 8, 16, 32, 64, 64].map((n) => Math.min(n, PRUNE_STEP_MAX)),
+  );
 });
 
 Deno.test("past the bound with nothing left to delete, new work is refused until it is back under", async () => {
-  const { b, lines } = budget([120, 120, 99], 10);
-  await b.check(); // 10 deleted, then nothing left: still over
+  const { b, lines } = budget([120, 120, 120, 120, 120, 99], 10);
+  await b.check(); // 10 deleted (1, 2, 4, 3), then nothing left: still over
   assert.equal(b.full(), true);
   await b.check();
   assert.equal(b.full(), false, "under the bound again");
