@@ -18,12 +18,12 @@ import {
   startCluster,
 } from "./_instances.ts";
 
-/** One operator agent behind `main-ai`: a spawn, answered by spawn_ack. */
-export function oneSpawn(id = "one-spawn") {
+/** One operator agent behind `role`: a spawn, answered by spawn_ack. */
+export function oneSpawn(id = "one-spawn", role = "main-ai") {
   return {
     id,
-    operators: [{ name: "main-ai" }],
-    agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
+    operators: [{ name: role }],
+    agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
     flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
   };
 }

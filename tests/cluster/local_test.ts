@@ -269,11 +269,7 @@ Deno.test({
       const role = `main-ai-${i}`;
       const op = await seatOperator(a, [role]);
       await liveOn(b, op); // the claim is done: the request stays on A
-      const runId = await startRunOn(cluster[0], {
-        ...oneSpawn(),
-        operators: [{ name: role }],
-        agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
-      });
+      const runId = await startRunOn(cluster[0], oneSpawn(undefined, role));
       const spawn = await op.next("spawn");
       await op.close();
       await op.connect(b);

@@ -18,6 +18,7 @@ import {
   seatOn,
   startCluster,
 } from "./_instances.ts";
+import { oneSpawn, startRunOn } from "./_spawn_run.ts";
 
 Deno.test({
   name: "a role held on instance A is refused on B, and free again once the seat is deleted on B",
@@ -146,20 +147,7 @@ Deno.test({
     await using cluster = await startCluster(url, ["i-a", "i-b"]);
     const [a, b] = cluster;
     const op = await seatOn(a, ["main-ai"]);
-    const started = await post(b.base, "/v1/runs", {
-      blueprint: {
-        kind: "inline",
-        value: {
-          id: "one-spawn",
-          operators: [{ name: "main-ai" }],
-          agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
-          flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
-        },
-      },
-      init_ctx: {},
-    });
-    assert.equal(started.status, 202);
-    const runId = started.body!.run_id as string;
+    const runId = await startRunOn(b);
     await eventually(
       async () => {
         const pending = await pendingOf(a, op.sid, op.token);
@@ -196,20 +184,7 @@ Deno.test({
     const [a, b, c] = cluster;
     const minted = await post(a.base, "/v1/operators", { roles: ["main-ai"] });
     const { sid, token } = minted.body as { sid: string; token: string };
-    const started = await post(b.base, "/v1/runs", {
-      blueprint: {
-        kind: "inline",
-        value: {
-          id: "offline",
-          operators: [{ name: "main-ai" }],
-          agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "main-ai" } }],
-          flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
-        },
-      },
-      init_ctx: {},
-    });
-    assert.equal(started.status, 202, JSON.stringify(started.body));
-    const runId = started.body!.run_id as string;
+    const runId = await startRunOn(b, oneSpawn("offline"));
     await eventually(
       async () => {
         const pending = await pendingOf(a, sid, token);
@@ -242,30 +217,16 @@ Deno.test({
     // the seat reaches B through a note a few ms after the mint answers; a run naming it
     // by role in that window was a 400 (gates) or failed (`no operator seat holds …`)
     // before B read the seat rows again
-    const bodies: Record<string, (role: string) => unknown> = {
-      gates: (role) => ({
-        blueprint: {
-          kind: "inline",
-          value: {
-            id: "fresh-spawn",
-            operators: [{ name: role }],
-            agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
-            flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
-          },
-        },
-        init_ctx: {},
-        operator: { kind: "main_ai", spawn_hook_id: role, senior_bridge_id: role },
-      }),
-      ask: (role) => ({
-        blueprint: {
-          kind: "inline",
-          value: {
-            id: "fresh-ask",
-            flow: { kind: "ask", to: role, question: "'ship?'", out: "$.v" },
-          },
-        },
-        init_ctx: {},
-      }),
+    // the Blueprint and the body fields each kind of run starts with
+    const runs: Record<string, (role: string) => [unknown, Record<string, unknown>]> = {
+      gates: (role) => [
+        oneSpawn("fresh-spawn", role),
+        { operator: { kind: "main_ai", spawn_hook_id: role, senior_bridge_id: role } },
+      ],
+      ask: (role) => [
+        { id: "fresh-ask", flow: { kind: "ask", to: role, question: "'ship?'", out: "$.v" } },
+        {},
+      ],
     };
     for (let i = 0; i < 16; i++) {
       const what = i % 2 === 0 ? "gates" : "ask";
@@ -273,9 +234,7 @@ Deno.test({
       const minted = await post(a.base, "/v1/operators", { roles: [role] });
       assert.equal(minted.status, 200, JSON.stringify(minted.body));
       const { sid, token } = minted.body as { sid: string; token: string };
-      const started = await post(b.base, "/v1/runs", bodies[what](role));
-      assert.equal(started.status, 202, `${what} ${i}: ${JSON.stringify(started.body)}`);
-      const runId = started.body!.run_id as string;
+      const runId = await startRunOn(b, ...runs[what](role));
       // its first request waits on the seat (a spawn, or the ask): the run did not fail
       await eventually(
         async () => {
@@ -307,20 +266,7 @@ Deno.test({
     // a seat with no socket, minted on A: idle from its mint on, swept within ~1 s of 2 s
     const minted = await post(a.base, "/v1/operators", { roles: ["sleepy"] });
     assert.equal(minted.status, 200);
-    const started = await post(b.base, "/v1/runs", {
-      blueprint: {
-        kind: "inline",
-        value: {
-          id: "idle",
-          operators: [{ name: "sleepy" }],
-          agents: [{ name: "impl", kind: "operator", spec: { operator_ref: "sleepy" } }],
-          flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
-        },
-      },
-      init_ctx: {},
-    });
-    assert.equal(started.status, 202, JSON.stringify(started.body));
-    const run = await runEnded(b, started.body!.run_id as string, 15_000);
+    const run = await runEnded(b, await startRunOn(b, oneSpawn("idle", "sleepy")), 15_000);
     assert.equal(run.status, "failed");
     assert.match(String(run.error), /operator session deleted \(idle expiry\)/);
   },
