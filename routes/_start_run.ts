@@ -61,7 +61,6 @@ async function seatsSynced<T>(
 
 /** Starts a prepared run and tells the feed (its end is told by the engine's run-end hook, deps.ts). */
 export function launchRun(deps: RunRoutesDeps, request: StartRunRequest): StartedRun {
-  assertStorageRoom(deps.storage);
   const run = startOrThrow(deps, request);
   deps.runFeed.tell("run_started", run.run_id, () => deps.engine.view(run.run_id));
   return run;

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { RunAccepted, TaskBody, TaskResult } from "../protocol/tasks.ts";
 import type { RunRecord } from "../protocol/runs.ts";
-import { adminGuard, jsonBody, requireJson } from "./_http.ts";
+import { adminGuard, assertStorageRoom, jsonBody, requireJson } from "./_http.ts";
 import { json } from "./_doc.ts";
 import { checkTaskBody } from "./_task_body.ts";
 import { runDoc, runNotFound, type RunRoutesDeps } from "./_runs.ts";
@@ -104,6 +104,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
         const id = c.req.param("id");
         const record = await deps.runs?.getRun(id);
         if (!record) throw runNotFound(id);
+        assertStorageRoom(deps.storage);
         const run = launchRun(deps, {
           blueprint: record.blueprint,
           boundVersion: record.bound_version,

@@ -122,6 +122,8 @@ Deno.test("past its bound the KV file refuses new runs with 507 until ended runs
       init_ctx: { blob: "small" },
     });
     assert.equal(task.status, 507, "/v1/tasks too");
+    const rerun = await call(server.base, "POST", `/v1/runs/${running[0]}/rerun`);
+    assert.equal(rerun.status, 507, "a rerun too");
     assert.ok(running.length >= 3, `${running.length} runs filled it`);
     // the runs end: they can be deleted now, and the file takes runs again
     for (const id of running) {
