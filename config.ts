@@ -57,7 +57,7 @@ export interface Config {
    * socket held here, stays known to this instance alone before its row is written (100).
    */
   clusterGraceMs?: number;
-  /** `SWITCHBOARD_WARMUP`: boot warm-up rounds of the hot paths before ready (300; 0 = off). */
+  /** `SWITCHBOARD_WARMUP`: boot warm-up rounds of the hot paths before ready (3000; 0 = off). */
   warmupRounds: number;
   /**
    * `SWITCHBOARD_WS_FRAMES_PER_SEC` and `SWITCHBOARD_WS_FRAME_BURST`: client frames a
@@ -155,7 +155,7 @@ export function readConfig(env: EnvSource = Deno.env): Config {
       1,
       100 * 365 * 86_400,
     ),
-    warmupRounds: intIn("SWITCHBOARD_WARMUP", env.get("SWITCHBOARD_WARMUP"), 300, 0, 100_000),
+    warmupRounds: intIn("SWITCHBOARD_WARMUP", env.get("SWITCHBOARD_WARMUP"), 3_000, 0, 100_000),
     wsFrameRate: {
       perSec: intIn(
         "SWITCHBOARD_WS_FRAMES_PER_SEC",

@@ -14,7 +14,7 @@ import { createApp } from "./app.ts";
 import { openDeps } from "./boot.ts";
 
 /** The most a warm-up may take, whatever the rounds. */
-export const WARMUP_MAX_MS = 3_000;
+export const WARMUP_MAX_MS = 2_000;
 
 const ROLE = "warmup";
 const SPAWN_BLUEPRINT = {

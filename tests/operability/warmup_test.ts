@@ -46,7 +46,7 @@ Deno.test("the default warm-up runs at boot and leaves no trace in the store", a
     const lines = logLines();
     const done = lines.find((l) => l.msg === "warm-up done");
     assert.ok(done, `no warm-up line in:\n${server.stderr()}`);
-    assert.ok(Number(done.rounds) > 0 && Number(done.rounds) <= 300, JSON.stringify(done));
+    assert.ok(Number(done.rounds) > 0 && Number(done.rounds) <= 3000, JSON.stringify(done));
     // the warm-up's own requests and runs are not logged
     assert.equal(lines.some(ours), true); // ours
     assert.equal(lines.filter((l) => l.msg === "run started").length, 1);
@@ -60,7 +60,7 @@ Deno.test("the default warm-up runs at boot and leaves no trace in the store", a
 
 Deno.test("SWITCHBOARD_WARMUP takes 0 to turn it off and refuses a bad value", () => {
   const env = (vars: Record<string, string>) => ({ get: (name: string) => vars[name] });
-  assert.equal(readConfig(env({})).warmupRounds, 300);
+  assert.equal(readConfig(env({})).warmupRounds, 3000);
   assert.equal(readConfig(env({ SWITCHBOARD_WARMUP: "0" })).warmupRounds, 0);
   assert.throws(() => readConfig(env({ SWITCHBOARD_WARMUP: "many" })), /SWITCHBOARD_WARMUP/);
   assert.throws(() => readConfig(env({ SWITCHBOARD_WARMUP: "-1" })), /SWITCHBOARD_WARMUP/);
