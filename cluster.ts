@@ -84,7 +84,9 @@ export async function startClusterMode(
   const lose = (runId: string) => {
     runs.disown(runId);
     log.warn("run taken over by another instance; stopped here", { run_id: runId });
-    deps.engine.cancel(runId).catch(() => {}); // not live here any more: nothing to stop
+    deps.engine.cancel(runId)
+      .catch(() => {}) // not live here any more: nothing to stop
+      .finally(() => hub.runLost(runId)); // (a run that was live ended above, as any run)
   };
   cluster.onRunLost(lose);
 

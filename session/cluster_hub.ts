@@ -248,6 +248,11 @@ export function createClusterHub(options: ClusterHubOptions) {
       if (asking.has(runId)) this.forgetRun(runId);
     },
 
+    /** A run lost to a takeover: no end here will forget it (its new owner drops its rows). */
+    runLost(runId: string): void {
+      asking.delete(runId);
+    },
+
     /** Forgets what it knows of a run that ended here, and drops its request rows. */
     forgetRun(runId: string): void {
       asking.delete(runId);

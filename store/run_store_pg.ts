@@ -283,6 +283,7 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
       epochs.delete(runId);
       started.delete(runId);
       followers.delete(runId);
+      requestRows.delete(runId); // its rows are its owner's now (or dropped with its end)
     },
     owned: () => new Map(epochs),
     stored: (runId) => inserting.get(runId) ?? Promise.resolve(),

@@ -150,6 +150,9 @@ pgTest(
     assert.equal(runs.hasRequestRows("run-2"), false);
     runs.noteRequestRow("run-1");
     assert.equal(runs.hasRequestRows("run-1"), true);
+    // a run lost to a takeover is forgotten whole: its rows are the new owner's
+    runs.disown("run-1");
+    assert.equal(runs.hasRequestRows("run-1"), false);
   },
 );
 
