@@ -3,8 +3,10 @@
  *
  * - `out, <id>` → the record's `BlobRef` (an event may be large);
  * - `latest, <producer>` → the id of the producer's newest record;
- * - `at, <created_at>, <id>` → empty: records by age, for retention (records
- *   written before this key existed have none and stay);
+ * - `at, <created_at>, <id>` → empty: records by age, for retention;
+ * - `aged` → how far the records written before the `at` key existed have been
+ *   given one (`{cursor}`, or `{done: true}`); retention does that first, a
+ *   batch at a time;
  * - `blob, …` → chunks (store/kv_blob.ts).
  *
  * @module
@@ -29,13 +31,47 @@ export function createKvDataStore(kv: Deno.Kv, options: KvDataStoreOptions = {})
   const outKey = (id: string): Deno.KvKey => [...prefix, "out", id];
   const latestKey = (producer: string): Deno.KvKey => [...prefix, "latest", producer];
   const getOutput = (id: string) => getJson<StoredOutput>(kv, outKey(id), blobs);
+  const agedKey: Deno.KvKey = [...prefix, "aged"];
+  const ageKey = (
+    record: StoredOutput,
+  ): Deno.KvKey => [...prefix, "at", record.created_at, record.id];
+  /** True once every record has its `at` key (this process saw `aged` done). */
+  let allAged = false;
+
+  /**
+   * Gives up to `limit` records the `at` key they lack (written by a build that
+   * had none), resuming where the last call stopped; a record that has one is
+   * only read.
+   */
+  async function ageOld(limit: number): Promise<void> {
+    if (allAged) return;
+    const mark = await kv.get<{ cursor?: string; done?: boolean }>(agedKey);
+    if (mark.value?.done) {
+      allAged = true;
+      return;
+    }
+    const outs = kv.list({ prefix: [...prefix, "out"] }, { limit, cursor: mark.value?.cursor });
+    let seen = 0;
+    for await (const { key } of outs) {
+      seen++;
+      const id = key.at(-1);
+      const record = typeof id === "string" ? await getOutput(id) : undefined;
+      if (record && (await kv.get(ageKey(record))).versionstamp === null) {
+        await kv.set(ageKey(record), AGED);
+      }
+    }
+    const next = seen < limit || outs.cursor === "" ? { done: true } : { cursor: outs.cursor };
+    await kv.set(agedKey, next);
+    allAged = next.done === true;
+  }
+
   return {
     async putOutput(record) {
       // the record and the producer's latest pointer move in one commit
       await putJson(kv, outKey(record.id), blobs, record, {
         extra: (op) =>
           op.set(latestKey(record.producer_agent), record.id)
-            .set([...prefix, "at", record.created_at, record.id], AGED),
+            .set(ageKey(record), AGED),
       });
     },
     getOutput,
@@ -44,6 +80,7 @@ export function createKvDataStore(kv: Deno.Kv, options: KvDataStoreOptions = {})
       return value === null ? undefined : await getOutput(value);
     },
     async pruneBefore(before, limit) {
+      await ageOld(limit);
       let pruned = 0;
       const aged = kv.list({ start: [...prefix, "at"], end: [...prefix, "at", before] }, { limit });
       for await (const { key } of aged) {
