@@ -9,6 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { SwitchboardError } from "./protocol/errors.ts";
 import { errorCodeOf } from "./protocol/error_codes.ts";
+import { issueAt } from "./protocol/issues.ts";
 import type { AppDeps } from "./deps.ts";
 import { limitBody, MAX_BODY_BYTES } from "./routes/_http.ts";
 import { allowedMethodsOf, unmatched } from "./routes/_fallback.ts";
@@ -162,8 +163,12 @@ export function createApp(deps: AppDeps) {
       });
     }
     const error = shown ? known.message : "internal error";
+    // SPEC §2: a 422 always carries `issues`; one raised without them names the root
+    const issues = known.status === 422 && !Array.isArray(known.extra?.issues)
+      ? { issues: [issueAt([], error)] }
+      : undefined;
     return c.json(
-      { error, code: errorCodeOf(known), ...known.extra },
+      { error, code: errorCodeOf(known), ...known.extra, ...issues },
       known.status as ContentfulStatusCode,
       known.headers,
     );

@@ -8,6 +8,7 @@
  */
 import { type FaceRegistries, scopeKey } from "../engine/faces.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
+import { issueAt } from "../protocol/issues.ts";
 import type { SeatScope } from "../protocol/operators.ts";
 import type { SeatRecord } from "../store/seat_store.ts";
 import type { Seat, SeatIdentity, SessionEnv } from "./seat.ts";
@@ -59,20 +60,23 @@ export function register(deps: SeatDeps, session: Seat): void {
   }
 }
 
-/** Throws `invalid` (422) for roles a seat may not take. */
+/** Throws `invalid` (422, with `issues` naming the role) for roles a seat may not take. */
 export function checkRoles(deps: SeatDeps, roles: string[], max: number): void {
+  const refuse = (path: (string | number)[], message: string): never => {
+    throw new SwitchboardError("invalid", message, { extra: { issues: [issueAt(path, message)] } });
+  };
   if (roles.length > max) {
-    throw new SwitchboardError("invalid", `a seat holds at most ${max} roles, got ${roles.length}`);
+    refuse(["roles"], `a seat holds at most ${max} roles, got ${roles.length}`);
   }
-  for (const role of roles) {
+  roles.forEach((role, i) => {
     if (role.length > MAX_ROLE_LENGTH) {
-      throw new SwitchboardError("invalid", `a role is at most ${MAX_ROLE_LENGTH} characters`);
+      refuse(["roles", i], `a role is at most ${MAX_ROLE_LENGTH} characters`);
     }
     // sids are `op-<uuid>`: a role that looks like one could stand in for a seat
     if (role.startsWith("op-") || deps.sessions.has(role)) {
-      throw new SwitchboardError("invalid", `a role may not start with "op-": ${role}`);
+      refuse(["roles", i], `a role may not start with "op-": ${role}`);
     }
-  }
+  });
 }
 
 /** Takes a seat out of the seat table and the face registries. */

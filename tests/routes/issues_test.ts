@@ -121,3 +121,29 @@ Deno.test("an inline Blueprint's issues start at the request body, in /v1/tasks 
     );
   }
 });
+
+Deno.test("every 422 carries issues: a refused role names its place, a too-deep Blueprint the root", async () => {
+  const app = await appWith();
+  const prefixed = await issuesOf(
+    await send(app, "POST", "/v1/operators", { roles: ["ok", "op-x"] }),
+    422,
+  );
+  assert.deepEqual(prefixed.map((i) => [i.path, i.pointer]), [[["roles", 1], "/roles/1"]]);
+  const long = await issuesOf(
+    await send(app, "POST", "/v1/operators", { roles: ["r".repeat(300)] }),
+    422,
+  );
+  assert.deepEqual(long.map((i) => i.pointer), ["/roles/0"]);
+  const many = await issuesOf(
+    await send(app, "POST", "/v1/operators", {
+      roles: Array.from({ length: 65 }, (_, i) => `r${i}`),
+    }),
+    422,
+  );
+  assert.deepEqual(many.map((i) => i.pointer), ["/roles"]);
+  const deep = await issuesOf(
+    await send(app, "POST", "/v1/blueprints/deep", "[".repeat(200) + "]".repeat(200)),
+    422,
+  );
+  assert.deepEqual(deep.map((i) => i.path), [[]]);
+});
