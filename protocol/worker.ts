@@ -8,21 +8,28 @@ import { Json } from "./json.ts";
 
 const U32 = z.int().min(0).max(4294967295);
 
-/** Where an output's content lives. */
+/** Where an output's content lives. `mime` and `size_hint` may be omitted; they read back null (§11.3). */
 export const ContentRef = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("inline"), value: Json }),
   z.object({
     kind: z.literal("file_ref"),
     path: z.string(),
-    mime: z.string().nullish(),
-    size_hint: z.int().min(0).nullish(),
+    mime: z.string().nullable().default(null),
+    size_hint: z.int().min(0).nullable().default(null),
   }),
 ]);
 export type ContentRef = z.infer<typeof ContentRef>;
 
-/** One event of an attempt's output tail; only `final` decides the verdict. */
+/**
+ * One event of an attempt's output tail; only `final` decides the verdict. A
+ * progress `note` may be omitted; it reads back null (reference/http.md §11.3).
+ */
 export const OutputEvent = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("progress"), stage: z.string(), note: z.string().nullish() }),
+  z.object({
+    type: z.literal("progress"),
+    stage: z.string(),
+    note: z.string().nullable().default(null),
+  }),
   z.object({ type: z.literal("partial"), chunk: ContentRef }),
   z.object({ type: z.literal("artifact"), name: z.string(), content: ContentRef }),
   z.object({ type: z.literal("final"), content: ContentRef, ok: z.boolean() }),

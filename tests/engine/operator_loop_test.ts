@@ -455,3 +455,35 @@ Deno.test("data emits accept the worker handle and are read back by out_id and n
   assert.equal((await runEnded(server, runId)).status, "succeeded");
   await op.ws.close();
 });
+
+Deno.test("a data record reads back an omitted progress note, mime and size_hint as null (§11.3)", async () => {
+  await using server = await startServer();
+  const op = await seat(server, ["main-ai"]);
+  const runId = await startRun(server, {
+    blueprint: inline(operatorAgentBlueprint()),
+    init_ctx: {},
+  });
+  const spawn = await nextOf(op.ws, "spawn");
+  const events = [
+    [{ type: "progress", stage: "s" }, { type: "progress", stage: "s", note: null }],
+    [
+      { type: "partial", chunk: { kind: "file_ref", path: "/tmp/x" } },
+      { type: "partial", chunk: { kind: "file_ref", path: "/tmp/x", mime: null, size_hint: null } },
+    ],
+  ];
+  for (const [sent, stored] of events) {
+    const emitted = await post(
+      server,
+      "/v1/data/emit",
+      { task_id: spawn.task_id, attempt: 1, producer_agent: "notes", event: sent },
+      { authorization: `Bearer ${spawn.worker_handle}` },
+    );
+    assert.equal(emitted.status, 200, JSON.stringify(emitted.body));
+    const read = await get(server, `/v1/data/${emitted.body!.out_id}`);
+    assert.deepEqual(read.body!.event, stored);
+  }
+  await subAgent(server, spawn, spawn.capability_token).result("ok");
+  op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
+  assert.equal((await runEnded(server, runId)).status, "succeeded");
+  await op.ws.close();
+});
