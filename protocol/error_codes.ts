@@ -35,19 +35,31 @@ export const ERROR_CODE_RULES = [
   ],
   ["api_token_invalid", "Not the server's `SWITCHBOARD_API_TOKEN`.", /^invalid API token$/],
   ["token_mismatch", "Not this seat's token.", /^token mismatch$/],
-  ["token_expired", "The capability token is past its expiry.", /token expired$/],
+  [
+    "token_expired",
+    "The capability token or worker handle is past its expiry.",
+    /(token|worker handle) expired$/,
+  ],
   [
     "token_invalid",
     "The capability token's signature does not verify, or it cannot be decoded.",
     /token signature invalid$|^token: |^invalid token/,
   ],
-  ["token_unknown", "No live record of this token or worker handle.", /token not found in store/],
-  ["token_exhausted", "The token has no uses left.", /token uses exhausted$/],
+  [
+    "token_unknown",
+    "No live record of this token or worker handle.",
+    /token not found in store|worker handle not found$/,
+  ],
+  [
+    "token_exhausted",
+    "The token or worker handle has no uses left.",
+    /(token|worker handle) uses exhausted$/,
+  ],
   ["token_role", "The token's role may not use this verb.", /role violation: /],
   [
     "token_task_mismatch",
     "The token or handle is bound to another task.",
-    /token task mismatch|is bound to task/,
+    /token task mismatch|is bound to task|worker handle is not bound to /,
   ],
   [
     "token_ended",

@@ -74,6 +74,24 @@ Deno.test("a worker handle shares its token's use count and expiry, and then ans
   assert.match(String(expired.body!.error), /worker handle expired/);
 });
 
+Deno.test("a worker handle's failures carry the same codes as its token's (SPEC §10)", async () => {
+  let clock = Date.now();
+  await using server = await startServer({
+    now: () => clock,
+    config: { workerTokenMaxUses: 2, workerTokenTtlSecs: 60 },
+  });
+  const [a, b] = await twoSpawns(server);
+  const prompt = (s: SpawnFrame, handle = s.worker_handle!, taskId = s.task_id) =>
+    get(server, `/v1/worker/prompt?task_id=${taskId}`, bearer(handle));
+  const codeOf = async (res: ReturnType<typeof prompt>) => (await res).body!.code;
+  assert.equal(await codeOf(prompt(a, `wh-${"0".repeat(32)}`)), "token_unknown");
+  assert.equal(await codeOf(prompt(a, a.worker_handle!, b.task_id)), "token_task_mismatch");
+  assert.equal((await prompt(a)).status, 200); // the mismatch above spent one use
+  assert.equal(await codeOf(prompt(a)), "token_exhausted");
+  clock += 61_000;
+  assert.equal(await codeOf(prompt(b)), "token_expired");
+});
+
 Deno.test("20 failed lookups in a minute get 429 JSON with Retry-After, over real sockets", async () => {
   let clock = Date.now();
   await using server = await startServer({ now: () => clock });
