@@ -52,7 +52,9 @@ export function frameFailed(
 ): void {
   if (err instanceof SwitchboardError) {
     const frame: ServerFrame = { type: "error", error: err.message };
-    if (reqId !== undefined) frame.req_id = reqId;
+    const named = err.extra?.req_id;
+    const id = reqId ?? (typeof named === "string" ? named : undefined);
+    if (id !== undefined) frame.req_id = id;
     const issues = err.extra?.issues;
     if (Array.isArray(issues)) frame.issues = issues;
     sendOn(socket, frame);

@@ -119,7 +119,11 @@ export function parseClientFrame(text: string): ClientFrame {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue.path.length ? issue.path.join(".") : "frame";
-    throw new SwitchboardError("bad_request", `invalid ${type} frame: ${where}: ${issue.message}`);
+    // the error frame names the request the refused reply was for, when it named one
+    const reqId = (raw as { req_id?: unknown }).req_id;
+    throw new SwitchboardError("bad_request", `invalid ${type} frame: ${where}: ${issue.message}`, {
+      extra: isReqId(reqId) ? { req_id: reqId } : undefined,
+    });
   }
   return parsed.data;
 }

@@ -158,3 +158,32 @@ Deno.test("a frame just under 1 MiB of multi-byte text is measured in bytes", as
   ws.sendRaw(JSON.stringify({ type: "ping", pad: "€".repeat(400_000) }));
   assert.equal((await ws.closed).code, 1009);
 });
+
+Deno.test("the error frame for a reply of the wrong shape names the req_id it carried", async () => {
+  await using server = await startServer();
+  const seat = await server.mint();
+  await using ws = await openSocket(`${server.wsBase}/v1/operators/${seat.sid}/ws`, {
+    token: seat.token,
+  });
+  const session = server.deps.sessions.get(seat.sid)!;
+  await until(() => session.connected);
+  const answer = server.deps.seniorBridges.get(seat.sid)!.ask("T-1", "q");
+  const ask = await ws.next();
+  const reqId = ask.type === "ask" ? ask.req_id : "";
+  const refusals: [unknown, string | undefined][] = [
+    [{ type: "answer", req_id: reqId }, reqId],
+    [{ type: "spawn_ack", req_id: reqId, ok: "yes" }, reqId],
+    [{ type: "hook_ack", req_id: reqId, ok: 1 }, reqId],
+    [{ type: "answer", req_id: 5, value: 1 }, undefined],
+    [{ type: "answer", value: 1 }, undefined],
+  ];
+  for (const [sent, named] of refusals) {
+    ws.send(sent);
+    const reply = await ws.next();
+    assert.equal(reply.type, "error", JSON.stringify(sent));
+    assert.equal(reply.type === "error" ? reply.req_id : "?", named, JSON.stringify(reply));
+  }
+  assert.equal(session.pendingCount, 1, "nothing was applied");
+  ws.send({ type: "answer", req_id: reqId, value: "ok" });
+  assert.equal(await answer, "ok");
+});
