@@ -22,7 +22,12 @@ import {
   type SeatLimits,
 } from "../session/seats.ts";
 import type { Seat } from "../session/seat.ts";
-import { checkHandshake, subprotocolBearer, upgradeToSession } from "../session/ws.ts";
+import {
+  checkHandshake,
+  offeredProtocols,
+  subprotocolBearer,
+  upgradeToSession,
+} from "../session/ws.ts";
 import { createSocketLimits, type SocketLimitsOptions } from "../session/socket_limits.ts";
 import { adminGuard, jsonBody, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
@@ -182,7 +187,8 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
         const fromProtocol = fromHeader === null ? subprotocolBearer(c.req.raw) : null;
         const session = await authorizeSeat(deps, c.req.param("sid"), fromHeader ?? fromProtocol);
         return upgradeToSession(c.req.raw, session, {
-          protocol: fromProtocol === null ? undefined : "bearer",
+          // a client that offered `bearer` must get it back, whichever credential it used
+          protocol: offeredProtocols(c.req.raw).includes("bearer") ? "bearer" : undefined,
           client: clientName(c.req.query("client")),
           onClose: () => scheduleRelease(deps, session),
           ...socketLimits(session),

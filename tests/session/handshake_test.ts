@@ -89,6 +89,27 @@ Deno.test("a browser authenticates with the bearer subprotocol and gets `bearer`
   await until(() => server.deps.sessions.get(seat.sid)!.connected);
 });
 
+Deno.test("a client offering the bearer subprotocols gets `bearer` back even when it also sends the header", async () => {
+  await using server = await startServer();
+  const seat = await server.mint();
+  const res = await rawHttp(
+    server.port,
+    upgradeRequest(`/v1/operators/${seat.sid}/ws`, {
+      Authorization: `Bearer ${seat.token}`,
+      "Sec-WebSocket-Protocol": `bearer, ${seat.token}`,
+    }),
+  );
+  assert.equal(res.status, 101);
+  // a browser fails a handshake whose offered subprotocols get no answer (RFC 6455 §4.1)
+  assert.match(res.head, /^sec-websocket-protocol: bearer$/im);
+  const plain = await rawHttp(
+    server.port,
+    upgradeRequest(`/v1/operators/${seat.sid}/ws`, { Authorization: `Bearer ${seat.token}` }),
+  );
+  assert.equal(plain.status, 101);
+  assert.doesNotMatch(plain.head, /sec-websocket-protocol/i);
+});
+
 Deno.test("GET /v1/operators/:sid reports connected only while a socket is live", async () => {
   await using server = await startServer();
   const seat = await server.mint();
