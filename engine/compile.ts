@@ -76,7 +76,7 @@ function buildAgent(agent: AgentDefNorm, env: CompileEnv): Spawner | undefined {
         throw invalid(
           `operator_ref '${ref}' not registered in factory. Registered sids: [${
             names.length ? names.join(", ") : "<none>"
-          }]. Hint: call mse_operator_join(roles=[...]) (POST /v1/operators) to mint the sid first.`,
+          }]. Hint: call mse_operator_join(roles=[...]) to mint the sid first.`,
         );
       }
       return operatorAgentWorker(agent, () => resolve(ref));

@@ -557,6 +557,16 @@ Deno.test("POST /v1/tasks: compile errors of inline Blueprints answer 400 with 0
       "agent 'a' operator_ref 'x' does not match any OperatorDef.name in Blueprint.operators " +
       "(defined: [])",
     ],
+    [
+      "operator_ref that no seat holds (reference/http.md §3.4: the text is exact)",
+      {
+        operators: [{ name: "x" }],
+        agents: [{ name: "a", kind: "operator", spec: { operator_ref: "x" } }],
+        flow: NOOP,
+      },
+      "agent 'a' spec invalid: operator_ref 'x' not registered in factory. Registered sids: " +
+      "[<none>]. Hint: call mse_operator_join(roles=[...]) to mint the sid first.",
+    ],
   ];
   for (const [name, value, error] of cases) {
     await t.step(name, async () => {
