@@ -1,6 +1,7 @@
 /**
  * The `directive` text of a `spawn` frame (reference/http.md §9.12), with the real
- * public base URL.
+ * public base URL: the data-path block always (the data routes take the worker handle), and
+ * the LDS session alias block when the Blueprint sets `metadata.project_name_alias`.
  *
  * @module
  */
@@ -87,12 +88,28 @@ function render({ baseUrl, agent, taskId, alias }: DirectiveOptions): string {
     `DATA_EMIT: ${base}/v1/data/emit  (POST, auth = Bearer worker_handle or ?token=)`,
     `DATA_GET:  ${base}/v1/data/<out_id|out_name>`,
     "",
+  );
+  if (alias !== undefined) {
+    lines.push(
+      "[LDS Session Alias Reminder — MainAI mandatory]",
+      "Before you start the sub-agent below, call:",
+      `  mcp__lds__session_create(root=<working_dir>, alias="${alias}")`,
+      "(one task-level lds session; reuse it when this agent is dispatched again).",
+      "Then add this literal line to the sub-agent's prompt:",
+      `  LDS Session Alias: ${alias}`,
+      `The sub-agent calls mcp__lds__session_start(alias="${alias}") when it starts.`,
+      "",
+    );
+  }
+  lines.push(
     "Start a sub-agent of type mse-worker (or general-purpose if that is unavailable). " +
       "Its prompt must be exactly four lines: " +
       `\`agent_id: ${agent}\`, \`worker_handle: <worker_handle>\`, \`base_url: ${base}\` and ` +
       `\`task_id: ${taskId}\`. The sub-agent fetches its prompt with the handle, POSTs its raw ` +
       "output to /v1/worker/submit with the handle, and answers with one word. Then send " +
-      "`spawn_ack` with `value: {}` and `ok: true`. Do not fetch the prompt yourself and do not " +
+      "`spawn_ack` with `value: {}` and `ok: true` (MCP: " +
+      '`mse_ack(sid, req_id, kind="spawn_ack", ok=true)`, or `operator_reply` with this ' +
+      "server's MCP operator). Do not fetch the prompt yourself and do not " +
       "wrap or summarise the sub-agent's reply. To observe the run, use GET " +
       `${base}/v1/runs/<run_id>.`,
   );
