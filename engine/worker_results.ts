@@ -40,14 +40,16 @@ export async function workerPrompt(host: RunHost, taskId: string): Promise<Worke
       `engine: fetch_worker_payload: resource not found: prompt(${taskId}, attempt=1)`,
     );
   }
-  const payload: WorkerPayload = {
-    task_id: taskId,
-    attempt: attempt.n,
-    agent: task.agent,
-    prompt: attempt.prompt,
-  };
-  if (typeof attempt.system === "string") payload.system = attempt.system;
-  return payload;
+  // the reference's field order: task_id, attempt, agent, system (when baked), prompt
+  return typeof attempt.system === "string"
+    ? {
+      task_id: taskId,
+      attempt: attempt.n,
+      agent: task.agent,
+      system: attempt.system,
+      prompt: attempt.prompt,
+    }
+    : { task_id: taskId, attempt: attempt.n, agent: task.agent, prompt: attempt.prompt };
 }
 
 /** What {@link postResult} takes. */

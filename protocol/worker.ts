@@ -54,7 +54,8 @@ export const WorkerResultBody = z.object({
   task_id: z.string(),
   value: Json,
   ok: z.boolean().default(true),
-  attempt: U32.min(1).optional(),
+  /** Any u32: an attempt that is not the current one (0 included) is a 409, not a 422. */
+  attempt: U32.optional(),
 });
 export type WorkerResultBody = z.infer<typeof WorkerResultBody>;
 

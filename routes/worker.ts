@@ -46,7 +46,7 @@ export function checkWorkerResult(body: unknown): WorkerResultBody | undefined {
   const checked: WorkerResultBody = { task_id, value: value as Json, ok: ok ?? true };
   if (attempt !== undefined) {
     if (typeof attempt !== "number" || !Number.isSafeInteger(attempt)) return undefined;
-    if (attempt < 1 || attempt > U32_MAX) return undefined;
+    if (attempt < 0 || attempt > U32_MAX) return undefined;
     checked.attempt = attempt;
   }
   return checked;
