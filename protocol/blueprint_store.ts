@@ -16,6 +16,8 @@ export const BlueprintRegistered = z.object({
   id: z.string(),
   version: BlueprintVersion,
   seeded: z.boolean(),
+  /** Only when there are some: `spawner_hints.layers` keys that are unknown or repeated. */
+  warnings: z.array(z.string()).optional(),
 });
 export type BlueprintRegistered = z.infer<typeof BlueprintRegistered>;
 

@@ -9,6 +9,7 @@ import { SwitchboardError } from "../../protocol/errors.ts";
 import { type BlueprintStore, isStoreError } from "../../store/blueprint_store.ts";
 import { normalizeBlueprint, type NormalizeOptions, validateBlueprintId } from "./normalize.ts";
 import { blueprintVersion } from "./version.ts";
+import { layerWarnings } from "./layer_warnings.ts";
 
 /** Options of {@link registerBlueprint}. */
 export interface RegisterOptions extends NormalizeOptions {
@@ -16,11 +17,15 @@ export interface RegisterOptions extends NormalizeOptions {
   rationale?: string;
 }
 
-/** The registration answer: `seeded` is false when the content equalled the head (200, not 201). */
+/**
+ * The registration answer: `seeded` is false when the content equalled the head (200, not
+ * 201); `warnings` only when there are some (reference/blueprint.md §1.7).
+ */
 export interface RegisterResult {
   id: string;
   version: string;
   seeded: boolean;
+  warnings?: string[];
 }
 
 function bodyId(body: unknown): unknown {
@@ -54,7 +59,10 @@ export async function registerBlueprint(
   const version = await blueprintVersion(blueprint);
   try {
     const { written } = await store.write(id, { version, blueprint, rationale: options.rationale });
-    return { id, version, seeded: written };
+    const warnings = layerWarnings(blueprint.spawner_hints.layers);
+    return warnings.length
+      ? { id, version, seeded: written, warnings }
+      : { id, version, seeded: written };
   } catch (err) {
     if (!isStoreError(err, "archived")) throw err;
     throw new SwitchboardError(

@@ -99,6 +99,29 @@ Deno.test("POST /v1/blueprints/:id registers JSON: 201, then 200 for the head's 
   );
 });
 
+Deno.test("POST /v1/blueprints/:id names unknown and repeated spawner_hints layers in warnings (§1.7)", async () => {
+  await using server = await startServer();
+  const layers = ["main_ai", "mainai", "senior_escalation", "main_ai"];
+  const first = await register(server, "warned", { ...doc("warned"), spawner_hints: { layers } });
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  const warnings = first.body!.warnings as string[];
+  assert.equal(warnings.length, 2, JSON.stringify(warnings));
+  assert.match(warnings[0], /^spawner_hints\.layers\[1\]: unknown layer 'mainai' is ignored/);
+  assert.match(warnings[1], /^spawner_hints\.layers\[3\]: layer 'main_ai' is listed again/);
+  // kept as 0.1.2 keeps it: stored as sent, and the same content again is 200 with the same list
+  const again = await register(server, "warned", { ...doc("warned"), spawner_hints: { layers } });
+  assert.equal(again.status, 200);
+  assert.deepEqual(again.body!.warnings, warnings);
+  const head = await read(server, "/v1/blueprints/warned/head");
+  assert.deepEqual((head.body!.blueprint as Body).spawner_hints, { layers });
+  // a document without such keys answers without the field
+  const clean = await register(server, "clean", {
+    ...doc("clean"),
+    spawner_hints: { layers: ["main_ai"] },
+  });
+  assert.deepEqual(Object.keys(clean.body!), ["id", "version", "seeded"]);
+});
+
 Deno.test("POST /v1/blueprints/:id takes YAML when the content type says so", async () => {
   await using server = await startServer();
   const json = await register(server, "yam", doc("yam", "1.0.0"));
