@@ -125,8 +125,15 @@ export async function mintSeat(
   return minted;
 }
 
-/** The bearer token of an `Authorization` header, or null (parser O). */
+/** What an `Authorization` value may hold: visible ASCII, space and tab. */
+const VISIBLE_ASCII = /^[\t\x20-\x7e]*$/;
+
+/**
+ * The bearer token of an `Authorization` header, or null (parser O): a value that is not
+ * visible ASCII counts as missing, as in 0.1.2 (reference/http.md §2.3).
+ */
 export function operatorBearer(header: string | undefined | null): string | null {
+  if (header && !VISIBLE_ASCII.test(header)) return null;
   return bearerOf(header);
 }
 

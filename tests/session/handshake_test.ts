@@ -127,3 +127,37 @@ Deno.test("GET /v1/operators/:sid reports connected only while a socket is live"
   await until(() => !server.deps.sessions.get(seat.sid)!.connected);
   assert.equal(await info(), false);
 });
+
+Deno.test("a bearer that is not visible ASCII counts as missing on the seat's routes and socket: 401 before the sid", async (t) => {
+  await using server = await startServer();
+  const seat = await server.mint();
+  const missing = { error: "missing or empty Bearer token", code: "missing_credentials" };
+  const plain = (method: string, path: string, auth: string) =>
+    `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${auth}\r\n` +
+    "Content-Length: 0\r\n\r\n";
+  for (const sid of ["op-nope", seat.sid]) {
+    await t.step(
+      `GET, DELETE and the socket of ${sid === seat.sid ? "a seat" : "an unknown sid"}`,
+      async () => {
+        // reference/http.md §2.3 parser O: a non-ASCII value collapses into the missing bearer
+        for (
+          const request of [
+            plain("GET", `/v1/operators/${sid}`, "Bearer é-token"),
+            plain("GET", `/v1/operators/${sid}/pending`, "Bearer é-token"),
+            plain("DELETE", `/v1/operators/${sid}`, "Bearer é-token"),
+            upgradeRequest(`/v1/operators/${sid}/ws`, { Authorization: "Bearer é-token" }),
+          ]
+        ) {
+          const res = await rawHttp(server.port, request);
+          assert.equal(res.status, 401, `${request.split("\r\n")[0]}: ${res.body}`);
+          assert.deepEqual(JSON.parse(res.body), missing);
+        }
+      },
+    );
+  }
+  const info = await fetch(`${server.base}/v1/operators/${seat.sid}`, {
+    headers: { authorization: `Bearer ${seat.token}` },
+  });
+  assert.equal(info.status, 200, "the seat is still there");
+  await info.body?.cancel();
+});
