@@ -39,7 +39,7 @@ export interface TokenRecords {
   adopt(list: Iterable<TokenRecord>): void;
   /** Drops the live record of a session token (one without a run), and returns it. */
   dropSession(nonce: string): TokenRecord | undefined;
-  /** Marks a task's live records ended; returns those that changed. */
+  /** Marks a task's live records `task_ended` (their handles stop); returns those that changed. */
   endTask(taskId: string): TokenRecord[];
   /** Marks a run's live records ended and retires them; returns those that changed. */
   endRun(runId: string): TokenRecord[];
@@ -101,15 +101,18 @@ export function createTokenRecords(
   for (const record of initial) remember(record);
 
   /**
-   * Marks the live records of `nonces` ended at once (in memory, so a failed save
+   * Sets `flag` on the live records of `nonces` at once (in memory, so a failed save
    * never leaves one working) and returns those that changed, to be saved.
    */
-  const markEnded = (nonces: Iterable<string> | undefined): TokenRecord[] => {
+  const mark = (
+    nonces: Iterable<string> | undefined,
+    flag: "ended" | "task_ended",
+  ): TokenRecord[] => {
     const changed: TokenRecord[] = [];
     for (const nonce of nonces ?? []) {
       const record = records.get(nonce);
-      if (record && !record.ended) {
-        record.ended = true;
+      if (record && !record[flag]) {
+        record[flag] = true;
         changed.push(record);
       }
     }
@@ -129,9 +132,9 @@ export function createTokenRecords(
       records.delete(nonce);
       return record;
     },
-    endTask: (taskId) => markEnded(noncesOf(byTask.get(taskId))),
+    endTask: (taskId) => mark(noncesOf(byTask.get(taskId)), "task_ended"),
     endRun(runId) {
-      const ended = markEnded(noncesOf(byRun.get(runId)));
+      const ended = mark(noncesOf(byRun.get(runId)), "ended");
       retire(runId);
       return ended;
     },

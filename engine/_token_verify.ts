@@ -96,12 +96,15 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       const nonce = records.handleNonce(handle);
       const record = nonce === undefined ? undefined : records.lookup(nonce);
       if (!record || record.task_id === undefined) {
-        if ((await persist?.getTokenByHandle?.(handle))?.ended) {
+        const stored = await persist?.getTokenByHandle?.(handle);
+        if (stored?.ended || stored?.task_ended) {
           throw new TokenError("ended", "the task of this worker handle has ended");
         }
         throw new TokenError("not_found", "worker handle not found");
       }
-      if (record.ended) throw new TokenError("ended", "the task of this worker handle has ended");
+      if (record.ended || record.task_ended) {
+        throw new TokenError("ended", "the task of this worker handle has ended");
+      }
       if (record.expire_at !== undefined && Math.floor(now() / 1000) >= record.expire_at) {
         throw new TokenError("expired", "worker handle expired");
       }

@@ -57,7 +57,7 @@ export interface TokenAuthority extends TokenMinter, TokenVerifier {
   adopt(list: Iterable<TokenRecord>): void;
   /** The record of a nonce, if any. */
   record(nonce: string): TokenRecord | undefined;
-  /** Marks every token of a task ended (handles expire with their task). */
+  /** Marks every token of a task `task_ended`: handles expire with their task, tokens with their run. */
   endTask(taskId: string): Promise<void>;
   /**
    * Marks every token of a run ended; later uses answer 410. The records then

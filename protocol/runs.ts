@@ -150,8 +150,13 @@ export const TokenRecord = z.object({
   task_id: z.string().optional(),
   /** null = unlimited. */
   uses_left: z.number().int().nullable(),
-  /** Set when the token's run (or, for handles, task) has ended. */
+  /** Set when the token's run has ended: the token and its handle stop working (410). */
   ended: z.boolean(),
+  /**
+   * Set when the token's task has ended: its worker handle stops working (410); the
+   * token itself works until its run ends (routes of the task check the task).
+   */
+  task_ended: z.boolean().optional(),
   handle: z.string().optional(),
   /** The token's expiry (unix seconds), which its handle shares. */
   expire_at: z.number().int().optional(),
