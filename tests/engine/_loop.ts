@@ -103,3 +103,19 @@ export function fnBlueprint(fnId: string, extra: Record<string, unknown> = {}) {
     ...extra,
   };
 }
+
+/**
+ * A seat for `main-ai` and an async run of `blueprint` (default: one operator
+ * step), up to the run's first `spawn` frame.
+ */
+export async function firstSpawn(
+  server: TestServer,
+  blueprint: Record<string, unknown> = operatorAgentBlueprint(),
+) {
+  const op = await seat(server, ["main-ai"]);
+  const runId = await startRun(server, {
+    blueprint: { kind: "inline", value: blueprint },
+    init_ctx: {},
+  });
+  return { op, runId, spawn: await nextOf(op.ws, "spawn") };
+}

@@ -7,6 +7,7 @@ import { encodeToken } from "../../engine/captoken.ts";
 import type { SpawnFrame } from "../../protocol/frames.ts";
 import { openSocket, startServer, type TestServer, until } from "../_helpers.ts";
 import {
+  firstSpawn,
   fnBlueprint,
   get,
   nextOf,
@@ -458,12 +459,7 @@ Deno.test("data emits accept the worker handle and are read back by out_id and n
 
 Deno.test("a data record reads back an omitted progress note, mime and size_hint as null (§11.3)", async () => {
   await using server = await startServer();
-  const op = await seat(server, ["main-ai"]);
-  const runId = await startRun(server, {
-    blueprint: inline(operatorAgentBlueprint()),
-    init_ctx: {},
-  });
-  const spawn = await nextOf(op.ws, "spawn");
+  const { op, runId, spawn } = await firstSpawn(server);
   const events = [
     [{ type: "progress", stage: "s" }, { type: "progress", stage: "s", note: null }],
     [

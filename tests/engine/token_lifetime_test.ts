@@ -7,29 +7,24 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../_helpers.ts";
-import { get, nextOf, operatorAgentBlueprint, post, runEnded, seat, startRun } from "./_loop.ts";
+import { firstSpawn, get, nextOf, operatorAgentBlueprint, post, runEnded } from "./_loop.ts";
 
 const bearer = (b: string) => ({ authorization: `Bearer ${b}` });
 
 Deno.test("a task's handle ends with the task, its token with the run", async () => {
   await using server = await startServer();
-  const op = await seat(server, ["main-ai"]);
-  const runId = await startRun(server, {
-    blueprint: {
-      kind: "inline",
-      value: operatorAgentBlueprint({
-        flow: {
-          kind: "seq",
-          children: [
-            { kind: "step", ref: "impl", in: "'first'", out: "$.a" },
-            { kind: "step", ref: "impl", in: "'second'", out: "$.b" },
-          ],
-        },
-      }),
-    },
-    init_ctx: {},
-  });
-  const first = await nextOf(op.ws, "spawn");
+  const { op, runId, spawn: first } = await firstSpawn(
+    server,
+    operatorAgentBlueprint({
+      flow: {
+        kind: "seq",
+        children: [
+          { kind: "step", ref: "impl", in: "'first'", out: "$.a" },
+          { kind: "step", ref: "impl", in: "'second'", out: "$.b" },
+        ],
+      },
+    }),
+  );
   op.ws.send({ type: "spawn_ack", req_id: first.req_id, value: { done: 1 }, ok: true });
   const second = await nextOf(op.ws, "spawn"); // the first task has ended, the run goes on
 

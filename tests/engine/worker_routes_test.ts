@@ -7,7 +7,15 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../_helpers.ts";
-import { nextOf, operatorAgentBlueprint, post, runEnded, seat, startRun } from "./_loop.ts";
+import {
+  firstSpawn,
+  nextOf,
+  operatorAgentBlueprint,
+  post,
+  runEnded,
+  seat,
+  startRun,
+} from "./_loop.ts";
 
 Deno.test("GET /v1/worker/prompt answers {task_id, attempt, agent, system, prompt} in that order", async () => {
   await using server = await startServer();
@@ -51,12 +59,7 @@ Deno.test("GET /v1/worker/prompt answers {task_id, attempt, agent, system, promp
 
 Deno.test("POST /v1/worker/result with attempt 0 is a stale attempt (409), a negative one 422", async () => {
   await using server = await startServer();
-  const op = await seat(server, ["main-ai"]);
-  const runId = await startRun(server, {
-    blueprint: { kind: "inline", value: operatorAgentBlueprint() },
-    init_ctx: {},
-  });
-  const spawn = await nextOf(op.ws, "spawn");
+  const { op, runId, spawn } = await firstSpawn(server);
   const auth = { authorization: `Bearer ${spawn.capability_token}` };
   const result = (attempt: number) =>
     post(server, "/v1/worker/result", { task_id: spawn.task_id, value: 1, attempt }, auth);

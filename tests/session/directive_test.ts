@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../_helpers.ts";
-import { nextOf, operatorAgentBlueprint, runEnded, seat, startRun } from "../engine/_loop.ts";
+import { firstSpawn, operatorAgentBlueprint, runEnded } from "../engine/_loop.ts";
 
 /** Where each needle starts in `text`, asserting every one is there. */
 function positions(text: string, needles: string[]): number[] {
@@ -19,15 +19,10 @@ function positions(text: string, needles: string[]): number[] {
 
 Deno.test("a Blueprint's project_name_alias puts the alias line and the LDS session block in the directive", async () => {
   await using server = await startServer();
-  const op = await seat(server, ["main-ai"]);
-  const runId = await startRun(server, {
-    blueprint: {
-      kind: "inline",
-      value: operatorAgentBlueprint({ metadata: { project_name_alias: "proj-7" } }),
-    },
-    init_ctx: {},
-  });
-  const spawn = await nextOf(op.ws, "spawn");
+  const { op, runId, spawn } = await firstSpawn(
+    server,
+    operatorAgentBlueprint({ metadata: { project_name_alias: "proj-7" } }),
+  );
   const at = positions(spawn.directive, [
     "[agent_primitive dispatch=@impl]\nworker endpoint:\n",
     `\ntask_id: ${spawn.task_id}\nagent_id: impl\nproject_name_alias: proj-7\n`,
@@ -46,12 +41,7 @@ Deno.test("a Blueprint's project_name_alias puts the alias line and the LDS sess
 
 Deno.test("without project_name_alias the directive has neither the alias line nor the LDS block", async () => {
   await using server = await startServer();
-  const op = await seat(server, ["main-ai"]);
-  const runId = await startRun(server, {
-    blueprint: { kind: "inline", value: operatorAgentBlueprint() },
-    init_ctx: {},
-  });
-  const spawn = await nextOf(op.ws, "spawn");
+  const { op, runId, spawn } = await firstSpawn(server);
   positions(spawn.directive, [`\nagent_id: impl\n`, "spawn_ack", "mse-worker"]);
   for (const absent of ["project_name_alias:", "LDS Session Alias", "session_create"]) {
     assert.equal(spawn.directive.includes(absent), false, `${absent} in:\n${spawn.directive}`);
