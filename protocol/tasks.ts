@@ -8,14 +8,22 @@ import { Json } from "./json.ts";
 import { BlueprintRef } from "./blueprint.ts";
 import { RunRequest } from "./operators.ts";
 
+/**
+ * An optional field that may also be `null`, read as absent: 0.1.2 reads these
+ * fields as Rust `Option`s, so a client that writes `null` for "none" is served.
+ */
+function absent<T extends z.ZodType>(schema: T) {
+  return schema.nullish().transform((value) => value ?? undefined).optional();
+}
+
 /** The run's operator options. Kinds are checked later (400), unknown keys ignored. */
 export const RunOperatorBody = z.object({
-  kind: z.string().optional(),
-  id: z.string().optional(),
-  spawn_hook_id: z.string().optional(),
-  senior_bridge_id: z.string().optional(),
-  operator_backend_id: z.string().optional(),
-  per_agent_kinds: z.record(z.string(), z.string()).optional(),
+  kind: absent(z.string()),
+  id: absent(z.string()),
+  spawn_hook_id: absent(z.string()),
+  senior_bridge_id: absent(z.string()),
+  operator_backend_id: absent(z.string()),
+  per_agent_kinds: absent(z.record(z.string(), z.string())),
 });
 export type RunOperatorBody = z.infer<typeof RunOperatorBody>;
 
@@ -23,11 +31,11 @@ export type RunOperatorBody = z.infer<typeof RunOperatorBody>;
 export const TaskBody = z.object({
   blueprint: BlueprintRef,
   init_ctx: Json,
-  ttl_secs: z.int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
-  operator: RunOperatorBody.optional(),
-  operator_sid: z.string().optional(),
+  ttl_secs: absent(z.int().min(0).max(Number.MAX_SAFE_INTEGER)),
+  operator: absent(RunOperatorBody),
+  operator_sid: absent(z.string()),
   /** Seats minted for this run alone (scoped to it, deleted when it ends). */
-  seats: z.array(z.object({ role: z.string().min(1) })).max(16).optional(),
+  seats: absent(z.array(z.object({ role: z.string().min(1) })).max(16)),
 });
 export type TaskBody = z.infer<typeof TaskBody>;
 

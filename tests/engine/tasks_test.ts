@@ -79,3 +79,30 @@ Deno.test("POST /v1/tasks answers 400 with the flow error when a step is blocked
   const body = await res.json();
   assert.equal(body.error, `run: launch: flow eval: dispatcher error for ref 'a': blocked: "NO"`);
 });
+
+Deno.test("POST /v1/tasks and /v1/runs read null optional fields as absent, as 0.1.2 does", async () => {
+  const { app } = await appWith();
+  const nulls = {
+    blueprint: { kind: "id", id: "main" },
+    init_ctx: {},
+    ttl_secs: null,
+    operator_sid: null,
+    operator: { kind: null, id: null, spawn_hook_id: null, per_agent_kinds: null },
+    seats: null,
+  };
+  const res = await postTask(app, nulls);
+  const body = await res.json();
+  assert.equal(res.status, 200, JSON.stringify(body));
+  assert.equal(body.ttl_source, "server_default");
+  assert.equal(body.effective_ttl_secs, 1800);
+  const run = await app.request("/v1/runs", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(nulls),
+  });
+  assert.equal(run.status, 202, await run.text());
+  // a wrong type is still refused
+  const wrong = await postTask(app, { ...nulls, ttl_secs: "soon" });
+  assert.equal(wrong.status, 422);
+  assert.deepEqual((await wrong.json()).issues[0].path, ["ttl_secs"]);
+});
