@@ -3,18 +3,10 @@
  *
  * @module
  */
-import { z } from "./zod.ts";
+import { absent, z } from "./zod.ts";
 import { Json } from "./json.ts";
 import { BlueprintRef } from "./blueprint.ts";
 import { RunRequest } from "./operators.ts";
-
-/**
- * An optional field that may also be `null`, read as absent: 0.1.2 reads these
- * fields as Rust `Option`s, so a client that writes `null` for "none" is served.
- */
-function absent<T extends z.ZodType>(schema: T) {
-  return schema.nullish().transform((value) => value ?? undefined).optional();
-}
 
 /** The run's operator options. Kinds are checked later (400), unknown keys ignored. */
 export const RunOperatorBody = z.object({

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "./zod.ts";
+import { absent, z } from "./zod.ts";
 import { Json } from "./json.ts";
 
 const U32 = z.int().min(0).max(4294967295);
@@ -53,9 +53,10 @@ export type WorkerPayload = z.infer<typeof WorkerPayload>;
 export const WorkerResultBody = z.object({
   task_id: z.string(),
   value: Json,
-  ok: z.boolean().default(true),
+  /** `true` when absent or `null`. */
+  ok: z.boolean().nullish().transform((ok) => ok ?? true),
   /** Any u32: an attempt that is not the current one (0 included) is a 409, not a 422. */
-  attempt: U32.optional(),
+  attempt: absent(U32),
 });
 export type WorkerResultBody = z.infer<typeof WorkerResultBody>;
 

@@ -76,3 +76,20 @@ Deno.test("POST /v1/worker/result with attempt 0 is a stale attempt (409), a neg
   assert.deepEqual(run.final_ctx, { r: 1 });
   await op.ws.close();
 });
+
+Deno.test("POST /v1/worker/result reads null ok and attempt as absent (ok: true, the current attempt)", async () => {
+  await using server = await startServer();
+  const { op, runId, spawn } = await firstSpawn(server);
+  const posted = await post(
+    server,
+    "/v1/worker/result",
+    { task_id: spawn.task_id, value: { done: true }, ok: null, attempt: null },
+    { authorization: `Bearer ${spawn.capability_token}` },
+  );
+  assert.equal(posted.status, 204, JSON.stringify(posted.body));
+  op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, value: "ack" });
+  const run = await runEnded(server, runId);
+  assert.equal(run.status, "succeeded", "ok: null counts as ok");
+  assert.deepEqual(run.final_ctx, { r: { done: true } });
+  await op.ws.close();
+});
