@@ -68,6 +68,12 @@ async function traceRun(deps: RunRoutesDeps, runId: string) {
 
 const RunIdParam = z.object({ id: z.string() });
 
+/**
+ * Characters of events a feed reader may leave unread (16 Mi); past it its stream
+ * is ended, so a client that never reads cannot make the server keep every run.
+ */
+export const FEED_MAX_BACKLOG = 16 * 1024 * 1024;
+
 /** Routes that read runs. */
 export function runReadRoutes(deps: RunRoutesDeps) {
   const admin = adminGuard(deps.apiToken);
@@ -90,10 +96,20 @@ export function runReadRoutes(deps: RunRoutesDeps) {
       admin,
       (c) =>
         streamSSE(c, async (stream) => {
-          const queue: RunFeedEvent[] = [];
+          // events not yet taken by the client, as the text they are sent as
+          const queue: { type: RunFeedEvent["type"]; data: string }[] = [];
+          let queued = 0;
           let wake: (() => void) | undefined;
           const stop = feed.watch((event) => {
-            queue.push(event);
+            if (stream.aborted) return;
+            const data = JSON.stringify(event);
+            queued += data.length;
+            if (queued > FEED_MAX_BACKLOG) {
+              // a reader that does not keep up is let go (it reads GET /v1/runs again)
+              stop();
+              queue.length = 0;
+              stream.abort();
+            } else queue.push({ type: event.type, data });
             wake?.();
           });
           const abort = Promise.withResolvers<void>();
@@ -103,7 +119,8 @@ export function runReadRoutes(deps: RunRoutesDeps) {
             while (!stream.aborted) {
               const event = queue.shift();
               if (event) {
-                await stream.writeSSE({ event: event.type, data: JSON.stringify(event) });
+                queued -= event.data.length;
+                await stream.writeSSE({ event: event.type, data: event.data });
                 continue;
               }
               const woke = Promise.withResolvers<void>();
