@@ -223,7 +223,7 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 export const CLOSE = {
   goingAway: 1001,
   unsupportedData: 1003,
-  /** Over the frame rate limit (`frame rate limit`) or not reading (`slow consumer`). */
+  /** Over the frame rate limit (`frame rate limit`), not reading (`slow consumer`), or its seat's replaced sockets not reading (`earlier sockets not reading`). */
   policyViolation: 1008,
   internalError: 1011,
   tooBig: 1009,

@@ -62,11 +62,14 @@ export function createSocketLimits(
           burst: frameRate.burst,
         }),
       backlog,
-      onSlowConsumer: () =>
-        closed("slow_consumer", "operator socket not reading its frames", {
-          max_backlog_bytes: backlog.maxBytes,
-          grace_ms: backlog.graceMs,
-        }),
+      onSlowConsumer: (why) =>
+        closed(
+          "slow_consumer",
+          why === "unread_sockets"
+            ? "operator socket refused: the seat's earlier sockets left their frames unread"
+            : "operator socket not reading its frames",
+          { max_backlog_bytes: backlog.maxBytes, grace_ms: backlog.graceMs },
+        ),
     };
   };
 }

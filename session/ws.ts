@@ -57,18 +57,52 @@ export interface UpgradeOptions {
   onFrameLimit?: () => void;
   /** What the socket may leave unread (none: no limit). */
   backlog?: BacklogLimit;
-  /** Called once when the socket is closed 1008 `slow consumer`. */
-  onSlowConsumer?: () => void;
+  /** Called once when the socket is closed 1008 `slow consumer` (or refused at open, see below). */
+  onSlowConsumer?: (why?: "unread_sockets") => void;
 }
 
 /** The close reason of a socket over its frame rate limit (code 1008). */
 export const FRAME_RATE_REASON = "frame rate limit";
 
+/** The close reason of a socket refused because its seat's earlier sockets hold too much unread. */
+export const UNREAD_SOCKETS_REASON = "earlier sockets not reading";
+
+/** Each seat's sockets that have opened and not closed yet (a replaced one until its peer goes). */
+const seatSockets = new WeakMap<Seat, Set<WebSocket>>();
+
+/**
+ * What each socket had unsent when a newer one replaced it: once closed, Deno's
+ * `bufferedAmount` reads 0, yet it keeps those bytes until the peer reads or goes.
+ */
+const unsentAtReplace = new WeakMap<WebSocket, number>();
+
+/**
+ * Bytes `seat`'s replaced sockets still hold unsent, forgetting the closed ones.
+ * An open one (the live socket, which the new one replaces) does not count: a
+ * client whose connection died unseen may always reconnect once.
+ */
+function unsentOfSeat(seat: Seat): { sockets: Set<WebSocket>; unsent: number } {
+  let sockets = seatSockets.get(seat);
+  if (!sockets) seatSockets.set(seat, sockets = new Set());
+  let unsent = 0;
+  for (const s of sockets) {
+    if (s.readyState === WebSocket.CLOSED) sockets.delete(s);
+    else if (s.readyState === WebSocket.OPEN) unsentAtReplace.set(s, s.bufferedAmount);
+    else unsent += unsentAtReplace.get(s) ?? 0;
+  }
+  return { sockets, unsent };
+}
+
 /**
  * Upgrades `req` and hands the socket to `session`. A frame that finds
  * `options.frames` empty closes the socket 1008 `frame rate limit`; it and every
  * later frame are dropped unread. A send that finds the socket's backlog over
- * `options.backlog` for too long closes it 1008 `slow consumer`.
+ * `options.backlog` for too long closes it 1008 `slow consumer`. A socket that
+ * opens while the seat's replaced sockets (whose peer never read) still hold
+ * more than `options.backlog.maxBytes` unsent is closed 1008 at once,
+ * without a replay: each reconnect replays every pending request, and Deno keeps
+ * what a replaced socket was not able to send until its peer goes, so a client
+ * reconnecting without reading would otherwise pile up one replay per socket.
  */
 export function upgradeToSession(
   req: Request,
@@ -92,9 +126,19 @@ export function upgradeToSession(
       },
     });
   }
-  socket.onopen = () => session.attach(socket, options.client);
-  const frames = options.frames;
   let limited = false;
+  socket.onopen = () => {
+    const { sockets, unsent } = unsentOfSeat(session);
+    if (options.backlog && unsent > options.backlog.maxBytes) {
+      limited = true;
+      closeQuietly(socket, CLOSE.policyViolation, UNREAD_SOCKETS_REASON);
+      options.onSlowConsumer?.("unread_sockets");
+      return;
+    }
+    sockets.add(socket);
+    session.attach(socket, options.client);
+  };
+  const frames = options.frames;
   socket.onmessage = (event) => {
     if (limited) return;
     if (frames === undefined || frames.take(frameCost(event.data))) {
@@ -105,6 +149,7 @@ export function upgradeToSession(
     options.onFrameLimit?.();
   };
   socket.onclose = (event) => {
+    seatSockets.get(session)?.delete(socket);
     session.detach(socket, event.code);
     options.onClose?.();
   };
