@@ -115,8 +115,11 @@ export interface Engine {
   resume(record: RunRecord): Promise<boolean>;
   /** A run as the API shows it (live or stored). */
   view(runId: string): Promise<RunView | undefined>;
-  /** Runs newest first, each with its steps. */
-  list(limit: number, status?: RunStatus): Promise<RunView[]>;
+  /**
+   * Runs newest first, each with its steps, read ten at a time; stops before the
+   * first view `fits` refuses (a list's size bound).
+   */
+  list(limit: number, status?: RunStatus, fits?: (view: RunView) => boolean): Promise<RunView[]>;
   /** Cancels a live run and answers it as it ended. Throws `not_found`, or `gone` when it had ended. */
   cancel(runId: string): Promise<RunView>;
   /** A run's events after `after`, then live ones until it ends; undefined for an unknown run. */
@@ -245,13 +248,25 @@ export function createEngine(deps: EngineDeps): Engine {
       return { ...runView(record, steps), requests: requestsOf(events) };
     },
 
-    async list(limit, status) {
-      const records = await deps.store.listRuns({ limit, status });
-      return await Promise.all(records.map(async (r) => {
-        const run = live.get(r.run_id);
-        if (run) return runView(run.record, run.steps);
-        return runView(r, await deps.store.listSteps(r.run_id));
-      }));
+    async list(limit, status, fits = () => true) {
+      const heads = await deps.store.listRunHeads({ limit, status });
+      const views: RunView[] = [];
+      for (let i = 0; i < heads.length; i += 10) {
+        const batch = await Promise.all(
+          heads.slice(i, i + 10).map(async ({ run_id }) => {
+            const run = live.get(run_id);
+            if (run) return runView(run.record, run.steps);
+            const record = await deps.store.getRun(run_id);
+            return record && runView(record, await deps.store.listSteps(run_id));
+          }),
+        );
+        for (const view of batch) {
+          if (view === undefined) continue;
+          if (!fits(view)) return views;
+          views.push(view);
+        }
+      }
+      return views;
     },
 
     async cancel(runId) {

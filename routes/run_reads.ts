@@ -15,16 +15,42 @@ import { adminGuard, queryOf } from "./_http.ts";
 import { json } from "./_doc.ts";
 import { runDoc, runNotFound, type RunRoutesDeps, SSE_KEEPALIVE_MS } from "./_runs.ts";
 
+/**
+ * Characters of JSON a run list answers with at most (16 Mi): past it the page
+ * ends early with `next_before`, so a list of runs with large ctxs is paged
+ * instead of read whole into memory (it always holds at least one run).
+ */
+export const LIST_MAX_CHARS = 16 * 1024 * 1024;
+
+/** A page's size check: `fits` is true while the views so far fit (the first always does). */
+function pageBudget() {
+  let chars = 0;
+  let count = 0;
+  const budget = {
+    /** True once a view did not fit. */
+    cut: false,
+    fits(view: unknown): boolean {
+      chars += JSON.stringify(view).length;
+      if (count++ === 0 || chars <= LIST_MAX_CHARS) return true;
+      budget.cut = true;
+      return false;
+    },
+  };
+  return budget;
+}
+
 /** Runs newest first through the list's filters and cursor, and the total matching. */
 async function listRuns(deps: RunRoutesDeps, query: RunListQuery) {
   const { limit, status, blueprint, q, before } = query;
+  const budget = pageBudget();
   if (!deps.runs || (!status && !blueprint && !q && !before)) {
-    const runs = await deps.engine.list(limit, status);
-    return { runs };
+    const runs = await deps.engine.list(limit, status, budget.fits);
+    // a page cut short by its size goes on after its last run
+    return { runs, ...(budget.cut ? { next_before: runs.at(-1)!.run_id } : {}) };
   }
-  const records = await deps.runs.listRuns({ limit: RUN_SCAN_MAX, status });
+  const records = await deps.runs.listRunHeads({ limit: RUN_SCAN_MAX, status });
   let matching = records.filter((r) =>
-    (!blueprint || r.blueprint.id === blueprint) && (!q || r.run_id.includes(q))
+    (!blueprint || r.blueprint_id === blueprint) && (!q || r.run_id.includes(q))
   );
   const total = matching.length;
   if (before) {
@@ -32,10 +58,18 @@ async function listRuns(deps: RunRoutesDeps, query: RunListQuery) {
     matching = at < 0 ? [] : matching.slice(at + 1);
   }
   const page = matching.slice(0, limit);
-  const runs = (await Promise.all(page.map((r) => deps.engine.view(r.run_id))))
-    .filter((v) => v !== undefined);
-  const more = matching.length > limit;
-  return { runs, total, ...(more ? { next_before: page.at(-1)!.run_id } : {}) };
+  const runs = [];
+  // ten at a time: a page of large runs is never read whole
+  read: for (let i = 0; i < page.length; i += 10) {
+    const views = await Promise.all(page.slice(i, i + 10).map((r) => deps.engine.view(r.run_id)));
+    for (const view of views) {
+      if (view === undefined) continue;
+      if (!budget.fits(view)) break read;
+      runs.push(view);
+    }
+  }
+  const more = budget.cut || matching.length > limit;
+  return { runs, total, ...(more && runs.length > 0 ? { next_before: runs.at(-1)!.run_id } : {}) };
 }
 
 /** Each step of a run with its input (the prompt), its output and the ctx after it. */
@@ -142,7 +176,8 @@ export function runReadRoutes(deps: RunRoutesDeps) {
         summary: "List runs, newest first",
         description: "Filters: `status`, `blueprint` (id), `q` (text in the run id). Pages: " +
           "pass the answer's `next_before` as `before`. With a filter or cursor the newest " +
-          `${RUN_SCAN_MAX} runs are looked through and \`total\` counts the matches.`,
+          `${RUN_SCAN_MAX} runs are looked through and \`total\` counts the matches. A page ` +
+          "whose JSON would pass 16 Mi characters ends early, with `next_before`.",
         responses: { 200: json(RunList, "Runs newest first, each as GET /v1/runs/:id shows it.") },
         errors: [400, 401],
       }),

@@ -160,6 +160,18 @@ const CASES: Case[] = [
     ]);
     assert.deepEqual(ids(await runs.listRuns({ limit: 10, status: "succeeded" })), ["run-2"]);
     assert.deepEqual(await runs.listRuns({ limit: 0 }), []);
+    // heads: the same runs, without the ctxs and the Blueprint, with its id
+    const heads = await runs.listRunHeads({ limit: 10, status: "succeeded" });
+    assert.deepEqual(heads.map((h) => [h.run_id, h.status]), [["run-2", "succeeded"]]);
+    assert.equal(heads[0].blueprint_id, sampleRun("run-2", 20).blueprint.id);
+    for (const field of ["init_ctx", "ctx", "final_ctx", "blueprint"]) {
+      assert.ok(!(field in heads[0]), field);
+    }
+    assert.deepEqual((await runs.listRunHeads({ limit: 3 })).map((h) => h.run_id), [
+      "run-5",
+      "run-4",
+      "run-3",
+    ]);
   }],
 
   ["a run whose ctx is over 64 KiB is checkpointed and read back whole", async ({ runs }) => {

@@ -65,16 +65,35 @@ export async function putJson(
   }
 }
 
-/** Reads the value at `key`, or undefined. */
+/** Reads the value at `key`, or undefined (also when it is deleted while being read). */
 export async function getJson<T>(
   kv: Deno.Kv,
   key: Deno.KvKey,
   blobs: Deno.KvKey,
 ): Promise<T | undefined> {
-  const { value } = await kv.get<BlobRef>(key);
+  const { value, versionstamp } = await kv.get<BlobRef>(key);
   if (value === null) return undefined;
   // the value was written by putJson from a T
-  return await getBlob(kv, blobs, value) as T;
+  return await orGone(kv, key, versionstamp, () => getBlob(kv, blobs, value) as Promise<T>);
+}
+
+/**
+ * `read()`, or undefined when it fails because `key` (read at `versionstamp`) was
+ * deleted or replaced meanwhile (retention or the disk bound deleting a run a list
+ * was reading: its chunks go after its key).
+ */
+export async function orGone<T>(
+  kv: Deno.Kv,
+  key: Deno.KvKey,
+  versionstamp: string | null,
+  read: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if ((await kv.get(key)).versionstamp !== versionstamp) return undefined;
+    throw err;
+  }
 }
 
 /** Reads the value behind a ref listed from KV. */

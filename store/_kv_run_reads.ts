@@ -13,12 +13,13 @@ import type {
   JournalEntry,
   RequestRecord,
   RunEvent,
+  RunHead,
   RunRecord,
   RunStatus,
   RunStore,
   StepRecord,
 } from "./run_store.ts";
-import { getJson, readRef } from "./_kv_json.ts";
+import { getJson, orGone, readRef } from "./_kv_json.ts";
 import type { Embedded, KvRunAccess, StoredRun } from "./_kv_run_keys.ts";
 
 /** The run reads of a {@link RunStore}. */
@@ -26,6 +27,7 @@ export type KvRunReads = Pick<
   RunStore,
   | "getRun"
   | "listRuns"
+  | "listRunHeads"
   | "listSteps"
   | "listJournal"
   | "listEvents"
@@ -68,6 +70,40 @@ export function createKvRunReads(access: KvRunAccess): KvRunReads {
     return out;
   }
 
+  /** Calls `each` with the stored runs newest first (of `status`), read ten at a time. */
+  async function eachStoredRun(
+    limit: number,
+    status: RunStatus | undefined,
+    each: (stored: StoredRun) => Promise<void>,
+  ): Promise<void> {
+    if (limit <= 0) return;
+    await idle();
+    // the running index holds only live runs; the order index holds them all
+    const index = status === "running" ? "running" : "order";
+    const iter = kv.list<RunStatus | Uint8Array | null>({ prefix: keys.at(index) }, {
+      reverse: true,
+      batchSize: Math.min(500, Math.max(10, limit)),
+    });
+    const ids: string[] = [];
+    for await (const { key, value } of iter) {
+      if (status !== undefined && index === "order" && value !== status) continue;
+      const id = key.at(-1);
+      if (typeof id === "string") ids.push(id);
+      if (ids.length >= limit) break;
+    }
+    // ten keys at a time (KV's getMany limit)
+    for (let i = 0; i < ids.length; i += 10) {
+      const refs = await kv.getMany<BlobRef[]>(ids.slice(i, i + 10).map(keys.run));
+      for (const { key, value, versionstamp } of refs) {
+        if (value === null) continue;
+        // a run deleted while it is read is left out
+        await orGone(kv, key, versionstamp, async () => {
+          await each(await readRef<StoredRun>(kv, blobs, value));
+        });
+      }
+    }
+  }
+
   return {
     async getRun(id) {
       await idle();
@@ -75,32 +111,24 @@ export function createKvRunReads(access: KvRunAccess): KvRunReads {
       return stored && await withBlueprint(stored);
     },
 
+    async listRunHeads({ limit, status }) {
+      const out: RunHead[] = [];
+      // records are read ten at a time, and only their heads are kept
+      await eachStoredRun(limit, status, async (stored) => {
+        const { blueprint_ref: _r, embedded: _e, blueprint, init_ctx: _i, ctx: _c, ...rest } =
+          stored;
+        delete rest.final_ctx;
+        const blueprintId = blueprint?.id ?? (await withBlueprint(stored)).blueprint.id;
+        out.push({ ...rest, blueprint_id: blueprintId });
+      });
+      return out;
+    },
+
     async listRuns({ limit, status }) {
       const out: RunRecord[] = [];
-      if (limit <= 0) return out;
-      await idle();
-      // the running index holds only live runs; the order index holds them all
-      const index = status === "running" ? "running" : "order";
-      const iter = kv.list<RunStatus | Uint8Array | null>({ prefix: keys.at(index) }, {
-        reverse: true,
-        batchSize: Math.min(500, Math.max(10, limit)),
+      await eachStoredRun(limit, status, async (stored) => {
+        out.push(await withBlueprint(stored));
       });
-      const ids: string[] = [];
-      for await (const { key, value } of iter) {
-        if (status !== undefined && index === "order" && value !== status) continue;
-        const id = key.at(-1);
-        if (typeof id === "string") ids.push(id);
-        if (ids.length >= limit) break;
-      }
-      // read the records ten keys at a time (KV's getMany limit)
-      for (let i = 0; i < ids.length; i += 10) {
-        const refs = await kv.getMany<BlobRef[]>(ids.slice(i, i + 10).map(keys.run));
-        for (const { value } of refs) {
-          if (value !== null) {
-            out.push(await withBlueprint(await readRef<StoredRun>(kv, blobs, value)));
-          }
-        }
-      }
       return out;
     },
 

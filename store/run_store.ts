@@ -28,6 +28,17 @@ export type {
   TtlSource,
 } from "../protocol/runs.ts";
 
+/** A run record without its ctxs and Blueprint, with the Blueprint's id (see `listRunHeads`). */
+export type RunHead = Omit<RunRecord, "blueprint" | "init_ctx" | "ctx" | "final_ctx"> & {
+  blueprint_id: string;
+};
+
+/** The head of a run record. */
+export function runHead(record: RunRecord): RunHead {
+  const { blueprint, init_ctx: _i, ctx: _c, final_ctx: _f, ...rest } = record;
+  return { ...rest, blueprint_id: blueprint.id };
+}
+
 /**
  * Where runs live: each run's journal (record and ctx checkpoint, steps, step
  * outcomes, events, tasks, operator requests) and the token records.
@@ -49,6 +60,11 @@ export interface RunStore {
   getRun(runId: string): Promise<RunRecord | undefined>;
   /** Newest first. */
   listRuns(options: { limit: number; status?: RunStatus }): Promise<RunRecord[]>;
+  /**
+   * Newest first, without the ctxs and the Blueprint (a record may hold 30 MiB of
+   * them): what a list scans to filter and page runs, then reads the page in full.
+   */
+  listRunHeads(options: { limit: number; status?: RunStatus }): Promise<RunHead[]>;
   putStep(runId: string, step: StepRecord): Promise<void>;
   listSteps(runId: string): Promise<StepRecord[]>;
   putJournal(runId: string, entry: JournalEntry): Promise<void>;
@@ -201,6 +217,12 @@ export function createMemoryRunStore(
     return m;
   };
   const done = Promise.resolve();
+  /** Runs of `status` (any when undefined), newest first, at most `limit`. */
+  const newestRuns = ({ limit, status }: { limit: number; status?: RunStatus }) => {
+    const all = [...runs.values()].filter((r) => status === undefined || r.status === status);
+    all.sort((a, b) => b.created_at - a.created_at || (a.run_id < b.run_id ? 1 : -1));
+    return all.slice(0, limit);
+  };
   return {
     flushed: () => done,
     putRun(run) {
@@ -220,10 +242,11 @@ export function createMemoryRunStore(
       const run = runs.get(runId);
       return Promise.resolve(run && { ...run });
     },
-    listRuns({ limit, status }) {
-      const all = [...runs.values()].filter((r) => status === undefined || r.status === status);
-      all.sort((a, b) => b.created_at - a.created_at || (a.run_id < b.run_id ? 1 : -1));
-      return Promise.resolve(all.slice(0, limit).map((r) => ({ ...r })));
+    listRuns(options) {
+      return Promise.resolve(newestRuns(options).map((r) => ({ ...r })));
+    },
+    listRunHeads(options) {
+      return Promise.resolve(newestRuns(options).map(runHead));
     },
     putStep(runId, step) {
       inner(steps, runId).set(step.seq, { ...step });

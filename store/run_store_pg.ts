@@ -26,7 +26,7 @@ import type {
   TaskState,
   TokenRecord,
 } from "../protocol/runs.ts";
-import type { RunStore } from "./run_store.ts";
+import type { RunHead, RunStore } from "./run_store.ts";
 import { requestsOfRuns } from "./pg_requests.ts";
 import { FencedError } from "./pg_run_owner.ts";
 import type { Sql } from "./pg_sql.ts";
@@ -314,6 +314,19 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
         : await sql`SELECT record FROM sb_runs WHERE status = ${status}
           ORDER BY created_at DESC, run_id DESC LIMIT ${cap}`;
       return rows.map((r) => r.record as RunRecord);
+    },
+    async listRunHeads({ limit, status }) {
+      await settled();
+      const cap = Math.min(limit, 1_000_000);
+      // the ctxs and the Blueprint stay in the database
+      const head = sql`(record::jsonb - 'init_ctx' - 'ctx' - 'final_ctx' - 'blueprint')
+        || jsonb_build_object('blueprint_id', record->'blueprint'->>'id')`;
+      const rows = status === undefined
+        ? await sql`SELECT ${head} AS head FROM sb_runs
+          ORDER BY created_at DESC, run_id DESC LIMIT ${cap}`
+        : await sql`SELECT ${head} AS head FROM sb_runs WHERE status = ${status}
+          ORDER BY created_at DESC, run_id DESC LIMIT ${cap}`;
+      return rows.map((r) => r.head as RunHead);
     },
     putStep: (runId, step) => putRecord(runId, KIND.step, String(step.seq), step.seq, step),
     listSteps: (runId) => listRecords<StepRecord>(runId, KIND.step),

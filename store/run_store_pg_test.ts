@@ -301,3 +301,22 @@ pgTest(
     assert.equal((await runs.getRun("run-long"))?.status, "succeeded");
   },
 );
+
+pgTest(
+  "PG run store: run heads list newest first without the ctxs and the Blueprint",
+  async (sql) => {
+    const runs = createPgRunStore(sql, { instanceId: "i-a" });
+    await runs.putRun({ ...sampleRun("run-1", 10), init_ctx: { big: "x" } });
+    await runs.putRun({ ...sampleRun("run-2", 20), status: "succeeded", final_ctx: { ok: 1 } });
+    await runs.flushed();
+    const heads = await runs.listRunHeads({ limit: 10 });
+    assert.deepEqual(heads.map((h) => h.run_id), ["run-2", "run-1"]);
+    assert.equal(heads[0].blueprint_id, sampleRun("run-2", 20).blueprint.id);
+    assert.equal(heads[0].status, "succeeded");
+    for (const field of ["init_ctx", "ctx", "final_ctx", "blueprint"]) {
+      assert.ok(!(field in heads[0]), field);
+    }
+    const done = await runs.listRunHeads({ limit: 10, status: "succeeded" });
+    assert.deepEqual(done.map((h) => h.run_id), ["run-2"]);
+  },
+);
