@@ -23,6 +23,12 @@ export interface RunBudgets {
   maxBranches: number;
   /** Step executions of the run; each writes a step record and its events to the run's history (`SWITCHBOARD_RUN_MAX_STEPS`). */
   maxSteps: number;
+  /**
+   * Bytes of step and ask inputs and outputs of the run, all together: its history
+   * keeps each one (prompt, output, events) until the run is deleted
+   * (`SWITCHBOARD_RUN_MAX_HISTORY_BYTES`).
+   */
+  maxHistoryBytes: number;
 }
 
 /** The default budgets. */
@@ -33,6 +39,7 @@ export const DEFAULT_BUDGETS: Readonly<RunBudgets> = {
   maxFanout: 1_000,
   maxBranches: 10_000,
   maxSteps: 10_000,
+  maxHistoryBytes: 256 * 1024 * 1024,
 };
 
 /** How long the evaluator works before it lets the event loop run. */
@@ -58,8 +65,8 @@ export function checkCtx(ctx: Json, budgets: RunBudgets): void {
   }
 }
 
-/** Throws a `budget` error when one value is larger than the budget. */
-export function checkValue(what: string, v: Json, budgets: RunBudgets): void {
+/** Throws a `budget` error when one value is larger than the budget; else its bytes. */
+export function checkValue(what: string, v: Json, budgets: RunBudgets): number {
   const n = jsonBytes(v);
   if (n > budgets.maxValueBytes) {
     throw budgetError(
@@ -68,4 +75,18 @@ export function checkValue(what: string, v: Json, budgets: RunBudgets): void {
       "SWITCHBOARD_RUN_MAX_VALUE_BYTES",
     );
   }
+  return n;
+}
+
+/** Adds `bytes` to a run's history bytes (`held`); throws a `budget` error past the budget. */
+export function checkHistory(held: number, bytes: number, budgets: RunBudgets): number {
+  const n = held + bytes;
+  if (n > budgets.maxHistoryBytes) {
+    throw budgetError(
+      `the inputs and outputs of this run's steps and asks would hold ${n} bytes of JSON`,
+      budgets.maxHistoryBytes,
+      "SWITCHBOARD_RUN_MAX_HISTORY_BYTES",
+    );
+  }
+  return n;
 }

@@ -25,6 +25,7 @@ import {
 import {
   budgetError,
   checkCtx,
+  checkHistory,
   checkValue,
   DEFAULT_BUDGETS,
   type RunBudgets,
@@ -100,6 +101,8 @@ type Run = {
   iterations: number;
   steps: number;
   branches: number;
+  /** Bytes of the inputs and outputs of its steps and asks so far (its history). */
+  historyBytes: number;
   /** When the evaluator last let the event loop run (`performance.now()`). */
   sliceStart: number;
   /** The event-loop turn every branch of the run waits for, while one is pending. */
@@ -131,6 +134,7 @@ export function evalFlow(
       iterations: 0,
       steps: 0,
       branches: 0,
+      historyBytes: 0,
       sliceStart: performance.now(),
     };
     const start = copyJson(ctx);
@@ -241,7 +245,8 @@ async function ask(node: AskNodeNorm, scope: Scope, ptr: string, run: Run): Prom
     );
   }
   const shared = evalExpr(node.question, scope.ctx);
-  checkValue(`the question of the ask to '${node.to}'`, shared, run.budgets);
+  const asked = checkValue(`the question of the ask to '${node.to}'`, shared, run.budgets);
+  run.historyBytes = checkHistory(run.historyBytes, asked, run.budgets);
   const question = copyJson(shared); // the capability gets a private copy
   const { signal } = scope;
   let value: Json;
@@ -258,7 +263,8 @@ async function ask(node: AskNodeNorm, scope: Scope, ptr: string, run: Run): Prom
   run.sliceStart = performance.now(); // the ask awaited: the event loop ran
   if (signal.aborted) throw signal.reason;
   if (value === undefined) throw new TypeError(`ask for node ${key} resolved with undefined`);
-  checkValue(`the answer of the ask to '${node.to}'`, value, run.budgets);
+  const answered = checkValue(`the answer of the ask to '${node.to}'`, value, run.budgets);
+  run.historyBytes = checkHistory(run.historyBytes, answered, run.budgets);
   write(scope, node.out.at, copyJson(value), run);
   if (run.afterStep) await run.afterStep({ key, ref: node.to, ctx: scope.ctx, root: scope.root });
 }
@@ -277,7 +283,8 @@ async function step(
     );
   }
   const shared = evalExpr(node.in, scope.ctx);
-  checkValue(`the input of step '${node.ref}'`, shared, run.budgets);
+  const given = checkValue(`the input of step '${node.ref}'`, shared, run.budgets);
+  run.historyBytes = checkHistory(run.historyBytes, given, run.budgets);
   const input = copyJson(shared); // the dispatcher gets a private copy
   const key = ptr === "" ? "/" : ptr;
   const { signal } = scope;
@@ -302,7 +309,8 @@ async function step(
   }
   if (signal.aborted) throw signal.reason;
   if (value === undefined) throw new TypeError(`dispatch for step ${key} resolved with undefined`);
-  checkValue(`the output of step '${node.ref}'`, value, run.budgets);
+  const got = checkValue(`the output of step '${node.ref}'`, value, run.budgets);
+  run.historyBytes = checkHistory(run.historyBytes, got, run.budgets);
   write(scope, node.out.at, copyJson(value), run);
   if (run.afterStep) await run.afterStep({ key, ref: node.ref, ctx: scope.ctx, root: scope.root });
 }

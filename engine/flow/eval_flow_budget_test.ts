@@ -147,6 +147,23 @@ Deno.test("evalFlow() counts steps against the step budget", async () => {
   await budgetFailure(run(flow, {}, { maxSteps: 50 }), "too many steps");
 });
 
+Deno.test("evalFlow() fails a run whose steps' inputs and outputs pass the history budget", async () => {
+  const flow = (max: number): FlowNodeInput => ({
+    kind: "loop",
+    counter: "$.i",
+    cond: "true",
+    max,
+    body: { kind: "step", ref: "s", in: "$.x", out: "$.r" },
+  });
+  // each pass: 1,002 bytes in, 1,002 out; 20 passes fit in 40,080
+  const x = "x".repeat(1_000);
+  await budgetFailure(
+    run(flow(100), { x }, { maxHistoryBytes: 40_000 }),
+    "this run's steps and asks would hold",
+  );
+  assert.equal(((await run(flow(19), { x }, { maxHistoryBytes: 40_000 })) as { r: string }).r, x);
+});
+
 Deno.test("evalFlow() shares the ctx between fanout branches instead of copying it", async () => {
   const big = { blob: "x".repeat(1_000_000) };
   const seen: Json[] = [];
