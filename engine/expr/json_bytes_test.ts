@@ -60,3 +60,14 @@ Deno.test("jsonBytes() remembers long strings only up to 32 Mi characters in all
   assert.equal(jsonBytes(huge), huge.length + 2);
   assert.equal(cachedStringChars(), before);
 });
+
+Deno.test("jsonBytes() tells apart long strings of one length that differ where it does not sample", () => {
+  // same length, same sampled characters, one differs in between: "é" is 2 bytes
+  const base = "a".repeat(100_003);
+  const other = base.slice(0, 50_001) + "é" + base.slice(50_002);
+  assert.equal(other.length, base.length);
+  assert.equal(jsonBytes(base), 100_005);
+  assert.equal(jsonBytes(other), 100_006);
+  assert.equal(jsonBytes(base), 100_005);
+  assert.equal(jsonBytes(other), 100_006);
+});
