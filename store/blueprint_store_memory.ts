@@ -6,6 +6,7 @@
  * @module
  */
 import type { BlueprintNorm } from "../protocol/blueprint.ts";
+import { SwitchboardError } from "../protocol/errors.ts";
 import {
   type BlueprintStore,
   type BlueprintStoreOptions,
@@ -32,10 +33,31 @@ interface Series {
   archived: boolean;
 }
 
+/**
+ * Characters of Blueprint bodies and commit texts an in-memory store keeps (256
+ * Mi): nothing is ever deleted from it, so past this a new version answers 507.
+ */
+export const MEMORY_BLUEPRINT_MAX_CHARS = 256 * 1024 * 1024;
+
 /** Creates an empty in-memory {@link BlueprintStore}. */
-export function createMemoryBlueprintStore(options: BlueprintStoreOptions = {}): BlueprintStore {
-  const { now = Date.now } = options;
+export function createMemoryBlueprintStore(
+  options: BlueprintStoreOptions & { maxChars?: number } = {},
+): BlueprintStore {
+  const { now = Date.now, maxChars = MEMORY_BLUEPRINT_MAX_CHARS } = options;
   const series = new Map<string, Series>();
+  let heldChars = 0;
+  /** Counts `chars` more kept, or throws 507 `storage_full` past the bound. */
+  const keep = (chars: number) => {
+    if (heldChars + chars > maxChars) {
+      throw new SwitchboardError(
+        "storage_full",
+        `storage full: this :memory: server keeps ${maxChars} characters of Blueprints ` +
+          `and holds ${heldChars}; ` +
+          "use a KV file (SWITCHBOARD_KV) for more",
+      );
+    }
+    heldChars += chars;
+  };
 
   function stored(id: string, s: Series, version: string): StoredBlueprint {
     const body = s.bodies.get(version);
@@ -84,6 +106,8 @@ export function createMemoryBlueprintStore(options: BlueprintStoreOptions = {}):
         rationale: input.rationale ?? "seed",
         version_label: input.blueprint.metadata.version_label ?? null,
       };
+      const fresh = !s?.bodies.has(version);
+      keep((input.rationale?.length ?? 0) + (fresh ? JSON.stringify(input.blueprint).length : 0));
       const body = structuredClone(input.blueprint);
       if (s === undefined) {
         const bodies = new Map([[version, body]]);
