@@ -7,8 +7,10 @@ import { type Context, Hono } from "hono";
 import {
   MintedOperator,
   MintOperatorBody,
+  OPERATOR_LIST_MAX_CHARS,
   OperatorInfo,
   OperatorList,
+  OperatorListQuery,
   PendingList,
 } from "../protocol/operators.ts";
 import {
@@ -29,7 +31,7 @@ import {
   upgradeToSession,
 } from "../session/ws.ts";
 import { createSocketLimits, type SocketLimitsOptions } from "../session/socket_limits.ts";
-import { adminGuard, jsonBody, requireJson } from "./_http.ts";
+import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
 
 /** What the operator routes need. */
@@ -106,19 +108,34 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
       doc({
         tags,
         summary: "List operator seats",
-        responses: { 200: json(OperatorList, "Every seat, sorted by sid.") },
-        errors: [401],
+        description: "Sorted by sid. A page ends once its JSON would pass 16 Mi characters; " +
+          "pass its `next_after` as `after` for the next one.",
+        responses: { 200: json(OperatorList, "The seats, sorted by sid.") },
+        errors: [400, 401],
         admin: true,
       }),
       admin,
+      queryOf(OperatorListQuery),
       (c) => {
-        const operators = [...deps.sessions.values()]
-          .sort((a, b) => (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0))
-          .map((s) => ({
+        const { after } = c.req.valid("query");
+        const seats = [...deps.sessions.values()]
+          .filter((s) => after === undefined || s.sid > after)
+          .sort((a, b) => (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
+        const operators = [];
+        let chars = 0;
+        for (const s of seats) {
+          const item = {
             ...seatInfo(s),
             created_at: iso(s.createdAt),
             last_seen_at: iso(s.lastSeenAt),
-          }));
+          };
+          chars += JSON.stringify(item).length;
+          if (operators.length > 0 && chars > OPERATOR_LIST_MAX_CHARS) {
+            // the rest on the next page: one page of them all could pass what a string holds
+            return c.json({ operators, next_after: operators.at(-1)!.sid }, 200);
+          }
+          operators.push(item);
+        }
         return c.json({ operators }, 200);
       },
     )
