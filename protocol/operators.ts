@@ -81,7 +81,11 @@ export const OPERATOR_LIST_MAX_CHARS = 16 * 1024 * 1024;
 export type OperatorList = z.infer<typeof OperatorList>;
 
 /** `GET /v1/operators/:sid/pending` answer: the frames as sent, in order. */
-export const PendingList = z.object({ pending: z.array(RequestFrame) });
+export const PendingList = z.object({
+  pending: z.array(RequestFrame),
+  /** Pass as `after` for the next page (pages end at 16 Mi characters); absent on the last. */
+  next_after: z.string().optional(),
+});
 export type PendingList = z.infer<typeof PendingList>;
 
 /** The request kinds as frame types (`GET /v1/inbox?kind=`). */
@@ -95,6 +99,8 @@ export const InboxQuery = z.object({
   kind: InboxKind.optional(),
   older_than_secs: z.coerce.number().min(0).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Only requests after this `req_id` (the `next_after` of the previous page). */
+  after: z.string().min(1).optional(),
 });
 export type InboxQuery = z.infer<typeof InboxQuery>;
 
@@ -116,7 +122,11 @@ export const InboxItem = z.object({
 export type InboxItem = z.infer<typeof InboxItem>;
 
 /** `GET /v1/inbox` answer: every pending request across seats, oldest first. */
-export const Inbox = z.object({ items: z.array(InboxItem) });
+export const Inbox = z.object({
+  items: z.array(InboxItem),
+  /** Pass as `after` for the next page (pages end at 16 Mi characters); absent on the last. */
+  next_after: z.string().optional(),
+});
 export type Inbox = z.infer<typeof Inbox>;
 
 /** Who settled a request (the audit). `client` is the socket's `?client=`, or `http`. */

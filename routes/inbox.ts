@@ -9,6 +9,7 @@ import { Inbox, type InboxItem, InboxQuery } from "../protocol/operators.ts";
 import type { Seat } from "../session/seat.ts";
 import { adminGuard, queryOf } from "./_http.ts";
 import { doc, json } from "./_doc.ts";
+import { itemsAfter, sizedPage } from "./_page.ts";
 
 /** What the inbox route needs. */
 export interface InboxRoutesDeps {
@@ -51,7 +52,8 @@ export function inboxItems(
     }
   }
   items.sort((a, b) => a.sent - b.sent || (a.req_id < b.req_id ? -1 : 1));
-  return items.slice(0, query.limit).map(({ sent: _, ...item }) => item);
+  return itemsAfter(items, query.after, (i) => i.req_id).slice(0, query.limit)
+    .map(({ sent: _, ...item }) => item);
 }
 
 /** `GET /v1/inbox`. */
@@ -62,7 +64,9 @@ export function inboxRoutes(deps: InboxRoutesDeps) {
       tags: ["operators"],
       summary: "List every pending operator request",
       description: "Across all seats, oldest first. Filters: `role` (a role the seat holds), " +
-        "`run_id`, `kind` (ask, hook_before, spawn), `older_than_secs`, `limit` (default 100).",
+        "`run_id`, `kind` (ask, hook_before, spawn), `older_than_secs`, `limit` (default 100). " +
+        "A page that would pass 16 Mi characters of JSON ends early with `next_after`; pass it " +
+        "as `after` for the rest (`after` works after any `req_id` of the list).",
       responses: { 200: json(Inbox, "Pending requests, oldest first.") },
       errors: [400, 401],
       admin: true,
@@ -70,8 +74,9 @@ export function inboxRoutes(deps: InboxRoutesDeps) {
     adminGuard(deps.apiToken),
     queryOf(InboxQuery),
     (c) => {
-      const items = inboxItems(deps.sessions.values(), c.req.valid("query"), deps.now());
-      return c.json({ items }, 200);
+      const all = inboxItems(deps.sessions.values(), c.req.valid("query"), deps.now());
+      const { page: items, cut } = sizedPage(all);
+      return c.json({ items, ...(cut ? { next_after: items.at(-1)!.req_id } : {}) }, 200);
     },
   );
 }

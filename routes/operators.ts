@@ -33,6 +33,7 @@ import {
 import { createSocketLimits, type SocketLimitsOptions } from "../session/socket_limits.ts";
 import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
+import { itemsAfter, sizedPage } from "./_page.ts";
 
 /** What the operator routes need. */
 export interface OperatorRoutesDeps extends SeatDeps {
@@ -158,13 +159,18 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
       doc({
         tags,
         summary: "List a seat's pending requests",
+        description: "A page that would pass 16 Mi characters of JSON ends early with " +
+          "`next_after`; pass it as `after` for the rest.",
         responses: { 200: json(PendingList, "The request frames as sent, in order.") },
         errors: [401, 404],
         security: ["operatorToken"],
       }),
       async (c) => {
         const session = await seatOf(c);
-        return c.json({ pending: session.pendingFrames() }, 200);
+        const after = c.req.query("after") || undefined;
+        const frames = itemsAfter(session.pendingFrames(), after, (f) => f.req_id);
+        const { page: pending, cut } = sizedPage(frames);
+        return c.json({ pending, ...(cut ? { next_after: pending.at(-1)!.req_id } : {}) }, 200);
       },
     )
     .delete(
