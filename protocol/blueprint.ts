@@ -219,7 +219,8 @@ export const Metadata = z.strictObject({
   description: z.string().nullish(),
   origin: Origin.optional(),
   tags: z.array(z.string()).optional(),
-  version_label: z.string().nullish(),
+  /** Semver, at most 256 characters (as node-semver): every history entry carries it. */
+  version_label: z.string().max(256).nullish(),
   project_name_alias: z.string().nullish(),
   default_run_ttl_secs: z.int().min(1).max(31_536_000).nullish(),
 });
