@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { absent, z } from "./zod.ts";
+import { z } from "./zod.ts";
+import { absent } from "./absent.ts";
 import { Json } from "./json.ts";
 import { BlueprintRef } from "./blueprint.ts";
 import { RunRequest } from "./operators.ts";

@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { absent, z } from "./zod.ts";
+import { z } from "./zod.ts";
+import { absent } from "./absent.ts";
 import { Json } from "./json.ts";
 
 const U32 = z.int().min(0).max(4294967295);
