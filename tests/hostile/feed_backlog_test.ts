@@ -8,6 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { COPY_BLUEPRINT, postInline } from "./_big_runs.ts";
 import { startServer } from "../_helpers.ts";
 
 const enc = new TextEncoder();
@@ -15,20 +16,8 @@ const dec = new TextDecoder();
 
 /** One run whose final ctx is ~3.8 MB of JSON (`x` and its copy `y`), to its end. */
 async function bigRun(base: string, i: number): Promise<void> {
-  const res = await fetch(`${base}/v1/runs`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      blueprint: {
-        kind: "inline",
-        value: {
-          id: "big",
-          agents: [{ name: "id", kind: "rust_fn", spec: { fn_id: "identity" } }],
-          flow: { kind: "step", ref: "id", in: "$.x", out: "$.y" },
-        },
-      },
-      init_ctx: { x: `${i}`.padEnd(1_900_000, "x") },
-    }),
+  const res = await postInline(base, "/v1/runs", COPY_BLUEPRINT, {
+    init_ctx: { x: `${i}`.padEnd(1_900_000, "x") },
   });
   assert.equal(res.status, 202);
   const { run_id } = await res.json();

@@ -9,32 +9,29 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { postInline } from "./_big_runs.ts";
 import { startServer } from "../_helpers.ts";
 
 Deno.test("a loop of 1 MB steps fails at the run's history budget, and the server goes on", async () => {
   await using server = await startServer();
-  const res = await fetch(`${server.base}/v1/tasks`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      blueprint: {
-        kind: "inline",
-        value: {
-          id: "loop",
-          agents: [{ name: "id", kind: "rust_fn", spec: { fn_id: "identity" } }],
-          flow: {
-            kind: "loop",
-            counter: "$.i",
-            cond: "true",
-            max: 200, // 200 passes of 2 MB: 400 MB
-            body: { kind: "step", ref: "id", in: "$.x", out: "$.y" },
-          },
-        },
-      },
-      init_ctx: { x: "x".repeat(1_000_000) },
-    }),
-    signal: AbortSignal.timeout(60_000),
-  });
+  const loop = {
+    id: "loop",
+    agents: [{ name: "id", kind: "rust_fn", spec: { fn_id: "identity" } }],
+    flow: {
+      kind: "loop",
+      counter: "$.i",
+      cond: "true",
+      max: 200, // 200 passes of 2 MB: 400 MB
+      body: { kind: "step", ref: "id", in: "$.x", out: "$.y" },
+    },
+  };
+  const res = await postInline(
+    server.base,
+    "/v1/tasks",
+    loop,
+    { init_ctx: { x: "x".repeat(1_000_000) } },
+    AbortSignal.timeout(60_000),
+  );
   const body = await res.json();
   assert.ok(
     res.status >= 400 && res.status < 500,

@@ -10,6 +10,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { askBlueprint, postInline } from "./_big_runs.ts";
 import { openSocket, startServer } from "../_helpers.ts";
 
 const enc = new TextEncoder();
@@ -48,21 +49,9 @@ Deno.test("a seat's reconnects that never read get one replay each until 16 MiB 
   const seat = await server.mint(["rr"]);
   // 20 parked asks of 1 MB each: a replay is ~20 MB
   for (let i = 0; i < 20; i++) {
-    const res = await fetch(`${server.base}/v1/runs`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        blueprint: {
-          kind: "inline",
-          value: {
-            id: "p",
-            agents: [],
-            flow: { kind: "ask", to: "rr", question: "$.q", out: "$.a" },
-          },
-        },
-        init_ctx: { q: `${i}`.padEnd(1_000_000, "q") },
-        ttl_secs: 60,
-      }),
+    const res = await postInline(server.base, "/v1/runs", askBlueprint("rr"), {
+      init_ctx: { q: `${i}`.padEnd(1_000_000, "q") },
+      ttl_secs: 60,
     });
     assert.equal(res.status, 202);
     await res.body?.cancel();

@@ -8,6 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { askBlueprint, postInline } from "./_big_runs.ts";
 import { startServer } from "../_helpers.ts";
 
 const ASKS = 20; // ~20 MB of frames
@@ -37,21 +38,9 @@ Deno.test("the inbox and a seat's pending list are paged at 16 Mi characters", a
   await using server = await startServer();
   const seat = await server.mint(["rr"]);
   for (let i = 0; i < ASKS; i++) {
-    const res = await fetch(`${server.base}/v1/runs`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        blueprint: {
-          kind: "inline",
-          value: {
-            id: "p",
-            agents: [],
-            flow: { kind: "ask", to: "rr", question: "$.q", out: "$.a" },
-          },
-        },
-        init_ctx: { q: `${i}`.padEnd(1_000_000, "q") },
-        ttl_secs: 60,
-      }),
+    const res = await postInline(server.base, "/v1/runs", askBlueprint("rr"), {
+      init_ctx: { q: `${i}`.padEnd(1_000_000, "q") },
+      ttl_secs: 60,
     });
     assert.equal(res.status, 202);
     await res.body?.cancel();

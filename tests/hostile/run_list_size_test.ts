@@ -10,6 +10,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { COPY_BLUEPRINT, postInline } from "./_big_runs.ts";
 import { startServer } from "../_helpers.ts";
 
 const RUNS = 12;
@@ -17,20 +18,8 @@ const MAX = 16 * 1024 * 1024;
 
 /** One run of a 1.5 MB ctx (a view of ~4.5 MB: init_ctx, and final_ctx with its copy). */
 async function bigTask(base: string, i: number): Promise<void> {
-  const res = await fetch(`${base}/v1/tasks`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      blueprint: {
-        kind: "inline",
-        value: {
-          id: "big",
-          agents: [{ name: "id", kind: "rust_fn", spec: { fn_id: "identity" } }],
-          flow: { kind: "step", ref: "id", in: "$.x", out: "$.y" },
-        },
-      },
-      init_ctx: { x: `${i}`.padEnd(1_500_000, "x") },
-    }),
+  const res = await postInline(base, "/v1/tasks", COPY_BLUEPRINT, {
+    init_ctx: { x: `${i}`.padEnd(1_500_000, "x") },
   });
   assert.equal(res.status, 200);
   await res.body?.cancel();
