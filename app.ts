@@ -103,6 +103,10 @@ export function createApp(deps: AppDeps) {
     cancelRemote: deps.cancelRemote,
     runFeed: deps.runFeed,
     storage: deps.storage,
+    liveRuns: {
+      maxLiveRuns: deps.config.maxLiveRuns ?? 100_000,
+      maxLiveCtxBytes: (deps.config.maxLiveCtxMb ?? 1024) * 1024 * 1024,
+    },
   };
   // the order of the routes (and of the OpenAPI document) as when they were one module
   app.route("/", runStartRoutes(runDeps));
@@ -152,9 +156,9 @@ export function createApp(deps: AppDeps) {
   });
   app.onError((err, c) => {
     const known = toSwitchboardError(err);
-    // a 5xx's text is shown only when it says what to do (not implemented, storage full)
+    // a 5xx's text is shown only when it says what to do (not implemented, busy, storage full)
     const shown = known.status < 500 || known.code === "not_implemented" ||
-      known.code === "storage_full";
+      known.code === "unavailable" || known.code === "storage_full";
     if (!shown) {
       deps.log.error("internal error", {
         method: c.req.method,

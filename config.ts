@@ -20,6 +20,13 @@ export interface Config {
   kvMaxMb?: number;
   /** `SWITCHBOARD_KV_CHECK_SECS`: how often the KV file's use is read (default 10). */
   kvCheckSecs?: number;
+  /** `SWITCHBOARD_MAX_LIVE_RUNS`: runs in progress at once; more are refused 503 (default 100,000). */
+  maxLiveRuns?: number;
+  /**
+   * `SWITCHBOARD_MAX_LIVE_CTX_MB`: MiB of JSON the initial ctxs of the runs in
+   * progress may hold together; a start past it is refused 503 (default 1024).
+   */
+  maxLiveCtxMb?: number;
   /** Hex HMAC key for capability tokens; undefined = generated (and kept in KV). */
   secretHex?: string;
   publicUrl: string;
@@ -100,6 +107,20 @@ export function readConfig(env: EnvSource = Deno.env): Config {
     port,
     kvPath: env.get("SWITCHBOARD_KV")?.trim() || "./data/switchboard.kv",
     kvMaxMb: intIn("SWITCHBOARD_KV_MAX_MB", env.get("SWITCHBOARD_KV_MAX_MB"), KV_MAX_MB, 1, 1e8),
+    maxLiveRuns: intIn(
+      "SWITCHBOARD_MAX_LIVE_RUNS",
+      env.get("SWITCHBOARD_MAX_LIVE_RUNS"),
+      100_000,
+      1,
+      1e9,
+    ),
+    maxLiveCtxMb: intIn(
+      "SWITCHBOARD_MAX_LIVE_CTX_MB",
+      env.get("SWITCHBOARD_MAX_LIVE_CTX_MB"),
+      1024,
+      1,
+      1e7,
+    ),
     kvCheckSecs: intIn(
       "SWITCHBOARD_KV_CHECK_SECS",
       env.get("SWITCHBOARD_KV_CHECK_SECS"),

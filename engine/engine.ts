@@ -31,6 +31,7 @@ import type { RunEvent } from "../protocol/runs.ts";
 import { type RunView, runView } from "./views.ts";
 import { requestsOf } from "./request_audit.ts";
 import { findTask, type PostedResult, postResult, workerPrompt } from "./worker_results.ts";
+import { jsonBytes } from "./expr/json_bytes.ts";
 
 /** What the engine needs. */
 export interface EngineDeps {
@@ -87,6 +88,8 @@ export interface StartedRun {
 export interface EngineStats {
   live_runs: number;
   live_tasks: number;
+  /** Bytes of JSON of the initial ctxs of the runs in progress started here. */
+  live_init_ctx_bytes: number;
 }
 
 /** The longest TTL a run may have (10 years). */
@@ -197,6 +200,7 @@ export function createEngine(deps: EngineDeps): Engine {
     maxStops: deps.maxStops,
   };
   const durable = () => deps.store.flushed();
+  let liveInitBytes = 0;
 
   return {
     start(req) {
@@ -217,6 +221,9 @@ export function createEngine(deps: EngineDeps): Engine {
       };
       const run = launch(env, record);
       begin(env, run);
+      const bytes = jsonBytes(req.initCtx);
+      liveInitBytes += bytes;
+      run.done.finally(() => liveInitBytes -= bytes).catch(() => {});
       return {
         run_id: record.run_id,
         status: "running",
@@ -313,7 +320,11 @@ export function createEngine(deps: EngineDeps): Engine {
       durable,
     },
 
-    stats: () => ({ live_runs: live.size, live_tasks: host.tasks.size }),
+    stats: () => ({
+      live_runs: live.size,
+      live_tasks: host.tasks.size,
+      live_init_ctx_bytes: liveInitBytes,
+    }),
     durable,
   };
 }

@@ -20,6 +20,7 @@ export const ERROR_STATUS = {
   too_many_requests: 429,
   internal: 500,
   not_implemented: 501,
+  unavailable: 503,
   storage_full: 507,
 } as const;
 

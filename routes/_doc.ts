@@ -19,6 +19,8 @@ const ERROR_TEXT: Record<number, string> = {
   415: "Not JSON where JSON is required",
   422: "JSON of the wrong shape",
   429: "Too many: failed credentials from this address, or a cap reached (see Retry-After)",
+  503:
+    "Too many runs in progress (SWITCHBOARD_MAX_LIVE_RUNS, SWITCHBOARD_MAX_LIVE_CTX_MB): retry later",
   507: "The KV file is over its bound (SWITCHBOARD_KV_MAX_MB): new work is refused",
 };
 

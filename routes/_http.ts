@@ -15,6 +15,8 @@ import { issueAt } from "../protocol/issues.ts";
 import { timingSafeEqual } from "../engine/crypto.ts";
 import { bearerOf } from "../protocol/bearer.ts";
 import type { DiskBudget } from "../store/disk_budget.ts";
+import type { Json } from "../protocol/json.ts";
+import { jsonBytes } from "../engine/expr/json_bytes.ts";
 
 /** The largest request body the server reads (2 MiB). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -189,6 +191,38 @@ export function adminGuard(apiToken: string | undefined): MiddlewareHandler {
     }
     await next();
   });
+}
+
+/** The admission bounds of new runs (`SWITCHBOARD_MAX_LIVE_RUNS`, `SWITCHBOARD_MAX_LIVE_CTX_MB`). */
+export interface LiveRunLimits {
+  maxLiveRuns: number;
+  maxLiveCtxBytes: number;
+}
+
+/**
+ * Refuses a new run (503, `Retry-After: 1`) while the runs in progress are at
+ * their bound, in number or in the bytes of their initial ctxs with `initCtx`'s.
+ */
+export function assertRunRoom(
+  stats: { live_runs: number; live_init_ctx_bytes: number },
+  limits: LiveRunLimits | undefined,
+  initCtx: Json,
+): void {
+  if (!limits) return;
+  const busy = (why: string) =>
+    new SwitchboardError("unavailable", `too many runs in progress: ${why}; try again later`, {
+      headers: { "retry-after": "1" },
+    });
+  if (stats.live_runs >= limits.maxLiveRuns) {
+    throw busy(`${stats.live_runs} of ${limits.maxLiveRuns} (SWITCHBOARD_MAX_LIVE_RUNS)`);
+  }
+  const bytes = stats.live_init_ctx_bytes + jsonBytes(initCtx);
+  if (bytes > limits.maxLiveCtxBytes) {
+    throw busy(
+      `their initial ctxs would hold ${bytes} of ${limits.maxLiveCtxBytes} bytes of JSON ` +
+        "(SWITCHBOARD_MAX_LIVE_CTX_MB)",
+    );
+  }
 }
 
 /** Refuses new work (507 `storage_full`) while the KV file is over its bound (store/disk_budget.ts). */

@@ -6,6 +6,7 @@
  * @module
  */
 import type { DiskBudget } from "../store/disk_budget.ts";
+import type { LiveRunLimits } from "./_http.ts";
 import type { MiddlewareHandler } from "hono";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { RunEvent } from "../protocol/runs.ts";
@@ -45,6 +46,8 @@ export interface RunRoutesDeps extends PrepareEnv, RemoteRuns {
   runFeed: RunFeed;
   /** The KV file's byte bound: no new run while it is over (507). */
   storage?: DiskBudget;
+  /** The bounds of the runs in progress: no new run past them (503). */
+  liveRuns?: LiveRunLimits;
 }
 
 /** How often an idle event stream sends a keep-alive comment. */

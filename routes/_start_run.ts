@@ -17,7 +17,7 @@ import {
 } from "../engine/mod.ts";
 import { mintSeat, releaseRunSeats } from "../session/seats.ts";
 import type { RunRoutesDeps } from "./_runs.ts";
-import { assertStorageRoom } from "./_http.ts";
+import { assertRunRoom, assertStorageRoom } from "./_http.ts";
 
 /** Starts the run `body` asks for, with its own seats (released if it cannot start). */
 export async function startRun(
@@ -25,6 +25,7 @@ export async function startRun(
   body: TaskBody,
 ): Promise<{ run: StartedRun; seats: RunSeat[] | undefined }> {
   assertStorageRoom(deps.storage);
+  assertRunRoom(deps.engine.stats(), deps.liveRuns, body.init_ctx);
   const named = [body.operator_sid, body.operator?.spawn_hook_id, body.operator?.senior_bridge_id];
   for (const sid of named) {
     if (sid !== undefined && deps.loadSeat && !deps.operators.has(sid)) await deps.loadSeat(sid);

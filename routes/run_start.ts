@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { RunAccepted, TaskBody, TaskResult } from "../protocol/tasks.ts";
 import type { RunRecord } from "../protocol/runs.ts";
-import { adminGuard, assertStorageRoom, jsonBody, requireJson } from "./_http.ts";
+import { adminGuard, assertRunRoom, assertStorageRoom, jsonBody, requireJson } from "./_http.ts";
 import { json } from "./_doc.ts";
 import { checkTaskBody } from "./_task_body.ts";
 import { runDoc, runNotFound, type RunRoutesDeps } from "./_runs.ts";
@@ -40,7 +40,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
           "goes on; read it from `/v1/runs`. Every failure after body parsing is 400, but " +
           "an invalid Blueprint id, which is 404.",
         responses: { 200: json(TaskResult, "The run succeeded.") },
-        errors: [400, 401, 404, 413, 415, 422, 507],
+        errors: [400, 401, 404, 413, 415, 422, 503, 507],
       }),
       admin,
       requireJson,
@@ -77,7 +77,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
           "`seats: [{role}]` mints seats for this run alone (scoped to it, deleted when it " +
           "ends); the 202 returns them as `seats: [{sid, token, role}]`.",
         responses: { 202: json(RunAccepted, "The run started.") },
-        errors: [400, 401, 404, 413, 415, 422, 507],
+        errors: [400, 401, 404, 413, 415, 422, 503, 507],
       }),
       admin,
       requireJson,
@@ -97,7 +97,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
         description: "Takes the Blueprint version, `init_ctx`, TTL and operator options of " +
           "run `:id` (ended or not) and starts a new run with them.",
         responses: { 202: json(RunAccepted, "The new run started.") },
-        errors: [400, 401, 404, 507],
+        errors: [400, 401, 404, 503, 507],
       }),
       admin,
       async (c) => {
@@ -105,6 +105,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
         const record = await deps.runs?.getRun(id);
         if (!record) throw runNotFound(id);
         assertStorageRoom(deps.storage);
+        assertRunRoom(deps.engine.stats(), deps.liveRuns, record.init_ctx);
         const run = launchRun(deps, {
           blueprint: record.blueprint,
           boundVersion: record.bound_version,
