@@ -76,8 +76,6 @@ export const OperatorList = z.object({
 /** `GET /v1/operators` query: only seats whose sid sorts after `after`. */
 export const OperatorListQuery = z.object({ after: z.string().min(1).optional() });
 
-/** Characters of JSON one `GET /v1/operators` page holds at most (16 Mi; it always holds one seat). */
-export const OPERATOR_LIST_MAX_CHARS = 16 * 1024 * 1024;
 export type OperatorList = z.infer<typeof OperatorList>;
 
 /** `GET /v1/operators/:sid/pending` answer: the frames as sent, in order. */

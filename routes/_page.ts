@@ -9,17 +9,39 @@
 /** Characters of JSON one page of a listing holds at most (it always holds one item). */
 export const PAGE_MAX_CHARS = 16 * 1024 * 1024;
 
+/**
+ * A page's running size check, for items made one at a time: `fits(item)` is
+ * true while the items so far fit in `max` characters of JSON (the first always
+ * does); once one does not, `cut` is true.
+ */
+export function pageBudget(max = PAGE_MAX_CHARS) {
+  let chars = 0;
+  let count = 0;
+  const budget = {
+    /** True once an item did not fit. */
+    cut: false,
+    fits(item: unknown): boolean {
+      chars += JSON.stringify(item).length;
+      if (count++ === 0 || chars <= max) return true;
+      budget.cut = true;
+      return false;
+    },
+  };
+  return budget;
+}
+
 /** The first of `items` whose JSON fits in `max` characters (at least one), and whether any were left. */
 export function sizedPage<T>(
   items: readonly T[],
   max = PAGE_MAX_CHARS,
 ): { page: T[]; cut: boolean } {
-  let chars = 0;
-  for (let i = 0; i < items.length; i++) {
-    chars += JSON.stringify(items[i]).length;
-    if (i > 0 && chars > max) return { page: items.slice(0, i), cut: true };
+  const budget = pageBudget(max);
+  const page: T[] = [];
+  for (const item of items) {
+    if (!budget.fits(item)) break;
+    page.push(item);
   }
-  return { page: [...items], cut: false };
+  return { page, cut: budget.cut };
 }
 
 /** The items after the one `idOf` names `after` (all of them when `after` is undefined or unknown: none). */

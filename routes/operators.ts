@@ -7,7 +7,6 @@ import { type Context, Hono } from "hono";
 import {
   MintedOperator,
   MintOperatorBody,
-  OPERATOR_LIST_MAX_CHARS,
   OperatorInfo,
   OperatorList,
   OperatorListQuery,
@@ -33,7 +32,7 @@ import {
 import { createSocketLimits, type SocketLimitsOptions } from "../session/socket_limits.ts";
 import { adminGuard, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
-import { itemsAfter, sizedPage } from "./_page.ts";
+import { itemsAfter, pageBudget, sizedPage } from "./_page.ts";
 
 /** What the operator routes need. */
 export interface OperatorRoutesDeps extends SeatDeps {
@@ -123,15 +122,14 @@ export function operatorRoutes(deps: OperatorRoutesDeps) {
           .filter((s) => after === undefined || s.sid > after)
           .sort((a, b) => (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
         const operators = [];
-        let chars = 0;
+        const budget = pageBudget();
         for (const s of seats) {
           const item = {
             ...seatInfo(s),
             created_at: iso(s.createdAt),
             last_seen_at: iso(s.lastSeenAt),
           };
-          chars += JSON.stringify(item).length;
-          if (operators.length > 0 && chars > OPERATOR_LIST_MAX_CHARS) {
+          if (!budget.fits(item)) {
             // the rest on the next page: one page of them all could pass what a string holds
             return c.json({ operators, next_after: operators.at(-1)!.sid }, 200);
           }

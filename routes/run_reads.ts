@@ -14,30 +14,7 @@ import type { RunFeedEvent } from "./_run_feed.ts";
 import { adminGuard, queryOf } from "./_http.ts";
 import { json } from "./_doc.ts";
 import { runDoc, runNotFound, type RunRoutesDeps, SSE_KEEPALIVE_MS } from "./_runs.ts";
-
-/**
- * Characters of JSON a run list answers with at most (16 Mi): past it the page
- * ends early with `next_before`, so a list of runs with large ctxs is paged
- * instead of read whole into memory (it always holds at least one run).
- */
-export const LIST_MAX_CHARS = 16 * 1024 * 1024;
-
-/** A page's size check: `fits` is true while the views so far fit (the first always does). */
-function pageBudget() {
-  let chars = 0;
-  let count = 0;
-  const budget = {
-    /** True once a view did not fit. */
-    cut: false,
-    fits(view: unknown): boolean {
-      chars += JSON.stringify(view).length;
-      if (count++ === 0 || chars <= LIST_MAX_CHARS) return true;
-      budget.cut = true;
-      return false;
-    },
-  };
-  return budget;
-}
+import { pageBudget } from "./_page.ts";
 
 /** Runs newest first through the list's filters and cursor, and the total matching. */
 async function listRuns(deps: RunRoutesDeps, query: RunListQuery) {
