@@ -133,8 +133,8 @@ export interface Engine {
   ): Promise<AsyncIterableIterator<RunEvent> | undefined>;
   /** The prompt of a task's current attempt. Throws `not_found` / `gone`. */
   prompt(taskId: string): Promise<WorkerPayload>;
-  /** A task of a live run, or a stored one. */
-  task(taskId: string): Promise<TaskState | undefined>;
+  /** A task of a live run, or a stored one (`runId` also finds one its run's record keeps). */
+  task(taskId: string, runId?: string): Promise<TaskState | undefined>;
   /** Posts a worker's final; resolves once it is durable. Throws 404/409/410 errors. */
   postResult(posted: PostedResult): Promise<void>;
   /** Waits for a live run to end; undefined when it is not live. */
@@ -295,7 +295,7 @@ export function createEngine(deps: EngineDeps): Engine {
     },
 
     prompt: (taskId) => workerPrompt(host, taskId),
-    task: (taskId) => findTask(host, taskId),
+    task: (taskId, runId) => findTask(host, taskId, runId),
     postResult: (posted) => postResult(host, posted),
 
     async settled(runId) {

@@ -13,9 +13,13 @@ import { attemptOf, isTerminal, lastFinal, type TaskState } from "./tasks.ts";
 import type { RunHost } from "./run_types.ts";
 import { appendOutput } from "./steps.ts";
 
-/** A task of a live run, or a stored one. */
-export async function findTask(host: RunHost, taskId: string): Promise<TaskState | undefined> {
-  return host.tasks.get(taskId) ?? await host.store.getTask(taskId);
+/** A task of a live run, or a stored one (`runId` also finds one its run's record keeps). */
+export async function findTask(
+  host: RunHost,
+  taskId: string,
+  runId?: string,
+): Promise<TaskState | undefined> {
+  return host.tasks.get(taskId) ?? await host.store.getTask(taskId, runId);
 }
 
 /** A task that has not ended; `not_found` or `gone` otherwise (0.1.2 texts). */

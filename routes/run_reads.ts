@@ -57,7 +57,7 @@ async function traceRun(deps: RunRoutesDeps, runId: string) {
     (await deps.runs?.listSteps(runId) ?? []).map((s) => [`${s.task_id}#${s.attempt}`, s]),
   );
   const steps = await Promise.all(view.steps.map(async (step) => {
-    const task = await deps.engine.task(step.task_id);
+    const task = await deps.engine.task(step.task_id, runId);
     const attempt = task?.attempts[step.attempt - 1];
     const final = attempt ? lastFinal(attempt.tail) : undefined;
     const record = stored.get(`${step.task_id}#${step.attempt}`);

@@ -3,7 +3,8 @@
  * of each key among the run's pending writes, with their index keys. What only a
  * resume reads (step outcomes, requests, tasks without a worker token) is left
  * out of the commit that ends a run this process started, and a run that starts
- * and ends within one commit is one value beside its `order` key.
+ * and ends within one commit is one value beside its `order` key (and its token
+ * records, read by nonce and handle).
  *
  * @module
  */
@@ -38,8 +39,11 @@ export interface RunWrites {
 export interface KvRunCommit {
   /** What the queue writes for one run's pending writes: the last state of each key. */
   runWrites(runId: string, w: RunWrites): QueuedWrite[];
-  /** The write of a token record, with its index keys. */
-  tokenWrite(record: TokenRecord): QueuedWrite;
+  /**
+   * The write of a token record, with its index keys (`unmarked`: without the
+   * `run_token` mark, for a run whose record lists its tokens).
+   */
+  tokenWrite(record: TokenRecord, how?: { unmarked?: boolean }): QueuedWrite;
 }
 
 /** The queued writes of the runs of one store, under `keys`. */
@@ -92,6 +96,10 @@ export function kvRunCommit(keys: KvRunKeys): KvRunCommit {
     for (const task of w.tasks?.values() ?? []) {
       // a task whose worker holds a token answers 410 after its run: kept
       if (last && task.attempts.every((a) => a.nonce === undefined)) continue;
+      if (embedded) {
+        (embedded.tasks ??= []).push(task);
+        continue;
+      }
       const index = !indexed.has(task);
       indexed.add(task);
       out.push({
@@ -119,7 +127,13 @@ export function kvRunCommit(keys: KvRunKeys): KvRunCommit {
       });
       i = j;
     }
-    for (const record of w.tokens?.values() ?? []) out.push(tokenWrite(record));
+    for (const record of w.tokens?.values() ?? []) {
+      if (embedded) {
+        // read by nonce and handle; the run's record lists it for retention
+        (embedded.tokens ??= []).push(record.nonce);
+        out.push(tokenWrite(record, { unmarked: true }));
+      } else out.push(tokenWrite(record));
+    }
     if (run !== undefined) {
       // A run this process started has its index keys written by its first record;
       // its checkpoints leave them as they are, its end updates them.
@@ -158,19 +172,20 @@ export function kvRunCommit(keys: KvRunKeys): KvRunCommit {
     };
   }
 
-  function tokenWrite(record: TokenRecord): QueuedWrite {
-    const index = keys.tokenIndex(record);
+  function tokenWrite(record: TokenRecord, how: { unmarked?: boolean } = {}): QueuedWrite {
+    const index = how.unmarked ? null : keys.tokenIndex(record);
     const handle = record.handle === undefined ? null : keys.tokenHandle(record.handle);
-    // the index keys of a record this store wrote before are there already
+    // the index keys of a record this store wrote before are there already (an
+    // unmarked one gets its mark if it is ever written again)
     const known = indexed.has(record);
-    indexed.add(record);
+    if (index) indexed.add(record);
     return {
       key: keys.token(record.nonce),
       value: record,
       blob: false,
       extraMutations: known ? 0 : 2,
       extra: known ? undefined : (op) => {
-        op.set(index, MARK);
+        if (index) op.set(index, MARK);
         if (handle) op.set(handle, record.nonce);
       },
     };

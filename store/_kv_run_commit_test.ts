@@ -130,3 +130,40 @@ Deno.test("kvRunCommit adds a token's index keys with its first write only", asy
   assert.equal(second.extraMutations, 0);
   assert.equal(second.extra, undefined);
 });
+
+Deno.test("kvRunCommit keeps the tasks of a run stored by one commit in its record, and its tokens unmarked", async () => {
+  const run = { ...sampleRun("run-a", 5), status: "succeeded" as const, finished_at: 9 };
+  const task = sampleTask("T-1", "run-a");
+  task.attempts[0].nonce = "n1";
+  const record: TokenRecord = {
+    nonce: "n1",
+    role: "worker",
+    run_id: "run-a",
+    task_id: "T-1",
+    uses_left: null,
+    ended: true,
+    handle: "wh-1",
+  };
+  const commit = kvRunCommit(keys);
+  const w = pending(run, {
+    fresh: true,
+    created: true,
+    tasks: new Map([["T-1", task]]),
+    tokens: new Map([["n1", record]]),
+  });
+  const writes = commit.runWrites("run-a", w);
+  // no task key, no run_task or run_token mark: the record lists them
+  assert.deepEqual(writes.map((x) => x.key), [keys.token("n1"), keys.run("run-a")]);
+  const stored = writes[1].value as StoredRun;
+  assert.deepEqual(stored.embedded?.tasks, [task]);
+  assert.deepEqual(stored.embedded?.tokens, ["n1"]);
+  assert.deepEqual(await extras(writes), [
+    [keys.order(run), "succeeded"],
+    [keys.tokenHandle("wh-1"), "n1"],
+  ]);
+  // written again later (not in one commit with its run), the token gets its mark
+  assert.deepEqual(await extras([commit.tokenWrite(record)]), [
+    [keys.tokenIndex(record), MARK],
+    [keys.tokenHandle("wh-1"), "n1"],
+  ]);
+});

@@ -6,7 +6,8 @@
  *
  * - `run, <run_id>` → the run record, without its blueprint (named by
  *   `blueprint_ref`; older records hold it inline). A run that started and ended
- *   within one commit keeps its steps and events in it (`embedded`);
+ *   within one commit keeps its steps, events and tasks in it (`embedded`), and
+ *   the nonces of its token records (written without their `run_token` mark);
  * - `blueprint, <id>` → a Blueprint object shared by runs, written once per
  *   process (`run_bp, <run_id>` in older files);
  * - `order, <created_at>, <run_id>` → its status (newest-first listing);
@@ -27,7 +28,7 @@
  * @module
  */
 import type { BlueprintNorm } from "../protocol/blueprint.ts";
-import type { TokenRecord } from "../protocol/runs.ts";
+import type { TaskState, TokenRecord } from "../protocol/runs.ts";
 import type { JournalEntry, RunEvent, RunRecord, StepRecord } from "./run_store.ts";
 
 /**
@@ -37,10 +38,14 @@ import type { JournalEntry, RunEvent, RunRecord, StepRecord } from "./run_store.
  */
 export const MARK = new Uint8Array(0);
 
-/** The steps and events kept in the record of a run stored by one commit. */
+/** What the record of a run stored by one commit keeps of it. */
 export interface Embedded {
   steps: StepRecord[];
   events: RunEvent[];
+  /** Its tasks (older files keep them under `task, <task_id>`). */
+  tasks?: TaskState[];
+  /** The nonces of its token records, which have no `run_token` mark. */
+  tokens?: string[];
 }
 
 /** A run record as stored: its Blueprint beside it (older records hold it inline). */

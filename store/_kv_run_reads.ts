@@ -1,7 +1,7 @@
 /**
  * The reads of the KV run store: runs (by id, or listed newest first), and a
  * run's steps, journal, events, requests and tasks. A run stored by one commit
- * holds its steps and events in its record (`embedded`). Every read waits for
+ * holds its steps, events and tasks in its record (`embedded`). Every read waits for
  * the writes queued before it.
  *
  * @module
@@ -56,9 +56,11 @@ export function createKvRunReads(access: KvRunAccess): KvRunReads {
   /** The steps and events a run's record holds (a run stored by one commit). */
   const embeddedOf = async (id: string): Promise<Embedded | undefined> =>
     (await getJson<StoredRun>(kv, keys.run(id), blobs))?.embedded;
-  const getTask = async (id: string) => {
+  const getTask = async (id: string, runId?: string) => {
     await idle();
-    return await getJson<TaskState>(kv, keys.task(id), blobs);
+    const task = await getJson<TaskState>(kv, keys.task(id), blobs);
+    if (task || runId === undefined) return task;
+    return (await embeddedOf(runId))?.tasks?.find((t) => t.id === id);
   };
 
   async function listRefs<T>(sub: Deno.KvKey): Promise<T[]> {
@@ -167,6 +169,9 @@ export function createKvRunReads(access: KvRunAccess): KvRunReads {
         const task = typeof id === "string" ? await getTask(id) : undefined;
         if (task) out.push(task);
       }
+      // a task written on its own after the run's one commit is the newer
+      const listed = new Set(out.map((t) => t.id));
+      for (const t of (await embeddedOf(runId))?.tasks ?? []) if (!listed.has(t.id)) out.push(t);
       return out;
     },
   };

@@ -7,12 +7,12 @@
  */
 import type { TokenRecord } from "../protocol/runs.ts";
 import type { BlobRef } from "./kv_blob.ts";
-import type { RunRecord, RunStatus, RunStore } from "./run_store.ts";
+import type { RunStatus, RunStore } from "./run_store.ts";
 import { expiredFree } from "./run_store.ts";
 import { deleteJson, getJson } from "./_kv_json.ts";
 import { deleteBlob } from "./kv_blob.ts";
 import { retryKvLocked } from "./kv_retry.ts";
-import type { KvRunAccess } from "./_kv_run_keys.ts";
+import type { KvRunAccess, StoredRun } from "./_kv_run_keys.ts";
 
 /** The retention methods of a {@link RunStore}. */
 export type KvRunRetention = Pick<RunStore, "pruneEnded" | "pruneExpiredTokens">;
@@ -33,9 +33,11 @@ export function createKvRunRetention(access: KvRunAccess): KvRunRetention {
   }
 
   /** Deletes one ended run and everything of it. */
-  async function deleteRun(runId: string, order: Deno.KvKey): Promise<void> {
+  async function deleteRun(stored: StoredRun, order: Deno.KvKey): Promise<void> {
+    const runId = stored.run_id;
     const list: Deno.KvKey[] = [];
     const refs: BlobRef[] = [];
+    const tokens = new Set(stored.embedded?.tokens);
     for (const sub of ["step", "journal", "event", "request"]) {
       for await (const { key, value } of kv.list<BlobRef>({ prefix: keys.at(sub, runId) })) {
         list.push(key);
@@ -50,7 +52,9 @@ export function createKvRunRetention(access: KvRunAccess): KvRunRetention {
     for await (const { key } of kv.list({ prefix: keys.at("run_token", runId) })) {
       list.push(key);
       const nonce = key.at(-1);
-      if (typeof nonce !== "string") continue;
+      if (typeof nonce === "string") tokens.add(nonce);
+    }
+    for (const nonce of tokens) {
       const record = (await kv.get<TokenRecord>(keys.token(nonce))).value;
       list.push(keys.token(nonce));
       if (record?.handle) list.push(keys.tokenHandle(record.handle));
@@ -70,9 +74,9 @@ export function createKvRunRetention(access: KvRunAccess): KvRunRetention {
         if (pruned >= limit) break;
         const runId = key.at(-1);
         if (value === "running" || typeof runId !== "string") continue;
-        const stored = await getJson<RunRecord>(kv, keys.run(runId), blobs);
+        const stored = await getJson<StoredRun>(kv, keys.run(runId), blobs);
         if (stored?.finished_at === undefined || stored.finished_at >= before) continue;
-        await deleteRun(runId, key);
+        await deleteRun(stored, key);
         pruned++;
       }
       return pruned;

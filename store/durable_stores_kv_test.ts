@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { bigCtx, runDurableStoreCases, sampleRequest, sampleRun } from "./_durable_store_cases.ts";
+import {
+  bigCtx,
+  runDurableStoreCases,
+  sampleRequest,
+  sampleRun,
+  sampleTask,
+} from "./_durable_store_cases.ts";
 import { createKvDataStore } from "./data_store_kv.ts";
 import { openStores } from "./open_stores.ts";
 import { createKvRunStore } from "./run_store_kv.ts";
@@ -140,4 +146,40 @@ Deno.test("KV run store leaves out the resume-only records of the commit that en
   assert.equal((await runs.listTasks("run-slow")).length, 1);
   assert.deepEqual((await runs.listJournal("run-slow")).map((e) => e.key), ["0"]);
   assert.deepEqual(await runs.listRuns({ limit: 5, status: "running" }), []);
+});
+
+Deno.test("KV run store reads back the tasks and tokens of a run stored by one commit, and prunes them", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const runs = createKvRunStore(kv);
+  const task = { ...sampleTask("T-1", "run-quick"), status: "pass" as const };
+  task.attempts[0].nonce = "n1";
+  const quick = sampleRun("run-quick", 1);
+  runs.putRun(quick, { created: true });
+  runs.putTask(task);
+  runs.putToken({
+    nonce: "n1",
+    role: "worker",
+    run_id: "run-quick",
+    task_id: "T-1",
+    uses_left: null,
+    ended: true,
+    handle: "wh-1",
+  });
+  await runs.putRun({ ...quick, status: "succeeded", final_ctx: {}, finished_at: 2 });
+  const keys: string[] = [];
+  for await (const { key } of kv.list({ prefix: ["runs"] })) keys.push(String(key[1]));
+  assert.deepEqual(keys.sort(), ["blueprint", "order", "run", "token", "token_handle"]);
+  // the task is found through its run (the trace's input and output)
+  assert.equal(await runs.getTask("T-1"), undefined);
+  assert.deepEqual(await runs.getTask("T-1", "run-quick"), task);
+  assert.deepEqual((await runs.listTasks("run-quick")).map((t) => t.id), ["T-1"]);
+  // the token answers by nonce and by handle (410 after a restart)
+  assert.equal((await runs.getToken("n1"))?.ended, true);
+  assert.equal((await runs.getTokenByHandle("wh-1"))?.nonce, "n1");
+  // retention deletes them with the run
+  assert.equal(await runs.pruneEnded(10, 10), 1);
+  const left: string[] = [];
+  for await (const { key } of kv.list({ prefix: ["runs"] })) left.push(String(key[1]));
+  assert.deepEqual(left, ["blueprint"]);
+  assert.equal(await runs.getToken("n1"), undefined);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runDurableStoreCases, sampleRun } from "./_durable_store_cases.ts";
+import { runDurableStoreCases, sampleRequest, sampleRun } from "./_durable_store_cases.ts";
 import { createMemoryDataStore } from "./data_store.ts";
 import { createMemoryRunStore } from "./run_store.ts";
 import { createMemorySeatStore } from "./seat_store.ts";
@@ -71,4 +71,22 @@ Deno.test("the memory run store also bounds the bytes of its ended runs, keeping
   await tiny.putRun({ ...sampleRun("run-next", 2), status: "failed" });
   assert.equal(await tiny.getRun("run-big"), undefined);
   assert.ok(await tiny.getRun("run-next"));
+});
+
+Deno.test("the memory run store drops what only a resume reads when a run it saw start ends", async () => {
+  const runs = createMemoryRunStore();
+  for (const [id, created] of [["run-new", true], ["run-old", false]] as const) {
+    await runs.putRun(sampleRun(id, 1), { created });
+    await runs.putJournal(id, { key: "0", ok: true, value: 1 });
+    await runs.putRequest(id, sampleRequest(`op-${id}`, 1, id));
+    await runs.appendEvent(id, { id: 1, type: "run_started", at: 1, data: {} });
+    await runs.putRun({ ...sampleRun(id, 1), status: "succeeded", finished_at: 2 });
+  }
+  // a `:memory:` server never resumes a run it started: its journal and requests go
+  assert.deepEqual(await runs.listJournal("run-new"), []);
+  assert.deepEqual(await runs.listRequests("run-new"), []);
+  assert.equal((await runs.listEvents("run-new")).length, 1);
+  // a run it did not see start (written as a resume would find it) keeps them
+  assert.equal((await runs.listJournal("run-old")).length, 1);
+  assert.equal((await runs.listRequests("run-old")).length, 1);
 });

@@ -77,7 +77,11 @@ export interface RunStore {
   /** A run's operator requests in the order first sent. */
   listRequests(runId: string): Promise<RequestRecord[]>;
   putTask(task: TaskState): Promise<void>;
-  getTask(taskId: string): Promise<TaskState | undefined>;
+  /**
+   * A task by id; `runId`, when the caller knows it, also finds a task a store
+   * keeps inside its run's record (KV: a run stored by one commit).
+   */
+  getTask(taskId: string, runId?: string): Promise<TaskState | undefined>;
   listTasks(runId: string): Promise<TaskState[]>;
   putToken(record: TokenRecord): Promise<void>;
   /** One token record by nonce (any run, ended or not). */
@@ -182,13 +186,20 @@ export function createMemoryRunStore(
   const tokenHandles = new Map<string, string>();
   const requests = new Map<string, Map<string, RequestRecord>>();
   const tokensByRun = new Map<string, Set<string>>();
+  /** Runs started through this store that still run: what only a resume reads goes at their end. */
+  const started = new Set<string>();
   /** Ended runs in the order they ended (a Map keeps insertion order), with their bytes. */
   const ended = new Map<string, number>();
   let endedBytes = 0;
-  // an upper bound (shared parts of the ctxs count each time they appear)
+  /** The bytes of each Blueprint object (runs of one Blueprint share it: walked once). */
+  const blueprintBytes = new WeakMap<object, number>();
+  // an upper bound (shared parts of the ctxs, and a shared Blueprint, count each time)
   const bytesOf = (run: RunRecord): number => {
     const id = run.run_id;
-    let n = heldBytes(run);
+    const { blueprint, ...rest } = run;
+    let b = blueprintBytes.get(blueprint);
+    if (b === undefined) blueprintBytes.set(blueprint, b = heldBytes(blueprint));
+    let n = b + heldBytes(rest);
     for (const s of steps.get(id)?.values() ?? []) n += heldBytes(s);
     for (const e of journal.get(id)?.values() ?? []) n += heldBytes(e);
     for (const e of events.get(id) ?? []) n += heldBytes(e);
@@ -202,6 +213,7 @@ export function createMemoryRunStore(
     events.delete(id);
     requests.delete(id);
     ended.delete(id);
+    started.delete(id);
     for (const taskId of tasksByRun.get(id) ?? []) tasks.delete(taskId);
     tasksByRun.delete(id);
     for (const nonce of tokensByRun.get(id) ?? []) {
@@ -225,9 +237,15 @@ export function createMemoryRunStore(
   };
   return {
     flushed: () => done,
-    putRun(run) {
+    putRun(run, options = {}) {
       runs.set(run.run_id, { ...run });
+      if (options.created) started.add(run.run_id);
       if (run.status !== "running" && !ended.has(run.run_id)) {
+        if (started.delete(run.run_id)) {
+          // a run this store saw start is never resumed once it has ended (as KV's)
+          journal.delete(run.run_id);
+          requests.delete(run.run_id);
+        }
         const bytes = bytesOf(run);
         ended.set(run.run_id, bytes);
         endedBytes += bytes;

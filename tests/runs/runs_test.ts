@@ -104,9 +104,10 @@ Deno.test("DELETE /v1/runs/:id during a pending spawn cancels it, the token answ
   assert.equal((await get(server, `/v1/runs/${runId}`)).body!.status, "cancelled");
   assert.equal((await del(server, `/v1/runs/${runId}`)).status, 410, "already ended");
   assert.equal((await del(server, "/v1/runs/run-nope")).status, 404);
+  // (a `:memory:` store forgets the requests of a run once it ends: it never resumes it)
   assert.deepEqual(
-    (await server.deps.stores.runs.listRequests(runId)).map((r) => r.state),
-    ["cancelled"],
+    (await server.deps.stores.runs.listRequests(runId)).filter((r) => r.state === "pending"),
+    [],
     "nothing left to replay",
   );
   op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true });
