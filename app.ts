@@ -20,6 +20,8 @@ import { runStartRoutes } from "./routes/run_start.ts";
 import { runReadRoutes } from "./routes/run_reads.ts";
 import { runCancelRoutes } from "./routes/run_cancel.ts";
 import { runEventRoutes } from "./routes/run_events.ts";
+import { createStreamSlots } from "./routes/_streams.ts";
+import { MAX_STREAMS } from "./config.ts";
 import { workerRoutes } from "./routes/worker.ts";
 import { inboxRoutes } from "./routes/inbox.ts";
 import { workerAskRoutes } from "./routes/worker_ask.ts";
@@ -87,6 +89,7 @@ export function createApp(deps: AppDeps) {
       socketLimits: { frameRate: deps.config.wsFrameRate, backlog: deps.config.wsSendBacklog },
     }),
   );
+  const streams = createStreamSlots(deps.config.maxStreams ?? MAX_STREAMS);
   const runDeps: RunRoutesDeps = {
     engine: deps.engine,
     runs: deps.stores.runs,
@@ -107,6 +110,7 @@ export function createApp(deps: AppDeps) {
       maxLiveRuns: deps.config.maxLiveRuns ?? 100_000,
       maxLiveCtxBytes: (deps.config.maxLiveCtxMb ?? 1024) * 1024 * 1024,
     },
+    streams,
   };
   // the order of the routes (and of the OpenAPI document) as when they were one module
   app.route("/", runStartRoutes(runDeps));
@@ -148,7 +152,7 @@ export function createApp(deps: AppDeps) {
   );
   app.route("/", sessionRoutes({ ...deps, apiToken }));
   app.route("/", consoleRoutes());
-  mountOperability(app, deps);
+  mountOperability(app, deps, streams);
 
   const allowed = allowedMethodsOf(app);
   app.notFound((c) => {

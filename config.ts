@@ -27,6 +27,8 @@ export interface Config {
    * progress may hold together; a start past it is refused 503 (default 1024).
    */
   maxLiveCtxMb?: number;
+  /** `SWITCHBOARD_MAX_STREAMS`: event streams (SSE) open at once; more are refused 503 (default 4,096). */
+  maxStreams?: number;
   /** Hex HMAC key for capability tokens; undefined = generated (and kept in KV). */
   secretHex?: string;
   publicUrl: string;
@@ -78,6 +80,9 @@ export interface Config {
 /** The default bound of the KV file's data, in MiB (4 GiB). */
 export const KV_MAX_MB = 4096;
 
+/** Default `SWITCHBOARD_MAX_STREAMS`: about 300 MB of idle event streams. */
+export const MAX_STREAMS = 4096;
+
 /** Reads environment variables. */
 export interface EnvSource {
   get(name: string): string | undefined;
@@ -118,6 +123,13 @@ export function readConfig(env: EnvSource = Deno.env): Config {
       "SWITCHBOARD_MAX_LIVE_CTX_MB",
       env.get("SWITCHBOARD_MAX_LIVE_CTX_MB"),
       1024,
+      1,
+      1e7,
+    ),
+    maxStreams: intIn(
+      "SWITCHBOARD_MAX_STREAMS",
+      env.get("SWITCHBOARD_MAX_STREAMS"),
+      MAX_STREAMS,
       1,
       1e7,
     ),

@@ -18,6 +18,8 @@ export interface GaugeSource {
   pending(): Array<{ labels: Labels; value: number }>;
   /** Runs executing now. */
   runsInProgress?(): number;
+  /** Event streams (SSE) open now. */
+  eventStreams?(): number;
   /** `switchboard_kv_file_bytes{kind}`: a KV file's bytes used, on disk, and its bound. */
   storeBytes?(): Array<{ labels: Labels; value: number }>;
   /** `switchboard_oldest_pending_seconds{role}`: the age of the oldest pending request. */
@@ -163,6 +165,8 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
       }
       head("switchboard_runs_in_progress", "gauge", "Runs executing now.");
       out.push(series("switchboard_runs_in_progress", "", gauges?.runsInProgress?.() ?? 0));
+      head("switchboard_event_streams", "gauge", "Event streams (SSE) open now.");
+      out.push(series("switchboard_event_streams", "", gauges?.eventStreams?.() ?? 0));
       const stored = gauges?.storeBytes?.() ?? [];
       if (stored.length > 0) {
         head(

@@ -14,6 +14,7 @@ import type { RunStore } from "../store/run_store.ts";
 import type { Engine, PrepareEnv, RunView } from "../engine/mod.ts";
 import type { SeatDeps } from "../session/seats.ts";
 import type { RunFeed } from "./_run_feed.ts";
+import type { StreamSlots } from "./_streams.ts";
 import { doc, type DocOptions } from "./_doc.ts";
 
 /** In a cluster: the runs another instance owns (cluster.ts). */
@@ -48,6 +49,8 @@ export interface RunRoutesDeps extends PrepareEnv, RemoteRuns {
   storage?: DiskBudget;
   /** The bounds of the runs in progress: no new run past them (503). */
   liveRuns?: LiveRunLimits;
+  /** The bound on open event streams: no new one past it (503). */
+  streams?: StreamSlots;
 }
 
 /** How often an idle event stream sends a keep-alive comment. */

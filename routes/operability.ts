@@ -16,6 +16,7 @@ import { buildOpenApiDocument, type OpenApiDocument } from "./_openapi.ts";
 import { DOCS_CSP, DOCS_HTML, readDocsAsset } from "./_docs_page.ts";
 import { type AsyncApiDocument, buildAsyncApiDocument } from "./_asyncapi.ts";
 import { SWITCHBOARD_VERSION } from "../observe/build_info.ts";
+import type { StreamSlots } from "./_streams.ts";
 
 /** The content type of the Prometheus text exposition format. */
 export const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -81,12 +82,13 @@ async function clusterReport(cluster: PgCluster): Promise<ClusterReport> {
   };
 }
 
-/** Mounts the operability routes on `app`. */
-export function mountOperability(app: Hono, deps: AppDeps): void {
+/** Mounts the operability routes on `app` (`streams`: the open event streams, for the gauge). */
+export function mountOperability(app: Hono, deps: AppDeps, streams?: StreamSlots): void {
   const admin = adminGuard(deps.config.apiToken);
   const gauges = {
     ...seatGauges(() => deps.sessions.values(), deps.now),
     runsInProgress: () => deps.engine.stats().live_runs,
+    eventStreams: () => streams?.open() ?? 0,
     storeBytes: () => {
       const usage = deps.storage?.usage();
       if (!deps.storage || !usage) return [];

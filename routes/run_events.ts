@@ -76,7 +76,8 @@ export function runEventRoutes(deps: RunRoutesDeps) {
           "`question` (ask), `agent` (hook_before, spawn) and `prompt` (spawn directive); " +
           "operator_request_settled has the `answer`; run_ended has `final_ctx` on success. " +
           "With an API token set, `?ticket=` (from " +
-          "`POST /v1/runs/{id}/events/ticket`) stands in for the token.",
+          "`POST /v1/runs/{id}/events/ticket`) stands in for the token. Past " +
+          "`SWITCHBOARD_MAX_STREAMS` open streams a new one answers 503.",
         responses: {
           200: {
             description: "`text/event-stream`",
@@ -87,7 +88,7 @@ export function runEventRoutes(deps: RunRoutesDeps) {
               "browser `EventSource` stops reconnecting on it.",
           },
         },
-        errors: [400, 401, 404],
+        errors: [400, 401, 404, 503],
       }),
       eventsGuard(deps.apiToken, deps.now),
       async (c) => {
@@ -108,6 +109,13 @@ export function runEventRoutes(deps: RunRoutesDeps) {
         if (first && (await settledWithin(first, PEEK_MS))?.done) {
           watching.abort();
           return c.body(null, 204);
+        }
+        let release: () => void;
+        try {
+          release = deps.streams?.take() ?? (() => {});
+        } catch (err) {
+          watching.abort();
+          throw err;
         }
         return streamSSE(c, async (stream) => {
           stream.onAbort(() => watching.abort());
@@ -135,6 +143,7 @@ export function runEventRoutes(deps: RunRoutesDeps) {
               next = events.next();
             }
           } finally {
+            release();
             watching.abort();
             await events.return?.();
           }

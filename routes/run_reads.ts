@@ -95,18 +95,20 @@ export function runReadRoutes(deps: RunRoutesDeps) {
       runDoc({
         summary: "Follow runs starting and ending (Server-Sent Events)",
         description: "Live only (no replay): read `GET /v1/runs` first. Each event " +
-          "(`run_started`, `run_ended`) carries the run as `GET /v1/runs/:id` shows it.",
+          "(`run_started`, `run_ended`) carries the run as `GET /v1/runs/:id` shows it. " +
+          "Past `SWITCHBOARD_MAX_STREAMS` open streams a new one answers 503.",
         responses: {
           200: {
             description: "`text/event-stream`",
             content: { "text/event-stream": { schema: { type: "string" as const } } },
           },
         },
-        errors: [401],
+        errors: [401, 503],
       }),
       admin,
-      (c) =>
-        streamSSE(c, async (stream) => {
+      (c) => {
+        const release = deps.streams?.take() ?? (() => {});
+        return streamSSE(c, async (stream) => {
           // events not yet taken by the client, as the text they are sent as
           const queue: { type: RunFeedEvent["type"]; data: string }[] = [];
           let queued = 0;
@@ -143,9 +145,11 @@ export function runReadRoutes(deps: RunRoutesDeps) {
               if (queue.length === 0 && !stream.aborted) await stream.write(": keep-alive\n\n");
             }
           } finally {
+            release();
             stop();
           }
-        }),
+        });
+      },
     )
     .get(
       "/v1/runs",
