@@ -14,6 +14,7 @@ const FAMILIES = {
   switchboard_operator_socket_policy_closes_total: "counter",
   switchboard_http_requests_total: "counter",
   switchboard_runs_in_progress: "gauge",
+  switchboard_event_streams: "gauge",
   switchboard_http_request_duration_seconds: "histogram",
   switchboard_event_loop_lag_seconds: "histogram",
   process_resident_memory_bytes: "gauge",
