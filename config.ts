@@ -47,7 +47,7 @@ export interface Config {
   budgets?: Partial<RunBudgets>;
   /** `SWITCHBOARD_WEBHOOK_MAX_BYTES` and `SWITCHBOARD_WEBHOOK_ALLOW_PRIVATE`. */
   webhookDefaults?: WebhookDefaults;
-  /** `SWITCHBOARD_MAX_SEATS` and `SWITCHBOARD_MAX_ROLES_PER_SEAT`. */
+  /** `SWITCHBOARD_MAX_SEATS`, `SWITCHBOARD_MAX_ROLES_PER_SEAT` and `SWITCHBOARD_MAX_ROLES`. */
   seatLimits?: SeatLimits;
   /** Extra host names allowed in `Host` when no API token is set (`SWITCHBOARD_ALLOWED_HOSTS`). */
   allowedHosts?: string[];
@@ -217,6 +217,7 @@ export function readConfig(env: EnvSource = Deno.env): Config {
         0,
         100_000,
       ),
+      maxRoles: intIn("SWITCHBOARD_MAX_ROLES", env.get("SWITCHBOARD_MAX_ROLES"), 524_288, 1, 1e9),
     },
     databaseUrl,
     instanceId: readInstanceId(env),

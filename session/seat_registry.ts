@@ -98,7 +98,10 @@ export function unregister(deps: SeatDeps, session: Seat): void {
       drop(deps.seniorBridges, role);
       drop(deps.spawnHooks, role);
     }
-    for (const [role, sid] of deps.roles) if (sid === session.sid) deps.roles.delete(role);
+    // its own roles only (roles never change after mint): not a walk of every role held
+    for (const role of session.roles) {
+      if (deps.roles.get(role) === session.sid) deps.roles.delete(role);
+    }
   }
   if (deps.sessions.get(session.sid) === session) deps.sessions.delete(session.sid);
 }

@@ -57,10 +57,19 @@ export interface SeatLimits {
   maxSeats?: number;
   /** Roles of one seat (`SWITCHBOARD_MAX_ROLES_PER_SEAT`, 64). */
   maxRolesPerSeat?: number;
+  /**
+   * Roles held by all seats together (`SWITCHBOARD_MAX_ROLES`, 524,288: about
+   * 400 MB at 256 characters each); more answer 429.
+   */
+  maxRoles?: number;
 }
 
 /** The default {@link SeatLimits}. */
-export const SEAT_LIMITS: Required<SeatLimits> = { maxSeats: 100_000, maxRolesPerSeat: 64 };
+export const SEAT_LIMITS: Required<SeatLimits> = {
+  maxSeats: 100_000,
+  maxRolesPerSeat: 64,
+  maxRoles: 524_288,
+};
 
 /** What a seat is minted with besides its roles. */
 export interface MintSeatOptions {
@@ -83,7 +92,7 @@ export async function mintSeat(
   roles: string[],
   options: MintSeatOptions = {},
 ): Promise<MintedOperator> {
-  const { maxSeats, maxRolesPerSeat } = { ...SEAT_LIMITS, ...options.limits };
+  const { maxSeats, maxRolesPerSeat, maxRoles } = { ...SEAT_LIMITS, ...options.limits };
   checkRoles(deps, roles, maxRolesPerSeat);
   const token = newToken();
   const tokenHash = await sha256Hex(token);
@@ -97,6 +106,15 @@ export async function mintSeat(
     throw new SwitchboardError(
       "too_many_requests",
       `the server holds its maximum of ${maxSeats} seats (SWITCHBOARD_MAX_SEATS); delete one first`,
+      { headers: { "Retry-After": "60" } },
+    );
+  }
+  // (a scoped seat's roles live in its run's table, and it counts as a seat)
+  if (!options.scope && deps.roles.size + roles.length > maxRoles) {
+    throw new SwitchboardError(
+      "too_many_requests",
+      `the seats hold ${deps.roles.size} roles and may hold ${maxRoles} in all ` +
+        "(SWITCHBOARD_MAX_ROLES); delete a seat first",
       { headers: { "Retry-After": "60" } },
     );
   }

@@ -1,10 +1,12 @@
 /**
  * Finding 7 and parts of 11 and 12: a role can never stand in for another seat's
- * sid, a mint with 150,000 roles is refused cleanly, and seats are capped.
+ * sid, a mint with 150,000 roles is refused cleanly, and seats and the roles of
+ * all seats together are capped.
  *
  * @module
  */
 import assert from "node:assert/strict";
+import { readConfig } from "../../config.ts";
 import { startServer } from "../_helpers.ts";
 import { nextOf, operatorAgentBlueprint, seat, startRun } from "../engine/_loop.ts";
 
@@ -64,4 +66,33 @@ Deno.test("seats are capped by SWITCHBOARD_MAX_SEATS with 429 JSON (finding 12)"
   assert.match(over.body.error, /maximum of 3 seats/);
   assert.ok(Number(over.headers.get("retry-after")) > 0);
   assert.equal(server.deps.sessions.size, 3);
+});
+
+Deno.test("the roles of all seats together are capped by SWITCHBOARD_MAX_ROLES with 429 JSON, and a deleted seat frees its roles", async () => {
+  // 100,000 seats of 64 roles of 256 characters held about 5 GB
+  await using server = await startServer({ config: { seatLimits: { maxRoles: 5 } } });
+  const first = await mint(server.base, ["a", "b", "c"]);
+  assert.equal(first.status, 200);
+  const over = await mint(server.base, ["d", "e", "f"]);
+  assert.equal(over.status, 429);
+  assert.equal(over.body.code, "too_many_requests");
+  assert.match(over.body.error, /SWITCHBOARD_MAX_ROLES/);
+  assert.ok(Number(over.headers.get("retry-after")) > 0);
+  assert.equal((await mint(server.base, ["d", "e"])).status, 200, "up to the bound");
+  assert.equal(server.deps.roles.size, 5);
+  const gone = await fetch(`${server.base}/v1/operators/${first.body.sid}`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${first.body.token}` },
+  });
+  await gone.body?.cancel();
+  assert.equal(gone.status, 204);
+  assert.deepEqual([...server.deps.roles.keys()].sort(), ["d", "e"]);
+  assert.equal((await mint(server.base, ["a", "b", "c"])).status, 200);
+});
+
+Deno.test("SWITCHBOARD_MAX_ROLES defaults to 524,288", () => {
+  const env = (vars: Record<string, string>) => ({ get: (k: string) => vars[k] });
+  assert.equal(readConfig(env({})).seatLimits?.maxRoles, 524_288);
+  assert.equal(readConfig(env({ SWITCHBOARD_MAX_ROLES: "9" })).seatLimits?.maxRoles, 9);
+  assert.throws(() => readConfig(env({ SWITCHBOARD_MAX_ROLES: "0" })), /MAX_ROLES/);
 });
