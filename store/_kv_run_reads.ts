@@ -53,7 +53,7 @@ export function createKvRunReads(access: KvRunAccess): KvRunReads {
     if (blueprint === undefined) throw new Error(`store: blueprint of ${stored.run_id} missing`);
     return { ...record, blueprint };
   }
-  /** The steps and events a run's record holds (a run stored by one commit). */
+  /** What a run's record holds of it (a run stored by one commit): steps, events, tasks. */
   const embeddedOf = async (id: string): Promise<Embedded | undefined> =>
     (await getJson<StoredRun>(kv, keys.run(id), blobs))?.embedded;
   const getTask = async (id: string, runId?: string) => {
