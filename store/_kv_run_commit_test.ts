@@ -29,6 +29,17 @@ const pending = (run: RunRecord, fields: Partial<RunWrites>): RunWrites => ({
   ...fields,
 });
 
+/** The record of run-a's worker token `n1` (task T-1, handle wh-1). */
+const workerToken = (ended: boolean): TokenRecord => ({
+  nonce: "n1",
+  role: "worker",
+  run_id: "run-a",
+  task_id: "T-1",
+  uses_left: null,
+  ended,
+  handle: "wh-1",
+});
+
 /** The index keys the writes add, with their values (in key order), after one commit on a fresh KV. */
 async function extras(writes: QueuedWrite[]): Promise<[Deno.KvKey, unknown][]> {
   using kv = await Deno.openKv(":memory:");
@@ -109,15 +120,7 @@ Deno.test("kvRunCommit leaves resume-only records out of the commit that ends a 
 
 Deno.test("kvRunCommit adds a token's index keys with its first write only", async () => {
   const commit = kvRunCommit(keys);
-  const record: TokenRecord = {
-    nonce: "n1",
-    role: "worker",
-    run_id: "run-a",
-    task_id: "T-1",
-    uses_left: null,
-    ended: false,
-    handle: "wh-1",
-  };
+  const record = workerToken(false);
   const first = commit.tokenWrite(record);
   assert.deepEqual(first.key, keys.token("n1"));
   assert.equal(first.blob, false);
@@ -135,15 +138,7 @@ Deno.test("kvRunCommit keeps the tasks of a run stored by one commit in its reco
   const run = { ...sampleRun("run-a", 5), status: "succeeded" as const, finished_at: 9 };
   const task = sampleTask("T-1", "run-a");
   task.attempts[0].nonce = "n1";
-  const record: TokenRecord = {
-    nonce: "n1",
-    role: "worker",
-    run_id: "run-a",
-    task_id: "T-1",
-    uses_left: null,
-    ended: true,
-    handle: "wh-1",
-  };
+  const record = workerToken(true);
   const commit = kvRunCommit(keys);
   const w = pending(run, {
     fresh: true,
