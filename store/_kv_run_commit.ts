@@ -12,7 +12,14 @@ import type { BlueprintNorm } from "../protocol/blueprint.ts";
 import type { TaskState, TokenRecord } from "../protocol/runs.ts";
 import type { JournalEntry, RequestRecord, RunEvent, RunRecord, StepRecord } from "./run_store.ts";
 import type { QueuedWrite } from "./_kv_write_queue.ts";
-import { type Embedded, type KvRunKeys, MARK, type StoredRun } from "./_kv_run_keys.ts";
+import {
+  type Embedded,
+  type KvRunKeys,
+  MARK,
+  orderValue,
+  runningValue,
+  type StoredRun,
+} from "./_kv_run_keys.ts";
 
 /** One run's writes not taken by the write queue yet (only their last state is written). */
 export interface RunWrites {
@@ -164,8 +171,8 @@ export function kvRunCommit(keys: KvRunKeys): KvRunCommit {
       extra: how.index
         ? (op) => {
           // (`status, <run_id>` is no longer written; older files may hold it)
-          op.set(keys.order(run), run.status);
-          if (run.status === "running") op.set(running, MARK);
+          op.set(keys.order(run), orderValue(run));
+          if (run.status === "running") op.set(running, runningValue(run));
           else if (!how.embedded) op.delete(running); // (a run stored by one commit has none)
         }
         : undefined,

@@ -69,8 +69,9 @@ Deno.test("kvRunCommit writes a run that starts and ends in one commit as its re
     embedded: { steps: [step(1)], events: [event(1), event(2)] },
   };
   assert.deepEqual(writes[1].value, stored);
-  // its order key only: a run stored by one commit never had a running mark
-  assert.deepEqual(await extras(writes), [[keys.order(run), "succeeded"]]);
+  // its order key only (its status and Blueprint id): a run stored by one commit never had a
+  // running mark
+  assert.deepEqual(await extras(writes), [[keys.order(run), "succeeded\nbp"]]);
 });
 
 Deno.test("kvRunCommit writes a checkpoint's records, one event write per unbroken series", async () => {
@@ -92,9 +93,9 @@ Deno.test("kvRunCommit writes a checkpoint's records, one event write per unbrok
   assert.deepEqual(writes[2].value, [event(1), event(2)]);
   assert.equal(writes[2].onlyIfAbsent, true);
   assert.deepEqual(await extras(writes), [
-    [keys.order(run), "running"],
+    [keys.order(run), "running\nbp"],
     [keys.runTask("run-a", "T-1"), MARK],
-    [keys.running(run), MARK],
+    [keys.running(run), new TextEncoder().encode("bp")],
   ]);
   // the task's index key is written once
   assert.equal(kvRunCommit(keys).runWrites("run-a", w)[1].extraMutations, 1);
@@ -153,7 +154,7 @@ Deno.test("kvRunCommit keeps the tasks of a run stored by one commit in its reco
   assert.deepEqual(stored.embedded?.tasks, [task]);
   assert.deepEqual(stored.embedded?.tokens, ["n1"]);
   assert.deepEqual(await extras(writes), [
-    [keys.order(run), "succeeded"],
+    [keys.order(run), "succeeded\nbp"],
     [keys.tokenHandle("wh-1"), "n1"],
   ]);
   // written again later (not in one commit with its run), the token gets its mark

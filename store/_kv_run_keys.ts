@@ -10,8 +10,8 @@
  *   the nonces of its token records (written without their `run_token` mark);
  * - `blueprint, <id>` → a Blueprint object shared by runs, written once per
  *   process (`run_bp, <run_id>` in older files);
- * - `order, <created_at>, <run_id>` → its status (newest-first listing);
- * - `running, <created_at>, <run_id>` → a mark while it runs (boot reads only these);
+ * - `order, <created_at>, <run_id>` → its status and Blueprint id (newest-first listing);
+ * - `running, <created_at>, <run_id>` → its Blueprint id while it runs (boot reads only these);
  * - `step, <run_id>, <seq>` → a {@link StepRecord};
  * - `journal, <run_id>, <step key>` → a {@link JournalEntry};
  * - `event, <run_id>, <id>` → the events from `id` on that were appended
@@ -37,6 +37,37 @@ import type { JournalEntry, RunEvent, RunRecord, StepRecord } from "./run_store.
  * goes through V8's serializer, one call a key). Older files hold `null`.
  */
 export const MARK = new Uint8Array(0);
+
+const utf8 = new TextEncoder();
+const fromUtf8 = new TextDecoder();
+
+/**
+ * The value of a run's `order` key: its status and its Blueprint's id, so a list
+ * scans runs without reading their records (older files hold the status alone).
+ */
+export function orderValue(run: RunRecord): string {
+  return `${run.status}\n${run.blueprint.id}`;
+}
+
+/** The value of a run's `running` mark: its Blueprint's id (older files: empty, or `null`). */
+export function runningValue(run: RunRecord): Uint8Array {
+  return utf8.encode(run.blueprint.id);
+}
+
+/** The status and Blueprint id an `order` or `running` value holds (what it has of them). */
+export function indexValue(value: unknown): { status?: string; blueprintId?: string } {
+  if (value instanceof Uint8Array) {
+    return {
+      status: "running",
+      blueprintId: value.length > 0 ? fromUtf8.decode(value) : undefined,
+    };
+  }
+  if (typeof value !== "string") return {};
+  const cut = value.indexOf("\n");
+  return cut < 0
+    ? { status: value }
+    : { status: value.slice(0, cut), blueprintId: value.slice(cut + 1) };
+}
 
 /** What the record of a run stored by one commit keeps of it. */
 export interface Embedded {

@@ -9,18 +9,19 @@
 import type { BlueprintNorm } from "../protocol/blueprint.ts";
 import type { TaskState } from "../protocol/runs.ts";
 import type { BlobRef } from "./kv_blob.ts";
-import type {
-  JournalEntry,
-  RequestRecord,
-  RunEvent,
-  RunHead,
-  RunRecord,
-  RunStatus,
-  RunStore,
-  StepRecord,
+import {
+  type JournalEntry,
+  type RequestRecord,
+  type RunEvent,
+  type RunHead,
+  runHead,
+  type RunRecord,
+  type RunStatus,
+  type RunStore,
+  type StepRecord,
 } from "./run_store.ts";
 import { getJson, orGone, readRef } from "./_kv_json.ts";
-import type { Embedded, KvRunAccess, StoredRun } from "./_kv_run_keys.ts";
+import { type Embedded, indexValue, type KvRunAccess, type StoredRun } from "./_kv_run_keys.ts";
 
 /** The run reads of a {@link RunStore}. */
 export type KvRunReads = Pick<
@@ -72,27 +73,40 @@ export function createKvRunReads(access: KvRunAccess): KvRunReads {
     return out;
   }
 
+  /**
+   * The runs newest first (of `status`) as their index keys show them: id, start,
+   * and the status and Blueprint id their values hold (older files: some of it).
+   */
+  async function scanIndex(limit: number, status: RunStatus | undefined) {
+    const found: Array<{ id: string; createdAt: number; status?: string; blueprintId?: string }> =
+      [];
+    if (limit <= 0) return found;
+    await idle();
+    // the running index holds only live runs; the order index holds them all
+    const index = status === "running" ? "running" : "order";
+    const iter = kv.list({ prefix: keys.at(index) }, {
+      reverse: true,
+      batchSize: Math.min(500, Math.max(10, limit)),
+    });
+    for await (const { key, value } of iter) {
+      const seen = index === "running" ? { ...indexValue(value), status } : indexValue(value);
+      if (status !== undefined && seen.status !== status) continue;
+      const [createdAt, id] = key.slice(-2);
+      if (typeof id === "string" && typeof createdAt === "number") {
+        found.push({ id, createdAt, ...seen });
+      }
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
   /** Calls `each` with the stored runs newest first (of `status`), read ten at a time. */
   async function eachStoredRun(
     limit: number,
     status: RunStatus | undefined,
     each: (stored: StoredRun) => Promise<void>,
   ): Promise<void> {
-    if (limit <= 0) return;
-    await idle();
-    // the running index holds only live runs; the order index holds them all
-    const index = status === "running" ? "running" : "order";
-    const iter = kv.list<RunStatus | Uint8Array | null>({ prefix: keys.at(index) }, {
-      reverse: true,
-      batchSize: Math.min(500, Math.max(10, limit)),
-    });
-    const ids: string[] = [];
-    for await (const { key, value } of iter) {
-      if (status !== undefined && index === "order" && value !== status) continue;
-      const id = key.at(-1);
-      if (typeof id === "string") ids.push(id);
-      if (ids.length >= limit) break;
-    }
+    const ids = (await scanIndex(limit, status)).map((r) => r.id);
     // ten keys at a time (KV's getMany limit)
     for (let i = 0; i < ids.length; i += 10) {
       const refs = await kv.getMany<BlobRef[]>(ids.slice(i, i + 10).map(keys.run));
@@ -115,14 +129,20 @@ export function createKvRunReads(access: KvRunAccess): KvRunReads {
 
     async listRunHeads({ limit, status }) {
       const out: RunHead[] = [];
-      // records are read ten at a time, and only their heads are kept
-      await eachStoredRun(limit, status, async (stored) => {
-        const { blueprint_ref: _r, embedded: _e, blueprint, init_ctx: _i, ctx: _c, ...rest } =
-          stored;
-        delete rest.final_ctx;
-        const blueprintId = blueprint?.id ?? (await withBlueprint(stored)).blueprint.id;
-        out.push({ ...rest, blueprint_id: blueprintId });
-      });
+      // from the index keys alone; a run an older build indexed is read whole
+      for (const run of await scanIndex(limit, status)) {
+        if (run.status !== undefined && run.blueprintId !== undefined) {
+          out.push({
+            run_id: run.id,
+            status: run.status as RunStatus,
+            created_at: run.createdAt,
+            blueprint_id: run.blueprintId,
+          });
+          continue;
+        }
+        const stored = await getJson<StoredRun>(kv, keys.run(run.id), blobs);
+        if (stored) out.push(runHead(await withBlueprint(stored)));
+      }
       return out;
     },
 

@@ -7,12 +7,12 @@
  */
 import type { TokenRecord } from "../protocol/runs.ts";
 import type { BlobRef } from "./kv_blob.ts";
-import type { RunStatus, RunStore } from "./run_store.ts";
+import type { RunStore } from "./run_store.ts";
 import { expiredFree } from "./run_store.ts";
 import { deleteJson, getJson } from "./_kv_json.ts";
 import { deleteBlob } from "./kv_blob.ts";
 import { retryKvLocked } from "./kv_retry.ts";
-import type { KvRunAccess, StoredRun } from "./_kv_run_keys.ts";
+import { indexValue, type KvRunAccess, type StoredRun } from "./_kv_run_keys.ts";
 
 /** The retention methods of a {@link RunStore}. */
 export type KvRunRetention = Pick<RunStore, "pruneEnded" | "pruneExpiredTokens">;
@@ -69,11 +69,11 @@ export function createKvRunRetention(access: KvRunAccess): KvRunRetention {
     async pruneEnded(before, limit) {
       await idle();
       let pruned = 0;
-      const iter = kv.list<RunStatus>({ start: keys.at("order"), end: keys.at("order", before) });
+      const iter = kv.list({ start: keys.at("order"), end: keys.at("order", before) });
       for await (const { key, value } of iter) {
         if (pruned >= limit) break;
         const runId = key.at(-1);
-        if (value === "running" || typeof runId !== "string") continue;
+        if (indexValue(value).status === "running" || typeof runId !== "string") continue;
         const stored = await getJson<StoredRun>(kv, keys.run(runId), blobs);
         if (stored?.finished_at === undefined || stored.finished_at >= before) continue;
         await deleteRun(stored, key);

@@ -11,6 +11,7 @@ import { openStores } from "./open_stores.ts";
 import { createKvRunStore } from "./run_store_kv.ts";
 import { createKvSeatStore } from "./seat_store_kv.ts";
 import { createKvSecretStore } from "./secret_store_kv.ts";
+import { kvRunKeys, MARK } from "./_kv_run_keys.ts";
 
 Deno.test("KV seat, run, data and secret stores pass the shared store cases", async (t) => {
   let kv: Deno.Kv | undefined;
@@ -182,4 +183,45 @@ Deno.test("KV run store reads back the tasks and tokens of a run stored by one c
   for await (const { key } of kv.list({ prefix: ["runs"] })) left.push(String(key[1]));
   assert.deepEqual(left, ["blueprint"]);
   assert.equal(await runs.getToken("n1"), undefined);
+});
+
+Deno.test("KV run heads come from the index keys, and a run an older build indexed is read whole", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const runs = createKvRunStore(kv);
+  await runs.putRun(sampleRun("run-live", 1), { created: true });
+  const done = sampleRun("run-done", 2);
+  await runs.putRun(done, { created: true });
+  await runs.putRun({ ...done, status: "succeeded", finished_at: 3 });
+  // the records go: the heads still list, from the index keys alone
+  const keys = kvRunKeys(["runs"]);
+  await kv.delete(keys.run("run-live"));
+  await kv.delete(keys.run("run-done"));
+  const head = (id: string, status: string, at: number) => ({
+    run_id: id,
+    status,
+    created_at: at,
+    blueprint_id: "bp",
+  });
+  assert.deepEqual(await runs.listRunHeads({ limit: 10 }), [
+    head("run-done", "succeeded", 2),
+    head("run-live", "running", 1),
+  ]);
+  assert.deepEqual(await runs.listRunHeads({ limit: 10, status: "running" }), [
+    head("run-live", "running", 1),
+  ]);
+  assert.deepEqual(await runs.listRunHeads({ limit: 10, status: "succeeded" }), [
+    head("run-done", "succeeded", 2),
+  ]);
+
+  // an older build's index: the status alone, and an empty running mark
+  const old = kv.atomic()
+    .set(keys.run("run-old"), { kind: "inline", value: { ...sampleRun("run-old", 5) } })
+    .set(keys.at("order", 5, "run-old"), "running")
+    .set(keys.at("running", 5, "run-old"), MARK);
+  assert.ok((await old.commit()).ok);
+  assert.deepEqual((await runs.listRunHeads({ limit: 1 }))[0], head("run-old", "running", 5));
+  assert.deepEqual(
+    (await runs.listRunHeads({ limit: 1, status: "running" }))[0],
+    head("run-old", "running", 5),
+  );
 });

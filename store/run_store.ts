@@ -28,15 +28,15 @@ export type {
   TtlSource,
 } from "../protocol/runs.ts";
 
-/** A run record without its ctxs and Blueprint, with the Blueprint's id (see `listRunHeads`). */
-export type RunHead = Omit<RunRecord, "blueprint" | "init_ctx" | "ctx" | "final_ctx"> & {
+/** What a run list scans a run by (see `listRunHeads`): its id, status, start and Blueprint id. */
+export type RunHead = Pick<RunRecord, "run_id" | "status" | "created_at"> & {
   blueprint_id: string;
 };
 
 /** The head of a run record. */
 export function runHead(record: RunRecord): RunHead {
-  const { blueprint, init_ctx: _i, ctx: _c, final_ctx: _f, ...rest } = record;
-  return { ...rest, blueprint_id: blueprint.id };
+  const { run_id, status, created_at, blueprint } = record;
+  return { run_id, status, created_at, blueprint_id: blueprint.id };
 }
 
 /**
@@ -61,8 +61,9 @@ export interface RunStore {
   /** Newest first. */
   listRuns(options: { limit: number; status?: RunStatus }): Promise<RunRecord[]>;
   /**
-   * Newest first, without the ctxs and the Blueprint (a record may hold 30 MiB of
-   * them): what a list scans to filter and page runs, then reads the page in full.
+   * Newest first, each run's id, status, start and Blueprint id, read from an
+   * index where the store has one (a record may hold 30 MiB of ctxs): what a list
+   * scans to filter and page runs, then reads the page in full.
    */
   listRunHeads(options: { limit: number; status?: RunStatus }): Promise<RunHead[]>;
   putStep(runId: string, step: StepRecord): Promise<void>;

@@ -318,9 +318,9 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     async listRunHeads({ limit, status }) {
       await settled();
       const cap = Math.min(limit, 1_000_000);
-      // the ctxs and the Blueprint stay in the database
-      const head = sql`(record::jsonb - 'init_ctx' - 'ctx' - 'final_ctx' - 'blueprint')
-        || jsonb_build_object('blueprint_id', record->'blueprint'->>'id')`;
+      // the record stays in the database: only what a list scans by
+      const head = sql`jsonb_build_object('run_id', run_id, 'status', status,
+        'created_at', created_at, 'blueprint_id', record->'blueprint'->>'id')`;
       const rows = status === undefined
         ? await sql`SELECT ${head} AS head FROM sb_runs
           ORDER BY created_at DESC, run_id DESC LIMIT ${cap}`
