@@ -26,8 +26,16 @@ export class AnswerSchemaError extends Error {
 type Validate = (value: unknown) => Issue[];
 
 // No remote `$ref`s are loaded (no `loadSchema`), unknown keywords are ignored
-// (`strict: false`), and every problem is listed (`allErrors`).
-const ajv = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+// (`strict: false`), and every problem is listed (`allErrors`). Each `$ref` is
+// compiled once and called (`inlineRefs: false`): inlined, a definition named n
+// times compiled to n copies (an 8 KB schema took 3.9 s and 660 MB, 59 KB ran out
+// of heap).
+const ajv = new Ajv2020({
+  strict: false,
+  allErrors: true,
+  validateFormats: false,
+  inlineRefs: false,
+});
 const cache = new Map<string, Validate>();
 
 function compile(text: string, schema: Json): Validate {
