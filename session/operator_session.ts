@@ -205,7 +205,10 @@ export class OperatorSession implements Seat {
       const frame = parseClientFrame(text);
       if (frame.type === "ping") return answerPing(socket, this.#env.journal?.durable());
       reqId = frame.req_id;
-      this.#requests.settle(frame, this.#client);
+      const id = reqId;
+      this.#requests.settle(frame, this.#client)?.catch((err) =>
+        frameFailed(socket, err, id, this.#env.log, this.sid)
+      );
     } catch (err) {
       frameFailed(socket, err, reqId, this.#env.log, this.sid);
     }

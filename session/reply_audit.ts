@@ -10,7 +10,7 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import type { ReplyFrame, RequestFrame } from "../protocol/frames.ts";
 import type { Json } from "../protocol/json.ts";
 import type { SettledBy } from "../protocol/operators.ts";
-import { answerIssues, AnswerSchemaError } from "../engine/answer_schema.ts";
+import { answerCheck } from "../engine/answer_check.ts";
 
 /** The audit of one settlement. */
 export interface Settlement {
@@ -24,27 +24,23 @@ export interface Settlement {
 }
 
 /**
- * Throws `SwitchboardError` (`invalid`, with `issues`) when `reply` answers an
- * ask whose `schema` it does not validate against.
+ * Checks that `reply` answers an ask whose `schema` it validates against: nothing
+ * to check for other replies (undefined), else a promise that rejects with
+ * `SwitchboardError` (`invalid`, with `issues`) when it does not, or when the
+ * check ran past its time (engine/answer_check.ts).
  */
-export function checkReply(frame: RequestFrame, reply: ReplyFrame): void {
+export function checkReply(frame: RequestFrame, reply: ReplyFrame): Promise<void> | undefined {
   if (frame.type !== "ask" || reply.type !== "answer" || frame.schema === undefined) return;
-  let issues;
-  try {
-    issues = answerIssues(frame.schema, reply.value);
-  } catch (err) {
-    // The schema was checked when the ask was made; a broken one refuses nothing.
-    if (err instanceof AnswerSchemaError) return;
-    throw err;
-  }
-  if (issues.length === 0) return;
-  throw new SwitchboardError(
-    "invalid",
-    `answer does not match the ask's schema: ${
-      issues.map((i) => `${i.pointer || "/"} ${i.message}`).join("; ")
-    }`,
-    { extra: { issues } },
-  );
+  return answerCheck(frame.schema, reply.value).then((issues) => {
+    if (issues.length === 0) return;
+    throw new SwitchboardError(
+      "invalid",
+      `answer does not match the ask's schema: ${
+        issues.map((i) => `${i.pointer || "/"} ${i.message}`).join("; ")
+      }`,
+      { extra: { issues } },
+    );
+  });
 }
 
 /** Who settles a request: the seat, and the client its socket declared (`?client=`), if any. */

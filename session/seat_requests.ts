@@ -203,11 +203,18 @@ export class SeatRequests {
   /**
    * Settles the request `reply` answers, by the socket's `client`. Throws
    * `SwitchboardError` for a reply that settles nothing (see RequestBook.settle)
-   * or an answer its ask's schema refuses (the ask stays pending).
+   * or an answer its ask's schema refuses (the ask stays pending). An answer to
+   * an ask with a schema is checked off the event loop: then it returns a promise,
+   * and the request settles once the check passes (if it is still pending).
    */
-  settle(reply: ReplyFrame, client: string | null): void {
+  settle(reply: ReplyFrame, client: string | null): Promise<void> | undefined {
     const open = this.#book.get(reply.req_id);
-    if (open) checkReply(open.record.frame, reply);
+    const checked = open && checkReply(open.record.frame, reply);
+    if (checked) return checked.then(() => this.#settle(reply, client));
+    this.#settle(reply, client);
+  }
+
+  #settle(reply: ReplyFrame, client: string | null): void {
     const entry = this.#book.settle(reply);
     const { record } = entry;
     const now = this.#env.now();

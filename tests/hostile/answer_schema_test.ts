@@ -11,6 +11,8 @@
 import assert from "node:assert/strict";
 import { startServer } from "../_helpers.ts";
 import { probeHealth } from "./_probe.ts";
+import { nextOf, runEnded, startRun } from "../engine/_loop.ts";
+import { flowBlueprint, seatWith } from "../desk/_desk.ts";
 
 /** A schema naming one definition of `props` properties `refs` times. */
 function refBomb(props: number, refs: number) {
@@ -48,4 +50,47 @@ Deno.test("an answer schema naming a large definition many times compiles once p
   assert.equal(res.status, 201, JSON.stringify(body));
   assert.ok(took < 1_500, `registering took ${took.toFixed(0)} ms`);
   assert.ok(Math.max(...latencies) < 1_000, `healthz waited ${Math.max(...latencies)} ms`);
+});
+
+/** `depth` definitions, each `anyOf` the next one twice: 2^depth checks of a number. */
+function anyOfChain(depth: number) {
+  const defs: Record<string, unknown> = { [`a${depth}`]: { type: "null" } };
+  for (let i = 0; i < depth; i++) {
+    defs[`a${i}`] = { anyOf: [{ $ref: `#/$defs/a${i + 1}` }, { $ref: `#/$defs/a${i + 1}` }] };
+  }
+  return defs;
+}
+
+Deno.test("an answer whose check runs past 1 s is refused with its req_id, without stalling the server; the ask stays answerable", async () => {
+  await using server = await startServer();
+  const op = await seatWith(server, { roles: ["reviewer"] });
+  // numbers: 2^23 checks (8 s and 8 M issues when checked on the event loop);
+  // strings: a backtracking pattern (30 characters: ~9 s)
+  const schema = {
+    $defs: anyOfChain(23),
+    if: { type: "number" },
+    then: { $ref: "#/$defs/a0" },
+    else: { type: ["null", "string"], pattern: "^(a+)+$" },
+  };
+  assert.ok(JSON.stringify(schema).length < 2_000);
+  const runId = await startRun(server, {
+    blueprint: flowBlueprint({ kind: "ask", to: "reviewer", question: "'n?'", schema, out: "$.a" }),
+    init_ctx: {},
+  });
+  const ask = await nextOf(op.ws, "ask");
+  const probe = probeHealth(server.base);
+  for (const value of [1, `${"a".repeat(30)}!`]) {
+    op.ws.send({ type: "answer", req_id: ask.req_id, value });
+    const refused = await nextOf(op.ws, "error");
+    assert.equal(refused.req_id, ask.req_id);
+    assert.match(refused.error, /answer check .* took longer than 1000 ms/);
+  }
+  const latencies = await probe.stop();
+  assert.ok(Math.max(...latencies) < 1_000, `healthz waited ${Math.max(...latencies)} ms`);
+  // a quick answer still settles it (a new worker checks it)
+  op.ws.send({ type: "answer", req_id: ask.req_id, value: "aaa" });
+  const ended = await runEnded(server, runId);
+  assert.equal(ended.status, "succeeded", JSON.stringify(ended));
+  assert.deepEqual(ended.final_ctx, { a: "aaa" });
+  await op.ws.close();
 });
