@@ -1,24 +1,42 @@
 /**
- * The worker of engine/answer_check.ts: checks one answer against its schema per
- * message and posts the issues (the first `max`), `broken` for a schema Ajv
- * cannot compile, or `failed` (a stack overflow, say). Posts `ready` first.
+ * The worker of engine/answer_check.ts. Posts `ready` first, then answers each
+ * message: `{schema, value, max}` with the answer's issues (the first `max`),
+ * `invalid` for a schema Ajv cannot compile or `failed` (a stack overflow, say);
+ * `{schemas}` with `compiled`, the schemas Ajv cannot compile and why.
  *
  * @module
  */
-import { answerIssues, AnswerSchemaError } from "./answer_schema.ts";
+import { answerIssues, AnswerSchemaError, checkAnswerSchema } from "./answer_schema.ts";
 
 const scope = globalThis as unknown as {
   onmessage: ((e: MessageEvent) => void) | null;
   postMessage(message: unknown): void;
 };
 
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 scope.onmessage = (e) => {
-  const { schema, value, max } = e.data;
+  const { schema, schemas, value, max } = e.data;
+  if (Array.isArray(schemas)) {
+    const compiled = [];
+    for (let index = 0; index < schemas.length; index++) {
+      try {
+        checkAnswerSchema(schemas[index]);
+      } catch (err) {
+        compiled.push({ index, message: messageOf(err) });
+      }
+    }
+    return scope.postMessage({ compiled });
+  }
   try {
     scope.postMessage({ issues: answerIssues(schema, value, max) });
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    scope.postMessage(err instanceof AnswerSchemaError ? { broken: message } : { failed: message });
+    const message = messageOf(err);
+    scope.postMessage(
+      err instanceof AnswerSchemaError ? { invalid: message } : { failed: message },
+    );
   }
 };
 scope.postMessage({ ready: true });

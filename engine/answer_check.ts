@@ -1,11 +1,12 @@
 /**
- * Checks answers against their ask's schema off the event loop. Ajv's checks
- * have no time bound (a 1.4 KB schema of nested `anyOf` took 4.3 s and 8 M
- * issues on the answer `1`; `^(a+)+$` on 30 characters takes seconds), so they
- * run in a worker, one at a time, each within {@link ANSWER_CHECK_MS}: a check
- * past it ends the worker (the next check starts a new one) and refuses the
- * answer with 422. At most {@link MAX_ANSWER_CHECKS} wait (then 503), and at most
- * {@link MAX_ISSUES} issues come back.
+ * Compiles answer schemas and checks answers against them off the event loop.
+ * Ajv has no time bound: a 1.4 KB schema of nested `anyOf` took 4.3 s and 8 M
+ * issues to check the answer `1`, `^(a+)+$` takes seconds on 30 characters, and
+ * compiling 4,000 `patternProperties` (55 KB) took 2.4 s. So Ajv runs in a
+ * worker, one job at a time, each within {@link ANSWER_CHECK_MS}: a job past it
+ * ends the worker (the next job starts a new one) and fails with 422. At most
+ * {@link MAX_ANSWER_CHECKS} jobs wait (then 503), and at most
+ * {@link MAX_ISSUES} issues of an answer come back.
  *
  * @module
  */
@@ -13,24 +14,33 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import type { Issue } from "../protocol/issues.ts";
 import type { Json } from "../protocol/json.ts";
 
-/** The time one answer's check may take (ms). */
+/** The time one job (an answer's check, a Blueprint's schemas) may take (ms). */
 export const ANSWER_CHECK_MS = 1_000;
 
-/** Checks waiting for the worker at most. */
+/** Jobs waiting for the worker at most. */
 export const MAX_ANSWER_CHECKS = 256;
 
 /** Issues reported of one answer at most. */
 export const MAX_ISSUES = 100;
 
-type Outcome = { issues: Issue[] } | { broken: string } | { failed: string } | "timeout";
-
-interface Check {
-  schema: Json;
-  value: Json;
-  done: PromiseWithResolvers<Issue[]>;
+/** A schema that does not compile: its index in the list and why. */
+export interface BrokenSchema {
+  index: number;
+  message: string;
 }
 
-const waiting: Check[] = [];
+type Reply =
+  | { issues: Issue[] }
+  | { invalid: string }
+  | { failed: string }
+  | { compiled: BrokenSchema[] };
+
+interface Job {
+  message: unknown;
+  done: PromiseWithResolvers<Reply | "timeout">;
+}
+
+const waiting: Job[] = [];
 let worker: Promise<Worker> | undefined;
 let draining = false;
 
@@ -42,16 +52,16 @@ function boot(): Promise<Worker> {
     w.onerror = (e) => {
       e.preventDefault();
       w.terminate();
-      reject(new SwitchboardError("unavailable", `answer check failed to start: ${e.message}`));
+      reject(new SwitchboardError("unavailable", `answer schema worker failed: ${e.message}`));
     };
   });
 }
 
-/** Runs one check on `w`, or "timeout" after {@link ANSWER_CHECK_MS}. */
-function run(w: Worker, check: Check): Promise<Outcome> {
+/** Runs one job on `w`, or "timeout" after {@link ANSWER_CHECK_MS}. */
+function run(w: Worker, message: unknown): Promise<Reply | "timeout"> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve("timeout"), ANSWER_CHECK_MS);
-    const settle = (outcome: Outcome) => {
+    const settle = (outcome: Reply | "timeout") => {
       clearTimeout(timer);
       resolve(outcome);
     };
@@ -60,36 +70,26 @@ function run(w: Worker, check: Check): Promise<Outcome> {
       e.preventDefault();
       settle({ failed: e.message });
     };
-    w.postMessage({ schema: check.schema, value: check.value, max: MAX_ISSUES });
+    w.postMessage(message);
   });
 }
 
 async function drain(): Promise<void> {
   draining = true;
   try {
-    for (let check = waiting.shift(); check; check = waiting.shift()) {
+    for (let job = waiting.shift(); job; job = waiting.shift()) {
       try {
         worker ??= boot();
         const w = await worker;
-        const outcome = await run(w, check);
+        const outcome = await run(w, job.message);
         if (outcome === "timeout" || "failed" in outcome) {
           w.terminate();
           worker = undefined;
         }
-        if (outcome === "timeout") {
-          throw new SwitchboardError(
-            "invalid",
-            `answer check against the ask's schema took longer than ${ANSWER_CHECK_MS} ms`,
-          );
-        }
-        if ("failed" in outcome) {
-          throw new SwitchboardError("invalid", `answer check failed: ${outcome.failed}`);
-        }
-        // The schema was checked when the ask was made; a broken one refuses nothing.
-        check.done.resolve("issues" in outcome ? outcome.issues : []);
+        job.done.resolve(outcome);
       } catch (err) {
-        if (!(err instanceof SwitchboardError) || err.code === "unavailable") worker = undefined;
-        check.done.reject(err);
+        worker = undefined;
+        job.done.reject(err);
       }
     }
   } finally {
@@ -97,20 +97,55 @@ async function drain(): Promise<void> {
   }
 }
 
+/** Queues a job for the worker. */
+function submit(message: unknown): Promise<Reply | "timeout"> {
+  if (waiting.length >= MAX_ANSWER_CHECKS) {
+    return Promise.reject(
+      new SwitchboardError(
+        "unavailable",
+        `too many answer schema jobs waiting (${MAX_ANSWER_CHECKS})`,
+      ),
+    );
+  }
+  const done = Promise.withResolvers<Reply | "timeout">();
+  waiting.push({ message, done });
+  if (!draining) void drain();
+  return done.promise;
+}
+
 /**
  * The reasons `value` does not validate against `schema` (at most
  * {@link MAX_ISSUES}); empty when it does or when the schema is broken. Rejects
- * with a `SwitchboardError`: 422 for a check past {@link ANSWER_CHECK_MS}, 503
- * when {@link MAX_ANSWER_CHECKS} wait already.
+ * with a `SwitchboardError`: 422 for a check past {@link ANSWER_CHECK_MS} (or
+ * one that failed), 503 when {@link MAX_ANSWER_CHECKS} jobs wait already.
  */
-export function answerCheck(schema: Json, value: Json): Promise<Issue[]> {
-  if (waiting.length >= MAX_ANSWER_CHECKS) {
-    return Promise.reject(
-      new SwitchboardError("unavailable", `too many answer checks waiting (${MAX_ANSWER_CHECKS})`),
+export async function answerCheck(schema: Json, value: Json): Promise<Issue[]> {
+  const outcome = await submit({ schema, value, max: MAX_ISSUES });
+  if (outcome === "timeout") {
+    throw new SwitchboardError(
+      "invalid",
+      `answer check against the ask's schema took longer than ${ANSWER_CHECK_MS} ms`,
     );
   }
-  const done = Promise.withResolvers<Issue[]>();
-  waiting.push({ schema, value, done });
-  if (!draining) void drain();
-  return done.promise;
+  if ("failed" in outcome) {
+    throw new SwitchboardError("invalid", `answer check failed: ${outcome.failed}`);
+  }
+  // The schema was checked when the ask was made; a broken one refuses nothing.
+  return "issues" in outcome ? outcome.issues : [];
+}
+
+/**
+ * The schemas of `schemas` that do not compile (at most 64 KiB of JSON each),
+ * with why; `index: 0` and a message when compiling them all took longer than
+ * {@link ANSWER_CHECK_MS}. Rejects with 503 when {@link MAX_ANSWER_CHECKS} jobs
+ * wait already.
+ */
+export async function compileAnswerSchemas(schemas: Json[]): Promise<BrokenSchema[]> {
+  if (schemas.length === 0) return [];
+  const outcome = await submit({ schemas });
+  if (outcome === "timeout") {
+    return [{ index: 0, message: `compiling took longer than ${ANSWER_CHECK_MS} ms` }];
+  }
+  if ("failed" in outcome) return [{ index: 0, message: outcome.failed }];
+  return "compiled" in outcome ? outcome.compiled : [];
 }

@@ -35,4 +35,4 @@ export { CompileError } from "./compile.ts";
 export { lastFinal } from "./tasks.ts";
 export { type PrepareEnv, prepareRun, UnheldSeatError } from "./prepare_run.ts";
 export { isTerminal } from "./tasks.ts";
-export { AnswerSchemaError, checkAnswerSchema } from "./answer_schema.ts";
+export { compileAnswerSchemas } from "./answer_check.ts";

@@ -10,7 +10,7 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import type { TaskBody } from "../protocol/tasks.ts";
 import type { RunOperator, TtlSource } from "../store/run_store.ts";
 import { type BlueprintStore, isBlueprintId } from "../store/blueprint_store.ts";
-import { normalizeBlueprint, resolveBlueprint } from "./blueprint/mod.ts";
+import { checkAskSchemas, normalizeBlueprint, resolveBlueprint } from "./blueprint/mod.ts";
 import type { StartRunRequest } from "./engine.ts";
 import { type FaceRegistries, type Operator, resolveFace } from "./faces.ts";
 
@@ -125,9 +125,14 @@ export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<Start
   const ref = body.blueprint;
   if (ref.kind === "inline") {
     // A checked reference reused across requests (a frozen object) is normalized once.
-    blueprint = (Object.isFrozen(ref) ? normalizedInline.get(ref) : undefined) ??
-      normalizeBlueprint(ref.value, { staticChecks: false, at: ["blueprint", "value"] });
-    if (Object.isFrozen(ref)) normalizedInline.set(ref, blueprint);
+    const known = Object.isFrozen(ref) ? normalizedInline.get(ref) : undefined;
+    if (known) blueprint = known;
+    else {
+      const at = ["blueprint", "value"];
+      blueprint = normalizeBlueprint(ref.value, { staticChecks: false, at });
+      await checkAskSchemas(blueprint, at);
+      if (Object.isFrozen(ref)) normalizedInline.set(ref, blueprint);
+    }
   } else {
     const prefix = body.ttl_secs === undefined ? "bp resolve" : "run";
     // reference/blueprint.md §4.1: task resolution with an invalid id answers 404

@@ -18,7 +18,7 @@ import {
   WorkerAskBody,
   WorkerAskState,
 } from "../protocol/worker.ts";
-import { AnswerSchemaError, checkAnswerSchema, type Engine, isTerminal } from "../engine/mod.ts";
+import { compileAnswerSchemas, type Engine, isTerminal } from "../engine/mod.ts";
 import type { TokenAuthority } from "../engine/tokens.ts";
 import { messageOf } from "../engine/spawner.ts";
 import { ParentEnded } from "../session/abort_outcome.ts";
@@ -172,12 +172,8 @@ export function workerAskRoutes(deps: WorkerAskDeps) {
         const body = c.req.valid("json");
         const taskId = await taskOf(c);
         if (body.schema !== undefined) {
-          try {
-            checkAnswerSchema(body.schema);
-          } catch (err) {
-            if (!(err instanceof AnswerSchemaError)) throw err;
-            throw new SwitchboardError("invalid", `schema: ${err.message}`);
-          }
+          const [broken] = await compileAnswerSchemas([body.schema]);
+          if (broken) throw new SwitchboardError("invalid", `schema: ${broken.message}`);
         }
         const { session, reqId: spawnReqId } = await spawnOf(taskId);
         const { reqId, answer } = session.askNested(spawnReqId, body.question, {

@@ -16,7 +16,6 @@ import type {
 import { type IssueKey, jsonPointer } from "../../protocol/issues.ts";
 import { compileExpr, compileWriteTarget, copyJson, ExprError } from "../expr/mod.ts";
 import { type Finding, finding } from "./_findings.ts";
-import { AnswerSchemaError, checkAnswerSchema } from "../answer_schema.ts";
 
 /** What the walk needs to know and where it reports. */
 export interface FlowWalk {
@@ -120,7 +119,10 @@ export function normalizeFlow(node: FlowNodeInput, at: At, walk: FlowWalk): Flow
   }
 }
 
-/** An `ask` node: its schema must compile (Ajv), its `to` and escalation name a seat. */
+/**
+ * An `ask` node: its `to` and escalation name a seat. Its schema is compiled
+ * afterwards, off the event loop (ask_schemas.ts).
+ */
 function normalizeAsk(
   node: Extract<FlowNodeInput, { kind: "ask" }>,
   at: At,
@@ -133,13 +135,7 @@ function normalizeAsk(
     out: target(node.out, [...at, "out"], walk),
   };
   if (node.schema !== undefined) {
-    try {
-      checkAnswerSchema(node.schema);
-      out.schema = copyJson(node.schema) as typeof node.schema; // a copy of an object is one
-    } catch (err) {
-      if (!(err instanceof AnswerSchemaError)) throw err;
-      walk.findings.push(finding([...at, "schema"], `ask schema: ${err.message}`));
-    }
+    out.schema = copyJson(node.schema) as typeof node.schema; // a copy of an object is one
   }
   if (node.timeout_secs !== undefined) out.timeout_secs = node.timeout_secs;
   if (node.on_timeout !== undefined) {

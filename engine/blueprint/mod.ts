@@ -30,6 +30,7 @@ export {
   type NormalizeOptions,
   validateBlueprintId,
 } from "./normalize.ts";
+export { checkAskSchemas } from "./ask_schemas.ts";
 export { blueprintVersion, canonicalBlueprintJson } from "./version.ts";
 export { ensureSeed, seedBlueprint } from "./seed.ts";
 export { registerBlueprint, type RegisterOptions, type RegisterResult } from "./register.ts";

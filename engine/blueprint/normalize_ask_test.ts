@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { isSwitchboardError } from "../../protocol/errors.ts";
 import type { Issue } from "../../protocol/issues.ts";
 import { normalizeBlueprint } from "./normalize.ts";
+import { checkAskSchemas } from "./ask_schemas.ts";
 
 const ask = (extra: Record<string, unknown> = {}) => ({
   id: "desk",
@@ -27,7 +28,6 @@ Deno.test("normalizeBlueprint() compiles an ask node and keeps its schema and po
 
 Deno.test("normalizeBlueprint() answers 422 naming the place of a bad ask node", async (t) => {
   const cases: [string, Record<string, unknown>, string, RegExp][] = [
-    ["a schema Ajv refuses", { schema: { type: 7 } }, "/flow/schema", /ask schema: invalid JSON/],
     [
       "on_timeout without timeout_secs",
       { on_timeout: { kind: "fail" } },
@@ -53,4 +53,25 @@ Deno.test("normalizeBlueprint() answers 422 naming the place of a bad ask node",
       });
     });
   }
+});
+
+Deno.test("checkAskSchemas() answers 422 naming a schema Ajv refuses, under where the Blueprint sits", async () => {
+  const bp = normalizeBlueprint({
+    id: "desk",
+    flow: { kind: "seq", children: [ask().flow, ask({ schema: { type: 7 } }).flow] },
+  });
+  for (
+    const [at, pointer] of [[[], "/flow/children/1/schema"], [
+      ["b"],
+      "/b/flow/children/1/schema",
+    ]] as const
+  ) {
+    await assert.rejects(checkAskSchemas(bp, at), (err) => {
+      assert.ok(isSwitchboardError(err, "invalid"), `expected a 422, got ${err}`);
+      assert.match(err.message, /^blueprint invalid: ask schema: invalid JSON Schema/);
+      assert.equal((err.extra as { issues: Issue[] }).issues[0].pointer, pointer);
+      return true;
+    });
+  }
+  await checkAskSchemas(normalizeBlueprint(ask({ schema: { type: "string" } })));
 });

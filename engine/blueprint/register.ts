@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { checkAskSchemas } from "./ask_schemas.ts";
 import { SwitchboardError } from "../../protocol/errors.ts";
 import { type BlueprintStore, isStoreError } from "../../store/blueprint_store.ts";
 import { normalizeBlueprint, type NormalizeOptions, validateBlueprintId } from "./normalize.ts";
@@ -56,6 +57,7 @@ export async function registerBlueprint(
   if (blueprint.id !== id) {
     throw new SwitchboardError("bad_request", `path id=${id} != body.id=${blueprint.id}`);
   }
+  await checkAskSchemas(blueprint);
   const version = await blueprintVersion(blueprint);
   try {
     const { written } = await store.write(id, { version, blueprint, rationale: options.rationale });
