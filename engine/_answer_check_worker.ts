@@ -2,7 +2,8 @@
  * The worker of engine/answer_check.ts. Posts `ready` first, then answers each
  * message: `{schema, value, max}` with the answer's issues (the first `max`),
  * `invalid` for a schema Ajv cannot compile or `failed` (a stack overflow, say);
- * `{schemas}` with `compiled`, the schemas Ajv cannot compile and why.
+ * `{schemas, limit}` with `compiled`, the schemas Ajv cannot compile and why (it
+ * stops at the one that ends past `limit` ms).
  *
  * @module
  */
@@ -18,14 +19,19 @@ function messageOf(err: unknown): string {
 }
 
 scope.onmessage = (e) => {
-  const { schema, schemas, value, max } = e.data;
+  const { schema, schemas, value, max, limit } = e.data;
   if (Array.isArray(schemas)) {
+    const started = performance.now();
     const compiled = [];
     for (let index = 0; index < schemas.length; index++) {
       try {
         checkAnswerSchema(schemas[index]);
       } catch (err) {
         compiled.push({ index, message: messageOf(err) });
+      }
+      if (performance.now() - started > limit) {
+        compiled.push({ index, message: `compiling took longer than ${limit} ms` });
+        break;
       }
     }
     return scope.postMessage({ compiled });

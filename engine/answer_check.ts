@@ -3,8 +3,10 @@
  * Ajv has no time bound: a 1.4 KB schema of nested `anyOf` took 4.3 s and 8 M
  * issues to check the answer `1`, `^(a+)+$` takes seconds on 30 characters, and
  * compiling 4,000 `patternProperties` (55 KB) took 2.4 s. So Ajv runs in a
- * worker, one job at a time, each within {@link ANSWER_CHECK_MS}: a job past it
- * ends the worker (the next job starts a new one) and fails with 422. At most
+ * worker, one job at a time. A check counts its steps and ends itself past its
+ * budget (engine/_answer_budget.ts); one still running after
+ * {@link ANSWER_CHECK_MS} (a backtracking `pattern`, one step) ends the worker
+ * (the next job starts a new one) and fails with 422. At most
  * {@link MAX_ANSWER_CHECKS} jobs wait (then 503), and at most
  * {@link MAX_ISSUES} issues of an answer come back.
  *
@@ -16,6 +18,14 @@ import type { Json } from "../protocol/json.ts";
 
 /** The time one job (an answer's check, a Blueprint's schemas) may take (ms). */
 export const ANSWER_CHECK_MS = 1_000;
+
+/**
+ * When a compile job that has not ended is stopped (ms). Compiling stops itself
+ * past {@link ANSWER_CHECK_MS} between two schemas (one compiles in at most ~2.5 s,
+ * measured): Deno keeps the memory of a worker terminated while it runs (~24 MB
+ * plus its heap), so a worker is terminated only as a last resort.
+ */
+const COMPILE_STOP_MS = 10_000;
 
 /** Jobs waiting for the worker at most. */
 export const MAX_ANSWER_CHECKS = 256;
@@ -37,6 +47,8 @@ type Reply =
 
 interface Job {
   message: unknown;
+  /** When the worker is terminated. */
+  ms: number;
   done: PromiseWithResolvers<Reply | "timeout">;
 }
 
@@ -57,10 +69,10 @@ function boot(): Promise<Worker> {
   });
 }
 
-/** Runs one job on `w`, or "timeout" after {@link ANSWER_CHECK_MS}. */
-function run(w: Worker, message: unknown): Promise<Reply | "timeout"> {
+/** Runs one job on `w`, or "timeout" after `ms`. */
+function run(w: Worker, job: Job): Promise<Reply | "timeout"> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve("timeout"), ANSWER_CHECK_MS);
+    const timer = setTimeout(() => resolve("timeout"), job.ms);
     const settle = (outcome: Reply | "timeout") => {
       clearTimeout(timer);
       resolve(outcome);
@@ -70,7 +82,7 @@ function run(w: Worker, message: unknown): Promise<Reply | "timeout"> {
       e.preventDefault();
       settle({ failed: e.message });
     };
-    w.postMessage(message);
+    w.postMessage(job.message);
   });
 }
 
@@ -81,8 +93,8 @@ async function drain(): Promise<void> {
       try {
         worker ??= boot();
         const w = await worker;
-        const outcome = await run(w, job.message);
-        if (outcome === "timeout" || "failed" in outcome) {
+        const outcome = await run(w, job);
+        if (outcome === "timeout") {
           w.terminate();
           worker = undefined;
         }
@@ -98,7 +110,7 @@ async function drain(): Promise<void> {
 }
 
 /** Queues a job for the worker. */
-function submit(message: unknown): Promise<Reply | "timeout"> {
+function submit(message: unknown, ms: number): Promise<Reply | "timeout"> {
   if (waiting.length >= MAX_ANSWER_CHECKS) {
     return Promise.reject(
       new SwitchboardError(
@@ -108,7 +120,7 @@ function submit(message: unknown): Promise<Reply | "timeout"> {
     );
   }
   const done = Promise.withResolvers<Reply | "timeout">();
-  waiting.push({ message, done });
+  waiting.push({ message, ms, done });
   if (!draining) void drain();
   return done.promise;
 }
@@ -120,7 +132,7 @@ function submit(message: unknown): Promise<Reply | "timeout"> {
  * one that failed), 503 when {@link MAX_ANSWER_CHECKS} jobs wait already.
  */
 export async function answerCheck(schema: Json, value: Json): Promise<Issue[]> {
-  const outcome = await submit({ schema, value, max: MAX_ISSUES });
+  const outcome = await submit({ schema, value, max: MAX_ISSUES }, ANSWER_CHECK_MS);
   if (outcome === "timeout") {
     throw new SwitchboardError(
       "invalid",
@@ -142,9 +154,9 @@ export async function answerCheck(schema: Json, value: Json): Promise<Issue[]> {
  */
 export async function compileAnswerSchemas(schemas: Json[]): Promise<BrokenSchema[]> {
   if (schemas.length === 0) return [];
-  const outcome = await submit({ schemas });
+  const outcome = await submit({ schemas, limit: ANSWER_CHECK_MS }, COMPILE_STOP_MS);
   if (outcome === "timeout") {
-    return [{ index: 0, message: `compiling took longer than ${ANSWER_CHECK_MS} ms` }];
+    return [{ index: 0, message: `compiling took longer than ${COMPILE_STOP_MS} ms` }];
   }
   if ("failed" in outcome) return [{ index: 0, message: outcome.failed }];
   return "compiled" in outcome ? outcome.compiled : [];

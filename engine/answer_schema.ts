@@ -8,6 +8,9 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { Json } from "../protocol/json.ts";
 import { type Issue, issueAt, pointerPath } from "../protocol/issues.ts";
+import { addStepKeyword, resetSteps, withSteps } from "./_answer_budget.ts";
+
+export { AnswerCheckTooCostly } from "./_answer_budget.ts";
 
 /** The largest answer schema accepted, as JSON text (64 KiB). */
 export const MAX_SCHEMA_BYTES = 64 * 1024;
@@ -36,6 +39,7 @@ const ajv = new Ajv2020({
   validateFormats: false,
   inlineRefs: false,
 });
+addStepKeyword(ajv);
 const cache = new Map<string, Validate>();
 
 function compile(text: string, schema: Json): Validate {
@@ -51,7 +55,7 @@ function compile(text: string, schema: Json): Validate {
   let check;
   try {
     // `as object`: Ajv takes any object; a non-object is refused by it below.
-    check = ajv.compile(schema as object);
+    check = ajv.compile(withSteps(schema) as object);
   } catch (err) {
     throw new AnswerSchemaError(`invalid JSON Schema: ${err instanceof Error ? err.message : err}`);
   } finally {
@@ -60,6 +64,7 @@ function compile(text: string, schema: Json): Validate {
     ajv.removeSchema();
   }
   const validate: Validate = (value, max) => {
+    resetSteps();
     if (check(value)) return [];
     // Ajv's `instancePath` is a JSON pointer into the value; "" is the value itself.
     // A missing key is placed on the key itself, as zod places it (and a form shows it there).

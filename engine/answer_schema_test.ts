@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { answerIssues, AnswerSchemaError, checkAnswerSchema } from "./answer_schema.ts";
+import type { Json } from "../protocol/json.ts";
+import {
+  AnswerCheckTooCostly,
+  answerIssues,
+  AnswerSchemaError,
+  checkAnswerSchema,
+} from "./answer_schema.ts";
 
 Deno.test("answerIssues() lists every issue with zod's path and its JSON pointer", () => {
   const schema = {
@@ -44,4 +50,23 @@ Deno.test("checkAnswerSchema() refuses a broken schema and lets two schemas shar
   assert.throws(() => checkAnswerSchema({ type: 12 }), AnswerSchemaError);
   checkAnswerSchema({ $id: "https://x.invalid/a", type: "string" });
   assert.deepEqual(answerIssues({ $id: "https://x.invalid/a", type: "number" }, 1), []);
+});
+
+Deno.test("answerIssues() ends a check past its step budget, and counts no more than the work", () => {
+  // refs make a graph that Ajv walks as a tree: 2^40 visits of `1`
+  const defs: Record<string, Json> = { a40: { type: "null" } };
+  for (let i = 0; i < 40; i++) {
+    defs[`a${i}`] = { anyOf: [{ $ref: `#/$defs/a${i + 1}` }, { $ref: `#/$defs/a${i + 1}` }] };
+  }
+  assert.throws(() => answerIssues({ $defs: defs, $ref: "#/$defs/a0" }, 1), AnswerCheckTooCostly);
+  // 20,000 keys against 200 patterns: 4 M tests, one visit
+  const patternProperties = Object.fromEntries(
+    Array.from({ length: 200 }, (_, i) => [`^k${i}$`, true]),
+  );
+  const wide = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`z${i}`, i]));
+  assert.throws(() => answerIssues({ patternProperties }, wide), AnswerCheckTooCostly);
+  // a large honest answer passes: 20,000 objects of two fields
+  const items = { type: "object", properties: { a: { type: "string" }, b: { type: "integer" } } };
+  const rows = Array.from({ length: 20_000 }, (_, i) => ({ a: `x${i}`, b: i }));
+  assert.deepEqual(answerIssues({ type: "array", items }, rows), []);
 });
