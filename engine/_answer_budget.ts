@@ -1,8 +1,9 @@
 /**
  * A bound on the work of one answer check, counted as Ajv goes: every schema
- * object gets a keyword whose check charges the steps of a visit (one, plus the
- * entries of the value times the schema's `patternProperties`), and a check
- * past {@link CHECK_STEPS} throws {@link AnswerCheckTooCostly}. Refs make a
+ * object gets a keyword whose check charges the steps of a visit (one, the
+ * entries of `enum`, `required` and `dependentRequired`, the entries of the
+ * value times those of `patternProperties`, and n²/64 for `uniqueItems` on n
+ * items), and a check past {@link CHECK_STEPS} throws {@link AnswerCheckTooCostly}. Refs make a
  * schema a graph Ajv walks as a tree, so a few bytes can ask for 2^n visits (and
  * as many issues); the budget ends such a check where it stands.
  *
@@ -25,6 +26,12 @@ export class AnswerCheckTooCostly extends Error {
 
 let left = CHECK_STEPS;
 
+/** Charges `steps` to the check under way; throws past its budget. */
+export function chargeSteps(steps: number): void {
+  left -= steps;
+  if (left < 0) throw new AnswerCheckTooCostly();
+}
+
 /** Starts the count of a new check. */
 export function resetSteps(): void {
   left = CHECK_STEPS;
@@ -40,11 +47,11 @@ function entries(value: unknown): number {
 export function addStepKeyword(ajv: Ajv2020): void {
   ajv.addKeyword({
     keyword: KEYWORD,
-    schemaType: "number",
+    schemaType: "array",
     errors: false,
-    validate: (weight: number, value: unknown) => {
-      left -= 1 + weight * entries(value);
-      if (left < 0) throw new AnswerCheckTooCostly();
+    validate: ([visit, perEntry, unique]: number[], value: unknown) => {
+      const n = entries(value);
+      chargeSteps(visit + perEntry * n + (unique ? (n * n) >> 6 : 0));
       return true;
     },
   });
@@ -82,7 +89,8 @@ export function withSteps(schema: unknown): unknown {
       out[k] = Object.fromEntries(Object.entries(map).map(([key, v]) => [key, withSteps(v)]));
     }
   }
-  const patterns = isObj(out.patternProperties) ? Object.keys(out.patternProperties).length : 0;
-  out[KEYWORD] = 1 + patterns;
+  const count = (v: unknown) => Array.isArray(v) ? v.length : isObj(v) ? Object.keys(v).length : 0;
+  const visit = 1 + count(out.enum) + count(out.required) + count(out.dependentRequired);
+  out[KEYWORD] = [visit, 1 + count(out.patternProperties), out.uniqueItems === true ? 1 : 0];
   return out;
 }

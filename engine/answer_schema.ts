@@ -8,12 +8,16 @@
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { Json } from "../protocol/json.ts";
 import { type Issue, issueAt, pointerPath } from "../protocol/issues.ts";
-import { addStepKeyword, resetSteps, withSteps } from "./_answer_budget.ts";
+import { addStepKeyword, chargeSteps, resetSteps, withSteps } from "./_answer_budget.ts";
+import { RE2JS } from "re2js";
 
 export { AnswerCheckTooCostly } from "./_answer_budget.ts";
 
 /** The largest answer schema accepted, as JSON text (64 KiB). */
 export const MAX_SCHEMA_BYTES = 64 * 1024;
+
+/** The patterns of one schema at most, as length × (1 + their repetition bounds). */
+export const MAX_PATTERN_SIZE = 500_000;
 
 /** How many compiled validators are kept. */
 const CACHE_SIZE = 256;
@@ -33,11 +37,47 @@ type Validate = (value: unknown, max: number) => Issue[];
 // compiled once and called (`inlineRefs: false`): inlined, a definition named n
 // times compiled to n copies (an 8 KB schema took 3.9 s and 660 MB, 59 KB ran out
 // of heap).
+//
+// Patterns run on RE2 (re2js), in time linear in the text times the size of the
+// pattern's program, and each test charges that to the check's steps: V8's
+// backtracking took seconds on `^(a+)+$` and 30 characters, and only terminating
+// the worker ended it. RE2 refuses lookarounds and backreferences (the schema then
+// does not compile) and reads `\uXXXX` as `\x{XXXX}`.
+//
+// RE2 compiles a counted repetition to that many copies (`[\s\S]{1000}` is 6,000
+// instructions; 650 patterns of six took 10.6 s and 520 MB to compile), so the
+// patterns of one schema may reach {@link MAX_PATTERN_SIZE} in all, counted before
+// compiling as length × (1 + the sum of their repetition bounds), at least the
+// program's size.
+let patternSize = 0;
+const re2 = Object.assign((pattern: string) => {
+  const bounds = pattern.match(/\{\d+(,\d*)?\}/g) ?? [];
+  const counts = bounds.reduce(
+    (sum, b) => sum + Math.max(...(b.match(/\d+/g) ?? []).map(Number)),
+    0,
+  );
+  patternSize += pattern.length * (1 + counts);
+  if (patternSize > MAX_PATTERN_SIZE) {
+    throw new Error(`patterns larger than ${MAX_PATTERN_SIZE} (length × (1 + repetitions))`);
+  }
+  const rx = RE2JS.compile(pattern.replace(/\\u([0-9a-fA-F]{4})/g, "\\x{$1}"));
+  // re2js keeps the program's instructions here (pinned version); else the pattern's length
+  const program = (rx as unknown as { re2Input?: { prog?: { inst?: unknown[] } } }).re2Input
+    ?.prog?.inst?.length ?? pattern.length;
+  return {
+    test(text: string) {
+      chargeSteps(1 + ((text.length * program) >> 6));
+      return rx.test(text);
+    },
+    toString: () => `/${pattern}/`,
+  };
+}, { code: "re2js" });
 const ajv = new Ajv2020({
   strict: false,
   allErrors: true,
   validateFormats: false,
   inlineRefs: false,
+  code: { regExp: re2 },
 });
 addStepKeyword(ajv);
 const cache = new Map<string, Validate>();
@@ -55,6 +95,7 @@ function compile(text: string, schema: Json): Validate {
   let check;
   try {
     // `as object`: Ajv takes any object; a non-object is refused by it below.
+    patternSize = 0;
     check = ajv.compile(withSteps(schema) as object);
   } catch (err) {
     throw new AnswerSchemaError(`invalid JSON Schema: ${err instanceof Error ? err.message : err}`);

@@ -70,3 +70,23 @@ Deno.test("answerIssues() ends a check past its step budget, and counts no more 
   const rows = Array.from({ length: 20_000 }, (_, i) => ({ a: `x${i}`, b: i }));
   assert.deepEqual(answerIssues({ type: "array", items }, rows), []);
 });
+
+Deno.test("answerIssues() runs patterns in linear time and counts uniqueItems by its pairs", () => {
+  const evil = { type: "string", pattern: "^(a+)+$" }; // seconds on 30 characters, backtracking
+  assert.equal(answerIssues(evil, `${"a".repeat(100_000)}!`).length, 1);
+  assert.deepEqual(answerIssues({ type: "string", pattern: "^\\u00e9\\p{L}$" }, "éa"), []);
+  assert.throws(() => checkAnswerSchema({ type: "string", pattern: "^(?=a)" }), AnswerSchemaError);
+  // RE2's time is the text's length times the program's: 6,000 instructions here
+  const wide = { type: "string", pattern: "[\\s\\S]{1000}".repeat(6) };
+  assert.throws(() => answerIssues(wide, "a".repeat(100_000)), AnswerCheckTooCostly);
+  // and its programs are bounded when compiled: 60,000 instructions
+  const wider = { type: "string", pattern: "[\\s\\S]{1000}".repeat(60) };
+  assert.throws(() => checkAnswerSchema(wider), /patterns larger than 500000/);
+  checkAnswerSchema({ type: "string", pattern: "^[a-z0-9]{1,64}(\\.[a-z0-9]{1,64}){0,10}$" });
+  const unique = { type: "array", uniqueItems: true };
+  assert.deepEqual(answerIssues(unique, Array.from({ length: 2_000 }, (_, i) => [i])), []);
+  assert.throws(
+    () => answerIssues(unique, Array.from({ length: 20_000 }, (_, i) => [i])),
+    AnswerCheckTooCostly,
+  );
+});
