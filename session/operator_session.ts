@@ -203,7 +203,12 @@ export class OperatorSession implements Seat {
     let reqId: string | undefined;
     try {
       const frame = parseClientFrame(text);
-      if (frame.type === "ping") return answerPing(socket, this.#env.journal?.durable());
+      if (frame.type === "ping") {
+        // the answers before it are confirmed once checked against their schemas
+        const checked = this.#requests.checked();
+        const durable = () => this.#env.journal?.durable() ?? Promise.resolve();
+        return answerPing(socket, checked ? checked.then(durable) : this.#env.journal?.durable());
+      }
       reqId = frame.req_id;
       const id = reqId;
       this.#requests.settle(frame, this.#client)?.catch((err) =>

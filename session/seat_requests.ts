@@ -31,6 +31,8 @@ export class SeatRequests {
   #env: SessionEnv;
   #slot: SocketSlot;
   #book = new RequestBook();
+  /** Answers whose check against their ask's schema has not ended (a `pong` waits for them). */
+  #checking = new Set<Promise<void>>();
   #closed = false;
   /** Nested asks by the req_id of their spawn (made on the first one). */
   #children?: NestedSignals;
@@ -210,8 +212,25 @@ export class SeatRequests {
   settle(reply: ReplyFrame, client: string | null): Promise<void> | undefined {
     const open = this.#book.get(reply.req_id);
     const checked = open && checkReply(open.record.frame, reply);
-    if (checked) return checked.then(() => this.#settle(reply, client));
-    this.#settle(reply, client);
+    if (!checked) {
+      this.#settle(reply, client);
+      return undefined;
+    }
+    const settled = checked.then(() => this.#settle(reply, client));
+    const done = () => this.#checking.delete(settled);
+    this.#checking.add(settled);
+    settled.then(done, done);
+    return settled;
+  }
+
+  /**
+   * Resolves once the answers received so far are checked and settled (or
+   * refused): what a `pong` waits for before it confirms them. Undefined when
+   * none is being checked.
+   */
+  checked(): Promise<void> | undefined {
+    if (this.#checking.size === 0) return undefined;
+    return Promise.allSettled(this.#checking).then(() => {});
   }
 
   #settle(reply: ReplyFrame, client: string | null): void {

@@ -210,3 +210,28 @@ Deno.test("an ask node whose `to` no seat holds fails the run with a clear error
   assert.equal(res.status, 400);
   assert.match(res.body!.error as string, /ask to 'nobody': no operator seat holds 'nobody'/);
 });
+
+Deno.test("a pong after a typed answer comes once the answer is checked and settled", async () => {
+  await using server = await startServer();
+  const op = await seatWith(server, { roles: ["reviewer"] });
+  // a check that takes a while: 3,000 items, each compared with the others
+  const schema = { type: "array", uniqueItems: true, items: { type: "object" } };
+  await startRun(server, {
+    blueprint: flowBlueprint({
+      kind: "ask",
+      to: "reviewer",
+      question: { op: "lit", value: "list" },
+      schema,
+      out: "$.l",
+    }),
+    init_ctx: {},
+  });
+  const ask = await nextOf(op.ws, "ask");
+  // the check runs off the event loop; the ping right behind the answer waits for it
+  const value = Array.from({ length: 3_000 }, (_, i) => ({ item: i }));
+  op.ws.send({ type: "answer", req_id: ask.req_id, value });
+  op.ws.send({ type: "ping" });
+  await nextOf(op.ws, "pong");
+  assert.equal(server.deps.sessions.get(op.sid)?.pendingCount, 0, "settled before the pong");
+  await op.ws.close();
+});
