@@ -12,6 +12,7 @@ import type {
   FlowNodeNorm,
 } from "../protocol/blueprint.ts";
 import type { Operator } from "./faces.ts";
+import { flowNodes } from "../protocol/flow_nodes.ts";
 import { HINT_LAYERS } from "./layers.ts";
 import { type Spawner, SpawnError } from "./spawner.ts";
 import { functionWorker, type WorkerFn } from "./workers/function.ts";
@@ -86,28 +87,11 @@ function buildAgent(agent: AgentDefNorm, env: CompileEnv): Spawner | undefined {
   }
 }
 
-function stepRefs(node: FlowNodeNorm, out: string[] = []): string[] {
-  switch (node.kind) {
-    case "step":
-      out.push(node.ref);
-      break;
-    case "seq":
-      node.children.forEach((c) => stepRefs(c, out));
-      break;
-    case "branch":
-      stepRefs(node.then, out);
-      stepRefs(node.else, out);
-      break;
-    case "try":
-      stepRefs(node.body, out);
-      stepRefs(node.catch, out);
-      break;
-    case "loop":
-    case "fanout":
-      stepRefs(node.body, out);
-      break;
-  }
-  return out;
+/** The agent names the flow's steps refer to, in document order. */
+function stepRefs(flow: FlowNodeNorm): string[] {
+  const refs: string[] = [];
+  for (const { node } of flowNodes(flow)) if (node.kind === "step") refs.push(node.ref);
+  return refs;
 }
 
 /**

@@ -6,41 +6,12 @@
  *
  * @module
  */
-import type { FlowNodeNorm } from "../../protocol/blueprint.ts";
+import type { BlueprintNorm } from "../../protocol/blueprint.ts";
+import { flowNodes } from "../../protocol/flow_nodes.ts";
 import type { Json } from "../../protocol/json.ts";
 import type { IssueKey } from "../../protocol/issues.ts";
 import { compileAnswerSchemas } from "../answer_check.ts";
-import type { BlueprintNorm } from "../../protocol/blueprint.ts";
 import { finding, issuesUnder, throwFindings } from "./_findings.ts";
-
-/** The answer schemas under `node`, each with its position. */
-function* askSchemas(
-  node: FlowNodeNorm,
-  at: readonly IssueKey[],
-): Generator<{ at: readonly IssueKey[]; schema: Json }> {
-  switch (node.kind) {
-    case "ask":
-      if (node.schema !== undefined) yield { at: [...at, "schema"], schema: node.schema };
-      return;
-    case "seq":
-      for (let i = 0; i < node.children.length; i++) {
-        yield* askSchemas(node.children[i], [...at, "children", i]);
-      }
-      return;
-    case "branch":
-      yield* askSchemas(node.then, [...at, "then"]);
-      yield* askSchemas(node.else, [...at, "else"]);
-      return;
-    case "fanout":
-    case "loop":
-      yield* askSchemas(node.body, [...at, "body"]);
-      return;
-    case "try":
-      yield* askSchemas(node.body, [...at, "body"]);
-      yield* askSchemas(node.catch, [...at, "catch"]);
-      return;
-  }
-}
 
 /**
  * Throws `SwitchboardError` (`invalid`, 422) `blueprint invalid: ask schema: …`
@@ -51,7 +22,12 @@ export async function checkAskSchemas(
   bp: BlueprintNorm,
   at: readonly IssueKey[] = [],
 ): Promise<void> {
-  const found = [...askSchemas(bp.flow, ["flow"])];
+  const found: Array<{ at: readonly IssueKey[]; schema: Json }> = [];
+  for (const { node, at: place } of flowNodes(bp.flow)) {
+    if (node.kind === "ask" && node.schema !== undefined) {
+      found.push({ at: [...place, "schema"], schema: node.schema });
+    }
+  }
   if (found.length === 0) return;
   const broken = await compileAnswerSchemas(found.map((f) => f.schema));
   const findings = broken.map(({ index, message }) =>
