@@ -3,6 +3,8 @@
 // rounds of 330 each (the first 30 of a round not counted). The stick measures `ours` first, so its
 // figure for the server carries this client's own JIT warm-up.
 //   BASE=http://127.0.0.1:7777 FIRST=bare deno run -A bench/real_server/stick_order.ts
+import { spawnBlueprint } from "../_blueprints.ts";
+
 const BASE = Deno.env.get("BASE")!;
 const FIRST = Deno.env.get("FIRST") ?? "bare";
 const N = 300;
@@ -47,17 +49,7 @@ const minted = await (await fetch(`${BASE}/v1/operators`, {
   body: JSON.stringify({ roles: [`order-${crypto.randomUUID().slice(0, 6)}`] }),
 })).json();
 const role = minted.roles[0];
-const bp = {
-  id: "order",
-  operators: [{ name: role }],
-  agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
-  flow: {
-    kind: "step",
-    ref: "impl",
-    in: { op: "lit", value: "x" },
-    out: { op: "path", at: "$.r" },
-  },
-};
+const bp = spawnBlueprint("order", role);
 const port = 40000 + Math.floor(Math.random() * 20000);
 const bare = new Deno.Command(Deno.execPath(), {
   args: ["run", "-A", new URL("./bare_server.ts", import.meta.url).pathname],
