@@ -6,7 +6,7 @@
 import { type LogLevel, parseLogLevel } from "./observe/log.ts";
 import type { RunBudgets } from "./engine/flow/mod.ts";
 import type { WebhookDefaults } from "./engine/workers/webhook.ts";
-import type { SeatLimits } from "./session/seats.ts";
+import { SEAT_LIMITS, type SeatLimits } from "./session/seats.ts";
 import { DEFAULT_FRAME_RATE, type FrameRateLimit } from "./session/frame_bucket.ts";
 import type { BacklogLimit } from "./session/send_backlog.ts";
 
@@ -209,15 +209,27 @@ export function readConfig(env: EnvSource = Deno.env): Config {
     allowedHosts: (env.get("SWITCHBOARD_ALLOWED_HOSTS") ?? "").split(",").map((h) => h.trim())
       .filter((h) => h !== ""),
     seatLimits: {
-      maxSeats: intIn("SWITCHBOARD_MAX_SEATS", env.get("SWITCHBOARD_MAX_SEATS"), 100_000, 1, 1e9),
+      maxSeats: intIn(
+        "SWITCHBOARD_MAX_SEATS",
+        env.get("SWITCHBOARD_MAX_SEATS"),
+        SEAT_LIMITS.maxSeats,
+        1,
+        1e9,
+      ),
       maxRolesPerSeat: intIn(
         "SWITCHBOARD_MAX_ROLES_PER_SEAT",
         env.get("SWITCHBOARD_MAX_ROLES_PER_SEAT"),
-        64,
+        SEAT_LIMITS.maxRolesPerSeat,
         0,
         100_000,
       ),
-      maxRoles: intIn("SWITCHBOARD_MAX_ROLES", env.get("SWITCHBOARD_MAX_ROLES"), 524_288, 1, 1e9),
+      maxRoles: intIn(
+        "SWITCHBOARD_MAX_ROLES",
+        env.get("SWITCHBOARD_MAX_ROLES"),
+        SEAT_LIMITS.maxRoles,
+        1,
+        1e9,
+      ),
     },
     databaseUrl,
     instanceId: readInstanceId(env),
