@@ -70,6 +70,12 @@ export function createClusterHub(options: ClusterHubOptions) {
    * requests all ended early (its seat deleted, a sibling branch failed) is no seat's.
    */
   const asking = new Set<string>();
+  /**
+   * Cancels being written, by run: the rows of a run that ended are deleted
+   * after them, so the seat's instance hears why each request ended (`timeout`)
+   * before it hears that the run did.
+   */
+  const cancelling = new Map<string, Set<Promise<unknown>>>();
   const stops: Array<() => void> = [];
 
   const sync = createSeatSync({
@@ -156,15 +162,28 @@ export function createClusterHub(options: ClusterHubOptions) {
     },
 
     /** Cancels a request of a run owned here; false when it was no longer pending. */
-    async cancel(row: RequestRow, reason: CancelReason): Promise<boolean> {
+    cancel(row: RequestRow, reason: CancelReason): Promise<boolean> {
       waiters.forget(row.req_id);
-      if (mine.cancel(row, reason)) return true;
-      if (await mine.stored(row.req_id) === "skipped") {
-        // its run ended in the batch that was to write it: it ends here
-        apply({ ...row, state: "cancelled", cancel_reason: reason }, row.req_id);
-        return true;
-      }
-      return await table.cancel(row, reason);
+      if (mine.cancel(row, reason)) return Promise.resolve(true);
+      const done = (async () => {
+        if (await mine.stored(row.req_id) === "skipped") {
+          // its run ended in the batch that was to write it: it ends here
+          apply({ ...row, state: "cancelled", cancel_reason: reason }, row.req_id);
+          return true;
+        }
+        return await table.cancel(row, reason);
+      })();
+      const runId = row.run_id;
+      if (runId === undefined) return done;
+      let set = cancelling.get(runId);
+      if (!set) cancelling.set(runId, set = new Set());
+      set.add(done);
+      const drop = () => {
+        set.delete(done);
+        if (set.size === 0 && cancelling.get(runId) === set) cancelling.delete(runId);
+      };
+      done.then(drop, drop);
+      return done;
     },
 
     /** Sends a hook_after through the socket holder; false when no socket is live anywhere. */
@@ -259,8 +278,9 @@ export function createClusterHub(options: ClusterHubOptions) {
       const startedHere = mine.forgetRun(runId);
       if (ending.has(runId)) return;
       ending.add(runId);
-      // the run's final record is written behind: delete once it is stored as ended
-      runs.flushed()
+      // the run's final record is written behind: delete once it is stored as
+      // ended, and once the cancels of its requests are
+      Promise.all([runs.flushed(), ...cancelling.get(runId) ?? []].map((p) => p.catch(() => {})))
         .then(() => {
           if (startedHere && !runs.hasRequestRows(runId)) {
             // none of its requests reached the table (the batch that ended it left

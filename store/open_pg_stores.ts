@@ -95,8 +95,16 @@ export async function openPgStores(config: PgStoresConfig): Promise<OpenPgStores
   const openedBus = bus;
   let closed: Promise<void> | undefined;
   const lostHandlers = new Set<(runId: string) => void>();
+  // the write-behind batches: one statement at a time, planned once (a batch
+  // planned at each execution cost PostgreSQL about 1 ms more)
+  const writer = openSql(config.databaseUrl, {
+    max: 1,
+    applicationName: `switchboard ${config.instanceId} writer`,
+    genericPlans: true,
+  });
   const runs = createPgRunStore(sql, {
     instanceId: config.instanceId,
+    writer,
     onFenced: (runId) => lostHandlers.forEach((h) => h(runId)),
   });
   return {
@@ -144,7 +152,7 @@ export async function openPgStores(config: PgStoresConfig): Promise<OpenPgStores
         await runs.flushed();
         await instance?.stop();
         await openedBus.close().catch(() => {});
-        await sql.end({ timeout: 5 });
+        await Promise.all([sql.end({ timeout: 5 }), writer.end({ timeout: 5 })]);
       })();
       return closed;
     },

@@ -25,6 +25,12 @@ export interface OpenSqlOptions {
    * Default 10 s.
    */
   idleInTransactionMs?: number;
+  /**
+   * Plans each prepared statement once (`plan_cache_mode=force_generic_plan`),
+   * for a pool that runs a few large statements whose plans do not depend on
+   * their parameters: PostgreSQL would plan them again at every execution.
+   */
+  genericPlans?: boolean;
 }
 
 /** Opens a pool on `url`; nothing connects until the first query. */
@@ -35,6 +41,7 @@ export function openSql(url: string, options: OpenSqlOptions = {}): Sql {
     connection: {
       application_name: options.applicationName ?? "switchboard",
       idle_in_transaction_session_timeout: options.idleInTransactionMs ?? 10_000,
+      ...(options.genericPlans ? { plan_cache_mode: "force_generic_plan" } : {}),
     },
     // ids and counters are bigints; the stores convert them with Number()
     idle_timeout: 30,

@@ -252,8 +252,9 @@ export async function writeBatch(
     requests.splice(i, 1);
   }
   const bundles = bundleShortRuns(inserts, records, events);
-  const fences = [...runs].filter((id) => !inserts.has(id))
-    .map((run_id) => ({ run_id, epoch: epochOf(run_id) ?? -1 }));
+  // the runs the batch updates, and each with the epoch held here ("<run_id> <epoch>")
+  const fenceIds = [...runs].filter((id) => !inserts.has(id));
+  const fenceEpochs = fenceIds.map((id) => `${id} ${epochOf(id) ?? -1}`);
   const runRows = (m: Map<string, RunRecord>) =>
     JSON.stringify([...m.values()].map((r) => ({
       run_id: r.run_id,
@@ -265,7 +266,6 @@ export async function writeBatch(
   // each set is one json parameter (as text: the driver would encode a string again)
   const p = {
     inserts: runRows(inserts),
-    fences: JSON.stringify(fences),
     updates: runRows(updates),
     records: JSON.stringify([...records.values()]),
     events: JSON.stringify([...events.values()]),
@@ -287,9 +287,9 @@ export async function writeBatch(
       RETURNING run_id),
     fenced AS (
       SELECT r.run_id FROM sb_runs r
-      JOIN json_to_recordset(${p.fences}::text::json) AS f(run_id text, epoch bigint)
-        ON r.run_id = f.run_id AND r.epoch = f.epoch
-      WHERE r.owner = ${instanceId}
+      WHERE r.run_id = ANY(${fenceIds}::text[])
+        AND r.run_id || ' ' || r.epoch = ANY(${fenceEpochs}::text[])
+        AND r.owner = ${instanceId}
       FOR SHARE OF r),
     held AS (SELECT run_id FROM new_runs UNION ALL SELECT run_id FROM fenced),
     updated AS (

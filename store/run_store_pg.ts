@@ -75,6 +75,8 @@ export interface PgRunStore extends RunStore {
 /** Options of {@link createPgRunStore}. */
 export interface PgRunStoreOptions {
   instanceId: string;
+  /** The pool the write-behind batches go through (default: `sql`). */
+  writer?: Sql;
   /** Told once when a write finds that the run has another owner now. */
   onFenced?: (runId: string) => void;
 }
@@ -127,7 +129,13 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   async function commit(items: Queued[]): Promise<void> {
     let outcome;
     try {
-      outcome = await writeBatch(sql, instanceId, items, (id) => epochs.get(id), isFollowed);
+      outcome = await writeBatch(
+        options.writer ?? sql,
+        instanceId,
+        items,
+        (id) => epochs.get(id),
+        isFollowed,
+      );
     } catch (err) {
       const byRun = new Map<string | null, Queued[]>();
       for (const item of items) {
@@ -163,6 +171,8 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   let inflight: Promise<void> | undefined;
   /** A request waits for the queued writes (its frame goes out once its row is stored). */
   let hurry = false;
+  /** The runs of the requests that wait: their writes go in a statement before the others. */
+  const urgentRuns = new Set<string>();
   /** Ends the wait for more writes now (undefined while there is no such wait). */
   let startNow: (() => void) | undefined;
 
@@ -188,8 +198,12 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
+      // the runs whose requests wait go first, in a statement of their own: a
+      // run that just ended (the last request's) does not hold up the next one's frame
+      const [first, rest] = splitUrgent(batch);
       hurry = false;
-      inflight = commit(batch);
+      urgentRuns.clear();
+      inflight = rest.length === 0 ? commit(first) : commit(first).then(() => commit(rest));
       await inflight;
       inflight = undefined;
       if (queue.length === 0) break;
@@ -204,6 +218,15 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     }
     flushing = undefined;
   }
+
+  /** Splits `batch` into the writes of {@link urgentRuns} and the rest, each in call order. */
+  const splitUrgent = (batch: Queued[]): [Queued[], Queued[]] => {
+    if (urgentRuns.size === 0) return [batch, []];
+    const first: Queued[] = [];
+    const rest: Queued[] = [];
+    for (const q of batch) (q.runId !== null && urgentRuns.has(q.runId) ? first : rest).push(q);
+    return first.length === 0 ? [rest, []] : [first, rest];
+  };
 
   /** How many runs a batch writes, counted up to {@link GATHER_RUNS}. */
   const runsOf = (batch: Queued[]) => {
@@ -222,6 +245,7 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     // the first batch waits too: what a run does at once (its start, its first
     // steps) goes in one statement
     flushing ??= gather().then(drain);
+    if (urgent && runId !== null) urgentRuns.add(runId);
     if (urgent) hasten();
     return done.promise;
   };
@@ -240,6 +264,8 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     const last = queue.at(-1);
     if (last === undefined) return await inflight?.catch(() => {});
     await last.done.promise.catch(() => {});
+    // a batch split in two (splitUrgent) may commit its last write first
+    await inflight?.catch(() => {});
   };
 
   const putRecord = (runId: string, kind: string, key: string, n: number, body: unknown) =>
