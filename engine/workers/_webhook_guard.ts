@@ -41,24 +41,44 @@ function ipv6(text: string): number[] | undefined {
 }
 
 /**
- * Whether an IP address is private or link-local (10/8, 172.16/12, 192.168/16,
- * 169.254/16, fc00::/7, fe80::/10, and those as IPv4-mapped IPv6). Loopback and
- * public addresses are not. Undefined for text that is not an IP address.
+ * Whether an IP address is private: 10/8, 172.16/12, 192.168/16, 100.64/10
+ * (carrier-grade NAT), 169.254/16 (link-local), 192.0.0/24, 198.18/15, fc00::/7,
+ * fe80::/10 and fec0::/10. An IPv6 address that carries an IPv4 one (mapped
+ * `::ffff:a.b.c.d`, compatible `::a.b.c.d`, NAT64 `64:ff9b::/96` and
+ * `64:ff9b:1::/48`, 6to4 `2002::/16`, Teredo `2001::/32`) is judged by that
+ * address. Loopback and public addresses are not private. Undefined for text
+ * that is not an IP address.
  */
 export function isPrivateAddress(address: string): boolean | undefined {
   const v4 = ipv4(address);
   if (v4) return isPrivateV4(v4);
   const v6 = ipv6(address);
   if (!v6) return undefined;
-  if (v6.slice(0, 5).every((g) => g === 0) && v6[5] === 0xffff) {
-    return isPrivateV4([v6[6] >> 8, v6[6] & 0xff, v6[7] >> 8, v6[7] & 0xff]);
-  }
-  return (v6[0] & 0xfe00) === 0xfc00 || (v6[0] & 0xffc0) === 0xfe80;
+  const inner = embeddedV4(v6);
+  if (inner) return isPrivateV4(inner);
+  return (v6[0] & 0xfe00) === 0xfc00 || (v6[0] & 0xffc0) === 0xfe80 ||
+    (v6[0] & 0xffc0) === 0xfec0;
 }
 
-function isPrivateV4([a, b]: number[]): boolean {
+/** The IPv4 address an IPv6 one carries (see {@link isPrivateAddress}), or undefined. */
+function embeddedV4(g: number[]): number[] | undefined {
+  const octets = (hi: number, lo: number) => [hi >> 8, hi & 0xff, lo >> 8, lo & 0xff];
+  const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
+  // mapped ::ffff:0:0/96 and compatible ::/96 (but :: and ::1)
+  if (zeros(0, 5) && (g[5] === 0xffff || (g[5] === 0 && (g[6] !== 0 || g[7] > 1)))) {
+    return octets(g[6], g[7]);
+  }
+  if (g[0] === 0x64 && g[1] === 0xff9b && (zeros(2, 6) || g[2] === 1)) return octets(g[6], g[7]);
+  if (g[0] === 0x2002) return octets(g[1], g[2]);
+  // Teredo: the client's address, each bit flipped
+  if (g[0] === 0x2001 && g[1] === 0) return octets(g[6] ^ 0xffff, g[7] ^ 0xffff);
+  return undefined;
+}
+
+function isPrivateV4([a, b, c]: number[]): boolean {
   return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) ||
-    (a === 169 && b === 254);
+    (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127) ||
+    (a === 192 && b === 0 && c === 0) || (a === 198 && (b === 18 || b === 19));
 }
 
 /** Resolves a host name to its addresses (A and AAAA); injectable for tests. */

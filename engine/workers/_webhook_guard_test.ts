@@ -19,6 +19,26 @@ Deno.test("isPrivateAddress() knows the private, link-local, loopback and public
     ["::ffff:8.8.8.8", false],
     ["::1", false],
     ["2001:db8::1", false],
+    ["100.64.0.1", true],
+    ["100.127.255.255", true],
+    ["100.128.0.1", false],
+    ["192.0.0.8", true],
+    ["198.18.0.1", true],
+    ["fec0::1", true],
+    // IPv6 forms that carry an IPv4 address are judged by it
+    ["::10.0.0.1", true],
+    ["::a00:1", true],
+    ["::8.8.8.8", false],
+    ["64:ff9b::10.0.0.1", true],
+    ["64:ff9b::a9fe:a9fe", true],
+    ["64:ff9b:1::192.168.0.1", true],
+    ["64:ff9b::8.8.8.8", false],
+    ["2002:a00:1::", true],
+    ["2002:c0a8:101::1", true],
+    ["2002:808:808::1", false],
+    ["2001:0:4136:e378:8000:63bf:f5ff:fffe", true], // Teredo, client 10.0.0.1
+    ["2001:0:4136:e378:8000:63bf:f7f7:f7f7", false], // Teredo, client 8.8.8.8
+    ["::", false],
     ["example.com", undefined],
     ["999.1.1.1", undefined],
   ];
