@@ -7,7 +7,7 @@
  *
  * @module
  */
-import YAML, { isScalar } from "yaml";
+import YAML, { CST, isScalar, Parser } from "yaml";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { MAX_JSON_DEPTH } from "../protocol/json.ts";
 
@@ -18,27 +18,72 @@ const failed = (detail: string) =>
   new SwitchboardError("bad_request", `Failed to parse the request body as YAML: ${detail}`);
 
 /**
- * An upper bound of the nesting of a YAML text: open flow brackets, plus the block
- * indicators (`- `, `? `, `: `) that open a node on the same line. Brackets in
- * quoted text count too, which only errs on the safe side.
+ * Upper bounds of the nesting of a YAML text, in one pass: open flow brackets
+ * plus the block indicators (`- `, `? `, `: `) that open a node on the same line
+ * (`strict`); and the same with the indicators inside brackets counted once
+ * (`loose`: in a flow collection, `a: 1` adds one level however many pairs the
+ * line holds). Brackets in quoted text count too, which only errs on the safe side.
  */
-function nestingBound(text: string): number {
+function nestingBounds(text: string): { strict: number; loose: number } {
   let flow = 0;
-  let worst = 0;
   let line = 0;
+  let blockLine = 0;
+  let strict = 0;
+  let loose = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x5b || c === 0x7b) flow++; // [ {
     else if ((c === 0x5d || c === 0x7d) && flow > 0) flow--; // ] }
-    else if (c === 0x0a) line = 0;
+    else if (c === 0x0a) line = blockLine = 0;
     else if (
       (c === 0x2d || c === 0x3f || c === 0x3a) && (text[i + 1] === " " || text[i + 1] === "\t")
     ) {
       line++; // - ? :
+      if (flow === 0) blockLine++;
     }
-    if (flow + line > worst) worst = flow + line;
+    if (flow + line > strict) strict = flow + line;
+    if (flow + blockLine + (flow > 0 ? 1 : 0) > loose) {
+      loose = flow + blockLine + (flow > 0 ? 1 : 0);
+    }
+  }
+  return { strict, loose };
+}
+
+/**
+ * The nesting of a YAML text's collections, read from its syntax tree (the
+ * `yaml` package's parser keeps a stack of its own, and this walk too: no
+ * recursion). A pair inside a flow sequence (`[a: 1]`) is a map: one more level.
+ */
+function syntaxDepth(text: string): number {
+  let worst = 0;
+  const stack: Array<[CST.Token | null | undefined, number]> = [];
+  for (const token of new Parser().parse(text)) stack.push([token, 0]);
+  while (stack.length > 0) {
+    const [token, depth] = stack.pop()!;
+    if (token?.type === "document") stack.push([token.value, depth]);
+    if (!CST.isCollection(token)) continue;
+    const level = depth + 1;
+    if (level > worst) worst = level;
+    const seq = token.type === "flow-collection" && token.start.source === "[";
+    for (const item of token.items) {
+      const inner = seq && item.sep ? level + 1 : level;
+      stack.push([item.key, inner], [item.value, inner]);
+    }
   }
   return worst;
+}
+
+/**
+ * True when a YAML text nests deeper than {@link MAX_JSON_DEPTH}. The bounds
+ * decide most texts in one pass; a text between them (many pairs on one line of
+ * a flow collection) is parsed to its syntax tree, which costs about what
+ * parsing it costs anyway.
+ */
+function yamlTooDeep(text: string): boolean {
+  const { strict, loose } = nestingBounds(text);
+  if (strict <= MAX_JSON_DEPTH) return false;
+  if (loose > MAX_JSON_DEPTH) return true;
+  return syntaxDepth(text) > MAX_JSON_DEPTH;
 }
 
 /** Parses a YAML body into plain data, or throws a 400, 413 or 422 `SwitchboardError`. */
@@ -49,7 +94,7 @@ export function parseYamlBody(text: string): unknown {
       `YAML body larger than ${MAX_YAML_BYTES} bytes (send larger Blueprints as JSON)`,
     );
   }
-  if (nestingBound(text) > MAX_JSON_DEPTH) {
+  if (yamlTooDeep(text)) {
     throw new SwitchboardError(
       "invalid",
       `blueprint parse: YAML nesting deeper than ${MAX_JSON_DEPTH} levels`,

@@ -185,6 +185,28 @@ Deno.test("POST /v1/blueprints/:id refuses YAML that would hold the event loop, 
   assert.doesNotMatch(deepOk.body!.error as string, /nesting/);
 });
 
+Deno.test("POST /v1/blueprints/:id takes YAML with many pairs on one line of a flow collection", async () => {
+  await using server = await startServer();
+  const yaml = (body: string) => register(server, "flat", body, "application/yaml");
+  const pairs = (n: number) => Array.from({ length: n }, (_, i) => `k${i}: ${i}`).join(", ");
+  // 300 pairs on one line are one level, not 300: the Blueprint is read (and judged on its shape)
+  for (const flat of [`{${pairs(300)}}`, `[${pairs(300)}]`]) {
+    const res = await yaml(
+      "id: flat\nagents: [{name: a, kind: rust_fn, spec: {fn_id: identity}}]\n" +
+        `flow: {kind: step, ref: a, in: {op: lit, value: ${flat}}, out: {op: path, at: $.r}}\n`,
+    );
+    assert.ok(res.status < 300, `${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+  }
+  // a bracket in quotes does not hide block nesting after it
+  const hidden = await yaml(`x: "["\ny:\n  ${"- ".repeat(200)}z\n`);
+  assert.equal(hidden.status, 422, JSON.stringify(hidden.body).slice(0, 300));
+  assert.equal(hidden.body!.error, "blueprint parse: YAML nesting deeper than 128 levels");
+  // nor does a flow map of pairs hide nesting in its values
+  const nested = await yaml(`x: {${pairs(100)}, deep: ${"[".repeat(130)}${"]".repeat(130)}}`);
+  assert.equal(nested.status, 422);
+  assert.equal(nested.body!.error, "blueprint parse: YAML nesting deeper than 128 levels");
+});
+
 Deno.test("POST /v1/blueprints/:id answers 415, 400 and 413 for bodies it cannot read", async () => {
   await using server = await startServer();
   const plain = await register(server, "x", JSON.stringify(doc("x")), "text/plain");
