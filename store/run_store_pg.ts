@@ -171,8 +171,6 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
   let inflight: Promise<void> | undefined;
   /** A request waits for the queued writes (its frame goes out once its row is stored). */
   let hurry = false;
-  /** The runs of the requests that wait: their writes go in a statement before the others. */
-  const urgentRuns = new Set<string>();
   /** Ends the wait for more writes now (undefined while there is no such wait). */
   let startNow: (() => void) | undefined;
 
@@ -198,12 +196,8 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
-      // the runs whose requests wait go first, in a statement of their own: a
-      // run that just ended (the last request's) does not hold up the next one's frame
-      const [first, rest] = splitUrgent(batch);
       hurry = false;
-      urgentRuns.clear();
-      inflight = rest.length === 0 ? commit(first) : commit(first).then(() => commit(rest));
+      inflight = commit(batch);
       await inflight;
       inflight = undefined;
       if (queue.length === 0) break;
@@ -218,15 +212,6 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     }
     flushing = undefined;
   }
-
-  /** Splits `batch` into the writes of {@link urgentRuns} and the rest, each in call order. */
-  const splitUrgent = (batch: Queued[]): [Queued[], Queued[]] => {
-    if (urgentRuns.size === 0) return [batch, []];
-    const first: Queued[] = [];
-    const rest: Queued[] = [];
-    for (const q of batch) (q.runId !== null && urgentRuns.has(q.runId) ? first : rest).push(q);
-    return first.length === 0 ? [rest, []] : [first, rest];
-  };
 
   /** How many runs a batch writes, counted up to {@link GATHER_RUNS}. */
   const runsOf = (batch: Queued[]) => {
@@ -245,7 +230,6 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     // the first batch waits too: what a run does at once (its start, its first
     // steps) goes in one statement
     flushing ??= gather().then(drain);
-    if (urgent && runId !== null) urgentRuns.add(runId);
     if (urgent) hasten();
     return done.promise;
   };
@@ -264,8 +248,6 @@ export function createPgRunStore(sql: Sql, options: PgRunStoreOptions): PgRunSto
     const last = queue.at(-1);
     if (last === undefined) return await inflight?.catch(() => {});
     await last.done.promise.catch(() => {});
-    // a batch split in two (splitUrgent) may commit its last write first
-    await inflight?.catch(() => {});
   };
 
   const putRecord = (runId: string, kind: string, key: string, n: number, body: unknown) =>
