@@ -17,7 +17,7 @@
  *   all on one instance, or split over A and B on one database.
  *
  * Run it with `deno run -A bench/cluster_bench.ts` (env: N, SECS, C, PARTS =
- * `spawn,runs`). The takeover time is measured by bench/cluster_takeover.ts.
+ * `spawn,runs`, FILL = ended runs stored first). The takeover time is measured by bench/cluster_takeover.ts.
  *
  * @module
  */
@@ -29,6 +29,8 @@ const N = Number(Deno.env.get("N") ?? 300);
 const SECS = Number(Deno.env.get("SECS") ?? 3);
 const C = Number(Deno.env.get("C") ?? 16);
 const PARTS = (Deno.env.get("PARTS") ?? "spawn,runs").split(",");
+/** Ended runs stored before the cases (the run table of a server that has been up a while). */
+const FILL = Number(Deno.env.get("FILL") ?? 0);
 
 const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
 const post = (url: string, body: string) =>
@@ -204,6 +206,13 @@ globalThis.addEventListener("unhandledrejection", (e) => {
 
 const { default: postgres } = await import("postgres");
 const stats = postgres(url, { max: 1, onnotice: () => {} });
+if (FILL > 0) {
+  // ended runs of both instances, as a server keeps them for SWITCHBOARD_RUN_RETENTION_SECS
+  await stats.unsafe(`INSERT INTO sb_runs (run_id, status, created_at, owner, epoch, record)
+    SELECT 'run-fill-' || g, 'succeeded', g, CASE WHEN g % 2 = 0 THEN 'bench-a' ELSE 'bench-b' END,
+      1, '{}'::json FROM generate_series(1, ${FILL}) g`);
+  await stats`ANALYZE sb_runs`;
+}
 /** Transactions committed in the bench's database so far (a write batch or a read each). */
 const commits = async () =>
   Number(

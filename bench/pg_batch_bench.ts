@@ -6,7 +6,9 @@
  * request's row stored (`queueRequest` resolved): its frame goes out then.
  *
  * Cases: a fresh database, and one already holding R ended runs of this
- * instance (the table a server keeps for `SWITCHBOARD_RUN_RETENTION_SECS`).
+ * instance (the table a server keeps for `SWITCHBOARD_RUN_RETENTION_SECS`),
+ * with its statistics up to date, or not yet (autovacuum analyzes a table
+ * some time after it grew).
  *
  * Run it with `deno run -A bench/pg_batch_bench.ts` (env: N rounds, R runs).
  *
@@ -77,26 +79,27 @@ async function rounds(url: string, label: string) {
   return `p50 ${at(0.5)} µs, p90 ${at(0.9)} µs`;
 }
 
-const fresh = await freshDatabase();
-const full = await freshDatabase();
-{
-  const sql = openSql(full);
+/** A migrated database holding `runs` ended runs of this instance, with statistics or not. */
+async function database(runs: number, analyzed: boolean): Promise<string> {
+  const url = await freshDatabase();
+  const sql = openSql(url);
   await migrate(sql);
   await sql.unsafe(`INSERT INTO sb_runs (run_id, status, created_at, owner, epoch, record)
     SELECT 'run-old-' || g, 'succeeded', g, 'bench', 1, '{}'::json
-    FROM generate_series(1, ${R}) g`);
+    FROM generate_series(1, ${runs}) g`);
+  if (analyzed) await sql`ANALYZE sb_runs`;
   await sql.end();
+  return url;
 }
-{
-  const sql = openSql(fresh);
-  await migrate(sql);
-  await sql.end();
-}
+
 console.log(`# a run's end and the next run's start with its request (N=${N})`);
-console.log(
-  `  fresh database:            until the request's row is stored: ${await rounds(fresh, "a")}`,
-);
-console.log(
-  `  ${R} ended runs stored: until the request's row is stored: ${await rounds(full, "b")}`,
-);
+const cases: Array<[string, number, boolean]> = [
+  ["fresh database", 0, false],
+  [`${R} ended runs, analyzed`, R, true],
+  [`${R} ended runs, not analyzed yet`, R, false],
+];
+for (const [label, runs, analyzed] of cases) {
+  const url = await database(runs, analyzed);
+  console.log(`  ${label.padEnd(36)} until the request's row is stored: ${await rounds(url, "x")}`);
+}
 Deno.exit(0);
