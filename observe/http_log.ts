@@ -10,6 +10,13 @@ import { routePath } from "hono/route";
 import { type Logger, logsAt } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The run a request started (`POST /v1/tasks`, `POST /v1/runs`): its log line names it. */
+    runId: string;
+  }
+}
+
 /** The route label of requests no route answered (404 and 405 from the fallback). */
 export const UNMATCHED_ROUTE = "unmatched";
 
@@ -21,8 +28,9 @@ export interface ObserveRequestsOptions {
 
 /**
  * Logs and counts every request after it is answered. The line carries the
- * route's `sid` and `run_id` when its pattern names them; query strings (which
- * may hold a `?token=`) and headers are never logged.
+ * route's `sid` and `run_id` when its pattern names them, or the run the
+ * request started (`c.set("runId")`); query strings (which may hold a
+ * `?token=`) and headers are never logged.
  */
 export function observeRequests(options: ObserveRequestsOptions): MiddlewareHandler {
   const { log, metrics } = options;
@@ -49,7 +57,7 @@ export function observeRequests(options: ObserveRequestsOptions): MiddlewareHand
       status,
       ms: Math.round(ms * 100) / 100,
       sid: params?.sid,
-      run_id: params && route.startsWith("/v1/runs/:id") ? params.id : undefined,
+      run_id: params && route.startsWith("/v1/runs/:id") ? params.id : c.get("runId"),
     });
   });
 }

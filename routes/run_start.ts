@@ -54,6 +54,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
           );
         }
         const { run } = await startRun(deps, body);
+        c.set("runId", run.run_id);
         const record = await run.done;
         if (record.status === "succeeded") {
           return c.json({
@@ -84,6 +85,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
       jsonBody(TaskBody, checkTaskBody),
       async (c) => {
         const { run, seats } = await startRun(deps, c.req.valid("json"));
+        c.set("runId", run.run_id);
         await run.durable; // the 202 confirms a run that survives a restart; the run goes on meanwhile
         const accepted: RunAccepted = { run_id: run.run_id, status: run.status };
         if (seats) accepted.seats = seats;

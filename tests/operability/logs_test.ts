@@ -155,6 +155,8 @@ Deno.test("logs of a full run are JSON lines with ids and never carry a secret",
   assert.ok(byRoute("/v1/operators/:sid").every((l) => l.sid === sid));
   assert.ok(byRoute("/v1/runs/:id").every((l) => l.run_id === runId));
   assert.deepEqual(byRoute("/v1/runs").map((l) => l.status).sort(), [202, 401]);
+  // the run a request started is named on its line
+  assert.deepEqual(byRoute("/v1/runs").map((l) => l.run_id).sort(), [runId, undefined]);
   assert.equal(byRoute("/v1/data/emit").length, 1, "the answering route names the line");
 
   const sent = lines.filter((l) => l.msg === "operator request sent");
