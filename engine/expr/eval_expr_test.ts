@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
 import type { Json } from "../../protocol/json.ts";
 import {
+  compactJson,
+  compactJsonPrefix,
   compileExpr,
   evalExpr,
   evaluateExpr,
   type ExprEnv,
   FlowError,
   MAX_CONCAT_BYTES,
+  PREVIEW_CHARS,
+  previewJson,
 } from "./mod.ts";
 
 const run = (text: string, ctx: Json = {}): Json => evalExpr(compileExpr(text), ctx);
@@ -188,4 +192,50 @@ Deno.test("evaluateExpr() reads through a custom environment", () => {
   assert.equal(evaluateExpr(compileExpr("!$.a"), root, env), true);
   assert.equal(evaluateExpr(compileExpr("coalesce($.b, $.a)"), root, env), 0);
   assert.equal(evaluateExpr(compileExpr("exists($.b)"), root, env), false);
+});
+
+Deno.test("evalExpr() bounds the work of one expression, not only its nodes", () => {
+  // 170 `len` of one 200,000-key object listed it 170 times (90 ms each); 170 `eq`
+  // of two equal 1.6 M-element values took 3 s. Both under a second now.
+  const keys = Object.fromEntries(Array.from({ length: 200_000 }, (_, i) => [`k${i}`, 0]));
+  const a = new Array(400_000).fill(0);
+  const b = new Array(400_000).fill(0);
+  const ctx = { o: keys, a4: [a, a, a, a], b4: [b, b, b, b] };
+  let started = performance.now();
+  assert.deepEqual(
+    evalExpr(compileExpr(`[${Array(170).fill("len($.o)").join(", ")}]`), ctx),
+    Array(170).fill(200_000),
+  );
+  assert.ok(performance.now() - started < 1_000, "len of one object is counted once");
+  started = performance.now();
+  assert.throws(
+    () => evalExpr({ op: "and", operands: Array(170).fill(compileExpr("$.a4 == $.b4")) }, ctx),
+    (e) => e instanceof FlowError && e.kind === "limit" && /^expression too costly/.test(e.message),
+  );
+  assert.ok(performance.now() - started < 1_000);
+  // one comparison of the two (1.6 M values) is within the budget
+  assert.equal(evalExpr(compileExpr("$.a4 == $.b4"), ctx), true);
+});
+
+Deno.test("previewJson() cuts a value's text after PREVIEW_CHARS, without writing the rest", () => {
+  for (const v of [null, 1.5, 'a"b', [1, { b: 2, a: [] }], { "é": "x", a: null }]) {
+    assert.equal(previewJson(v as Json), compactJson(v as Json));
+  }
+  const a = new Array(1_000_000).fill(0);
+  const huge = Array(1_000).fill(a); // 2 GB written out
+  const shown = previewJson(huge);
+  assert.equal(shown, "[[" + "0,".repeat(PREVIEW_CHARS).slice(0, PREVIEW_CHARS - 2) + "…");
+  assert.equal(previewJson("x".repeat(10_000_000)).length, PREVIEW_CHARS + 1);
+  const exact = "x".repeat(PREVIEW_CHARS - 2); // its JSON fills the preview exactly
+  assert.deepEqual(compactJsonPrefix(exact, PREVIEW_CHARS), { text: `"${exact}"`, cut: false });
+  assert.equal(
+    previewJson(Object.fromEntries(Array.from({ length: 1_000 }, (_, i) => [i, i]))),
+    "{…",
+  );
+  assert.equal(
+    previewJson(
+      Array.from({ length: 100 }, (_, i) => ({ ["k" + i]: i })),
+    ).length,
+    PREVIEW_CHARS + 1,
+  );
 });

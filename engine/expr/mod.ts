@@ -46,5 +46,16 @@ export {
 } from "./eval_expr.ts";
 export { isTruthy } from "./is_truthy.ts";
 export { jsonEquals } from "./json_equals.ts";
-export { compactJson, compareKeys, directiveText, sortedKeys } from "./compact_json.ts";
+export {
+  compactJson,
+  compactJsonPrefix,
+  compactJsonWithin,
+  compareKeys,
+  directiveText,
+  PREVIEW_CHARS,
+  previewJson,
+  sortedKeys,
+} from "./compact_json.ts";
+export { MAX_EXPR_WORK, newWork, spend, type Work } from "./_work.ts";
+export { KEY_UNITS, keyCount } from "./_key_count.ts";
 export { copyJson } from "./copy_json.ts";

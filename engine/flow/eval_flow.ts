@@ -12,7 +12,6 @@
 import type { AskNodeNorm, FlowNodeNorm } from "../../protocol/blueprint.ts";
 import type { Json } from "../../protocol/json.ts";
 import {
-  compactJson,
   copyJson,
   directiveText,
   evalExpr,
@@ -20,6 +19,7 @@ import {
   FLOW_ENV,
   FlowError,
   isTruthy,
+  previewJson,
   writeShared,
 } from "../expr/mod.ts";
 import {
@@ -167,7 +167,7 @@ async function exec(node: FlowNodeNorm, scope: Scope, ptr: string, run: Run): Pr
     case "branch": {
       const cond = evaluateExpr(node.cond, scope.ctx, FLOW_ENV);
       if (typeof cond !== "boolean") {
-        throw new FlowError(`branch cond must be boolean, got: ${compactJson(cond)}`, "condition");
+        throw new FlowError(`branch cond must be boolean, got: ${previewJson(cond)}`, "condition");
       }
       return await exec(cond ? node.then : node.else, scope, ptr + (cond ? "/then" : "/else"), run);
     }
@@ -323,7 +323,7 @@ async function fanout(
 ): Promise<void> {
   const items = evalExpr(node.items, scope.ctx);
   if (!Array.isArray(items)) {
-    throw new FlowError(`type error in fanout.items: expected array, got ${compactJson(items)}`);
+    throw new FlowError(`type error in fanout.items: expected array, got ${previewJson(items)}`);
   }
   checkValue("the fanout items", items, run.budgets);
   if (items.length > run.budgets.maxFanout) {

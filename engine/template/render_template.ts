@@ -7,17 +7,22 @@
 import type { ExprNode } from "../../protocol/blueprint.ts";
 import type { Json, JsonObject } from "../../protocol/json.ts";
 import {
-  compactJson,
+  compactJsonWithin,
   evaluateExpr,
   exceedsBytes,
   type ExprEnv,
   type ExprFilter,
   FlowError,
+  keyCount,
   length,
+  newWork,
   parsePath,
   type PathSegment,
+  previewJson,
   sortedKeys,
+  spend,
   walkPath,
+  type Work,
 } from "../expr/mod.ts";
 import { parseTemplate, type TemplateNode } from "./parse_template.ts";
 import { TemplateError } from "./template_error.ts";
@@ -36,6 +41,8 @@ type State = {
   out: string[];
   chars: number;
   iterations: number;
+  /** The render's work budget, shared by all its expressions and filters. */
+  work: Work;
 };
 
 /**
@@ -44,7 +51,7 @@ type State = {
  */
 export function renderTemplate(source: string, slots: Record<string, Json>): string {
   const nodes = parseTemplate(source, PREFIX);
-  const state: State = { slots, frames: [], out: [], chars: 0, iterations: 0 };
+  const state: State = { slots, frames: [], out: [], chars: 0, iterations: 0, work: newWork() };
   try {
     renderNodes(nodes, state);
   } catch (e) {
@@ -67,10 +74,12 @@ function renderNodes(nodes: TemplateNode[], state: State): void {
         emit(node.text, state);
         break;
       case "output":
-        emit(format(applyFilters(node.expr, node.filters, state)), state);
+        emit(format(applyFilters(node.expr, node.filters, state), state), state);
         break;
       case "if": {
-        const chosen = node.branches.find((b) => jinjaTruthy(evaluateExpr(b.cond, state, ENV)));
+        const chosen = node.branches.find((b) =>
+          jinjaTruthy(evaluateExpr(b.cond, state, ENV, state.work))
+        );
         renderNodes(chosen?.body ?? node.otherwise, state);
         break;
       }
@@ -88,12 +97,12 @@ function emit(text: string, state: State): void {
 }
 
 function renderFor(node: Extract<TemplateNode, { type: "for" }>, state: State): void {
-  const iterable = evaluateExpr(node.items, state, ENV);
+  const iterable = evaluateExpr(node.items, state, ENV, state.work);
   let values: Json[];
   if (Array.isArray(iterable)) values = iterable;
   else if (typeof iterable === "object" && iterable !== null) values = sortedKeys(iterable);
   else {throw new FlowError(
-      `type error in for: expected array or object, got ${compactJson(iterable)}`,
+      `type error in for: expected array or object, got ${previewJson(iterable)}`,
     );}
   const n = values.length;
   for (let i = 0; i < n; i++) {
@@ -115,7 +124,7 @@ function applyFilters(expr: ExprNode, filters: ExprFilter[], state: State): Json
   let missing: FlowError | undefined;
   let value: Json | undefined;
   try {
-    value = evaluateExpr(expr, state, ENV);
+    value = evaluateExpr(expr, state, ENV, state.work);
   } catch (e) {
     if (!(e instanceof FlowError && e.kind === "path")) throw e;
     missing = e;
@@ -124,48 +133,62 @@ function applyFilters(expr: ExprNode, filters: ExprFilter[], state: State): Json
     if (filter.name === "default") {
       // checkFilter (parse_template.ts) guarantees that default has its argument
       if (value === undefined || value === null) {
-        value = evaluateExpr(filter.arg as ExprNode, state, ENV);
+        value = evaluateExpr(filter.arg as ExprNode, state, ENV, state.work);
       }
       continue;
     }
     if (value === undefined) break;
-    value = applyFilter(filter.name, value);
+    value = applyFilter(filter.name, value, state);
   }
   if (value === undefined) throw missing as FlowError; // set whenever value is undefined
   return value;
 }
 
-function applyFilter(name: string, value: Json): Json {
+function applyFilter(name: string, value: Json, state: State): Json {
   switch (name) {
     case "upper":
-      return text(name, value).toUpperCase();
+      return text(name, value, state).toUpperCase();
     case "lower":
-      return text(name, value).toLowerCase();
+      return text(name, value, state).toLowerCase();
     case "trim":
-      return text(name, value).trim();
+      return text(name, value, state).trim();
     case "length":
-      return length(value);
+      return length(value, state.work);
     default:
-      return compactJson(value); // tojson
+      return json(value, state); // tojson
   }
 }
 
-function text(filter: string, value: Json): string {
-  if (typeof value === "string") return value;
-  throw new FlowError(`type error in ${filter}: expected string, got ${compactJson(value)}`);
+// The text a string filter works on; its characters spend from the render's work.
+function text(filter: string, value: Json, state: State): string {
+  if (typeof value !== "string") {
+    throw new FlowError(`type error in ${filter}: expected string, got ${previewJson(value)}`);
+  }
+  spend(state.work, value.length >> 3);
+  return value;
 }
 
-function format(value: Json): string {
+// Compact JSON no longer than the output may be (a value's shared parts may
+// write out to gigabytes). Writing it costs about 60 ns a character: each spends
+// 4 units of the render's work.
+function json(value: Json, state: State): string {
+  const out = compactJsonWithin(value, MAX_OUTPUT_BYTES);
+  if (out === undefined) throw tooLong();
+  spend(state.work, out.length * 4);
+  return out;
+}
+
+function format(value: Json, state: State): string {
   if (typeof value === "string") return value;
   if (value === null) return "none";
-  return typeof value === "object" ? compactJson(value) : String(value);
+  return typeof value === "object" ? json(value, state) : String(value);
 }
 
 /** Jinja truthiness: `false`, `null`, `0`, `""`, `[]` and `{}` are false. */
 export function jinjaTruthy(v: Json): boolean {
   if (v === null || v === false || v === 0 || v === "") return false;
   if (Array.isArray(v)) return v.length > 0;
-  if (typeof v === "object") return Object.keys(v).length > 0;
+  if (typeof v === "object") return keyCount(v) > 0; // remembered: a large object is slow to list
   return true;
 }
 

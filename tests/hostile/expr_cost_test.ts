@@ -1,0 +1,101 @@
+/**
+ * Expressions whose evaluation cost is not bounded by their node count: the
+ * leaves are ctx values of up to the ctx budget each, so 512 nodes could compare
+ * or print gigabytes. A run that tries must fail with a `limit` error while the
+ * server keeps answering.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { call, spawnServer, tempKv } from "../durable/_child.ts";
+import { inlineRun, probeHealth, runToEnd } from "./_probe.ts";
+
+const N = 100_000;
+const four = (at: string) => ({ op: "array", items: [at, at, at, at] });
+/** `$.a16` and `$.b16`: equal, distinct, 16 × 100,000 numbers each (3.2 MB of JSON). */
+const setup = [
+  { kind: "assign", at: "$.a4", value: four("$.a") },
+  { kind: "assign", at: "$.a16", value: four("$.a4") },
+  { kind: "assign", at: "$.b4", value: four("$.b") },
+  { kind: "assign", at: "$.b16", value: four("$.b4") },
+];
+const init = () => ({ a: new Array(N).fill(0), b: new Array(N).fill(0) });
+const paths = (n: number, at: string) => Array.from({ length: n }, () => at);
+
+/** An error text that printed the whole value: 500 × 3.2 MB, the heap died. */
+const HUGE_ERROR = inlineRun({
+  kind: "seq",
+  children: [...setup, {
+    kind: "assign",
+    at: "$.y",
+    value: {
+      op: "lt",
+      lhs: { op: "array", items: paths(500, "$.a16") },
+      rhs: { op: "lit", value: 1 },
+    },
+  }],
+}, init());
+
+/** The same through a branch condition (its error text is the flow's). */
+const HUGE_COND = inlineRun({
+  kind: "seq",
+  children: [...setup, {
+    kind: "branch",
+    cond: { op: "array", items: paths(500, "$.a16") },
+    then: { kind: "seq", children: [] },
+    else: { kind: "seq", children: [] },
+  }],
+}, init());
+
+/** 170 deep comparisons of two equal values of 1.6 M numbers: seconds of one expression. */
+const DEEP_EQ = inlineRun({
+  kind: "seq",
+  children: [...setup, {
+    kind: "assign",
+    at: "$.y",
+    value: {
+      op: "and",
+      operands: Array.from({ length: 170 }, () => ({ op: "eq", lhs: "$.a16", rhs: "$.b16" })),
+    },
+  }],
+}, init());
+
+Deno.test("costly expressions fail on a limit while healthz answers in < 250 ms", async () => {
+  await using kv = await tempKv();
+  await using server = await spawnServer(kv.path);
+  const cases: [string, unknown, RegExp][] = [
+    [
+      "type error over a 1.6 GB value",
+      HUGE_ERROR,
+      /^type error in lt: expected number, got \[+0,0,.{0,300}…$/,
+    ],
+    [
+      "branch cond over a 1.6 GB value",
+      HUGE_COND,
+      /^branch cond must be boolean, got: \[+0,0,.{0,300}…$/,
+    ],
+    ["170 comparisons of 1.6 M numbers", DEEP_EQ, /^expression too costly: /],
+  ];
+  for (const [name, body, error] of cases) {
+    const worsts: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const probe = probeHealth(server.base);
+      let runId: string;
+      let latencies: number[];
+      try {
+        runId = await runToEnd(server, body, 60_000);
+      } finally {
+        latencies = await probe.stop();
+      }
+      const run = (await call(server, "GET", `/v1/runs/${runId}`)).body ?? {};
+      assert.equal(run.status, "failed", name);
+      assert.match(String(run.error), error, `${name}: ${String(run.error).slice(0, 400)}`);
+      worsts.push(Math.max(...latencies));
+      if (worsts.at(-1)! < 250) break;
+    }
+    console.log(`${name}: worst healthz per attempt ${worsts.map((w) => w.toFixed(1))} ms`);
+    assert.ok(worsts.at(-1)! < 250, `${name}: healthz took ${worsts.join(", ")} ms`);
+  }
+  const health = await fetch(`${server.base}/v1/healthz`);
+  assert.equal(await health.text(), "ok");
+});
