@@ -156,3 +156,49 @@ Deno.test("a webhook reply nested 200,000 deep fails its step unparsed; 128 leve
   const ok = await runTask(server.base, "ok");
   assert.equal(ok.status, 200, JSON.stringify(ok.body).slice(0, 300));
 });
+
+Deno.test("a webhook reply sent one byte per chunk holds its bytes, not 64 KiB per byte", async () => {
+  // A chunk `fetch` yields is a view on a buffer of up to 64 KiB: a reader that kept
+  // the chunks held kilobytes per byte of such a reply (here 100,000 bytes: +870 MB
+  // of RSS; 3 s of a fast sender: +3.7 GB; the 2 MiB cap let it reach 128 GB).
+  const count = 100_000;
+  const body = `{"value":"${"x".repeat(count - 12)}"}`;
+  const enc = new TextEncoder();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of listener) {
+      try {
+        await conn.read(new Uint8Array(64 * 1024)); // the request (small)
+        await conn.write(enc.encode(
+          "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
+        ));
+        for (let i = 0; i < body.length; i += 4_096) {
+          const frames = [...body.slice(i, i + 4_096)].map((ch) => `1\r\n${ch}\r\n`).join("");
+          await conn.write(enc.encode(frames));
+        }
+        await conn.write(enc.encode("0\r\n\r\n"));
+      } catch {
+        // the server went away
+      } finally {
+        conn.close();
+      }
+    }
+  })();
+  try {
+    const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}/`;
+    await using server = await startServer({
+      config: { webhooksJson: JSON.stringify({ bytes: { url, timeout_ms: 20_000 } }) },
+    });
+    const rssBefore = Deno.memoryUsage().rss;
+    let peak = rssBefore;
+    const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 10);
+    const res = await runTask(server.base, "bytes");
+    clearInterval(sampler);
+    const grown = Math.max(peak, Deno.memoryUsage().rss) - rssBefore;
+    assert.equal(res.status, 200, JSON.stringify(res.body).slice(0, 300));
+    assert.ok(grown < 300 * 1024 * 1024, `rss grew ${grown} bytes`);
+  } finally {
+    listener.close();
+    await serving;
+  }
+});
