@@ -23,6 +23,6 @@
  *
  * @module
  */
-export { checkTemplate, MAX_TEMPLATE_BYTES } from "./parse_template.ts";
+export { checkTemplate, MAX_BLOCK_DEPTH, MAX_TEMPLATE_BYTES } from "./parse_template.ts";
 export { MAX_ITERATIONS, MAX_OUTPUT_BYTES, renderTemplate } from "./render_template.ts";
 export { TemplateError, type TemplateErrorKind } from "./template_error.ts";

@@ -10,6 +10,12 @@ import { TemplateError } from "./template_error.ts";
 
 /** The longest accepted template source, in UTF-8 bytes. */
 export const MAX_TEMPLATE_BYTES = 256 * 1024;
+/**
+ * The deepest nesting of `if` and `for` blocks. The parser and the renderer
+ * recurse per level: 14,000 nested `if`s overflowed the stack (a 500 on
+ * `POST /v1/blueprints/:id`).
+ */
+export const MAX_BLOCK_DEPTH = 64;
 
 /** A parsed template node. */
 export type TemplateNode =
@@ -180,6 +186,10 @@ function applyWhitespaceControl(items: Item[]): void {
 
 function buildBlocks(items: Item[], fail: (pos: number, detail: string) => never): TemplateNode[] {
   let i = 0;
+  let depth = 0;
+  const enter = (open: Tag) => {
+    if (++depth > MAX_BLOCK_DEPTH) fail(open.pos, `blocks nested deeper than ${MAX_BLOCK_DEPTH}`);
+  };
   // Parses nodes until a tag of a kind in `stops`, which it leaves unconsumed.
   const block = (stops: Tag["kind"][]): TemplateNode[] => {
     const nodes: TemplateNode[] = [];
@@ -193,11 +203,15 @@ function buildBlocks(items: Item[], fail: (pos: number, detail: string) => never
         nodes.push({ type: "output", expr: item.expr, filters: item.filters });
       } else if (item.kind === "if") {
         i++;
+        enter(item);
         nodes.push(ifBlock(item));
+        depth--;
       } else if (item.kind === "for") {
         i++;
+        enter(item);
         const body = block(["endfor"]);
         closeWith(item, "endfor");
+        depth--;
         nodes.push({ type: "for", name: item.loopVar, items: item.expr, body });
       } else if (item.kind !== "comment" && item.kind !== "raw" && item.kind !== "endraw") {
         fail(item.pos, `unexpected '${item.kind}'`);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkTemplate, MAX_TEMPLATE_BYTES, TemplateError } from "./mod.ts";
+import { checkTemplate, MAX_BLOCK_DEPTH, MAX_TEMPLATE_BYTES, TemplateError } from "./mod.ts";
 
 Deno.test("checkTemplate() accepts every supported construct", () => {
   assert.doesNotThrow(() =>
@@ -76,4 +76,22 @@ Deno.test("checkTemplate() refuses sources over 256 KiB", () => {
     message: `template source longer than ${MAX_TEMPLATE_BYTES} bytes`,
   });
   assert.throws(() => checkTemplate("é".repeat(MAX_TEMPLATE_BYTES / 2 + 1)), TemplateError);
+});
+
+Deno.test("checkTemplate() refuses blocks nested deeper than MAX_BLOCK_DEPTH, at any depth", () => {
+  const ifs = (n: number) => "{%if 1%}".repeat(n) + "x" + "{%endif%}".repeat(n);
+  const fors = (n: number) => "{%for a in [1]%}".repeat(n) + "x" + "{%endfor%}".repeat(n);
+  assert.doesNotThrow(() => checkTemplate(ifs(MAX_BLOCK_DEPTH)));
+  assert.doesNotThrow(() => checkTemplate(fors(MAX_BLOCK_DEPTH)));
+  // 14,000 levels overflowed the stack (a RangeError, not a TemplateError)
+  for (const source of [ifs(MAX_BLOCK_DEPTH + 1), ifs(14_000), fors(7_000)]) {
+    assert.throws(() => checkTemplate(source), (e) => {
+      assert.ok(e instanceof TemplateError, String(e));
+      assert.match(
+        e.message,
+        /^template syntax error at line 1, column \d+: blocks nested deeper than 64$/,
+      );
+      return true;
+    });
+  }
 });
