@@ -4,7 +4,7 @@ import { ExprError } from "./expr_error.ts";
 import { copyJson } from "./copy_json.ts";
 import { setOwn } from "./_own.ts";
 import { canonicalPath, pathSegments } from "./parse_path.ts";
-import { parseExprText } from "./parse_expr_text.ts";
+import { exceedsBytes, MAX_TEXT_BYTES, parseExprText } from "./parse_expr_text.ts";
 import { countNode } from "./_limits.ts";
 
 const BINARY = new Set<string>(["eq", "ne", "lt", "le", "gt", "ge", "add", "sub", "mul", "div"]);
@@ -59,6 +59,11 @@ function compile(input: unknown, depth: number, counter: Counter): ExprNode {
     const at = field("at");
     if (typeof at !== "string") {
       throw new ExprError("shape", `field at of op ${String(op)} must be a string`);
+    }
+    // as long as an expression text may be: a tree's 1 MB path took 55 ms to parse
+    // at each evaluation, and the path cache held it
+    if (exceedsBytes(at, MAX_TEXT_BYTES)) {
+      throw new ExprError("limit", `path longer than ${MAX_TEXT_BYTES} bytes`);
     }
     return canonicalPath(at);
   };

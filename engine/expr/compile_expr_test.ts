@@ -144,6 +144,8 @@ Deno.test("compileExpr() enforces the text, depth and node limits", () => {
   limit("1" + " ".repeat(8192));
   assert.doesNotThrow(() => compileExpr("1" + " ".repeat(8191)));
   limit("é".repeat(4097)); // 8194 UTF-8 bytes
+  limit({ op: "path", at: "$." + "a".repeat(8191) }); // a tree's path: the same bound
+  limit({ op: "exists", at: "$." + "a".repeat(1_000_000) });
   let deep: unknown = lit(1);
   for (let i = 1; i < MAX_EXPR_DEPTH; i++) deep = { op: "not", operand: deep };
   assert.doesNotThrow(() => compileExpr(deep as string));

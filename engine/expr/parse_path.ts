@@ -98,15 +98,22 @@ export function canonicalPath(at: string): string {
 }
 
 const CACHE_LIMIT = 10_000;
+/** Characters of the cached paths at most (each held twice: the key and its segments). */
+const CACHE_CHARS = 1024 * 1024;
 const cache = new Map<string, readonly PathSegment[]>();
+let cachedChars = 0;
 
 /** {@link parsePath}, memoized for the evaluator's hot path. Do not mutate the result. */
 export function pathSegments(at: string): readonly PathSegment[] {
   let segments = cache.get(at);
   if (segments === undefined) {
     segments = parsePath(at);
-    if (cache.size >= CACHE_LIMIT) cache.clear();
+    if (cache.size >= CACHE_LIMIT || cachedChars + at.length > CACHE_CHARS) {
+      cache.clear();
+      cachedChars = 0;
+    }
     cache.set(at, segments);
+    cachedChars += at.length;
   }
   return segments;
 }

@@ -193,15 +193,27 @@ export function jinjaTruthy(v: Json): boolean {
 }
 
 const CACHE_LIMIT = 1000;
+/** Characters of the cached paths at most (a template's path may be 256 KiB long). */
+const CACHE_CHARS = 1024 * 1024;
 const segmentCache = new Map<string, PathSegment[]>();
+let cachedChars = 0;
+
+/** Characters of the paths in the render's path cache (for tests). */
+export function cachedPathChars(): number {
+  return cachedChars;
+}
 
 // Variable paths are `@`-paths (`@.user.name`); `$` paths read the slot map.
 function segmentsOf(at: string): PathSegment[] {
   let segments = segmentCache.get(at);
   if (segments === undefined) {
     segments = parsePath(at[0] === "@" ? "$" + at.slice(1) : at);
-    if (segmentCache.size >= CACHE_LIMIT) segmentCache.clear();
+    if (segmentCache.size >= CACHE_LIMIT || cachedChars + at.length > CACHE_CHARS) {
+      segmentCache.clear();
+      cachedChars = 0;
+    }
     segmentCache.set(at, segments);
+    cachedChars += at.length;
   }
   return segments;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Json } from "../../protocol/json.ts";
 import { MAX_ITERATIONS, MAX_OUTPUT_BYTES, renderTemplate, TemplateError } from "./mod.ts";
+import { cachedPathChars } from "./render_template.ts";
 
 const render = (source: string, slots: Record<string, Json> = {}) => renderTemplate(source, slots);
 const renderFails = (source: string, slots: Record<string, Json>, detail: string) =>
@@ -263,4 +264,13 @@ Deno.test("renderTemplate() bounds the work of its expressions and filters, not 
     ".".repeat(100),
   );
   assert.ok(performance.now() - started < 1_000);
+});
+
+Deno.test("renderTemplate() keeps at most 1 Mi characters of paths in its cache", () => {
+  // 1,000 distinct paths of 200 KB each stayed cached (up to 400 MB)
+  for (let i = 0; i < 100; i++) {
+    const name = "x" + String(i).padStart(6, "0") + "a".repeat(200_000);
+    assert.equal(render(`{{ ${name} | default('-') }}`), "-");
+    assert.ok(cachedPathChars() <= 1024 * 1024, `${cachedPathChars()} characters cached`);
+  }
 });

@@ -99,3 +99,23 @@ Deno.test("costly expressions fail on a limit while healthz answers in < 250 ms"
   const health = await fetch(`${server.base}/v1/healthz`);
   assert.equal(await health.text(), "ok");
 });
+
+Deno.test("a path of 1 MB in a tree expression is refused (422) like a long expression text", async () => {
+  // It was taken: parsed again at each evaluation (55 ms for 1 MB) and kept in the
+  // path cache (10,000 entries: 11 GB).
+  const { startServer } = await import("../_helpers.ts");
+  await using server = await startServer();
+  const start = (at: string) =>
+    fetch(`${server.base}/v1/runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(inlineRun({ kind: "assign", at: "$.y", value: { op: "exists", at } })),
+    });
+  const long = await start("$." + "a".repeat(1_000_000));
+  const body = await long.json();
+  assert.equal(long.status, 422, JSON.stringify(body).slice(0, 300));
+  assert.match(JSON.stringify(body), /path longer than 8192 bytes/);
+  const short = await start("$." + "a".repeat(8_000));
+  assert.equal(short.status, 202);
+  await short.body?.cancel();
+});
