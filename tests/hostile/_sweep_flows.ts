@@ -21,7 +21,7 @@ function nest(depth: number, leaf: unknown, wrap: (inner: unknown) => unknown): 
 /** A hostile flow and the ctx it starts with. */
 function hostileFlow(r: Rng): { flow: unknown; init: unknown; agents?: unknown[] } {
   const n = (xs: number[]) => r.pick(xs);
-  switch (r.int(16)) {
+  switch (r.int(17)) {
     case 0: // deep seqs
       return {
         flow: nest(n([30, 63, 64, 65, 500, 20_000]), step, (c) => ({ kind: "seq", children: [c] })),
@@ -199,6 +199,56 @@ function hostileFlow(r: Rng): { flow: unknown; init: unknown; agents?: unknown[]
         },
         init: { items: Array.from({ length: 1_000 }, (_, i) => i), blob: "b".repeat(1_000_000) },
       };
+    case 15: { // expression cost: values of MB read by each of 500 nodes, or printed in an error
+      const four = (at: string) => ({ op: "array", items: [at, at, at, at] });
+      const paths = (at: string) => Array.from({ length: 500 }, () => at);
+      return {
+        flow: {
+          kind: "seq",
+          children: [
+            { kind: "assign", at: "$.a4", value: four("$.a") },
+            { kind: "assign", at: "$.a16", value: four("$.a4") },
+            { kind: "assign", at: "$.b4", value: four("$.b") },
+            { kind: "assign", at: "$.b16", value: four("$.b4") },
+            {
+              kind: "assign",
+              at: "$.y",
+              value: r.pick<unknown>([
+                {
+                  op: "lt",
+                  lhs: { op: "array", items: paths("$.a16") },
+                  rhs: { op: "lit", value: 1 },
+                },
+                {
+                  op: "and",
+                  operands: Array.from(
+                    { length: 160 },
+                    () => ({ op: "eq", lhs: "$.a16", rhs: "$.b16" }),
+                  ),
+                },
+                {
+                  op: "or",
+                  operands: Array.from(
+                    { length: 160 },
+                    () => ({
+                      op: "eq",
+                      lhs: { op: "len", of: "$.o" },
+                      rhs: { op: "lit", value: -1 },
+                    }),
+                  ),
+                },
+                { op: "exists", at: "$." + "p".repeat(n([8_000, 1_000_000])) },
+              ]),
+            },
+          ],
+        },
+        init: {
+          a: new Array(100_000).fill(0),
+          b: new Array(100_000).fill(0),
+          o: Object.fromEntries(Array.from({ length: 50_000 }, (_, i) => [`k${i}`, 0])),
+        },
+      };
+    }
     default: // a template bomb in an operator agent's system prompt
       return {
         flow: { kind: "step", ref: "op", in: "$.x", out: "$.y" },
@@ -213,6 +263,8 @@ function hostileFlow(r: Rng): { flow: unknown; init: unknown; agents?: unknown[]
               "{{ x | tojson }}".repeat(5_000),
               "{% if ".repeat(5_000),
               "{{ " + "(".repeat(10_000) + "1" + ")".repeat(10_000) + " }}",
+              "{%if 1%}".repeat(14_000) + "{%endif%}".repeat(14_000),
+              "{% for a in x %}{% if x == x|tojson %}{{ x|tojson|length }}{% endif %}{% endfor %}",
             ]),
           },
         }],
