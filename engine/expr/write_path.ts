@@ -39,9 +39,15 @@ export function writePath(ctx: Json, at: string, value: Json): Json {
 /**
  * Like {@link writePath}, but mutates nothing: the objects on the way to `at` are
  * copied (shallowly) and everything else is shared with `ctx`. This is how the flow
- * writes, since its values are immutable and shared between scopes.
+ * writes, since its values are immutable and shared between scopes. `copied.keys`,
+ * when given, grows by the keys copied.
  */
-export function writeShared(ctx: Json, at: string, value: Json): Json {
+export function writeShared(
+  ctx: Json,
+  at: string,
+  value: Json,
+  copied?: { keys: number },
+): Json {
   const segments = pathSegments(at);
   if (segments.length === 0) return value;
   const keys: string[] = [];
@@ -53,7 +59,11 @@ export function writeShared(ctx: Json, at: string, value: Json): Json {
   }
   const write = (node: Json | undefined, i: number): JsonObject => {
     const out: JsonObject = {};
-    if (isObject(node)) { for (const key of Object.keys(node)) setOwn(out, key, node[key]); }
+    if (isObject(node)) {
+      const keys = Object.keys(node);
+      if (copied) copied.keys += keys.length;
+      for (const key of keys) setOwn(out, key, node[key]);
+    }
     const next = i === keys.length - 1
       ? value
       : write(isObject(node) ? getOwn(node, keys[i]) : undefined, i + 1);

@@ -24,6 +24,14 @@ export interface RunBudgets {
   /** Step executions of the run; each writes a step record and its events to the run's history (`SWITCHBOARD_RUN_MAX_STEPS`). */
   maxSteps: number;
   /**
+   * Object keys the live fanout branches of the run hold copies of, all together
+   * (`SWITCHBOARD_RUN_MAX_BRANCH_KEYS`). A branch's writes copy the objects on their
+   * path, its root always: 1,000 branches over a root of 180,000 keys held 180 M
+   * keys (the heap died). Each branch counts the most keys one of its writes copied.
+   * A key copied costs about 0.7 µs: 256 Ki keys, about 200 ms.
+   */
+  maxBranchKeys: number;
+  /**
    * Bytes of step and ask inputs and outputs of the run, all together: its history
    * keeps each one (prompt, output, events) until the run is deleted
    * (`SWITCHBOARD_RUN_MAX_HISTORY_BYTES`).
@@ -39,6 +47,7 @@ export const DEFAULT_BUDGETS: Readonly<RunBudgets> = {
   maxFanout: 1_000,
   maxBranches: 10_000,
   maxSteps: 10_000,
+  maxBranchKeys: 256 * 1024,
   maxHistoryBytes: 256 * 1024 * 1024,
 };
 

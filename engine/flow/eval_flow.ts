@@ -101,6 +101,8 @@ type Run = {
   iterations: number;
   steps: number;
   branches: number;
+  /** Keys the live fanout branches hold copies of (each branch's {@link Scope.width}). */
+  branchKeys: number;
   /** Bytes of the inputs and outputs of its steps and asks so far (its history). */
   historyBytes: number;
   /** When the evaluator last let the event loop run (`performance.now()`). */
@@ -109,7 +111,14 @@ type Run = {
   turn?: Promise<void>;
 };
 
-type Scope = { ctx: Json; root: boolean; signal: AbortSignal; cancellable: boolean };
+/** `width`: the most keys one write of this fanout branch copied (0 for the root ctx). */
+type Scope = {
+  ctx: Json;
+  root: boolean;
+  signal: AbortSignal;
+  cancellable: boolean;
+  width: number;
+};
 
 /**
  * Evaluates a normalized flow from a copy of `ctx` and resolves with the final
@@ -134,6 +143,7 @@ export function evalFlow(
       iterations: 0,
       steps: 0,
       branches: 0,
+      branchKeys: 0,
       historyBytes: 0,
       sliceStart: performance.now(),
     };
@@ -144,6 +154,7 @@ export function evalFlow(
       root: true,
       signal,
       cancellable: options.signal !== undefined,
+      width: 0,
     };
     return exec(node, scope, "", run).then(() => scope.ctx);
   } catch (err) {
@@ -227,11 +238,34 @@ async function nextTurn(run: Run, signal: AbortSignal): Promise<void> {
   await abortable(run.turn, signal);
 }
 
-/** Writes `value` at `at` in the scope's ctx, within the ctx budget. */
+/** Writes `value` at `at` in the scope's ctx, within the ctx and branch-keys budgets. */
 function write(scope: Scope, at: string, value: Json, run: Run): void {
-  const next = writeShared(scope.ctx, at, value);
+  if (scope.root) {
+    const next = writeShared(scope.ctx, at, value);
+    checkCtx(next, run.budgets);
+    scope.ctx = next;
+    return;
+  }
+  const copied = { keys: 0 };
+  const next = writeShared(scope.ctx, at, value, copied);
+  if (copied.keys > scope.width) {
+    checkBranchKeys(run, copied.keys - scope.width);
+    run.branchKeys += copied.keys - scope.width;
+    scope.width = copied.keys;
+  }
   checkCtx(next, run.budgets);
   scope.ctx = next;
+}
+
+/** Throws a `budget` error when `more` keys would pass the run's branch-keys budget. */
+function checkBranchKeys(run: Run, more: number): void {
+  if (run.branchKeys + more > run.budgets.maxBranchKeys) {
+    throw budgetError(
+      `fanout branches would hold copies of ${run.branchKeys + more} object keys`,
+      run.budgets.maxBranchKeys,
+      "SWITCHBOARD_RUN_MAX_BRANCH_KEYS",
+    );
+  }
 }
 
 async function ask(node: AskNodeNorm, scope: Scope, ptr: string, run: Run): Promise<void> {
@@ -345,13 +379,19 @@ async function fanout(
     // The join abandons every pending branch at once, so one signal serves them all.
     const abandoned = new AbortController();
     const signal = AbortSignal.any([scope.signal, abandoned.signal]);
-    const branches = items.map((item) => ({
-      ctx: writeShared(scope.ctx, node.bind.at, item),
+    // every branch copies the same objects (the bind path's): count them once, first
+    const copied = { keys: 0 };
+    const first = writeShared(scope.ctx, node.bind.at, items[0], copied);
+    checkBranchKeys(run, copied.keys * items.length);
+    const branches: Scope[] = items.map((item, i) => ({
+      ctx: i === 0 ? first : writeShared(scope.ctx, node.bind.at, item),
       root: false,
       signal,
       cancellable: true,
+      width: copied.keys,
     }));
     run.branches += items.length;
+    run.branchKeys += copied.keys * items.length;
     try {
       const runs = branches.map(async (branch, i) => {
         await exec(node.body, branch, `${ptr}/body~${i}`, run);
@@ -361,6 +401,7 @@ async function fanout(
       result = await joinBranches(node.join, runs, abandon);
     } finally {
       run.branches -= items.length;
+      for (const branch of branches) run.branchKeys -= branch.width;
     }
   }
   if (scope.signal.aborted) throw scope.signal.reason;
