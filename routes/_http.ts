@@ -18,6 +18,21 @@ import type { DiskBudget } from "../store/disk_budget.ts";
 import type { Json } from "../protocol/json.ts";
 import { jsonBytes } from "../engine/expr/json_bytes.ts";
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A request body as text, refused with 400 `bad_request` and `error` when its
+ * bytes are not UTF-8 (`c.req.text()` would put U+FFFD in their place).
+ */
+export async function bodyText(c: Context, error: string): Promise<string> {
+  const bytes = await c.req.arrayBuffer();
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new SwitchboardError("bad_request", error);
+  }
+}
+
 /** The largest request body the server reads (2 MiB). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
@@ -64,7 +79,7 @@ export const requireJson: MiddlewareHandler = createMiddleware(async function re
       "Expected request with `Content-Type: application/json`",
     );
   }
-  const text = await c.req.text();
+  const text = await bodyText(c, "Failed to parse the request body as JSON: invalid UTF-8");
   if (jsonTextTooDeep(text)) {
     const message = `JSON nesting deeper than ${MAX_JSON_DEPTH} levels`;
     throw new SwitchboardError(

@@ -25,7 +25,7 @@ import {
   resolveBlueprint,
   validateBlueprintId,
 } from "../engine/blueprint/mod.ts";
-import { adminGuard, assertStorageRoom, isJsonContentType, queryOf } from "./_http.ts";
+import { adminGuard, assertStorageRoom, bodyText, isJsonContentType, queryOf } from "./_http.ts";
 import type { DiskBudget } from "../store/disk_budget.ts";
 import { doc, empty, json } from "./_doc.ts";
 
@@ -50,7 +50,10 @@ async function readBody(c: Context): Promise<unknown> {
       "Expected request with `Content-Type: application/json` (or application/yaml)",
     );
   }
-  const text = await c.req.text();
+  const text = await bodyText(
+    c,
+    `Failed to parse the request body as ${isYaml ? "YAML" : "JSON"}: invalid UTF-8`,
+  );
   if (isYaml) return parseYamlBody(text);
   if (jsonTextTooDeep(text)) {
     throw new SwitchboardError(

@@ -16,7 +16,7 @@ import { PromptQuery, SubmitQuery, WorkerPayload, WorkerResultBody } from "../pr
 import type { Json } from "../protocol/json.ts";
 import type { Engine } from "../engine/mod.ts";
 import { isHandle, type TokenAuthority } from "../engine/tokens.ts";
-import { jsonBody, queryOf, requireJson } from "./_http.ts";
+import { bodyText, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
 import { decodeBearer, parserS, verifyBearer, workerRecord } from "./_worker_auth.ts";
 import { isPlainJson } from "../session/parse_client_frame.ts";
@@ -27,7 +27,6 @@ export interface WorkerRoutesDeps {
   tokens: TokenAuthority;
 }
 
-const utf8 = new TextDecoder("utf-8");
 const U32_MAX = 4294967295;
 
 /**
@@ -179,7 +178,7 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
           nonce = token.nonce;
           await verifyBearer(tokens, token, "post_result", taskId, "task_id_from_token");
         }
-        const text = utf8.decode(new Uint8Array(await c.req.arrayBuffer())).trimEnd();
+        const text = (await bodyText(c, "Request body didn't contain valid UTF-8")).trimEnd();
         // the 204 confirms a durable result; the run goes on at once
         await engine.postResult({
           taskId,
