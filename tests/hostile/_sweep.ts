@@ -94,10 +94,13 @@ const KNOWN_STATUSES = new Set([
   415,
   422,
   429,
+  // designed refusals: a bound reached (with Retry-After), the store full
+  503,
+  507,
 ]);
 
 /**
- * Checks one HTTP answer: a known status, no 5xx, errors as JSON `{error, code}`,
+ * Checks one HTTP answer: a known status (no 5xx but 503 and 507), errors as JSON `{error, code}`,
  * no internals in the text. `raw` marks answers Deno itself gives before the app
  * (431 for oversized heads), which are not JSON.
  */
