@@ -7,8 +7,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { call, spawnServer, tempKv } from "../durable/_child.ts";
-import { inlineRun, probeHealth, runToEnd } from "./_probe.ts";
+import { spawnServer, tempKv } from "../durable/_child.ts";
+import { inlineRun, worstHealthWhile } from "./_probe.ts";
 
 const N = 100_000;
 const four = (at: string) => ({ op: "array", items: [at, at, at, at] });
@@ -77,22 +77,10 @@ Deno.test("costly expressions fail on a limit while healthz answers in < 250 ms"
     ["170 comparisons of 1.6 M numbers", DEEP_EQ, /^expression too costly: /],
   ];
   for (const [name, body, error] of cases) {
-    const worsts: number[] = [];
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const probe = probeHealth(server.base);
-      let runId: string;
-      let latencies: number[];
-      try {
-        runId = await runToEnd(server, body, 60_000);
-      } finally {
-        latencies = await probe.stop();
-      }
-      const run = (await call(server, "GET", `/v1/runs/${runId}`)).body ?? {};
+    const worsts = await worstHealthWhile(server, body, 250, (run) => {
       assert.equal(run.status, "failed", name);
       assert.match(String(run.error), error, `${name}: ${String(run.error).slice(0, 400)}`);
-      worsts.push(Math.max(...latencies));
-      if (worsts.at(-1)! < 250) break;
-    }
+    }, 60_000);
     console.log(`${name}: worst healthz per attempt ${worsts.map((w) => w.toFixed(1))} ms`);
     assert.ok(worsts.at(-1)! < 250, `${name}: healthz took ${worsts.join(", ")} ms`);
   }
