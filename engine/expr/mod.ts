@@ -32,7 +32,7 @@ export {
   parseEmbeddedExpr,
   parseExprText,
 } from "./parse_expr_text.ts";
-export { canonicalPath, formatPath, parsePath, type PathSegment } from "./parse_path.ts";
+export { canonicalPath, formatPath, parsePath, pathMemo, type PathSegment } from "./parse_path.ts";
 export { pathExists, readPath, walkPath } from "./read_path.ts";
 export { writePath, writeShared } from "./write_path.ts";
 export { jsonBytes } from "./json_bytes.ts";

@@ -97,23 +97,43 @@ export function canonicalPath(at: string): string {
   return formatPath(parsePath(at));
 }
 
-const CACHE_LIMIT = 10_000;
-/** Characters of the cached paths at most (each held twice: the key and its segments). */
-const CACHE_CHARS = 1024 * 1024;
-const cache = new Map<string, readonly PathSegment[]>();
-let cachedChars = 0;
+/**
+ * A memo of parsed paths, cleared whole once it holds `limit` paths or
+ * `maxChars` characters of them (each held twice: the key and its segments; a
+ * path may be long). `parse` turns a path text into its segments.
+ */
+export function pathMemo(
+  limit: number,
+  maxChars: number,
+  parse: (at: string) => readonly PathSegment[] = parsePath,
+) {
+  const cache = new Map<string, readonly PathSegment[]>();
+  let chars = 0;
+  return {
+    /** `parse(at)`, memoized. Do not mutate the result. */
+    segments(at: string): readonly PathSegment[] {
+      let segments = cache.get(at);
+      if (segments === undefined) {
+        segments = parse(at);
+        if (cache.size >= limit || chars + at.length > maxChars) {
+          cache.clear();
+          chars = 0;
+        }
+        cache.set(at, segments);
+        chars += at.length;
+      }
+      return segments;
+    },
+    /** Characters of the paths held now. */
+    get chars(): number {
+      return chars;
+    },
+  };
+}
+
+const evaluatorPaths = pathMemo(10_000, 1024 * 1024);
 
 /** {@link parsePath}, memoized for the evaluator's hot path. Do not mutate the result. */
 export function pathSegments(at: string): readonly PathSegment[] {
-  let segments = cache.get(at);
-  if (segments === undefined) {
-    segments = parsePath(at);
-    if (cache.size >= CACHE_LIMIT || cachedChars + at.length > CACHE_CHARS) {
-      cache.clear();
-      cachedChars = 0;
-    }
-    cache.set(at, segments);
-    cachedChars += at.length;
-  }
-  return segments;
+  return evaluatorPaths.segments(at);
 }

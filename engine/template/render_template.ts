@@ -17,7 +17,7 @@ import {
   length,
   newWork,
   parsePath,
-  type PathSegment,
+  pathMemo,
   previewJson,
   sortedKeys,
   spend,
@@ -192,34 +192,21 @@ export function jinjaTruthy(v: Json): boolean {
   return true;
 }
 
-const CACHE_LIMIT = 1000;
-/** Characters of the cached paths at most (a template's path may be 256 KiB long). */
-const CACHE_CHARS = 1024 * 1024;
-const segmentCache = new Map<string, PathSegment[]>();
-let cachedChars = 0;
+// Variable paths are `@`-paths (`@.user.name`); `$` paths read the slot map. A
+// template's path may be 256 KiB long: the memo holds 1 Mi characters of them.
+const paths = pathMemo(
+  1000,
+  1024 * 1024,
+  (at) => parsePath(at[0] === "@" ? "$" + at.slice(1) : at),
+);
 
 /** Characters of the paths in the render's path cache (for tests). */
 export function cachedPathChars(): number {
-  return cachedChars;
-}
-
-// Variable paths are `@`-paths (`@.user.name`); `$` paths read the slot map.
-function segmentsOf(at: string): PathSegment[] {
-  let segments = segmentCache.get(at);
-  if (segments === undefined) {
-    segments = parsePath(at[0] === "@" ? "$" + at.slice(1) : at);
-    if (segmentCache.size >= CACHE_LIMIT || cachedChars + at.length > CACHE_CHARS) {
-      segmentCache.clear();
-      cachedChars = 0;
-    }
-    segmentCache.set(at, segments);
-    cachedChars += at.length;
-  }
-  return segments;
+  return paths.chars;
 }
 
 function lookup(state: State, at: string): Json | undefined {
-  const segments = segmentsOf(at);
+  const segments = paths.segments(at);
   if (at[0] !== "@") return walkPath(state.slots, segments);
   const name = (segments[0] as { key: string }).key; // a variable path starts with its name
   for (let i = state.frames.length - 1; i >= 0; i--) {
