@@ -264,6 +264,7 @@ function readBudgets(env: EnvSource): Partial<RunBudgets> {
   read("maxBranches", "SWITCHBOARD_RUN_MAX_BRANCHES", 1e9);
   read("maxSteps", "SWITCHBOARD_RUN_MAX_STEPS", 1e9);
   read("maxBranchKeys", "SWITCHBOARD_RUN_MAX_BRANCH_KEYS", 1e9);
+  read("maxWriteKeys", "SWITCHBOARD_RUN_MAX_WRITE_KEYS", 1e9);
   read("maxHistoryBytes", "SWITCHBOARD_RUN_MAX_HISTORY_BYTES", 1024 ** 4);
   return out;
 }

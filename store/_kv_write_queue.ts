@@ -72,6 +72,8 @@ interface Entry extends QueuedWrite {
   bytes?: number;
   /** The value's JSON text, when it is stored as such (a small value). */
   text?: string;
+  /** The JSON text of a value too large for that, until its chunks are written. */
+  json?: string;
   /** Settled with the write (a write of a group has none: its group settles). */
   waiter?: PromiseWithResolvers<void>;
   /** The write of the batch that stores this one (itself, or a later write of its key). */
@@ -108,9 +110,9 @@ const SMALL = 512;
 const MAX_KNOWN = 8192;
 
 /**
- * The estimated KV size of a value: a quick upper bound from its JSON text (V8's
- * serialization takes at most 9 bytes per JSON character: a one-digit number),
- * and the exact walk only when that bound is over the inline limit.
+ * The estimated KV size of a value: twice its JSON text's length when that is
+ * under the inline limit (it is then stored as that text), else the walk of
+ * `kvSizeEstimate`, for a value that may still fit inline as itself.
  */
 function sizeOf(e: Entry): number {
   if (e.size !== undefined) return e.size;
@@ -123,8 +125,11 @@ function sizeOf(e: Entry): number {
     e.text = text;
     return e.size = 2 * length + 8;
   }
-  const quick = 9 * length + 4;
-  return e.size = quick <= INLINE_MAX ? quick : kvSizeEstimate(e.value as Json);
+  // Chunks are right for any value, inline only for a small one: a text over twice
+  // the inline limit is chunked without walking the value for a closer figure.
+  e.size = length > 2 * INLINE_MAX ? length : kvSizeEstimate(e.value as Json, INLINE_MAX);
+  if (e.size > INLINE_MAX) e.json = text; // its chunks are this text
+  return e.size;
 }
 
 /** An upper bound of the bytes of a key as KV encodes it (KV limits a commit's keys to 80 KiB). */
@@ -268,7 +273,8 @@ export function createKvWriteQueue(kv: Deno.Kv, blobs: Deno.KvKey): {
         else if (sizeOf(e) <= INLINE_MAX) {
           refs.push(e.text ?? { kind: "inline", value: e.value as Json });
         } else {
-          const ref = await putBlob(kv, blobs, e.value as Json, { inlineMax: 0 });
+          const ref = await putBlob(kv, blobs, e.value as Json, { inlineMax: 0, text: e.json });
+          e.json = undefined;
           made.push(ref);
           refs.push(ref);
         }

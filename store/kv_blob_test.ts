@@ -155,3 +155,15 @@ Deno.test("kvSizeEstimate walks an array of 500,000 items (spreading it overflow
   assert.equal(kvSizeEstimate(items), 4 + 16 + 9 * 500_000);
   assert.equal(kvSizeEstimate({ a: [items] }), 4 + 12 + 6 + 1 + 16 + 16 + 9 * 500_000);
 });
+
+Deno.test("kvSizeEstimate stops walking once it passes its limit", () => {
+  const wide: Record<string, number> = {};
+  for (let i = 0; i < 150_000; i++) wide[i.toString(36)] = i;
+  const whole = kvSizeEstimate(wide);
+  const cut = kvSizeEstimate(wide, INLINE_MAX);
+  assert.ok(cut > INLINE_MAX && cut < INLINE_MAX + 64, `${cut}`);
+  assert.ok(whole > 150_000 * 9, `${whole}`);
+  // under its limit, the figure is the whole walk's
+  const small = { a: [1, "two", { three: null }] };
+  assert.equal(kvSizeEstimate(small, INLINE_MAX), kvSizeEstimate(small));
+});

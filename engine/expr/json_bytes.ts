@@ -57,6 +57,31 @@ export function jsonBytes(v: Json): number {
 }
 
 /**
+ * Remembers the size of `out`, a new object that is `from` (whose own keys
+ * `count` are) with `key` set to `value`, from the remembered size of `from`
+ * alone: a write into an object of a million keys is measured without walking
+ * them again. Does nothing when the size of `from` is not known.
+ */
+export function rememberSetSize(
+  out: object,
+  from: object,
+  count: number,
+  key: string,
+  had: boolean,
+  value: Json,
+): void {
+  const before = sizes.get(from);
+  if (before === undefined) return;
+  const old = had ? (from as Record<string, Json>)[key] : undefined;
+  sizes.set(
+    out,
+    old !== undefined
+      ? before - jsonBytes(old) + jsonBytes(value)
+      : before + (count > 0 ? 1 : 0) + stringBytes(key) + 1 + jsonBytes(value),
+  );
+}
+
+/**
  * A short key for a long string: its length and 48 of its characters. V8 hashes a
  * string over 16 Ki characters by its length alone, so a map keyed by the strings
  * themselves compared every cached string of the same length in full on each

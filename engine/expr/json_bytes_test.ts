@@ -48,6 +48,45 @@ Deno.test("writeShared() copies only the written path and mutates nothing", () =
   assert.equal(Object.hasOwn(proto as object, "__proto__"), true);
 });
 
+Deno.test("writeShared() remembers each copy's size from its original's, as a fresh walk finds it", () => {
+  const wide: Record<string, Json> = { "é": "ü", q: 'a"b' };
+  for (let i = 0; i < 2_000; i++) wide[`k${i}`] = i % 7 === 0 ? { n: [i] } : i;
+  let ctx: Json = { big: wide, s: "x" };
+  jsonBytes(ctx); // sizes known, as the flow measures the ctx after each write
+  const writes: [string, Json][] = [
+    ["$.big.k7", "replaced"], // an object replaced by a string
+    ["$.big.new", { deep: [1, 2] }], // a key added
+    ["$.big.é", null],
+    ["$.fresh.a.b", 1], // objects made on the way
+    ["$.s", { x: "y" }],
+    ["$.big.k3", { n: [] }],
+  ];
+  for (const [at, value] of writes) {
+    ctx = writeShared(ctx, at, value);
+    assert.equal(jsonBytes(ctx), utf8(ctx), at);
+  }
+});
+
+Deno.test("writeShared() shows its watch the width of each object before copying it", () => {
+  const seen: number[] = [];
+  const copied = {
+    keys: 0,
+    wide(keys: number) {
+      seen.push(keys);
+      if (keys > 3) throw new RangeError(`${keys} keys`);
+    },
+  };
+  assert.deepEqual(writeShared({ a: { b: 1 }, c: 2 }, "$.a.d", 3, copied), {
+    a: { b: 1, d: 3 },
+    c: 2,
+  });
+  assert.deepEqual(seen, [2, 1]);
+  assert.equal(copied.keys, 3);
+  const ctx = { w: { a: 1, b: 2, c: 3, d: 4 } };
+  assert.throws(() => writeShared(ctx, "$.w.e", 5, copied), /4 keys/);
+  assert.deepEqual(ctx, { w: { a: 1, b: 2, c: 3, d: 4 } });
+});
+
 Deno.test("jsonBytes() remembers long strings only up to 32 Mi characters in all", () => {
   // each run's distinct 2 MB string stayed pinned by the size cache (4,096 of them: 8 GB)
   for (let i = 0; i < 20; i++) {

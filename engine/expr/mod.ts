@@ -34,7 +34,7 @@ export {
 } from "./parse_expr_text.ts";
 export { canonicalPath, formatPath, parsePath, pathMemo, type PathSegment } from "./parse_path.ts";
 export { pathExists, readPath, walkPath } from "./read_path.ts";
-export { writePath, writeShared } from "./write_path.ts";
+export { type CopyWatch, writePath, writeShared } from "./write_path.ts";
 export { jsonBytes } from "./json_bytes.ts";
 export {
   evalExpr,

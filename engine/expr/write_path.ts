@@ -2,6 +2,7 @@ import type { Json, JsonObject } from "../../protocol/json.ts";
 import { ExprError } from "./expr_error.ts";
 import { getOwn, isObject, setOwn } from "./_own.ts";
 import { pathSegments } from "./parse_path.ts";
+import { rememberSetSize } from "./json_bytes.ts";
 
 /**
  * Writes `value` at `at` in place and returns the (possibly new) root. `$` replaces
@@ -36,17 +37,26 @@ export function writePath(ctx: Json, at: string, value: Json): Json {
   return root;
 }
 
+/** What a shared write copied, and the widest object it may copy. */
+export interface CopyWatch {
+  /** Grows by the keys copied. */
+  keys: number;
+  /** Sees the key count of each object before it is copied; throws to refuse the write. */
+  wide?(keys: number): void;
+}
+
 /**
  * Like {@link writePath}, but mutates nothing: the objects on the way to `at` are
  * copied (shallowly) and everything else is shared with `ctx`. This is how the flow
  * writes, since its values are immutable and shared between scopes. `copied.keys`,
- * when given, grows by the keys copied.
+ * when given, grows by the keys copied. The size of each copy is remembered from
+ * its original's (json_bytes.ts), so measuring the result walks the path only.
  */
 export function writeShared(
   ctx: Json,
   at: string,
   value: Json,
-  copied?: { keys: number },
+  copied?: CopyWatch,
 ): Json {
   const segments = pathSegments(at);
   if (segments.length === 0) return value;
@@ -59,15 +69,20 @@ export function writeShared(
   }
   const write = (node: Json | undefined, i: number): JsonObject => {
     const out: JsonObject = {};
-    if (isObject(node)) {
-      const keys = Object.keys(node);
-      if (copied) copied.keys += keys.length;
-      for (const key of keys) setOwn(out, key, node[key]);
+    const key = keys[i];
+    const from = isObject(node) ? node : undefined;
+    let count = 0;
+    if (from) {
+      const own = Object.keys(from);
+      count = own.length;
+      copied?.wide?.(count);
+      if (copied) copied.keys += count;
+      for (const k of own) setOwn(out, k, from[k]);
     }
-    const next = i === keys.length - 1
-      ? value
-      : write(isObject(node) ? getOwn(node, keys[i]) : undefined, i + 1);
-    setOwn(out, keys[i], next);
+    const next = i === keys.length - 1 ? value : write(from && getOwn(from, key), i + 1);
+    const had = from !== undefined && Object.hasOwn(from, key);
+    setOwn(out, key, next);
+    if (from) rememberSetSize(out, from, count, key, had, next);
     return out;
   };
   return write(ctx, 0);

@@ -32,6 +32,13 @@ export interface RunBudgets {
    */
   maxBranchKeys: number;
   /**
+   * Keys of the widest object one write may copy (`SWITCHBOARD_RUN_MAX_WRITE_KEYS`).
+   * A write copies the objects on its path, the root ctx always, and one copy
+   * cannot let the event loop run: an object of a million keys held it 0.5 s a
+   * write. 128 Ki keys, about 60–90 ms.
+   */
+  maxWriteKeys: number;
+  /**
    * Bytes of step and ask inputs and outputs of the run, all together: its history
    * keeps each one (prompt, output, events) until the run is deleted
    * (`SWITCHBOARD_RUN_MAX_HISTORY_BYTES`).
@@ -48,6 +55,7 @@ export const DEFAULT_BUDGETS: Readonly<RunBudgets> = {
   maxBranches: 10_000,
   maxSteps: 10_000,
   maxBranchKeys: 256 * 1024,
+  maxWriteKeys: 128 * 1024,
   maxHistoryBytes: 256 * 1024 * 1024,
 };
 

@@ -13,6 +13,7 @@ import type { AskNodeNorm, FlowNodeNorm } from "../../protocol/blueprint.ts";
 import type { Json } from "../../protocol/json.ts";
 import {
   copyJson,
+  type CopyWatch,
   directiveText,
   evalExpr,
   evaluateExpr,
@@ -238,16 +239,15 @@ async function nextTurn(run: Run, signal: AbortSignal): Promise<void> {
   await abortable(run.turn, signal);
 }
 
-/** Writes `value` at `at` in the scope's ctx, within the ctx and branch-keys budgets. */
+/** Writes `value` at `at` in the scope's ctx, within the ctx, write-keys and branch-keys budgets. */
 function write(scope: Scope, at: string, value: Json, run: Run): void {
+  const copied = copyWatch(run);
+  const next = writeShared(scope.ctx, at, value, copied);
   if (scope.root) {
-    const next = writeShared(scope.ctx, at, value);
     checkCtx(next, run.budgets);
     scope.ctx = next;
     return;
   }
-  const copied = { keys: 0 };
-  const next = writeShared(scope.ctx, at, value, copied);
   if (copied.keys > scope.width) {
     checkBranchKeys(run, copied.keys - scope.width);
     run.branchKeys += copied.keys - scope.width;
@@ -255,6 +255,22 @@ function write(scope: Scope, at: string, value: Json, run: Run): void {
   }
   checkCtx(next, run.budgets);
   scope.ctx = next;
+}
+
+/** Counts the keys a write copies, and refuses to copy an object wider than the run's budget. */
+function copyWatch(run: Run): CopyWatch {
+  return {
+    keys: 0,
+    wide(keys) {
+      if (keys > run.budgets.maxWriteKeys) {
+        throw budgetError(
+          `a write would copy an object of ${keys} keys`,
+          run.budgets.maxWriteKeys,
+          "SWITCHBOARD_RUN_MAX_WRITE_KEYS",
+        );
+      }
+    },
+  };
 }
 
 /** Throws a `budget` error when `more` keys would pass the run's branch-keys budget. */
@@ -380,7 +396,7 @@ async function fanout(
     const abandoned = new AbortController();
     const signal = AbortSignal.any([scope.signal, abandoned.signal]);
     // every branch copies the same objects (the bind path's): count them once, first
-    const copied = { keys: 0 };
+    const copied = copyWatch(run);
     const first = writeShared(scope.ctx, node.bind.at, items[0], copied);
     checkBranchKeys(run, copied.keys * items.length);
     const branches: Scope[] = items.map((item, i) => ({

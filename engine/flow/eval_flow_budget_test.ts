@@ -220,3 +220,42 @@ Deno.test("evalFlow() lets the event loop run while it works", async () => {
   }
   assert.ok(longest < 150, `the longest stall was ${longest} ms`);
 });
+
+Deno.test("evalFlow() refuses a write that would copy an object wider than the write-keys budget", async () => {
+  const wide: Record<string, Json> = {};
+  for (let i = 0; i < 300; i++) wide[`k${i}`] = i;
+  const into = (at: string): FlowNodeInput => ({
+    kind: "assign",
+    at,
+    value: { op: "lit", value: 1 },
+  });
+  await budgetFailure(
+    run(into("$.wide.x"), { wide }, { maxWriteKeys: 256 }),
+    "a write would copy an object of 300 keys (limit 256, SWITCHBOARD_RUN_MAX_WRITE_KEYS)",
+  );
+  // the root ctx is copied by every write, in a fanout branch too
+  await budgetFailure(
+    run(into("$.y"), wide, { maxWriteKeys: 256 }),
+    "SWITCHBOARD_RUN_MAX_WRITE_KEYS",
+  );
+  await budgetFailure(
+    run(
+      {
+        kind: "fanout",
+        items: "$.items",
+        bind: "$.i",
+        join: "all",
+        out: "$.o",
+        body: into("$.z"),
+      },
+      { ...wide, items: [1, 2] },
+      { maxWriteKeys: 256 },
+    ),
+    "SWITCHBOARD_RUN_MAX_WRITE_KEYS",
+  );
+  // within it, the same writes succeed
+  const ok = await run(into("$.wide.x"), { wide }, { maxWriteKeys: 300 }) as {
+    wide: Record<string, Json>;
+  };
+  assert.equal(ok.wide.x, 1);
+});
