@@ -10,6 +10,12 @@
  * {@link MAX_ANSWER_CHECKS} jobs wait (then 503), and at most
  * {@link MAX_ISSUES} issues of an answer come back.
  *
+ * Jobs wait by the party that asked for them (a seat, a worker's task, the
+ * Blueprint registrations), and the worker takes one job from each party in
+ * turn: a seat that sends a hundred expensive answers delays another seat's
+ * answer by one job, not a hundred. One party may have at most
+ * {@link MAX_CHECKS_PER_PARTY} jobs waiting (then 503).
+ *
  * @module
  */
 import { SwitchboardError } from "../protocol/errors.ts";
@@ -29,6 +35,9 @@ const COMPILE_STOP_MS = 10_000;
 
 /** Jobs waiting for the worker at most. */
 export const MAX_ANSWER_CHECKS = 256;
+
+/** Jobs of one party waiting for the worker at most. */
+export const MAX_CHECKS_PER_PARTY = 32;
 
 /** Issues reported of one answer at most. */
 export const MAX_ISSUES = 100;
@@ -52,9 +61,23 @@ interface Job {
   done: PromiseWithResolvers<Reply | "timeout">;
 }
 
-const waiting: Job[] = [];
+/** The waiting jobs of each party, in the order the parties take turns. */
+const waiting = new Map<string, Job[]>();
+let waitingJobs = 0;
 let worker: Promise<Worker> | undefined;
 let draining = false;
+
+/** The next job: the first party's oldest, that party then going last. */
+function next(): Job | undefined {
+  for (const [party, jobs] of waiting) {
+    const job = jobs.shift()!;
+    waiting.delete(party);
+    if (jobs.length > 0) waiting.set(party, jobs);
+    waitingJobs--;
+    return job;
+  }
+  return undefined;
+}
 
 /** Starts a worker; resolves once it has loaded. */
 function boot(): Promise<Worker> {
@@ -89,7 +112,7 @@ function run(w: Worker, job: Job): Promise<Reply | "timeout"> {
 async function drain(): Promise<void> {
   draining = true;
   try {
-    for (let job = waiting.shift(); job; job = waiting.shift()) {
+    for (let job = next(); job; job = next()) {
       try {
         worker ??= boot();
         const w = await worker;
@@ -109,30 +132,35 @@ async function drain(): Promise<void> {
   }
 }
 
-/** Queues a job for the worker. */
-function submit(message: unknown, ms: number): Promise<Reply | "timeout"> {
-  if (waiting.length >= MAX_ANSWER_CHECKS) {
+/** Queues a job of `party` for the worker. */
+function submit(party: string, message: unknown, ms: number): Promise<Reply | "timeout"> {
+  const jobs = waiting.get(party) ?? [];
+  if (waitingJobs >= MAX_ANSWER_CHECKS || jobs.length >= MAX_CHECKS_PER_PARTY) {
+    const full = jobs.length >= MAX_CHECKS_PER_PARTY
+      ? `${MAX_CHECKS_PER_PARTY} of ${party}`
+      : `${MAX_ANSWER_CHECKS}`;
     return Promise.reject(
-      new SwitchboardError(
-        "unavailable",
-        `too many answer schema jobs waiting (${MAX_ANSWER_CHECKS})`,
-      ),
+      new SwitchboardError("unavailable", `too many answer schema jobs waiting (${full})`),
     );
   }
   const done = Promise.withResolvers<Reply | "timeout">();
-  waiting.push({ message, ms, done });
+  jobs.push({ message, ms, done });
+  waiting.set(party, jobs);
+  waitingJobs++;
   if (!draining) void drain();
   return done.promise;
 }
 
 /**
  * The reasons `value` does not validate against `schema` (at most
- * {@link MAX_ISSUES}); empty when it does or when the schema is broken. Rejects
- * with a `SwitchboardError`: 422 for a check past {@link ANSWER_CHECK_MS} (or
- * one that failed), 503 when {@link MAX_ANSWER_CHECKS} jobs wait already.
+ * {@link MAX_ISSUES}); empty when it does or when the schema is broken. `party`
+ * names who asked (`seat:<sid>`). Rejects with a `SwitchboardError`: 422 for a
+ * check past {@link ANSWER_CHECK_MS} (or one that failed), 503 when
+ * {@link MAX_ANSWER_CHECKS} jobs, or {@link MAX_CHECKS_PER_PARTY} of `party`'s,
+ * wait already.
  */
-export async function answerCheck(schema: Json, value: Json): Promise<Issue[]> {
-  const outcome = await submit({ schema, value, max: MAX_ISSUES }, ANSWER_CHECK_MS);
+export async function answerCheck(schema: Json, value: Json, party: string): Promise<Issue[]> {
+  const outcome = await submit(party, { schema, value, max: MAX_ISSUES }, ANSWER_CHECK_MS);
   if (outcome === "timeout") {
     throw new SwitchboardError(
       "invalid",
@@ -149,12 +177,15 @@ export async function answerCheck(schema: Json, value: Json): Promise<Issue[]> {
 /**
  * The schemas of `schemas` that do not compile (at most 64 KiB of JSON each),
  * with why; `index: 0` and a message when compiling them all took longer than
- * {@link ANSWER_CHECK_MS}. Rejects with 503 when {@link MAX_ANSWER_CHECKS} jobs
- * wait already.
+ * {@link ANSWER_CHECK_MS}. `party` names who asked (`task:<id>`, `blueprints`).
+ * Rejects with 503 as {@link answerCheck} does.
  */
-export async function compileAnswerSchemas(schemas: Json[]): Promise<BrokenSchema[]> {
+export async function compileAnswerSchemas(
+  schemas: Json[],
+  party: string,
+): Promise<BrokenSchema[]> {
   if (schemas.length === 0) return [];
-  const outcome = await submit({ schemas, limit: ANSWER_CHECK_MS }, COMPILE_STOP_MS);
+  const outcome = await submit(party, { schemas, limit: ANSWER_CHECK_MS }, COMPILE_STOP_MS);
   if (outcome === "timeout") {
     return [{ index: 0, message: `compiling took longer than ${COMPILE_STOP_MS} ms` }];
   }

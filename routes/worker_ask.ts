@@ -172,7 +172,7 @@ export function workerAskRoutes(deps: WorkerAskDeps) {
         const body = c.req.valid("json");
         const taskId = await taskOf(c);
         if (body.schema !== undefined) {
-          const [broken] = await compileAnswerSchemas([body.schema]);
+          const [broken] = await compileAnswerSchemas([body.schema], `task:${taskId}`);
           if (broken) throw new SwitchboardError("invalid", `schema: ${broken.message}`);
         }
         const { session, reqId: spawnReqId } = await spawnOf(taskId);

@@ -230,7 +230,7 @@ export class ClusterSeatSocket {
         `unexpected ${reply.type} reply to ${row.frame.type} (expected ${expected})`,
       );
     }
-    await checkReply(row.frame, reply); // an invalid answer leaves the ask pending
+    await checkReply(row.frame, reply, sid); // an invalid answer leaves the ask pending
     const reqId = reply.req_id;
     this.#settling.set(reqId, undefined);
     let settled;

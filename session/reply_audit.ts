@@ -24,14 +24,18 @@ export interface Settlement {
 }
 
 /**
- * Checks that `reply` answers an ask whose `schema` it validates against: nothing
+ * Checks that `reply` (from seat `sid`) answers an ask whose `schema` it validates against: nothing
  * to check for other replies (undefined), else a promise that rejects with
  * `SwitchboardError` (`invalid`, with `issues`) when it does not, or when the
  * check ran past its time (engine/answer_check.ts).
  */
-export function checkReply(frame: RequestFrame, reply: ReplyFrame): Promise<void> | undefined {
+export function checkReply(
+  frame: RequestFrame,
+  reply: ReplyFrame,
+  sid: string,
+): Promise<void> | undefined {
   if (frame.type !== "ask" || reply.type !== "answer" || frame.schema === undefined) return;
-  return answerCheck(frame.schema, reply.value).then((issues) => {
+  return answerCheck(frame.schema, reply.value, `seat:${sid}`).then((issues) => {
     if (issues.length === 0) return;
     throw new SwitchboardError(
       "invalid",

@@ -13,17 +13,24 @@ Deno.test("checkReply() refuses an answer that does not match its ask's schema, 
     question: "n?",
     schema: { type: "integer", minimum: 1 },
   };
-  await checkReply(ask, { type: "answer", req_id: "x", value: 3 });
+  await checkReply(ask, { type: "answer", req_id: "x", value: 3 }, "op-a");
   assert.equal(
-    checkReply({ ...ask, schema: undefined }, { type: "answer", req_id: "x", value: "any" }),
+    checkReply(
+      { ...ask, schema: undefined },
+      { type: "answer", req_id: "x", value: "any" },
+      "op-a",
+    ),
     undefined,
   );
-  await assert.rejects(checkReply(ask, { type: "answer", req_id: "x", value: 0 })!, (err) => {
-    assert.ok(isSwitchboardError(err, "invalid"));
-    assert.equal(err.message, "answer does not match the ask's schema: / must be >= 1");
-    assert.deepEqual(err.extra?.issues, [{ path: [], pointer: "", message: "must be >= 1" }]);
-    return true;
-  });
+  await assert.rejects(
+    checkReply(ask, { type: "answer", req_id: "x", value: 0 }, "op-a")!,
+    (err) => {
+      assert.ok(isSwitchboardError(err, "invalid"));
+      assert.equal(err.message, "answer does not match the ask's schema: / must be >= 1");
+      assert.deepEqual(err.extra?.issues, [{ path: [], pointer: "", message: "must be >= 1" }]);
+      return true;
+    },
+  );
 });
 
 Deno.test("settlementOf() records the value, the verdict and an approval's edits", () => {

@@ -211,7 +211,7 @@ export class SeatRequests {
    */
   settle(reply: ReplyFrame, client: string | null): Promise<void> | undefined {
     const open = this.#book.get(reply.req_id);
-    const checked = open && checkReply(open.record.frame, reply);
+    const checked = open && checkReply(open.record.frame, reply, this.#seat.sid);
     if (!checked) {
       this.#settle(reply, client);
       return undefined;

@@ -29,7 +29,7 @@ export async function checkAskSchemas(
     }
   }
   if (found.length === 0) return;
-  const broken = await compileAnswerSchemas(found.map((f) => f.schema));
+  const broken = await compileAnswerSchemas(found.map((f) => f.schema), "blueprints");
   const findings = broken.map(({ index, message }) =>
     finding(found[index].at, `ask schema: ${message}`)
   );
