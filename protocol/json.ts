@@ -102,24 +102,48 @@ export function jsonTextTooDeep(text: string, max: number = MAX_JSON_DEPTH): boo
   return false;
 }
 
+/** Nesting a value may have and still be {@link parsedJsonKind} "plain" (deeper ones go to zod). */
+export const MAX_PLAIN_DEPTH = 64;
+
 /**
- * True when `v`, a value from `JSON.parse`, has no {@link jsonProblem}: such a
- * value can only go wrong with a number too large to be finite (`1e999`) or
- * nesting deeper than {@link MAX_JSON_DEPTH}. One walk without allocating (the
- * request path checks every body); `jsonProblem` then says what is wrong.
+ * What one walk of `v`, a value from `JSON.parse`, finds (without allocating:
+ * the request path walks every body):
+ * - `"problem"`: it has a {@link jsonProblem}, which can only be a number too large
+ *   to be finite (`1e999`) or nesting deeper than {@link MAX_JSON_DEPTH};
+ * - `"plain"`: besides, `z.json()` takes it unchanged (no `__proto__` key, at most
+ *   {@link MAX_PLAIN_DEPTH} levels), so a hand check of a hot route may skip zod;
+ * - `"fits"`: anything else.
  */
-export function parsedJsonFits(v: unknown, depth = 0): boolean {
-  if (typeof v === "number") return Number.isFinite(v);
-  if (typeof v !== "object" || v === null) return true;
-  if (depth >= MAX_JSON_DEPTH) return false;
+export function parsedJsonKind(v: unknown): "problem" | "fits" | "plain" {
+  return (["problem", "fits", "plain"] as const)[kindOf(v, 0)];
+}
+
+/** 0: a problem, 1: fits, 2: plain (see {@link parsedJsonKind}). */
+function kindOf(v: unknown, depth: number): 0 | 1 | 2 {
+  if (typeof v === "number") return Number.isFinite(v) ? 2 : 0;
+  if (typeof v !== "object" || v === null) return 2;
+  if (depth >= MAX_JSON_DEPTH) return 0;
+  let kind: 0 | 1 | 2 = depth >= MAX_PLAIN_DEPTH ? 1 : 2;
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (!parsedJsonFits(v[i], depth + 1)) return false;
-    return true;
+    for (let i = 0; i < v.length; i++) {
+      const k = kindOf(v[i], depth + 1);
+      if (k < kind) kind = k;
+      if (kind === 0) return 0;
+    }
+    return kind;
   }
   for (const key in v) {
-    if (!parsedJsonFits((v as Record<string, unknown>)[key], depth + 1)) return false;
+    if (key === "__proto__") kind = 1;
+    const k = kindOf((v as Record<string, unknown>)[key], depth + 1);
+    if (k < kind) kind = k;
+    if (kind === 0) return 0;
   }
-  return true;
+  return kind;
+}
+
+/** True when `v` (from `JSON.parse`) is {@link parsedJsonKind} "plain". */
+export function isPlainJson(v: unknown): boolean {
+  return kindOf(v, 0) === 2;
 }
 
 /**

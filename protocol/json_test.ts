@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { jsonProblem, jsonTextTooDeep, MAX_JSON_DEPTH } from "./json.ts";
+import {
+  isPlainJson,
+  jsonProblem,
+  jsonTextTooDeep,
+  MAX_JSON_DEPTH,
+  MAX_PLAIN_DEPTH,
+  parsedJsonKind,
+} from "./json.ts";
 
 const nest = (n: number, inner = "1") => "[".repeat(n) + inner + "]".repeat(n);
 
@@ -20,4 +27,23 @@ Deno.test("jsonTextTooDeep() skips brackets inside strings, escaped quotes inclu
   const started = performance.now();
   assert.equal(jsonTextTooDeep("[".repeat(2 * 1024 * 1024)), true);
   assert.ok(performance.now() - started < 50);
+});
+
+Deno.test("parsedJsonKind() tells a problem, a value that fits and a plain one in one walk", () => {
+  const nest = (levels: number) => JSON.parse("[".repeat(levels) + "]".repeat(levels));
+  assert.equal(parsedJsonKind({ a: [1, "x", null, true, { b: {} }] }), "plain");
+  assert.equal(parsedJsonKind(nest(MAX_PLAIN_DEPTH)), "plain");
+  assert.equal(parsedJsonKind(nest(MAX_PLAIN_DEPTH + 1)), "fits");
+  assert.equal(parsedJsonKind(nest(MAX_JSON_DEPTH)), "fits");
+  assert.equal(parsedJsonKind(nest(MAX_JSON_DEPTH + 1)), "problem");
+  // a __proto__ key makes a value fit, not plain, wherever it is
+  assert.equal(parsedJsonKind(JSON.parse('{"a":[{"__proto__":1}]}')), "fits");
+  // a problem wins over anything seen before or after it
+  assert.equal(parsedJsonKind(JSON.parse('{"__proto__":1,"n":1e999}')), "problem");
+  assert.equal(parsedJsonKind(JSON.parse('[1e999,{"__proto__":1}]')), "problem");
+  for (const v of [nest(MAX_JSON_DEPTH + 1), JSON.parse("[1e999]")]) {
+    assert.notEqual(jsonProblem(v), undefined);
+  }
+  assert.equal(isPlainJson({ a: 1 }), true);
+  assert.equal(isPlainJson(JSON.parse('{"__proto__":{}}')), false);
 });

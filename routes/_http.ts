@@ -10,7 +10,7 @@ import { validator } from "hono-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { SwitchboardError } from "../protocol/errors.ts";
-import { jsonProblem, jsonTextTooDeep, MAX_JSON_DEPTH, parsedJsonFits } from "../protocol/json.ts";
+import { jsonProblem, jsonTextTooDeep, MAX_JSON_DEPTH, parsedJsonKind } from "../protocol/json.ts";
 import { issueAt } from "../protocol/issues.ts";
 import { timingSafeEqual } from "../engine/crypto.ts";
 import { bearerOf } from "../protocol/bearer.ts";
@@ -67,6 +67,8 @@ export function limitBody(maxSize: number, onError: () => never): MiddlewareHand
 
 /** Bodies `requireJson` has parsed, for the fast checks of `jsonBody`. */
 const parsedBodies = new WeakMap<Request, unknown>();
+/** The requests whose parsed body `parsedJsonKind` (protocol/json.ts) found "plain". */
+const plainBodies = new WeakSet<Request>();
 
 /**
  * Requires a JSON body: 415 when the content type is not JSON, 400 when the body
@@ -97,7 +99,8 @@ export const requireJson: MiddlewareHandler = createMiddleware(async function re
       `Failed to parse the request body as JSON: ${err instanceof Error ? err.message : err}`,
     );
   }
-  const problem = parsedJsonFits(parsed) ? undefined : jsonProblem(parsed);
+  const kind = parsedJsonKind(parsed);
+  const problem = kind === "problem" ? jsonProblem(parsed) : undefined;
   if (problem !== undefined) {
     throw new SwitchboardError(
       "invalid",
@@ -107,6 +110,7 @@ export const requireJson: MiddlewareHandler = createMiddleware(async function re
   }
   c.req.bodyCache.json = Promise.resolve(parsed);
   parsedBodies.set(c.req.raw, parsed);
+  if (kind === "plain") plainBodies.add(c.req.raw);
   await next();
 });
 
@@ -133,10 +137,12 @@ function failWith(target: keyof ValidationTargets, issues: readonly StandardSche
 /**
  * A hand check for a hot route: the body exactly as `schema` would output it when
  * it is well formed, or undefined to let `schema` decide (and word the error). It
- * must never accept what `schema` refuses.
+ * must never accept what `schema` refuses. `plain`: the body, and so every value
+ * in it, is `parsedJsonKind` "plain" (no need to walk a part of it again).
  */
 export type FastCheck<S extends StandardSchemaV1> = (
   value: unknown,
+  plain: boolean,
 ) => (StandardSchemaV1.InferOutput<S> & object) | undefined;
 
 /**
@@ -151,7 +157,9 @@ export function jsonBody<S extends StandardSchemaV1>(schema: S, fast?: FastCheck
   if (!fast) return slow;
   const checked: MiddlewareHandler = async function jsonBody(c, next) {
     const raw = c.req.raw;
-    const body = parsedBodies.has(raw) ? fast(parsedBodies.get(raw)) : undefined;
+    const body = parsedBodies.has(raw)
+      ? fast(parsedBodies.get(raw), plainBodies.has(raw))
+      : undefined;
     if (body === undefined) return await slow(c, next);
     c.req.addValidatedData("json", body);
     await next();

@@ -9,7 +9,7 @@
  */
 import { BlueprintRef } from "../protocol/blueprint.ts";
 import type { TaskBody } from "../protocol/tasks.ts";
-import { isPlainJson } from "../session/parse_client_frame.ts";
+import { isPlainJson } from "../protocol/json.ts";
 
 /** Distinct Blueprint reference texts remembered (all forgotten when full). */
 const MAX_REFS = 256;
@@ -28,8 +28,11 @@ function checkedRef(value: unknown): BlueprintRef | undefined {
   return parsed.data;
 }
 
-/** `TaskBody` checked by hand, or undefined when the schema must decide. */
-export function checkTaskBody(body: unknown): TaskBody | undefined {
+/**
+ * `TaskBody` checked by hand, or undefined when the schema must decide. `plain`:
+ * the body is known to be plain JSON (routes/_http.ts `FastCheck`).
+ */
+export function checkTaskBody(body: unknown, plain = false): TaskBody | undefined {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
   // `as`: a JSON object from JSON.parse, read field by field below.
   const { blueprint, init_ctx, ttl_secs, operator, operator_sid, seats } = body as Record<
@@ -37,7 +40,7 @@ export function checkTaskBody(body: unknown): TaskBody | undefined {
     unknown
   >;
   if (operator !== undefined || seats !== undefined) return undefined;
-  if (!Object.hasOwn(body, "init_ctx") || !isPlainJson(init_ctx)) return undefined;
+  if (!Object.hasOwn(body, "init_ctx") || !(plain || isPlainJson(init_ctx))) return undefined;
   if (operator_sid !== undefined && typeof operator_sid !== "string") return undefined;
   if (
     ttl_secs !== undefined &&

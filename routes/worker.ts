@@ -19,7 +19,7 @@ import { isHandle, type TokenAuthority } from "../engine/tokens.ts";
 import { bodyText, jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
 import { decodeBearer, parserS, verifyBearer, workerRecord } from "./_worker_auth.ts";
-import { isPlainJson } from "../session/parse_client_frame.ts";
+import { isPlainJson } from "../protocol/json.ts";
 
 /** What the worker routes need. */
 export interface WorkerRoutesDeps {
@@ -33,11 +33,12 @@ const U32_MAX = 4294967295;
  * `WorkerResultBody` checked by hand (the hot path of every worker): the body as
  * the schema outputs it, or undefined when the schema must decide.
  */
-export function checkWorkerResult(body: unknown): WorkerResultBody | undefined {
+export function checkWorkerResult(body: unknown, plain = false): WorkerResultBody | undefined {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
   // `as`: a JSON object from JSON.parse, read field by field below.
   const { task_id, value, ok, attempt } = body as Record<string, unknown>;
-  if (typeof task_id !== "string" || !Object.hasOwn(body, "value") || !isPlainJson(value)) {
+  if (typeof task_id !== "string" || !Object.hasOwn(body, "value")) return undefined;
+  if (!(plain || isPlainJson(value))) {
     return undefined;
   }
   if (ok !== undefined && typeof ok !== "boolean") return undefined;

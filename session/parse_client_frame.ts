@@ -5,32 +5,9 @@
  */
 import { ClientFrame } from "../protocol/frames.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
-import { type Json, jsonTextTooDeep, MAX_JSON_DEPTH } from "../protocol/json.ts";
+import { isPlainJson, type Json, jsonTextTooDeep, MAX_JSON_DEPTH } from "../protocol/json.ts";
 
 const TYPES = new Set(["answer", "hook_ack", "spawn_ack", "ping"]);
-
-/** Deeper values go through zod, which owns the outcome (and its stack limits). */
-const MAX_FAST_DEPTH = 64;
-
-/**
- * True when `value` (from `JSON.parse`) is a JSON value that `z.json()` takes
- * unchanged: finite numbers, no `__proto__` keys, no deep nesting. False sends
- * the frame to zod, which decides.
- */
-export function isPlainJson(value: unknown, depth = 0): boolean {
-  if (typeof value === "number") return Number.isFinite(value);
-  if (typeof value !== "object" || value === null) return true;
-  if (depth >= MAX_FAST_DEPTH) return false;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!isPlainJson(value[i], depth + 1)) return false;
-    return true;
-  }
-  for (const key in value) {
-    if (key === "__proto__") return false;
-    if (!isPlainJson((value as Record<string, unknown>)[key], depth + 1)) return false;
-  }
-  return true;
-}
 
 function isReqId(value: unknown): value is string {
   return typeof value === "string" && value.length > 0;
@@ -49,7 +26,7 @@ function fastFrame(type: string, o: Record<string, unknown>): ClientFrame | unde
   if (!isReqId(o.req_id)) return undefined;
   const req_id = o.req_id;
   if (type === "answer") {
-    if (!Object.hasOwn(o, "value") || !isPlainJson(o.value, 0)) return undefined;
+    if (!Object.hasOwn(o, "value") || !isPlainJson(o.value)) return undefined;
     return { type, req_id, value: o.value as Json };
   }
   if (type === "hook_ack") {
@@ -61,7 +38,7 @@ function fastFrame(type: string, o: Record<string, unknown>): ClientFrame | unde
   }
   // spawn_ack
   const value = o.value === undefined ? null : o.value;
-  if (!isPlainJson(value, 0)) return undefined;
+  if (!isPlainJson(value)) return undefined;
   if (o.ok !== undefined && typeof o.ok !== "boolean") return undefined;
   if (!isNullishString(o.error)) return undefined;
   const frame: ClientFrame = { type: "spawn_ack", req_id, value: value as Json, ok: o.ok ?? true };
