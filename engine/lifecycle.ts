@@ -21,7 +21,6 @@ import { compileBlueprint, type CompileEnv, tokenAgents } from "./compile.ts";
 import { dispatchStep } from "./dispatch.ts";
 import { resolveFace, RunEnded } from "./faces.ts";
 import { askNode, type AskNodeHost } from "./ask_node.ts";
-import { copyJson } from "./expr/mod.ts";
 import { isTerminal } from "./tasks.ts";
 import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
 import { RunLog, type RunLogEnv } from "./run_log.ts";
@@ -184,7 +183,8 @@ export async function execute(env: LifecycleEnv, run: LiveRun): Promise<RunRecor
     );
   });
   try {
-    const finalCtx = await evalFlow(record.blueprint.flow, copyJson(record.init_ctx), {
+    // evalFlow starts from a copy of its ctx: the record's init_ctx stays as it was
+    const finalCtx = await evalFlow(record.blueprint.flow, record.init_ctx, {
       dispatch: (req) => dispatchStep(host, run, req),
       ask: (req) => askNode(askHost(host), run, req),
       signal: run.signal,
