@@ -102,8 +102,9 @@ export function readConfig(env: EnvSource = Deno.env): Config {
   const host = env.get("HOST")?.trim() || "127.0.0.1";
   const port = intIn("PORT", env.get("PORT"), 7777, 0, 65535);
   const secretHex = env.get("SWITCHBOARD_SECRET")?.trim() || undefined;
-  if (secretHex !== undefined && !/^([0-9a-fA-F]{2}){16,}$/.test(secretHex)) {
-    throw new Error("SWITCHBOARD_SECRET must be hex of at least 16 bytes");
+  // any whole bytes of hex, as 0.1.2's `--token-secret` (main.ts warns below 16 bytes)
+  if (secretHex !== undefined && !/^([0-9a-fA-F]{2})+$/.test(secretHex)) {
+    throw new Error("SWITCHBOARD_SECRET must be hex (an even number of hex digits)");
   }
   const hostForUrl = host.includes(":") ? `[${host}]` : host;
   const databaseUrl = readDatabaseUrl(env);

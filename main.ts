@@ -61,6 +61,9 @@ if (config.apiToken === undefined && !isLoopback(config.host)) {
     { host: config.host },
   );
 }
+if (config.secretHex !== undefined && config.secretHex.length < 32) {
+  deps.log.warn("SWITCHBOARD_SECRET is shorter than 16 bytes: capability tokens are weakly keyed");
+}
 const background = startBackground(deps);
 monitorEventLoopLag((seconds) => deps.metrics.observeEventLoopLag(seconds), {
   signal: shutdown.signal,

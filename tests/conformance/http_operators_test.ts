@@ -1,0 +1,149 @@
+/**
+ * Conformance of SPEC §1 (running it), §2 (HTTP conventions), §3 (operator
+ * seats) and §7 (operability), driven as an outside client would: a child
+ * server started the way `deno task start` starts it, or a real server on port
+ * 0, real HTTP and real WebSockets. Only claims no other test covered.
+ */
+import assert from "node:assert/strict";
+import { abortable, openSocket, startServer } from "../_helpers.ts";
+import { call, spawnServer } from "../durable/_child.ts";
+import { nextOf, operatorAgentBlueprint, post, runEnded, startRun } from "../engine/_loop.ts";
+
+/** base64url (no padding) → bytes. */
+function fromBase64Url(text: string): Uint8Array {
+  const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
+  return Uint8Array.from(
+    atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)),
+    (c) => c.charCodeAt(0),
+  );
+}
+
+function hexBytes(hex: string): Uint8Array<ArrayBuffer> {
+  return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
+}
+
+/** HMAC-SHA256 of `input` under the hex `keyHex`, as lowercase hex (reference/http.md §10.3). */
+async function hmacHex(keyHex: string, input: string): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    hexBytes(keyHex),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input));
+  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+Deno.test("SIGINT stops the server like SIGTERM: a live operator socket closes with 1001, exit 0", async () => {
+  const server = await spawnServer(":memory:");
+  try {
+    const minted = await call(server, "POST", "/v1/operators", { roles: [] });
+    assert.equal(minted.status, 200);
+    const { sid, token } = minted.body as { sid: string; token: string };
+    const ws = await openSocket(`${server.wsBase}/v1/operators/${sid}/ws`, { token });
+    const status = await server.kill("SIGINT");
+    assert.equal((await ws.closed).code, 1001);
+    assert.equal(status.code, 0);
+  } finally {
+    await server[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("SWITCHBOARD_SECRET (any hex key) signs the capability tokens; SWITCHBOARD_PUBLIC_URL is in the directive", async () => {
+  const secret = "00ff10ab"; // a short key: SPEC §1 asks only for hex, and 0.1.2 took any
+  const publicUrl = "http://switchboard.example:9999";
+  const server = await spawnServer(":memory:", {
+    env: { SWITCHBOARD_SECRET: secret, SWITCHBOARD_PUBLIC_URL: publicUrl },
+  });
+  try {
+    const minted = await call(server, "POST", "/v1/operators", { roles: ["main-ai"] });
+    assert.equal(minted.status, 200, JSON.stringify(minted.body));
+    const { sid, token } = minted.body as { sid: string; token: string };
+    const ws = await openSocket(`${server.wsBase}/v1/operators/${sid}/ws`, { token });
+    const started = await call(server, "POST", "/v1/runs", {
+      blueprint: { kind: "inline", value: operatorAgentBlueprint() },
+      init_ctx: {},
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const spawn = await nextOf(ws, "spawn");
+    assert.ok(
+      spawn.directive.includes(`${publicUrl}/v1/worker/`),
+      `the directive names the public URL: ${spawn.directive}`,
+    );
+    const cap = JSON.parse(new TextDecoder().decode(fromBase64Url(spawn.capability_token)));
+    const role = cap.role[0].toUpperCase() + cap.role.slice(1);
+    const maxUses = cap.max_uses === null || cap.max_uses === undefined
+      ? "None"
+      : `Some(${cap.max_uses})`;
+    const input = [
+      cap.agent_id,
+      role,
+      cap.scopes.join(","),
+      cap.issued_at,
+      cap.expire_at,
+      maxUses,
+      cap.nonce,
+    ].join("|");
+    assert.equal(cap.sig_hex, await hmacHex(secret, input), "signed with SWITCHBOARD_SECRET");
+    assert.notEqual(cap.sig_hex, await hmacHex("00ff10ac", input), "and with nothing else");
+    await ws.close();
+  } finally {
+    await server[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("SWITCHBOARD_SECRET that is not hex stops the boot with one line and exit 1", async () => {
+  const server = await spawnServer(":memory:", { env: { SWITCHBOARD_SECRET: "not-hex" } })
+    .then(
+      (s) => s,
+      (err: Error) => err,
+    );
+  if (!(server instanceof Error)) {
+    await server[Symbol.asyncDispose]();
+    assert.fail("a server with a non-hex secret started");
+  }
+  assert.match(server.message, /switchboard: cannot start: .*SWITCHBOARD_SECRET/);
+});
+
+Deno.test("a never-connected seat's role gets a run's spawn, pending; DELETE fails the run with `operator session deleted` and frees the role", async () => {
+  await using server = await startServer();
+  const seat = await server.mint(["main-ai"]);
+  const auth = { authorization: `Bearer ${seat.token}` };
+  const runId = await startRun(server, {
+    blueprint: { kind: "inline", value: operatorAgentBlueprint() },
+    init_ctx: {},
+  });
+  // registered at mint (SPEC §3, defect 4): the request waits on the seat, unsent
+  let info: Record<string, unknown> = {};
+  for (let i = 0; i < 200 && info.pending !== 1; i++) {
+    const res = await fetch(`${server.base}/v1/operators/${seat.sid}`, { headers: auth });
+    info = await res.json();
+    if (info.pending !== 1) await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.deepEqual(info, { sid: seat.sid, roles: ["main-ai"], connected: false, pending: 1 });
+  const pending = await fetch(`${server.base}/v1/operators/${seat.sid}/pending`, { headers: auth });
+  assert.equal(pending.status, 200);
+  const [frame] = (await pending.json()).pending;
+  assert.equal(frame.type, "spawn");
+  assert.match(
+    frame.req_id,
+    new RegExp(
+      `^${seat.sid}-spawn-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`,
+    ),
+  );
+  assert.ok(!("parent_req_id" in frame), "parent_req_id is omitted");
+
+  const deleted = await fetch(`${server.base}/v1/operators/${seat.sid}`, {
+    method: "DELETE",
+    headers: auth,
+  });
+  assert.equal(deleted.status, 204);
+  assert.equal(await deleted.text(), "");
+  // "at once": well before the run's own deadline (1800 s)
+  const run = await abortable(runEnded(server, runId), AbortSignal.timeout(5_000));
+  assert.equal(run.status, "failed");
+  assert.match(String(run.error), /operator session deleted/);
+  const again = await post(server, "/v1/operators", { roles: ["main-ai"] });
+  assert.equal(again.status, 200, "the role is released");
+});
