@@ -40,8 +40,12 @@ try {
 } catch (err) {
   cannotStart(err);
 }
-const { hostname, port } = server.addr;
-const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+// the host as configured (SPEC §1: `http://HOST:PORT`, so `localhost` stays `localhost`)
+// and the port listened on (PORT=0: the one the OS picked)
+const { port } = server.addr;
+const host = config.host.includes(":") && !config.host.startsWith("[")
+  ? `[${config.host}]`
+  : config.host;
 if (config.port === 0 && !Deno.env.get("SWITCHBOARD_PUBLIC_URL")?.trim()) {
   config.publicUrl = `http://${host}:${port}`; // PORT=0: the port the OS picked
 }

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { abortable, openSocket, startServer } from "../_helpers.ts";
 import { call, spawnServer } from "../durable/_child.ts";
+import { spawnServer as spawnMain } from "../operability/_child_server.ts";
 import { nextOf, operatorAgentBlueprint, post, runEnded, startRun } from "../engine/_loop.ts";
 
 /** base64url (no padding) → bytes. */
@@ -34,6 +35,22 @@ async function hmacHex(keyHex: string, input: string): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(input));
   return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+Deno.test("the ready line is the one line on stdout and names HOST as configured: http://localhost:PORT", async () => {
+  const server = await spawnMain({ HOST: "localhost" });
+  let stopped = false;
+  try {
+    const port = new URL(server.base).port;
+    assert.equal(server.base, `http://localhost:${port}`);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/healthz`);
+    assert.equal(await res.text(), "ok");
+    const out = await server.stop();
+    stopped = true;
+    assert.equal(out.stdout, `switchboard listening on http://localhost:${port}\n`);
+  } finally {
+    if (!stopped) await server.stop();
+  }
+});
 
 Deno.test("SIGINT stops the server like SIGTERM: a live operator socket closes with 1001, exit 0", async () => {
   const server = await spawnServer(":memory:");
