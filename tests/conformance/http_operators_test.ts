@@ -164,3 +164,31 @@ Deno.test("a never-connected seat's role gets a run's spawn, pending; DELETE fai
   const again = await post(server, "/v1/operators", { roles: ["main-ai"] });
   assert.equal(again.status, 200, "the role is released");
 });
+
+Deno.test("the enhance routes of 0.1.2 are not routed: 404 with a JSON error on every method (SPEC §2, §9)", async () => {
+  await using server = await startServer();
+  const routes: Array<[string, string]> = [
+    ["POST", "/v1/issues"],
+    ["GET", "/v1/issues/h-0b6c1f4e-0000-4000-8000-000000000000"],
+    ["GET", "/v1/enhance/log"],
+    ["GET", "/v1/enhance/log?blueprint_id=main"],
+    ["GET", "/v1/enhance/log/h-1"],
+    ["GET", "/v1/enhance-settings"],
+    ["POST", "/v1/enhance-settings"],
+    ["GET", "/v1/enhance-settings/s1"],
+    ["PUT", "/v1/enhance-settings/s1"],
+    ["DELETE", "/v1/enhance-settings/s1"],
+  ];
+  for (const [method, path] of routes) {
+    const res = await fetch(`${server.base}${path}`, {
+      method,
+      headers: method === "POST" || method === "PUT" ? { "content-type": "application/json" } : {},
+      body: method === "POST" || method === "PUT" ? "{}" : undefined,
+    });
+    assert.equal(res.status, 404, `${method} ${path}`);
+    assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+    const body = await res.json();
+    assert.equal(typeof body.error, "string", `${method} ${path}`);
+    assert.equal(typeof body.code, "string", `${method} ${path}`);
+  }
+});
