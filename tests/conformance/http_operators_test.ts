@@ -192,3 +192,39 @@ Deno.test("the enhance routes of 0.1.2 are not routed: 404 with a JSON error on 
     assert.equal(typeof body.code, "string", `${method} ${path}`);
   }
 });
+
+Deno.test("SWITCHBOARD_SESSION_IDLE_SECS tears down a seat with no live socket and frees its role; a connected seat stays", async () => {
+  const server = await spawnServer(":memory:", { env: { SWITCHBOARD_SESSION_IDLE_SECS: "1" } });
+  try {
+    const idle = (await call(server, "POST", "/v1/operators", { roles: ["idle-role"] })).body as {
+      sid: string;
+      token: string;
+    };
+    const live = (await call(server, "POST", "/v1/operators", { roles: ["live-role"] })).body as {
+      sid: string;
+      token: string;
+    };
+    const ws = await openSocket(`${server.wsBase}/v1/operators/${live.sid}/ws`, {
+      token: live.token,
+    });
+    const read = (seat: { sid: string; token: string }) =>
+      call(server, "GET", `/v1/operators/${seat.sid}`, undefined, {
+        authorization: `Bearer ${seat.token}`,
+      });
+    const deadline = Date.now() + 10_000;
+    let gone = await read(idle);
+    while (gone.status === 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      gone = await read(idle);
+    }
+    assert.deepEqual(gone, { status: 404, body: { error: "unknown sid", code: "seat_not_found" } });
+    const again = await call(server, "POST", "/v1/operators", { roles: ["idle-role"] });
+    assert.equal(again.status, 200, "the idle seat's role is released");
+    const stays = await read(live);
+    assert.equal(stays.status, 200);
+    assert.equal(stays.body!.connected, true);
+    await ws.close();
+  } finally {
+    await server[Symbol.asyncDispose]();
+  }
+});
