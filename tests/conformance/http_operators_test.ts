@@ -228,3 +228,20 @@ Deno.test("SWITCHBOARD_SESSION_IDLE_SECS tears down a seat with no live socket a
     await server[Symbol.asyncDispose]();
   }
 });
+
+Deno.test("GET /v1/doctor lists the Blueprint ids sorted ascending, archived ones left out (reference/http.md §8.11)", async () => {
+  await using server = await startServer();
+  for (const id of ["zeta", "alpha", "beta"]) {
+    const res = await post(server, `/v1/blueprints/${id}`, {
+      id,
+      agents: [{ name: "identity", kind: "rust_fn", spec: { fn_id: "identity" } }],
+      flow: { kind: "step", ref: "identity", in: "'x'", out: "$.o" },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+  }
+  const archived = await fetch(`${server.base}/v1/blueprints/beta`, { method: "DELETE" });
+  assert.equal(archived.status, 204);
+  const doctor = await (await fetch(`${server.base}/v1/doctor`)).json();
+  assert.deepEqual(doctor.registered_blueprint_ids, ["alpha", "main", "zeta"]);
+  assert.equal(doctor.registered_blueprint_count, 3);
+});
