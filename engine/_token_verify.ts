@@ -100,7 +100,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         if (stored?.ended || stored?.task_ended) {
           throw new TokenError("ended", "the task of this worker handle has ended");
         }
-        throw new TokenError("not_found", "worker handle not found");
+        // the 0.1.2 text (reference/http.md §5.1); it names only what the caller sent
+        throw new TokenError("not_found", `token not found in store (nonce=handle=${handle})`);
       }
       if (record.ended || record.task_ended) {
         throw new TokenError("ended", "the task of this worker handle has ended");

@@ -48,7 +48,7 @@ export const ERROR_CODE_RULES = [
   [
     "token_unknown",
     "No live record of this token or worker handle.",
-    /token not found in store|worker handle not found$/,
+    /token not found in store/,
   ],
   [
     "token_exhausted",
