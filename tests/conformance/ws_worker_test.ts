@@ -457,7 +457,7 @@ Deno.test("operator socket handshake: header tokens compared ignoring case, Conn
   await res.body?.cancel();
 });
 
-Deno.test("PROBE: a reply naming another seat's request is refused and leaves it pending", async () => {
+Deno.test("a reply naming another seat's request is refused there and leaves it pending", async () => {
   await using server = await startServer();
   const a = await seat(server, ["main-ai"]);
   const b = await seat(server);
@@ -476,7 +476,7 @@ Deno.test("PROBE: a reply naming another seat's request is refused and leaves it
   await b.ws.close();
 });
 
-Deno.test("PROBE: error frames: no req_id key for non-JSON; ping with extra fields pongs", async () => {
+Deno.test("an error frame for non-JSON has no req_id; a ping with extra fields gets a bare pong", async () => {
   await using server = await startServer();
   const a = await seat(server);
   a.ws.sendRaw("not json");
@@ -486,11 +486,15 @@ Deno.test("PROBE: error frames: no req_id key for non-JSON; ping with extra fiel
   assert.deepEqual(await a.ws.next(), { type: "pong" });
   a.ws.send({ type: "answer", req_id: "op-x-ask-1", value: 1 });
   const u = await a.ws.next();
-  console.log(u);
+  assert.deepEqual(u, {
+    type: "error",
+    error: "unknown or already settled req_id: op-x-ask-1",
+    req_id: "op-x-ask-1",
+  });
   await a.ws.close();
 });
 
-Deno.test("PROBE: a pong after a reply confirms it: the request is gone from /pending", async () => {
+Deno.test("a pong after a reply confirms it: the request is gone from /pending", async () => {
   await using server = await startServer();
   const op = await seat(server, ["main-ai"]);
   await startRun(server, { blueprint: { kind: "inline", value: e2eBlueprint() }, init_ctx: {} });
@@ -503,7 +507,7 @@ Deno.test("PROBE: a pong after a reply confirms it: the request is gone from /pe
   await op.ws.close();
 });
 
-Deno.test("PROBE: DELETE of the seat fails the run at once with `operator session deleted`", async () => {
+Deno.test("DELETE of the seat fails a /v1/tasks run at once with `operator session deleted`, closes 4001, then 404", async () => {
   await using server = await startServer();
   const op = await seat(server, ["main-ai"]);
   const task = post(server, "/v1/tasks", {
@@ -517,7 +521,7 @@ Deno.test("PROBE: DELETE of the seat fails the run at once with `operator sessio
   });
   assert.equal(del.status, 204);
   const res = await task;
-  console.log(res);
+  assert.equal(res.status, 400);
   assert.match(String(res.body!.error), /operator session deleted/);
   assert.deepEqual(await op.ws.closed, { code: 4001, reason: "session deleted" });
   const again = await rawHttp(
@@ -527,7 +531,7 @@ Deno.test("PROBE: DELETE of the seat fails the run at once with `operator sessio
   assert.equal(again.status, 404);
 });
 
-Deno.test("PROBE: a request whose deadline passed while disconnected is not replayed", async () => {
+Deno.test("a request whose run deadline passed while disconnected is not replayed", async () => {
   await using server = await startServer();
   const minted = await server.mint(["main-ai"]);
   const task = await post(server, "/v1/tasks", {
@@ -535,7 +539,6 @@ Deno.test("PROBE: a request whose deadline passed while disconnected is not repl
     init_ctx: {},
     ttl_secs: 1,
   });
-  console.log(task);
   assert.equal(task.status, 400);
   await using ws = await openSocket(`${server.wsBase}/v1/operators/${minted.sid}/ws`, {
     token: minted.token,
@@ -558,7 +561,7 @@ Deno.test("an unknown worker handle answers 401 with the 0.1.2 text", async () =
   assert.equal(sub.body!.error, prompt.body!.error);
 });
 
-Deno.test("PROBE: with an API token set, the seat token opens the socket and worker credentials work", async () => {
+Deno.test("with an API token set, the seat token opens the socket and worker credentials work", async () => {
   await using server = await startServer({ config: { apiToken: "admin-secret" } });
   const minted = await post(
     server,
@@ -585,4 +588,21 @@ Deno.test("PROBE: with an API token set, the seat token opens the socket and wor
   assert.equal((await submit(server, spawn.capability_token, "ok")).status, 204);
   const noAuth = await rawHttp(server.port, upgradeRequest(`/v1/operators/${sid}/ws`));
   assert.equal(noAuth.status, 401);
+});
+
+Deno.test("a second socket while one is live: the old one closes 4000, the new one gets the replay", async () => {
+  await using server = await startServer();
+  const op = await seat(server, ["main-ai"]);
+  const runId = await startRun(server, {
+    blueprint: { kind: "inline", value: e2eBlueprint() },
+    init_ctx: {},
+  });
+  const spawn = await nextOf(op.ws, "spawn");
+  await using second = await openSocket(`${server.wsBase}/v1/operators/${op.sid}/ws`, {
+    token: op.token,
+  });
+  assert.deepEqual(await op.ws.closed, { code: 4000, reason: "replaced" });
+  assert.deepEqual(await second.next(), spawn, "the same frame, the same req_id");
+  second.send({ type: "spawn_ack", req_id: spawn.req_id, value: "second" });
+  assert.deepEqual((await runEnded(server, runId)).final_ctx, { r: "second" });
 });
