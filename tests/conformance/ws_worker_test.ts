@@ -606,3 +606,44 @@ Deno.test("a second socket while one is live: the old one closes 4000, the new o
   second.send({ type: "spawn_ack", req_id: spawn.req_id, value: "second" });
   assert.deepEqual((await runEnded(server, runId)).final_ctx, { r: "second" });
 });
+
+Deno.test("fanout: three spawns outstanding at once, answered in reverse order, each by its req_id", async () => {
+  await using server = await startServer();
+  const op = await seat(server, ["main-ai"]);
+  const task = post(server, "/v1/tasks", {
+    blueprint: {
+      kind: "inline",
+      value: e2eBlueprint({
+        flow: {
+          kind: "fanout",
+          items: "['a', 'b', 'c']",
+          bind: "$.item",
+          join: "all",
+          out: "$.all",
+          body: { kind: "step", ref: "impl", in: "$.item", out: "$.r" },
+        },
+      }),
+    },
+    init_ctx: {},
+  });
+  const spawns = [
+    await nextOf(op.ws, "spawn"),
+    await nextOf(op.ws, "spawn"),
+    await nextOf(op.ws, "spawn"),
+  ];
+  assert.equal(new Set(spawns.map((s) => s.req_id)).size, 3);
+  assert.equal(new Set(spawns.map((s) => s.task_id)).size, 3);
+  for (const s of [...spawns].reverse()) {
+    const prompt = await get(
+      server,
+      `/v1/worker/prompt?task_id=${s.task_id}`,
+      bearer(s.worker_handle!),
+    );
+    op.ws.send({ type: "spawn_ack", req_id: s.req_id, value: `done ${prompt.body!.prompt}` });
+  }
+  const res = await task;
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const all = (res.body!.final_ctx as { all: Array<{ r: string }> }).all;
+  assert.deepEqual(all.map((b) => b.r), ["done a", "done b", "done c"]);
+  await op.ws.close();
+});
