@@ -16,7 +16,7 @@ import { PromptQuery, SubmitQuery, WorkerPayload, WorkerResultBody } from "../pr
 import type { Json } from "../protocol/json.ts";
 import type { Engine } from "../engine/mod.ts";
 import { isHandle, type TokenAuthority } from "../engine/tokens.ts";
-import { bodyText, jsonBody, queryOf, requireJson } from "./_http.ts";
+import { jsonBody, queryOf, requireJson } from "./_http.ts";
 import { doc, empty, json } from "./_doc.ts";
 import { decodeBearer, parserS, verifyBearer, workerRecord } from "./_worker_auth.ts";
 import { isPlainJson } from "../protocol/json.ts";
@@ -28,6 +28,9 @@ export interface WorkerRoutesDeps {
 }
 
 const U32_MAX = 4294967295;
+
+/** A submit's body as text: bytes that are not UTF-8 become U+FFFD, BOM kept. */
+const lossyUtf8 = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * `WorkerResultBody` checked by hand (the hot path of every worker): the body as
@@ -179,7 +182,8 @@ export function workerRoutes(deps: WorkerRoutesDeps) {
           nonce = token.nonce;
           await verifyBearer(tokens, token, "post_result", taskId, "task_id_from_token");
         }
-        const text = (await bodyText(c, "Request body didn't contain valid UTF-8")).trimEnd();
+        // raw bytes decoded as 0.1.2 does (reference/http.md §5.3): bad ones become U+FFFD
+        const text = lossyUtf8.decode(await c.req.arrayBuffer()).trimEnd();
         // the 204 confirms a durable result; the run goes on at once
         await engine.postResult({
           taskId,
