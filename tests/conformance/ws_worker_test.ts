@@ -168,6 +168,14 @@ Deno.test("spawn_ack ok:false blocks with its value; an ack error fails with `wo
   const s3 = await nextOf(op.ws, "spawn");
   op.ws.send({ type: "spawn_ack", req_id: s3.req_id, value: 2, error: null });
   assert.deepEqual((await nullError).body!.final_ctx, { r: 2 }, "error: null is no error");
+
+  const afterSubmit = post(server, "/v1/tasks", body);
+  const s4 = await nextOf(op.ws, "spawn");
+  assert.equal((await submit(server, s4.worker_handle!, "posted")).status, 204);
+  op.ws.send({ type: "spawn_ack", req_id: s4.req_id, error: "nope" });
+  const r4 = await afterSubmit;
+  assert.equal(r4.status, 400, "an ack error fails the attempt even after a posted final");
+  assert.match(String(r4.body!.error), /worker fn returned error: nope$/);
   await op.ws.close();
 });
 
