@@ -70,7 +70,10 @@ Deno.test("SIGKILL at asks inside fanout, loop and try-catch: each is replayed o
     assert.equal(minted.status, 200);
     const { sid, token } = minted.body as { sid: string; token: string };
     const connect = (s: ChildServer) =>
-      openSocket(`${s.wsBase}/v1/operators/${sid}/ws`, { token, signal: AbortSignal.timeout(10_000) });
+      openSocket(`${s.wsBase}/v1/operators/${sid}/ws`, {
+        token,
+        signal: AbortSignal.timeout(10_000),
+      });
     let ws = await connect(server);
     const started = await call(server, "POST", "/v1/runs", {
       blueprint: { kind: "inline", value: NESTED },
