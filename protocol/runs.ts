@@ -182,6 +182,11 @@ export const RequestRecord = z.object({
   attempt: z.number().int(),
   frame: RequestFrame,
   sent_at: z.number(),
+  /**
+   * Orders the requests one process sent in the same millisecond (a count per
+   * process), so a restart replays them in the order first sent; older records lack it.
+   */
+  seq: z.number().int().optional(),
   state: z.enum(["pending", "settled", "cancelled"]),
   reply: ReplyFrame.optional(),
   /** The role the request was addressed to, when it went to a role (inbox, metrics). */

@@ -67,6 +67,11 @@ function itemsOf(index: RunIndex | undefined, runId: string): string[] {
   return held === undefined ? [] : typeof held === "string" ? [held] : [...held];
 }
 
+/** Compares two requests by when they were first sent (then by their count within the ms). */
+function sentBefore(a: BookEntry, b: BookEntry): number {
+  return a.record.sent_at - b.record.sent_at || (a.record.seq ?? 0) - (b.record.seq ?? 0);
+}
+
 /** One seat's requests. */
 export class RequestBook {
   #pending?: Map<string, BookEntry>;
@@ -81,8 +86,15 @@ export class RequestBook {
     return this.#pending?.size ?? 0;
   }
 
+  /** Set by `restore`: the pending entries may be out of the order sent. */
+  #unordered = false;
+
   /** Pending entries in the order first sent. */
   entries(): IterableIterator<BookEntry> {
+    if (this.#unordered && this.#pending) {
+      this.#pending = new Map([...this.#pending].sort(([, a], [, b]) => sentBefore(a, b)));
+    }
+    this.#unordered = false;
     return (this.#pending ?? new Map<string, BookEntry>()).values();
   }
 
@@ -175,7 +187,12 @@ export class RequestBook {
   restore(record: RequestRecord): void {
     if (record.state === "settled") {
       if (record.reply) this.keepSettled(record, record.reply);
-    } else if (record.state === "pending") this.open(record);
+    } else if (record.state === "pending") {
+      // Runs come back concurrently and a store lists a run's requests of one
+      // millisecond in any order: the next read puts them back in the order sent.
+      this.open(record);
+      this.#unordered = true;
+    }
   }
 
   /**

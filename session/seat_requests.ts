@@ -19,6 +19,9 @@ import type { SessionEnv } from "./seat.ts";
 import { requestCancelled, requestSent, requestSettled } from "./seat_log.ts";
 import type { SocketSlot } from "./socket_slot.ts";
 
+/** Requests sent by this process so far: each record's `seq` (its order within a millisecond). */
+let sentSeq = 0;
+
 /** The seat the requests belong to, read live. */
 export interface RequestsSeat {
   readonly sid: string;
@@ -162,6 +165,7 @@ export class SeatRequests {
       attempt,
       frame: build(reqId),
       sent_at: this.#env.now(),
+      seq: ++sentSeq,
       state: "pending",
     };
     if (options.runId !== undefined) record.run_id = options.runId;

@@ -174,3 +174,71 @@ Deno.test("a run's TTL is a wall-clock deadline across a restart: it passes whil
     await server.kill("SIGKILL");
   }
 });
+
+Deno.test("five asks pending in fanout branches and one of a later run: replayed in the order first sent, each answer lands in its branch", async () => {
+  await using kvFile = await tempKv();
+  let server: ChildServer = await spawnServer(kvFile.path);
+  try {
+    const { sid, token } = (await call(server, "POST", "/v1/operators", { roles: ["rev"] }))
+      .body as { sid: string; token: string };
+    let ws = await openSocket(`${server.wsBase}/v1/operators/${sid}/ws`, { token });
+    const started = await call(server, "POST", "/v1/runs", {
+      blueprint: {
+        kind: "inline",
+        value: {
+          id: "five-asks",
+          flow: {
+            kind: "fanout",
+            items: "[1, 2, 3, 4, 5]",
+            bind: "$.i",
+            join: "all",
+            out: "$.o",
+            body: ask("concat('q', $.i)", "$.a"),
+          },
+        },
+      },
+      init_ctx: {},
+    });
+    const runId = started.body!.run_id as string;
+    const first: AskFrame[] = [];
+    for (let i = 0; i < 5; i++) first.push(await nextAsk(ws));
+    // sent in the same millisecond or so: the store keeps no order among them but this one
+    assert.deepEqual(first.map((f) => f.question), ["q1", "q2", "q3", "q4", "q5"]);
+    // a later run's ask to the same seat comes after them
+    await new Promise((r) => setTimeout(r, 5));
+    const later = await call(server, "POST", "/v1/runs", {
+      blueprint: { kind: "inline", value: { id: "later", flow: ask("'r2'", "$.a") } },
+      init_ctx: {},
+    });
+    first.push(await nextAsk(ws));
+    assert.equal(first[5].question, "r2");
+    await new Promise((r) => setTimeout(r, 200));
+    await server.kill("SIGKILL");
+    server = await spawnServer(kvFile.path);
+    ws = await openSocket(`${server.wsBase}/v1/operators/${sid}/ws`, { token });
+    const replayed: AskFrame[] = [];
+    for (let i = 0; i < 6; i++) replayed.push(await nextAsk(ws));
+    assert.deepEqual(replayed, first, "replayed unchanged, in the order first sent (SPEC §4)");
+    const pending = await call(server, "GET", `/v1/operators/${sid}/pending`, undefined, {
+      authorization: `Bearer ${token}`,
+    });
+    assert.deepEqual(pending.body!.pending, first, "/pending lists them in the order sent");
+    for (const f of first.slice(0, 5).reverse()) {
+      ws.send({ type: "answer", req_id: f.req_id, value: `A${String(f.question).slice(1)}` });
+    }
+    const events = await readEvents(server, runId);
+    assert.equal(events.at(-1)?.event, "run_ended");
+    const run = await call(server, "GET", `/v1/runs/${runId}`);
+    assert.equal(run.body!.status, "succeeded", JSON.stringify(run.body));
+    assert.deepEqual(run.body!.final_ctx, {
+      o: [1, 2, 3, 4, 5].map((i) => ({ i, a: `A${i}` })),
+    });
+    ws.send({ type: "answer", req_id: first[5].req_id, value: "R2" });
+    await readEvents(server, later.body!.run_id as string);
+    const other = await call(server, "GET", `/v1/runs/${later.body!.run_id}`);
+    assert.deepEqual(other.body!.final_ctx, { a: "R2" });
+    await ws.close();
+  } finally {
+    await server.kill("SIGKILL");
+  }
+});
