@@ -133,6 +133,21 @@ const CASES: Case[] = [
     assert.deepEqual(await runs.listRequests("run-c"), []);
   }],
 
+  ["requests sent in one millisecond list by their count, not by req_id", async ({ runs }) => {
+    const sent = (n: number, reqId: string): RequestRecord => ({
+      ...sampleRequest("op-1", n, "run-a"),
+      req_id: reqId,
+      sent_at: 5000,
+      seq: n,
+    });
+    runs.putRequest("run-a", sent(2, "op-1-ask-a"));
+    runs.putRequest("run-a", sent(3, "op-1-ask-b"));
+    runs.putRequest("run-a", sent(1, "op-1-ask-c"));
+    await runs.flushed();
+    const listed = await runs.listRequests("run-a");
+    assert.deepEqual(listed.map((r) => r.seq), [1, 2, 3]);
+  }],
+
   ["a request with a question over 64 KiB round-trips", async ({ runs }) => {
     const question = bigCtx(150);
     await runs.putRequest("run-a", sampleRequest("op-1", 1, "run-a", question));

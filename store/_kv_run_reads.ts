@@ -175,8 +175,10 @@ export function createKvRunReads(access: KvRunAccess): KvRunReads {
       return all.filter((e) => e.id > after);
     },
 
-    listRequests(runId) {
-      return listRefs<RequestRecord>(["request", runId]);
+    async listRequests(runId) {
+      const requests = await listRefs<RequestRecord>(["request", runId]);
+      // keys order one millisecond's requests by req_id: `seq` gives the order sent
+      return requests.sort((a, b) => a.sent_at - b.sent_at || (a.seq ?? 0) - (b.seq ?? 0));
     },
 
     getTask,

@@ -300,7 +300,9 @@ export function createMemoryRunStore(
     },
     listRequests(runId) {
       const list = [...(requests.get(runId)?.values() ?? [])];
-      return Promise.resolve(list.sort((a, b) => a.sent_at - b.sent_at));
+      return Promise.resolve(
+        list.sort((a, b) => a.sent_at - b.sent_at || (a.seq ?? 0) - (b.seq ?? 0)),
+      );
     },
     putTask(task) {
       tasks.set(task.id, task);
