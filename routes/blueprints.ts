@@ -237,8 +237,8 @@ export function blueprintRoutes(deps: BlueprintRoutesDeps) {
       doc({
         tags,
         summary: "List content versions, newest first",
-        description: "`limit` defaults to 20 and is capped at 1024. An unknown id is 404 " +
-          "(0.1.2 answered 200 with no entries).",
+        description: "`limit` defaults to 20 and is capped at 1024. An id never written " +
+          "lists no entries (200, as in 0.1.2); an id no store could hold is 404.",
         responses: { 200: json(BlueprintHistory, "The history.") },
         errors: [400, 401, 404],
         admin: true,
@@ -249,14 +249,11 @@ export function blueprintRoutes(deps: BlueprintRoutesDeps) {
         const id = c.req.param("id");
         const raw = c.req.valid("query").limit;
         const limit = raw === undefined ? 20 : Math.min(Number(raw), 1024);
-        const valid = validateBlueprintId(id);
-        const entries = valid ? await blueprints.history(id, limit) : [];
-        const known = entries.length > 0 ||
-          (valid && limit === 0 && (await blueprints.history(id, 1)).length > 0);
-        // 404 for an id that was never written (0.1.2 listed none, with 200).
-        if (!known) {
+        // an id no store could hold is 404; one never written lists nothing, as in 0.1.2
+        if (!validateBlueprintId(id)) {
           throw new SwitchboardError("not_found", `history: blueprint id not found: ${id}`);
         }
+        const entries = await blueprints.history(id, limit);
         return c.json({
           count: entries.length,
           entries: entries.map((e) => ({

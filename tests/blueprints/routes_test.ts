@@ -643,13 +643,14 @@ Deno.test("GET /v1/blueprints/:id/history lists newest first, limits, 400 on a b
   const byDefault = await read(server, "/v1/blueprints/hist/history");
   assert.equal(byDefault.body!.count, 20); // the default limit
 
-  // An unknown id is 404 (0.1.2 answered 200 with no entries; see README, Choices).
+  // An id never written lists nothing (reference/blueprint.md §4.5: 200, count 0), an id no
+  // store could hold is 404.
   const nobody = await read(server, "/v1/blueprints/nobody/history");
-  assert.equal(nobody.status, 404);
-  assert.deepEqual(nobody.body, {
-    error: "history: blueprint id not found: nobody",
-    code: "blueprint_not_found",
-  });
+  assert.equal(nobody.status, 200);
+  assert.deepEqual(nobody.body, { count: 0, entries: [] });
+  const bad = await read(server, `/v1/blueprints/${"x".repeat(3000)}/history`);
+  assert.equal(bad.status, 404);
+  assert.equal(bad.body!.code, "blueprint_not_found");
   for (const limit of ["abc", "-1", "1.5"]) {
     const bad = await read(server, `/v1/blueprints/hist/history?limit=${limit}`);
     assert.equal(bad.status, 400, limit);
