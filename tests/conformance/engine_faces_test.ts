@@ -187,6 +187,203 @@ Deno.test("a hint key listed twice wraps twice; an unknown key is skipped (§3.3
   await op.ws.close();
 });
 
+/** A run of one operator step, up to its spawn; `done()` acks it and waits for the end. */
+async function spawned(server: TestServer) {
+  const op = await seat(server, ["main-ai"]);
+  const runId = await startRun(server, { blueprint: inline(layered([])), init_ctx: {} });
+  const spawn = await nextOf(op.ws, "spawn");
+  return {
+    op,
+    spawn,
+    async done() {
+      op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: true, value: 1 });
+      assert.equal((await runEnded(server, runId)).status, "succeeded");
+      await op.ws.close();
+    },
+  };
+}
+
+async function emit(
+  server: TestServer,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  return await post(server, path, body, headers);
+}
+
+Deno.test("data path: a capability token by header or ?token=, /v1/data/:name names the producer, reads by id and latest name (§8)", async () => {
+  await using server = await startServer();
+  const { spawn, done } = await spawned(server);
+  const token = spawn.capability_token!;
+  const event = { type: "final", content: { kind: "inline", value: { n: 1 } }, ok: true };
+  const first = await emit(
+    server,
+    "/v1/data/emit",
+    { task_id: spawn.task_id, attempt: 1, producer_agent: "rep", event },
+    { authorization: `Bearer ${token}` },
+  );
+  assert.equal(first.status, 200, JSON.stringify(first.body));
+  assert.deepEqual(Object.keys(first.body!), ["out_id"]);
+  assert.match(String(first.body!.out_id), /^out-[0-9a-f]+$/);
+
+  // ?token= when no header is present; the path's name wins over a body producer_agent
+  const second = await emit(
+    server,
+    `/v1/data/rep?token=${encodeURIComponent(token)}`,
+    {
+      task_id: spawn.task_id,
+      attempt: 1,
+      producer_agent: "ignored",
+      event: { type: "progress", stage: "s2", note: "n" },
+      parent_refs: [first.body!.out_id],
+    },
+  );
+  assert.equal(second.status, 200, JSON.stringify(second.body));
+
+  const byId = await get(server, `/v1/data/${first.body!.out_id}`);
+  assert.equal(byId.status, 200);
+  assert.deepEqual(byId.body, {
+    id: first.body!.out_id,
+    task_id: spawn.task_id,
+    attempt: 1,
+    producer_agent: "rep",
+    event,
+    parent_refs: [],
+  });
+  const latest = await get(server, "/v1/data/rep");
+  assert.equal(latest.status, 200);
+  assert.equal(latest.body!.id, second.body!.out_id);
+  assert.equal(latest.body!.producer_agent, "rep");
+  assert.deepEqual(latest.body!.parent_refs, [first.body!.out_id]);
+  assert.equal((await get(server, "/v1/data/ignored")).status, 404);
+
+  const missing = await get(server, "/v1/data/nope");
+  assert.equal(missing.status, 404);
+  assert.equal(missing.body!.error, "output not found (id nor name): nope");
+  await done();
+});
+
+Deno.test("data emits: the header wins over ?token=, and credential errors have the 0.1.2 texts (§8, http.md §6.1)", async () => {
+  await using server = await startServer();
+  const { spawn, done } = await spawned(server);
+  const body = {
+    task_id: spawn.task_id,
+    attempt: 1,
+    producer_agent: "p",
+    event: { type: "progress", stage: "s" },
+  };
+  const q = `?token=${encodeURIComponent(spawn.capability_token!)}`;
+  const scheme = await emit(server, `/v1/data/emit${q}`, body, { authorization: "Basic abc" });
+  assert.equal(scheme.status, 400);
+  assert.equal(scheme.body!.error, "Authorization must be 'Bearer <token>'");
+  const none = await emit(server, "/v1/data/emit", body);
+  assert.equal(
+    none.body!.error,
+    "missing token: pass 'Authorization: Bearer <token>' or '?token=<token>'",
+  );
+  const empty = await emit(server, "/v1/data/emit?token=%20", body);
+  assert.equal(empty.status, 400);
+  assert.equal(empty.body!.error, "token is empty");
+  const garbage = await emit(server, "/v1/data/emit?token=not*a*token", body);
+  assert.equal(garbage.status, 400);
+  assert.match(String(garbage.body!.error), /^invalid token: /);
+  const wrong = await emit(server, "/v1/data/emit", body, { authorization: "Bearer not*a*token" });
+  assert.equal(wrong.status, 400);
+  assert.match(String(wrong.body!.error), /^invalid token: /);
+  const shape = await emit(server, `/v1/data/emit${q}`, { ...body, event: { type: "nope" } });
+  assert.equal(shape.status, 422);
+  await done();
+});
+
+Deno.test("POST /v1/sessions lowercases the role to match it and names it lowercased when unknown (http.md §3.2)", async () => {
+  await using server = await startServer();
+  const ok = await post(server, "/v1/sessions", { agent_id: "a", role: "SeNiOr", ttl_secs: 60 });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.body!.role, "SeNiOr");
+  assert.match(String(ok.body!.session_id), /^[0-9a-f]{32}$/);
+  const bad = await post(server, "/v1/sessions", { agent_id: "a", role: "JANITOR", ttl_secs: 60 });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body!.error, "unknown role: janitor");
+  const res = await fetch(`${server.base}/v1/sessions`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${ok.body!.session_id}` },
+  });
+  assert.equal(res.status, 204);
+  assert.equal(await res.text(), "");
+});
+
+/** An operator agent with a persona, fed `input` (an expression). */
+function persona(systemPrompt: string, input: unknown, flow?: unknown) {
+  return layered([], {
+    agents: [{
+      name: "impl",
+      kind: "operator",
+      spec: { operator_ref: "main-ai" },
+      profile: { system_prompt: systemPrompt },
+    }],
+    flow: flow ?? { kind: "step", ref: "impl", in: input, out: "$.r" },
+  });
+}
+
+async function promptOf(server: TestServer, handle: string, taskId: string) {
+  const res = await get(server, `/v1/worker/prompt?task_id=${taskId}`, {
+    authorization: `Bearer ${handle}`,
+  });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body!;
+}
+
+Deno.test("an operator agent's persona sees the top-level keys of an object prompt, else only `directive` (§5.4)", async () => {
+  await using server = await startServer();
+  const op = await seat(server, ["main-ai"]);
+  const cases: Array<[string, unknown, string, string]> = [
+    ["Hi {{ name }} #{{ n }}", { op: "lit", value: { name: "Ann", n: 2 } }, "Hi Ann #2", ""],
+    ["[{{ directive }}]", { op: "lit", value: [1, 2] }, "[[1,2]]", "[1,2]"],
+    ["[{{ directive }}]", "'plain'", "[plain]", "plain"],
+  ];
+  for (const [template, input, system, prompt] of cases) {
+    const runId = await startRun(server, { blueprint: inline(persona(template, input)), init_ctx: {} });
+    const spawn = await nextOf(op.ws, "spawn");
+    const got = await promptOf(server, spawn.worker_handle!, spawn.task_id);
+    assert.equal(got.system, system, template);
+    if (prompt) assert.equal(got.prompt, prompt);
+    op.ws.send({ type: "spawn_ack", req_id: spawn.req_id, value: "v" });
+    assert.equal((await runEnded(server, runId)).status, "succeeded");
+  }
+  await op.ws.close();
+});
+
+Deno.test("a persona naming an undefined variable fails the spawn before any frame, catchable by try (§5.4, blueprint.md §2.7)", async () => {
+  await using server = await startServer();
+  const op = await seat(server, ["main-ai"]);
+  const failed = await post(server, "/v1/tasks", {
+    blueprint: inline(persona("Hi {{ nobody }}", "'x'")),
+    init_ctx: {},
+  });
+  assert.equal(failed.status, 400);
+  assert.match(
+    String(failed.body!.error),
+    /^run: launch: flow eval: dispatcher error for ref 'impl': dispatch failed: render system_prompt: template render failed: /,
+  );
+  const caught = await post(server, "/v1/tasks", {
+    blueprint: inline(persona("Hi {{ nobody }}", "'x'", {
+      kind: "try",
+      body: { kind: "step", ref: "impl", in: "'x'", out: "$.r" },
+      catch: { kind: "assign", at: "$.caught", value: { op: "lit", value: true } },
+      err_at: "$.err",
+    })),
+    init_ctx: {},
+  });
+  assert.equal(caught.status, 200, JSON.stringify(caught.body));
+  const ctx = caught.body!.final_ctx as Record<string, unknown>;
+  assert.equal(ctx.caught, true);
+  assert.match(String(ctx.err), /render system_prompt: template render failed: /);
+  op.ws.send({ type: "ping" });
+  assert.equal((await op.ws.next()).type, "pong", "no spawn was sent");
+  await op.ws.close();
+});
+
 async function probeStub(_server: TestServer) {}
 void probeStub;
 void get;
