@@ -384,6 +384,49 @@ Deno.test("a persona naming an undefined variable fails the spawn before any fra
   await op.ws.close();
 });
 
+Deno.test("POST /v1/tasks checks operator_sid, then the kinds, then resolves the Blueprint (http.md §3.4 order)", async () => {
+  await using server = await startServer();
+  const unknownBp = { blueprint: { kind: "id", id: "nope" }, init_ctx: {} };
+  const sid = await post(server, "/v1/tasks", {
+    ...unknownBp,
+    operator_sid: "op-x",
+    operator: { kind: "bad" },
+  });
+  assert.equal(sid.status, 400);
+  assert.equal(sid.body!.error, "operator_sid: no such registered operator session 'op-x'");
+  const kind = await post(server, "/v1/tasks", { ...unknownBp, operator: { kind: "" } });
+  assert.equal(kind.status, 400);
+  assert.equal(
+    kind.body!.error,
+    "operator kind: unknown value '' (expected main_ai|automate|composite)",
+  );
+  const bp = await post(server, "/v1/tasks", unknownBp);
+  assert.equal(bp.status, 400);
+  assert.equal(bp.body!.error, "bp resolve: store: head ref empty: id=nope");
+});
+
+Deno.test("operator_sid (a role alias too) replaces operator_backend_id; a delegated operator agent's own seat gets nothing (§3.1, §4.3.3)", async () => {
+  await using server = await startServer();
+  const pinned = await seat(server, ["pinned"]);
+  const own = await seat(server, ["main-ai"]);
+  const runId = await startRun(server, {
+    blueprint: inline(layered(["operator_delegate"])),
+    init_ctx: {},
+    operator_sid: "pinned",
+    operator: { operator_backend_id: "main-ai" },
+  });
+  const spawn = await nextOf(pinned.ws, "spawn");
+  assert.equal(spawn.agent, "impl");
+  pinned.ws.send({ type: "spawn_ack", req_id: spawn.req_id, value: "from pinned" });
+  const run = await runEnded(server, runId);
+  assert.equal(run.status, "succeeded", run.error);
+  assert.deepEqual(run.final_ctx, { r: "from pinned" });
+  own.ws.send({ type: "ping" });
+  assert.equal((await own.ws.next()).type, "pong", "the agent's own seat got no spawn");
+  await pinned.ws.close();
+  await own.ws.close();
+});
+
 async function probeStub(_server: TestServer) {}
 void probeStub;
 void get;
