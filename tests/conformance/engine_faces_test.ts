@@ -427,6 +427,66 @@ Deno.test("operator_sid (a role alias too) replaces operator_backend_id; a deleg
   await own.ws.close();
 });
 
+Deno.test("a webhook worker sits under the layers like any agent: a veto never calls it; ok:false escalates, then after sees the escalated value (§4.3, §5.5)", async () => {
+  const calls: Array<Record<string, unknown>> = [];
+  const hook = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    calls.push(await req.json());
+    return Response.json({ value: { draft: calls.length }, ok: false });
+  });
+  try {
+    await using server = await startServer({
+      config: {
+        webhooksJson: JSON.stringify({
+          remote: { url: `http://127.0.0.1:${hook.addr.port}/w`, mode: "sync", timeout_ms: 5000 },
+        }),
+      },
+    });
+    const op = await seat(server);
+    const body = {
+      blueprint: inline({
+        id: "remote",
+        spawner_hints: { layers: ["senior_escalation", "main_ai"] },
+        agents: [{ name: "impl", kind: "rust_fn", spec: { fn_id: "remote" } }],
+        flow: { kind: "step", ref: "impl", in: "'do X'", out: "$.r" },
+      }),
+      init_ctx: {},
+      operator: { kind: "main_ai", spawn_hook_id: op.sid, senior_bridge_id: op.sid },
+    };
+
+    const vetoed = await startRun(server, body);
+    const hb = await nextOf(op.ws, "hook_before");
+    op.ws.send({ type: "hook_ack", req_id: hb.req_id, ok: false, reason: "not now" });
+    const failed = await runEnded(server, vetoed);
+    assert.equal(
+      failed.error,
+      "dispatcher error for ref 'impl': dispatch failed: spawn rejected by middleware: not now",
+    );
+    assert.equal(calls.length, 0, "a vetoed spawn never reaches the webhook");
+
+    const runId = await startRun(server, body);
+    const seen = await collect(op.ws, (f) => {
+      if (f.type === "hook_before") op.ws.send({ type: "hook_ack", req_id: f.req_id, ok: true });
+      if (f.type === "ask") {
+        assert.deepEqual(f.question, { reason: "worker reported ok=false", value: { draft: 1 } });
+        op.ws.send({ type: "answer", req_id: f.req_id, value: "ship" });
+      }
+      if (f.type === "hook_after") {
+        assert.deepEqual(f.result, { original: { draft: 1 }, senior_answer: "ship" });
+        return true;
+      }
+    });
+    assert.deepEqual(seen.map((f) => f.type), ["hook_before", "ask", "hook_after"]);
+    const run = await runEnded(server, runId);
+    assert.equal(run.status, "succeeded", run.error);
+    assert.deepEqual(run.final_ctx, { r: { original: { draft: 1 }, senior_answer: "ship" } });
+    assert.equal(calls.length, 1);
+    assert.equal(calls[0].prompt, "do X");
+    await op.ws.close();
+  } finally {
+    await hook.shutdown();
+  }
+});
+
 async function probeStub(_server: TestServer) {}
 void probeStub;
 void get;
