@@ -235,7 +235,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
         });
         return final.value;
       }
-      const note = a.blockNote === undefined ? "" : ` (senior answer: ${compactJson(a.blockNote)})`;
+      const note = a.blockNote === undefined ? "" : ` (${a.blockNote})`;
       failure = `blocked: ${compactJson(final.value)}${note}`;
       closeStep(host, run, task, step, "blocked", failure, {
         key: req.key,
@@ -260,7 +260,7 @@ export { INTERRUPTED } from "./steps.ts";
  * prototype, so a parked attempt holds no closures of its own.
  */
 class Attempt implements AttemptContext {
-  blockNote?: Json;
+  blockNote?: string;
   readonly #host: RunHost;
   constructor(
     host: RunHost,

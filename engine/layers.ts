@@ -6,7 +6,7 @@
  * @module
  */
 import type { Json } from "../protocol/json.ts";
-import { directiveText } from "./expr/mod.ts";
+import { compactJson, directiveText } from "./expr/mod.ts";
 import { cutText } from "./request_context.ts";
 import {
   type AttemptContext,
@@ -98,12 +98,15 @@ export const seniorLayer: Layer = (inner) =>
             deadlineAt: a.ctx.deadlineAt,
           },
         );
-      } catch {
+      } catch (err) {
         rethrowIfAborted(a.signal);
-        return; // no answer: the attempt stays blocked
+        // no answer: the attempt stays blocked, and its message says why (SPEC §3:
+        // a deleted seat's requests fail with `operator session deleted`, which the run sees)
+        a.blockNote = `no senior answer: ${messageOf(err)}`;
+        return;
       }
       if (isRefusal(answer)) {
-        a.blockNote = answer;
+        a.blockNote = `senior answer: ${compactJson(answer)}`;
         return;
       }
       a.append(inlineFinal({ original: final.value, senior_answer: answer }, true));

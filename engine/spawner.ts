@@ -44,8 +44,8 @@ export interface AttemptContext {
   setSystem(system: string | null): void;
   /** Resolves when a `final` is in the tail (now or later). */
   finalArrived(): Promise<void>;
-  /** Extra text for a `blocked` verdict (for example a senior's refusal). */
-  blockNote?: Json;
+  /** Extra text for a `blocked` verdict: a senior's refusal, or why no senior answered. */
+  blockNote?: string;
 }
 
 /** A started worker. */

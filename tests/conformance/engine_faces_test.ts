@@ -343,7 +343,10 @@ Deno.test("an operator agent's persona sees the top-level keys of an object prom
     ["[{{ directive }}]", "'plain'", "[plain]", "plain"],
   ];
   for (const [template, input, system, prompt] of cases) {
-    const runId = await startRun(server, { blueprint: inline(persona(template, input)), init_ctx: {} });
+    const runId = await startRun(server, {
+      blueprint: inline(persona(template, input)),
+      init_ctx: {},
+    });
     const spawn = await nextOf(op.ws, "spawn");
     const got = await promptOf(server, spawn.worker_handle!, spawn.task_id);
     assert.equal(got.system, system, template);
@@ -485,6 +488,33 @@ Deno.test("a webhook worker sits under the layers like any agent: a veto never c
   } finally {
     await hook.shutdown();
   }
+});
+
+Deno.test("DELETE of the senior's seat during an escalation: the step stays blocked at once and the run's error names `operator session deleted` (SPEC §3, engine.md §4.3.2)", async () => {
+  await using server = await startServer();
+  const worker = await seat(server, ["main-ai"]);
+  const senior = await seat(server);
+  const runId = await startRun(server, {
+    blueprint: inline(layered(["senior_escalation"])),
+    init_ctx: {},
+    operator: { senior_bridge_id: senior.sid },
+  });
+  const spawn = await nextOf(worker.ws, "spawn");
+  worker.ws.send({ type: "spawn_ack", req_id: spawn.req_id, ok: false, value: "meh" });
+  await nextOf(senior.ws, "ask");
+  const deleted = await fetch(`${server.base}/v1/operators/${senior.sid}`, {
+    method: "DELETE",
+    headers: { authorization: `Bearer ${senior.token}` },
+  });
+  assert.equal(deleted.status, 204);
+  const run = await runEnded(server, runId);
+  assert.equal(run.status, "failed");
+  assert.equal(
+    run.error,
+    `dispatcher error for ref 'impl': blocked: "meh" (no senior answer: operator session deleted)`,
+  );
+  assert.deepEqual(run.steps.map((s) => s.verdict), ["blocked"]);
+  await worker.ws.close();
 });
 
 async function probeStub(_server: TestServer) {}
