@@ -97,7 +97,7 @@ Deno.test("layers [main_ai, senior_escalation, operator_delegate]: the delegate 
   const run = await runEnded(server, runId);
   assert.equal(run.status, "failed");
   assert.match(run.error!, /dispatcher error for ref 'impl': blocked: "no"$/);
-  op.ws.ws.send(JSON.stringify({ type: "ping" }));
+  op.ws.send({ type: "ping" });
   assert.equal((await op.ws.next()).type, "pong", "no hook_after nor ask came after the run");
   await op.ws.close();
 });
@@ -517,13 +517,25 @@ Deno.test("DELETE of the senior's seat during an escalation: the step stays bloc
   await worker.ws.close();
 });
 
-async function probeStub(_server: TestServer) {}
-void probeStub;
-void get;
-void startRun;
-void runEnded;
-void seat;
-void nextOf;
-void collect;
-void layered;
-void inline;
+Deno.test("explicit automate skips the spawn hook but not the operator: an operator agent still gets its spawn (§5)", async () => {
+  await using server = await startServer();
+  const op = await seat(server, ["main-ai"]);
+  const runId = await startRun(server, {
+    blueprint: inline(layered(["main_ai"], { default_operator_kind: "main_ai" })),
+    init_ctx: {},
+    operator: { kind: "automate", spawn_hook_id: op.sid },
+  });
+  const seen = await collect(op.ws, (f) => {
+    if (f.type === "spawn") {
+      op.ws.send({ type: "spawn_ack", req_id: f.req_id, value: "done" });
+      return true;
+    }
+  });
+  assert.deepEqual(seen.map((f) => f.type), ["spawn"]);
+  const run = await runEnded(server, runId);
+  assert.equal(run.status, "succeeded", run.error);
+  assert.deepEqual(run.final_ctx, { r: "done" });
+  op.ws.send({ type: "ping" });
+  assert.equal((await op.ws.next()).type, "pong", "no hook_after either");
+  await op.ws.close();
+});
