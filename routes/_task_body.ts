@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { BlueprintRef } from "../protocol/blueprint.ts";
+import { type Blueprint, BlueprintRef } from "../protocol/blueprint.ts";
 import type { TaskBody } from "../protocol/tasks.ts";
 import { isPlainJson } from "../protocol/json.ts";
 
@@ -24,8 +24,33 @@ function checkedRef(value: unknown): BlueprintRef | undefined {
   if (!parsed.success) return undefined;
   if (refs.size >= MAX_REFS) refs.clear();
   // frozen: one checked reference is shared by every run that sent the same text
-  refs.set(text, Object.freeze(parsed.data));
-  return parsed.data;
+  const ref = Object.freeze(withSentValue(parsed.data, value));
+  refs.set(text, ref);
+  return ref;
+}
+
+/**
+ * The reference with an inline Blueprint as sent rather than as zod's output:
+ * zod drops own `__proto__` keys from records (an `object` expression's `fields`),
+ * which are data here (reference/blueprint.md §3.5). The normalizer validates the
+ * document again and reads it as sent, as registration does.
+ */
+function withSentValue(ref: BlueprintRef, sent: unknown): BlueprintRef {
+  if (ref.kind !== "inline") return ref;
+  // `as`: the schema has just accepted this reference, so `value` is a Blueprint.
+  return { ...ref, value: (sent as { value: Blueprint }).value };
+}
+
+/**
+ * A validated task body whose inline Blueprint is the one sent (`raw`, the parsed
+ * request body). The hand check's references already are; this covers the bodies
+ * the schema checked.
+ */
+export function inlineAsSent(body: TaskBody, raw: unknown): TaskBody {
+  if (Object.isFrozen(body.blueprint) || body.blueprint.kind !== "inline") return body;
+  // `as`: the schema accepted `raw` as this very body.
+  const sent = (raw as { blueprint: unknown }).blueprint;
+  return { ...body, blueprint: withSentValue(body.blueprint, sent) };
 }
 
 /**

@@ -11,7 +11,7 @@ import { RunAccepted, TaskBody, TaskResult } from "../protocol/tasks.ts";
 import type { RunRecord } from "../protocol/runs.ts";
 import { adminGuard, assertRunRoom, assertStorageRoom, jsonBody, requireJson } from "./_http.ts";
 import { json } from "./_doc.ts";
-import { checkTaskBody } from "./_task_body.ts";
+import { checkTaskBody, inlineAsSent } from "./_task_body.ts";
 import { runDoc, runNotFound, type RunRoutesDeps } from "./_runs.ts";
 import { launchRun, startRun } from "./_start_run.ts";
 
@@ -46,7 +46,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
       requireJson,
       jsonBody(TaskBody, checkTaskBody),
       async (c) => {
-        const body = c.req.valid("json");
+        const body = inlineAsSent(c.req.valid("json"), await c.req.json());
         if (body.seats !== undefined) {
           throw new SwitchboardError(
             "bad_request",
@@ -84,7 +84,8 @@ export function runStartRoutes(deps: RunRoutesDeps) {
       requireJson,
       jsonBody(TaskBody, checkTaskBody),
       async (c) => {
-        const { run, seats } = await startRun(deps, c.req.valid("json"));
+        const body = inlineAsSent(c.req.valid("json"), await c.req.json());
+        const { run, seats } = await startRun(deps, body);
         c.set("runId", run.run_id);
         await run.durable; // the 202 confirms a run that survives a restart; the run goes on meanwhile
         const accepted: RunAccepted = { run_id: run.run_id, status: run.status };
