@@ -152,7 +152,8 @@ export function compileBlueprint(bp: BlueprintNorm, env: CompileEnv): Spawner {
     return spawner(a);
   };
   for (const key of bp.spawner_hints.layers) {
-    const layer = HINT_LAYERS[key];
+    // own keys only: `toString` is an unknown key, skipped like any other (§1.7)
+    const layer = Object.hasOwn(HINT_LAYERS, key) ? HINT_LAYERS[key] : undefined;
     if (layer) stack = layer(stack);
   }
   return stack;

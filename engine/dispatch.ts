@@ -94,7 +94,8 @@ class StepView implements CtxView {
 
 export function resolveKind(run: LiveRun, agent: string): OperatorKind {
   const op = run.record.operator;
-  const perAgent = op.per_agent_kinds[agent];
+  // an own key only: an agent named `constructor` has no per-agent kind (§3.5)
+  const perAgent = Object.hasOwn(op.per_agent_kinds, agent) ? op.per_agent_kinds[agent] : undefined;
   if (perAgent) return perAgent;
   if (op.kind) return op.kind;
   const bp = run.record.blueprint;

@@ -111,11 +111,13 @@ export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<Start
     }
     backend = body.operator_sid;
   }
-  const operator: RunOperator = { id: op.id ?? "http-run", per_agent_kinds: {} };
+  const kinds = Object.entries(op.per_agent_kinds ?? {});
+  const operator: RunOperator = {
+    id: op.id ?? "http-run",
+    // fromEntries defines own keys: an agent named `__proto__` is data (§3.5)
+    per_agent_kinds: Object.fromEntries(kinds.map(([agent, kind]) => [agent, parseKind(kind)])),
+  };
   if (op.kind !== undefined) operator.kind = parseKind(op.kind);
-  for (const [agent, kind] of Object.entries(op.per_agent_kinds ?? {})) {
-    operator.per_agent_kinds[agent] = parseKind(kind);
-  }
   if (op.spawn_hook_id !== undefined) operator.spawn_hook_id = op.spawn_hook_id;
   if (op.senior_bridge_id !== undefined) operator.senior_bridge_id = op.senior_bridge_id;
   if (backend !== undefined) operator.operator_backend_id = backend;

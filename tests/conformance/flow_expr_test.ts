@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import type { Json } from "../../protocol/json.ts";
 import { startServer } from "../_helpers.ts";
+import { runEnded, seat, startRun } from "../engine/_loop.ts";
 
 type Body = { status: number; body: Record<string, Json> };
 
@@ -144,4 +145,69 @@ Deno.test("compile checks run in the documented order: operator_ref first, then 
   );
   assert.equal(await compile([good, good]), "duplicate AgentDef name: a");
   assert.equal(await compile([good]), "flow references agent 'ghost' but no AgentDef matches");
+});
+
+// §1.6: the operator-kind cascade reads per-agent kinds as data, whatever the agent's
+// name (reference/blueprint.md §3.5: keys such as `constructor` are ordinary data).
+
+Deno.test("an agent named like an Object.prototype member takes the run's kind, not a prototype function", async (t) => {
+  await using server = await startServer();
+  for (const name of ["constructor", "toString", "__proto__"]) {
+    await t.step(name, async () => {
+      const op = await seat(server);
+      let fired = 0;
+      const loop = (async () => {
+        while (true) {
+          const frame = await Promise.race([op.ws.next(), op.ws.closed.then(() => null)])
+            .catch(() => null);
+          if (!frame) return;
+          if (frame.type === "hook_before") {
+            fired++;
+            op.ws.send({ type: "hook_ack", req_id: frame.req_id, ok: true });
+          }
+        }
+      })();
+      const runId = await startRun(server, {
+        blueprint: {
+          kind: "inline",
+          value: {
+            id: "kinds",
+            spawner_hints: { layers: ["main_ai"] },
+            agents: [{ name, kind: "rust_fn", spec: { fn_id: "identity" } }],
+            flow: { kind: "step", ref: name, in: "'x'", out: "$.r" },
+          },
+        },
+        init_ctx: {},
+        // The runtime global kind (tier 2) is main_ai; no per-agent kind is given.
+        operator: { kind: "main_ai", spawn_hook_id: op.sid },
+      });
+      const run = await runEnded(server, runId);
+      assert.equal(run.status, "succeeded", run.error);
+      await op.ws.close();
+      await loop;
+      assert.equal(fired, 1);
+    });
+  }
+});
+
+Deno.test("spawner_hints.layers keys named like Object.prototype members are unknown keys, skipped (§1.7)", async () => {
+  await using server = await startServer();
+  const layers = ["toString", "constructor", "hasOwnProperty", "valueOf", "__proto__"];
+  const blueprint = {
+    id: "layers",
+    spawner_hints: { layers },
+    agents: [IDENTITY],
+    flow: { kind: "step", ref: "a", in: "'x'", out: "$.r" },
+  };
+  const res = await call(server.base, "POST", "/v1/tasks", {
+    blueprint: { kind: "inline", value: blueprint },
+    init_ctx: {},
+  });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  assert.deepEqual(res.body.final_ctx, {
+    r: { by: "baseline-identity", agent: "a", echoed: "x" },
+  });
+  const reg = await call(server.base, "POST", "/v1/blueprints/layers", blueprint);
+  assert.equal(reg.status, 201, JSON.stringify(reg.body));
+  assert.equal((reg.body.warnings as string[]).length, layers.length);
 });
