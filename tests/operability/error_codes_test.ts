@@ -42,13 +42,21 @@ Deno.test("error bodies carry a specific code beside the 0.1.2 text", async (t) 
       status: 400,
       code: "blueprint_not_found",
     },
-    ...["", "/head", "/history"].map((tail) => ({
+    ...["", "/head"].map((tail) => ({
       name: `an unknown Blueprint on GET /v1/blueprints/:id${tail}`,
       method: "GET",
       path: `/v1/blueprints/nope${tail}`,
       status: 404,
       code: "blueprint_not_found",
     })),
+    {
+      // an id never written lists no history (200); one no store could hold is 404
+      name: "an id no store could hold on GET /v1/blueprints/:id/history",
+      method: "GET",
+      path: `/v1/blueprints/${"x".repeat(3000)}/history`,
+      status: 404,
+      code: "blueprint_not_found",
+    },
     {
       name: "an unknown version of a known Blueprint",
       method: "GET",
