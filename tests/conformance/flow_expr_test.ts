@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import type { Json } from "../../protocol/json.ts";
 import { startServer } from "../_helpers.ts";
-import { runEnded, seat, startRun } from "../engine/_loop.ts";
+import { hooksFired } from "../engine/_loop.ts";
 
 type Body = { status: number; body: Record<string, Json> };
 
@@ -154,37 +154,12 @@ Deno.test("an agent named like an Object.prototype member takes the run's kind, 
   await using server = await startServer();
   for (const name of ["constructor", "toString", "__proto__"]) {
     await t.step(name, async () => {
-      const op = await seat(server);
-      let fired = 0;
-      const loop = (async () => {
-        while (true) {
-          const frame = await Promise.race([op.ws.next(), op.ws.closed.then(() => null)])
-            .catch(() => null);
-          if (!frame) return;
-          if (frame.type === "hook_before") {
-            fired++;
-            op.ws.send({ type: "hook_ack", req_id: frame.req_id, ok: true });
-          }
-        }
-      })();
-      const runId = await startRun(server, {
-        blueprint: {
-          kind: "inline",
-          value: {
-            id: "kinds",
-            spawner_hints: { layers: ["main_ai"] },
-            agents: [{ name, kind: "rust_fn", spec: { fn_id: "identity" } }],
-            flow: { kind: "step", ref: name, in: "'x'", out: "$.r" },
-          },
-        },
-        init_ctx: {},
-        // The runtime global kind (tier 2) is main_ai; no per-agent kind is given.
-        operator: { kind: "main_ai", spawn_hook_id: op.sid },
-      });
-      const run = await runEnded(server, runId);
-      assert.equal(run.status, "succeeded", run.error);
-      await op.ws.close();
-      await loop;
+      // the runtime global kind (tier 2) is main_ai; no per-agent kind is given
+      const fired = await hooksFired(server, {
+        id: "kinds",
+        agents: [{ name, kind: "rust_fn", spec: { fn_id: "identity" } }],
+        flow: { kind: "step", ref: name, in: "'x'", out: "$.r" },
+      }, { kind: "main_ai" });
       assert.equal(fired, 1);
     });
   }

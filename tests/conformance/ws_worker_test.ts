@@ -35,6 +35,16 @@ function e2eBlueprint(extra: Record<string, unknown> = {}) {
   };
 }
 
+/** A seat of role `main-ai`, an async run of {@link e2eBlueprint}, and its `spawn` frame. */
+async function pendingSpawn(server: TestServer) {
+  const op = await seat(server, ["main-ai"]);
+  const runId = await startRun(server, {
+    blueprint: { kind: "inline", value: e2eBlueprint() },
+    init_ctx: {},
+  });
+  return { op, runId, spawn: await nextOf(op.ws, "spawn") };
+}
+
 async function submit(server: TestServer, credential: string, body: string, query = "") {
   const res = await fetch(`${server.base}/v1/worker/submit${query}`, {
     method: "POST",
@@ -105,12 +115,7 @@ Deno.test("reference §9.13 variant: a bare spawn_ack value becomes the step out
 
 Deno.test("spawn_ack after a submit: the worker's final wins, the ack's value and ok are ignored", async () => {
   await using server = await startServer();
-  const op = await seat(server, ["main-ai"]);
-  const runId = await startRun(server, {
-    blueprint: { kind: "inline", value: e2eBlueprint() },
-    init_ctx: {},
-  });
-  const spawn = await nextOf(op.ws, "spawn");
+  const { op, runId, spawn } = await pendingSpawn(server);
   assert.equal(
     (await submit(server, spawn.capability_token, "  line one\n  line two \t\n\n")).status,
     204,
@@ -306,12 +311,7 @@ Deno.test("a reconnect replays pending requests but never a hook_after", async (
 
 Deno.test("a reply sent at once on the new socket, before reading the replay, is accepted", async () => {
   await using server = await startServer();
-  const op = await seat(server, ["main-ai"]);
-  const runId = await startRun(server, {
-    blueprint: { kind: "inline", value: e2eBlueprint() },
-    init_ctx: {},
-  });
-  const spawn = await nextOf(op.ws, "spawn");
+  const { op, runId, spawn } = await pendingSpawn(server);
   await op.ws.close();
   await using again = await openSocket(`${server.wsBase}/v1/operators/${op.sid}/ws`, {
     token: op.token,
@@ -323,12 +323,7 @@ Deno.test("a reply sent at once on the new socket, before reading the replay, is
 
 Deno.test("a run cancelled over HTTP sends cancel{run_ended} and its worker credentials answer 410", async () => {
   await using server = await startServer();
-  const op = await seat(server, ["main-ai"]);
-  const runId = await startRun(server, {
-    blueprint: { kind: "inline", value: e2eBlueprint() },
-    init_ctx: {},
-  });
-  const spawn = await nextOf(op.ws, "spawn");
+  const { op, runId, spawn } = await pendingSpawn(server);
   const del = await fetch(`${server.base}/v1/runs/${runId}`, { method: "DELETE" });
   await del.body?.cancel();
   assert.deepEqual(await nextOf(op.ws, "cancel"), {
@@ -357,12 +352,7 @@ Deno.test("a run cancelled over HTTP sends cancel{run_ended} and its worker cred
 
 Deno.test("worker routes: query, bearer and token errors have the 0.1.2 statuses and texts", async () => {
   await using server = await startServer();
-  const op = await seat(server, ["main-ai"]);
-  const runId = await startRun(server, {
-    blueprint: { kind: "inline", value: e2eBlueprint() },
-    init_ctx: {},
-  });
-  const spawn = await nextOf(op.ws, "spawn");
+  const { op, runId, spawn } = await pendingSpawn(server);
   const t = spawn.task_id;
 
   const noQuery = await get(server, "/v1/worker/prompt", {});
@@ -600,12 +590,7 @@ Deno.test("with an API token set, the seat token opens the socket and worker cre
 
 Deno.test("a second socket while one is live: the old one closes 4000, the new one gets the replay", async () => {
   await using server = await startServer();
-  const op = await seat(server, ["main-ai"]);
-  const runId = await startRun(server, {
-    blueprint: { kind: "inline", value: e2eBlueprint() },
-    init_ctx: {},
-  });
-  const spawn = await nextOf(op.ws, "spawn");
+  const { op, runId, spawn } = await pendingSpawn(server);
   await using second = await openSocket(`${server.wsBase}/v1/operators/${op.sid}/ws`, {
     token: op.token,
   });

@@ -119,3 +119,50 @@ export async function firstSpawn(
   });
   return { op, runId, spawn: await nextOf(op.ws, "spawn") };
 }
+
+/**
+ * Runs a main_ai-hooked identity Blueprint (`bp` overrides its fields) with a seat
+ * as its spawn hook, acks every `hook_before`, and counts them.
+ */
+export async function hooksFired(
+  server: TestServer,
+  bp: Record<string, unknown>,
+  operator: object,
+) {
+  const op = await seat(server);
+  let fired = 0;
+  const loop = (async () => {
+    while (true) {
+      const frame = await Promise.race([op.ws.next(), op.ws.closed.then(() => null)])
+        .catch(() => null);
+      if (!frame) return;
+      if (frame.type === "hook_before") {
+        fired++;
+        op.ws.send({ type: "hook_ack", req_id: frame.req_id, ok: true });
+      }
+    }
+  })();
+  const runId = await startRun(server, {
+    blueprint: {
+      kind: "inline",
+      value: {
+        id: "tiers",
+        spawner_hints: { layers: ["main_ai"] },
+        agents: [{
+          name: "impl",
+          kind: "rust_fn",
+          spec: { fn_id: "identity", operator_ref: "lead" },
+        }],
+        flow: { kind: "step", ref: "impl", in: "'x'", out: "$.r" },
+        ...bp,
+      },
+    },
+    init_ctx: {},
+    operator: { spawn_hook_id: op.sid, ...operator },
+  });
+  const run = await runEnded(server, runId);
+  assert.equal(run.status, "succeeded", run.error);
+  await op.ws.close();
+  await loop;
+  return fired;
+}

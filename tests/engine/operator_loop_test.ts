@@ -10,6 +10,7 @@ import {
   firstSpawn,
   fnBlueprint,
   get,
+  hooksFired,
   nextOf,
   operatorAgentBlueprint,
   post,
@@ -300,43 +301,6 @@ Deno.test("capability token failures answer 401, 403 and 410 with {error}", asyn
   await expectError(prompt(spawn.worker_handle!), 410, /ended/);
   await op.ws.close();
 });
-
-/** Runs a main_ai-hooked identity blueprint and counts the hook_befores that fire. */
-async function hooksFired(server: TestServer, bp: Record<string, unknown>, operator: object) {
-  const op = await seat(server);
-  let fired = 0;
-  const loop = (async () => {
-    while (true) {
-      const frame = await Promise.race([op.ws.next(), op.ws.closed.then(() => null)])
-        .catch(() => null);
-      if (!frame) return;
-      if (frame.type === "hook_before") {
-        fired++;
-        op.ws.send({ type: "hook_ack", req_id: frame.req_id, ok: true });
-      }
-    }
-  })();
-  const runId = await startRun(server, {
-    blueprint: inline({
-      id: "tiers",
-      spawner_hints: { layers: ["main_ai"] },
-      agents: [{
-        name: "impl",
-        kind: "rust_fn",
-        spec: { fn_id: "identity", operator_ref: "lead" },
-      }],
-      flow: { kind: "step", ref: "impl", in: "'x'", out: "$.r" },
-      ...bp,
-    }),
-    init_ctx: {},
-    operator: { spawn_hook_id: op.sid, ...operator },
-  });
-  const run = await runEnded(server, runId);
-  assert.equal(run.status, "succeeded", run.error);
-  await op.ws.close();
-  await loop;
-  return fired;
-}
 
 Deno.test("the five operator-kind tiers decide whether hooks fire", async (t) => {
   await using server = await startServer();
