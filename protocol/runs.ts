@@ -208,3 +208,8 @@ export const RequestRecord = z.object({
 });
 /** An operator request of a run. */
 export type RequestRecord = z.infer<typeof RequestRecord>;
+
+/** Orders requests as first sent: by `sent_at`, then by `seq` within a millisecond. */
+export function sentOrder(a: RequestRecord, b: RequestRecord): number {
+  return a.sent_at - b.sent_at || (a.seq ?? 0) - (b.seq ?? 0);
+}

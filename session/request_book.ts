@@ -9,7 +9,7 @@
  * @module
  */
 import type { ReplyFrame } from "../protocol/frames.ts";
-import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
+import { type RequestKind, type RequestRecord, sentOrder } from "../protocol/runs.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 
 /** A pending request and the run's wait on it, if any. */
@@ -67,11 +67,6 @@ function itemsOf(index: RunIndex | undefined, runId: string): string[] {
   return held === undefined ? [] : typeof held === "string" ? [held] : [...held];
 }
 
-/** Compares two requests by when they were first sent (then by their count within the ms). */
-function sentBefore(a: BookEntry, b: BookEntry): number {
-  return a.record.sent_at - b.record.sent_at || (a.record.seq ?? 0) - (b.record.seq ?? 0);
-}
-
 /** One seat's requests. */
 export class RequestBook {
   #pending?: Map<string, BookEntry>;
@@ -92,7 +87,9 @@ export class RequestBook {
   /** Pending entries in the order first sent. */
   entries(): IterableIterator<BookEntry> {
     if (this.#unordered && this.#pending) {
-      this.#pending = new Map([...this.#pending].sort(([, a], [, b]) => sentBefore(a, b)));
+      this.#pending = new Map(
+        [...this.#pending].sort(([, a], [, b]) => sentOrder(a.record, b.record)),
+      );
     }
     this.#unordered = false;
     return (this.#pending ?? new Map<string, BookEntry>()).values();

@@ -7,7 +7,7 @@
  * @module
  */
 import type { BlueprintNorm } from "../protocol/blueprint.ts";
-import type { TaskState } from "../protocol/runs.ts";
+import { sentOrder, type TaskState } from "../protocol/runs.ts";
 import type { BlobRef } from "./kv_blob.ts";
 import {
   type JournalEntry,
@@ -178,7 +178,7 @@ export function createKvRunReads(access: KvRunAccess): KvRunReads {
     async listRequests(runId) {
       const requests = await listRefs<RequestRecord>(["request", runId]);
       // keys order one millisecond's requests by req_id: `seq` gives the order sent
-      return requests.sort((a, b) => a.sent_at - b.sent_at || (a.seq ?? 0) - (b.seq ?? 0));
+      return requests.sort(sentOrder);
     },
 
     getTask,

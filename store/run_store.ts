@@ -15,6 +15,7 @@ import type {
   TaskState,
   TokenRecord,
 } from "../protocol/runs.ts";
+import { sentOrder } from "../protocol/runs.ts";
 
 export type {
   JournalEntry,
@@ -300,9 +301,7 @@ export function createMemoryRunStore(
     },
     listRequests(runId) {
       const list = [...(requests.get(runId)?.values() ?? [])];
-      return Promise.resolve(
-        list.sort((a, b) => a.sent_at - b.sent_at || (a.seq ?? 0) - (b.seq ?? 0)),
-      );
+      return Promise.resolve(list.sort(sentOrder));
     },
     putTask(task) {
       tasks.set(task.id, task);
