@@ -41,9 +41,7 @@ export function checkWorkerResult(body: unknown, plain = false): WorkerResultBod
   // `as`: a JSON object from JSON.parse, read field by field below.
   const { task_id, value, ok, attempt } = body as Record<string, unknown>;
   if (typeof task_id !== "string" || !Object.hasOwn(body, "value")) return undefined;
-  if (!(plain || isPlainJson(value))) {
-    return undefined;
-  }
+  if (!(plain || isPlainJson(value))) return undefined;
   if (ok !== undefined && typeof ok !== "boolean") return undefined;
   // `as Json`: isPlainJson accepted it.
   const checked: WorkerResultBody = { task_id, value: value as Json, ok: ok ?? true };
