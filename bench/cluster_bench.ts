@@ -11,7 +11,9 @@
  *   open WebSocket, the reply matched by req_id, JSON out), measured in the
  *   same run with the same loop. Cases: the seat and the run on one instance
  *   on `:memory:` (no database); on PostgreSQL, both on A; cross-instance, the
- *   seat on A and `POST /v1/tasks` on B.
+ *   seat on A and `POST /v1/tasks` on B. Beside them, bench/real_server/bare_cluster.ts:
+ *   the cross-instance hop with only the steps issue 14's rules require (a row
+ *   and an id notification each way), the floor of any server that keeps them.
  * - Runs per second, as bench/real_server/runs_throughput.ts: C clients loop
  *   `POST /v1/tasks` on a stored 3-step identity blueprint for SECS seconds,
  *   all on one instance, or split over A and B on one database.
@@ -156,12 +158,12 @@ async function pgPids(url: string): Promise<number[]> {
   return pids;
 }
 
-/** bench/real_server/bare_server.ts as a child process; resolves once it listens. */
-async function startBare() {
+/** A bare server of bench/real_server/ as a child process; resolves once it listens. */
+async function startBare(script = "bare_server.ts", env: Record<string, string> = {}) {
   const port = 40000 + Math.floor(Math.random() * 20000);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./real_server/bare_server.ts", import.meta.url).pathname],
-    env: { PORT: String(port) },
+    args: ["run", "-A", new URL(`./real_server/${script}`, import.meta.url).pathname],
+    env: { ...env, PORT: String(port) },
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -262,14 +264,34 @@ const line = (
 if (PARTS.includes("spawn")) {
   console.log(`# spawn round trip (N=${N}), load ${load()}`);
   const bare = await startBare();
-  const floor = await roundTrips(
-    `${bare.base}/run`,
-    `${bare.base.replace("http", "ws")}/ws`,
-    null,
-    JSON.stringify({ flow: { in: { value: "x" } } }),
-  );
+  const bareTrips = () =>
+    roundTrips(
+      `${bare.base}/run`,
+      `${bare.base.replace("http", "ws")}/ws`,
+      null,
+      JSON.stringify({ flow: { in: { value: "x" } } }),
+    );
+  // twice: the first pass also warms this client, which every case after it finds warm
+  line("bare_server.ts, the client cold", await bareTrips());
+  const floor = await bareTrips();
   await bare.stop();
   line("bare_server.ts (the floor)", floor);
+  // the same two-instance hop with nothing but the rules' own steps (bare_cluster.ts)
+  await stats`CREATE TABLE IF NOT EXISTS floor_req (id text PRIMARY KEY, frame text NOT NULL, value text)`;
+  const [bareA, bareB] = await Promise.all(
+    ["A", "B"].map((ROLE) => startBare("bare_cluster.ts", { ROLE, DATABASE_URL: url })),
+  );
+  line(
+    "bare_cluster.ts: socket on A, POST on B",
+    await roundTrips(
+      `${bareB.base}/run`,
+      `${bareA.base.replace("http", "ws")}/ws`,
+      null,
+      JSON.stringify({ flow: { in: { value: "x" } } }),
+    ),
+    floor.p50,
+  );
+  await Promise.all([bareA.stop(), bareB.stop()]);
   const m = await mint(mem);
   line(
     "one instance on :memory: (no database)",
