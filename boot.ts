@@ -25,8 +25,7 @@ import {
   pruneExpiredTokens,
   RUN_RETENTION_SECS,
 } from "./store/run_retention.ts";
-import { type OpenPgStores, openPgStores } from "./store/open_pg_stores.ts";
-import { startClusterMode } from "./cluster.ts";
+import type { OpenPgStores } from "./store/open_pg_stores.ts";
 import type { RunRecord } from "./store/run_store.ts";
 import type { Stores } from "./deps.ts";
 
@@ -69,8 +68,11 @@ function withBlueprintCache<S extends Stores>(stores: S): S {
  */
 export async function openDeps(config: Config, options: OpenDepsOptions = {}): Promise<OpenDeps> {
   // a KV file is locked by openStores: one server per file; PostgreSQL is shared (cluster.ts)
+  // the PostgreSQL modules (and their driver) load only for a cluster: a single
+  // server does not carry them in memory
   const stores: Stores & { close(): void | Promise<void> } = config.databaseUrl
-    ? await openPgStores({ ...config, databaseUrl: config.databaseUrl })
+    ? await (await import("./store/open_pg_stores.ts"))
+      .openPgStores({ ...config, databaseUrl: config.databaseUrl })
     : config.kvPath === ":memory:"
     ? openMemory()
     : withBlueprintCache(await openStores(config));
@@ -83,7 +85,7 @@ export async function openDeps(config: Config, options: OpenDepsOptions = {}): P
     const deps = await createDeps({ ...options, config, stores });
     if (stores.kind === "kv" && stores.path) deps.storage = kvDiskBudget(deps, stores.path);
     const cluster = stores.kind === "pg"
-      ? await startClusterMode(deps, stores as OpenPgStores)
+      ? await (await import("./cluster.ts")).startClusterMode(deps, stores as OpenPgStores)
       : undefined;
     const seats = cluster?.seats ?? await restoreSeats(deps);
     // each run brings its own requests back to their seats (its journal is the one record)

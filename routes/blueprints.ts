@@ -7,7 +7,6 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { parseYamlBody } from "./_yaml_body.ts";
 import { jsonTextTooDeep, MAX_JSON_DEPTH } from "../protocol/json.ts";
 import { z } from "zod";
 import { SwitchboardError } from "../protocol/errors.ts";
@@ -54,7 +53,8 @@ async function readBody(c: Context): Promise<unknown> {
     c,
     `Failed to parse the request body as ${isYaml ? "YAML" : "JSON"}: invalid UTF-8`,
   );
-  if (isYaml) return parseYamlBody(text);
+  // the YAML parser loads on the first YAML body: a server that gets none does not hold it
+  if (isYaml) return (await import("./_yaml_body.ts")).parseYamlBody(text);
   if (jsonTextTooDeep(text)) {
     throw new SwitchboardError(
       "invalid",
