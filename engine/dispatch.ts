@@ -29,7 +29,7 @@ import {
   startAttempt,
   type TaskState,
 } from "./tasks.ts";
-import type { LiveRun, RunHost } from "./run_types.ts";
+import { addTask, findTask, type LiveRun, type RunHost } from "./run_types.ts";
 import {
   appendOutput,
   closeStep,
@@ -151,7 +151,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
   }
 
   const now = host.now();
-  let task = run.tasksByKey.get(req.key);
+  let task = findTask(run, req.key);
   let attempt: AttemptState;
   let resumed = false;
   if (task && !isTerminal(task.status) && task.attempt > 0) {
@@ -165,7 +165,7 @@ export async function dispatchStep(host: RunHost, run: LiveRun, req: StepRequest
     }
   } else {
     task = createTask(run.record.run_id, req.key, req.ref, req.directive, now);
-    run.tasksByKey.set(req.key, task);
+    addTask(run, task);
     host.tasks.set(task.id, task);
     attempt = startAttempt(task, now);
   }

@@ -22,7 +22,7 @@ import { dispatchStep } from "./dispatch.ts";
 import { resolveFace, RunEnded } from "./faces.ts";
 import { askNode, type AskNodeHost } from "./ask_node.ts";
 import { isTerminal } from "./tasks.ts";
-import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
+import type { LiveRun, RunHost } from "./run_types.ts";
 import { RunLog, type RunLogEnv } from "./run_log.ts";
 import type { Deadline } from "./deadlines.ts";
 import type { Operator } from "./faces.ts";
@@ -128,9 +128,9 @@ export function launch(
   const run: LiveRun = {
     record,
     steps,
-    stepsById: prior ? new Map(steps.map((s) => [stepId(s.task_id, s.attempt), s])) : new Map(),
     journal: prior?.entries.length ? new Map(prior.entries.map((e) => [e.key, e])) : undefined,
-    tasksByKey: prior ? new Map(prior.tasks.map((t) => [t.key, t])) : new Map(),
+    // the newest task of each key, as before the restart
+    tasks: prior ? [...new Map(prior.tasks.map((t) => [t.key, t])).values()] : [],
     log: new RunLog(env.logEnv, runId, prior?.events),
     controller,
     signal: controller.signal,
@@ -149,7 +149,7 @@ export function launch(
       sent_at,
     }));
   }
-  for (const task of run.tasksByKey.values()) {
+  for (const task of run.tasks) {
     if (!isTerminal(task.status)) host.tasks.set(task.id, task);
   }
   env.live.set(runId, run);
@@ -188,6 +188,7 @@ export async function execute(env: LifecycleEnv, run: LiveRun): Promise<RunRecor
       dispatch: (req) => dispatchStep(host, run, req),
       ask: (req) => askNode(askHost(host), run, req),
       signal: run.signal,
+      settlesOnAbort: true, // every worker kind and the seats' waits end on their signal
       budgets: env.budgets,
       afterStep: ({ key, ctx, root }) => {
         if (!root) return;
@@ -249,7 +250,7 @@ function finish(env: LifecycleEnv, run: LiveRun, outcome: Outcome): RunRecord {
   const runId = record.run_id;
   settle(env, record, outcome);
   if (!run.controller.signal.aborted) run.controller.abort(FINISHED);
-  for (const task of run.tasksByKey.values()) {
+  for (const task of run.tasks) {
     if (!isTerminal(task.status)) {
       task.status = "cancelled";
       task.updated_at = record.finished_at!;

@@ -22,12 +22,14 @@ import type { TokenAuthority } from "./tokens.ts";
 export interface LiveRun {
   record: RunRecord;
   steps: StepRecord[];
-  /** The same steps by `<task_id>:<attempt>` (see {@link stepId}). */
-  stepsById: Map<string, StepRecord>;
+  /** The same steps by {@link stepId}, made once there are more than {@link SCAN_MAX}. */
+  stepsById?: Map<string, StepRecord>;
   /** Finished steps by key (answers replays after a restart); made on first use. */
   journal?: Map<string, JournalEntry>;
-  /** Tasks by step key (resumes tasks after a restart). */
-  tasksByKey: Map<string, TaskState>;
+  /** The run's tasks, oldest first (a step key run again has a newer task after its old one). */
+  tasks: TaskState[];
+  /** The newest task of each step key, made once there are more than {@link SCAN_MAX}. */
+  tasksByKey?: Map<string, TaskState>;
   /**
    * The run's operator requests not cancelled, in the order sent (made on first
    * use): who holds them and for which attempt (their frames are the seat's).
@@ -53,6 +55,62 @@ export type RequestRef = Pick<
 /** The key of a step in {@link LiveRun.stepsById}. */
 export function stepId(taskId: string, attempt: number): string {
   return `${taskId}:${attempt}`;
+}
+
+/**
+ * Up to this many steps or tasks, a run finds one by scanning its list from the
+ * newest; past it, by a map made then. A run parked on its one operator step
+ * holds no maps of its own (10,000 parked runs are a benchmark case).
+ */
+export const SCAN_MAX = 8;
+
+/** The step record of attempt `n` of task `taskId`. */
+export function findStep(
+  run: Pick<LiveRun, "steps" | "stepsById">,
+  taskId: string,
+  n: number,
+): StepRecord | undefined {
+  const { steps } = run;
+  if (steps.length <= SCAN_MAX) {
+    for (let i = steps.length - 1; i >= 0; i--) {
+      if (steps[i].attempt === n && steps[i].task_id === taskId) return steps[i];
+    }
+    return undefined;
+  }
+  if (!run.stepsById) {
+    run.stepsById = new Map();
+    for (const s of steps) run.stepsById.set(stepId(s.task_id, s.attempt), s);
+  }
+  return run.stepsById.get(stepId(taskId, n));
+}
+
+/** Adds a step record to the run's list (and to its map, once made). */
+export function addStep(run: Pick<LiveRun, "steps" | "stepsById">, step: StepRecord): void {
+  run.steps.push(step);
+  run.stepsById?.set(stepId(step.task_id, step.attempt), step);
+}
+
+/** The newest task of step key `key`. */
+export function findTask(
+  run: Pick<LiveRun, "tasks" | "tasksByKey">,
+  key: string,
+): TaskState | undefined {
+  const { tasks } = run;
+  if (tasks.length <= SCAN_MAX) {
+    for (let i = tasks.length - 1; i >= 0; i--) if (tasks[i].key === key) return tasks[i];
+    return undefined;
+  }
+  if (!run.tasksByKey) {
+    run.tasksByKey = new Map();
+    for (const t of tasks) run.tasksByKey.set(t.key, t);
+  }
+  return run.tasksByKey.get(key);
+}
+
+/** Adds a task to the run's list (and to its map, once made). */
+export function addTask(run: Pick<LiveRun, "tasks" | "tasksByKey">, task: TaskState): void {
+  run.tasks.push(task);
+  run.tasksByKey?.set(task.key, task);
 }
 
 /** What a step needs from the engine. */

@@ -10,7 +10,7 @@ import type { OutputEvent } from "../protocol/worker.ts";
 import type { Json, JsonObject } from "../protocol/json.ts";
 import type { JournalEntry, StepRecord, StepVerdict } from "../protocol/runs.ts";
 import { type AttemptState, lastFinal, type TaskState } from "./tasks.ts";
-import { type LiveRun, type RunHost, stepId } from "./run_types.ts";
+import { addStep, findStep, type LiveRun, type RunHost } from "./run_types.ts";
 
 /** What an attempt that was executing when the server stopped ends with. */
 export const INTERRUPTED = "interrupted: the server stopped during this attempt";
@@ -24,8 +24,7 @@ export function openStep(
 ): StepRecord {
   const runId = run.record.run_id;
   host.write(runId, () => host.store.putTask(task));
-  const id = stepId(task.id, attempt.n);
-  let step = run.stepsById.get(id);
+  let step = findStep(run, task.id, attempt.n);
   if (!step) {
     step = {
       seq: run.steps.length + 1,
@@ -36,8 +35,7 @@ export function openStep(
       verdict: "running",
       started_at: attempt.started_at,
     };
-    run.steps.push(step);
-    run.stepsById.set(id, step);
+    addStep(run, step);
     const saved = { ...step };
     host.write(runId, () => host.store.putStep(runId, saved));
   }
@@ -111,7 +109,7 @@ export function closeStep(
 
 /** Marks the step of an attempt cut off by a restart as failed (it runs again as a new attempt). */
 export function interruptStep(host: RunHost, run: LiveRun, taskId: string, n: number): void {
-  const step = run.stepsById.get(stepId(taskId, n));
+  const step = findStep(run, taskId, n);
   if (step && step.verdict === "running") closeStepRecord(host, run, step, "failed", INTERRUPTED);
 }
 

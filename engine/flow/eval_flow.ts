@@ -33,7 +33,7 @@ import {
   SLICE_MS,
 } from "./budget.ts";
 import { StepError } from "./step_error.ts";
-import { abortable, yieldToEventLoop } from "./_abortable.ts";
+import { abortable, yieldToEventLoop } from "../abortable.ts";
 import { joinBranches } from "./_join.ts";
 
 /** One step execution handed to the dispatcher. */
@@ -85,6 +85,13 @@ export interface EvalFlowOptions {
   ask?: Ask;
   /** Cancels the run: evaluation stops and rejects with `signal.reason`. */
   signal?: AbortSignal;
+  /**
+   * True when `dispatch` and `ask` settle as soon as their request's signal
+   * aborts (the engine's do). The flow then awaits them as they are, instead of
+   * racing each against its signal: a run parked on a step would hold that race
+   * (a promise, its callbacks and an abort listener) as long as it waits.
+   */
+  settlesOnAbort?: boolean;
   /** Called (and awaited) after each step's result is written into its scope's ctx. */
   afterStep?: (info: AfterStepInfo) => void | Promise<void>;
   /** The run's budgets; missing ones take {@link DEFAULT_BUDGETS}. */
@@ -110,6 +117,8 @@ type Run = {
   sliceStart: number;
   /** The event-loop turn every branch of the run waits for, while one is pending. */
   turn?: Promise<void>;
+  /** Steps and asks are raced against their signal (see `settlesOnAbort`). */
+  race: boolean;
 };
 
 /** `width`: the most keys one write of this fanout branch copied (0 for the root ctx). */
@@ -147,6 +156,7 @@ export function evalFlow(
       branchKeys: 0,
       historyBytes: 0,
       sliceStart: performance.now(),
+      race: !options.settlesOnAbort,
     };
     const start = copyJson(ctx);
     checkCtx(start, run.budgets);
@@ -154,7 +164,7 @@ export function evalFlow(
       ctx: start,
       root: true,
       signal,
-      cancellable: options.signal !== undefined,
+      cancellable: options.signal !== undefined && run.race,
       width: 0,
     };
     return exec(node, scope, "", run).then(() => scope.ctx);
@@ -403,7 +413,7 @@ async function fanout(
       ctx: i === 0 ? first : writeShared(scope.ctx, node.bind.at, item),
       root: false,
       signal,
-      cancellable: true,
+      cancellable: run.race,
       width: copied.keys,
     }));
     run.branches += items.length;

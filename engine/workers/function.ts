@@ -9,6 +9,7 @@ import type { Json } from "../../protocol/json.ts";
 import type { OutputEvent } from "../../protocol/worker.ts";
 import type { WorkerResult } from "../faces.ts";
 import { inlineFinal, messageOf, spawned, type Spawner, WorkerError } from "../spawner.ts";
+import { abortable } from "../abortable.ts";
 
 /** What a function worker receives. */
 export interface WorkerInvocation {
@@ -49,22 +50,26 @@ export function functionWorker(fn: WorkerFn): Spawner {
     const done = (async () => {
       let result: WorkerResult;
       try {
-        result = await fn({
-          taskId: a.ctx.taskId,
-          attempt: a.ctx.attempt,
-          agent: a.ctx.agent,
-          prompt: a.attempt.prompt,
-          system: null,
-          token: a.token,
-          encodedToken: a.grant?.capabilityToken,
-          workerHandle: a.grant?.workerHandle,
-          runtime: a.ctx.runtime,
-          emit: (event) => {
-            a.append(event);
-            return Promise.resolve();
-          },
-          signal: a.signal,
-        });
+        // a function that ignores its signal still ends its step when the run does
+        result = await abortable(
+          fn({
+            taskId: a.ctx.taskId,
+            attempt: a.ctx.attempt,
+            agent: a.ctx.agent,
+            prompt: a.attempt.prompt,
+            system: null,
+            token: a.token,
+            encodedToken: a.grant?.capabilityToken,
+            workerHandle: a.grant?.workerHandle,
+            runtime: a.ctx.runtime,
+            emit: (event) => {
+              a.append(event);
+              return Promise.resolve();
+            },
+            signal: a.signal,
+          }),
+          a.signal,
+        );
       } catch (err) {
         if (a.signal.aborted) throw a.signal.reason;
         throw new WorkerError(`worker fn returned error: ${messageOf(err)}`, { cause: err });
