@@ -104,7 +104,7 @@ type Run = {
   dispatch: Dispatch;
   ask?: Ask;
   afterStep?: EvalFlowOptions["afterStep"];
-  budgets: RunBudgets;
+  budgets: Readonly<RunBudgets>;
   /** Loop passes and step executions so far; fanout branches alive now. */
   iterations: number;
   steps: number;
@@ -130,6 +130,16 @@ type Scope = {
   width: number;
 };
 
+/** The budgets of each `budgets` option given, completed once (runs share them, unchanged). */
+const completed = new WeakMap<Partial<RunBudgets>, Readonly<RunBudgets>>();
+
+function fullBudgets(given: Partial<RunBudgets> | undefined): Readonly<RunBudgets> {
+  if (given === undefined) return DEFAULT_BUDGETS;
+  let full = completed.get(given);
+  if (!full) completed.set(given, full = Object.freeze({ ...DEFAULT_BUDGETS, ...given }));
+  return full;
+}
+
 /**
  * Evaluates a normalized flow from a copy of `ctx` and resolves with the final
  * ctx. Rejects with a `FlowError` for an uncaught evaluation or step error, with
@@ -149,7 +159,7 @@ export function evalFlow(
       dispatch: options.dispatch,
       ask: options.ask,
       afterStep: options.afterStep,
-      budgets: { ...DEFAULT_BUDGETS, ...options.budgets },
+      budgets: fullBudgets(options.budgets),
       iterations: 0,
       steps: 0,
       branches: 0,
