@@ -278,20 +278,22 @@ if (PARTS.includes("spawn")) {
   line("bare_server.ts (the floor)", floor);
   // the same two-instance hop with nothing but the rules' own steps (bare_cluster.ts)
   await stats`CREATE TABLE IF NOT EXISTS floor_req (id text PRIMARY KEY, frame text NOT NULL, value text)`;
-  const [bareA, bareB] = await Promise.all(
-    ["A", "B"].map((ROLE) => startBare("bare_cluster.ts", { ROLE, DATABASE_URL: url })),
-  );
-  line(
-    "bare_cluster.ts: socket on A, POST on B",
-    await roundTrips(
-      `${bareB.base}/run`,
-      `${bareA.base.replace("http", "ws")}/ws`,
-      null,
-      JSON.stringify({ flow: { in: { value: "x" } } }),
-    ),
-    floor.p50,
-  );
-  await Promise.all([bareA.stop(), bareB.stop()]);
+  for (const PAYLOAD of ["0", "1"]) {
+    const [bareA, bareB] = await Promise.all(
+      ["A", "B"].map((ROLE) => startBare("bare_cluster.ts", { ROLE, PAYLOAD, DATABASE_URL: url })),
+    );
+    line(
+      `bare_cluster.ts: ${PAYLOAD === "1" ? "rows in the notes" : "ids in the notes"}`,
+      await roundTrips(
+        `${bareB.base}/run`,
+        `${bareA.base.replace("http", "ws")}/ws`,
+        null,
+        JSON.stringify({ flow: { in: { value: "x" } } }),
+      ),
+      floor.p50,
+    );
+    await Promise.all([bareA.stop(), bareB.stop()]);
+  }
   const m = await mint(mem);
   line(
     "one instance on :memory: (no database)",

@@ -10,8 +10,12 @@
  *
  * Nothing else: no run records, no tokens, no journal. What Switchboard does on
  * top of this is its own cost; this is what the rules cost on this machine.
- * Env: `DATABASE_URL`, `PORT`, `ROLE`. Prints one line when it listens. The
- * table `floor_req (id text primary key, frame text, value text)` must exist.
+ * With `PAYLOAD=1` each notification carries its row (the frame, the reply), so
+ * neither side reads: two commits and two notifications, the least any design
+ * that commits before handing over can do.
+ * Env: `DATABASE_URL`, `PORT`, `ROLE`, `PAYLOAD`. Prints one line when it
+ * listens. The table `floor_req (id text primary key, frame text, value text)`
+ * must exist.
  *
  * @module
  */
@@ -19,20 +23,25 @@ import postgres from "postgres";
 
 const sql = postgres(Deno.env.get("DATABASE_URL")!, { max: 2, onnotice: () => {} });
 const role = Deno.env.get("ROLE");
+const payload = Deno.env.get("PAYLOAD") === "1";
 
 const waiting = new Map<string, (value: unknown) => void>();
 let sock: WebSocket | null = null;
 
 if (role === "A") {
-  await sql.listen("floor_req", async (id) => {
-    const [row] = await sql`SELECT frame FROM floor_req WHERE id = ${id}`;
+  await sql.listen("floor_req", async (note) => {
+    if (payload) return sock?.send(note);
+    const [row] = await sql`SELECT frame FROM floor_req WHERE id = ${note}`;
     if (row) sock?.send(row.frame);
   });
 } else {
-  await sql.listen("floor_rep", async (id) => {
+  await sql.listen("floor_rep", async (note) => {
+    const space = note.indexOf(" ");
+    const id = payload ? note.slice(0, space) : note;
     const resolve = waiting.get(id);
     if (!resolve) return;
     waiting.delete(id);
+    if (payload) return resolve(JSON.parse(note.slice(space + 1)));
     const [row] = await sql`SELECT value FROM floor_req WHERE id = ${id}`;
     resolve(JSON.parse(row.value));
   });
@@ -51,8 +60,9 @@ Deno.serve({
       const m = JSON.parse(e.data);
       await sql`WITH u AS (
         UPDATE floor_req SET value = ${JSON.stringify(m.value)}
-        WHERE id = ${m.req_id} AND value IS NULL RETURNING id
-      ) SELECT pg_notify('floor_rep', id) FROM u`;
+        WHERE id = ${m.req_id} AND value IS NULL RETURNING id, value
+      ) SELECT pg_notify('floor_rep', CASE WHEN ${payload} THEN id || ' ' || value ELSE id END)
+        FROM u`;
     };
     sock = socket;
     return response;
@@ -71,7 +81,7 @@ Deno.serve({
   const value = await new Promise((resolve, reject) => {
     waiting.set(id, resolve);
     sql`WITH i AS (INSERT INTO floor_req (id, frame) VALUES (${id}, ${frame}))
-      SELECT pg_notify('floor_req', ${id})`.catch(reject);
+      SELECT pg_notify('floor_req', ${payload ? frame : id})`.catch(reject);
   });
   return Response.json({ final_ctx: { r: value } });
 });
