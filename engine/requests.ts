@@ -18,7 +18,7 @@ const EVENT_TYPE: Record<RequestRecord["state"], RequestEventType> = {
 /** Writes a request's new state into its run's journal (not waiting for the store). */
 export function recordRequest(host: RunHost, run: LiveRun, record: RequestRecord): void {
   const runId = run.record.run_id;
-  const list = run.requests ??= [];
+  const list = run.requests ?? [];
   let at = -1;
   for (let i = 0; i < list.length; i++) {
     if (list[i].req_id === record.req_id) {
@@ -32,6 +32,8 @@ export function recordRequest(host: RunHost, run: LiveRun, record: RequestRecord
     const { req_id, sid, task_id, attempt, state, sent_at } = record; // the frame stays the seat's
     const ref = { req_id, sid, task_id, attempt, state, sent_at };
     if (at >= 0) list[at] = ref;
+    // a first request as a literal: a push into an empty array reserves 17 slots
+    else if (list.length === 0) run.requests = [ref];
     else list.push(ref);
   }
   host.write(runId, () => host.store.putRequest(runId, record));

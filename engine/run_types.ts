@@ -86,7 +86,9 @@ export function findStep(
 
 /** Adds a step record to the run's list (and to its map, once made). */
 export function addStep(run: Pick<LiveRun, "steps" | "stepsById">, step: StepRecord): void {
-  run.steps.push(step);
+  // a first element as a literal: a push into an empty array reserves 17 slots
+  if (run.steps.length === 0) run.steps = [step];
+  else run.steps.push(step);
   run.stepsById?.set(stepId(step.task_id, step.attempt), step);
 }
 
@@ -109,7 +111,8 @@ export function findTask(
 
 /** Adds a task to the run's list (and to its map, once made). */
 export function addTask(run: Pick<LiveRun, "tasks" | "tasksByKey">, task: TaskState): void {
-  run.tasks.push(task);
+  if (run.tasks.length === 0) run.tasks = [task];
+  else run.tasks.push(task);
   run.tasksByKey?.set(task.key, task);
 }
 
