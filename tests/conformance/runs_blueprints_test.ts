@@ -6,6 +6,12 @@
 import assert from "node:assert/strict";
 import type { ServerFrame } from "../../protocol/frames.ts";
 import { openSocket, startServer, type TestServer, type TestSocket } from "../_helpers.ts";
+import {
+  FIXTURE_B,
+  FIXTURE_B2_CALLS,
+  FIXTURE_B2_FINAL_CTX,
+  FIXTURE_B2_RETURNS,
+} from "../../engine/flow/_fixtures.ts";
 
 type Body = Record<string, unknown>;
 
@@ -78,99 +84,35 @@ const fnAgent = (name: string) => ({ name, kind: "rust_fn", spec: { fn_id: name 
 const p = (at: string) => ({ op: "path", at });
 const lit = (value: unknown) => ({ op: "lit", value });
 
-const FIXTURE_B = {
+/** Fixture B of reference/blueprint.md §5 as a Blueprint whose agents are webhook functions. */
+const FIXTURE_B_BLUEPRINT = {
   id: "fx-verdict-loop",
-  flow: {
-    kind: "seq",
-    children: [
-      { kind: "step", ref: "planner", in: p("$.issue"), out: p("$.plan") },
-      {
-        kind: "loop",
-        counter: p("$.n"),
-        max: 3,
-        cond: {
-          op: "or",
-          operands: [
-            { op: "not", operand: { op: "exists", at: "$.verdict" } },
-            { op: "eq", lhs: p("$.verdict"), rhs: lit("BLOCKED") },
-          ],
-        },
-        body: {
-          kind: "seq",
-          children: [
-            { kind: "step", ref: "resolver", in: p("$.plan"), out: p("$.fix") },
-            { kind: "step", ref: "gate", in: p("$.fix"), out: p("$.verdict") },
-          ],
-        },
-      },
-      {
-        kind: "branch",
-        cond: { op: "in", needle: p("$.verdict"), haystack: lit(["PASS", "ALLOW"]) },
-        then: { kind: "step", ref: "merger", in: p("$.fix"), out: p("$.commit") },
-        else: {
-          kind: "seq",
-          children: [
-            { kind: "step", ref: "escalator", in: p("$.fix"), out: p("$.escalated") },
-            { kind: "assign", at: p("$.attempts"), value: p("$.n") },
-          ],
-        },
-      },
-    ],
-  },
-  agents: ["planner", "resolver", "gate", "merger", "escalator"].map(fnAgent),
+  flow: FIXTURE_B.flow,
+  agents: Object.keys(FIXTURE_B.agent_returns).map(fnAgent),
 };
 
-const B_RETURNS = {
-  planner: { ok: true, value: "PLAN_OK" },
-  resolver: { ok: true, value: "FIX_OK" },
-  gate: { ok: true, value: "BLOCKED" },
-  merger: { ok: true, value: "COMMITTED" },
-  escalator: { ok: true, value: "ESCALATED" },
-};
+/** Fixture B through `POST /v1/tasks`, its agents answered by the harness of `server`. */
+function postFixtureB(server: TestServer) {
+  return send(server, "POST", "/v1/tasks", {
+    blueprint: { kind: "inline", value: FIXTURE_B_BLUEPRINT },
+    init_ctx: FIXTURE_B.init_ctx,
+  });
+}
 
 Deno.test("fixture B over webhook workers: calls in order, the loop stops at max, then escalates", async () => {
-  await using h = await fixtureHarness(B_RETURNS);
-  const res = await send(h.server, "POST", "/v1/tasks", {
-    blueprint: { kind: "inline", value: FIXTURE_B },
-    init_ctx: { issue: "fix the login bug" },
-  });
+  await using h = await fixtureHarness(FIXTURE_B.agent_returns);
+  const res = await postFixtureB(h.server);
   assert.equal(res.status, 200, JSON.stringify(res.body));
-  assert.deepEqual(res.body.final_ctx, {
-    issue: "fix the login bug",
-    plan: "PLAN_OK",
-    n: 3,
-    fix: "FIX_OK",
-    verdict: "BLOCKED",
-    escalated: "ESCALATED",
-    attempts: 3,
-  });
-  const loop = [{ ref: "resolver", directive: "PLAN_OK" }, { ref: "gate", directive: "FIX_OK" }];
-  assert.deepEqual(h.calls, [
-    { ref: "planner", directive: "fix the login bug" },
-    ...loop,
-    ...loop,
-    ...loop,
-    { ref: "escalator", directive: "FIX_OK" },
-  ]);
+  assert.deepEqual(res.body.final_ctx, FIXTURE_B.expected_final_ctx);
+  assert.deepEqual(h.calls, FIXTURE_B.expected_calls);
 });
 
 Deno.test("fixture B2 over webhook workers: a PASS verdict merges after one pass", async () => {
-  await using h = await fixtureHarness({ ...B_RETURNS, gate: { ok: true, value: "PASS" } });
-  const res = await send(h.server, "POST", "/v1/tasks", {
-    blueprint: { kind: "inline", value: FIXTURE_B },
-    init_ctx: { issue: "fix the login bug" },
-  });
+  await using h = await fixtureHarness(FIXTURE_B2_RETURNS);
+  const res = await postFixtureB(h.server);
   assert.equal(res.status, 200, JSON.stringify(res.body));
-  assert.deepEqual(res.body.final_ctx, {
-    issue: "fix the login bug",
-    plan: "PLAN_OK",
-    n: 1,
-    fix: "FIX_OK",
-    verdict: "PASS",
-    commit: "COMMITTED",
-  });
-  assert.deepEqual(h.calls.map((c) => c.ref), ["planner", "resolver", "gate", "merger"]);
-  assert.equal(h.calls[3].directive, "FIX_OK");
+  assert.deepEqual(res.body.final_ctx, FIXTURE_B2_FINAL_CTX);
+  assert.deepEqual(h.calls, FIXTURE_B2_CALLS);
 });
 
 const researchThenReview = {
