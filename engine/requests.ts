@@ -6,7 +6,7 @@
  * @module
  */
 import type { RequestRecord } from "../protocol/runs.ts";
-import type { LiveRun, RunHost } from "./run_types.ts";
+import { appended, type LiveRun, type RunHost } from "./run_types.ts";
 import { requestEventData, type RequestEventType } from "./request_audit.ts";
 
 const EVENT_TYPE: Record<RequestRecord["state"], RequestEventType> = {
@@ -32,9 +32,7 @@ export function recordRequest(host: RunHost, run: LiveRun, record: RequestRecord
     const { req_id, sid, task_id, attempt, state, sent_at } = record; // the frame stays the seat's
     const ref = { req_id, sid, task_id, attempt, state, sent_at };
     if (at >= 0) list[at] = ref;
-    // a first request as a literal: a push into an empty array reserves 17 slots
-    else if (list.length === 0) run.requests = [ref];
-    else list.push(ref);
+    else run.requests = appended(run.requests, ref);
   }
   host.write(runId, () => host.store.putRequest(runId, record));
   const type = EVENT_TYPE[record.state];

@@ -84,11 +84,20 @@ export function findStep(
   return run.stepsById.get(stepId(taskId, n));
 }
 
+/**
+ * `list` with `item` appended, for the caller to keep: a first item starts a
+ * new one-slot literal, since a push into an empty array reserves 17 slots
+ * (a parked run has one step, one task and one request).
+ */
+export function appended<T>(list: T[] | undefined, item: T): T[] {
+  if (list === undefined || list.length === 0) return [item];
+  list.push(item);
+  return list;
+}
+
 /** Adds a step record to the run's list (and to its map, once made). */
 export function addStep(run: Pick<LiveRun, "steps" | "stepsById">, step: StepRecord): void {
-  // a first element as a literal: a push into an empty array reserves 17 slots
-  if (run.steps.length === 0) run.steps = [step];
-  else run.steps.push(step);
+  run.steps = appended(run.steps, step);
   run.stepsById?.set(stepId(step.task_id, step.attempt), step);
 }
 
@@ -111,8 +120,7 @@ export function findTask(
 
 /** Adds a task to the run's list (and to its map, once made). */
 export function addTask(run: Pick<LiveRun, "tasks" | "tasksByKey">, task: TaskState): void {
-  if (run.tasks.length === 0) run.tasks = [task];
-  else run.tasks.push(task);
+  run.tasks = appended(run.tasks, task);
   run.tasksByKey?.set(task.key, task);
 }
 
