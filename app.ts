@@ -98,6 +98,7 @@ export function createApp(deps: AppDeps) {
     seats: deps,
     blueprints: deps.stores.blueprints,
     warn: (message) => deps.log.warn(message),
+    defaultAgentKind: deps.config.defaultAgentKind,
     apiToken,
     now: deps.now,
     loadSeat: deps.loadSeat,
@@ -124,6 +125,9 @@ export function createApp(deps: AppDeps) {
       warn: (message) => deps.log.warn(message),
       apiToken,
       storage: deps.storage,
+      refBase: deps.config.blueprintRefBase,
+      defaultAgentKind: deps.config.defaultAgentKind,
+      strictWire: deps.config.strictWire,
     }),
   );
   const throttle = authThrottle({ now: deps.now });

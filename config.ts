@@ -9,6 +9,7 @@ import type { WebhookDefaults } from "./engine/workers/webhook.ts";
 import { SEAT_LIMITS, type SeatLimits } from "./session/seats.ts";
 import { DEFAULT_FRAME_RATE, type FrameRateLimit } from "./session/frame_bucket.ts";
 import type { BacklogLimit } from "./session/send_backlog.ts";
+import { AgentKind } from "./protocol/blueprint.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -75,6 +76,15 @@ export interface Config {
   wsFrameRate?: FrameRateLimit;
   /** What an operator socket may leave unread before it is closed 1008 (16 MiB for 10 s; not from the environment). */
   wsSendBacklog?: BacklogLimit;
+  /**
+   * `SWITCHBOARD_BLUEPRINT_REF_BASE`: the directory `$file` and `$agent_md`
+   * references of registered Blueprints read from (unset: no expansion).
+   */
+  blueprintRefBase?: string;
+  /** `SWITCHBOARD_DEFAULT_AGENT_KIND`: the kind of an agent that names none (default `operator`). */
+  defaultAgentKind?: AgentKind;
+  /** `SWITCHBOARD_STRICT_WIRE_0_1_2=1`: registration refuses Blueprints 0.1.2 cannot run. */
+  strictWire?: boolean;
 }
 
 /** The default bound of the KV file's data, in MiB (4 GiB). */
@@ -248,7 +258,37 @@ export function readConfig(env: EnvSource = Deno.env): Config {
       0,
       60_000,
     ),
+    blueprintRefBase: readRefBase(env),
+    defaultAgentKind: readAgentKind(env),
+    strictWire: env.get("SWITCHBOARD_STRICT_WIRE_0_1_2") === "1",
   };
+}
+
+/** `SWITCHBOARD_BLUEPRINT_REF_BASE`: an existing directory, or undefined. */
+function readRefBase(env: EnvSource): string | undefined {
+  const dir = env.get("SWITCHBOARD_BLUEPRINT_REF_BASE")?.trim();
+  if (!dir) return undefined;
+  let isDirectory = false;
+  try {
+    isDirectory = Deno.statSync(dir).isDirectory;
+  } catch {
+    // reported below
+  }
+  if (!isDirectory) throw new Error(`SWITCHBOARD_BLUEPRINT_REF_BASE is not a directory: ${dir}`);
+  return dir;
+}
+
+/** `SWITCHBOARD_DEFAULT_AGENT_KIND`: an agent kind, or undefined. */
+function readAgentKind(env: EnvSource): AgentKind | undefined {
+  const raw = env.get("SWITCHBOARD_DEFAULT_AGENT_KIND")?.trim();
+  if (!raw) return undefined;
+  const parsed = AgentKind.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(
+      `SWITCHBOARD_DEFAULT_AGENT_KIND must be one of ${AgentKind.options.join(", ")}, got ${raw}`,
+    );
+  }
+  return parsed.data;
 }
 
 /** The `SWITCHBOARD_RUN_MAX_*` budgets that are set. */

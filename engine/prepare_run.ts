@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type BlueprintNorm, OperatorKind } from "../protocol/blueprint.ts";
+import { type AgentKind, type BlueprintNorm, OperatorKind } from "../protocol/blueprint.ts";
 import { SwitchboardError } from "../protocol/errors.ts";
 import type { TaskBody } from "../protocol/tasks.ts";
 import type { RunOperator, TtlSource } from "../store/run_store.ts";
@@ -57,6 +57,8 @@ export interface PrepareEnv {
   registries?: FaceRegistries;
   blueprints: BlueprintStore;
   warn(message: string): void;
+  /** The kind of an inline agent that names none, before `operator` (SWITCHBOARD_DEFAULT_AGENT_KIND). */
+  defaultAgentKind?: AgentKind;
 }
 
 function parseKind(value: string): OperatorKind {
@@ -131,7 +133,11 @@ export async function prepareRun(env: PrepareEnv, body: TaskBody): Promise<Start
     if (known) blueprint = known;
     else {
       const at = ["blueprint", "value"];
-      blueprint = normalizeBlueprint(ref.value, { staticChecks: false, at });
+      blueprint = normalizeBlueprint(ref.value, {
+        staticChecks: false,
+        at,
+        defaultAgentKind: env.defaultAgentKind,
+      });
       await checkAskSchemas(blueprint, at);
       if (Object.isFrozen(ref)) normalizedInline.set(ref, blueprint);
     }

@@ -10,7 +10,7 @@ import type { Context } from "hono";
 import { jsonTextTooDeep, MAX_JSON_DEPTH } from "../protocol/json.ts";
 import { z } from "zod";
 import { SwitchboardError } from "../protocol/errors.ts";
-import type { VersionSelector } from "../protocol/blueprint.ts";
+import type { AgentKind, VersionSelector } from "../protocol/blueprint.ts";
 import {
   BlueprintAtVersion,
   BlueprintHead,
@@ -35,6 +35,12 @@ export interface BlueprintRoutesDeps {
   apiToken?: string;
   /** The KV file's byte bound: no new version while it is over (507). */
   storage?: DiskBudget;
+  /** Where `$file` and `$agent_md` references are read from (unset: not expanded). */
+  refBase?: string;
+  /** The kind of an agent that names none, before `operator`. */
+  defaultAgentKind?: AgentKind;
+  /** Refuses Blueprints that use what 0.1.2 lacks (extension operators, `ask`). */
+  strictWire?: boolean;
 }
 
 const YAML_TYPES = new Set(["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"]);
@@ -93,7 +99,7 @@ const HistoryQuery = z.object({
 
 /** Routes under `/v1/blueprints`. */
 export function blueprintRoutes(deps: BlueprintRoutesDeps) {
-  const { blueprints } = deps;
+  const { blueprints, defaultAgentKind } = deps;
   const admin = adminGuard(deps.apiToken);
   const tags = ["blueprints"];
   return new Hono()
@@ -124,7 +130,9 @@ export function blueprintRoutes(deps: BlueprintRoutesDeps) {
         tags,
         summary: "Register a Blueprint (JSON, or YAML with a YAML content type)",
         description: "201 when a new version was written, 200 when the content equals the " +
-          "head. 422 with `issues` (path and pointer of each fault) for a bad document; 409 when archived.",
+          "head. 422 with `issues` (path and pointer of each fault) for a bad document; 409 when " +
+          "archived. With `SWITCHBOARD_BLUEPRINT_REF_BASE`, `$file` and `$agent_md` references " +
+          "are expanded first (400 `ref expand: …` when one cannot be).",
         responses: {
           201: json(BlueprintRegistered, "A new version was written."),
           200: json(BlueprintRegistered, "Same content as the head; nothing written."),
@@ -135,12 +143,20 @@ export function blueprintRoutes(deps: BlueprintRoutesDeps) {
       admin,
       async (c) => {
         const id = c.req.param("id");
-        const body = await readBody(c); // 415 / 400 come first (§4.5 row 1)
+        let body = await readBody(c); // 415 / 400 come first (§4.5 row 1)
         if (!validateBlueprintId(id)) {
           throw new SwitchboardError("bad_request", "invalid blueprint id");
         }
         assertStorageRoom(deps.storage);
-        const result = await registerBlueprint(blueprints, id, body);
+        if (deps.refBase !== undefined) {
+          // loaded on first use: a server without a ref base never holds it
+          const { expandRefs } = await import("./_ref_expand.ts");
+          body = await expandRefs(body, { base: deps.refBase, defaultAgentKind });
+        }
+        const result = await registerBlueprint(blueprints, id, body, {
+          defaultAgentKind,
+          strictWire: deps.strictWire,
+        });
         return c.json(result, result.seeded ? 201 : 200);
       },
     )

@@ -11,11 +11,15 @@ import { type BlueprintStore, isStoreError } from "../../store/blueprint_store.t
 import { normalizeBlueprint, type NormalizeOptions, validateBlueprintId } from "./normalize.ts";
 import { blueprintVersion } from "./version.ts";
 import { layerWarnings } from "./layer_warnings.ts";
+import { throwFindings } from "./_findings.ts";
+import { strictWireFindings } from "./strict_wire.ts";
 
 /** Options of {@link registerBlueprint}. */
 export interface RegisterOptions extends NormalizeOptions {
   /** The commit rationale. Default `seed`, as 0.1.2's HTTP registration writes. */
   rationale?: string;
+  /** Refuses what 0.1.2 cannot run: extension operators and `ask` nodes (422). */
+  strictWire?: boolean;
 }
 
 /**
@@ -57,6 +61,7 @@ export async function registerBlueprint(
   if (blueprint.id !== id) {
     throw new SwitchboardError("bad_request", `path id=${id} != body.id=${blueprint.id}`);
   }
+  if (options.strictWire) throwFindings("blueprint invalid", strictWireFindings(blueprint));
   await checkAskSchemas(blueprint);
   const version = await blueprintVersion(blueprint);
   try {
