@@ -10,6 +10,7 @@ import { SEAT_LIMITS, type SeatLimits } from "./session/seats.ts";
 import { DEFAULT_FRAME_RATE, type FrameRateLimit } from "./session/frame_bucket.ts";
 import type { BacklogLimit } from "./session/send_backlog.ts";
 import { AgentKind } from "./protocol/blueprint.ts";
+import { isBlueprintId } from "./store/blueprint_store.ts";
 
 /** The server's configuration. */
 export interface Config {
@@ -85,6 +86,10 @@ export interface Config {
   defaultAgentKind?: AgentKind;
   /** `SWITCHBOARD_STRICT_WIRE_0_1_2=1`: registration refuses Blueprints 0.1.2 cannot run. */
   strictWire?: boolean;
+  /** `SWITCHBOARD_SEED_BLUEPRINT_ID`: the Blueprint seeded at boot (default `main`). */
+  seedBlueprintId?: string;
+  /** The socket address listened on, once it is (`GET /v1/doctor`'s `bind`; IPv6 in brackets). */
+  bound?: string;
 }
 
 /** The default bound of the KV file's data, in MiB (4 GiB). */
@@ -261,7 +266,18 @@ export function readConfig(env: EnvSource = Deno.env): Config {
     blueprintRefBase: readRefBase(env),
     defaultAgentKind: readAgentKind(env),
     strictWire: env.get("SWITCHBOARD_STRICT_WIRE_0_1_2") === "1",
+    seedBlueprintId: readSeedId(env),
   };
+}
+
+/** `SWITCHBOARD_SEED_BLUEPRINT_ID`: a valid Blueprint id, or undefined (`main`). */
+function readSeedId(env: EnvSource): string | undefined {
+  const id = env.get("SWITCHBOARD_SEED_BLUEPRINT_ID")?.trim();
+  if (!id) return undefined;
+  if (!isBlueprintId(id)) {
+    throw new Error(`SWITCHBOARD_SEED_BLUEPRINT_ID is not a valid Blueprint id: ${id}`);
+  }
+  return id;
 }
 
 /** `SWITCHBOARD_BLUEPRINT_REF_BASE`: an existing directory, or undefined. */

@@ -125,7 +125,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
   const log = options.log ?? createLogger({ level: config.logLevel });
   const metrics = options.metrics ?? createMetrics();
   const stores = options.stores ?? memoryStores();
-  await ensureSeed(stores.blueprints);
+  await ensureSeed(stores.blueprints, config.seedBlueprintId);
   const secretHex = config.secretHex ?? await stores.secrets.getOrCreateSecret(randomHex(32));
   const secret = fromHex(secretHex)!;
   const key = await importSecret(secret);

@@ -43,6 +43,10 @@ try {
 // the host as configured (SPEC §1: `http://HOST:PORT`, so `localhost` stays `localhost`)
 // and the port listened on (PORT=0: the one the OS picked)
 const { port } = server.addr;
+// doctor's `bind`: the address the socket is bound to (reference/http.md §8.11)
+config.bound = server.addr.hostname.includes(":")
+  ? `[${server.addr.hostname}]:${port}`
+  : `${server.addr.hostname}:${port}`;
 const host = config.host.includes(":") && !config.host.startsWith("[")
   ? `[${config.host}]`
   : config.host;

@@ -34,10 +34,15 @@ export type ClusterReport = z.infer<typeof ClusterReport>;
  * store, session and pending counts, live runs and the uptime.
  */
 export const DoctorReport = z.object({
-  bind: z.string().meta({ description: "The configured listen address (IPv6 in brackets)." }),
+  bind: z.string().meta({
+    description:
+      "The socket address listened on (IPv6 in brackets); the configured one in a test app.",
+  }),
   blueprint_backend: z.enum(["deno_kv", "in_memory", "postgres"]),
   blueprint_store_root: z.string().nullable(),
-  blueprint_ref_base: z.null(),
+  blueprint_ref_base: z.string().nullable().meta({
+    description: "SWITCHBOARD_BLUEPRINT_REF_BASE: where `$file` and `$agent_md` are read from.",
+  }),
   enhance_flow_enabled: z.literal(false),
   seed_blueprint_id: z.string(),
   registered_blueprint_ids: z.array(z.string()).meta({

@@ -21,9 +21,6 @@ import type { StreamSlots } from "./_streams.ts";
 /** The content type of the Prometheus text exposition format. */
 export const PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** The seed Blueprint id (SPEC §1). */
-const SEED_BLUEPRINT_ID = "main";
-
 const tags = ["operability"];
 
 /** Builds the doctor report. Never fails: a store error lists no ids. */
@@ -37,12 +34,12 @@ export async function doctorReport(deps: AppDeps): Promise<DoctorReport> {
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
   const now = deps.now();
   return {
-    bind: `${host}:${config.port}`,
+    bind: config.bound ?? `${host}:${config.port}`,
     blueprint_backend: BLUEPRINT_BACKEND[stores.blueprints.kind],
     blueprint_store_root: stores.kind === "memory" ? null : stores.path,
-    blueprint_ref_base: null,
+    blueprint_ref_base: config.blueprintRefBase ?? null,
     enhance_flow_enabled: false,
-    seed_blueprint_id: SEED_BLUEPRINT_ID,
+    seed_blueprint_id: config.seedBlueprintId ?? "main",
     registered_blueprint_ids: ids,
     registered_blueprint_count: ids.length,
     store: { kind: stores.kind, path: stores.path, ...storageUsage(deps) },

@@ -6,6 +6,7 @@ import { createApp } from "../../app.ts";
 import { createDeps } from "../../deps.ts";
 import { DoctorReport } from "../../protocol/operability.ts";
 import { startServer } from "../_helpers.ts";
+import { startTask } from "../hostile/_task_start.ts";
 import { nextOf, operatorAgentBlueprint, seat, startRun } from "../engine/_loop.ts";
 
 Deno.test("GET /v1/doctor reports the 0.1.2 fields, the store and the uptime", async () => {
@@ -49,4 +50,34 @@ Deno.test("GET /v1/doctor counts seats, pending requests and live runs", async (
   assert.deepEqual(body.sessions, { total: 2, connected: 1, disconnected: 1 });
   assert.deepEqual(body.pending, { total: 1, ask: 0, hook_before: 0, spawn: 1 });
   assert.equal(body.live_runs, 1);
+});
+
+Deno.test("deno task start: doctor's bind is the address bound, with the ref base and seed id set", async () => {
+  const base = await Deno.makeTempDir({ prefix: "sb-doctor-" });
+  try {
+    await using server = await startTask(":memory:", {
+      SWITCHBOARD_BLUEPRINT_REF_BASE: base,
+      SWITCHBOARD_SEED_BLUEPRINT_ID: "start-here",
+    });
+    const url = await server.listening;
+    const res = await fetch(`${url}/v1/doctor`);
+    const body = DoctorReport.parse(await res.json());
+    assert.equal(body.bind, new URL(url).host); // PORT=0: the port the OS picked
+    assert.notEqual(new URL(url).port, "0");
+    assert.equal(body.blueprint_ref_base, base);
+    assert.equal(body.seed_blueprint_id, "start-here");
+    assert.deepEqual(body.registered_blueprint_ids, ["start-here"]);
+    const ran = await fetch(`${url}/v1/tasks`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ blueprint: { kind: "id", id: "start-here" }, init_ctx: {} }),
+    });
+    assert.equal(ran.status, 200);
+    assert.equal((await ran.json()).final_ctx.out.echoed, "hello");
+  } finally {
+    await Deno.remove(base, { recursive: true });
+  }
+  await using bad = await startTask(":memory:", { SWITCHBOARD_SEED_BLUEPRINT_ID: "no spaces" });
+  assert.equal((await bad.status).code, 1);
+  assert.match(bad.stderr(), /cannot start: SWITCHBOARD_SEED_BLUEPRINT_ID is not a valid/);
 });
