@@ -38,12 +38,15 @@ export function offeredProtocols(req: Request): string[] {
 }
 
 /**
- * The token a browser offers as subprotocols `bearer, <token>`, or null.
+ * The token a browser offers as subprotocols `bearer, <token>` (or, as the only
+ * two, `<token>, bearer`: SPEC §4 names no order), or null.
  */
 export function subprotocolBearer(req: Request): string | null {
   const offered = offeredProtocols(req);
   const at = offered.indexOf("bearer");
-  return at >= 0 && offered[at + 1] ? offered[at + 1] : null;
+  if (at < 0) return null;
+  if (offered[at + 1]) return offered[at + 1];
+  return offered.length === 2 && at === 1 ? offered[0] : null;
 }
 
 /** Options of {@link upgradeToSession}. */

@@ -89,6 +89,26 @@ Deno.test("a browser authenticates with the bearer subprotocol and gets `bearer`
   await until(() => server.deps.sessions.get(seat.sid)!.connected);
 });
 
+Deno.test("the bearer subprotocols work in either order: `bearer, <token>` and `<token>, bearer`", async () => {
+  await using server = await startServer();
+  const seat = await server.mint();
+  for (const offered of [`bearer, ${seat.token}`, `${seat.token}, bearer`]) {
+    const res = await rawHttp(
+      server.port,
+      upgradeRequest(`/v1/operators/${seat.sid}/ws`, { "Sec-WebSocket-Protocol": offered }),
+    );
+    assert.equal(res.status, 101, offered);
+    assert.match(res.head, /^sec-websocket-protocol: bearer$/im);
+  }
+  const three = await rawHttp(
+    server.port,
+    upgradeRequest(`/v1/operators/${seat.sid}/ws`, {
+      "Sec-WebSocket-Protocol": `chat, ${seat.token}, bearer`,
+    }),
+  );
+  assert.equal(three.status, 401); // with more than two, the token follows `bearer`
+});
+
 Deno.test("a client offering the bearer subprotocols gets `bearer` back even when it also sends the header", async () => {
   await using server = await startServer();
   const seat = await server.mint();
