@@ -175,7 +175,8 @@ function agentOf(path: string, text: string): {
   meta: null;
 } {
   const where = `$agent_md ref expansion at ${JSON.stringify(path)}`;
-  const lines = text.split("\n");
+  // a UTF-8 byte order mark before the front matter is not part of it
+  const lines = (text.startsWith("\ufeff") ? text.slice(1) : text).split("\n");
   if (lines[0].replace(/\r$/, "") !== "---") {
     throw fail(`${where}: no front matter (the file must start with a '---' line)`);
   }
@@ -183,7 +184,7 @@ function agentOf(path: string, text: string): {
   if (end < 0) throw fail(`${where}: front matter not closed by a '---' line`);
   let front: unknown;
   try {
-    front = parseYamlBody(lines.slice(1, end).join("\n"));
+    front = parseYamlBody(lines.slice(1, end).map((line) => line.replace(/\r$/, "")).join("\n"));
   } catch (err) {
     throw fail(`${where}: front matter: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -163,6 +163,7 @@ Deno.test("agent.md files need front matter with a name", async () => {
     "list.md": "---\n- a\n---\nbody",
     "tools.md": "---\nname: a\ntools: {x: 1}\n---\nbody",
     "broken.md": "---\nname: [a\n---\nbody",
+    "bom.md": "\ufeff---\r\nname: b\r\n---\r\nprompt",
   };
   await withBase(files, async (base) => {
     const refused = (path: string) =>
@@ -173,5 +174,10 @@ Deno.test("agent.md files need front matter with a name", async () => {
     assert.match(await refused("list.md"), /must be a YAML mapping/);
     assert.match(await refused("tools.md"), /'tools' must be text or a list/);
     assert.match(await refused("broken.md"), /front matter: /);
+    const bom = await expandRefs({ agents: [{ $agent_md: "bom.md" }] }, { base }) as {
+      agents: Array<{ name: string; profile: { system_prompt: string } }>;
+    };
+    assert.equal(bom.agents[0].name, "b"); // a byte order mark and CRLF lines are read
+    assert.equal(bom.agents[0].profile.system_prompt, "prompt");
   });
 });
