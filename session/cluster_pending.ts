@@ -76,7 +76,7 @@ export function pendingRecordsOf(rows: readonly RequestRow[]): RequestRecord[] {
   const out: RequestRecord[] = [];
   for (const row of rows) {
     if (row.kind === "ha") continue;
-    const { settled_by: _s, cancel_reason: _c, ...rest } = row;
+    const { settled_by: _s, settled_client: _sc, cancel_reason: _c, ...rest } = row;
     out.push({ ...rest, kind: row.kind, state: "pending" });
   }
   return out;
@@ -106,6 +106,22 @@ export class RequestCancelled extends Error {
     this.name = "RequestCancelled";
     this.reason = reason;
   }
+}
+
+/** The client each settling reply's socket declared (`?client=`), by the reply. */
+const answeredBy = new WeakMap<ReplyFrame, string>();
+
+/**
+ * Notes the client that the socket settling with `reply` declared, wherever it
+ * was: the run's journal reads it back with {@link clientOf} for its audit.
+ */
+export function noteClient(reply: ReplyFrame, client: string | undefined): void {
+  if (client !== undefined) answeredBy.set(reply, client);
+}
+
+/** The client noted for `reply`, if any. */
+export function clientOf(reply: ReplyFrame): string | undefined {
+  return answeredBy.get(reply);
 }
 
 /** The runs' side of requests of this instance: who waits for which reply. */

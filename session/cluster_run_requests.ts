@@ -85,6 +85,8 @@ export function createRunRequests(options: RunRequestsOptions) {
     attempt: row.attempt,
     frame: row.frame as unknown as Json,
     sent_at: row.sent_at,
+    role: row.role ?? null,
+    deadline_at: row.deadline_at ?? null,
   });
 
   /** Not stored (the run was taken over, or the write failed): the request never was. */
@@ -177,6 +179,7 @@ export function createRunRequests(options: RunRequestsOptions) {
           state: "settled",
           reply: reply as unknown as Json,
           settled_by: instanceId,
+          settled_client: known.settled_client ?? null,
           note: null,
         }).catch(() => {}); // a lost run: its new owner asks again
         options.apply(after, reqId);
@@ -188,10 +191,11 @@ export function createRunRequests(options: RunRequestsOptions) {
       // its row may not have landed yet: insert it settled, or settle it if it landed
       const note = endedNote(REQUEST_TOPICS.settled, instanceId, after);
       const { state: _, ...fields } = known;
-      return settleUnstored(sql, fields, queued.key, reply, instanceId, note).catch((err) => {
+      const by = { instance: instanceId, client: known.settled_client ?? null };
+      return settleUnstored(sql, fields, queued.key, reply, by, note).catch((err) => {
         // the row landed meanwhile (its dedupe key ran into ours): settle that row
         if ((err as { code?: string }).code !== "23505") throw err;
-        return settleRequest(sql, reqId, reply, instanceId, note);
+        return settleRequest(sql, reqId, reply, by, note);
       });
     },
 

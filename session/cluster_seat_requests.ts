@@ -11,7 +11,7 @@ import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
 import { abortOutcome } from "./abort_outcome.ts";
-import { RequestCancelled } from "./cluster_pending.ts";
+import { clientOf, RequestCancelled } from "./cluster_pending.ts";
 import type { SessionEnv } from "./seat.ts";
 import { requestCancelled, requestSent } from "./seat_log.ts";
 import { settledBy, settlementOf } from "./reply_audit.ts";
@@ -55,12 +55,13 @@ export function clusterSeatRequests(
       : type === "operator_request_settled"
       ? "settled"
       : "cancelled";
-    const { settled_by: _s, cancel_reason: _c, ...rest } = row;
+    const { settled_by: _s, settled_client: client, cancel_reason: _c, ...rest } = row;
     const record: RequestRecord = { ...rest, kind: row.kind, state };
     if (reply) {
       record.reply = reply;
-      // who: this seat; its client is known when this instance holds its socket
-      record.settled = settlementOf(reply, settledBy(seat, seat.client), env.now());
+      // who: this seat, with the client its answering socket declared (on any instance)
+      const declared = client ?? clientOf(reply) ?? seat.client;
+      record.settled = settlementOf(reply, settledBy(seat, declared), env.now());
     }
     if (cancelled) record.cancelled = cancelled; // the reason, as a single server journals it
     env.journal?.record(record);

@@ -235,7 +235,9 @@ export class ClusterSeatSocket {
     this.#settling.set(reqId, undefined);
     let settled;
     try {
-      settled = await this.#hub.settle(row, reply);
+      // the client this socket declared goes with the settlement (the run's audit, anywhere)
+      const answered = this.#client === null ? row : { ...row, settled_client: this.#client };
+      settled = await this.#hub.settle(answered, reply);
     } finally {
       const cancel = this.#settling.get(reqId);
       this.#settling.delete(reqId);

@@ -95,7 +95,7 @@ export function createTableRequests(options: TableRequestsOptions) {
         sql,
         reqId,
         reply,
-        instanceId,
+        { instance: instanceId, client: known.settled_client ?? null },
         endedNote(REQUEST_TOPICS.settled, instanceId, {
           ...known,
           state: "settled",

@@ -157,14 +157,19 @@ Deno.test({
 
       const reply = { type: "answer" as const, req_id: "op-1-ask-1", value: 42 };
       const results = await Promise.all([
-        settleRequest(a, "op-1-ask-1", reply, "i-a"),
-        settleRequest(b, "op-1-ask-1", { ...reply, value: 43 }, "i-b"),
-        settleRequest(a, "op-1-ask-1", { ...reply, value: 44 }, "i-a"),
+        settleRequest(a, "op-1-ask-1", reply, { instance: "i-a", client: "desk" }),
+        settleRequest(b, "op-1-ask-1", { ...reply, value: 43 }, { instance: "i-b", client: null }),
+        settleRequest(a, "op-1-ask-1", { ...reply, value: 44 }, { instance: "i-a", client: null }),
       ]);
       assert.equal(results.filter((r) => r !== undefined).length, 1);
       const after = await openRequest(b, request("op-1", 3, "run-a"));
       assert.equal(after.state, "settled");
-      assert.deepEqual(after.row.reply, results.find((r) => r)?.reply);
+      const winner = results.find((r) => r);
+      assert.deepEqual(after.row.reply, winner?.reply);
+      // the row keeps who settled it: the instance and the client its socket declared
+      // (only the first settle, value 42, came from a socket that declared one)
+      const value = winner?.reply?.type === "answer" ? winner.reply.value : undefined;
+      assert.equal(after.row.settled_client, value === 42 ? "desk" : undefined);
 
       await openRequest(a, request("op-1", 4, "run-b"));
       await openRequest(a, request("op-1", 5));
@@ -175,7 +180,10 @@ Deno.test({
       assert.equal((await cancelSeatRequests(b, "op-1")).length, 2);
       assert.deepEqual(await pendingOfSeat(a, "op-1"), []);
       assert.equal(
-        await settleRequest(a, "op-1-ask-4", { ...reply, req_id: "op-1-ask-4" }, "a"),
+        await settleRequest(a, "op-1-ask-4", { ...reply, req_id: "op-1-ask-4" }, {
+          instance: "a",
+          client: null,
+        }),
         undefined,
       );
     });

@@ -41,6 +41,8 @@ export interface RequestRow extends Omit<RequestRecord, "state" | "kind"> {
   kind: RequestRecord["kind"] | "ha";
   state: "pending" | "settled" | "cancelled";
   settled_by?: string;
+  /** What the answering socket declared with `?client=` (the audit), when it declared one. */
+  settled_client?: string;
   /** Why a cancelled request ended (`timeout`, `run_ended`, `session_deleted`). */
   cancel_reason?: CancelReason;
 }
@@ -84,7 +86,10 @@ function toRow(r: any): RequestRow {
   if (r.run_id !== null) row.run_id = r.run_id;
   if (r.reply !== null) row.reply = r.reply as ReplyFrame;
   if (r.settled_by !== null) row.settled_by = r.settled_by;
+  if (r.settled_client != null) row.settled_client = r.settled_client;
   if (r.cancel_reason !== null) row.cancel_reason = r.cancel_reason;
+  if (r.role != null) row.role = r.role;
+  if (r.deadline_at != null) row.deadline_at = Number(r.deadline_at);
   return row;
 }
 
@@ -102,10 +107,12 @@ export async function openRequest(
     : dedupeKey(record.run_id, record.task_id, record.attempt, record.kind, record.slot);
   // one statement: inserted only while the run's epoch is still `fence.epoch`
   const inserted = await sql`INSERT INTO sb_requests
-      (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state)
+      (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state, role,
+        deadline_at)
     SELECT ${record.req_id}, ${record.sid}, ${record.run_id ?? null}, ${dedupe}, ${record.kind},
       ${record.task_id}, ${record.attempt}::int, ${sql.json(record.frame)}::json,
-      ${record.sent_at}::bigint, 'pending'
+      ${record.sent_at}::bigint, 'pending', ${record.role ?? null}::text,
+      ${record.deadline_at ?? null}::bigint
     WHERE ${fence === undefined} OR EXISTS (SELECT 1 FROM sb_runs
       WHERE run_id = ${record.run_id ?? null} AND epoch = ${fence?.epoch ?? -1})
     ON CONFLICT (dedupe) DO NOTHING
@@ -130,11 +137,12 @@ export async function settleRequest(
   sql: Sql,
   reqId: string,
   reply: ReplyFrame,
-  by: string,
+  by: { instance: string; client: string | null },
   note: string | null = null,
 ): Promise<RequestRow | undefined> {
   const rows = await sql`WITH s AS (UPDATE sb_requests
-      SET state = 'settled', reply = ${sql.json(reply)}, settled_by = ${by}
+      SET state = 'settled', reply = ${sql.json(reply)}, settled_by = ${by.instance},
+        settled_client = ${by.client}::text
       WHERE req_id = ${reqId} AND state = 'pending'
       RETURNING *)
     SELECT s.*, CASE WHEN ${note}::text IS NOT NULL THEN pg_notify(${BUS_CHANNEL}, ${note}) END AS noted
@@ -155,17 +163,18 @@ export async function settleUnstored(
   row: Omit<RequestRow, "state">,
   dedupe: string | null,
   reply: ReplyFrame,
-  by: string,
+  by: { instance: string; client: string | null },
   note: string | null = null,
 ): Promise<RequestRow | undefined> {
   const rows = await sql`WITH s AS (INSERT INTO sb_requests
         (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state, reply,
-          settled_by)
+          settled_by, settled_client, role, deadline_at)
       VALUES (${row.req_id}, ${row.sid}, ${row.run_id ?? null}, ${dedupe}, ${row.kind},
         ${row.task_id}, ${row.attempt}, ${sql.json(row.frame)}, ${row.sent_at}, 'settled',
-        ${sql.json(reply)}, ${by})
+        ${sql.json(reply)}, ${by.instance}, ${by.client}::text, ${row.role ?? null}::text,
+        ${row.deadline_at ?? null}::bigint)
       ON CONFLICT (req_id) DO UPDATE SET state = 'settled', reply = excluded.reply,
-        settled_by = excluded.settled_by
+        settled_by = excluded.settled_by, settled_client = excluded.settled_client
       WHERE sb_requests.state = 'pending'
       RETURNING *)
     SELECT s.*, CASE WHEN ${note}::text IS NOT NULL THEN pg_notify(${BUS_CHANNEL}, ${note}) END AS noted

@@ -114,6 +114,12 @@ export const MIGRATIONS: readonly string[][] = [
     `UPDATE sb_data SET created_at = COALESCE((record->>'created_at')::bigint, 0)`,
     `CREATE INDEX sb_data_created ON sb_data (created_at)`,
   ],
+  // 6: what the desk shows of a request wherever its row is read: the role it went to, its
+  // deadline, and the client the answering socket declared (`?client=`, the audit)
+  [
+    `ALTER TABLE sb_requests ADD COLUMN role text, ADD COLUMN deadline_at bigint,
+      ADD COLUMN settled_client text`,
+  ],
 ];
 
 /** The schema version this code writes. */

@@ -50,6 +50,11 @@ export interface RequestInsert {
   state: "pending" | "settled";
   reply?: Json;
   settled_by?: string;
+  /** What the answering socket declared with `?client=`, if any. */
+  settled_client?: string | null;
+  /** The role it was addressed to, and its deadline (what the inbox shows). */
+  role?: string | null;
+  deadline_at?: number | null;
   /** The bus payload announcing it (topic, id and, when it fits, the row), if any. */
   note: string | null;
 }
@@ -321,12 +326,13 @@ export async function writeBatch(
     reqs AS (
       INSERT INTO sb_requests
         (req_id, sid, run_id, dedupe, kind, task_id, attempt, frame, sent_at, state, reply,
-          settled_by)
+          settled_by, settled_client, role, deadline_at)
       SELECT x.req_id, x.sid, x.run_id, x.dedupe, x.kind, x.task_id, x.attempt, x.frame,
-        x.sent_at, x.state, x.reply, x.settled_by
+        x.sent_at, x.state, x.reply, x.settled_by, x.settled_client, x.role, x.deadline_at
       FROM json_to_recordset(${p.requests}::text::json)
         AS x(req_id text, sid text, run_id text, dedupe text, kind text, task_id text,
-          attempt integer, frame json, sent_at bigint, state text, reply json, settled_by text)
+          attempt integer, frame json, sent_at bigint, state text, reply json, settled_by text,
+          settled_client text, role text, deadline_at bigint)
       WHERE x.run_id IN (SELECT run_id FROM held)
       ON CONFLICT DO NOTHING
       RETURNING req_id),

@@ -8,7 +8,17 @@
  */
 import assert from "node:assert/strict";
 import { freshDatabase, PG_IGNORE } from "../_pg.ts";
-import { eventually, getJson, nextOf, post, runEnded, seatOn, startCluster } from "./_instances.ts";
+import {
+  eventually,
+  getJson,
+  nextOf,
+  post,
+  runEnded,
+  seatOn,
+  startCluster,
+  startInstance,
+} from "./_instances.ts";
+import { openSocket } from "../_helpers.ts";
 
 Deno.test({
   name: "an ask node across instances: schema, context, a refused answer, then the audit",
@@ -67,5 +77,71 @@ Deno.test({
     assert.equal((body.requests[0].by as { sid: string }).sid, op.sid);
     assert.equal(body.requests[0].value, "ship");
     await op.ws.close();
+  },
+});
+
+Deno.test({
+  name:
+    "the rows keep a request's role, deadline and answering client: an instance that reads them from the table shows them",
+  ignore: PG_IGNORE,
+  async fn() {
+    const url = await freshDatabase();
+    await using cluster = await startCluster(url, ["i-a", "i-b"]);
+    const [a, b] = cluster;
+    const minted = await post(a.base, "/v1/operators", { roles: ["reviewer"] });
+    const { sid, token } = minted.body as { sid: string; token: string };
+    const ws = await openSocket(`${a.wsBase}/v1/operators/${sid}/ws?client=desk-a`, { token });
+    await eventually(
+      async () => {
+        const { body } = await getJson<{ operators: Array<{ sid: string; connected: boolean }> }>(
+          b.base,
+          "/v1/operators",
+        );
+        return body.operators.some((o) => o.sid === sid && o.connected) || undefined;
+      },
+      10_000,
+      "instance B sees the seat connected",
+    );
+    const started = await post(b.base, "/v1/runs", {
+      blueprint: {
+        kind: "inline",
+        value: {
+          id: "rows",
+          flow: { kind: "ask", to: "reviewer", question: "'ship?'", out: "$.v" },
+        },
+      },
+      init_ctx: {},
+      ttl_secs: 600,
+    });
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    const runId = started.body!.run_id as string;
+    const ask = await nextOf(ws, "ask");
+
+    // a third instance started now reads the pending request from the table
+    await using c = await startInstance(url, "i-c");
+    type Item = { req_id: string; role?: string; deadline: string | null };
+    const item = await eventually(
+      async () => {
+        const { body } = await getJson<{ items: Item[] }>(c.base, "/v1/inbox");
+        return body.items.find((i) => i.req_id === ask.req_id);
+      },
+      10_000,
+      "instance C lists the ask",
+    );
+    assert.equal(item.role, "reviewer");
+    assert.ok(item.deadline !== null, JSON.stringify(item));
+    const secs = (Date.parse(item.deadline) - Date.now()) / 1000;
+    assert.ok(secs > 500 && secs <= 600, `deadline in ${secs} s`);
+
+    ws.send({ type: "answer", req_id: ask.req_id, value: "ship" });
+    const run = await runEnded(b, runId);
+    assert.equal(run.status, "succeeded", JSON.stringify(run));
+    const { body } = await getJson<{ requests: Array<{ by: { sid: string; client: unknown } }> }>(
+      b.base,
+      `/v1/runs/${runId}`,
+    );
+    // answered on A, journaled by B: the client A's socket declared
+    assert.deepEqual(body.requests[0].by, { sid, roles: ["reviewer"], client: "desk-a" });
+    await ws.close();
   },
 });
