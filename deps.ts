@@ -154,6 +154,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     metrics,
     now,
     publicUrl: config.publicUrl,
+    allowSubprocess: config.allowSubprocess,
     workerTokenTtlSecs: config.workerTokenTtlSecs,
     workerTokenMaxUses: config.workerTokenMaxUses ?? null,
     budgets: config.budgets,

@@ -22,6 +22,11 @@ function cannotStart(err: unknown): never {
 let config: Config;
 try {
   config = readConfig();
+  if (config.allowSubprocess && Deno.permissions.querySync({ name: "run" }).state !== "granted") {
+    throw new Error(
+      "SWITCHBOARD_ALLOW_SUBPROCESS=1 needs the run permission: start with `deno task start:subprocess`",
+    );
+  }
 } catch (err) {
   cannotStart(err);
 }

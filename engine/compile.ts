@@ -18,6 +18,7 @@ import { type Spawner, SpawnError } from "./spawner.ts";
 import { functionWorker, type WorkerFn } from "./workers/function.ts";
 import { type WebhookConfig, webhookWorker } from "./workers/webhook.ts";
 import { operatorAgentWorker } from "./workers/operator_agent.ts";
+import { subprocessSpec, subprocessWorker } from "./workers/subprocess.ts";
 
 /** A compile-stage failure (`launch: compile: <message>`). */
 export class CompileError extends Error {
@@ -33,6 +34,8 @@ export interface CompileEnv {
   webhooks: ReadonlyMap<string, WebhookConfig>;
   operators: ReadonlyMap<string, Operator>;
   publicUrl: string;
+  /** Runs `subprocess` agents (`SWITCHBOARD_ALLOW_SUBPROCESS=1`); off: their kind is unknown. */
+  allowSubprocess?: boolean;
   /**
    * Finds the seat an `operator_ref` names for this run (scoped seats first);
    * default: `operators`. Looked up again at each attempt.
@@ -82,6 +85,12 @@ function buildAgent(agent: AgentDefNorm, env: CompileEnv): Spawner | undefined {
       }
       return operatorAgentWorker(agent, () => resolve(ref));
     }
+    case "subprocess": {
+      if (!env.allowSubprocess) return undefined;
+      const spec = subprocessSpec(agent);
+      if (typeof spec === "string") throw invalid(spec);
+      return subprocessWorker(spec, env.publicUrl);
+    }
     default:
       return undefined;
   }
@@ -105,7 +114,8 @@ export function tokenAgents(
 ): ReadonlySet<string> {
   const names = new Set<string>();
   for (const agent of bp.agents) {
-    if (agent.kind === "operator") names.add(agent.name);
+    // an operator's seat or a child process may call back over HTTP
+    if (agent.kind === "operator" || agent.kind === "subprocess") names.add(agent.name);
     if (agent.kind !== "rust_fn") continue;
     const fnId = specString(agent, "fn_id");
     if (fnId !== undefined && !env.functions.has(fnId) && env.webhooks.has(fnId)) {
@@ -133,7 +143,12 @@ export function compileBlueprint(bp: BlueprintNorm, env: CompileEnv): Spawner {
     const spawner = buildAgent(agent, env);
     if (!spawner) {
       if (bp.strategy.strict_kind) {
-        throw new CompileError(`unknown agent kind in SpawnerRegistry: ${KIND_DEBUG[agent.kind]}`);
+        const off = agent.kind === "subprocess"
+          ? " (subprocess agents are off: SWITCHBOARD_ALLOW_SUBPROCESS=1 turns them on)"
+          : "";
+        throw new CompileError(
+          `unknown agent kind in SpawnerRegistry: ${KIND_DEBUG[agent.kind]}${off}`,
+        );
       }
       continue;
     }

@@ -44,6 +44,8 @@ export interface EngineDeps {
   metrics: Metrics;
   now(): number;
   publicUrl: string;
+  /** Runs `subprocess` agents (`SWITCHBOARD_ALLOW_SUBPROCESS=1`). */
+  allowSubprocess?: boolean;
   workerTokenTtlSecs?: number;
   workerTokenMaxUses?: number | null;
   /** Each run's budgets (ctx size, loop passes, …); missing ones take the defaults. */
@@ -194,6 +196,7 @@ export function createEngine(deps: EngineDeps): Engine {
     functions: deps.functions,
     webhooks: deps.webhooks,
     publicUrl: deps.publicUrl,
+    allowSubprocess: deps.allowSubprocess,
     onRunEnded: deps.onRunEnded,
     onRequestsRecovered: deps.onRequestsRecovered,
     budgets: deps.budgets,

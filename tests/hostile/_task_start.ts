@@ -9,10 +9,10 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** The `deno run` flags of `deno task start`. */
-async function startArgs(): Promise<string[]> {
+/** The `deno run` flags of `deno task <task>` (`start`, or `start:subprocess`). */
+async function startArgs(task: string): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  const [deno, ...args] = String(config.tasks.start).split(/\s+/);
+  const [deno, ...args] = String(config.tasks[task]).split(/\s+/);
   if (deno !== "deno" || args[0] !== "run") throw new Error("unexpected start task");
   return args;
 }
@@ -32,9 +32,10 @@ export interface TaskServer extends AsyncDisposable {
 export async function startTask(
   kvPath: string,
   env: Record<string, string> = {},
+  task = "start",
 ): Promise<TaskServer> {
   const proc = new Deno.Command(Deno.execPath(), {
-    args: await startArgs(),
+    args: await startArgs(task),
     cwd: ROOT,
     env: {
       HOST: "127.0.0.1",
