@@ -29,6 +29,7 @@ import { dataRoutes } from "./routes/data.ts";
 import { sessionRoutes } from "./routes/sessions.ts";
 import { consoleRoutes } from "./routes/console.ts";
 import { blueprintRoutes } from "./routes/blueprints.ts";
+import { headAnswers } from "./routes/_head.ts";
 import { mountOperability } from "./routes/operability.ts";
 import { observeRequests } from "./observe/http_log.ts";
 import { authThrottle } from "./routes/_auth_throttle.ts";
@@ -72,6 +73,7 @@ export function toSwitchboardError(err: unknown): SwitchboardError {
 export function createApp(deps: AppDeps) {
   const app = new Hono();
 
+  app.use(headAnswers);
   app.use(observeRequests(deps));
   app.use(hostCheck(deps.config));
   app.use(limitBody(MAX_BODY_BYTES, () => {

@@ -83,3 +83,35 @@ Deno.test("SWITCHBOARD_MAX_STREAMS defaults to 4,096 and must be a positive inte
   assert.throws(() => readConfig(env({ SWITCHBOARD_MAX_STREAMS: "0" })), /MAX_STREAMS/);
   assert.throws(() => readConfig(env({ SWITCHBOARD_MAX_STREAMS: "many" })), /MAX_STREAMS/);
 });
+
+Deno.test("HEAD on an event stream never holds a slot; HEAD elsewhere has the GET's content-length", async () => {
+  await using server = await startServer({ config: { maxStreams: 2 } });
+  await server.mint(["parked"]);
+  const started = await postInline(server.base, "/v1/runs", askBlueprint("parked"), {
+    init_ctx: { q: "waits" },
+    ttl_secs: 60,
+  });
+  const { run_id: runId } = await started.json();
+  for (let i = 0; i < 6; i++) {
+    for (const path of [`/v1/runs/${runId}/events`, "/v1/runs/feed"]) {
+      const head = await fetch(`${server.base}${path}`, { method: "HEAD" });
+      assert.equal(head.status, 200, path);
+      assert.equal(head.headers.get("content-type")?.split(";")[0], "text/event-stream");
+      await head.body?.cancel();
+    }
+  }
+  const metrics = await (await fetch(`${server.base}/v1/metrics`)).text();
+  assert.match(metrics, /^switchboard_event_streams 0$/m);
+  const events = await fetch(`${server.base}/v1/runs/${runId}/events`);
+  assert.equal(events.status, 200); // the slots are all free
+  await events.body?.cancel();
+
+  for (const path of ["/v1/blueprints/main", `/v1/runs/${runId}`, "/v1/openapi.json"]) {
+    const get = await fetch(`${server.base}${path}`);
+    const length = (await get.arrayBuffer()).byteLength;
+    const head = await fetch(`${server.base}${path}`, { method: "HEAD" });
+    assert.equal(head.status, 200, path);
+    assert.equal(head.headers.get("content-length"), String(length), path);
+    assert.equal((await head.arrayBuffer()).byteLength, 0);
+  }
+});
