@@ -19,7 +19,8 @@
  *   skipped; with no `final` at the end, a failing one is appended (0.1.2's
  *   note). Beyond 0.1.2: a non-zero exit fails the attempt, stderr is drained,
  *   and the run's end, the agent's `spec.timeout_secs` or a bound kills the
- *   child (SIGTERM, then SIGKILL after {@link KILL_GRACE_MS}).
+ *   child's process group (SIGTERM, then SIGKILL after {@link KILL_GRACE_MS}),
+ *   as the server's exit does.
  * - **Bounds:** stdout and one frame at most {@link SUBPROCESS_LIMITS}; stderr is
  *   read to the end and its first 64 KiB kept.
  *
@@ -103,6 +104,29 @@ export function subprocessSpec(agent: AgentDefNorm): SubprocessSpec | string {
   return out;
 }
 
+/** The process groups of the children running now (their leaders' pids). */
+const running = new Set<number>();
+let exitHooked = false;
+
+/**
+ * Sends SIGTERM to every child's group when the server exits (a stop drains,
+ * then exits): a step cut short re-runs as a new attempt after a restart, so no
+ * child is left to run on unattended. A SIGKILL of the server leaves them be.
+ */
+function killAllOnExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  globalThis.addEventListener("unload", () => {
+    for (const pid of running) {
+      try {
+        Deno.kill(-pid, "SIGTERM");
+      } catch {
+        // gone
+      }
+    }
+  });
+}
+
 /** A spawner that runs `spec` as a child process for each attempt; `baseUrl` is the server's. */
 export function subprocessWorker(spec: SubprocessSpec, baseUrl: string): Spawner {
   return function runSubprocess(a) {
@@ -121,7 +145,11 @@ export function subprocessWorker(spec: SubprocessSpec, baseUrl: string): Spawner
     } catch (err) {
       return Promise.reject(new SpawnError(`subprocess spawn failed: ${messageOf(err)}`));
     }
-    return Promise.resolve(spawned(supervise(child, spec, a, prompt)));
+    killAllOnExit();
+    running.add(child.pid);
+    const done = supervise(child, spec, a, prompt);
+    done.finally(() => running.delete(child.pid)).catch(() => {});
+    return Promise.resolve(spawned(done));
   };
 }
 

@@ -81,3 +81,49 @@ Deno.test("subprocess agents are off by default: a Blueprint using one fails to 
       "(subprocess agents are off: SWITCHBOARD_ALLOW_SUBPROCESS=1 turns them on)",
   );
 });
+
+Deno.test("a server that stops (SIGTERM) ends the children it runs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sb-sub-" });
+  try {
+    const server = await startTask(
+      `${dir}/sb.kv`,
+      { SWITCHBOARD_ALLOW_SUBPROCESS: "1" },
+      "start:subprocess",
+    );
+    await using _ = server;
+    const base = await server.listening;
+    const res = await fetch(`${base}/v1/runs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        blueprint: blueprint({
+          program: "/bin/sh",
+          args: ["-c", `echo $$ > ${dir}/pid; exec sleep 60`],
+        }),
+        init_ctx: {},
+      }),
+    });
+    assert.equal(res.status, 202);
+    await res.body?.cancel();
+    let pid = 0;
+    for (let i = 0; i < 100 && !pid; i++) {
+      pid = Number(await Deno.readTextFile(`${dir}/pid`).catch(() => "0"));
+      if (!pid) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(pid > 0, "the child started");
+    // gone, or a zombie waiting for init to reap it (`ps`: /proc/<pid> needs --allow-all)
+    const alive = async () => {
+      const out = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)] })
+        .output();
+      const state = new TextDecoder().decode(out.stdout).trim();
+      return state !== "" && !state.startsWith("Z");
+    };
+    assert.equal(await alive(), true);
+    server.signal("SIGTERM");
+    await server.status;
+    for (let i = 0; i < 50 && await alive(); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await alive(), false, "the child outlived the server");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
