@@ -162,13 +162,29 @@ export async function nextOf<T extends ServerFrame["type"]>(ws: TestSocket, type
   }
 }
 
-/** Mints a seat on `on` and opens its socket there. */
-export async function seatOn(on: Instance, roles: string[] = []) {
+/** Mints a seat on `on` and opens its socket there (declaring `client`, if given). */
+export async function seatOn(on: Instance, roles: string[] = [], client?: string) {
   const minted = await post(on.base, "/v1/operators", { roles });
   assert.equal(minted.status, 200, JSON.stringify(minted.body));
   const { sid, token } = minted.body as { sid: string; token: string };
-  const ws = await openSocket(`${on.wsBase}/v1/operators/${sid}/ws`, { token });
+  const query = client === undefined ? "" : `?client=${encodeURIComponent(client)}`;
+  const ws = await openSocket(`${on.wsBase}/v1/operators/${sid}/ws${query}`, { token });
   return { sid, token, ws };
+}
+
+/** Waits until instance `on` lists seat `sid` as connected (it learns of seats over the bus). */
+export async function seesConnected(on: Instance, sid: string): Promise<void> {
+  await eventually(
+    async () => {
+      const { body } = await getJson<{ operators: Array<{ sid: string; connected: boolean }> }>(
+        on.base,
+        "/v1/operators",
+      );
+      return body.operators.some((o) => o.sid === sid && o.connected) || undefined;
+    },
+    10_000,
+    `instance ${on.id} sees seat ${sid} connected`,
+  );
 }
 
 /** The seat's pending requests, as `on` lists them. */

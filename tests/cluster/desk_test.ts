@@ -15,10 +15,10 @@ import {
   post,
   runEnded,
   seatOn,
+  seesConnected,
   startCluster,
   startInstance,
 } from "./_instances.ts";
-import { openSocket } from "../_helpers.ts";
 
 Deno.test({
   name: "an ask node across instances: schema, context, a refused answer, then the audit",
@@ -29,17 +29,7 @@ Deno.test({
     const [a, b] = cluster;
     const op = await seatOn(a, ["reviewer"]);
     // B learns of the seat over the bus before the run asks for its role
-    await eventually(
-      async () => {
-        const { body } = await getJson<{ operators: Array<{ sid: string; connected: boolean }> }>(
-          b.base,
-          "/v1/operators",
-        );
-        return body.operators.some((o) => o.sid === op.sid && o.connected) || undefined;
-      },
-      10_000,
-      "instance B sees the seat connected",
-    );
+    await seesConnected(b, op.sid);
     const schema = { type: "string", enum: ["ship", "hold"] };
     const started = await post(b.base, "/v1/runs", {
       blueprint: {
@@ -88,20 +78,8 @@ Deno.test({
     const url = await freshDatabase();
     await using cluster = await startCluster(url, ["i-a", "i-b"]);
     const [a, b] = cluster;
-    const minted = await post(a.base, "/v1/operators", { roles: ["reviewer"] });
-    const { sid, token } = minted.body as { sid: string; token: string };
-    const ws = await openSocket(`${a.wsBase}/v1/operators/${sid}/ws?client=desk-a`, { token });
-    await eventually(
-      async () => {
-        const { body } = await getJson<{ operators: Array<{ sid: string; connected: boolean }> }>(
-          b.base,
-          "/v1/operators",
-        );
-        return body.operators.some((o) => o.sid === sid && o.connected) || undefined;
-      },
-      10_000,
-      "instance B sees the seat connected",
-    );
+    const { sid, ws } = await seatOn(a, ["reviewer"], "desk-a");
+    await seesConnected(b, sid);
     const started = await post(b.base, "/v1/runs", {
       blueprint: {
         kind: "inline",
