@@ -20,6 +20,7 @@ import { SwitchboardError } from "../protocol/errors.ts";
 import { AgentKind } from "../protocol/blueprint.ts";
 import { isPlainJson, type Json, type JsonObject, MAX_JSON_DEPTH } from "../protocol/json.ts";
 import { sha256Hex } from "../engine/crypto.ts";
+import { getOwn, isObject, setOwn } from "../engine/expr/mod.ts";
 import { parseYamlBody } from "./_yaml_body.ts";
 
 /** Bounds of one body's expansion. */
@@ -45,6 +46,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** `body` with its file references replaced; throws 400 `ref expand: …`. */
 export async function expandRefs(body: unknown, options: RefExpandOptions): Promise<unknown> {
+  // `as`: a parsed request body (JSON.parse, or the YAML parser's plain data)
+  const doc = body as Json;
   let base: string;
   try {
     base = await Deno.realPath(options.base);
@@ -52,9 +55,7 @@ export async function expandRefs(body: unknown, options: RefExpandOptions): Prom
     throw fail(`blueprint ref base: ${err instanceof Error ? err.message : String(err)}`);
   }
   const budget = { files: 0, bytes: 0 };
-  const topKind = isObject(body) && Object.hasOwn(body, "default_agent_kind")
-    ? body.default_agent_kind
-    : undefined;
+  const topKind = isObject(doc) ? getOwn(doc, "default_agent_kind") : undefined;
   const fallbackKind = parsedKind(topKind) ?? options.defaultAgentKind ?? "operator";
 
   /** Reads a file of the base as text, within the bounds. */
@@ -99,10 +100,10 @@ export async function expandRefs(body: unknown, options: RefExpandOptions): Prom
     }
   }
 
-  async function walk(value: unknown, depth: number): Promise<unknown> {
+  async function walk(value: Json, depth: number): Promise<Json> {
     if (depth > MAX_JSON_DEPTH) throw fail(`nesting deeper than ${MAX_JSON_DEPTH} levels`);
     if (Array.isArray(value)) {
-      const out: unknown[] = [];
+      const out: Json[] = [];
       for (const item of value) out.push(await walk(item, depth + 1));
       return out;
     }
@@ -111,26 +112,26 @@ export async function expandRefs(body: unknown, options: RefExpandOptions): Prom
     if (keys.length === 1 && keys[0] === "$file" && typeof value.$file === "string") {
       return await read("$file", value.$file);
     }
-    const siblings: Record<string, unknown> = {};
+    const siblings: JsonObject = {};
     for (const key of keys) {
       if (key === "$agent_md" && typeof value.$agent_md === "string") continue;
-      defineData(siblings, key, await walk(value[key], depth + 1));
+      setOwn(siblings, key, await walk(value[key], depth + 1));
     }
     if (typeof value.$agent_md !== "string") return siblings;
     const path = value.$agent_md;
-    const agent: Record<string, unknown> = agentOf(path, await read("$agent_md", path));
-    agent.kind = parsedKind(siblings.kind) ?? fallbackKind;
-    const profile = agent.profile as Record<string, Json>;
+    const agent: JsonObject = agentOf(path, await read("$agent_md", path));
+    agent.kind = parsedKind(getOwn(siblings, "kind")) ?? fallbackKind;
+    const profile = agent.profile as JsonObject;
     profile.version_hash = await sha256Hex(String(profile.system_prompt));
-    for (const key of Object.keys(siblings)) defineData(agent, key, siblings[key]);
+    for (const key of Object.keys(siblings)) setOwn(agent, key, siblings[key]);
     return agent;
   }
 
-  return hasRefs(body, 0) ? await walk(body, 0) : body;
+  return hasRefs(doc, 0) ? await walk(doc, 0) : body;
 }
 
 /** True when a `$file` or `$agent_md` key is anywhere in `value` (most bodies have none). */
-function hasRefs(value: unknown, depth: number): boolean {
+function hasRefs(value: Json, depth: number): boolean {
   if (depth > MAX_JSON_DEPTH) return true; // the walk reports it
   if (Array.isArray(value)) return value.some((item) => hasRefs(item, depth + 1));
   if (!isObject(value)) return false;
@@ -138,20 +139,6 @@ function hasRefs(value: unknown, depth: number): boolean {
     if (key === "$file" || key === "$agent_md" || hasRefs(value[key], depth + 1)) return true;
   }
   return false;
-}
-
-/** Sets an own data property (a `__proto__` key is data, reference/blueprint.md §3.5). */
-function defineData(target: object, key: string, value: unknown): void {
-  Object.defineProperty(target, key, {
-    value,
-    enumerable: true,
-    writable: true,
-    configurable: true,
-  });
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function parsedKind(value: unknown): AgentKind | undefined {
@@ -189,7 +176,7 @@ function agentOf(path: string, text: string): {
     throw fail(`${where}: front matter: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (front === null || front === undefined) front = {};
-  if (!isObject(front) || !isPlainJson(front)) {
+  if (!isPlainJson(front) || !isObject(front as Json)) {
     throw fail(`${where}: front matter must be a YAML mapping`);
   }
   const fields = front as JsonObject;
@@ -214,7 +201,7 @@ function agentOf(path: string, text: string): {
   let hasExtras = false;
   for (const key of Object.keys(fields)) {
     if (["name", "description", "model", "effort", "tools"].includes(key)) continue;
-    defineData(extras, key, fields[key]);
+    setOwn(extras, key, fields[key]); // a `__proto__` key is data (reference/blueprint.md §3.5)
     hasExtras = true;
   }
   if (hasExtras) profile.extras = extras;

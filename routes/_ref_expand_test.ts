@@ -164,6 +164,7 @@ Deno.test("agent.md files need front matter with a name", async () => {
     "tools.md": "---\nname: a\ntools: {x: 1}\n---\nbody",
     "broken.md": "---\nname: [a\n---\nbody",
     "bom.md": "\ufeff---\r\nname: b\r\n---\r\nprompt",
+    "proto.md": "---\nname: p\nteam: core\n---\nbody",
   };
   await withBase(files, async (base) => {
     const refused = (path: string) =>
@@ -179,5 +180,14 @@ Deno.test("agent.md files need front matter with a name", async () => {
     };
     assert.equal(bom.agents[0].name, "b"); // a byte order mark and CRLF lines are read
     assert.equal(bom.agents[0].profile.system_prompt, "prompt");
+    // a `__proto__` sibling is data: it neither sets the agent's prototype nor is dropped
+    const proto = await expandRefs(
+      JSON.parse('{"agents":[{"$agent_md":"proto.md","__proto__":{"x":1}}]}'),
+      { base },
+    ) as { agents: Array<Record<string, { extras?: Record<string, unknown> }>> };
+    const agent = proto.agents[0];
+    assert.ok(Object.hasOwn(agent, "__proto__"));
+    assert.deepEqual(Object.getPrototypeOf(agent), Object.prototype);
+    assert.deepEqual(agent.profile.extras, { team: "core" });
   });
 });

@@ -36,6 +36,7 @@ export { canonicalPath, formatPath, parsePath, pathMemo, type PathSegment } from
 export { pathExists, readPath, walkPath } from "./read_path.ts";
 export { type CopyWatch, writePath, writeShared } from "./write_path.ts";
 export { jsonBytes } from "./json_bytes.ts";
+export { getOwn, isObject, setOwn } from "./_own.ts";
 export {
   evalExpr,
   evaluateExpr,
