@@ -212,6 +212,7 @@ async function supervise(
     over ??= why;
     kill();
   };
+  const timedOut = () => new WorkerError(`subprocess timed out after ${spec.timeoutSecs} s`);
   const stderr = drain(child.stderr, SUBPROCESS_LIMITS.stderrBytes);
   const fed = spec.useStdin ? feed(child, prompt) : Promise.resolve();
   try {
@@ -246,10 +247,8 @@ async function supervise(
     }
     await fed;
     const status = await child.status;
-    if (signal.aborted) {
-      if (a.signal.aborted) throw a.signal.reason;
-      throw new WorkerError(`subprocess timed out after ${spec.timeoutSecs} s`);
-    }
+    if (a.signal.aborted) throw a.signal.reason;
+    if (signal.aborted) throw timedOut();
     if (over !== undefined) throw new WorkerError(`subprocess stopped: ${over}`);
     if (spec.mode === "plain") {
       a.append(inlineFinal(value ?? null, status.success));
@@ -273,7 +272,7 @@ async function supervise(
     await child.status.catch(() => {});
     if (a.signal.aborted) throw a.signal.reason;
     if (err instanceof WorkerError) throw err;
-    if (signal.aborted) throw new WorkerError(`subprocess timed out after ${spec.timeoutSecs} s`);
+    if (signal.aborted) throw timedOut();
     throw new WorkerError(`subprocess failed: ${messageOf(err)}`, { cause: err });
   } finally {
     signal.removeEventListener("abort", onAbort);
