@@ -7,12 +7,15 @@
  *
  * @module
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler, Next } from "hono";
 
-/** The middleware that finishes HEAD answers. */
-export const headAnswers: MiddlewareHandler = async function headAnswers(c, next) {
+/** The middleware that finishes HEAD answers (any other request passes straight through). */
+export const headAnswers: MiddlewareHandler = function headAnswers(c, next) {
+  return c.req.method === "HEAD" ? finishHead(c, next) : next();
+};
+
+async function finishHead(c: Context, next: Next): Promise<void> {
   await next();
-  if (c.req.method !== "HEAD") return;
   const res = c.res;
   if (res.body === null) return;
   const headers = new Headers(res.headers);
@@ -22,4 +25,4 @@ export const headAnswers: MiddlewareHandler = async function headAnswers(c, next
     headers.set("content-length", String((await res.arrayBuffer()).byteLength));
   }
   c.res = new Response(null, { status: res.status, headers });
-};
+}
