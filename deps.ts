@@ -14,6 +14,7 @@ import { fromHex, randomHex } from "./engine/crypto.ts";
 import { createTokenAuthority, type TokenAuthority } from "./engine/tokens.ts";
 import { createFunctionRegistry, type WorkerFn } from "./engine/workers/function.ts";
 import { parseWebhooks, type WebhookConfig } from "./engine/workers/webhook.ts";
+import { createChildReaper } from "./engine/workers/child_reaper.ts";
 import { ensureSeed } from "./engine/blueprint/mod.ts";
 import { createLogger, type Logger } from "./observe/log.ts";
 import { createMetrics, type Metrics } from "./observe/metrics.ts";
@@ -155,6 +156,8 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     now,
     publicUrl: config.publicUrl,
     allowSubprocess: config.allowSubprocess,
+    // started with the first child: a server running none starts no shell
+    childReaper: config.allowSubprocess ? createChildReaper() : undefined,
     workerTokenTtlSecs: config.workerTokenTtlSecs,
     workerTokenMaxUses: config.workerTokenMaxUses ?? null,
     budgets: config.budgets,

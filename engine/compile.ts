@@ -19,6 +19,7 @@ import { functionWorker, type WorkerFn } from "./workers/function.ts";
 import { type WebhookConfig, webhookWorker } from "./workers/webhook.ts";
 import { operatorAgentWorker } from "./workers/operator_agent.ts";
 import { subprocessSpec, subprocessWorker } from "./workers/subprocess.ts";
+import type { ChildReaper } from "./workers/child_reaper.ts";
 
 /** A compile-stage failure (`launch: compile: <message>`). */
 export class CompileError extends Error {
@@ -36,6 +37,8 @@ export interface CompileEnv {
   publicUrl: string;
   /** Runs `subprocess` agents (`SWITCHBOARD_ALLOW_SUBPROCESS=1`); off: their kind is unknown. */
   allowSubprocess?: boolean;
+  /** Ends the subprocess agents' children if the server dies without exiting. */
+  childReaper?: ChildReaper;
   /**
    * Finds the seat an `operator_ref` names for this run (scoped seats first);
    * default: `operators`. Looked up again at each attempt.
@@ -89,7 +92,7 @@ function buildAgent(agent: AgentDefNorm, env: CompileEnv): Spawner | undefined {
       if (!env.allowSubprocess) return undefined;
       const spec = subprocessSpec(agent);
       if (typeof spec === "string") throw invalid(spec);
-      return subprocessWorker(spec, env.publicUrl);
+      return subprocessWorker(spec, env.publicUrl, env.childReaper);
     }
     default:
       return undefined;

@@ -23,6 +23,7 @@ import type { TokenAuthority } from "./tokens.ts";
 import type { LiveRun, RunHost } from "./run_types.ts";
 import type { WorkerFn } from "./workers/function.ts";
 import type { WebhookConfig } from "./workers/webhook.ts";
+import type { ChildReaper } from "./workers/child_reaper.ts";
 import { begin, launch, type LifecycleEnv, resume } from "./lifecycle.ts";
 import type { RunBudgets } from "./flow/mod.ts";
 import { recordRequest } from "./requests.ts";
@@ -46,6 +47,8 @@ export interface EngineDeps {
   publicUrl: string;
   /** Runs `subprocess` agents (`SWITCHBOARD_ALLOW_SUBPROCESS=1`). */
   allowSubprocess?: boolean;
+  /** Ends the subprocess agents' children if the server dies without exiting. */
+  childReaper?: ChildReaper;
   workerTokenTtlSecs?: number;
   workerTokenMaxUses?: number | null;
   /** Each run's budgets (ctx size, loop passes, …); missing ones take the defaults. */
@@ -197,6 +200,7 @@ export function createEngine(deps: EngineDeps): Engine {
     webhooks: deps.webhooks,
     publicUrl: deps.publicUrl,
     allowSubprocess: deps.allowSubprocess,
+    childReaper: deps.childReaper,
     onRunEnded: deps.onRunEnded,
     onRequestsRecovered: deps.onRequestsRecovered,
     budgets: deps.budgets,

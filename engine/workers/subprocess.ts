@@ -20,7 +20,8 @@
  *   note). Beyond 0.1.2: a non-zero exit fails the attempt, stderr is drained,
  *   and the run's end, the agent's `spec.timeout_secs` or a bound kills the
  *   child's process group (SIGTERM, then SIGKILL after {@link KILL_GRACE_MS}),
- *   as the server's exit does.
+ *   as the server's exit does; a server killed outright leaves that to its
+ *   {@link ChildReaper}.
  * - **Bounds:** stdout and one frame at most {@link SUBPROCESS_LIMITS}; stderr is
  *   read to the end and its first 64 KiB kept.
  *
@@ -29,6 +30,7 @@
 import type { AgentDefNorm } from "../../protocol/blueprint.ts";
 import type { Json } from "../../protocol/json.ts";
 import { OutputEvent } from "../../protocol/worker.ts";
+import type { ChildReaper } from "./child_reaper.ts";
 import {
   type AttemptContext,
   inlineFinal,
@@ -111,7 +113,8 @@ let exitHooked = false;
 /**
  * Sends SIGTERM to every child's group when the server exits (a stop drains,
  * then exits): a step cut short re-runs as a new attempt after a restart, so no
- * child is left to run on unattended. A SIGKILL of the server leaves them be.
+ * child is left to run on unattended. A SIGKILL of the server runs no hook: the
+ * reaper (`child_reaper.ts`) ends them then.
  */
 function killAllOnExit(): void {
   if (exitHooked) return;
@@ -127,8 +130,15 @@ function killAllOnExit(): void {
   });
 }
 
-/** A spawner that runs `spec` as a child process for each attempt; `baseUrl` is the server's. */
-export function subprocessWorker(spec: SubprocessSpec, baseUrl: string): Spawner {
+/**
+ * A spawner that runs `spec` as a child process for each attempt; `baseUrl` is
+ * the server's, and `reaper` ends the children if the server dies without exiting.
+ */
+export function subprocessWorker(
+  spec: SubprocessSpec,
+  baseUrl: string,
+  reaper?: ChildReaper,
+): Spawner {
   return function runSubprocess(a) {
     let child: Deno.ChildProcess;
     const prompt = a.attempt.prompt;
@@ -146,9 +156,14 @@ export function subprocessWorker(spec: SubprocessSpec, baseUrl: string): Spawner
       return Promise.reject(new SpawnError(`subprocess spawn failed: ${messageOf(err)}`));
     }
     killAllOnExit();
-    running.add(child.pid);
+    const pgid = child.pid;
+    running.add(pgid);
+    reaper?.add(pgid);
     const done = supervise(child, spec, a, prompt);
-    done.finally(() => running.delete(child.pid)).catch(() => {});
+    done.finally(() => {
+      running.delete(pgid);
+      reaper?.remove(pgid);
+    }).catch(() => {});
     return Promise.resolve(spawned(done));
   };
 }

@@ -82,7 +82,15 @@ Deno.test("subprocess agents are off by default: a Blueprint using one fails to 
   );
 });
 
-Deno.test("a server that stops (SIGTERM) ends the children it runs", async () => {
+/** True while `pid` runs: gone, or a zombie waiting for init (`ps`: /proc/<pid> needs --allow-all). */
+async function alive(pid: number): Promise<boolean> {
+  const out = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)] }).output();
+  const state = new TextDecoder().decode(out.stdout).trim();
+  return state !== "" && !state.startsWith("Z");
+}
+
+/** Starts a run whose child sleeps, stops the server with `sig`, and says whether the child outlived it. */
+async function childOutlives(sig: Deno.Signal): Promise<boolean> {
   const dir = await Deno.makeTempDir({ prefix: "sb-sub-" });
   try {
     const server = await startTask(
@@ -111,19 +119,23 @@ Deno.test("a server that stops (SIGTERM) ends the children it runs", async () =>
       if (!pid) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(pid > 0, "the child started");
-    // gone, or a zombie waiting for init to reap it (`ps`: /proc/<pid> needs --allow-all)
-    const alive = async () => {
-      const out = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)] })
-        .output();
-      const state = new TextDecoder().decode(out.stdout).trim();
-      return state !== "" && !state.startsWith("Z");
-    };
-    assert.equal(await alive(), true);
-    server.signal("SIGTERM");
+    assert.equal(await alive(pid), true);
+    server.signal(sig);
     await server.status;
-    for (let i = 0; i < 50 && await alive(); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(await alive(), false, "the child outlived the server");
+    // SIGTERM: the exit hook; SIGKILL: the reaper, SIGTERM after its input closes
+    for (let i = 0; i < 50 && await alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    const outlived = await alive(pid);
+    if (outlived) Deno.kill(pid, "SIGKILL");
+    return outlived;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+Deno.test("a server that stops (SIGTERM) ends the children it runs", async () => {
+  assert.equal(await childOutlives("SIGTERM"), false, "the child outlived the server");
+});
+
+Deno.test("a server killed with SIGKILL ends its children too, through its reaper", async () => {
+  assert.equal(await childOutlives("SIGKILL"), false, "the child outlived the server");
 });
