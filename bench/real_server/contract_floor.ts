@@ -12,6 +12,8 @@
  *
  * @module
  */
+import { spawnBlueprint } from "../_blueprints.ts";
+
 const BASE = Deno.env.get("BASE")!;
 const N = Number(Deno.env.get("N") ?? 600);
 const here = new URL(".", import.meta.url).pathname;
@@ -78,18 +80,7 @@ const minted = await (await fetch(`${BASE}/v1/operators`, {
   headers: { "content-type": "application/json" },
   body: JSON.stringify({ roles: [`perf-${crypto.randomUUID().slice(0, 6)}`] }),
 })).json();
-const role = minted.roles[0];
-const bp = {
-  id: "perf",
-  operators: [{ name: role }],
-  agents: [{ name: "impl", kind: "operator", spec: { operator_ref: role } }],
-  flow: {
-    kind: "step",
-    ref: "impl",
-    in: { op: "lit", value: "x" },
-    out: { op: "path", at: "$.r" },
-  },
-};
+const bp = spawnBlueprint("perf", minted.roles[0]);
 const body = { blueprint: { kind: "inline", value: bp }, init_ctx: {} };
 const contract = await floor("bare_contract.ts");
 const bare = await floor("bare_server.ts");
