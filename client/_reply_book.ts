@@ -318,7 +318,7 @@ export function createReplyBook(env: ReplyBookEnv) {
           return onRequest(frame);
         case "hook_after":
           try {
-            Promise.resolve(env.handlers.hook_after?.(frame)).catch(
+            Promise.resolve(env.handlers.hook_after?.(frame, { context: frame.context })).catch(
               env.emitError,
             );
           } catch (err) {

@@ -68,8 +68,11 @@ export type HookBeforeHandler = (
   frame: HookBeforeFrame,
   ctx: RequestContext,
 ) => Maybe<HookBeforeReply>;
-/** Sees a `hook_after` (fire and forget). */
-export type HookAfterHandler = (frame: HookAfterFrame) => void | Promise<void>;
+/** Sees a `hook_after` (fire and forget: no reply, no signal), with its `context`. */
+export type HookAfterHandler = (
+  frame: HookAfterFrame,
+  ctx: Pick<RequestContext, "context">,
+) => void | Promise<void>;
 /** Executes a `spawn`. Throwing acks with `error` set to the error's message. */
 export type SpawnHandler = (
   frame: SpawnFrame,

@@ -12,6 +12,7 @@ import {
   mintSeat,
   type OperatorClient,
   type RequestFrame,
+  seatInfo,
 } from "../client/mod.ts";
 import type { CancelFrame } from "../protocol/frames.ts";
 import { REPLY_FOR } from "../protocol/frames.ts";
@@ -136,6 +137,10 @@ export function createSeatHolder(options: SeatOptions) {
       });
       op.onError((err) => options.log(err.message));
       tokens.set(minted.sid, minted.token);
+      if (sid !== undefined) {
+        // a joined seat's roles are the server's, not the tool's input
+        minted.roles = (await seatInfo({ url, sid: minted.sid, token: minted.token })).roles;
+      }
       seat = { sid: minted.sid, roles: minted.roles, op };
       // asks replayed before `op` was assigned
       for (const frame of op.pending()) if (frame.type === "ask") void offerForm(op, frame);

@@ -94,8 +94,11 @@ async function mintRunSeats(
   const runId = request.runId = newRunId();
   const minted: RunSeat[] = [];
   try {
-    for (const { role } of body.seats) {
-      const seat = await mintSeat(deps.seats, [role], { scope: { run_id: runId } });
+    for (const [index, { role }] of body.seats.entries()) {
+      const seat = await mintSeat(deps.seats, [role], {
+        scope: { run_id: runId },
+        rolePath: () => ["seats", index, "role"],
+      });
       minted.push({ sid: seat.sid, token: seat.token, role });
     }
   } catch (err) {

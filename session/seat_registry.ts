@@ -60,8 +60,16 @@ export function register(deps: SeatDeps, session: Seat): void {
   }
 }
 
-/** Throws `invalid` (422, with `issues` naming the role) for roles a seat may not take. */
-export function checkRoles(deps: SeatDeps, roles: string[], max: number): void {
+/**
+ * Throws `invalid` (422, with `issues` naming the role) for roles a seat may not
+ * take; `at` is where role `i` sits in the request body (`roles[i]`).
+ */
+export function checkRoles(
+  deps: SeatDeps,
+  roles: string[],
+  max: number,
+  at: (i: number) => (string | number)[] = (i) => ["roles", i],
+): void {
   const refuse = (path: (string | number)[], message: string): never => {
     throw new SwitchboardError("invalid", message, { extra: { issues: [issueAt(path, message)] } });
   };
@@ -70,11 +78,11 @@ export function checkRoles(deps: SeatDeps, roles: string[], max: number): void {
   }
   roles.forEach((role, i) => {
     if (role.length > MAX_ROLE_LENGTH) {
-      refuse(["roles", i], `a role is at most ${MAX_ROLE_LENGTH} characters`);
+      refuse(at(i), `a role is at most ${MAX_ROLE_LENGTH} characters`);
     }
     // sids are `op-<uuid>`: a role that looks like one could stand in for a seat
     if (role.startsWith("op-") || deps.sessions.has(role)) {
-      refuse(["roles", i], `a role may not start with "op-": ${role}`);
+      refuse(at(i), `a role may not start with "op-": ${role}`);
     }
   });
 }

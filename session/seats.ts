@@ -79,6 +79,8 @@ export interface MintSeatOptions {
   scope?: SeatScope;
   /** Free the seat this many seconds after its socket closes (release_on_close). */
   releaseAfterSecs?: number;
+  /** Where role `i` sits in the request body, for `issues` (default `roles[i]`). */
+  rolePath?: (i: number) => (string | number)[];
 }
 
 /**
@@ -93,7 +95,7 @@ export async function mintSeat(
   options: MintSeatOptions = {},
 ): Promise<MintedOperator> {
   const { maxSeats, maxRolesPerSeat, maxRoles } = { ...SEAT_LIMITS, ...options.limits };
-  checkRoles(deps, roles, maxRolesPerSeat);
+  checkRoles(deps, roles, maxRolesPerSeat, options.rolePath);
   const token = newToken();
   const tokenHash = await sha256Hex(token);
   // Conflicts are checked after the only await, so the check and the

@@ -63,14 +63,15 @@ Deno.test("onHookBefore approves, vetoes with a reason, and a throw vetoes with 
   await op.close();
 });
 
-Deno.test("onHookAfter sees the result of a finished spawn", async () => {
+Deno.test("onHookAfter sees the result of a finished spawn, with its context as the others do", async () => {
   await using server = await startServer();
   const { seat, op } = await seated(server);
-  const seen = Promise.withResolvers<HookAfterFrame>();
-  op.onHookAfter((frame) => seen.resolve(frame));
+  const seen = Promise.withResolvers<[HookAfterFrame, unknown]>();
+  op.onHookAfter((frame, { context }) => seen.resolve([frame, context]));
   await server.deps.spawnHooks.get(seat.sid)!.after(ctx("T-1"), { r: 1 });
-  const frame = await seen.promise;
+  const [frame, context] = await seen.promise;
   assert.deepEqual([frame.task_id, frame.result], ["T-1", { r: 1 }]);
+  assert.deepEqual(context, frame.context);
   await op.close();
 });
 
@@ -86,15 +87,15 @@ Deno.test("onSpawn executes a run's step with hooks, and a throw fails the attem
       order.push(`spawn ${f.agent}`);
       return { value: { done: f.task_id } };
     })
-    .onHookAfter((f) => {
-      order.push(`after ${f.agent}`);
+    .onHookAfter((f, { context }) => {
+      order.push(`after ${f.agent} of ${context?.run_id}`);
     });
   const { run_id } = await startRun({ url: server.base, body: spawningRun("doer", seat.sid) });
   const run = await waitRun({ url: server.base, runId: run_id });
   assert.equal(run.status, "succeeded", run.error);
   assert.deepEqual(run.final_ctx, { r: { done: run.steps[0].task_id } });
   await until(() => order.length === 3);
-  assert.deepEqual(order, ["before impl", "spawn impl", "after impl"]);
+  assert.deepEqual(order, ["before impl", "spawn impl", `after impl of ${run_id}`]);
 
   op.onSpawn(() => {
     throw new Error("no hands");

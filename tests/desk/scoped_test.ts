@@ -85,6 +85,22 @@ Deno.test("an operator agent's operator_ref reaches the run's own seat, and POST
   await ownSeat.ws.closed;
 });
 
+Deno.test("a refused role in POST /v1/runs seats names its place in the body: /seats/i/role", async () => {
+  await using server = await startServer();
+  const res = await post(server, "/v1/runs", {
+    blueprint: { kind: "inline", value: operatorAgentBlueprint() },
+    init_ctx: {},
+    seats: [{ role: "fine" }, { role: "op-lead" }],
+  });
+  assert.equal(res.status, 422);
+  const issues = res.body!.issues as Array<{ path: unknown[]; pointer: string }>;
+  assert.deepEqual(issues.map((i) => [i.path, i.pointer]), [[
+    ["seats", 1, "role"],
+    "/seats/1/role",
+  ]]);
+  assert.equal(server.deps.sessions.size, 0, "the seat minted before it is released");
+});
+
 Deno.test("a worker asks the operator of its spawn over HTTP: 200 in time, else 202 and a poll", async () => {
   await using server = await startServer();
   const op = await seatWith(server, { roles: ["main-ai"] });

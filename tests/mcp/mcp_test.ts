@@ -249,8 +249,11 @@ Deno.test("the MCP server never echoes the seat token", async () => {
   const joined = await record("operator_join", { sid: minted.sid, token: minted.token });
   assert.equal(joined.isError, undefined);
   assert.equal((joined.structuredContent as { sid: string }).sid, minted.sid);
+  // the seat's own roles, not the tool's (empty) input
+  assert.deepEqual((joined.structuredContent as { roles: string[] }).roles, ["reviewer"]);
   // Rejoining the same seat needs only its sid now.
-  await record("operator_join", { sid: minted.sid });
+  const again = await record("operator_join", { sid: minted.sid });
+  assert.deepEqual((again.structuredContent as { roles: string[] }).roles, ["reviewer"]);
   assert.equal(server.deps.sessions.get(minted.sid)?.connected, true);
   const started = await call(client, "run_start", {
     blueprint: askingRun(minted.sid).blueprint,
