@@ -32,7 +32,12 @@ import { SEAT_TOPICS } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import type { PgRunStore } from "../store/run_store_pg.ts";
 import { RUN_ENDED_TOPIC } from "../store/seat_store_pg.ts";
-import { createPendingView, createWaiters, RequestCancelled } from "./cluster_pending.ts";
+import {
+  createPendingView,
+  createWaiters,
+  RequestCancelled,
+  type SettledRow,
+} from "./cluster_pending.ts";
 import { createRunRequests } from "./cluster_run_requests.ts";
 import { createSeatSync } from "./cluster_seat_sync.ts";
 import { createHubNotes } from "./cluster_hub_notes.ts";
@@ -51,9 +56,9 @@ export interface ClusterHubOptions {
   localGraceMs?: number;
 }
 
-/** The outcome of {@link ClusterHub.open}: a pending request comes with its reply to come. */
+/** The outcome of {@link ClusterHub.open}: a pending request comes with its settling to come. */
 export type OpenOutcome =
-  | { state: "pending"; row: RequestRow; created: boolean; reply: Promise<ReplyFrame> }
+  | { state: "pending"; row: RequestRow; created: boolean; settled: Promise<SettledRow> }
   | { state: "settled"; row: RequestRow }
   | { state: "cancelled"; row: RequestRow };
 
@@ -243,7 +248,7 @@ export function createClusterHub(options: ClusterHubOptions) {
      * Waits again for the reply of a pending request of a run owned here that
      * nothing here waits on (a nested ask made before a takeover).
      */
-    follow: (row: RequestRow): Promise<ReplyFrame> => table.follow(row),
+    follow: (row: RequestRow): Promise<SettledRow> => table.follow(row),
 
     /** The seat's socket holder as last read. */
     socketOf: (sid: string) => sync.socketOf(sid),

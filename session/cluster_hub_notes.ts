@@ -19,7 +19,7 @@ import {
 import { SEAT_TOPICS } from "../store/pg_seats.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import { RUN_ENDED_TOPIC } from "../store/seat_store_pg.ts";
-import { noteClient, type PendingView, RequestCancelled, type Waiters } from "./cluster_pending.ts";
+import { type PendingView, RequestCancelled, type Waiters } from "./cluster_pending.ts";
 import type { SeatSync } from "./cluster_seat_sync.ts";
 import type { CancelReason } from "../protocol/frames.ts";
 import type { HubSeats } from "./hub_seat.ts";
@@ -78,10 +78,8 @@ export function createHubNotes(options: HubNotesOptions) {
     }
     const had = pending.drop(row.req_id);
     if (row.state === "settled") {
-      if (row.reply) {
-        noteClient(row.reply, row.settled_client); // the run's audit: who answered, from where
-        waiters.resolve(row.req_id, row.reply);
-      }
+      // the row names who answered, from where: the run's audit reads it
+      if (row.reply) waiters.resolve(row.req_id, { ...row, state: "settled", reply: row.reply });
       // its nested asks end after the run's journal has the settle, as on one server
       queueMicrotask(() => seats?.get(row.sid)?.requestEnded(row.req_id));
       return;

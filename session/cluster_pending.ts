@@ -108,30 +108,21 @@ export class RequestCancelled extends Error {
   }
 }
 
-/** The client each settling reply's socket declared (`?client=`), by the reply. */
-const answeredBy = new WeakMap<ReplyFrame, string>();
-
-/**
- * Notes the client that the socket settling with `reply` declared, wherever it
- * was: the run's journal reads it back with {@link clientOf} for its audit.
- */
-export function noteClient(reply: ReplyFrame, client: string | undefined): void {
-  if (client !== undefined) answeredBy.set(reply, client);
-}
-
-/** The client noted for `reply`, if any. */
-export function clientOf(reply: ReplyFrame): string | undefined {
-  return answeredBy.get(reply);
-}
+/** A request row settled with its reply. */
+export type SettledRow = RequestRow & { state: "settled"; reply: ReplyFrame };
 
 /** The runs' side of requests of this instance: who waits for which reply. */
 export interface Waiters {
-  /** Waits for the reply of a pending request; rejects when it ends without one. */
-  add(row: RequestRow): Promise<ReplyFrame>;
+  /**
+   * Waits for a pending request to be settled: resolves with its settled row (the
+   * reply, and the client that answered, wherever it did); rejects when it ends
+   * without one.
+   */
+  add(row: RequestRow): Promise<SettledRow>;
   has(reqId: string): boolean;
   /** Stops waiting (the opener gave up): nothing settles the promise any more. */
   forget(reqId: string): void;
-  resolve(reqId: string, reply: ReplyFrame): void;
+  resolve(reqId: string, settled: SettledRow): void;
   reject(reqId: string, err: unknown): void;
   /** Rejects every waiter of a seat. */
   rejectSeat(sid: string, err: unknown): void;
@@ -142,7 +133,7 @@ export interface Waiters {
 export function createWaiters(): Waiters {
   const waiters = new Map<
     string,
-    { sid: string; resolve(reply: ReplyFrame): void; reject(err: unknown): void }
+    { sid: string; resolve(settled: SettledRow): void; reject(err: unknown): void }
   >();
   const take = (reqId: string) => {
     const waiter = waiters.get(reqId);
@@ -151,7 +142,7 @@ export function createWaiters(): Waiters {
   };
   return {
     add(row) {
-      const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
+      const { promise, resolve, reject } = Promise.withResolvers<SettledRow>();
       waiters.set(row.req_id, { sid: row.sid, resolve, reject });
       promise.catch(() => {}); // its opener may have stopped listening (an aborted wait)
       return promise;
@@ -160,7 +151,7 @@ export function createWaiters(): Waiters {
     forget(reqId) {
       waiters.delete(reqId);
     },
-    resolve: (reqId, reply) => take(reqId)?.resolve(reply),
+    resolve: (reqId, settled) => take(reqId)?.resolve(settled),
     reject: (reqId, err) => take(reqId)?.reject(err),
     rejectSeat(sid, err) {
       for (const [reqId, waiter] of waiters) {

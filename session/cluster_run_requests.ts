@@ -148,7 +148,7 @@ export function createRunRequests(options: RunRequestsOptions) {
       if (keys.has(key)) return;
       keys.add(key);
       const row: Row = { ...request, run_id: runId, state: "pending" };
-      const reply = waiters.add(row);
+      const settled = waiters.add(row);
       pending.keep(row);
       const seat = options.seat(row.sid);
       if (seat?.holdsSocket && options.socketHere(row.sid)) {
@@ -159,7 +159,7 @@ export function createRunRequests(options: RunRequestsOptions) {
         store(row, key);
       }
       seat?.delivered(row);
-      return { state: "pending", row, created: true, reply };
+      return { state: "pending", row, created: true, settled };
     },
 
     /**

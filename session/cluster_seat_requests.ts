@@ -11,7 +11,7 @@ import type { RequestKind, RequestRecord } from "../protocol/runs.ts";
 import type { RequestRow } from "../store/pg_requests.ts";
 import type { ClusterHub } from "./cluster_hub.ts";
 import { abortOutcome } from "./abort_outcome.ts";
-import { clientOf, RequestCancelled } from "./cluster_pending.ts";
+import { RequestCancelled, type SettledRow } from "./cluster_pending.ts";
 import type { SessionEnv } from "./seat.ts";
 import { requestCancelled, requestSent } from "./seat_log.ts";
 import { settledBy, settlementOf } from "./reply_audit.ts";
@@ -46,7 +46,7 @@ export function clusterSeatRequests(
   const observe = (
     type: "operator_request_sent" | "operator_request_settled" | "operator_request_cancelled",
     row: RequestRow,
-    reply?: ReplyFrame,
+    settled?: SettledRow,
     cancelled?: CancelReason,
   ) => {
     if (row.kind === "ha" || row.run_id === undefined) return;
@@ -55,12 +55,13 @@ export function clusterSeatRequests(
       : type === "operator_request_settled"
       ? "settled"
       : "cancelled";
-    const { settled_by: _s, settled_client: client, cancel_reason: _c, ...rest } = row;
+    const { settled_by: _s, settled_client: _sc, cancel_reason: _c, ...rest } = row;
     const record: RequestRecord = { ...rest, kind: row.kind, state };
-    if (reply) {
+    if (settled) {
+      const { reply } = settled;
       record.reply = reply;
       // who: this seat, with the client its answering socket declared (on any instance)
-      const declared = client ?? clientOf(reply) ?? seat.client;
+      const declared = settled.settled_client ?? seat.client;
       record.settled = settlementOf(reply, settledBy(seat, declared), env.now());
     }
     if (cancelled) record.cancelled = cancelled; // the reason, as a single server journals it
@@ -68,13 +69,14 @@ export function clusterSeatRequests(
   };
 
   /**
-   * Waits for the reply of `row`, or cancels it when `signal` aborts. Not async:
+   * Waits for `row` to be settled and answers its reply, or cancels it when
+   * `signal` aborts. Not async:
    * an abort rejects the run's wait as directly as on a single server, so the run
    * sees it in the same order among its other work (a fanout's abandoned branch).
    */
   const wait = (
     row: RequestRow,
-    waiting: Promise<ReplyFrame>,
+    waiting: Promise<SettledRow>,
     signal: AbortSignal | undefined,
   ): Promise<ReplyFrame> => {
     const { promise, resolve, reject } = Promise.withResolvers<ReplyFrame>();
@@ -92,12 +94,12 @@ export function clusterSeatRequests(
       reject(error);
     };
     waiting.then(
-      (reply) => {
+      (settled) => {
         signal?.removeEventListener("abort", onAbort);
         if (over) return;
         over = true;
-        observe("operator_request_settled", row, reply);
-        resolve(reply);
+        observe("operator_request_settled", row, settled);
+        resolve(settled.reply);
       },
       (err) => {
         signal?.removeEventListener("abort", onAbort);
@@ -151,7 +153,7 @@ export function clusterSeatRequests(
       observe("operator_request_sent", row);
       requestSent(env, seat.sid, row, seat.connected);
     }
-    return await wait(row, opened.reply, signal);
+    return await wait(row, opened.settled, signal);
   }
   return { request, follow };
 }

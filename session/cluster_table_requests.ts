@@ -21,7 +21,7 @@ import { FencedError } from "../store/pg_run_owner.ts";
 import type { Sql } from "../store/pg_sql.ts";
 import type { PgRunStore } from "../store/run_store_pg.ts";
 import type { OpenOutcome } from "./cluster_hub.ts";
-import type { PendingView, Waiters } from "./cluster_pending.ts";
+import type { PendingView, SettledRow, Waiters } from "./cluster_pending.ts";
 import type { HubSeat } from "./hub_seat.ts";
 
 /** What {@link createTableRequests} works with. */
@@ -62,12 +62,12 @@ export function createTableRequests(options: TableRequestsOptions) {
       if (row.run_id !== undefined) runs.noteRequestRow(row.run_id);
       const outcome = await openRequest(sql, row, epoch === undefined ? undefined : { epoch });
       if (outcome.state !== "pending") return outcome;
-      const reply = waiters.add(outcome.row);
+      const settled = waiters.add(outcome.row);
       pending.keep(outcome.row);
       options.seat(outcome.row.sid)?.delivered(outcome.row);
       if (outcome.created) await bus.publish(REQUEST_TOPICS.opened, outcome.row.req_id);
       else options.read(outcome.row.req_id); // a reply may have landed before the waiter
-      return { ...outcome, reply };
+      return { ...outcome, settled };
     },
 
     /** Cancels a stored request; false when it was no longer pending. */
@@ -106,14 +106,14 @@ export function createTableRequests(options: TableRequestsOptions) {
     },
 
     /** Waits again for the reply of a pending request that nothing here waits on. */
-    follow(row: RequestRow): Promise<ReplyFrame> {
-      const reply = waiters.add(row);
+    follow(row: RequestRow): Promise<SettledRow> {
+      const settled = waiters.add(row);
       // it may have ended before the waiter; a row gone with its run ends the wait too
       getRequest(sql, row.req_id).then((now) => {
         if (now) apply(now, row.req_id);
         else waiters.reject(row.req_id, new Error("operator request cancelled"));
       }).catch((err) => waiters.reject(row.req_id, err));
-      return reply;
+      return settled;
     },
   };
 }
