@@ -20,8 +20,6 @@ import { runStartRoutes } from "./routes/run_start.ts";
 import { runReadRoutes } from "./routes/run_reads.ts";
 import { runCancelRoutes } from "./routes/run_cancel.ts";
 import { runEventRoutes } from "./routes/run_events.ts";
-import { createStreamSlots } from "./routes/_streams.ts";
-import { MAX_STREAMS } from "./config.ts";
 import { workerRoutes } from "./routes/worker.ts";
 import { inboxRoutes } from "./routes/inbox.ts";
 import { workerAskRoutes } from "./routes/worker_ask.ts";
@@ -91,7 +89,6 @@ export function createApp(deps: AppDeps) {
       socketLimits: { frameRate: deps.config.wsFrameRate, backlog: deps.config.wsSendBacklog },
     }),
   );
-  const streams = createStreamSlots(deps.config.maxStreams ?? MAX_STREAMS);
   const runDeps: RunRoutesDeps = {
     engine: deps.engine,
     runs: deps.stores.runs,
@@ -113,7 +110,7 @@ export function createApp(deps: AppDeps) {
       maxLiveRuns: deps.config.maxLiveRuns ?? 100_000,
       maxLiveCtxBytes: (deps.config.maxLiveCtxMb ?? 1024) * 1024 * 1024,
     },
-    streams,
+    streams: deps.streams,
   };
   // the order of the routes (and of the OpenAPI document) as when they were one module
   app.route("/", runStartRoutes(runDeps));
@@ -158,7 +155,7 @@ export function createApp(deps: AppDeps) {
   );
   app.route("/", sessionRoutes({ ...deps, apiToken }));
   app.route("/", consoleRoutes());
-  mountOperability(app, deps, streams);
+  mountOperability(app, deps, deps.streams);
 
   const allowed = allowedMethodsOf(app);
   app.notFound((c) => {

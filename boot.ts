@@ -240,15 +240,16 @@ export function startBackground(deps: AppDeps): Background {
 export const DRAIN_MS = 5_000;
 
 /**
- * Drains a server: stop accepting (`abort` the server's signal), close operator
- * sockets with 1001, wait up to {@link DRAIN_MS} for open requests, then save
- * what is owed to the store and close it. Pending operator requests and running
- * runs stay in the store and are picked up by the next boot.
+ * Drains a server: close operator sockets with 1001 and end the event streams
+ * (their clients reconnect to the next server), stop accepting with
+ * `stopServing` (Deno's graceful `server.shutdown()`), wait up to
+ * {@link DRAIN_MS} for the requests still open (a long `/v1/tasks`) to be
+ * answered, then save what is owed to the store and close it. Pending operator
+ * requests and running runs stay in the store and are picked up by the next boot.
  */
 export async function drain(
   deps: OpenDeps,
-  server: { finished: Promise<void> },
-  abort: () => void,
+  stopServing: () => Promise<void>,
   background?: Background,
 ): Promise<void> {
   await background?.stop(); // saves seat activity while sockets still count as live
@@ -256,10 +257,10 @@ export async function drain(
   for (const session of deps.sessions.values()) {
     session.closeSocket(CLOSE.goingAway, "server shutdown");
   }
-  abort();
+  deps.streams.endAll();
   let timer: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([
-    server.finished,
+    stopServing(),
     new Promise<void>((resolve) => timer = setTimeout(resolve, DRAIN_MS)),
   ]);
   clearTimeout(timer);

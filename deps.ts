@@ -6,7 +6,7 @@
  * @module
  */
 import type { DiskBudget } from "./store/disk_budget.ts";
-import type { Config } from "./config.ts";
+import { type Config, MAX_STREAMS } from "./config.ts";
 import { createRegistries } from "./engine/faces.ts";
 import { createEngine, type Engine } from "./engine/mod.ts";
 import { type CapToken, importSecret } from "./engine/captoken.ts";
@@ -34,6 +34,7 @@ import { createMemorySecretStore, type SecretStore } from "./store/secret_store.
 import type { PgCluster } from "./store/open_pg_stores.ts";
 import type { RemoteRuns } from "./routes/_runs.ts";
 import { createRunFeed, type RunFeed } from "./routes/_run_feed.ts";
+import { createStreamSlots, type StreamSlots } from "./routes/_streams.ts";
 
 /** The stores of one server. */
 export interface Stores {
@@ -55,6 +56,8 @@ export interface AppDeps extends SeatDeps, RemoteRuns {
   engine: Engine;
   /** Runs started and ended, for `GET /v1/runs/feed`. */
   runFeed: RunFeed;
+  /** The open event streams (`SWITCHBOARD_MAX_STREAMS`); a shutdown ends them. */
+  streams: StreamSlots;
   tokens: TokenAuthority;
   /** The HMAC key of capability tokens. */
   key: CryptoKey;
@@ -190,6 +193,7 @@ export async function createDeps(options: CreateDepsOptions = {}): Promise<AppDe
     stores,
     engine,
     runFeed,
+    streams: createStreamSlots(config.maxStreams ?? MAX_STREAMS),
     tokens,
     key,
     functions,

@@ -39,7 +39,6 @@ try {
   server = Deno.serve({
     hostname: config.host,
     port: config.port,
-    signal: shutdown.signal,
     onListen() {}, // announced below, once the stores are recovered
   }, (req, info) => app ? app.fetch(req, info) : ready.promise.then((a) => a.fetch(req, info)));
 } catch (err) {
@@ -89,7 +88,8 @@ async function stop(signal: string) {
   stopping = true;
   deps.log.info("shutting down", { signal });
   try {
-    await drain(deps, server, () => shutdown.abort(), background);
+    shutdown.abort(); // the event-loop lag monitor
+    await drain(deps, () => server.shutdown(), background);
   } catch (err) {
     deps.log.error("shutdown failed", { error: String(err) });
   }

@@ -10,17 +10,23 @@ import { SwitchboardError } from "../protocol/errors.ts";
 
 /** Open event streams, counted against a bound. */
 export interface StreamSlots {
-  /** Takes a slot (503 `unavailable` when all are taken); call the result once to give it back. */
-  take(): () => void;
+  /**
+   * Takes a slot (503 `unavailable` when all are taken); call the result once to
+   * give it back. `end` ends the stream when the server shuts down.
+   */
+  take(end?: () => void): () => void;
   /** Streams open now. */
   open(): number;
+  /** Ends every open stream (a shutdown: their clients reconnect to the next server). */
+  endAll(): void;
 }
 
 /** Slots for at most `max` open event streams. */
 export function createStreamSlots(max: number): StreamSlots {
   let open = 0;
+  const enders = new Set<() => void>();
   return {
-    take() {
+    take(end) {
       if (open >= max) {
         throw new SwitchboardError(
           "unavailable",
@@ -30,13 +36,19 @@ export function createStreamSlots(max: number): StreamSlots {
         );
       }
       open++;
+      const ender = end && (() => end());
+      if (ender) enders.add(ender);
       let given = false;
       return () => {
         if (given) return;
         given = true;
         open--;
+        if (ender) enders.delete(ender);
       };
     },
     open: () => open,
+    endAll() {
+      for (const end of [...enders]) end();
+    },
   };
 }

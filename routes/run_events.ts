@@ -111,13 +111,15 @@ export function runEventRoutes(deps: RunRoutesDeps) {
           return c.body(null, 204);
         }
         let release: () => void;
+        let end = () => watching.abort(); // a shutdown ends the stream (its watch, then the loop)
         try {
-          release = deps.streams?.take() ?? (() => {});
+          release = deps.streams?.take(() => end()) ?? (() => {});
         } catch (err) {
           watching.abort();
           throw err;
         }
         return streamSSE(c, async (stream) => {
+          end = () => stream.abort();
           stream.onAbort(() => watching.abort());
           try {
             let next = first ?? events.next();

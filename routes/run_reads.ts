@@ -107,8 +107,10 @@ export function runReadRoutes(deps: RunRoutesDeps) {
       }),
       admin,
       (c) => {
-        const release = deps.streams?.take() ?? (() => {});
+        let end = () => {};
+        const release = deps.streams?.take(() => end()) ?? (() => {});
         return streamSSE(c, async (stream) => {
+          end = () => stream.abort(); // a shutdown ends the stream
           // events not yet taken by the client, as the text they are sent as
           const queue: { type: RunFeedEvent["type"]; data: string }[] = [];
           let queued = 0;

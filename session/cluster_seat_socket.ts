@@ -117,12 +117,14 @@ export class ClusterSeatSocket {
 
   /** Called when `socket` closes: releases the seat's socket if it still held it. */
   detach(socket: WebSocket, code?: number): void {
-    if (!this.#slot.detach(socket)) return;
     const seat = this.#seat;
+    const held = this.#slot.detach(socket);
+    // every close is logged; `held: false` for one that no longer held the seat
+    this.#env.log.info("operator socket closed", { sid: seat.sid, code, held });
+    if (!held) return;
     this.#client = null;
     this.#sent.clear();
     seat.lastSeenAt = this.#env.now();
-    this.#env.log.info("operator socket closed", { sid: seat.sid, code });
     const epoch = this.#epoch;
     const hub = this.#hub;
     this.#inbox = this.#inbox.then(async () => {

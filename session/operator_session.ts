@@ -191,9 +191,11 @@ export class OperatorSession implements Seat {
   }
 
   detach(socket: WebSocket, code?: number): void {
-    if (!this.#slot.detach(socket)) return;
-    this.lastSeenAt = this.#env.now();
-    this.#env.log.info("operator socket closed", { sid: this.sid, code });
+    const held = this.#slot.detach(socket);
+    // every close is logged; `held: false` for one that no longer held the seat
+    // (replaced 4000, or the seat deleted 4001 before it)
+    this.#env.log.info("operator socket closed", { sid: this.sid, code, held });
+    if (held) this.lastSeenAt = this.#env.now();
   }
 
   receive(socket: WebSocket, data: unknown): void {

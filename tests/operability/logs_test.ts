@@ -186,3 +186,18 @@ Deno.test("LOG_LEVEL=warn keeps request lines out of the logs", async () => {
   assert.ok(lines.every((l) => l.level === "warn" || l.level === "error"), output.stderr);
   assert.match(output.stdout, /^switchboard listening on http:\/\/127\.0\.0\.1:\d+\n$/);
 });
+
+Deno.test("a socket the server closes (replaced 4000, seat deleted 4001) is logged as one the client closes", async () => {
+  await using server = await spawnServer({});
+  const minted = await call(server, "POST", "/v1/operators", { body: { roles: ["closer"] } });
+  const { sid, token } = minted.body;
+  const first = await openSocket(`${server.wsBase}/v1/operators/${sid}/ws`, { token });
+  const second = await openSocket(`${server.wsBase}/v1/operators/${sid}/ws`, { token });
+  assert.equal((await first.closed).code, 4000);
+  assert.equal((await call(server, "DELETE", `/v1/operators/${sid}`, { token })).status, 204);
+  assert.equal((await second.closed).code, 4001);
+  const output = await server.stop();
+  const closes = parseLines(output.stderr).filter((l) => l.msg === "operator socket closed");
+  assert.deepEqual(closes.map((l) => [l.sid, l.code]).sort(), [[sid, 4000], [sid, 4001]]);
+  assert.equal(closes.find((l) => l.code === 4000)?.held, false, "it no longer held the seat");
+});
