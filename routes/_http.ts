@@ -11,7 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { SwitchboardError } from "../protocol/errors.ts";
 import { jsonProblem, jsonTextTooDeep, MAX_JSON_DEPTH, parsedJsonKind } from "../protocol/json.ts";
-import { issueAt } from "../protocol/issues.ts";
+import { type Issue, issueAt } from "../protocol/issues.ts";
 import { timingSafeEqual } from "../engine/crypto.ts";
 import { bearerOf } from "../protocol/bearer.ts";
 import type { DiskBudget } from "../store/disk_budget.ts";
@@ -43,7 +43,7 @@ export function isJsonContentType(contentType: string | undefined): boolean {
   return JSON_TYPE.test((contentType ?? "").split(";")[0].trim());
 }
 
-function issuesOf(issues: readonly StandardSchemaV1.Issue[]) {
+function issuesOf(issues: readonly StandardSchemaV1.Issue[]): Issue[] {
   return issues.map((i) => issueAt(i.path ?? [], i.message));
 }
 
@@ -114,8 +114,13 @@ export const requireJson: MiddlewareHandler = createMiddleware(async function re
   await next();
 });
 
-function failWith(target: keyof ValidationTargets, issues: readonly StandardSchemaV1.Issue[]) {
-  const list = issuesOf(issues);
+/** `explain`: the issues in better words, when the route knows them (see `jsonBody`). */
+function failWith(
+  target: keyof ValidationTargets,
+  issues: readonly StandardSchemaV1.Issue[],
+  explain?: (issues: Issue[]) => Issue[],
+) {
+  const list = explain ? explain(issuesOf(issues)) : issuesOf(issues);
   const first = list[0];
   const where = first?.pointer ? `${first.pointer}: ` : "";
   if (target === "json") {
@@ -148,11 +153,18 @@ export type FastCheck<S extends StandardSchemaV1> = (
 /**
  * Validates the JSON body with `schema` (415 / 400 / 422). With `fast`, a body
  * `requireJson` has parsed goes through `fast` first and through `schema` only
- * when `fast` declines; the OpenAPI document is the same either way.
+ * when `fast` declines; the OpenAPI document is the same either way. `explain`
+ * words a refused body's issues better than the schema does, when it can.
  */
-export function jsonBody<S extends StandardSchemaV1>(schema: S, fast?: FastCheck<S>) {
+export function jsonBody<S extends StandardSchemaV1>(
+  schema: S,
+  fast?: FastCheck<S>,
+  explain?: (body: unknown, issues: Issue[]) => Issue[],
+) {
   const slow = validator("json", schema, (result) => {
-    if (!result.success) failWith("json", result.error);
+    if (!result.success) {
+      failWith("json", result.error, explain && ((issues) => explain(result.data, issues)));
+    }
   });
   if (!fast) return slow;
   const checked: MiddlewareHandler = async function jsonBody(c, next) {

@@ -10,6 +10,8 @@
 import { type Blueprint, BlueprintRef } from "../protocol/blueprint.ts";
 import type { TaskBody } from "../protocol/tasks.ts";
 import { isPlainJson } from "../protocol/json.ts";
+import type { Issue } from "../protocol/issues.ts";
+import { blueprintIssues } from "../engine/blueprint/mod.ts";
 
 /** Distinct Blueprint reference texts remembered (all forgotten when full). */
 const MAX_REFS = 256;
@@ -78,4 +80,21 @@ export function checkTaskBody(body: unknown, plain = false): TaskBody | undefine
   if (ttl_secs !== undefined) out.ttl_secs = ttl_secs;
   if (operator_sid !== undefined) out.operator_sid = operator_sid;
   return out;
+}
+
+/**
+ * A refused task body's `issues`, its inline Blueprint's worded as registration
+ * words them (`unknown op "le2" (expected one of: …)`, located at the key): the
+ * body schema's union over Blueprint references only says `Invalid input` at
+ * the flow. The issues of the other fields are kept as the schema gave them.
+ */
+export function explainTaskBody(body: unknown, issues: Issue[]): Issue[] {
+  if (typeof body !== "object" || body === null) return issues;
+  const ref = (body as { blueprint?: unknown }).blueprint;
+  if (typeof ref !== "object" || ref === null) return issues;
+  const { kind, value } = ref as { kind?: unknown; value?: unknown };
+  if (kind !== "inline") return issues;
+  const worded = blueprintIssues(value, ["blueprint", "value"]);
+  if (!worded) return issues;
+  return [...worded, ...issues.filter((i) => i.path[0] !== "blueprint")];
 }

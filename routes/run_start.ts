@@ -11,7 +11,7 @@ import { RunAccepted, TaskBody, TaskResult } from "../protocol/tasks.ts";
 import type { RunRecord } from "../protocol/runs.ts";
 import { adminGuard, assertRunRoom, assertStorageRoom, jsonBody, requireJson } from "./_http.ts";
 import { json } from "./_doc.ts";
-import { checkTaskBody, inlineAsSent } from "./_task_body.ts";
+import { checkTaskBody, explainTaskBody, inlineAsSent } from "./_task_body.ts";
 import { runDoc, runNotFound, type RunRoutesDeps } from "./_runs.ts";
 import { launchRun, startRun } from "./_start_run.ts";
 
@@ -44,7 +44,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
       }),
       admin,
       requireJson,
-      jsonBody(TaskBody, checkTaskBody),
+      jsonBody(TaskBody, checkTaskBody, explainTaskBody),
       async (c) => {
         const body = inlineAsSent(c.req.valid("json"), await c.req.json());
         if (body.seats !== undefined) {
@@ -82,7 +82,7 @@ export function runStartRoutes(deps: RunRoutesDeps) {
       }),
       admin,
       requireJson,
-      jsonBody(TaskBody, checkTaskBody),
+      jsonBody(TaskBody, checkTaskBody, explainTaskBody),
       async (c) => {
         const body = inlineAsSent(c.req.valid("json"), await c.req.json());
         const { run, seats } = await startRun(deps, body);

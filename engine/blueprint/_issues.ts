@@ -7,10 +7,21 @@
  */
 import type { z } from "zod";
 import { type Issue, issueAt, type IssueKey as Key } from "../../protocol/issues.ts";
+import { Blueprint } from "../../protocol/blueprint.ts";
 
 /** Readable issues for a failed zod parse of `input`, in zod's order. */
 export function zodIssues(error: z.ZodError, input: unknown): Issue[] {
   return error.issues.flatMap((issue) => flatten(issue, [], input));
+}
+
+/**
+ * The readable issues of a Blueprint document under `at` (its place in a request
+ * body), as registration words them; undefined when the schema accepts it.
+ */
+export function blueprintIssues(document: unknown, at: readonly Key[] = []): Issue[] | undefined {
+  const parsed = Blueprint.safeParse(document);
+  if (parsed.success) return undefined;
+  return zodIssues(parsed.error, document).map((i) => issueAt([...at, ...i.path], i.message));
 }
 
 function valueAt(input: unknown, keys: readonly Key[]): unknown {

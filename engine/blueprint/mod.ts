@@ -31,6 +31,7 @@ export {
   validateBlueprintId,
 } from "./normalize.ts";
 export { checkAskSchemas } from "./ask_schemas.ts";
+export { blueprintIssues } from "./_issues.ts";
 export { blueprintVersion, canonicalBlueprintJson } from "./version.ts";
 export { ensureSeed, seedBlueprint } from "./seed.ts";
 export { registerBlueprint, type RegisterOptions, type RegisterResult } from "./register.ts";

@@ -122,6 +122,37 @@ Deno.test("an inline Blueprint's issues start at the request body, in /v1/tasks 
   }
 });
 
+Deno.test("an inline Blueprint's faults read as registration words them, at the key, beside the body's own", async () => {
+  const app = await appWith();
+  const value = {
+    id: "inline",
+    agents: [ECHO],
+    flow: { kind: "step", ref: "echo", in: { op: "le2" }, out: "$.b", extra: 1 },
+  };
+  const registered = await issuesOf(await send(app, "POST", "/v1/blueprints/inline", value), 422);
+  for (const route of ["/v1/tasks", "/v1/runs"]) {
+    const issues = await issuesOf(
+      await send(app, "POST", route, { blueprint: { kind: "inline", value }, ttl_secs: -1 }),
+      422,
+    );
+    // the Blueprint's issues, as registration gives them, under /blueprint/value
+    const inline = issues.filter((i) => i.pointer.startsWith("/blueprint/value"));
+    assert.deepEqual(
+      inline.map((i) => [i.pointer, i.message]),
+      registered.map((i) => [`/blueprint/value${i.pointer}`, i.message]),
+      route,
+    );
+    assert.ok(inline.some((i) => /unknown op "le2"/.test(i.message)), JSON.stringify(inline));
+    assert.ok(inline.some((i) => i.pointer === "/blueprint/value/flow/extra"), "at the key");
+    // and the body's other faults, as the schema gives them
+    assert.deepEqual(
+      issues.filter((i) => !i.pointer.startsWith("/blueprint")).map((i) => i.pointer).sort(),
+      ["/init_ctx", "/ttl_secs"],
+      route,
+    );
+  }
+});
+
 Deno.test("every 422 carries issues: a refused role names its place, a too-deep Blueprint the root", async () => {
   const app = await appWith();
   const prefixed = await issuesOf(
