@@ -190,7 +190,8 @@ export function blueprintRoutes(deps: BlueprintRoutesDeps) {
           if (err instanceof SwitchboardError && err.status === 400) {
             throw new SwitchboardError("bad_request", `version: ${err.message}`, { cause: err });
           }
-          return readFailure(err, "read_head");
+          // a read by `?version=` is a version's read (its own prefix), the head's otherwise
+          return readFailure(err, wanted === undefined ? "read_head" : "read_version");
         }
       },
     )

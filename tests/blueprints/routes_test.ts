@@ -676,6 +676,16 @@ Deno.test("DELETE and unarchive: 204, archived series refuse reads, runs and wri
     404,
     "read_head: blueprint is archived: id=arc",
   );
+  // a read by version resolves as a run would (archived: refused), under its own prefix;
+  // GET /v1/blueprints/:id/versions/:version is the raw read that says `archived: true`
+  assertError(
+    await read(server, `/v1/blueprints/arc?version=${v}`),
+    404,
+    "read_version: blueprint is archived: id=arc",
+  );
+  const raw = await read(server, `/v1/blueprints/arc/versions/${v}`);
+  assert.equal(raw.status, 200);
+  assert.equal((raw.body as { archived: boolean }).archived, true);
   assertError(
     await register(server, "arc", doc("arc", "2.0.0")),
     409,
