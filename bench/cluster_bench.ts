@@ -25,7 +25,7 @@
  */
 import { freshDatabase } from "../tests/_pg.ts";
 import { type Instance, startInstance } from "../tests/cluster/_instances.ts";
-import { identityBlueprint, spawnBlueprint } from "./_blueprints.ts";
+import { identityBlueprint, spawnAcker, spawnBlueprint } from "./_blueprints.ts";
 
 const N = Number(Deno.env.get("N") ?? 300);
 const SECS = Number(Deno.env.get("SECS") ?? 3);
@@ -40,21 +40,7 @@ const post = (url: string, body: string) =>
 
 /** The stick's spawn loop: sequential POSTs answered by a seat on `wsUrl`; p50/p99 in µs. */
 async function roundTrips(postUrl: string, wsUrl: string, token: string | null, body: string) {
-  // `as`: Deno's WebSocket takes an options object with headers (not in the DOM typing)
-  const init = token === null
-    ? undefined
-    : { headers: { authorization: `Bearer ${token}` } } as unknown as string[];
-  const ws = new WebSocket(wsUrl, init);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  ws.onmessage = (e) => {
-    const f = JSON.parse(e.data);
-    if (f.type === "spawn") {
-      ws.send(JSON.stringify({ type: "spawn_ack", req_id: f.req_id, value: { ok: 1 }, ok: true }));
-    }
-  };
+  const ws = await spawnAcker(wsUrl, token ?? undefined);
   const times: number[] = [];
   for (let i = 0; i < N + 30; i++) {
     const t = performance.now();

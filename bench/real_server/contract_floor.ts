@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { spawnBlueprint } from "../_blueprints.ts";
+import { spawnAcker, spawnBlueprint } from "../_blueprints.ts";
 
 const BASE = Deno.env.get("BASE")!;
 const N = Number(Deno.env.get("N") ?? 600);
@@ -26,19 +26,14 @@ interface Target {
   times: number[];
 }
 
-async function open(name: string, post: string, wsUrl: string, wsInit: unknown, body: unknown) {
-  // @ts-ignore Deno accepts headers
-  const ws = new WebSocket(wsUrl, wsInit);
-  await new Promise((resolve, reject) => {
-    ws.onopen = resolve;
-    ws.onerror = reject;
-  });
-  ws.onmessage = (e) => {
-    const f = JSON.parse(e.data);
-    if (f.type === "spawn") {
-      ws.send(JSON.stringify({ type: "spawn_ack", req_id: f.req_id, value: { ok: 1 }, ok: true }));
-    }
-  };
+async function open(
+  name: string,
+  post: string,
+  wsUrl: string,
+  token: string | undefined,
+  body: unknown,
+) {
+  const ws = await spawnAcker(wsUrl, token);
   return { name, post, body: JSON.stringify(body), ws, times: [] } as Target;
 }
 
@@ -89,7 +84,7 @@ const targets = [
     "switchboard",
     `${BASE}/v1/tasks`,
     `${BASE.replace("http", "ws")}/v1/operators/${minted.sid}/ws`,
-    { headers: { authorization: `Bearer ${minted.token}` } },
+    minted.token,
     body,
   ),
   await open(
