@@ -235,7 +235,12 @@ async function supervise(
     let events = 0;
     let finals = 0;
     if (spec.mode === "plain") {
-      const text = await readAll(child.stdout, SUBPROCESS_LIMITS.stdoutBytes, stopFor);
+      const { stdoutBytes } = SUBPROCESS_LIMITS;
+      const text = await drain(
+        child.stdout,
+        stdoutBytes,
+        () => stopFor(`stdout over ${stdoutBytes} bytes`),
+      );
       const trimmed = text.trim();
       try {
         value = JSON.parse(trimmed) as Json;
@@ -308,36 +313,30 @@ async function feed(child: Deno.ChildProcess, prompt: string): Promise<void> {
   }
 }
 
-/** Reads a stream to its end, keeping at most `keep` bytes as text. */
-async function drain(stream: ReadableStream<Uint8Array>, keep: number): Promise<string> {
+/**
+ * Reads a stream to its end, keeping its first `keep` bytes as text; `over` is
+ * called once when there is more (stdout in plain mode: the child is stopped,
+ * and read on to the end).
+ */
+async function drain(
+  stream: ReadableStream<Uint8Array>,
+  keep: number,
+  over?: () => void,
+): Promise<string> {
   const kept: Uint8Array[] = [];
   let size = 0;
+  let overflowed = false;
   for await (const chunk of stream) {
+    if (!overflowed && size + chunk.length > keep) {
+      overflowed = true;
+      over?.();
+    }
     if (size >= keep) continue;
     const part = chunk.subarray(0, keep - size);
     kept.push(part);
     size += part.length;
   }
   return new TextDecoder().decode(concat(kept, size));
-}
-
-/** Reads stdout whole (plain mode); past `max` bytes the child is stopped. */
-async function readAll(
-  stream: ReadableStream<Uint8Array>,
-  max: number,
-  stopFor: (why: string) => void,
-): Promise<string> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += chunk.length;
-    if (size > max) {
-      stopFor(`stdout over ${max} bytes`);
-      continue; // read on to the end (the child is being stopped)
-    }
-    parts.push(chunk);
-  }
-  return new TextDecoder().decode(concat(parts, Math.min(size, max)));
 }
 
 /** Splits stdout into frames by `mode`, calling `frame` for each. */
